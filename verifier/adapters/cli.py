@@ -1,0 +1,133 @@
+"""The ``verifier`` command line. The only module (with the other adapters) that prints or exits.
+
+Subcommands are imported lazily from ``verifier.adapters.commands`` so that ``verifier --help`` and
+``verifier check sarif`` never import sigstore, spdx-tools or cyclonedx.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from verifier import __version__
+from verifier.errors import EXIT_INPUT, EXIT_UNEVALUATED, VerifierError
+
+log = logging.getLogger("verifier")
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands live in modules imported only when used (``module:attr``)."""
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            target, _help = self.lazy[cmd_name]
+            module_name, attr = target.split(":")
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name != module_name:
+                    raise
+                return _unavailable(cmd_name)
+            command = getattr(module, attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from the table, so listing commands imports nothing.
+        rows = [(name, self.lazy[name][1]) for name in sorted(self.lazy)]
+        rows += [(name, cmd.get_short_help_str()) for name, cmd in sorted(self.commands.items())]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(sorted(rows))
+
+
+def _unavailable(name: str) -> click.Command:
+    @click.command(name, help="Not available in this build.", context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(args: tuple[str, ...]) -> None:
+        raise click.UsageError(f"'{name}' is not available in this build of verifier")
+
+    return command
+
+
+_CMD = "verifier.adapters.commands"
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        "sarif": (f"{_CMD}.check_sarif:command", "Trivy SARIF/JSON findings within the severity policy."),
+        "actions": (f"{_CMD}.check_actions:command", "Every `uses:` pinned to a full commit SHA."),
+        "trust-policy": (f"{_CMD}.check_trust_policy:command",
+                         "Cloud OIDC trust policies scoped to the right repository and ref."),
+        "signature": (f"{_CMD}.check_signature:command", "Image signed by a trusted signer."),
+        "sbom": (f"{_CMD}.check_sbom:command", "Verified SBOM attestation for the image."),
+    },
+)
+def check() -> None:
+    """Run one check and decide with the policy bundle."""
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        "check": (f"{__name__}:check", "Run one check and decide with the policy bundle."),
+        "policy": (f"{_CMD}.policy:group", "Work with the Rego policy bundle (test, eval)."),
+        "verify-bundle": (f"{_CMD}.verify_bundle:command",
+                          "Verify a Sigstore bundle (sigstore-conformance client protocol)."),
+        "sbom": (f"{_CMD}.sbom:group", "Read and validate plain SBOM files."),
+        "gate": (f"{_CMD}.gate:command", "All checks for one release, one decision."),
+        "init": (f"{_CMD}.init:command", "Write a commented starter verifier.yaml."),
+        "webhook": (f"{_CMD}.webhook:command", "Serve the Kubernetes ValidatingWebhook."),
+        "audit": (f"{_CMD}.audit:group", "Auditors' reports over many repositories and images."),
+    },
+)
+@click.version_option(__version__, prog_name="verifier", message="%(prog)s %(version)s")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+def cli(verbose: int) -> None:
+    """verifier: may this release be admitted to production?
+
+    \b
+    Exit codes:
+      0  allowed (warnings may be printed)
+      1  denied
+      2  usage error or unreadable/invalid input
+      3  could not evaluate (registry down, timeout): treat as deny
+    """
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="verifier: %(levelname)s: %(message)s",
+                        stream=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: turns our errors into messages and exit codes, never tracebacks."""
+    try:
+        # With standalone_mode=False click returns ctx.exit()'s code instead of exiting.
+        rv = cli.main(args=argv, prog_name="verifier", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("verifier: aborted", err=True)
+        sys.exit(EXIT_UNEVALUATED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_INPUT if exc.exit_code in (1, 2) else exc.exit_code)
+    except VerifierError as exc:
+        click.echo(f"verifier: error: {exc.diagnostics()}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("verifier: interrupted", err=True)
+        sys.exit(EXIT_UNEVALUATED)
+    sys.exit(rv if isinstance(rv, int) else 0)

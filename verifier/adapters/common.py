@@ -1,0 +1,123 @@
+"""What every deciding command shares: output/policy options and the collect → decide → report tail."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from verifier.errors import EXIT_ALLOWED, EXIT_DENIED, ConfigError
+from verifier.models import CheckResult
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = ("table", "json", "sarif", "markdown", "github")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportOptions:
+    """Options of the decide-and-report tail, shared by every command that decides."""
+
+    format: str = "table"
+    output: Path | None = None
+    policy_dir: Path | None = None
+    opa_url: str | None = None
+    explain: bool = False
+    input_json: Path | None = None
+    now: datetime | None = None
+    fail_on_warn: bool = False
+    exit_zero: bool = False
+
+
+def report_options(func: F) -> F:
+    """Add --format/--output/--policy/--opa-url/--explain/--input-json/--now/--fail-on-warn/--exit-zero.
+
+    The decorated command receives one ``report: ReportOptions`` argument instead of the separate options.
+    """
+    options = [
+        click.option("--format", "format_", type=click.Choice(FORMATS), default="table", show_default=True,
+                     help="Output format. json is verifier.report/v1; markdown suits $GITHUB_STEP_SUMMARY; "
+                          "github prints workflow annotations."),
+        click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write the report here instead of stdout."),
+        click.option("--policy", "policy_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     help="Rego policy bundle directory (default: the bundled policies/)."),
+        click.option("--opa-url", envvar="VERIFIER_OPA_URL",
+                     help="Decide on an OPA server at this URL instead of the embedded engine."),
+        click.option("--explain", is_flag=True, help="Print the policy input document to stderr."),
+        click.option("--input-json", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write the policy input document to this file."),
+        click.option("--now", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"]),
+                     help="Evaluate as of this UTC time (ignore-file expiry, SBOM age). Default: now."),
+        click.option("--fail-on-warn", is_flag=True, help="Exit 1 when the policy only warns."),
+        click.option("--exit-zero", is_flag=True,
+                     help="Exit 0 even when denied (upload-only jobs). Errors still exit 2/3."),
+    ]
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        now = kwargs.pop("now")
+        kwargs["report"] = ReportOptions(
+            format=kwargs.pop("format_"),
+            output=kwargs.pop("output"),
+            policy_dir=kwargs.pop("policy_dir"),
+            opa_url=kwargs.pop("opa_url"),
+            explain=kwargs.pop("explain"),
+            input_json=kwargs.pop("input_json"),
+            now=now.replace(tzinfo=UTC) if now else None,
+            fail_on_warn=kwargs.pop("fail_on_warn"),
+            exit_zero=kwargs.pop("exit_zero"),
+        )
+        return func(*args, **kwargs)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    decorated: Any = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+def now_utc(report: ReportOptions) -> datetime:
+    """The evaluation time: ``--now`` or the current UTC time (second precision)."""
+    return report.now or datetime.now(UTC).replace(microsecond=0)
+
+
+def finish(results: Sequence[CheckResult], report: ReportOptions,
+           config: Mapping[str, Any] | None = None) -> NoReturn:
+    """Decide on ``results`` with the policy, write the report, and exit with the decision's code.
+
+    ``config`` is the per-check policy configuration, placed at ``input.config`` (keyed by check id).
+    """
+    from verifier.evaluate import decide
+    from verifier.output import render
+
+    decision, input_doc = decide(results, config or {}, now=now_utc(report),
+                                 policy_dir=report.policy_dir, opa_url=report.opa_url)
+    if report.explain:
+        click.echo(json.dumps(input_doc, indent=2, sort_keys=True), err=True)
+    if report.input_json:
+        _write(report.input_json, json.dumps(input_doc, indent=2, sort_keys=True) + "\n")
+    text = render(report.format, decision, results)
+    if report.output:
+        _write(report.output, text)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+    code = EXIT_ALLOWED
+    if not decision.allowed or (report.fail_on_warn and decision.warn):
+        code = EXIT_DENIED
+    if report.exit_zero:
+        code = EXIT_ALLOWED
+    sys.exit(code)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write: {exc.strerror}") from exc
