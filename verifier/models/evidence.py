@@ -18,6 +18,9 @@ class SignatureLayer(BaseModel):
     payload: bytes
     media_type: str
     annotations: dict[str, str]  # dev.cosignproject.cosign/signature, dev.sigstore.cosign/certificate, ...
+    # Where it came from: the digest of the ``.sig`` manifest and of this layer (both re-hashed).
+    manifest_digest: str = ""
+    layer_digest: str = ""
 
 
 class AttestationLayer(BaseModel):
@@ -28,6 +31,9 @@ class AttestationLayer(BaseModel):
     envelope: bytes
     media_type: str
     annotations: dict[str, str]  # predicateType, dev.sigstore.cosign/certificate, dev.sigstore.cosign/bundle, ...
+    # Where it came from: the digest of the ``.att`` manifest and of this layer (both re-hashed).
+    manifest_digest: str = ""
+    layer_digest: str = ""
 
 
 class ReferrerBundle(BaseModel):
@@ -37,8 +43,9 @@ class ReferrerBundle(BaseModel):
 
     artifact_type: str
     bundle: bytes
-    annotations: dict[str, str]
+    annotations: dict[str, str]  # the referrer manifest's annotations (dev.sigstore.bundle.predicateType, ...)
     manifest_digest: str
+    layer_digest: str = ""  # digest of the bundle blob
 
 
 class ImageEvidence(BaseModel):
@@ -53,3 +60,11 @@ class ImageEvidence(BaseModel):
     referrers: tuple[ReferrerBundle, ...] = ()
     # Non-fatal problems met while collecting (an unreadable referrer, a capped listing): reported, not hidden.
     problems: tuple[str, ...] = ()
+    # Media type of the manifest at ``digest`` (an index for multi-platform images).
+    media_type: str = ""
+    # "registry" or "oci-layout".
+    source: str = ""
+    # Where signatures were looked up when not next to the image (like COSIGN_REPOSITORY); "" = same place.
+    signature_repo: str = ""
+    # Referrers that are not Sigstore bundles ("<digest> <artifactType>"): listed, not collected.
+    other_referrers: tuple[str, ...] = ()

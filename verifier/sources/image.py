@@ -1,0 +1,141 @@
+"""Collect the evidence about one container image: its digest and everything that claims to sign it.
+
+``collect_image_evidence(ref)`` accepts
+
+- ``oci-layout:PATH[@sha256:…]`` or ``oci-layout:PATH:TAG``: an OCI image-layout directory (no network);
+- ``host[:port]/repo@sha256:…`` or ``host[:port]/repo:tag``: a registry (a tag is resolved to a digest once,
+  by hashing the manifest it points to; only that digest is used afterwards).
+
+and returns ``ImageEvidence`` with the legacy cosign ``.sig``/``.att`` layers and the Sigstore bundles found
+as OCI 1.1 referrers (API, else the ``sha256-<hex>`` tag-schema index), all re-hashed against their digests.
+Nothing is verified cryptographically here; that is ``verifier.sigstore``'s job.
+
+Example::
+
+    ev = collect_image_evidence("oci-layout:fixtures/demo/keyless-real")
+    ev.digest, len(ev.signatures)
+
+Errors: a malformed reference or layout → ``InputError`` (exit 2); registry down or timing out →
+``NetworkError`` (exit 3); altered, truncated or oversized content → ``DigestMismatchError`` /
+``SizeMismatchError`` / ``ContentTooLargeError`` (``SourceError``, exit 3).
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import ExitStack
+from pathlib import Path
+
+from verifier.models.evidence import ImageEvidence
+from verifier.sources.docker_config import load_credentials
+from verifier.sources.oci_common import (
+    DEFAULT_LIMITS,
+    ContentStore,
+    InvalidReferenceError,
+    Limits,
+    Manifest,
+    collect_all,
+    validate_digest,
+)
+from verifier.sources.oci_layout import OciLayout
+from verifier.sources.oci_registry import RegistryClient, RegistryStore, parse_registry_ref
+
+OCI_LAYOUT_PREFIX = "oci-layout:"
+_TAG_RE = re.compile(r"\A[\w][\w.-]{0,127}\Z")
+
+
+def parse_layout_ref(ref: str) -> tuple[Path, str, str]:
+    """``oci-layout:PATH[@digest]`` or ``oci-layout:PATH:TAG`` -> (path, digest, tag)."""
+    rest = ref[len(OCI_LAYOUT_PREFIX) :]
+    if not rest:
+        raise InvalidReferenceError(ref, "oci-layout: needs a directory (oci-layout:PATH[@sha256:…])")
+    digest = ""
+    at = rest.rfind("@")
+    if at != -1 and rest[at + 1 :].startswith(("sha256:", "sha512:")):
+        rest, digest = rest[:at], rest[at + 1 :]
+        validate_digest(digest, ref)
+    tag = ""
+    if not digest and not Path(rest).is_dir() and ":" in rest:
+        head, _, candidate = rest.rpartition(":")
+        if _TAG_RE.match(candidate) and Path(head).is_dir():
+            rest, tag = head, candidate
+    return Path(rest), digest, tag
+
+
+def _evidence(
+    ref: str, image: Manifest, store: ContentStore, source: str, limits: Limits, signature_repo: str
+) -> ImageEvidence:
+    found = collect_all(store, image.digest, limits)
+    return ImageEvidence(
+        ref=ref,
+        digest=image.digest,
+        media_type=image.media_type,
+        source=source,
+        signature_repo=signature_repo,
+        signatures=tuple(found.signatures),
+        attestations=tuple(found.attestations),
+        referrers=tuple(found.referrers),
+        other_referrers=tuple(found.other_referrers),
+        problems=tuple(found.problems),
+    )
+
+
+def collect_image_evidence(
+    ref: str,
+    *,
+    docker_config: Path | None = None,
+    signature_repo: str | None = None,
+    timeout: float = 10.0,
+    limits: Limits = DEFAULT_LIMITS,
+    insecure: bool = False,
+) -> ImageEvidence:
+    """Resolve ``ref`` to one manifest digest and collect its signatures, attestations and referrers.
+
+    ``signature_repo`` (like cosign's ``COSIGN_REPOSITORY``) looks signatures up in another repository
+    (``host/repo``) or layout (``oci-layout:PATH``) instead of next to the image. ``insecure`` allows plain
+    http to non-loopback registries.
+    """
+    with ExitStack() as stack:
+        clients: dict[str, RegistryClient] = {}
+
+        def client_for(registry: str) -> RegistryClient:
+            if registry not in clients:
+                creds = load_credentials(registry, docker_config)
+                clients[registry] = stack.enter_context(
+                    RegistryClient(
+                        registry, credentials=creds, timeout=timeout, limits=limits, insecure=insecure
+                    )
+                )
+            return clients[registry]
+
+        image_store: ContentStore
+        if ref.startswith(OCI_LAYOUT_PREFIX):
+            path, digest, tag = parse_layout_ref(ref)
+            layout = OciLayout(path, limits)
+            image = layout.select_image(digest=digest, tag=tag)
+            image_store, source = layout, "oci-layout"
+        else:
+            parsed = parse_registry_ref(ref)
+            store = RegistryStore(client_for(parsed.registry), parsed.repository)
+            # Resolve once: a tag is dereferenced here, and only image.digest is used from now on.
+            image = store.get_manifest(parsed.digest) if parsed.digest else store.client.get_manifest(
+                parsed.repository, parsed.tag
+            )
+            image_store, source = store, "registry"
+
+        sig_store: ContentStore = image_store
+        if signature_repo:
+            if signature_repo.startswith(OCI_LAYOUT_PREFIX):
+                sig_path, _, _ = parse_layout_ref(signature_repo)
+                sig_store = OciLayout(sig_path, limits)
+            else:
+                target = parse_registry_ref(signature_repo, allow_bare=True)
+                if target.tag or target.digest:
+                    raise InvalidReferenceError(
+                        signature_repo, "a signature repository is host/repo, without a tag or digest"
+                    )
+                sig_store = RegistryStore(client_for(target.registry), target.repository)
+        return _evidence(ref, image, sig_store, source, limits, signature_repo or "")
+
+
+__all__ = ["OCI_LAYOUT_PREFIX", "collect_image_evidence", "parse_layout_ref"]

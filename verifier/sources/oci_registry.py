@@ -1,0 +1,543 @@
+"""OCI registry source: the Registry v2 HTTP API over httpx.
+
+Anonymous access, bearer tokens from a ``Www-Authenticate`` challenge (anonymous or with credentials, or an
+identity token), and basic auth. Every manifest and blob is re-hashed and compared with the digest it was
+asked for; ``Docker-Content-Digest`` is never read. A tag is resolved to a digest once, by hashing the
+manifest the registry returns for it. Sizes are capped (Content-Length is checked first, then the body is
+counted while it streams), and every request has a deadline, so a slow or hostile registry cannot hang us.
+
+Plain http is used only for loopback hosts (``localhost``, ``127.0.0.0/8``, ``::1``) or when the caller asks
+for it explicitly (``insecure=True``); credentials are never sent to a plain-http host that is not loopback.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import httpx
+
+from verifier.errors import NetworkError
+from verifier.sources.docker_config import Credentials
+from verifier.sources.oci_common import (
+    DEFAULT_LIMITS,
+    INDEX_TYPES,
+    MANIFEST_ACCEPT,
+    BlobNotFoundError,
+    ContentTooLargeError,
+    Descriptor,
+    DigestMismatchError,
+    InvalidManifestError,
+    InvalidReferenceError,
+    Limits,
+    Manifest,
+    ManifestNotFoundError,
+    RegistryAuthError,
+    SizeMismatchError,
+    compute_digest,
+    parse_manifest,
+    validate_digest,
+    verify_content,
+)
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API = "registry-1.docker.io"
+USER_AGENT = "verifier (+https://github.com/verifier)"
+
+# distribution/reference grammar, simplified: lowercase path components separated by / and separators.
+_REPO_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REPO_RE = re.compile(rf"\A{_REPO_COMPONENT}(?:/{_REPO_COMPONENT})*\Z")
+_TAG_RE = re.compile(r"\A[\w][\w.-]{0,127}\Z")
+_HOST_RE = re.compile(r"\A(?:[a-zA-Z0-9.-]+|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?\Z")
+_CHALLENGE_PARAM_RE = re.compile(r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
+
+
+# --------------------------------------------------------------------------------------------- references
+
+
+@dataclass(frozen=True)
+class RegistryRef:
+    """``registry/repository`` plus a tag and/or a digest (the digest wins when both are given)."""
+
+    registry: str
+    repository: str
+    tag: str = ""
+    digest: str = ""
+
+    @property
+    def repo_name(self) -> str:
+        """``registry/repository`` for messages."""
+        return f"{self.registry}/{self.repository}"
+
+    def __str__(self) -> str:
+        s = self.repo_name
+        if self.tag:
+            s += f":{self.tag}"
+        if self.digest:
+            s += f"@{self.digest}"
+        return s
+
+
+def parse_registry_ref(ref: str, *, allow_bare: bool = False) -> RegistryRef:
+    """Parse ``host[:port]/repo[:tag][@sha256:…]``; a first component without ``.``/``:`` (and not
+    ``localhost``) means Docker Hub, as in ``docker pull``. ``allow_bare`` permits no tag and no digest
+    (a repository, e.g. an alternate signature repository)."""
+    original = ref
+    if not ref or ref != ref.strip() or any(c.isspace() for c in ref):
+        raise InvalidReferenceError(original, "not a valid image reference (empty or contains spaces)")
+    digest = ""
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+        validate_digest(digest, original)
+    first, sep, rest = ref.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
+        registry, path = first, rest
+    else:
+        registry, path = DOCKER_HUB, ref
+    tag = ""
+    last_slash = path.rfind("/")
+    colon = path.rfind(":")
+    if colon > last_slash:
+        path, tag = path[:colon], path[colon + 1 :]
+        if not _TAG_RE.match(tag):
+            raise InvalidReferenceError(original, f"not a valid tag: {tag!r}")
+    if not _HOST_RE.match(registry):
+        raise InvalidReferenceError(original, f"not a valid registry host: {registry!r}")
+    if registry == DOCKER_HUB and "/" not in path:
+        path = f"library/{path}"
+    if not _REPO_RE.match(path):
+        raise InvalidReferenceError(
+            original, f"not a valid repository name: {path!r} (lowercase letters, digits, . _ - and /)"
+        )
+    if not tag and not digest and not allow_bare:
+        raise InvalidReferenceError(original, "give a tag (:tag) or a digest (@sha256:…)")
+    return RegistryRef(registry=registry, repository=path, tag=tag, digest=digest)
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ``::1`` (with or without a port)."""
+    name = host
+    if name.startswith("["):
+        name = name[1 : name.find("]")]
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+# --------------------------------------------------------------------------------------------- auth
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A parsed ``Www-Authenticate`` header."""
+
+    scheme: str  # "bearer" or "basic" (lowercase)
+    params: dict[str, str]
+
+
+def parse_challenge(header: str) -> Challenge | None:
+    """Parse ``Bearer realm="…",service="…",scope="…"`` or ``Basic realm="…"``; None if unreadable."""
+    header = header.strip()
+    scheme, _, rest = header.partition(" ")
+    if not scheme or not re.fullmatch(r"[A-Za-z][\w-]*", scheme):
+        return None
+    params = {}
+    for m in _CHALLENGE_PARAM_RE.finditer(rest):
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        params[m.group(1).lower()] = re.sub(r"\\(.)", r"\1", value)
+    return Challenge(scheme=scheme.lower(), params=params)
+
+
+def _basic_header(creds: Credentials) -> str:
+    raw = f"{creds.username}:{creds.password}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+# --------------------------------------------------------------------------------------------- client
+
+
+class RegistryClient:
+    """A Registry v2 client for one registry host. Use as a context manager or call ``close()``."""
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        credentials: Credentials | None = None,
+        timeout: float = 10.0,
+        limits: Limits = DEFAULT_LIMITS,
+        insecure: bool = False,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.registry = registry
+        host = DOCKER_HUB_API if registry == DOCKER_HUB else registry
+        self.plain_http = insecure or is_loopback(host)
+        self.base_url = f"{'http' if self.plain_http else 'https'}://{host}"
+        self.credentials = credentials
+        self.timeout = timeout
+        self.limits = limits
+        self._auth: dict[str, str] = {}  # scope -> Authorization header value
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=True,
+            max_redirects=5,
+            headers={"User-Agent": USER_AGENT},
+            transport=transport,
+            trust_env=True,
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------------------------------- transport
+
+    def _network_error(self, exc: httpx.HTTPError, url: str) -> NetworkError:
+        if isinstance(exc, httpx.TimeoutException):
+            return NetworkError(f"registry {self.registry}: no answer within {self.timeout:g}s ({url})")
+        reason = str(exc) or type(exc).__name__
+        return NetworkError(f"registry {self.registry} is unreachable: {reason} ({url})")
+
+    @contextmanager
+    def _open(
+        self, method: str, path: str, scope: str, accept: str | None = None
+    ) -> Iterator[httpx.Response]:
+        """Send a request (authenticating on a 401 challenge, once) and yield the streamed response."""
+        url = self.base_url + path
+        resp = self._send(method, url, scope, accept)
+        try:
+            if resp.status_code == 401:
+                challenge = parse_challenge(resp.headers.get("www-authenticate", ""))
+                resp.close()
+                self._authenticate(challenge, scope)
+                resp = self._send(method, url, scope, accept)
+                if resp.status_code == 401:
+                    raise RegistryAuthError(
+                        f"registry {self.registry}: access to {scope} denied"
+                        + ("" if self.credentials else " (no credentials found; run docker login?)")
+                    )
+            if resp.status_code == 403:
+                raise RegistryAuthError(f"registry {self.registry}: access to {scope} forbidden")
+            if resp.status_code == 429 or resp.status_code >= 500:
+                raise NetworkError(
+                    f"registry {self.registry} answered HTTP {resp.status_code} for {method} {path}"
+                )
+            yield resp
+        finally:
+            resp.close()
+
+    def _send(self, method: str, url: str, scope: str, accept: str | None) -> httpx.Response:
+        headers = {}
+        if accept:
+            headers["Accept"] = accept
+        auth = self._auth.get(scope) or self._auth.get("*")
+        if auth:
+            headers["Authorization"] = auth
+        request = self._client.build_request(method, url, headers=headers)
+        try:
+            return self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise self._network_error(exc, url) from exc
+
+    def _authenticate(self, challenge: Challenge | None, scope: str) -> None:
+        if challenge is None:
+            raise RegistryAuthError(f"registry {self.registry}: 401 without a readable Www-Authenticate")
+        if challenge.scheme == "basic":
+            if self.credentials is None or self.credentials.identity_token:
+                raise RegistryAuthError(
+                    f"registry {self.registry} requires a username and password "
+                    "(basic auth; none found in the docker config)"
+                )
+            self._require_safe_transport(self.base_url)
+            self._auth["*"] = _basic_header(self.credentials)
+            return
+        if challenge.scheme != "bearer":
+            raise RegistryAuthError(
+                f"registry {self.registry}: unsupported auth scheme {challenge.scheme!r}"
+            )
+        realm = challenge.params.get("realm", "")
+        if not realm:
+            raise RegistryAuthError(f"registry {self.registry}: bearer challenge without a realm")
+        realm = urljoin(self.base_url + "/", realm)
+        self._auth[scope] = "Bearer " + self._fetch_token(realm, challenge.params.get("service", ""), scope)
+
+    def _require_safe_transport(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "https" and not is_loopback(parts.netloc):
+            raise RegistryAuthError(
+                f"registry {self.registry}: refusing to send credentials over plain http to {parts.netloc}"
+            )
+
+    def _fetch_token(self, realm: str, service: str, scope: str) -> str:
+        parts = urlsplit(realm)
+        if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not self.plain_http):
+            raise RegistryAuthError(f"registry {self.registry}: token realm {realm!r} is not https")
+        creds = self.credentials
+        try:
+            if creds is not None and creds.identity_token:
+                self._require_safe_transport(realm)
+                form = {
+                    "grant_type": "refresh_token",
+                    "refresh_token": creds.identity_token,
+                    "service": service,
+                    "scope": scope,
+                    "client_id": "verifier",
+                }
+                request = self._client.build_request("POST", realm, data=form)
+            else:
+                params = {"scope": scope}
+                if service:
+                    params["service"] = service
+                headers = {}
+                if creds is not None:
+                    self._require_safe_transport(realm)
+                    headers["Authorization"] = _basic_header(creds)
+                request = self._client.build_request("GET", realm, params=params, headers=headers)
+            resp = self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise self._network_error(exc, realm) from exc
+        try:
+            if resp.status_code in (401, 403):
+                raise RegistryAuthError(
+                    f"registry {self.registry}: token server refused "
+                    + ("our credentials" if creds else "anonymous access")
+                    + f" for {scope}"
+                )
+            if resp.status_code != 200:
+                raise NetworkError(f"registry {self.registry}: token server answered HTTP {resp.status_code}")
+            body = self._read(resp, self.limits.token_bytes, f"token from {parts.netloc}")
+        finally:
+            resp.close()
+        try:
+            doc: Any = httpx.Response(200, content=body).json()
+        except ValueError:
+            raise RegistryAuthError(f"registry {self.registry}: token server answer is not JSON") from None
+        token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
+        if not isinstance(token, str) or not token:
+            raise RegistryAuthError(f"registry {self.registry}: token server answer has no token")
+        return token
+
+    def _read(self, resp: httpx.Response, cap: int, what: str, exact: int | None = None) -> bytes:
+        """Read a streamed body, refusing more than ``cap`` bytes (or more than ``exact``) and enforcing
+        an overall deadline of ``timeout`` seconds per body."""
+        declared = resp.headers.get("content-length")
+        if declared is not None and declared.isdigit():
+            n = int(declared)
+            if exact is not None and n > exact and not resp.headers.get("content-encoding"):
+                raise SizeMismatchError(what, exact, n, more=False)
+            if n > cap:
+                raise ContentTooLargeError(what, n, cap)
+        limit = exact if exact is not None else cap
+        deadline = time.monotonic() + self.timeout
+        buf = bytearray()
+        try:
+            for chunk in resp.iter_bytes():
+                buf += chunk
+                if len(buf) > limit:
+                    if exact is not None:
+                        raise SizeMismatchError(what, exact, exact, more=True)
+                    raise ContentTooLargeError(what, None, cap)
+                if time.monotonic() > deadline:
+                    raise NetworkError(
+                        f"registry {self.registry}: {what} did not arrive within {self.timeout:g}s"
+                    )
+        except httpx.HTTPError as exc:
+            raise self._network_error(exc, str(resp.url)) from exc
+        return bytes(buf)
+
+    # ----------------------------------------------------------------------------------------- API
+
+    @staticmethod
+    def _scope(repository: str) -> str:
+        return f"repository:{repository}:pull"
+
+    def get_manifest(
+        self, repository: str, reference: str, expected_size: int | None = None
+    ) -> Manifest:
+        """GET a manifest by digest (verified against it) or by tag (digest computed from the bytes)."""
+        by_digest = reference.startswith(("sha256:", "sha512:"))
+        if by_digest:
+            validate_digest(reference)
+        what = f"manifest {self.registry}/{repository}@{reference}" if by_digest else (
+            f"manifest {self.registry}/{repository}:{reference}"
+        )
+        path = f"/v2/{repository}/manifests/{quote(reference, safe=':')}"
+        with self._open("GET", path, self._scope(repository), MANIFEST_ACCEPT) as resp:
+            if resp.status_code == 404:
+                raise ManifestNotFoundError(f"{what}: not found")
+            if resp.status_code != 200:
+                raise NetworkError(f"{what}: registry answered HTTP {resp.status_code}")
+            if expected_size is not None and expected_size > self.limits.manifest_bytes:
+                raise ContentTooLargeError(what, expected_size, self.limits.manifest_bytes)
+            body = self._read(resp, self.limits.manifest_bytes, what)
+            content_type = resp.headers.get("content-type", "")
+        if by_digest:
+            verify_content(body, reference, what, expected_size)
+            digest = reference
+        else:
+            digest = compute_digest(body)
+        return parse_manifest(body, digest, content_type, what)
+
+    def get_blob(self, repository: str, descriptor: Descriptor, what: str) -> bytes:
+        """GET a blob, refusing oversize content and checking its size and digest against the descriptor."""
+        if descriptor.size > self.limits.blob_bytes:
+            raise ContentTooLargeError(what, descriptor.size, self.limits.blob_bytes)
+        path = f"/v2/{repository}/blobs/{descriptor.digest}"
+        with self._open("GET", path, self._scope(repository)) as resp:
+            if resp.status_code == 404:
+                raise BlobNotFoundError(f"{what}: blob {descriptor.digest} not found in {self.registry}/{repository}")
+            if resp.status_code != 200:
+                raise NetworkError(f"{what}: registry answered HTTP {resp.status_code}")
+            body = self._read(resp, self.limits.blob_bytes, what, exact=descriptor.size)
+        verify_content(body, descriptor.digest, what, descriptor.size)
+        return body
+
+    def list_referrers(self, repository: str, digest: str) -> list[Descriptor] | None:
+        """OCI 1.1 referrers API; None when the registry does not implement it (404 or not an index)."""
+        validate_digest(digest)
+        path: str | None = f"/v2/{repository}/referrers/{digest}"
+        out: list[Descriptor] = []
+        pages = 0
+        while path is not None:
+            pages += 1
+            what = f"referrers of {self.registry}/{repository}@{digest}"
+            with self._open("GET", path, self._scope(repository), "application/vnd.oci.image.index.v1+json") as resp:
+                if resp.status_code in (404, 405, 400) and pages == 1:
+                    return None
+                if resp.status_code != 200:
+                    raise NetworkError(f"{what}: registry answered HTTP {resp.status_code}")
+                content_type = resp.headers.get("content-type", "")
+                body = self._read(resp, self.limits.manifest_bytes, what)
+                link = resp.headers.get("link", "")
+            if pages == 1 and "json" not in content_type:
+                return None  # some registries answer 200 with an HTML page for unknown routes
+            index = parse_manifest(body, compute_digest(body), content_type, what)
+            if index.media_type not in INDEX_TYPES:
+                raise InvalidManifestError(f"{what}: the referrers answer is not an index")
+            out.extend(index.manifests)
+            path = _next_link(link)
+            if len(out) > self.limits.referrers or pages >= self.limits.referrer_pages:
+                break
+        return out
+
+    def push_blob(self, repository: str, data: bytes) -> Descriptor:
+        """Upload a blob (monolithic POST + PUT). Used by tests and the demo builder, not by verification."""
+        digest = compute_digest(data)
+        with self._open_write("POST", f"/v2/{repository}/blobs/uploads/", repository) as resp:
+            if resp.status_code != 202:
+                raise NetworkError(f"push to {self.registry}/{repository}: upload start HTTP {resp.status_code}")
+            location = resp.headers["location"]
+        url = urljoin(self.base_url + "/", location)
+        sep = "&" if "?" in url else "?"
+        with self._open_write("PUT", f"{url}{sep}digest={digest}", repository, data,
+                              "application/octet-stream") as resp:
+            if resp.status_code != 201:
+                raise NetworkError(f"push to {self.registry}/{repository}: blob upload HTTP {resp.status_code}")
+        return Descriptor(media_type="application/octet-stream", digest=digest, size=len(data))
+
+    def push_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
+        """PUT a manifest under a tag or its digest; returns the digest we computed."""
+        path = f"/v2/{repository}/manifests/{reference}"
+        with self._open_write("PUT", path, repository, data, media_type) as resp:
+            if resp.status_code != 201:
+                raise NetworkError(
+                    f"push to {self.registry}/{repository}:{reference}: HTTP {resp.status_code} {resp.read()[:300]!r}"
+                )
+        return compute_digest(data)
+
+    @contextmanager
+    def _open_write(
+        self, method: str, path_or_url: str, repository: str, data: bytes = b"", content_type: str = ""
+    ) -> Iterator[httpx.Response]:
+        scope = f"repository:{repository}:pull,push"
+        url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
+        headers = {"Content-Type": content_type} if content_type else {}
+
+        def send() -> httpx.Response:
+            h = dict(headers)
+            auth = self._auth.get(scope) or self._auth.get("*")
+            if auth:
+                h["Authorization"] = auth
+            try:
+                return self._client.request(method, url, content=data, headers=h)
+            except httpx.HTTPError as exc:
+                raise self._network_error(exc, url) from exc
+
+        resp = send()
+        if resp.status_code == 401:
+            self._authenticate(parse_challenge(resp.headers.get("www-authenticate", "")), scope)
+            resp = send()
+        if resp.status_code == 401:
+            raise RegistryAuthError(f"registry {self.registry}: push to {repository} denied")
+        yield resp
+
+
+def _next_link(link: str) -> str | None:
+    """``<url>; rel="next"`` -> url (relative to the registry)."""
+    m = re.search(r'<([^>]+)>\s*;\s*rel="?next"?', link)
+    if not m:
+        return None
+    target = m.group(1)
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None  # only same-registry pagination is followed
+    return target
+
+
+class RegistryStore:
+    """One repository of a registry, as a ContentStore."""
+
+    def __init__(self, client: RegistryClient, repository: str) -> None:
+        self.client = client
+        self.repository = repository
+
+    @property
+    def name(self) -> str:
+        """``host/repository``."""
+        return f"{self.client.registry}/{self.repository}"
+
+    def get_manifest(self, digest: str, expected_size: int | None = None) -> Manifest:
+        """Manifest by digest, verified."""
+        return self.client.get_manifest(self.repository, digest, expected_size)
+
+    def get_tagged_manifest(self, tag: str) -> Manifest | None:
+        """Manifest by tag, or None when the tag does not exist."""
+        try:
+            return self.client.get_manifest(self.repository, tag)
+        except ManifestNotFoundError:
+            return None
+
+    def get_blob(self, descriptor: Descriptor, what: str) -> bytes:
+        """Blob by descriptor, verified."""
+        return self.client.get_blob(self.repository, descriptor, what)
+
+    def list_referrers(self, digest: str) -> list[Descriptor] | None:
+        """OCI 1.1 referrers API (None = unsupported)."""
+        return self.client.list_referrers(self.repository, digest)
+
+
+__all__ = [
+    "DigestMismatchError",
+    "RegistryClient",
+    "RegistryRef",
+    "RegistryStore",
+    "parse_registry_ref",
+]
