@@ -1,0 +1,147 @@
+"""Find and read GitHub Actions workflow and action files under the paths given on the command line.
+
+What counts (the same rules GitHub uses):
+
+- a *workflow* is a ``*.yml`` / ``*.yaml`` file directly inside a ``.github/workflows`` directory
+  (GitHub ignores subdirectories of ``.github/workflows`` and other extensions);
+- an *action* is any file named ``action.yml`` / ``action.yaml`` (composite, Docker or JavaScript).
+
+A PATH may be a workflow file, an ``action.yml``, a ``.github`` directory, a repository root, or a folder
+holding many repositories. A file named explicitly is always read (as an action if it is named
+``action.y?ml``, otherwise as a workflow). Files met while walking that look relevant but do not count
+(``.github/workflows/sub/x.yml``, ``.github/workflows/notes.md``) are reported as skipped with the reason.
+Paths are the PATH as given joined with the path found under it; nothing is made absolute.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from verifier.errors import InputError
+from verifier.sources.files import MIB, human_size, read_bytes
+
+# The largest real workflow in the 506-file corpus is under 100 KiB; GitHub refuses workflow files
+# over 512 KiB. 4 MiB leaves a wide margin and keeps a hostile file from costing seconds.
+MAX_WORKFLOW_BYTES = 4 * MIB
+
+WORKFLOW_EXTS = (".yml", ".yaml")
+ACTION_NAMES = ("action.yml", "action.yaml")
+# Directories never walked: VCS metadata and vendored dependencies (their actions are not this repo's).
+SKIP_DIRS = frozenset({".git", "node_modules"})
+
+
+@dataclass(frozen=True)
+class WorkflowFile:
+    """One file to check. ``text`` is None when it could not be read; ``problem`` then says why."""
+
+    path: str
+    kind: str  # "workflow" | "action"
+    text: str | None
+    problem: str | None = None
+
+
+@dataclass
+class Discovery:
+    """The files found under the given paths, and the ones deliberately skipped (path, reason)."""
+
+    files: list[tuple[str, str]] = field(default_factory=list)  # (path, kind)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _kind_of(path: str) -> str:
+    return "action" if os.path.basename(path) in ACTION_NAMES else "workflow"
+
+
+def _in_workflows_dir(dirpath: str) -> bool:
+    head, last = os.path.split(os.path.normpath(dirpath))
+    return last == "workflows" and os.path.basename(head) == ".github"
+
+
+def discover(paths: list[str]) -> Discovery:
+    """Expand PATH arguments to the files to check, in a stable order (sorted within each PATH).
+
+    A PATH that does not exist raises InputError (a usage problem, exit 2). A directory that contains
+    nothing to check is not an error here; the caller decides (it reports it).
+    """
+    found = Discovery()
+    seen: set[str] = set()
+
+    def add(path: str, kind: str) -> None:
+        key = os.path.normpath(path)
+        if key not in seen:
+            seen.add(key)
+            found.files.append((path, kind))
+
+    for given in paths:
+        if os.path.isfile(given):
+            add(given, _kind_of(given))
+            continue
+        if not os.path.isdir(given):
+            raise InputError(given, "no such file or directory")
+        for dirpath, dirnames, filenames in _walk(given, found):
+            in_workflows = _in_workflows_dir(dirpath)
+            if in_workflows:
+                for sub in dirnames:
+                    found.skipped.append((os.path.join(dirpath, sub),
+                                          "subdirectory of .github/workflows (GitHub only reads top-level files)"))
+            for name in sorted(filenames):
+                path = os.path.join(dirpath, name)
+                if name in ACTION_NAMES and not in_workflows:
+                    add(path, "action")
+                elif in_workflows:
+                    if name.endswith(WORKFLOW_EXTS):
+                        add(path, "workflow")
+                    else:
+                        found.skipped.append((path, "not a .yml/.yaml file"))
+    return found
+
+
+def _walk(root: str, found: Discovery) -> list[tuple[str, list[str], list[str]]]:
+    """``os.walk`` (symlinked directories not followed) in sorted order, pruning SKIP_DIRS and the
+    contents of subdirectories of ``.github/workflows`` (reported once by the caller)."""
+    out: list[tuple[str, list[str], list[str]]] = []
+
+    def onerror(exc: OSError) -> None:
+        found.skipped.append((exc.filename or root, f"cannot list directory: {exc.strerror}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
+        dirnames.sort()
+        pruned = [d for d in dirnames if d in SKIP_DIRS]
+        for d in pruned:
+            found.skipped.append((os.path.join(dirpath, d), "vendored or VCS directory"))
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        if _in_workflows_dir(dirpath):
+            sub = list(dirnames)
+            dirnames[:] = []  # nested workflow folders are not workflows; reported by the caller
+            out.append((dirpath, sub, filenames))
+        else:
+            out.append((dirpath, [], filenames))
+    return out
+
+
+def read_workflow(path: str, kind: str, max_bytes: int = MAX_WORKFLOW_BYTES) -> WorkflowFile:
+    """Read one file as UTF-8 text. Problems (too large, unreadable, binary, not UTF-8) do not raise:
+    they come back in ``problem`` so that the other files are still checked."""
+    try:
+        data = read_bytes(path, max_bytes)
+    except InputError as exc:
+        return WorkflowFile(path, kind, None, exc.problem)
+    if b"\x00" in data:
+        return WorkflowFile(path, kind, None, "binary file (contains NUL bytes), not YAML text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return WorkflowFile(path, kind, None, f"not UTF-8 text (byte {exc.start})")
+    return WorkflowFile(path, kind, text)
+
+
+def read_all(paths: list[str], max_bytes: int = MAX_WORKFLOW_BYTES) -> tuple[list[WorkflowFile], Discovery]:
+    """Discover and read every file under ``paths``."""
+    found = discover(paths)
+    return [read_workflow(p, k, max_bytes) for p, k in found.files], found
+
+
+def describe_limit(max_bytes: int) -> str:
+    """``'4.0 MiB'``: for messages."""
+    return human_size(max_bytes)
