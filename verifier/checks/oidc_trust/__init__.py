@@ -1,0 +1,120 @@
+"""Check ``oidc-trust``: cloud OIDC trust configurations scoped to the right repository and ref.
+
+Pure: a :class:`TrustConfig` (collected by ``verifier.sources.trust_policy_files``) in, one
+:class:`~verifier.models.CheckResult` out. Providers: AWS IAM role trust policies (``aws``), GCP Workload
+Identity Federation providers and their IAM bindings (``gcp``), Azure federated identity credentials,
+standard and flexible (``azure``).
+
+Each configuration is evaluated twice: once assuming every unresolved template that shapes a condition
+admits everything, once assuming it pins everything. Equal verdicts mean the templates do not decide;
+different ones give ``indeterminate`` (facts ``verdict_if_narrow`` / ``verdict_if_broad``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from verifier.checks import registry
+from verifier.checks.oidc_trust.model import BREADTH, RULES, Bind, Collector, TrustConfig, TrustVerdict
+from verifier.models import CheckResult, Finding, Severity
+
+META = registry.get("oidc-trust")
+CHECK_ID = META.id
+
+__all__ = ["CHECK_ID", "META", "RULES", "TrustConfig", "TrustVerdict", "check", "check_all"]
+
+_SUMMARY = {
+    TrustVerdict.FAIL: "assumable by workflows outside the intended owner",
+    TrustVerdict.WARN_ORG: "assumable by any repository of one owner",
+    TrustVerdict.WARN_REF: "assumable by one repository from any ref or event",
+    TrustVerdict.PASS: "pinned to the repository and a ref or environment",
+    TrustVerdict.BROKEN: "can never match a GitHub token, or is invalid",
+    TrustVerdict.INDETERMINATE: "an unresolved template decides who can assume",
+}
+
+
+def _run(config: TrustConfig, scenario: Any) -> tuple[TrustVerdict, Collector, dict[str, Any]]:
+    col = Collector(config, scenario)
+    binding: Bind | None
+    if config.provider == "aws":
+        from verifier.checks.oidc_trust import aws
+
+        binding, facts = aws.evaluate(col)
+        verdict = binding.verdict() if binding is not None else TrustVerdict.PASS
+    elif config.provider == "gcp":
+        from verifier.checks.oidc_trust import gcp
+
+        verdict_or_none, facts = gcp.evaluate(col)
+        binding = None if verdict_or_none is None else Bind()
+        verdict = verdict_or_none or TrustVerdict.PASS
+    else:
+        from verifier.checks.oidc_trust import azure
+
+        verdict_or_none, facts = azure.evaluate(col)
+        binding = None if verdict_or_none is None else Bind()
+        verdict = verdict_or_none or TrustVerdict.PASS
+    if binding is None:
+        col.add("no-github-trust", "no statement or credential trusts GitHub Actions tokens: no workflow can "
+                "use this configuration")
+    facts["github"] = binding is not None
+    return verdict, col, facts
+
+
+def check(config: TrustConfig) -> CheckResult:
+    """Evaluate one trust configuration."""
+    worst_verdict, worst, facts = _run(config, "worst")
+    verdict = worst_verdict
+    findings = list(worst.findings)
+    if worst.templates:
+        best_verdict, best, _ = _run(config, "best")
+        if best_verdict != worst_verdict:
+            verdict = TrustVerdict.INDETERMINATE
+            # Keep what holds either way (and the template notes), not what only the broad guess implies.
+            both = {(f.rule, f.message) for f in best.findings}
+            findings = [f for f in findings if (f.rule, f.message) in both or f.rule == "unresolved-template"]
+            facts["verdict_if_narrow"] = best_verdict.value
+            facts["verdict_if_broad"] = worst_verdict.value
+            findings.append(Finding(
+                rule="unresolved-template", severity=Severity.MEDIUM,
+                message=f"the verdict depends on unresolved template values ({'; '.join(worst.templates)}): "
+                        f"{best_verdict.value} if they are narrow, {worst_verdict.value} if they are broad",
+                location=findings[0].location if findings else None,
+            ))
+    if config.admin_permissions and verdict in (TrustVerdict.FAIL, TrustVerdict.WARN_ORG,
+                                                TrustVerdict.WARN_REF, TrustVerdict.INDETERMINATE):
+        amplified = " and amplifies the findings above" if verdict != TrustVerdict.WARN_REF else ""
+        findings.append(Finding(
+            rule="role-admin-permissions",
+            severity=Severity.CRITICAL if verdict in (TrustVerdict.FAIL, TrustVerdict.WARN_ORG) else
+            Severity.HIGH,
+            message=f"the role also carries administrator-like permissions "
+                    f"({', '.join(config.admin_permissions)}){amplified}",
+            location=findings[0].location if findings else None,
+        ))
+    elif config.admin_permissions:
+        findings.append(Finding(
+            rule="role-admin-permissions", severity=Severity.LOW,
+            message=f"the role carries administrator-like permissions ({', '.join(config.admin_permissions)})",
+        ))
+    facts.update({
+        "provider": config.provider,
+        "name": config.name,
+        "summary": _SUMMARY[verdict],
+        "admin_permissions": list(config.admin_permissions),
+    })
+    if config.notes:
+        facts["notes"] = list(config.notes)
+    findings.sort(key=lambda f: -f.severity.rank)
+    return CheckResult(check=CHECK_ID, subject=config.subject, verdict=verdict.value,
+                       findings=tuple(findings), facts=facts)
+
+
+def check_all(configs: Iterable[TrustConfig]) -> list[CheckResult]:
+    """Evaluate several configurations, one result each."""
+    return [check(c) for c in configs]
+
+
+def worst_verdict(verdicts: Iterable[str]) -> str:
+    """The broadest of several verdicts (``fail`` > ``warn-org`` > ``indeterminate`` > ...)."""
+    return max((TrustVerdict(v) for v in verdicts), key=BREADTH.__getitem__, default=TrustVerdict.PASS).value

@@ -1,0 +1,246 @@
+"""Types shared by the oidc-trust evaluators: the input record, the binding lattice, the finding collector."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from verifier.models import Finding, Location, Severity
+
+Provider = Literal["aws", "gcp", "azure"]
+Scenario = Literal["worst", "best"]
+
+
+class TrustVerdict(enum.StrEnum):
+    """The six verdicts of ``oidc-trust``, from the point of view of who can assume the identity."""
+
+    FAIL = "fail"  # assumable by workflows outside the intended owner
+    WARN_ORG = "warn-org"  # any repository of one owner
+    WARN_REF = "warn-ref"  # one repository, any ref or event (pull_request included)
+    PASS = "pass"  # noqa: S105 - not a password
+    BROKEN = "broken"  # can never match, or invalid
+    INDETERMINATE = "indeterminate"  # an unresolved template decides
+
+
+# Order used when several trust paths are OR-ed (statements, values, || branches): the weakest decides.
+BREADTH = {
+    TrustVerdict.BROKEN: 0,
+    TrustVerdict.PASS: 1,
+    TrustVerdict.WARN_REF: 2,
+    TrustVerdict.INDETERMINATE: 3,
+    TrustVerdict.WARN_ORG: 4,
+    TrustVerdict.FAIL: 5,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrustConfig:
+    """One trust configuration as collected by ``verifier.sources.trust_policy_files``.
+
+    ``document`` is provider-specific: an IAM policy document (AWS), a dict with ``issuer_uri``,
+    ``attribute_mapping``, ``attribute_condition``, ``bindings`` (GCP), or a dict with ``issuer``,
+    ``subject``/``claims_matching_expression``, ``audiences`` (Azure). ``text`` is the file's text, used
+    only to give findings a line number.
+    """
+
+    provider: Provider
+    subject: str
+    path: str
+    document: Any
+    name: str | None = None
+    text: str = ""
+    parameters: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    oidc_providers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    admin_permissions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    sub_template: tuple[str, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Bind:
+    """What one condition (or a combination) pins: owner, repository, context (ref/environment).
+
+    ``broken``: can never match a real token. ``weak_ctx``: the condition explicitly admits any ref or
+    ``pull_request`` (used by GCP, where the ref is otherwise not part of the verdict).
+    """
+
+    owner: bool = False
+    repo: bool = False
+    ctx: bool = False
+    broken: bool = False
+    weak_ctx: bool = False
+
+    def verdict(self) -> TrustVerdict:
+        """Map to a verdict with the AWS/Azure rules (owner, then repository, then ref)."""
+        if self.broken:
+            return TrustVerdict.BROKEN
+        if not self.owner:
+            return TrustVerdict.FAIL
+        if not self.repo:
+            return TrustVerdict.WARN_ORG
+        if not self.ctx:
+            return TrustVerdict.WARN_REF
+        return TrustVerdict.PASS
+
+
+NONE = Bind()
+FULL = Bind(owner=True, repo=True, ctx=True)
+BROKEN = Bind(broken=True)
+
+
+def bind(owner: bool = False, repo: bool = False, ctx: bool = False, weak_ctx: bool = False) -> Bind:
+    """A Bind where a pinned repository implies a pinned owner."""
+    return Bind(owner=owner or repo, repo=repo, ctx=ctx, weak_ctx=weak_ctx and not ctx)
+
+
+def any_of(binds: Iterable[Bind]) -> Bind:
+    """OR: several values of one key, several statements, ``||`` branches. The weakest decides;
+    branches that can never match drop out unless all of them are broken."""
+    items = list(binds)
+    live = [b for b in items if not b.broken]
+    if not items:
+        return NONE
+    if not live:
+        return BROKEN
+    return Bind(
+        owner=all(b.owner for b in live),
+        repo=all(b.repo for b in live),
+        ctx=all(b.ctx for b in live),
+        weak_ctx=any(b.weak_ctx for b in live),
+    )
+
+
+def all_of(binds: Iterable[Bind]) -> Bind:
+    """AND: several keys of one statement, ``&&``. The strongest binding decides; one part that can
+    never match makes the whole never match."""
+    items = list(binds)
+    if not items:
+        return NONE
+    if any(b.broken for b in items):
+        return BROKEN
+    ctx = any(b.ctx for b in items)
+    return Bind(
+        owner=any(b.owner for b in items),
+        repo=any(b.repo for b in items),
+        ctx=ctx,
+        weak_ctx=(not ctx) and any(b.weak_ctx for b in items),
+    )
+
+
+# Rule id -> default severity. Every id has a heading in docs/checks/oidc-trust.md.
+RULES: dict[str, Severity] = {
+    "sub-missing": Severity.CRITICAL,
+    "sub-wildcard-owner": Severity.CRITICAL,
+    "sub-negative-only": Severity.CRITICAL,
+    "sub-custom-template-unbound": Severity.CRITICAL,
+    "sub-wildcard-repo": Severity.HIGH,
+    "sub-job-workflow-ref-only": Severity.HIGH,
+    "sub-any-ref": Severity.MEDIUM,
+    "sub-pull-request": Severity.MEDIUM,
+    "sub-context-unpinned": Severity.MEDIUM,
+    "sub-ref-pattern": Severity.INFO,
+    "sub-literal-wildcard": Severity.MEDIUM,
+    "sub-invalid": Severity.MEDIUM,
+    "owner-by-name": Severity.LOW,
+    "negative-condition": Severity.INFO,
+    "condition-key-unknown": Severity.HIGH,
+    "if-exists-operator": Severity.LOW,
+    "set-operator-single-valued": Severity.LOW,
+    "operator-unsupported": Severity.LOW,
+    "aud-missing": Severity.LOW,
+    "aud-wildcard": Severity.LOW,
+    "aud-unexpected": Severity.INFO,
+    "unresolved-template": Severity.INFO,
+    "principal-unresolved": Severity.INFO,
+    "principal-wildcard": Severity.CRITICAL,
+    "legacy-issuer": Severity.LOW,
+    "statement-never-matches": Severity.LOW,
+    "no-github-trust": Severity.INFO,
+    "role-admin-permissions": Severity.HIGH,
+    "gcp-condition-missing": Severity.CRITICAL,
+    "gcp-condition-invalid": Severity.MEDIUM,
+    "gcp-condition-unsupported": Severity.MEDIUM,
+    "gcp-prefix-unanchored": Severity.CRITICAL,
+    "gcp-attribute-unmapped": Severity.MEDIUM,
+    "gcp-whole-pool-binding": Severity.MEDIUM,
+    "gcp-bindings-not-given": Severity.INFO,
+    "azure-issuer-mismatch": Severity.MEDIUM,
+    "azure-flexible-id-missing": Severity.MEDIUM,
+    "azure-expression-invalid": Severity.MEDIUM,
+}
+
+_LINE_SPLIT = re.compile(r"\n")
+
+
+class Collector:
+    """Collects findings for one evaluation of one trust configuration under one scenario.
+
+    Under the ``worst`` scenario an unresolved template that shapes a condition is assumed to admit
+    everything; under ``best`` it is assumed to pin everything. The check runs both and calls the
+    result ``indeterminate`` only when the two verdicts differ.
+    """
+
+    def __init__(self, config: TrustConfig, scenario: Scenario) -> None:
+        self.config = config
+        self.scenario = scenario
+        self.findings: list[Finding] = []
+        self.templates: list[str] = []
+        self._seen: set[tuple[str, str]] = set()
+        self._lines: list[str] | None = None
+
+    def unknown(self, what: str) -> Bind:
+        """A structural template: record it and return the scenario's assumption."""
+        if what not in self.templates:
+            self.templates.append(what)
+        return NONE if self.scenario == "worst" else FULL
+
+    def line_of(self, *needles: str) -> int | None:
+        """First line of the source text containing any of ``needles`` (tried in order)."""
+        if not self.config.text:
+            return None
+        if self._lines is None:
+            self._lines = self.config.text.split("\n")
+        for needle in needles:
+            if not needle:
+                continue
+            for number, line in enumerate(self._lines, start=1):
+                if needle in line:
+                    return number
+        return None
+
+    def add(self, rule: str, message: str, *needles: str, severity: Severity | None = None,
+            **properties: Any) -> None:
+        """Record one finding (deduplicated by rule and message)."""
+        key = (rule, message)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        line = self.line_of(*needles) if needles else None
+        self.findings.append(
+            Finding(
+                rule=rule,
+                severity=severity or RULES[rule],
+                message=message,
+                location=Location(path=self.config.path, line=line),
+                properties=dict(properties),
+            )
+        )
+
+
+def as_list(value: Any) -> list[Any]:
+    """A JSON scalar or list as a list (``None`` → empty)."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+def str_map(value: Any) -> Mapping[str, Any]:
+    """A mapping with string keys, or empty."""
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items()}
+    return {}
