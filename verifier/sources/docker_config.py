@@ -76,7 +76,9 @@ def _entry_credentials(entry: Any, where: str) -> Credentials | None:
         if key in entry and not isinstance(entry[key], str):
             raise InputError(where, f"'{key}' must be a string")
     if entry.get("identitytoken"):
-        return Credentials(username=entry.get("username", ""), identity_token=entry["identitytoken"])
+        return Credentials(
+            username=entry.get("username", ""), identity_token=entry["identitytoken"]
+        )
     if entry.get("auth"):
         return _decode_auth(entry["auth"], where)
     if entry.get("username") or entry.get("password"):
@@ -102,18 +104,26 @@ def run_credential_helper(helper: str, registry: str) -> Credentials | None:
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise CredentialHelperError(f"docker-credential-{helper} timed out for {registry}") from None
+        raise CredentialHelperError(
+            f"docker-credential-{helper} timed out for {registry}"
+        ) from None
     except OSError as exc:
-        raise CredentialHelperError(f"docker-credential-{helper} could not run: {exc.strerror}") from exc
+        raise CredentialHelperError(
+            f"docker-credential-{helper} could not run: {exc.strerror}"
+        ) from exc
     if proc.returncode != 0:
         if b"credentials not found" in proc.stdout.lower() + proc.stderr.lower():
             return None
-        raise CredentialHelperError(f"docker-credential-{helper} failed for {registry} (exit {proc.returncode})")
+        raise CredentialHelperError(
+            f"docker-credential-{helper} failed for {registry} (exit {proc.returncode})"
+        )
     try:
         doc = json.loads(proc.stdout)
         user, secret = doc["Username"], doc["Secret"]
     except (ValueError, KeyError, TypeError):
-        raise CredentialHelperError(f"docker-credential-{helper} returned an unreadable answer") from None
+        raise CredentialHelperError(
+            f"docker-credential-{helper} returned an unreadable answer"
+        ) from None
     if not isinstance(user, str) or not isinstance(secret, str):
         raise CredentialHelperError(f"docker-credential-{helper} returned an unreadable answer")
     if user == "<token>":  # helpers return identity tokens under this username

@@ -48,7 +48,9 @@ def parse_layout_ref(ref: str) -> tuple[Path, str, str]:
     """``oci-layout:PATH[@digest]`` or ``oci-layout:PATH:TAG`` -> (path, digest, tag)."""
     rest = ref[len(OCI_LAYOUT_PREFIX) :]
     if not rest:
-        raise InvalidReferenceError(ref, "oci-layout: needs a directory (oci-layout:PATH[@sha256:…])")
+        raise InvalidReferenceError(
+            ref, "oci-layout: needs a directory (oci-layout:PATH[@sha256:…])"
+        )
     digest = ""
     at = rest.rfind("@")
     if at != -1 and rest[at + 1 :].startswith(("sha256:", "sha512:")):
@@ -103,7 +105,11 @@ def collect_image_evidence(
                 creds = load_credentials(registry, docker_config)
                 clients[registry] = stack.enter_context(
                     RegistryClient(
-                        registry, credentials=creds, timeout=timeout, limits=limits, insecure=insecure
+                        registry,
+                        credentials=creds,
+                        timeout=timeout,
+                        limits=limits,
+                        insecure=insecure,
                     )
                 )
             return clients[registry]
@@ -118,8 +124,10 @@ def collect_image_evidence(
             parsed = parse_registry_ref(ref)
             store = RegistryStore(client_for(parsed.registry), parsed.repository)
             # Resolve once: a tag is dereferenced here, and only image.digest is used from now on.
-            image = store.get_manifest(parsed.digest) if parsed.digest else store.client.get_manifest(
-                parsed.repository, parsed.tag
+            image = (
+                store.get_manifest(parsed.digest)
+                if parsed.digest
+                else store.client.get_manifest(parsed.repository, parsed.tag)
             )
             image_store, source = store, "registry"
 
@@ -132,7 +140,8 @@ def collect_image_evidence(
                 target = parse_registry_ref(signature_repo, allow_bare=True)
                 if target.tag or target.digest:
                     raise InvalidReferenceError(
-                        signature_repo, "a signature repository is host/repo, without a tag or digest"
+                        signature_repo,
+                        "a signature repository is host/repo, without a tag or digest",
                     )
                 sig_store = RegistryStore(client_for(target.registry), target.repository)
         return _evidence(ref, image, sig_store, source, limits, signature_repo or "")

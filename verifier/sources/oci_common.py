@@ -152,7 +152,9 @@ def compute_digest(data: bytes, algorithm: str = "sha256") -> str:
     return f"{algorithm}:{_HASHES[algorithm](data).hexdigest()}"
 
 
-def verify_content(data: bytes, expected_digest: str, what: str, expected_size: int | None = None) -> None:
+def verify_content(
+    data: bytes, expected_digest: str, what: str, expected_size: int | None = None
+) -> None:
     """Raise SizeMismatchError / DigestMismatchError unless ``data`` is exactly what was expected."""
     if expected_size is not None and len(data) != expected_size:
         raise SizeMismatchError(what, expected_size, len(data))
@@ -397,7 +399,9 @@ def collect_legacy(store: ContentStore, digest: str, out: Collected, limits: Lim
                 )
 
 
-def _capped(items: tuple[Descriptor, ...], cap: int, what: str, out: Collected) -> tuple[Descriptor, ...]:
+def _capped(
+    items: tuple[Descriptor, ...], cap: int, what: str, out: Collected
+) -> tuple[Descriptor, ...]:
     if len(items) > cap:
         out.problems.append(f"{what}: {len(items)} entries, only the first {cap} were read")
         return items[:cap]
@@ -460,11 +464,15 @@ def collect_referrers(store: ContentStore, digest: str, out: Collected, limits: 
             continue
         if manifest.subject is None or manifest.subject.digest != digest:
             got = manifest.subject.digest if manifest.subject else "no subject"
-            out.problems.append(f"referrer {desc.digest}: its subject is {got}, not {digest}; ignored")
+            out.problems.append(
+                f"referrer {desc.digest}: its subject is {got}, not {digest}; ignored"
+            )
             continue
         layers = [layer for layer in manifest.layers if is_bundle_type(layer.media_type)]
         if not layers:
-            out.problems.append(f"referrer {desc.digest}: {artifact_type} artifact without a bundle layer")
+            out.problems.append(
+                f"referrer {desc.digest}: {artifact_type} artifact without a bundle layer"
+            )
         for layer in layers[: limits.layers]:
             what = f"{store.name} referrer {desc.digest} bundle {layer.digest}"
             data = _blob_or_problem(store, layer, what, out, limits)

@@ -46,7 +46,9 @@ KIND_IMAGE_INDEX = "dev.cosignproject.cosign/imageIndex"
 KIND_SIGS = "dev.cosignproject.cosign/sigs"
 KIND_ATTS = "dev.cosignproject.cosign/atts"
 LAYOUT_VERSION = "1.0.0"
-_ATTACHMENT_TAG_RE = re.compile(r"\A(sha256-[a-f0-9]{64}|sha512-[a-f0-9]{128})(\.sig|\.att|\.sbom)?\Z")
+_ATTACHMENT_TAG_RE = re.compile(
+    r"\A(sha256-[a-f0-9]{64}|sha512-[a-f0-9]{128})(\.sig|\.att|\.sbom)?\Z"
+)
 
 
 class OciLayout:
@@ -66,19 +68,25 @@ class OciLayout:
         if not isinstance(doc, dict) or not isinstance(doc.get("imageLayoutVersion"), str):
             raise InputError(os.fspath(marker), "no imageLayoutVersion")
         if doc["imageLayoutVersion"].split(".")[0] != LAYOUT_VERSION.split(".")[0]:
-            raise InputError(os.fspath(marker), f"unsupported imageLayoutVersion {doc['imageLayoutVersion']!r}")
+            raise InputError(
+                os.fspath(marker), f"unsupported imageLayoutVersion {doc['imageLayoutVersion']!r}"
+            )
         index_path = self.path / "index.json"
         if not index_path.is_file():
             raise InputError(root, "not an OCI image layout: no index.json")
         raw = self._read_file(index_path, self.limits.manifest_bytes, "index.json")
         try:
-            index = parse_manifest(raw, "", "application/vnd.oci.image.index.v1+json", os.fspath(index_path))
+            index = parse_manifest(
+                raw, "", "application/vnd.oci.image.index.v1+json", os.fspath(index_path)
+            )
         except InvalidManifestError as exc:
             raise InputError(os.fspath(index_path), str(exc).split(": ", 1)[-1]) from None
         if not index.is_index:
             raise InputError(os.fspath(index_path), f"not an image index ({index.media_type})")
         if len(index.manifests) > self.limits.index_entries:
-            raise ContentTooLargeError(os.fspath(index_path), len(index.manifests), self.limits.index_entries)
+            raise ContentTooLargeError(
+                os.fspath(index_path), len(index.manifests), self.limits.index_entries
+            )
         self.index: tuple[Descriptor, ...] = index.manifests
 
     @property
@@ -147,7 +155,9 @@ class OciLayout:
         m = _ATTACHMENT_TAG_RE.match(tag)
         if m and m.group(2) in (".sig", ".att"):
             digest = m.group(1).replace("-", ":", 1)
-            images = self._entries_with(KIND, KIND_IMAGE) + self._entries_with(KIND, KIND_IMAGE_INDEX)
+            images = self._entries_with(KIND, KIND_IMAGE) + self._entries_with(
+                KIND, KIND_IMAGE_INDEX
+            )
             if any(d.digest == digest for d in images):
                 kind = KIND_SIGS if m.group(2) == ".sig" else KIND_ATTS
                 found = self._entries_with(KIND, kind)
@@ -206,7 +216,9 @@ class OciLayout:
         if tag:
             manifest = self.get_tagged_manifest(tag)
             if manifest is None:
-                raise ManifestNotFoundError(f"{self.name}: no manifest tagged {tag!r} in index.json")
+                raise ManifestNotFoundError(
+                    f"{self.name}: no manifest tagged {tag!r} in index.json"
+                )
             return manifest
         kinds = self._entries_with(KIND, KIND_IMAGE) + self._entries_with(KIND, KIND_IMAGE_INDEX)
         if len(kinds) == 1:
@@ -214,7 +226,10 @@ class OciLayout:
         candidates: list[Descriptor] = []
         for desc in self.index:
             ref_name = desc.annotations.get(REF_NAME, "")
-            if _ATTACHMENT_TAG_RE.match(ref_name) or desc.annotations.get(KIND) in (KIND_SIGS, KIND_ATTS):
+            if _ATTACHMENT_TAG_RE.match(ref_name) or desc.annotations.get(KIND) in (
+                KIND_SIGS,
+                KIND_ATTS,
+            ):
                 continue
             if desc.media_type and desc.media_type not in MANIFEST_TYPES:
                 continue

@@ -91,7 +91,9 @@ def parse_registry_ref(ref: str, *, allow_bare: bool = False) -> RegistryRef:
     (a repository, e.g. an alternate signature repository)."""
     original = ref
     if not ref or ref != ref.strip() or any(c.isspace() for c in ref):
-        raise InvalidReferenceError(original, "not a valid image reference (empty or contains spaces)")
+        raise InvalidReferenceError(
+            original, "not a valid image reference (empty or contains spaces)"
+        )
     digest = ""
     if "@" in ref:
         ref, digest = ref.split("@", 1)
@@ -114,7 +116,8 @@ def parse_registry_ref(ref: str, *, allow_bare: bool = False) -> RegistryRef:
         path = f"library/{path}"
     if not _REPO_RE.match(path):
         raise InvalidReferenceError(
-            original, f"not a valid repository name: {path!r} (lowercase letters, digits, . _ - and /)"
+            original,
+            f"not a valid repository name: {path!r} (lowercase letters, digits, . _ - and /)",
         )
     if not tag and not digest and not allow_bare:
         raise InvalidReferenceError(original, "give a tag (:tag) or a digest (@sha256:…)")
@@ -212,7 +215,9 @@ class RegistryClient:
 
     def _network_error(self, exc: httpx.HTTPError, url: str) -> NetworkError:
         if isinstance(exc, httpx.TimeoutException):
-            return NetworkError(f"registry {self.registry}: no answer within {self.timeout:g}s ({url})")
+            return NetworkError(
+                f"registry {self.registry}: no answer within {self.timeout:g}s ({url})"
+            )
         reason = str(exc) or type(exc).__name__
         return NetworkError(f"registry {self.registry} is unreachable: {reason} ({url})")
 
@@ -259,7 +264,9 @@ class RegistryClient:
 
     def _authenticate(self, challenge: Challenge | None, scope: str) -> None:
         if challenge is None:
-            raise RegistryAuthError(f"registry {self.registry}: 401 without a readable Www-Authenticate")
+            raise RegistryAuthError(
+                f"registry {self.registry}: 401 without a readable Www-Authenticate"
+            )
         if challenge.scheme == "basic":
             if self.credentials is None or self.credentials.identity_token:
                 raise RegistryAuthError(
@@ -277,7 +284,9 @@ class RegistryClient:
         if not realm:
             raise RegistryAuthError(f"registry {self.registry}: bearer challenge without a realm")
         realm = urljoin(self.base_url + "/", realm)
-        self._auth[scope] = "Bearer " + self._fetch_token(realm, challenge.params.get("service", ""), scope)
+        self._auth[scope] = "Bearer " + self._fetch_token(
+            realm, challenge.params.get("service", ""), scope
+        )
 
     def _require_safe_transport(self, url: str) -> None:
         parts = urlsplit(url)
@@ -288,7 +297,9 @@ class RegistryClient:
 
     def _fetch_token(self, realm: str, service: str, scope: str) -> str:
         parts = urlsplit(realm)
-        if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not self.plain_http):
+        if parts.scheme not in ("https", "http") or (
+            parts.scheme == "http" and not self.plain_http
+        ):
             raise RegistryAuthError(f"registry {self.registry}: token realm {realm!r} is not https")
         creds = self.credentials
         try:
@@ -322,14 +333,18 @@ class RegistryClient:
                     + f" for {scope}"
                 )
             if resp.status_code != 200:
-                raise NetworkError(f"registry {self.registry}: token server answered HTTP {resp.status_code}")
+                raise NetworkError(
+                    f"registry {self.registry}: token server answered HTTP {resp.status_code}"
+                )
             body = self._read(resp, self.limits.token_bytes, f"token from {parts.netloc}")
         finally:
             resp.close()
         try:
             doc: Any = httpx.Response(200, content=body).json()
         except ValueError:
-            raise RegistryAuthError(f"registry {self.registry}: token server answer is not JSON") from None
+            raise RegistryAuthError(
+                f"registry {self.registry}: token server answer is not JSON"
+            ) from None
         token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
         if not isinstance(token, str) or not token:
             raise RegistryAuthError(f"registry {self.registry}: token server answer has no token")
@@ -376,8 +391,10 @@ class RegistryClient:
         by_digest = reference.startswith(("sha256:", "sha512:"))
         if by_digest:
             validate_digest(reference)
-        what = f"manifest {self.registry}/{repository}@{reference}" if by_digest else (
-            f"manifest {self.registry}/{repository}:{reference}"
+        what = (
+            f"manifest {self.registry}/{repository}@{reference}"
+            if by_digest
+            else (f"manifest {self.registry}/{repository}:{reference}")
         )
         path = f"/v2/{repository}/manifests/{quote(reference, safe=':')}"
         with self._open("GET", path, self._scope(repository), MANIFEST_ACCEPT) as resp:
@@ -403,7 +420,9 @@ class RegistryClient:
         path = f"/v2/{repository}/blobs/{descriptor.digest}"
         with self._open("GET", path, self._scope(repository)) as resp:
             if resp.status_code == 404:
-                raise BlobNotFoundError(f"{what}: blob {descriptor.digest} not found in {self.registry}/{repository}")
+                raise BlobNotFoundError(
+                    f"{what}: blob {descriptor.digest} not found in {self.registry}/{repository}"
+                )
             if resp.status_code != 200:
                 raise NetworkError(f"{what}: registry answered HTTP {resp.status_code}")
             body = self._read(resp, self.limits.blob_bytes, what, exact=descriptor.size)
@@ -419,7 +438,9 @@ class RegistryClient:
         while path is not None:
             pages += 1
             what = f"referrers of {self.registry}/{repository}@{digest}"
-            with self._open("GET", path, self._scope(repository), "application/vnd.oci.image.index.v1+json") as resp:
+            with self._open(
+                "GET", path, self._scope(repository), "application/vnd.oci.image.index.v1+json"
+            ) as resp:
                 if resp.status_code in (404, 405, 400) and pages == 1:
                     return None
                 if resp.status_code != 200:
@@ -443,14 +464,19 @@ class RegistryClient:
         digest = compute_digest(data)
         with self._open_write("POST", f"/v2/{repository}/blobs/uploads/", repository) as resp:
             if resp.status_code != 202:
-                raise NetworkError(f"push to {self.registry}/{repository}: upload start HTTP {resp.status_code}")
+                raise NetworkError(
+                    f"push to {self.registry}/{repository}: upload start HTTP {resp.status_code}"
+                )
             location = resp.headers["location"]
         url = urljoin(self.base_url + "/", location)
         sep = "&" if "?" in url else "?"
-        with self._open_write("PUT", f"{url}{sep}digest={digest}", repository, data,
-                              "application/octet-stream") as resp:
+        with self._open_write(
+            "PUT", f"{url}{sep}digest={digest}", repository, data, "application/octet-stream"
+        ) as resp:
             if resp.status_code != 201:
-                raise NetworkError(f"push to {self.registry}/{repository}: blob upload HTTP {resp.status_code}")
+                raise NetworkError(
+                    f"push to {self.registry}/{repository}: blob upload HTTP {resp.status_code}"
+                )
         return Descriptor(media_type="application/octet-stream", digest=digest, size=len(data))
 
     def push_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
@@ -465,7 +491,12 @@ class RegistryClient:
 
     @contextmanager
     def _open_write(
-        self, method: str, path_or_url: str, repository: str, data: bytes = b"", content_type: str = ""
+        self,
+        method: str,
+        path_or_url: str,
+        repository: str,
+        data: bytes = b"",
+        content_type: str = "",
     ) -> Iterator[httpx.Response]:
         scope = f"repository:{repository}:pull,push"
         url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
