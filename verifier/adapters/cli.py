@@ -40,7 +40,8 @@ class LazyGroup(click.Group):
                     raise
                 return _unavailable(cmd_name)
             command = getattr(module, attr)
-            assert isinstance(command, click.Command)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{target} is not a click command")
             return command
         return super().get_command(ctx, cmd_name)
 

@@ -1,0 +1,39 @@
+"""Report formats. :func:`render` maps a format name to its formatter; every name in FORMATS is handled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, assert_never
+
+from verifier.models import CheckResult, Decision
+
+Format = Literal["table", "json", "sarif", "markdown", "github"]
+FORMATS: tuple[Format, ...] = ("table", "json", "sarif", "markdown", "github")
+
+
+def render(fmt: str, decision: Decision, results: Sequence[CheckResult]) -> str:
+    """Render ``decision`` and ``results`` in ``fmt``; raises ValueError for an unknown format."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    name: Format = fmt  # narrowed to the literal type by the membership test above
+    if name == "table":
+        from verifier.output.table import render_table
+
+        return render_table(decision, results)
+    if name == "json":
+        from verifier.output.json import render_json
+
+        return render_json(decision, results)
+    if name == "sarif":
+        from verifier.output.sarif import render_sarif
+
+        return render_sarif(decision, results)
+    if name == "markdown":
+        from verifier.output.markdown import render_markdown
+
+        return render_markdown(decision, results)
+    if name == "github":
+        from verifier.output.github import render_github
+
+        return render_github(decision, results)
+    assert_never(name)

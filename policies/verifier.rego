@@ -1,0 +1,22 @@
+# Rules shared by every check. Each check's own rules live in <check>.rego in this same package and add
+# to the `deny` and `warn` sets. Policies take time only from input.now.
+package verifier
+
+# A check that could not be evaluated never allows: it denies with the reason it gave.
+deny contains msg if {
+	some result in input.results
+	result.verdict == "error"
+	msg := sprintf("%s: %s could not be evaluated: %s", [result.subject, result.check, error_reason(result)])
+}
+
+# Nothing to decide on is not an allow.
+deny contains "no check results: nothing was verified" if {
+	count(input.results) == 0
+}
+
+error_reason(result) := reason if {
+	reason := result.facts.error
+} else := "no reason given"
+
+# Config for one check, with defaults when the caller gave none.
+check_config(check_id, defaults) := object.union(defaults, object.get(input.config, check_id, {}))

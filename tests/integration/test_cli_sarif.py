@@ -1,0 +1,107 @@
+"""`verifier check sarif` end to end through the console entry point: exit codes, formats, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli import run_cli
+from tests.conftest import UPSTREAM
+
+TRIVY = UPSTREAM / "sarif" / "trivy"
+CRITICAL = str(TRIVY / "ratify-trivy-alpine-critical.sarif.json")
+MEDIUM_ONLY = str(TRIVY / "trivy-golden-alpine-310.sarif.json")
+EMPTY = str(TRIVY / "ortelius-trivy-0.40.0-empty-results.sarif.json")
+
+
+def test_critical_findings_deny_with_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "check", "sarif", CRITICAL)
+    assert run.code == 1
+    assert "DECISION: DENIED" in run.out
+    assert f"deny: {CRITICAL}: 4 unwaived critical finding(s) (fail-on: critical,high)" in run.out
+    assert f"deny: {CRITICAL}: 29 unwaived high finding(s) (fail-on: critical,high)" in run.out
+
+
+def test_medium_only_allowed_unless_fail_on_medium(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(capsys, "check", "sarif", MEDIUM_ONLY).code == 0
+    assert run_cli(capsys, "check", "sarif", MEDIUM_ONLY, "--fail-on", "medium").code == 1
+
+
+def test_empty_report_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "check", "sarif", EMPTY, "--format", "json")
+    assert run.code == 0
+    doc = json.loads(run.out)
+    assert doc["decision"] == {"allowed": True, "deny": [], "warn": []}
+    assert doc["results"][0]["verdict"] == "pass"
+
+
+def test_json_output_file_and_input_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, inp = tmp_path / "report.json", tmp_path / "input.json"
+    run = run_cli(capsys, "check", "sarif", CRITICAL, "--format", "json", "-o", str(out),
+                  "--input-json", str(inp), "--now", "2026-11-26T00:00:00Z")
+    assert run.code == 1 and run.out == ""
+    report = json.loads(out.read_text())
+    assert report["results"][0]["facts"]["unwaived"] == {"critical": 4, "high": 29, "medium": 10, "low": 2}
+    policy_input = json.loads(inp.read_text())
+    assert policy_input["now"] == "2026-11-26T00:00:00Z"
+    assert policy_input["config"]["sarif-severity"]["fail_on"] == ["critical", "high"]
+
+
+def test_exit_zero_still_reports_denial(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "check", "sarif", CRITICAL, "--exit-zero")
+    assert run.code == 0 and "DECISION: DENIED" in run.out
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"not json at all", "not a JSON object"),
+    (b'{"version": "2.1.0", "runs": [{"results": []}]}', "runs[0]: missing 'tool.driver'"),
+    (b"\x00\x01\x02binary", "not a JSON object"),
+])
+def test_bad_files_exit_2_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          content: bytes, problem: str) -> None:
+    bad = tmp_path / "bad.sarif"
+    bad.write_bytes(content)
+    run = run_cli(capsys, "check", "sarif", str(bad))
+    assert run.code == 2
+    assert run.err.startswith(f"verifier: error: {bad}: ")
+    assert problem in run.err
+    assert "Traceback" not in run.err
+
+
+def test_missing_file_and_size_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "check", "sarif", str(tmp_path / "nope.sarif"))
+    assert (run.code, run.err) == (2, f"verifier: error: {tmp_path / 'nope.sarif'}: no such file\n")
+    big = tmp_path / "big.sarif"
+    big.write_bytes(b" " * (2 * 1024 * 1024))
+    run = run_cli(capsys, "check", "sarif", str(big), "--max-size", "1")
+    assert run.code == 2 and "over the limit of 1.0 MiB" in run.err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "check", "sarif", CRITICAL, "--fail-on", "severe")
+    assert run.code == 2 and "expected a comma-separated list" in run.err
+    assert run_cli(capsys, "check", "sarif").code == 2
+
+
+def test_unknown_policy_dir_or_broken_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "broken.rego").write_text("package verifier\ndeny contains x if {")
+    run = run_cli(capsys, "check", "sarif", EMPTY, "--policy", str(tmp_path))
+    assert run.code == 3 and "invalid Rego" in run.err
+
+
+def test_startup_does_not_import_heavy_libraries() -> None:
+    """`verifier --help` and `verifier check sarif` never import sigstore, spdx-tools or cyclonedx."""
+    probe = (
+        "import sys\n"
+        "from verifier.adapters.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('sigstore', 'spdx_tools', 'cyclonedx'))\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    for args in (["--help"], ["check", "sarif", EMPTY]):
+        proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False)
+        assert "HEAVY []" in proc.stderr, (args, proc.stderr[-2000:])

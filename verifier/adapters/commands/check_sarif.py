@@ -1,0 +1,77 @@
+"""``verifier check sarif FILE...``: Trivy SARIF (or Trivy JSON) findings within the severity policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from verifier.adapters.common import ReportOptions, finish, now_utc, report_options
+from verifier.sources.files import DEFAULT_MAX_BYTES, MIB
+
+if TYPE_CHECKING:
+    from verifier.sources.trivyignore import IgnoreRule
+
+SEVERITIES = ("critical", "high", "medium", "low", "unknown")
+
+
+def _severity_list(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
+    items = tuple(v.strip().lower() for v in value.split(",") if v.strip())
+    bad = [v for v in items if v not in SEVERITIES]
+    if bad or not items:
+        raise click.BadParameter(f"expected a comma-separated list of {', '.join(SEVERITIES)}; got {value!r}")
+    return items
+
+
+@click.command("sarif")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--fail-on", default="critical,high", show_default=True, callback=_severity_list,
+              help="Severities that deny (comma-separated).")
+@click.option("--ignore-unfixed", is_flag=True, help="Waive vulnerabilities that have no fixed version.")
+@click.option("--ignore", "ignore_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A .trivyignore (plain) or .trivyignore.yaml file; repeatable.")
+@click.option("--vex", "vex_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="An OpenVEX, CycloneDX VEX or CSAF VEX document; repeatable.")
+@click.option("--max-size", default=DEFAULT_MAX_BYTES // MIB, show_default=True, type=click.IntRange(1),
+              help="Refuse report files larger than this many MiB (checked before parsing).")
+@report_options
+def command(files: tuple[Path, ...], fail_on: tuple[str, ...], ignore_unfixed: bool,
+            ignore_files: tuple[Path, ...], vex_files: tuple[Path, ...], max_size: int,
+            report: ReportOptions) -> None:
+    """Gate on Trivy findings: every result of every run is a finding with Trivy's severity.
+
+    FILE is a SARIF 2.1.0 log (`trivy --format sarif`) or Trivy's JSON report (`--format json`).
+    Waived findings (ignore files, VEX, --ignore-unfixed) are reported with `waived: true`, never dropped.
+    Malformed ignore-file lines are reported as warnings.
+    """
+    from verifier.checks import sarif_severity
+    from verifier.models import Severity
+    from verifier.sources.scan_reports import load_scan_report
+
+    now = now_utc(report)
+    waivers: list[sarif_severity.WaiverSource] = []
+    problems: list[str] = []
+    rules: list[IgnoreRule] = []
+    if ignore_files:
+        from verifier.sources.trivyignore import load_ignore_file
+    for path in ignore_files:
+        parsed = load_ignore_file(path)
+        rules.extend(parsed.rules)
+        problems.extend(parsed.problems)
+    if rules:
+        waivers.append(sarif_severity.ignore_file_waiver(rules, now))
+    if vex_files:
+        from verifier.sources.vex import load_vex
+
+        waivers.append(sarif_severity.vex_waiver([load_vex(path) for path in vex_files]))
+    if ignore_unfixed:
+        waivers.append(sarif_severity.unfixed_waiver)
+    severities = tuple(Severity(s) for s in fail_on)
+    results = [
+        sarif_severity.evaluate(load_scan_report(path, max_size * MIB), str(path), fail_on=severities,
+                                waivers=waivers, now=now)
+        for path in files
+    ]
+    config = {"sarif-severity": {"fail_on": list(fail_on), "ignore_file_problems": problems}}
+    finish(results, report, config)

@@ -1,0 +1,366 @@
+"""Check ``sarif-severity``: scanner findings (Trivy SARIF or Trivy JSON) within the severity policy.
+
+Pure: takes a decoded report plus waiver sources and returns one CheckResult per report. Every result of
+every run becomes one finding (results are counted, not rules). The Trivy severity of a result is taken
+from the first of these that has one (per-result data before rule data, because Trivy overwrites a rule
+with the data of the last result that shares its id):
+
+1. ``Severity: X`` in the result message (current Trivy SARIF writer);
+2. a severity word among the rule's tags (template-era Trivy, other tag positions);
+3. ``Severity: X`` in the rule help (template-era Trivy, grype, anchore);
+4. an ``[X]`` prefix on the rule id (the earliest contrib/sarif.tpl);
+5. ``security-severity`` (CVSS score) or the SARIF ``level``, reported as *degraded*: ``level`` alone cannot
+   tell CRITICAL from HIGH (both are ``error``), so ``error`` is read as critical to fail closed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from verifier.checks import registry
+from verifier.errors import InputError
+from verifier.models import CheckResult, Finding, Location, Severity
+from verifier.sources.scan_reports import Rule, Run, SarifResult, ScanDocument, TrivyResult
+
+if TYPE_CHECKING:
+    from verifier.sources.trivyignore import IgnoreRule
+    from verifier.sources.vex import VexDocument
+
+CHECK_ID = "sarif-severity"
+META = registry.get(CHECK_ID)
+
+DEFAULT_FAIL_ON: tuple[Severity, ...] = (Severity.CRITICAL, Severity.HIGH)
+
+# Trivy's severities plus the words other scanners (grype, Red Hat, anchore) use for the same levels.
+_SEVERITY_WORDS: dict[str, Severity] = {
+    "CRITICAL": Severity.CRITICAL, "HIGH": Severity.HIGH, "IMPORTANT": Severity.HIGH,
+    "MEDIUM": Severity.MEDIUM, "MODERATE": Severity.MEDIUM, "LOW": Severity.LOW,
+    "NEGLIGIBLE": Severity.LOW, "UNKNOWN": Severity.UNKNOWN,
+}
+_SEVERITY_LINE = re.compile(r"^\s*Severity:\s*([A-Za-z]+)\s*$", re.MULTILINE)
+_BRACKET_PREFIX = re.compile(r"^\[([A-Za-z]+)\]\s*(.*)$")
+_FIELD_LINE = re.compile(r"^\s*(Package|Installed Version|Fixed Version|Artifact|Type):[ \t]*(.*?)\s*$", re.MULTILINE)
+# Template-era Trivy rule ids are "<vuln id>/<package>"; keep the vulnerability id.
+_ID_WITH_PACKAGE = re.compile(r"^((?:CVE|GHSA|ALAS|ALAS2|ELSA|RHSA|DSA|DLA|USN|GO|PYSEC|RUSTSEC|OSV|TEMP|NSWG|SNYK)-[^/\s]+)/(.+)$",
+                              re.IGNORECASE)
+_KINDS = ("vulnerability", "misconfiguration", "secret", "license")
+_LEVEL_FALLBACK = {"error": Severity.CRITICAL, "warning": Severity.MEDIUM, "note": Severity.LOW,
+                   "none": Severity.UNKNOWN}
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """Why a finding is waived, as decided by one waiver source."""
+
+    reason: str
+    source: str
+
+
+# A waiver source answers: is this finding waived? (finding id, kind, path, purl, fixed version) -> Waiver|None
+WaiverSource = Callable[["RawFinding"], Waiver | None]
+
+
+@dataclass(frozen=True)
+class RawFinding:
+    """What one scanner result says, before waivers."""
+
+    rule: str
+    severity: Severity
+    severity_source: str
+    kind: str
+    message: str
+    path: str | None
+    line: int | None
+    package: str | None = None
+    installed_version: str | None = None
+    fixed_version: str | None = None
+    purl: str | None = None
+    aliases: tuple[str, ...] = ()
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def degraded(self) -> bool:
+        """True when the severity came from a CVSS score or the SARIF level, not from the scanner's word."""
+        return self.severity_source in ("security-severity", "level")
+
+
+def _word(text: str | None) -> Severity | None:
+    return _SEVERITY_WORDS.get(text.strip().upper()) if text else None
+
+
+def _severity_line(text: str | None) -> Severity | None:
+    if not text:
+        return None
+    match = _SEVERITY_LINE.search(text)
+    return _word(match.group(1)) if match else None
+
+
+def _cvss(score: str | float | None) -> Severity | None:
+    if score is None:
+        return None
+    try:
+        value = float(score)
+    except ValueError:
+        return None
+    if value >= 9.0:
+        return Severity.CRITICAL
+    if value >= 7.0:
+        return Severity.HIGH
+    if value >= 4.0:
+        return Severity.MEDIUM
+    if value > 0.0:
+        return Severity.LOW
+    return Severity.UNKNOWN
+
+
+def _fields(text: str | None) -> dict[str, str]:
+    return {m.group(1): m.group(2) for m in _FIELD_LINE.finditer(text or "")}
+
+
+def _kind(rule: Rule | None, message: str) -> str:
+    tags = [t.lower() for t in (rule.properties.tags or [])] if rule and rule.properties else []
+    for kind in _KINDS:
+        if kind in tags:
+            return kind
+    name = (rule.name or "").lower() if rule else ""
+    for kind in _KINDS:
+        if kind in name:
+            return kind
+    if message.startswith("Artifact:") and "\nType: " in message:
+        return "misconfiguration"
+    return "vulnerability"
+
+
+def _rule_lookup(run: Run) -> tuple[list[Rule], dict[str, Rule]]:
+    rules = list(run.tool.driver.rules or []) if run.tool and run.tool.driver else []
+    by_id: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.id is not None:
+            by_id[rule.id] = rule
+    return rules, by_id
+
+
+def _sarif_findings(doc: ScanDocument, name: str) -> Iterator[RawFinding]:
+    for run_index, run in enumerate(doc.runs or []):
+        if run.tool is None or run.tool.driver is None:
+            raise InputError(name, f"runs[{run_index}]: missing 'tool.driver' (required by SARIF 2.1.0)")
+        tool = run.tool.driver.name or "unknown"
+        rules, by_id = _rule_lookup(run)
+        for index, result in enumerate(run.results or []):
+            yield _sarif_finding(result, rules, by_id, name, f"runs[{run_index}].results[{index}]", tool)
+
+
+def _sarif_finding(result: SarifResult, rules: list[Rule], by_id: dict[str, Rule], name: str,
+                   pointer: str, tool: str) -> RawFinding:
+    rule: Rule | None = None
+    if result.rule_index is not None and 0 <= result.rule_index < len(rules):
+        candidate = rules[result.rule_index]
+        if result.rule_id is None or candidate.id == result.rule_id:
+            rule = candidate
+    if rule is None and result.rule_id is not None:
+        rule = by_id.get(result.rule_id)
+    rule_id = result.rule_id or (rule.id if rule else None)
+    if rule_id is None:
+        raise InputError(name, f"{pointer}: result has neither 'ruleId' nor a valid 'ruleIndex'")
+    if result.message is None or result.message.text is None:
+        raise InputError(name, f"{pointer}: result has no 'message.text' (required by SARIF 2.1.0)")
+    message = result.message.text
+    help_text = rule.help.text if rule and rule.help else None
+
+    bracket = _BRACKET_PREFIX.match(rule_id)
+    clean_id = bracket.group(2) if bracket else rule_id
+    package_from_id = None
+    with_pkg = _ID_WITH_PACKAGE.match(clean_id)
+    if with_pkg:
+        clean_id, package_from_id = with_pkg.group(1), with_pkg.group(2)
+
+    severity, source = _severity_line(message), "message"
+    if severity is None and rule and rule.properties and rule.properties.tags:
+        severity = next((s for s in map(_word, rule.properties.tags) if s is not None), None)
+        source = "rule-tags"
+    if severity is None:
+        severity, source = _severity_line(help_text), "rule-help"
+    if severity is None and bracket:
+        severity, source = _word(bracket.group(1)), "rule-id"
+    if severity is None and rule and rule.properties:
+        severity, source = _cvss(rule.properties.security_severity), "security-severity"
+    if severity is None:
+        level = result.level or (rule.default_configuration.level if rule and rule.default_configuration else None)
+        severity, source = _LEVEL_FALLBACK.get(level or "", Severity.CRITICAL), "level"
+
+    # Per-result fields first; the rule's help only for what the result does not say.
+    fields = {**_fields(help_text), **_fields(message)}
+    location = result.locations[0].physical_location if result.locations else None
+    uri = location.artifact_location.uri if location and location.artifact_location else None
+    line = location.region.start_line if location and location.region else None
+    kind = _kind(rule, message)
+    package = fields.get("Package") or package_from_id
+    fixed = fields.get("Fixed Version")
+    if kind == "vulnerability" and package:
+        installed = fields.get("Installed Version")
+        text = f"{clean_id} in {package}" + (f" {installed}" if installed else "")
+        text += f" (fixed in {fixed})" if fixed else " (no fix available)" if "Fixed Version" in fields else ""
+    else:
+        title = rule.short_description.text if rule and rule.short_description and rule.short_description.text else None
+        text = f"{clean_id}: {title}" if title else clean_id
+    return RawFinding(
+        rule=clean_id, severity=severity, severity_source=source, kind=kind, message=text,
+        path=uri, line=line if kind in ("misconfiguration", "secret") else None,
+        package=package, installed_version=fields.get("Installed Version"),
+        fixed_version=fixed if "Fixed Version" in fields else None,
+        extra={"tool": tool, "pointer": pointer, "has_fixed_field": "Fixed Version" in fields},
+    )
+
+
+def _trivy_findings(doc: ScanDocument) -> Iterator[RawFinding]:
+    for target_index, target in enumerate(doc.results or []):
+        yield from _trivy_target(target, target_index)
+
+
+def _trivy_severity(text: str | None) -> tuple[Severity, str]:
+    word = _word(text)
+    return (word, "trivy-json") if word is not None else (Severity.UNKNOWN, "trivy-json")
+
+
+def _trivy_target(target: TrivyResult, target_index: int) -> Iterator[RawFinding]:
+    where = target.target
+    for i, vuln in enumerate(target.vulnerabilities or []):
+        vid = vuln.vulnerability_id or "unidentified"
+        severity, source = _trivy_severity(vuln.severity)
+        fixed = vuln.fixed_version or ""
+        text = f"{vid} in {vuln.pkg_name} {vuln.installed_version or ''}".rstrip()
+        text += f" (fixed in {fixed})" if fixed else " (no fix available)"
+        yield RawFinding(rule=vid, severity=severity, severity_source=source, kind="vulnerability",
+                         message=text, path=vuln.pkg_path or where, line=None, package=vuln.pkg_name,
+                         installed_version=vuln.installed_version, fixed_version=fixed,
+                         purl=vuln.pkg_identifier.purl if vuln.pkg_identifier else None,
+                         extra={"pointer": f"Results[{target_index}].Vulnerabilities[{i}]",
+                                "has_fixed_field": True, "status": vuln.status})
+    for i, mis in enumerate(target.misconfigurations or []):
+        if (mis.status or "FAIL").upper() != "FAIL":
+            continue
+        mid = mis.id or mis.avd_id or "unidentified"
+        severity, source = _trivy_severity(mis.severity)
+        aliases = tuple(a for a in (mis.avd_id,) if a and a != mid)
+        yield RawFinding(rule=mid, severity=severity, severity_source=source, kind="misconfiguration",
+                         message=f"{mid}: {mis.message or mis.title or ''}".rstrip(": "), path=where,
+                         line=mis.cause_metadata.start_line if mis.cause_metadata else None, aliases=aliases,
+                         extra={"pointer": f"Results[{target_index}].Misconfigurations[{i}]"})
+    for i, secret in enumerate(target.secrets or []):
+        sid = secret.rule_id or "unidentified"
+        severity, source = _trivy_severity(secret.severity)
+        yield RawFinding(rule=sid, severity=severity, severity_source=source, kind="secret",
+                         message=f"{sid}: {secret.title or 'secret'}", path=where, line=secret.start_line,
+                         extra={"pointer": f"Results[{target_index}].Secrets[{i}]"})
+    for i, lic in enumerate(target.licenses or []):
+        lid = lic.name or "unidentified"
+        severity, source = _trivy_severity(lic.severity)
+        yield RawFinding(rule=lid, severity=severity, severity_source=source, kind="license",
+                         message=f"licence {lid} in {lic.pkg_name or lic.file_path or where}", path=lic.file_path or where,
+                         line=None, package=lic.pkg_name,
+                         extra={"pointer": f"Results[{target_index}].Licenses[{i}]"})
+
+
+def raw_findings(doc: ScanDocument, name: str) -> list[RawFinding]:
+    """Every result of the report as a RawFinding; InputError for results SARIF requires fields of."""
+    return list(_sarif_findings(doc, name) if doc.is_sarif else _trivy_findings(doc))
+
+
+def unfixed_waiver(raw: RawFinding) -> Waiver | None:
+    """``--ignore-unfixed``: a vulnerability whose report says it has no fixed version."""
+    if raw.kind == "vulnerability" and raw.extra.get("has_fixed_field") and not raw.fixed_version:
+        return Waiver(reason="no fixed version available (--ignore-unfixed)", source="--ignore-unfixed")
+    return None
+
+
+def evaluate(
+    doc: ScanDocument,
+    subject: str,
+    *,
+    fail_on: Sequence[Severity] = DEFAULT_FAIL_ON,
+    waivers: Sequence[WaiverSource] = (),
+    now: datetime | None = None,  # noqa: ARG001 - waiver sources carry their own clock; kept for symmetry
+) -> CheckResult:
+    """Turn one decoded report into a CheckResult. ``verdict`` is ``fail`` when an unwaived finding has a
+    severity in ``fail_on``; the policy makes the final decision from the same facts."""
+    findings: list[Finding] = []
+    counts: Counter[str] = Counter()
+    unwaived: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    degraded = 0
+    waived_total = 0
+    for raw in raw_findings(doc, subject):
+        waiver = next((w for w in (source(raw) for source in waivers) if w is not None), None)
+        counts[raw.severity.value] += 1
+        kinds[raw.kind] += 1
+        degraded += raw.degraded
+        if waiver is None:
+            unwaived[raw.severity.value] += 1
+        else:
+            waived_total += 1
+        properties: dict[str, object] = {"kind": raw.kind, "severity_source": raw.severity_source}
+        if raw.degraded:
+            properties["degraded"] = True
+        for key in ("package", "installed_version", "fixed_version", "purl"):
+            value = getattr(raw, key)
+            if value:
+                properties[key] = value
+        if waiver is not None:
+            properties["waived_by"] = waiver.source
+        findings.append(Finding.model_construct(
+            rule=raw.rule, severity=raw.severity, message=raw.message,
+            location=Location(path=raw.path, line=raw.line) if raw.path else None,
+            waived=waiver is not None, waiver_reason=waiver.reason if waiver else None,
+            properties=properties,
+        ))
+    fail_values = {s.value for s in fail_on}
+    failing = sum(n for sev, n in unwaived.items() if sev in fail_values)
+    facts = {
+        "format": "sarif" if doc.is_sarif else "trivy-json",
+        "total": len(findings),
+        "counts": dict(counts),
+        "unwaived": dict(unwaived),
+        "waived": waived_total,
+        "degraded": degraded,
+        "kinds": dict(kinds),
+        "fail_on": sorted(fail_values, key=lambda v: -Severity(v).rank),
+        "failing": failing,
+    }
+    return CheckResult(check=CHECK_ID, subject=subject, verdict="fail" if failing else "pass",
+                       findings=tuple(findings), facts=facts)
+
+
+def ignore_file_waiver(rules: Sequence[IgnoreRule], now: datetime) -> WaiverSource:
+    """A waiver source for trivy ignore-file rules (plain or YAML), with trivy's expiry semantics."""
+    from verifier.sources.trivyignore import find_waiver
+
+    def waiver(raw: RawFinding) -> Waiver | None:
+        for finding_id in (raw.rule, *raw.aliases):
+            rule = find_waiver(rules, finding_id=finding_id, kind=raw.kind, path=raw.path, purl=raw.purl, now=now)
+            if rule is not None:
+                reason = rule.statement or f"listed in {rule.source}"
+                return Waiver(reason=reason, source=rule.source)
+        return None
+
+    return waiver
+
+
+def vex_waiver(documents: Sequence[VexDocument]) -> WaiverSource:
+    """A waiver source for VEX documents: only ``not_affected`` and ``fixed`` statements waive."""
+    from verifier.sources.vex import find_suppression
+
+    def waiver(raw: RawFinding) -> Waiver | None:
+        if raw.kind != "vulnerability":
+            return None
+        statement = find_suppression(documents, vulnerability=raw.rule, purl=raw.purl)
+        if statement is None:
+            return None
+        why = f": {statement.justification}" if statement.justification else ""
+        return Waiver(reason=f"VEX {statement.status}{why} ({statement.source})", source=statement.source)
+
+    return waiver

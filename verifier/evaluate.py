@@ -1,0 +1,28 @@
+"""The one entry point adapters share: check results in, decision out.
+
+CLI, gate, webhook and audit all call :func:`decide`, so a release gets the same answer everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from verifier.models import CheckResult, Decision
+from verifier.policy.engine import build_input, make_engine
+
+
+def decide(
+    results: Sequence[CheckResult],
+    config: Mapping[str, Any],
+    *,
+    now: datetime,
+    policy_dir: Path | None = None,
+    opa_url: str | None = None,
+) -> tuple[Decision, dict[str, Any]]:
+    """Evaluate the policy bundle on ``results``; return the decision and the exact input document used."""
+    input_doc = build_input(results, config, now)
+    engine = make_engine(policy_dir, opa_url)
+    return engine.evaluate(input_doc), input_doc

@@ -1,0 +1,54 @@
+"""Helpers shared by the human-readable formats."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from verifier.models import CheckResult, Finding, Severity
+
+# How many findings per result the human formats show before summarising the rest.
+MAX_FINDINGS_SHOWN = 50
+
+
+def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    """Unwaived findings per severity, most severe first, zero counts left out."""
+    counts = Counter(f.severity for f in findings if not f.waived)
+    return {s.value: counts[s] for s in sorted(counts, key=lambda s: -s.rank)}
+
+
+def summary(result: CheckResult) -> str:
+    """``'3 critical, 1 high; 2 waived'`` or ``'no findings'``."""
+    counts = severity_counts(result.findings)
+    waived = sum(1 for f in result.findings if f.waived)
+    parts = ", ".join(f"{n} {sev}" for sev, n in counts.items())
+    if waived:
+        parts = f"{parts}; {waived} waived" if parts else f"{waived} waived"
+    return parts or "no findings"
+
+
+def ordered(findings: Iterable[Finding]) -> list[Finding]:
+    """Unwaived first, then by severity (most severe first), then by location and rule."""
+    def key(f: Finding) -> tuple[bool, int, str, int, str]:
+        loc = f.location
+        return (f.waived, -f.severity.rank, loc.path if loc else "", (loc.line or 0) if loc else 0, f.rule)
+
+    return sorted(findings, key=key)
+
+
+def where(finding: Finding) -> str:
+    """``path:line:col`` (as much as is known), or ``''``."""
+    loc = finding.location
+    if loc is None:
+        return ""
+    text = loc.path
+    if loc.line is not None:
+        text += f":{loc.line}"
+        if loc.column is not None:
+            text += f":{loc.column}"
+    return text
+
+
+def is_blocking_severity(severity: Severity) -> bool:
+    """High and critical are shown as errors in annotation-style formats."""
+    return severity.rank >= Severity.HIGH.rank

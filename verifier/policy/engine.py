@@ -1,0 +1,104 @@
+"""The policy layer: one input document, one engine interface, Rego decides.
+
+The input document is built in exactly one place (:func:`build_input`) so that ``--explain`` and
+``--input-json`` show what the policy saw, byte for byte.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from verifier.errors import PolicyError
+from verifier.models import CheckResult, Decision
+
+INPUT_SCHEMA = "verifier.input/v1"
+# The rules every bundle must define (as sets of strings) in package `verifier`.
+DENY_RULE = "data.verifier.deny"
+WARN_RULE = "data.verifier.warn"
+
+
+def build_input(results: Sequence[CheckResult], config: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The policy input: ``{schema, now, config, results}``.
+
+    ``now`` is RFC 3339 UTC with a ``Z`` suffix (policies take time only from here). ``results`` are the
+    check results in report order; ``config`` is keyed by check id.
+    """
+    return {
+        "schema": INPUT_SCHEMA,
+        "now": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "config": dict(config),
+        "results": [result.model_dump(mode="json") for result in results],
+    }
+
+
+class PolicyEngine(abc.ABC):
+    """Something that evaluates the bundle's ``deny`` and ``warn`` sets for an input document."""
+
+    @abc.abstractmethod
+    def evaluate(self, input_doc: Mapping[str, Any]) -> Decision:
+        """Return the decision for ``input_doc``; raise PolicyError if the policy cannot be evaluated."""
+
+
+def decision_from_sets(deny: Any, warn: Any) -> Decision:
+    """Build a Decision from the engine's raw ``deny``/``warn`` values, refusing anything but string sets."""
+    deny_list = _strings(deny, "deny")
+    warn_list = _strings(warn, "warn")
+    return Decision(allowed=not deny_list, deny=tuple(deny_list), warn=tuple(warn_list))
+
+
+def _strings(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, (list, set, tuple, frozenset)):
+        raise PolicyError(f"policy rule '{name}' must be a set of strings, got {type(value).__name__}")
+    out = []
+    for item in value:
+        if not isinstance(item, str):
+            raise PolicyError(f"policy rule '{name}' contains a non-string message: {item!r}")
+        out.append(item)
+    return sorted(out)
+
+
+def default_policy_dir() -> Path:
+    """The bundled policies: ``policies/`` next to the package (checkout) or inside the wheel."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "_bundled_policies", here.parent / "policies"):
+        if candidate.is_dir():
+            return candidate
+    raise PolicyError("no bundled policies found (expected policies/ next to the verifier package)")
+
+
+def policy_files(policy_dir: Path, *, tests: bool = False) -> list[Path]:
+    """The ``.rego`` files of a bundle, sorted; test files only when ``tests`` is true."""
+    if not policy_dir.is_dir():
+        raise PolicyError(f"{policy_dir}: policy bundle directory not found")
+    files = sorted(p for p in policy_dir.rglob("*.rego") if tests or not p.name.endswith("_test.rego"))
+    if not files:
+        raise PolicyError(f"{policy_dir}: no .rego files in the policy bundle")
+    return files
+
+
+def bundle_digest(policy_dir: Path) -> str:
+    """sha256 over the bundle's policy files (name and content), recorded in reports and VSAs."""
+    h = hashlib.sha256()
+    for path in policy_files(policy_dir):
+        h.update(os.fsencode(path.relative_to(policy_dir).as_posix()) + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return "sha256:" + h.hexdigest()
+
+
+def make_engine(policy_dir: Path | None = None, opa_url: str | None = None) -> PolicyEngine:
+    """The configured engine: an OPA server when ``opa_url`` is given, else the embedded engine."""
+    if opa_url:
+        from verifier.policy.opa_server import OpaServerEngine
+
+        return OpaServerEngine(opa_url)
+    from verifier.policy.regorus_engine import RegorusEngine
+
+    return RegorusEngine.for_bundle(policy_dir or default_policy_dir())
