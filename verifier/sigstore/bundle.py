@@ -1,0 +1,386 @@
+"""Sigstore bundles (v0.1-v0.3): keyless through sigstore-python, the rest ours.
+
+Order of checks (the first failure decides the reason):
+1. structure (ours): media type, verification material, tlog entry fields, base64;
+2. materials (ours): signature over the artifact (or DSSE PAE) with the certificate's or given key, the
+   artifact/subject digest, and the tlog entry body against those materials (CVE-2022-36056 class);
+3. keyless: sigstore-python ``Verifier(trusted_root=...)`` (time sources, chain at signing time, SCT,
+   inclusion proof + checkpoint, SET, TSA), with our identity policy as its ``VerificationPolicy``;
+   ``intoto/0.0.2`` entries go through a subclass that accepts their integrated time (sigstore-python 4.5
+   refuses it) and whose body we check in step 2; then (ours) the Fulcio CA's validity window of the
+   trusted root must cover the signing time.
+   key-signed (``publicKey`` material): ours (signature with the key, tlog inclusion proof + checkpoint, SET).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from verifier.sigstore import dsse, tlog
+from verifier.sigstore.errors import Reason, VerificationFailure
+from verifier.sigstore.identity import IdentityPolicy, Signer
+from verifier.sigstore.keys import PublicKey, key_id, same_key, verify_prehashed, verify_signature
+from verifier.sigstore.trust import TrustRoot
+
+if TYPE_CHECKING:
+    from sigstore.models import Bundle
+
+MEDIA_TYPES = {
+    "application/vnd.dev.sigstore.bundle+json;version=0.1": (0, 1),
+    "application/vnd.dev.sigstore.bundle+json;version=0.2": (0, 2),
+    "application/vnd.dev.sigstore.bundle+json;version=0.3": (0, 3),
+    "application/vnd.dev.sigstore.bundle.v0.3+json": (0, 3),
+}
+MAX_BUNDLE_BYTES = 8 * 1024 * 1024
+MAX_TLOG_ENTRIES = 8
+
+
+@dataclass(frozen=True)
+class BundleResult:
+    """A verified bundle: who signed, when (if a log or TSA says so), and the DSSE payload if any."""
+
+    signer: Signer
+    signed_at: dt.datetime | None
+    payload_type: str | None = None
+    payload: bytes | None = None
+    statement: dict[str, Any] | None = None
+    log_index: int | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    doc: dict[str, Any]
+    version: tuple[int, int]
+    cert: x509.Certificate | None
+    chain: tuple[x509.Certificate, ...]
+    key_hint: str | None
+    entries: tuple[tlog.LogEntry, ...]
+    message_digest: bytes | None
+    signature: bytes | None
+    envelope: dsse.Envelope | None
+    has_timestamps: bool
+
+
+def _fail(reason: Reason, message: str) -> VerificationFailure:
+    return VerificationFailure(reason, message)
+
+
+def _is_root(cert: x509.Certificate) -> bool:
+    if cert.subject != cert.issuer:
+        return False
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _cert(raw: Any, what: str) -> x509.Certificate:
+    der = tlog.b64decode((raw or {}).get("rawBytes") if isinstance(raw, dict) else None, what)
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise _fail(Reason.BUNDLE_MALFORMED, f"{what} is not a DER X.509 certificate") from exc
+
+
+def parse_bundle(raw: bytes | str) -> _Parsed:
+    """Structural checks of a bundle (step 1). VerificationFailure(bundle-malformed, ...) on any problem."""
+    if len(raw) > MAX_BUNDLE_BYTES:
+        raise _fail(Reason.BUNDLE_MALFORMED, f"bundle is larger than {MAX_BUNDLE_BYTES} bytes")
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise _fail(Reason.BUNDLE_MALFORMED, f"bundle is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise _fail(Reason.BUNDLE_MALFORMED, "bundle is not a JSON object")
+    version = MEDIA_TYPES.get(str(doc.get("mediaType")))
+    if version is None:
+        raise _fail(Reason.BUNDLE_MALFORMED, f"unknown bundle mediaType {doc.get('mediaType')!r}")
+    vm = doc.get("verificationMaterial")
+    if not isinstance(vm, dict):
+        raise _fail(Reason.BUNDLE_MALFORMED, "bundle has no verificationMaterial")
+
+    cert: x509.Certificate | None = None
+    chain: tuple[x509.Certificate, ...] = ()
+    key_hint: str | None = None
+    if "certificate" in vm:
+        cert = _cert(vm["certificate"], "verificationMaterial.certificate")
+    elif "x509CertificateChain" in vm:
+        certs = (vm["x509CertificateChain"] or {}).get("certificates")
+        if not isinstance(certs, list) or not certs:
+            raise _fail(Reason.BUNDLE_MALFORMED, "bundle certificate chain is empty")
+        parsed = [_cert(c, f"x509CertificateChain.certificates[{i}]") for i, c in enumerate(certs)]
+        cert, chain = parsed[0], tuple(parsed[1:])
+        if any(_is_root(c) for c in parsed):
+            raise _fail(Reason.CERTIFICATE_CHAIN_INVALID,
+                        "bundle certificate chain contains a root certificate (roots come from the trusted root only)")
+    elif "publicKey" in vm:
+        hint = (vm["publicKey"] or {}).get("hint")
+        key_hint = hint if isinstance(hint, str) else ""
+    else:
+        raise _fail(Reason.BUNDLE_MALFORMED, "verificationMaterial has no certificate, chain or public key")
+
+    entries_json = vm.get("tlogEntries") or []
+    if not isinstance(entries_json, list) or len(entries_json) > MAX_TLOG_ENTRIES:
+        raise _fail(Reason.BUNDLE_MALFORMED, "tlogEntries is not a short list")
+    entries = tuple(tlog.entry_from_bundle_json(e) for e in entries_json)
+    tsv = vm.get("timestampVerificationData") or {}
+    has_timestamps = bool(isinstance(tsv, dict) and tsv.get("rfc3161Timestamps"))
+
+    message_digest = signature = None
+    envelope = None
+    if "messageSignature" in doc:
+        ms = doc["messageSignature"] or {}
+        signature = tlog.b64decode(ms.get("signature"), "messageSignature.signature")
+        md = ms.get("messageDigest")
+        if isinstance(md, dict):
+            if md.get("algorithm") not in ("SHA2_256", None):
+                raise _fail(Reason.UNSUPPORTED, f"message digest algorithm {md.get('algorithm')!r}")
+            message_digest = tlog.b64decode(md.get("digest"), "messageSignature.messageDigest.digest")
+    elif "dsseEnvelope" in doc:
+        envelope = dsse.parse_envelope(doc["dsseEnvelope"])
+    else:
+        raise _fail(Reason.BUNDLE_MALFORMED, "bundle has neither messageSignature nor dsseEnvelope")
+
+    for entry in entries:
+        if version >= (0, 2) and entry.inclusion_proof is None:
+            raise _fail(Reason.TLOG_INCLUSION_PROOF_INVALID,
+                        "log entry has no inclusion proof (required from bundle v0.2 on)")
+        if version == (0, 1) and entry.set is None:
+            raise _fail(Reason.TLOG_SET_INVALID, "v0.1 bundle log entry has no inclusion promise")
+    return _Parsed(doc, version, cert, chain, key_hint, entries, message_digest, signature, envelope,
+                   has_timestamps)
+
+
+def _check_materials(p: _Parsed, verifier: x509.Certificate | PublicKey, artifact: bytes | None,
+                     digest: bytes | None, key_mode: bool) -> dict[str, Any] | None:
+    """Step 2: signature, artifact/subject digest and tlog body consistency. Returns the statement (DSSE)."""
+    key = verifier.public_key() if isinstance(verifier, x509.Certificate) else verifier
+    bad_sig = Reason.KEY_MISMATCH if key_mode else Reason.SIGNATURE_INVALID
+    statement: dict[str, Any] | None = None
+    if p.envelope is not None:
+        env = p.envelope
+        if not any(verify_signature(key, sig, env.pae()) for sig in env.signatures):  # type: ignore[arg-type]
+            raise _fail(bad_sig, "DSSE signature does not verify" + (" with the given key" if key_mode else ""))
+        if env.payload_type == dsse.INTOTO_PAYLOAD_TYPE:
+            statement = dsse.parse_statement(env)
+            if digest is not None:
+                dsse.require_subject(statement, "sha256:" + digest.hex())
+        elif digest is not None:
+            raise _fail(Reason.ARTIFACT_MISMATCH, f"DSSE payload type {env.payload_type!r} names no subject")
+        for entry in p.entries:
+            if entry.kind == "hashedrekord":
+                if len(env.signatures) != 1:
+                    raise _fail(Reason.TLOG_ENTRY_MISMATCH, "hashedrekord DSSE entries need exactly one signature")
+                tlog.check_hashedrekord(entry, hashlib.sha256(env.pae()).digest(), env.signatures[0], verifier)
+            else:
+                tlog.check_dsse_entry(entry, env.payload, list(env.signatures), verifier)
+        return statement
+
+    if p.signature is None or digest is None:
+        raise _fail(Reason.ARTIFACT_MISMATCH, "no artifact or digest given for a message-signature bundle")
+    if p.message_digest is not None and p.message_digest != digest:
+        raise _fail(Reason.ARTIFACT_MISMATCH, "artifact digest differs from the bundle's message digest")
+    if artifact is not None:
+        ok = verify_signature(key, p.signature, artifact)  # type: ignore[arg-type]
+    else:
+        ok = verify_prehashed(key, p.signature, digest, hashes.SHA256())  # type: ignore[arg-type]
+    if not ok:
+        raise _fail(bad_sig, "signature does not verify over the artifact" + (" with the given key" if key_mode else ""))
+    for entry in p.entries:
+        if entry.kind != "hashedrekord":
+            raise _fail(Reason.TLOG_ENTRY_MISMATCH, f"expected a hashedrekord log entry, got {entry.kind}")
+        tlog.check_hashedrekord(entry, digest, p.signature, verifier)
+    return None
+
+
+def verify_bundle(raw: bytes | str, *, trust: TrustRoot, artifact: bytes | None = None,
+                  digest: bytes | None = None, policy: IdentityPolicy | None = None,
+                  key: PublicKey | None = None) -> BundleResult:
+    """Verify a bundle for ``artifact`` (bytes) or its SHA-256 ``digest``; raise VerificationFailure.
+
+    For DSSE bundles the artifact is the in-toto subject. Keyless bundles need ``policy``; key-signed
+    bundles need ``key``. With ``key`` given, a keyless bundle is accepted only if its certificate holds
+    that key (the certificate chain is still verified).
+    """
+    if artifact is not None:
+        digest = hashlib.sha256(artifact).digest()
+    p = parse_bundle(raw)
+    if p.cert is None:
+        if key is None:
+            raise _fail(Reason.KEY_REQUIRED, "bundle is signed with a key (publicKey material) but no key was given")
+        return _verify_keyed(p, key, trust, artifact, digest)
+    if key is not None and not same_key(p.cert.public_key(), key):  # type: ignore[arg-type]
+        raise _fail(Reason.KEY_MISMATCH, "bundle certificate does not hold the given key")
+    if not p.entries:
+        raise _fail(Reason.TLOG_ENTRY_MISSING, "keyless bundle has no transparency log entry")
+    statement = _check_materials(p, p.cert, artifact, digest, key_mode=False)
+    return _verify_keyless(p, raw, trust, policy or IdentityPolicy(), artifact, digest, statement)
+
+
+def _verify_keyed(p: _Parsed, key: PublicKey, trust: TrustRoot, artifact: bytes | None,
+                  digest: bytes | None) -> BundleResult:
+    """Key-signed: the signature with the key, then each tlog entry (inclusion proof + checkpoint, SET)."""
+    statement = _check_materials(p, key, artifact, digest, key_mode=True)
+    signed_at: dt.datetime | None = None
+    for entry in p.entries:
+        if entry.inclusion_proof is not None:
+            tlog.verify_inclusion(entry, trust)
+        if entry.set is not None:
+            signed_at = tlog.verify_set(entry, trust)
+    return BundleResult(signer=Signer(key="sha256:" + key_id(key).hex()), signed_at=signed_at,
+                        payload_type=p.envelope.payload_type if p.envelope else None,
+                        payload=p.envelope.payload if p.envelope else None, statement=statement,
+                        log_index=p.entries[0].log_index if p.entries else None)
+
+
+# --- keyless through sigstore-python ---------------------------------------------------------------------
+
+def _sigstore_reason(exc: BaseException) -> Reason:
+    text = str(exc)
+    low = text.lower()
+    name = type(exc).__name__
+    if "failed to load bundle" in low or name == "InvalidBundle" and "inclusion proof" not in low:
+        if "signed timestamp" in low or "inclusion promise" in low:
+            return Reason.TIMESTAMP_INVALID
+        return Reason.BUNDLE_MALFORMED
+    table = [
+        ("sct", Reason.SCT_INVALID),
+        ("not valid at validation time", Reason.CERTIFICATE_NOT_VALID_AT_SIGNING_TIME),
+        ("expired at time of signing", Reason.CERTIFICATE_NOT_VALID_AT_SIGNING_TIME),
+        ("certificate chain", Reason.CERTIFICATE_CHAIN_INVALID),
+        ("root hash signature", Reason.TLOG_CHECKPOINT_INVALID),
+        ("inclusion proof contains invalid root hash", Reason.TLOG_INCLUSION_PROOF_INVALID),
+        ("must contain inclusion proof", Reason.TLOG_INCLUSION_PROOF_INVALID),
+        ("checkpoint", Reason.TLOG_CHECKPOINT_INVALID),
+        ("malformed note", Reason.TLOG_CHECKPOINT_INVALID),
+        ("inclusion proof", Reason.TLOG_INCLUSION_PROOF_INVALID),
+        ("set: ", Reason.TLOG_SET_INVALID),
+        ("inclusion promise", Reason.TLOG_SET_INVALID),
+        ("verified time", Reason.TIMESTAMP_INVALID),
+        ("timestamp", Reason.TIMESTAMP_INVALID),
+        ("inconsistent", Reason.TLOG_ENTRY_MISMATCH),
+        ("does not match bundle", Reason.TLOG_ENTRY_MISMATCH),
+        ("digest mismatch", Reason.ARTIFACT_MISMATCH),
+        ("signature", Reason.SIGNATURE_INVALID),
+        ("key usage", Reason.CERTIFICATE_PROFILE),
+        ("extended usage", Reason.CERTIFICATE_PROFILE),
+    ]
+    for needle, reason in table:
+        if needle in low:
+            return reason
+    return Reason.UNSUPPORTED
+
+
+class _PolicyAdapter:
+    """Our identity policy in sigstore-python's ``VerificationPolicy`` shape; remembers the signer."""
+
+    def __init__(self, policy: IdentityPolicy) -> None:
+        self.policy = policy
+        self.signer: Signer | None = None
+
+    def verify(self, cert: x509.Certificate) -> None:
+        self.signer = self.policy.check(cert)
+
+
+def _tsa_times(p: _Parsed) -> list[dt.datetime]:
+    from rfc3161_client import decode_timestamp_response
+
+    vm = p.doc["verificationMaterial"]
+    times: list[dt.datetime] = []
+    for ts in (vm.get("timestampVerificationData") or {}).get("rfc3161Timestamps") or []:
+        raw = tlog.b64decode((ts or {}).get("signedTimestamp"), "rfc3161Timestamps[].signedTimestamp")
+        try:
+            gen = decode_timestamp_response(raw).tst_info.gen_time
+        except ValueError as exc:
+            raise _fail(Reason.TIMESTAMP_INVALID, "RFC 3161 timestamp is malformed") from exc
+        times.append(gen if gen.tzinfo else gen.replace(tzinfo=dt.UTC))
+    return times
+
+
+def _sigstore_verifier(trust: TrustRoot, intoto: bool) -> Any:
+    from sigstore.verify import Verifier
+
+    root = trust.sigstore_root()
+    if not intoto:
+        return Verifier(trusted_root=root)
+    return _intoto_verifier_class()(trusted_root=root)
+
+
+def _intoto_verifier_class() -> Any:
+    """A sigstore-python Verifier that accepts an intoto/0.0.2 entry's integrated time as a time source.
+
+    sigstore-python 4.5 refuses it ("Integrated time only supported for dsse/hashedrekord 0.0.1") although the
+    SET covers it like any other kind; its body is checked by us (``tlog.check_dsse_entry``).
+    """
+    from sigstore._internal.timestamp import TimestampSource, TimestampVerificationResult
+    from sigstore.errors import VerificationError
+    from sigstore.verify import Verifier
+
+    class IntotoVerifier(Verifier):
+        def _establish_time(self, bundle: Bundle) -> list[TimestampVerificationResult]:
+            times: list[TimestampVerificationResult] = []
+            if bundle.verification_material.timestamp_verification_data:
+                if not self._trusted_root.get_timestamp_authorities():
+                    raise VerificationError("bundle has a signed timestamp but the trusted root has no TSA")
+                times.extend(self._verify_timestamp_authority(bundle))
+            inner = bundle.log_entry._inner
+            if inner.integrated_time and inner.inclusion_promise:
+                times.append(TimestampVerificationResult(
+                    source=TimestampSource.TRANSPARENCY_SERVICE,
+                    time=dt.datetime.fromtimestamp(inner.integrated_time, tz=dt.UTC)))
+            return times
+
+    return IntotoVerifier
+
+
+def _verify_keyless(p: _Parsed, raw: bytes | str, trust: TrustRoot, policy: IdentityPolicy,
+                    artifact: bytes | None, digest: bytes | None,
+                    statement: dict[str, Any] | None) -> BundleResult:
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.hashes import Hashed
+    from sigstore.models import Bundle
+    from sigstore_models.common.v1 import HashAlgorithm
+
+    if p.cert is None:
+        raise _fail(Reason.KEY_REQUIRED, "bundle has no certificate")
+    entry = p.entries[0]
+    intoto = (entry.kind, entry.version) == ("intoto", "0.0.2")
+    adapter = _PolicyAdapter(policy)
+    try:
+        bundle = Bundle.from_json(raw)
+        verifier = _sigstore_verifier(trust, intoto)
+        if p.envelope is not None:
+            try:
+                verifier.verify_dsse(bundle, adapter)
+            except SigstoreError as exc:
+                # Our check of the intoto/0.0.2 body already ran (step 2); this is the only error left.
+                if not (intoto and "Unsupported DSSE log entry type" in str(exc)):
+                    raise
+        else:
+            hashed = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=digest or b"")
+            verifier.verify_artifact(artifact if artifact is not None else hashed, bundle, adapter)
+    except VerificationFailure:
+        raise
+    except Exception as exc:  # sigstore-python raises its errors, pydantic and ValueError alike
+        raise _fail(_sigstore_reason(exc), " ".join(str(exc).split())[:400]) from exc
+    if adapter.signer is None:
+        raise _fail(Reason.IDENTITY_MISMATCH, "the identity policy was not evaluated")
+
+    # Ours: the CA (and its validity window in the trusted root) must cover each verified signing time.
+    times = _tsa_times(p)
+    if entry.integrated_time is not None and entry.set is not None:
+        times.append(dt.datetime.fromtimestamp(entry.integrated_time, tz=dt.UTC))
+    for at in times:
+        trust.verify_chain(p.cert, list(p.chain), at)
+    return BundleResult(signer=adapter.signer, signed_at=min(times) if times else None,
+                        payload_type=p.envelope.payload_type if p.envelope else None,
+                        payload=p.envelope.payload if p.envelope else None, statement=statement,
+                        log_index=entry.log_index)

@@ -1,0 +1,268 @@
+"""The trust root: Fulcio CAs, Rekor and CT log keys, TSAs, each with its validity window.
+
+The production root is pinned in the package (``trusted_root.json``, a copy of the public-good root snapshot
+that cosign's tests use; see ``SOURCES.md`` next to it). ``--trusted-root FILE`` replaces it for private
+Sigstore deployments. Nothing is ever fetched: there is no TUF refresh, and no user cache is trusted.
+
+Validity windows of the trust root are closed intervals (``start <= t <= end``), as the protobuf-specs say.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import functools
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store
+from cryptography.x509.verification import VerificationError as X509VerificationError
+
+from verifier.errors import InputError
+from verifier.sigstore.errors import Reason, VerificationFailure
+from verifier.sigstore.keys import PublicKey, load_der_public_key
+from verifier.sources.files import parse_json, read_bytes
+
+if TYPE_CHECKING:
+    from sigstore.models import TrustedRoot
+
+PINNED_TRUSTED_ROOT = Path(__file__).with_name("trusted_root.json")
+PINNED_STAGING_ROOT = Path(__file__).with_name("trusted_root_staging.json")
+TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
+MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024
+
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def parse_time(value: str) -> dt.datetime:
+    """RFC 3339 time (``Z`` or offset, any number of fraction digits) as an aware UTC datetime."""
+    text = value.strip().replace("z", "Z")
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
+    parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(f"time without a time zone: {value!r}")
+    return parsed.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """A closed validity interval; ``end`` None means open-ended."""
+
+    start: dt.datetime
+    end: dt.datetime | None = None
+
+    def contains(self, at: dt.datetime) -> bool:
+        """``start <= at <= end`` (the end is inclusive)."""
+        return self.start <= at and (self.end is None or at <= self.end)
+
+
+@dataclass(frozen=True)
+class LogKey:
+    """A transparency log (Rekor) or CT log key. ``key_id`` is the log id (SHA-256 of the DER SPKI)."""
+
+    key_id: bytes
+    key: PublicKey
+    valid: TimeRange
+    base_url: str = ""
+
+
+@dataclass(frozen=True)
+class CertAuthority:
+    """A Fulcio CA: its chain (issuing cert first, root last) and when it may issue."""
+
+    chain: tuple[x509.Certificate, ...]
+    valid: TimeRange
+    uri: str = ""
+
+
+@dataclass(frozen=True)
+class TrustRoot:
+    """A parsed trusted_root.json. ``name`` is the file it came from (for messages)."""
+
+    name: str
+    raw: bytes
+    fulcio: tuple[CertAuthority, ...]
+    tlogs: tuple[LogKey, ...]
+    ctlogs: tuple[LogKey, ...]
+    tsas: tuple[CertAuthority, ...]
+    _sigstore: list[Any] = field(default_factory=list, compare=False, repr=False)
+
+    def tlog_key(self, log_id: bytes) -> LogKey:
+        """The Rekor key with this log id; VerificationFailure if the root has none."""
+        for key in self.tlogs:
+            if key.key_id == log_id:
+                return key
+        raise VerificationFailure(Reason.TLOG_KEY_UNKNOWN,
+                                  f"no transparency log with id {log_id.hex()} in the trusted root {self.name}")
+
+    def ctlog_key(self, log_id: bytes) -> LogKey | None:
+        """The CT log key with this id, if the root has it."""
+        return next((key for key in self.ctlogs if key.key_id == log_id), None)
+
+    def sigstore_root(self) -> TrustedRoot:
+        """The same root as a sigstore-python ``TrustedRoot`` (built once, then cached).
+
+        sigstore-python 4.5 compares a TSA's ``validFor.end`` exclusively although TimeRange is closed; we
+        add one microsecond (the finest resolution either side can express) to each TSA end so that the
+        interval stays closed.
+        """
+        if not self._sigstore:
+            from sigstore.models import TrustedRoot
+
+            doc = json.loads(self.raw)
+            for tsa in doc.get("timestampAuthorities", []) or []:
+                end = (tsa.get("validFor") or {}).get("end")
+                if end:
+                    bumped = parse_time(end) + dt.timedelta(microseconds=1)
+                    tsa["validFor"]["end"] = bumped.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            try:
+                from sigstore_models.trustroot import v1 as trustroot_v1
+
+                inner = trustroot_v1.TrustedRoot.from_json(json.dumps(doc))
+                self._sigstore.append(TrustedRoot(inner))
+            except Exception as exc:  # sigstore-python raises pydantic/ValueError/its own Error
+                raise InputError(self.name, f"not a valid Sigstore trusted root: {_short(exc)}") from exc
+        root: TrustedRoot = self._sigstore[0]
+        return root
+
+    def verify_chain(self, leaf: x509.Certificate, intermediates: list[x509.Certificate],
+                     at: dt.datetime) -> list[x509.Certificate]:
+        """Verify ``leaf`` up to a Fulcio CA of this root that was valid at ``at``; return the chain above
+        the leaf (issuer first). The leaf must be valid at ``at`` (not now): Fulcio certs live 10 minutes."""
+        if not (leaf.not_valid_before_utc <= at <= leaf.not_valid_after_utc):
+            raise VerificationFailure(
+                Reason.CERTIFICATE_NOT_VALID_AT_SIGNING_TIME,
+                f"signing certificate is valid {leaf.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ} to "
+                f"{leaf.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}, signing time is {at:%Y-%m-%dT%H:%M:%SZ}")
+        anchors = [cert for ca in self.fulcio if ca.valid.contains(at) for cert in ca.chain]
+        if not anchors:
+            raise VerificationFailure(Reason.CERTIFICATE_CHAIN_INVALID,
+                                      f"no certificate authority of the trusted root {self.name} was valid "
+                                      f"at {at:%Y-%m-%dT%H:%M:%SZ}")
+        return verify_chain_with(leaf, intermediates, anchors, at)
+
+
+def verify_chain_with(leaf: x509.Certificate, intermediates: list[x509.Certificate],
+                      anchors: list[x509.Certificate], at: dt.datetime) -> list[x509.Certificate]:
+    """Path validation with cryptography at time ``at``, Fulcio-style: code-signing EKU is allowed."""
+    ca_policy = ExtensionPolicy.webpki_defaults_ca().may_be_present(x509.ExtendedKeyUsage,
+                                                                    Criticality.NON_CRITICAL, None)
+    ee_policy = ExtensionPolicy.webpki_defaults_ee().may_be_present(x509.ExtendedKeyUsage,
+                                                                    Criticality.NON_CRITICAL, None)
+    verifier = (PolicyBuilder().store(Store(anchors)).time(at)
+                .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy).build_client_verifier())
+    try:
+        return list(verifier.verify(leaf, intermediates).chain[1:])
+    except (X509VerificationError, x509.UnsupportedGeneralNameType, ValueError) as exc:
+        raise VerificationFailure(Reason.CERTIFICATE_CHAIN_INVALID,
+                                  f"certificate does not chain to a trusted CA at {at:%Y-%m-%dT%H:%M:%SZ}: "
+                                  f"{_short(exc)}") from exc
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def _time_range(obj: Any, where: str, name: str) -> TimeRange:
+    if not isinstance(obj, dict) or not isinstance(obj.get("start"), str):
+        raise InputError(name, f"{where}: validFor.start is required")
+    try:
+        start = parse_time(obj["start"])
+        end = parse_time(obj["end"]) if isinstance(obj.get("end"), str) else None
+    except ValueError as exc:
+        raise InputError(name, f"{where}: bad validFor time: {exc}") from exc
+    return TimeRange(start, end)
+
+
+def _b64(value: Any, where: str, name: str) -> bytes:
+    if not isinstance(value, str):
+        raise InputError(name, f"{where}: expected a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise InputError(name, f"{where}: invalid base64") from exc
+
+
+def _log_keys(items: Any, kind: str, name: str) -> tuple[LogKey, ...]:
+    keys: list[LogKey] = []
+    for i, item in enumerate(items or []):
+        where = f"{kind}[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("publicKey"), dict):
+            raise InputError(name, f"{where}: publicKey is required")
+        pk = item["publicKey"]
+        der = _b64(pk.get("rawBytes"), f"{where}.publicKey.rawBytes", name)
+        valid = _time_range(pk.get("validFor"), f"{where}.publicKey", name)
+        try:
+            key = load_der_public_key(der)
+        except ValueError as exc:
+            raise InputError(name, f"{where}: unusable public key: {exc}") from exc
+        log_id_obj = item.get("logId")
+        if isinstance(log_id_obj, dict) and "keyId" in log_id_obj:
+            log_id = _b64(log_id_obj["keyId"], f"{where}.logId.keyId", name)
+        else:
+            log_id = hashlib.sha256(der).digest()
+        keys.append(LogKey(log_id, key, valid, str(item.get("baseUrl", ""))))
+    return tuple(keys)
+
+
+def _authorities(items: Any, kind: str, name: str) -> tuple[CertAuthority, ...]:
+    cas: list[CertAuthority] = []
+    for i, item in enumerate(items or []):
+        where = f"{kind}[{i}]"
+        certs_json = ((item or {}).get("certChain") or {}).get("certificates") if isinstance(item, dict) else None
+        if not isinstance(certs_json, list) or not certs_json:
+            raise InputError(name, f"{where}: certChain.certificates must not be empty")
+        chain: list[x509.Certificate] = []
+        for j, cert in enumerate(certs_json):
+            der = _b64((cert or {}).get("rawBytes"), f"{where}.certChain.certificates[{j}]", name)
+            try:
+                chain.append(x509.load_der_x509_certificate(der))
+            except ValueError as exc:
+                raise InputError(name, f"{where}: certificate {j} is not DER X.509") from exc
+        cas.append(CertAuthority(tuple(chain), _time_range(item.get("validFor"), where, name),
+                                 str(item.get("uri", ""))))
+    return tuple(cas)
+
+
+def parse_trust_root(raw: bytes, name: str) -> TrustRoot:
+    """Parse trusted_root.json bytes; InputError naming ``name`` and the bad field on any problem."""
+    doc = parse_json(raw, name)
+    if not isinstance(doc, dict):
+        raise InputError(name, "a trusted root must be a JSON object")
+    if doc.get("mediaType") != TRUSTED_ROOT_MEDIA_TYPE:
+        raise InputError(name, f"unsupported trusted root mediaType {doc.get('mediaType')!r}")
+    return TrustRoot(
+        name=name,
+        raw=raw,
+        fulcio=_authorities(doc.get("certificateAuthorities"), "certificateAuthorities", name),
+        tlogs=_log_keys(doc.get("tlogs"), "tlogs", name),
+        ctlogs=_log_keys(doc.get("ctlogs"), "ctlogs", name),
+        tsas=_authorities(doc.get("timestampAuthorities"), "timestampAuthorities", name),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _load_cached(name: str, digest: str, raw: bytes) -> TrustRoot:
+    del digest  # part of the cache key only
+    return parse_trust_root(raw, name)
+
+
+def load_trust_root(path: str | Path | None) -> TrustRoot:
+    """Load ``path`` (or the pinned production root when None). Parsed roots are cached by content."""
+    file = Path(path) if path is not None else PINNED_TRUSTED_ROOT
+    raw = read_bytes(file, MAX_TRUSTED_ROOT_BYTES)
+    return _load_cached(str(file), hashlib.sha256(raw).hexdigest(), raw)
+
+
+def spki_sha256(cert_or_key: x509.Certificate | PublicKey) -> bytes:
+    """SHA-256 of the DER SubjectPublicKeyInfo (the Rekor/CT log id of a key; the CT issuer key hash)."""
+    key = cert_or_key.public_key() if isinstance(cert_or_key, x509.Certificate) else cert_or_key
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).digest()
