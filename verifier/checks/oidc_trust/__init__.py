@@ -16,7 +16,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from verifier.checks import registry
-from verifier.checks.oidc_trust.model import BREADTH, RULES, Bind, Collector, TrustConfig, TrustVerdict
+from verifier.checks.oidc_trust.model import (
+    BREADTH,
+    RULES,
+    Bind,
+    Collector,
+    TrustConfig,
+    TrustVerdict,
+)
 from verifier.models import CheckResult, Finding, Severity
 
 META = registry.get("oidc-trust")

@@ -102,7 +102,7 @@ class _Resolver:
                 self.col.add("unresolved-template", f"Fn::If on condition {arg[0]!r}: both branches are "
                              "evaluated and the weaker decides")
                 return self.values(arg[1:])
-            return "${" + fn + ":" + _short(arg) + "}"
+            return "${" + str(fn) + ":" + _short(arg) + "}"
         raise _ShapeError(f"unexpected value {_short(node)} in a policy")
 
     def _ref(self, name: str) -> str:

@@ -45,6 +45,10 @@ _FREE_CLAIMS = GITHUB_CLAIMS - {"repo", "repository", "repository_id", "reposito
                                 "repository_owner_id", "sub", "aud", "iss"}
 
 
+_NAME_CLAIMS = {"repository": bind(repo=True), "repository_id": bind(repo=True),
+                "repository_owner": bind(owner=True), "repository_owner_id": bind(owner=True)}
+
+
 def mask(value: str) -> str:
     """Replace every template placeholder with one NUL character."""
     return _PLACEHOLDER.sub(PH, value)
@@ -280,6 +284,14 @@ def eval_claim(claim: str, value: str, mode: Mode, col: Collector, display: str 
     raw = display if display is not None else value
     label = f"{claim} {raw!r}" if display is None else f"sub {raw!r}"
     s = mask(value)
+    if is_template(value) and claim in _NAME_CLAIMS:
+        # One value of a name claim pins exactly one name, whichever is passed in.
+        col.add("unresolved-template", f"{label} is a template; taken as one literal "
+                f"{claim.replace('_', ' ')}", raw)
+        if claim == "repository_owner":
+            col.add("owner-by-name", f"{label} pins the owner by name; prefer repository_owner_id (a "
+                    "deleted and re-registered name gets a new id)", raw)
+        return _NAME_CLAIMS[claim]
     if _literal_wildcard(raw, s, mode, claim, col):
         return BROKEN
     w = first_wild(s, mode)
