@@ -61,6 +61,7 @@ __all__ = [
     "is_expired",
     "load_ignore_file",
     "parse_plain",
+    "parse_purl",
     "parse_yaml",
     "purl_matches",
 ]
@@ -264,7 +265,7 @@ def _parse_entry(entry: yaml.Node, kind: str, name: str, problems: list[str]) ->
     if purls is None:
         return None
     for text in purls:
-        if _parse_purl(text) is None:
+        if parse_purl(text) is None:
             problems.append(f"{where}: invalid purl {text!r} for {rule_id}; entry ignored")
             return None
     if purls and kind != "vulnerability":
@@ -516,7 +517,8 @@ def _license_components(expression: str) -> list[str] | None:
 
 
 @lru_cache(maxsize=4096)
-def _parse_purl(text: str) -> PackageURL | None:
+def parse_purl(text: str) -> PackageURL | None:
+    """Parse a purl (cached); ``None`` if it is not a valid purl."""
     try:
         return PackageURL.from_string(text)
     except ValueError:
@@ -527,8 +529,8 @@ def purl_matches(pattern: str, target: str, *, check_subpath: bool = True) -> bo
     """Trivy's ``purl.Match``: ``pattern`` is the more general purl. Type, namespace and name must be
     equal; a pattern version (and subpath) must be equal when given; every pattern qualifier must be in
     the target with the same value. Invalid purls never match."""
-    p = _parse_purl(pattern)
-    t = _parse_purl(target)
+    p = parse_purl(pattern)
+    t = parse_purl(target)
     if p is None or t is None:
         return False
     if (p.type, p.namespace or "", p.name) != (t.type, t.namespace or "", t.name):
