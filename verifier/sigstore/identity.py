@@ -81,13 +81,15 @@ def cert_issuer(cert: x509.Certificate) -> str | None:
 
 
 def cert_identities(cert: x509.Certificate) -> list[str]:
-    """Subject alternative names: URIs, emails, Fulcio otherName (username!issuer)."""
+    """Subject alternative names: URIs, emails, DNS names, IPs, Fulcio otherName (username!issuer)."""
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return []
     names: list[str] = [*san.get_values_for_type(x509.UniformResourceIdentifier),
-                        *san.get_values_for_type(x509.RFC822Name)]
+                        *san.get_values_for_type(x509.RFC822Name),
+                        *san.get_values_for_type(x509.DNSName),
+                        *(str(ip) for ip in san.get_values_for_type(x509.IPAddress))]
     for other in san.get_values_for_type(x509.OtherName):
         if other.type_id == OID_OTHERNAME_SAN:
             text = _der_utf8(other.value)

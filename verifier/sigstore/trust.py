@@ -266,3 +266,16 @@ def spki_sha256(cert_or_key: x509.Certificate | PublicKey) -> bytes:
     key = cert_or_key.public_key() if isinstance(cert_or_key, x509.Certificate) else cert_or_key
     der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha256(der).digest()
+
+
+def trust_root_from_pems(name: str, roots: bytes, intermediates: bytes = b"",
+                         valid_from: dt.datetime | None = None) -> TrustRoot:
+    """A trust root made of private-PKI CA certificates only (no logs): for ``legacy.PrivatePki``."""
+    try:
+        chain = tuple(x509.load_pem_x509_certificates(intermediates) if intermediates.strip() else [])
+        chain += tuple(x509.load_pem_x509_certificates(roots))
+    except ValueError as exc:
+        raise InputError(name, f"not PEM certificates: {exc}") from exc
+    start = valid_from or min(c.not_valid_before_utc for c in chain)
+    return TrustRoot(name=name, raw=b"", fulcio=(CertAuthority(chain, TimeRange(start)),), tlogs=(), ctlogs=(),
+                     tsas=())

@@ -1,0 +1,234 @@
+"""Check ``signature``: the image is signed by a trusted signer (cosign / Sigstore), keyless or with a key.
+
+Pure: ``evaluate(evidence, policy)`` takes the :class:`ImageEvidence` collected by
+:mod:`verifier.sources.image` and a :class:`SignaturePolicy` (identity policy or key, trust root) and returns
+one :class:`CheckResult`. It verifies, in :mod:`verifier.sigstore`:
+
+- legacy cosign ``sha256-<hex>.sig`` layers (simplesigning payload bound to the image digest);
+- cosign v3 / sigstore-js signatures attached as OCI 1.1 referrers: Sigstore bundles holding a DSSE in-toto
+  statement with predicate ``https://sigstore.dev/cosign/sign/v1`` whose subject contains the image digest.
+
+Referrer bundles with other predicates (SBOM, provenance) and ``.att`` layers are attestations, not
+signatures: they are counted in the facts and left to the ``sbom-attestation`` check.
+
+Verdict: ``pass`` when at least one signature satisfies the policy; ``fail`` otherwise (each failing signature
+is a finding whose rule is the failure reason, see docs/checks/signature.md; no signature at all is
+``no-signature``); ``error`` when nothing verified and the evidence is incomplete (``evidence-incomplete``).
+Findings of failing signatures stay in a passing result with severity ``low``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from verifier.models import CheckResult, Finding, Location, Severity, Subject
+from verifier.models.evidence import ImageEvidence, ReferrerBundle, SignatureLayer
+from verifier.sigstore.bundle import BundleResult, verify_bundle
+from verifier.sigstore.errors import Reason, VerificationFailure
+from verifier.sigstore.identity import IdentityPolicy
+from verifier.sigstore.keys import PublicKey, key_id
+from verifier.sigstore.legacy import PrivatePki, VerifiedSignature, verify_signature_layer
+from verifier.sigstore.trust import PINNED_TRUSTED_ROOT, TrustRoot
+
+CHECK_ID = "signature"
+COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
+BUNDLE_ARTIFACT_PREFIX = "application/vnd.dev.sigstore.bundle"
+RULE_NO_SIGNATURE = "no-signature"
+RULE_EVIDENCE_INCOMPLETE = "evidence-incomplete"
+CACHE_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class SignaturePolicy:
+    """Who may sign. Keyless needs ``identity`` (issuer + identity or regexp); key-based needs ``key``.
+
+    ``require_tlog`` makes key-signed signatures need a transparency-log entry too (cosign's default;
+    containers/image does not require it). ``private_pki`` verifies keyless signatures of a private CA
+    (no Rekor/CT) at that time.
+    """
+
+    trust: TrustRoot
+    identity: IdentityPolicy | None = None
+    key: PublicKey | None = None
+    require_tlog: bool = False
+    private_pki: PrivatePki | None = None
+
+    def fingerprint(self) -> str:
+        """Stable text of the policy (cache key and facts)."""
+        parts = {
+            "trust": hashlib.sha256(self.trust.raw).hexdigest() if self.trust.raw else self.trust.name,
+            "identity": None if self.identity is None else [self.identity.issuer, self.identity.identity,
+                                                            self.identity.identity_regexp,
+                                                            sorted(self.identity.claims.items())],
+            "key": key_id(self.key).hex() if self.key is not None else None,
+            "require_tlog": self.require_tlog,
+            "pki": self.private_pki.at.isoformat() if self.private_pki else None,
+        }
+        return json.dumps(parts, sort_keys=True)
+
+    def config(self) -> dict[str, Any]:
+        """The policy as JSON for the Rego input (``input.config.signature``)."""
+        root = "pinned:public-good" if self.trust.name == str(PINNED_TRUSTED_ROOT) else self.trust.name
+        cfg: dict[str, Any] = {"trusted_root": root, "require_tlog": self.require_tlog}
+        if self.identity is not None:
+            cfg.update(issuer=self.identity.issuer, identity=self.identity.identity,
+                       identity_regexp=self.identity.identity_regexp, claims=dict(self.identity.claims))
+        if self.key is not None:
+            cfg["key"] = "sha256:" + key_id(self.key).hex()
+        return cfg
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    kind: str
+    where: str
+    verified: dict[str, Any] | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+# Verifications cached by (policy, digest, evidence bytes): verifying the same signature twice gives the same
+# answer (no verification here depends on the current time).
+_CACHE: OrderedDict[str, _Outcome] = OrderedDict()
+
+
+def clear_cache() -> None:
+    """Forget cached verifications (benchmarks measure cold runs with it)."""
+    _CACHE.clear()
+
+
+def _cache_key(policy: SignaturePolicy, digest: str, kind: str, *parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for part in (policy.fingerprint(), digest, kind, *parts):
+        data = part.encode() if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def _cached(key: str, compute: Any) -> _Outcome:
+    hit = _CACHE.get(key)
+    if hit is not None:
+        _CACHE.move_to_end(key)
+        return hit
+    outcome: _Outcome = compute()
+    _CACHE[key] = outcome
+    if len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return outcome
+
+
+def _when(at: dt.datetime | None) -> str | None:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
+
+
+def _legacy(layer: SignatureLayer, index: int, digest: str, policy: SignaturePolicy) -> _Outcome:
+    where = f".sig layer {index}"
+
+    def compute() -> _Outcome:
+        try:
+            res: VerifiedSignature = verify_signature_layer(
+                layer.payload, layer.media_type, layer.annotations, digest, trust=policy.trust,
+                policy=policy.identity, key=policy.key, require_tlog=policy.require_tlog,
+                private_pki=policy.private_pki)
+        except VerificationFailure as exc:
+            return _Outcome("cosign-legacy", where, reason=str(exc.reason), message=exc.message)
+        fact = {**res.signer.as_fact(), "kind": "cosign-legacy", "signed_at": _when(res.integrated_time),
+                "log_index": res.log_index}
+        return _Outcome("cosign-legacy", where, verified=fact)
+
+    annotations = json.dumps(layer.annotations, sort_keys=True)
+    return _cached(_cache_key(policy, digest, "legacy", layer.payload, layer.media_type, annotations), compute)
+
+
+def _is_signature_referrer(ref: ReferrerBundle) -> bool:
+    """A referrer whose bundle is a cosign signature (not another attestation)."""
+    predicate = ref.annotations.get("dev.sigstore.bundle.predicateType")
+    if predicate is not None:
+        return bool(predicate == COSIGN_SIGN_PREDICATE)
+    try:
+        doc = json.loads(ref.bundle)
+        payload = (doc.get("dsseEnvelope") or {}).get("payload")
+        if not isinstance(payload, str):
+            return False
+        import base64
+
+        statement = json.loads(base64.b64decode(payload))
+        return bool(statement.get("predicateType") == COSIGN_SIGN_PREDICATE)
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def _referrer(ref: ReferrerBundle, digest: str, policy: SignaturePolicy) -> _Outcome:
+    where = f"referrer {ref.manifest_digest}"
+
+    def compute() -> _Outcome:
+        hex_digest = digest.partition(":")[2]
+        try:
+            res: BundleResult = verify_bundle(ref.bundle, trust=policy.trust, digest=bytes.fromhex(hex_digest),
+                                              policy=policy.identity, key=policy.key)
+            if res.statement is None or res.statement.get("predicateType") != COSIGN_SIGN_PREDICATE:
+                raise VerificationFailure(Reason.PAYLOAD_INVALID,
+                                          f"bundle is not a cosign signature (predicate {COSIGN_SIGN_PREDICATE})")
+            if policy.key is not None and policy.require_tlog and res.log_index is None:
+                raise VerificationFailure(Reason.TLOG_ENTRY_MISSING, "key-signed bundle has no transparency log entry")
+        except VerificationFailure as exc:
+            return _Outcome("sigstore-bundle", where, reason=str(exc.reason), message=exc.message)
+        except ValueError as exc:
+            return _Outcome("sigstore-bundle", where, reason=str(Reason.BUNDLE_MALFORMED), message=str(exc))
+        fact = {**res.signer.as_fact(), "kind": "sigstore-bundle", "signed_at": _when(res.signed_at),
+                "log_index": res.log_index}
+        return _Outcome("sigstore-bundle", where, verified=fact)
+
+    return _cached(_cache_key(policy, digest, "bundle", ref.bundle, ref.manifest_digest), compute)
+
+
+def evaluate(evidence: ImageEvidence, policy: SignaturePolicy) -> CheckResult:
+    """Verify every signature of the image against ``policy``; pass when at least one satisfies it."""
+    subject = str(Subject(kind="image", ref=evidence.ref, digest=evidence.digest))
+    if policy.identity is None and policy.key is None:
+        raise ValueError("a signature policy needs an identity policy or a key")
+    outcomes = [_legacy(layer, i, evidence.digest, policy) for i, layer in enumerate(evidence.signatures)]
+    signature_referrers = [r for r in evidence.referrers
+                           if r.artifact_type.startswith(BUNDLE_ARTIFACT_PREFIX) and _is_signature_referrer(r)]
+    outcomes += [_referrer(r, evidence.digest, policy) for r in signature_referrers]
+
+    verified = [o.verified for o in outcomes if o.verified is not None]
+    failed = [o for o in outcomes if o.verified is None]
+    passing = bool(verified)
+    findings: list[Finding] = []
+    for o in failed:
+        findings.append(Finding(
+            rule=o.reason or str(Reason.UNSUPPORTED),
+            severity=Severity.LOW if passing else Severity.HIGH,
+            message=f"{o.where}: {o.message}",
+            location=Location(path=subject),
+            properties={"kind": o.kind, "signature": o.where},
+        ))
+    verdict = "pass" if passing else "fail"
+    facts: dict[str, Any] = {
+        "digest": evidence.digest,
+        "verified_signers": verified,
+        "count": len(verified),
+        "signatures_found": len(outcomes),
+        "failed": len(failed),
+        "attestations_found": len(evidence.attestations) + len(evidence.referrers) - len(signature_referrers),
+        "policy": policy.config(),
+    }
+    if evidence.problems:
+        facts["problems"] = list(evidence.problems)
+    if not passing and evidence.problems:
+        verdict = "error"
+        facts["error"] = "evidence incomplete and no signature verified: " + "; ".join(evidence.problems)
+        findings.append(Finding(rule=RULE_EVIDENCE_INCOMPLETE, severity=Severity.HIGH,
+                                message=facts["error"], location=Location(path=subject)))
+    elif not outcomes:
+        findings.append(Finding(rule=RULE_NO_SIGNATURE, severity=Severity.HIGH,
+                                message="no cosign signature (.sig layer or signature referrer) found for the image",
+                                location=Location(path=subject)))
+    return CheckResult(check=CHECK_ID, subject=subject, verdict=verdict, findings=tuple(findings), facts=facts)
