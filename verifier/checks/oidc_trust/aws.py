@@ -261,6 +261,11 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
             raise _ShapeError(f"condition operator {op!r} does not map to an object")
         prefix, base, if_exists = _op_parts(str(op))
         for key, raw_values in block.items():
+            if is_template(str(op)) or is_template(str(key)):
+                col.add("unresolved-template", f"condition {op!r} on {key!r} is an unresolved template "
+                        "(a Terraform dynamic block?)", str(key))
+                parts.append(col.unknown(f"condition {op} {key}"))
+                continue
             host, _, claim = str(key).lower().rpartition(":")
             if host not in hosts:
                 if host and (_looks_github(host) or "." in host or "/" in host):
@@ -314,7 +319,8 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
     result = all_of(parts) if parts else NONE
     if not aud_values and not result.broken:
         col.add("aud-missing", f"statement {label} has no aud condition: tokens minted for any audience "
-                "are accepted (low risk on its own; add StringEquals aud = sts.amazonaws.com)", "Condition")
+                "are accepted (low risk on its own; add StringEquals aud = sts.amazonaws.com)", "Condition",
+                "condition")
     verdict = result.verdict()
     if verdict == TrustVerdict.FAIL and not any(f.severity == "critical" for f in col.findings):
         if negatives and not parts:

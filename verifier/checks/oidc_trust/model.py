@@ -57,6 +57,7 @@ class TrustConfig:
     admin_permissions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     sub_template: tuple[str, ...] | None = None
+    first_line: int = 1  # where this configuration starts in ``text`` (several may share one file)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,13 +204,14 @@ class Collector:
             return None
         if self._lines is None:
             self._lines = self.config.text.split("\n")
+        start = max(self.config.first_line - 1, 0)
         for needle in needles:
             if not needle:
                 continue
-            for number, line in enumerate(self._lines, start=1):
+            for number, line in enumerate(self._lines[start:], start=start + 1):
                 if needle in line:
                     return number
-        return None
+        return start + 1 if start else None
 
     def add(self, rule: str, message: str, *needles: str, severity: Severity | None = None,
             **properties: Any) -> None:

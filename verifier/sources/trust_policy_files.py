@@ -1,0 +1,491 @@
+"""Read cloud OIDC trust configurations from files and directories (all I/O of ``oidc-trust``).
+
+Accepted inputs, detected from the content (never from the file name alone):
+
+* AWS: a raw IAM policy document, ``aws iam get-role`` / ``list-roles`` output (the document may be
+  URL-encoded), CloudFormation templates (YAML with short tags, or JSON) with ``AWS::IAM::Role``
+  resources, Terraform HCL (``aws_iam_role.assume_role_policy`` as ``jsonencode(...)``, heredoc,
+  ``data.aws_iam_policy_document.X.json``, ``file()``/``templatefile()``; ``aws_iam_policy_document``
+  data sources) and Terraform plan JSON.
+* GCP: ``{issuer_uri, attribute_mapping, attribute_condition, bindings}``, ``gcloud iam
+  workload-identity-pools providers describe`` output (camelCase, JSON or YAML), Terraform
+  ``google_iam_workload_identity_pool_provider`` (+ ``google_service_account_iam_member/binding``).
+* Azure: Graph API / ``az`` federated identity credentials (``issuer``, ``subject``, ``audiences`` or
+  ``claimsMatchingExpression``), a ``{"value": [...]}`` list, Terraform ``azuread_application_(flexible_)
+  federated_identity_credential`` / ``azurerm_federated_identity_credential``.
+
+Every problem raises :class:`~verifier.errors.InputError` naming the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import urllib.parse
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from verifier.checks.oidc_trust.model import TrustConfig
+from verifier.errors import InputError
+from verifier.sources.files import MIB, parse_json, read_text
+
+# A trust policy is at most a few KiB (IAM caps it at 4,096 characters); Terraform plans are larger.
+DEFAULT_MAX_BYTES = 8 * MIB
+_EXTENSIONS = (".json", ".yaml", ".yml", ".template", ".tf", ".tpl", ".tftpl")
+_MARKERS = re.compile(r"AssumeRolePolicyDocument|assume_role_policy|Statement|aws_iam_policy_document|"
+                      r"attribute_condition|attributeCondition|issuer_uri|issuerUri|federated_identity|"
+                      r"claimsMatchingExpression|\"issuer\"|issuer:")
+_ADMIN_ARN = re.compile(r"arn:[^:\"']*:iam::aws:policy/(AdministratorAccess|PowerUserAccess|IAMFullAccess)")
+_SKIP_DIRS = {".git", ".terraform", "node_modules", "__pycache__", ".venv"}
+
+
+def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> list[TrustConfig]:
+    """All trust configurations in ``paths`` (files, or directories walked in sorted order).
+
+    A file named explicitly must hold at least one configuration; under a directory, files without
+    any trust marker are skipped, and a directory with none at all is an error.
+    """
+    configs: list[TrustConfig] = []
+    for given in paths:
+        if os.path.isdir(given):
+            found = 0
+            for file in _walk(given):
+                text = read_text(file, max_bytes)
+                if not _MARKERS.search(text):
+                    continue
+                items = _load_file(file, text, max_bytes, explicit=False)
+                found += len(items)
+                configs.extend(items)
+            if not found:
+                raise InputError(given, "no trust configuration found in this directory")
+        else:
+            configs.extend(_load_file(given, read_text(given, max_bytes), max_bytes, explicit=True))
+    return configs
+
+
+def _walk(root: str) -> Iterator[str]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in sorted(filenames):
+            if name.endswith(_EXTENSIONS):
+                yield os.path.join(dirpath, name)
+
+
+def _load_file(path: str, text: str, max_bytes: int, *, explicit: bool) -> list[TrustConfig]:
+    if path.endswith(".tf"):
+        items = _from_hcl(path, text, max_bytes)
+    else:
+        items = _from_document(path, text, _parse_data(path, text))
+    if not items and not explicit:
+        return []
+    if not items:
+        raise InputError(path, "unknown provider: no AWS trust policy (Statement, AssumeRolePolicyDocument), "
+                         "GCP workload identity provider (issuer_uri, attribute_condition) or Azure federated "
+                         "credential (issuer, subject) found")
+    if len(items) > 1:
+        items = [_with_subject(c, f"{path}#{c.name or i}", text) for i, c in enumerate(items)]
+    return items
+
+
+def _with_subject(config: TrustConfig, subject: str, text: str) -> TrustConfig:
+    return dataclasses.replace(config, subject=subject, first_line=_first_line(text, config.name))
+
+
+def _first_line(text: str, name: str | None) -> int:
+    """Line where the named configuration starts (Terraform block, CloudFormation logical id)."""
+    if not name:
+        return 1
+    parts = name.split(".")
+    if len(parts) >= 2 and parts[0] == "data":
+        pattern = rf'data\s+"{re.escape(parts[1])}"\s+"{re.escape(parts[2])}"' if len(parts) > 2 else None
+    elif len(parts) == 2:
+        pattern = rf'resource\s+"{re.escape(parts[0])}"\s+"{re.escape(parts[1])}"'
+    else:
+        pattern = rf'^\s*"?{re.escape(name)}"?\s*:'
+    if pattern:
+        m = re.search(pattern, text, re.MULTILINE)
+        if m:
+            return text.count("\n", 0, m.start()) + 1
+    return 1
+
+
+def _parse_data(path: str, text: str) -> Any:
+    stripped = text.lstrip()
+    if path.endswith((".json", ".tpl", ".tftpl")) or stripped.startswith(("{", "[")):
+        return parse_json(text, path)
+    try:
+        return yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass with CFN tags
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InputError(path, f"not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    except RecursionError:
+        raise InputError(path, "YAML is nested too deeply") from None
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns CloudFormation short tags (``!Ref``, ``!Sub``...) into their long form."""
+
+
+def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+# --- JSON / YAML documents ---------------------------------------------------------------------------
+
+def _from_document(path: str, text: str, data: Any) -> list[TrustConfig]:
+    if isinstance(data, list):
+        if data and all(isinstance(x, Mapping) and (_is_azure(x) or _is_gcp(x)) for x in data):
+            return [c for x in data for c in _from_document(path, text, x)]
+        raise InputError(path, "top-level JSON is a list, not a trust policy object")
+    if not isinstance(data, Mapping):
+        raise InputError(path, f"top-level value is a {type(data).__name__}, not a trust policy object")
+    if "Statement" in data:
+        return [_aws(path, text, data)]
+    if isinstance(data.get("Role"), Mapping):
+        return [_aws_role(path, text, data["Role"])]
+    if isinstance(data.get("Roles"), list):
+        return [_aws_role(path, text, r) for r in data["Roles"] if isinstance(r, Mapping)]
+    if "AssumeRolePolicyDocument" in data:
+        return [_aws_role(path, text, data)]
+    if isinstance(data.get("Resources"), Mapping):
+        return _from_cloudformation(path, text, data)
+    if "format_version" in data and ("planned_values" in data or "resource_changes" in data):
+        return _from_plan(path, text, data)
+    if _is_gcp(data):
+        return [TrustConfig(provider="gcp", subject=path, path=path, document=data, text=text,
+                            name=_str(data.get("name") or data.get("displayName")))]
+    if _is_azure(data):
+        return [TrustConfig(provider="azure", subject=path, path=path, document=data, text=text,
+                            name=_str(data.get("name")))]
+    if isinstance(data.get("value"), list):
+        return [c for x in data["value"] if isinstance(x, Mapping) for c in _from_document(path, text, x)]
+    return []
+
+
+def _is_gcp(d: Mapping[str, Any]) -> bool:
+    return any(k in d for k in ("issuer_uri", "attribute_condition", "attributeCondition",
+                                "attribute_mapping", "attributeMapping")) or (
+        isinstance(d.get("oidc"), Mapping) and "issuerUri" in d["oidc"])
+
+
+def _is_azure(d: Mapping[str, Any]) -> bool:
+    return "issuer" in d and any(k in d for k in ("subject", "claimsMatchingExpression",
+                                                  "claims_matching_expression"))
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _aws(path: str, text: str, doc: Any, *, name: str | None = None, params: Mapping[str, str] | None = None,
+         providers: Mapping[str, str] | None = None, admin: tuple[str, ...] = (),
+         notes: tuple[str, ...] = ()) -> TrustConfig:
+    if isinstance(doc, str):
+        raw = urllib.parse.unquote(doc) if doc.lstrip().startswith("%7B") else doc
+        doc = parse_json(raw, f"{path} (policy document of {name or 'the role'})")
+    if not isinstance(doc, Mapping):
+        raise InputError(path, f"trust policy of {name or 'the role'} is a {type(doc).__name__}, not an object")
+    return TrustConfig(provider="aws", subject=path, path=path, document=doc, name=name, text=text,
+                       parameters=params or {}, oidc_providers=providers or {}, admin_permissions=admin,
+                       notes=notes)
+
+
+def _aws_role(path: str, text: str, role: Mapping[str, Any]) -> TrustConfig:
+    if "AssumeRolePolicyDocument" not in role:
+        raise InputError(path, f"role {role.get('RoleName', '?')!r} has no AssumeRolePolicyDocument")
+    admin = tuple(sorted({m.group(1) for m in _ADMIN_ARN.finditer(json.dumps(role.get("AttachedPolicies", "")))}))
+    return _aws(path, text, role["AssumeRolePolicyDocument"], name=_str(role.get("RoleName")) or
+                _str(role.get("Arn")), admin=admin)
+
+
+def _from_cloudformation(path: str, text: str, tpl: Mapping[str, Any]) -> list[TrustConfig]:
+    params = {str(k): str(v["Default"]) for k, v in (tpl.get("Parameters") or {}).items()
+              if isinstance(v, Mapping) and "Default" in v and not isinstance(v["Default"], list | dict)}
+    resources: Mapping[str, Any] = tpl["Resources"]
+    providers = {str(k): str(r.get("Properties", {}).get("Url", "")) for k, r in resources.items()
+                 if isinstance(r, Mapping) and r.get("Type") == "AWS::IAM::OIDCProvider"
+                 and isinstance(r.get("Properties"), Mapping) and isinstance(r["Properties"].get("Url"), str)}
+    configs = []
+    for logical_id, res in resources.items():
+        if not isinstance(res, Mapping) or res.get("Type") != "AWS::IAM::Role":
+            continue
+        props = res.get("Properties")
+        if not isinstance(props, Mapping) or "AssumeRolePolicyDocument" not in props:
+            raise InputError(path, f"resource {logical_id}: AWS::IAM::Role without AssumeRolePolicyDocument")
+        admin = _cfn_admin(props, resources, str(logical_id))
+        configs.append(_aws(path, text, props["AssumeRolePolicyDocument"], name=str(logical_id), params=params,
+                            providers=providers, admin=admin))
+    return configs
+
+
+def _cfn_admin(props: Mapping[str, Any], resources: Mapping[str, Any], logical_id: str) -> tuple[str, ...]:
+    found = {m.group(1) for m in _ADMIN_ARN.finditer(json.dumps(props.get("ManagedPolicyArns", [])))}
+    for pol in props.get("Policies") or []:
+        if isinstance(pol, Mapping) and _star_star(pol.get("PolicyDocument")):
+            found.add("inline policy Action '*' on Resource '*'")
+    for res in resources.values():
+        if (isinstance(res, Mapping) and res.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+                and logical_id in json.dumps(res.get("Properties", {}).get("Roles", []))
+                and _star_star(res.get("Properties", {}).get("PolicyDocument"))):
+            found.add("attached policy Action '*' on Resource '*'")
+    return tuple(sorted(found))
+
+
+def _star_star(doc: Any) -> bool:
+    if not isinstance(doc, Mapping):
+        return False
+    stmts = doc.get("Statement")
+    for st in stmts if isinstance(stmts, list) else [stmts]:
+        if (isinstance(st, Mapping) and st.get("Effect") == "Allow"
+                and "*" in _as_list(st.get("Action")) and "*" in _as_list(st.get("Resource"))):
+            return True
+    return False
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+# --- Terraform plan JSON -----------------------------------------------------------------------------
+
+def _from_plan(path: str, text: str, plan: Mapping[str, Any]) -> list[TrustConfig]:
+    unknown: dict[str, Any] = {}
+    for change in plan.get("resource_changes") or []:
+        if isinstance(change, Mapping) and isinstance(change.get("change"), Mapping):
+            unknown[str(change.get("address"))] = change["change"].get("after_unknown") or {}
+    resources = list(_plan_resources((plan.get("planned_values") or {}).get("root_module") or {}))
+    configs: list[TrustConfig] = []
+    admin_by_role: dict[str, set[str]] = {}
+    for res in resources:
+        values = res.get("values") or {}
+        if res.get("type") == "aws_iam_role_policy_attachment":
+            m = _ADMIN_ARN.search(str(values.get("policy_arn", "")))
+            if m:
+                admin_by_role.setdefault(str(values.get("role")), set()).add(m.group(1))
+    for res in resources:
+        rtype, address, values = res.get("type"), str(res.get("address")), res.get("values") or {}
+        if rtype == "aws_iam_role":
+            policy = values.get("assume_role_policy")
+            admin = {m.group(1) for m in _ADMIN_ARN.finditer(json.dumps(values.get("managed_policy_arns") or []))}
+            admin |= admin_by_role.get(str(values.get("name")), set())
+            if not policy and unknown.get(address, {}).get("assume_role_policy"):
+                policy = {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+                                         "Principal": {"Federated": "${known after apply}"}}]}
+                configs.append(_aws(path, text, policy, name=address, admin=tuple(sorted(admin)),
+                                    notes=("assume_role_policy is (known after apply)",)))
+                continue
+            if policy:
+                configs.append(_aws(path, text, policy, name=address, admin=tuple(sorted(admin))))
+        elif rtype == "google_iam_workload_identity_pool_provider":
+            oidc = (values.get("oidc") or [{}])[0] or {}
+            doc = {"issuer_uri": oidc.get("issuer_uri"), "attribute_mapping": values.get("attribute_mapping"),
+                   "attribute_condition": values.get("attribute_condition")}
+            configs.append(TrustConfig(provider="gcp", subject=path, path=path, document=doc, text=text,
+                                       name=address))
+        elif rtype in _AZURE_TF:
+            configs.append(TrustConfig(provider="azure", subject=path, path=path, document=_azure_tf(values),
+                                       text=text, name=address))
+    return configs
+
+
+def _plan_resources(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for res in module.get("resources") or []:
+        if isinstance(res, Mapping):
+            yield res
+    for child in module.get("child_modules") or []:
+        if isinstance(child, Mapping):
+            yield from _plan_resources(child)
+
+
+_AZURE_TF = ("azuread_application_federated_identity_credential", "azurerm_federated_identity_credential",
+             "azuread_application_flexible_federated_identity_credential")
+
+
+def _azure_tf(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {"issuer": values.get("issuer"), "subject": values.get("subject"),
+            "audiences": values.get("audiences", values.get("audience")),
+            **({"claims_matching_expression": values["claims_matching_expression"]}
+               if values.get("claims_matching_expression") is not None else {})}
+
+
+# --- Terraform HCL -----------------------------------------------------------------------------------
+
+def _hcl_load(text: str, name: str) -> dict[str, Any]:
+    import hcl2
+
+    try:
+        opts = hcl2.SerializationOptions(strip_string_quotes=True, with_comments=False)
+        data = hcl2.loads(text, serialization_options=opts)
+    except Exception as exc:  # noqa: BLE001 - lark raises many unrelated types on bad input
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(name, f"not valid Terraform HCL: {first[:200]}") from None
+    if not isinstance(data, dict):
+        raise InputError(name, "not valid Terraform HCL")
+    return data
+
+
+def _blocks(data: Mapping[str, Any], kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(type, name, body) of every ``resource``/``data`` block."""
+    for entry in data.get(kind) or []:
+        if not isinstance(entry, Mapping):
+            continue
+        for rtype, named in entry.items():
+            if isinstance(named, Mapping):
+                for name, body in named.items():
+                    if isinstance(body, Mapping):
+                        yield str(rtype), str(name), dict(body)
+
+
+def _from_hcl(path: str, text: str, max_bytes: int) -> list[TrustConfig]:
+    data = _hcl_load(text, path)
+    docs = {name: _policy_document(body) for rtype, name, body in _blocks(data, "data")
+            if rtype == "aws_iam_policy_document"}
+    used: set[str] = set()
+    admin_by_role: dict[str, set[str]] = {}
+    for rtype, _name, body in _blocks(data, "resource"):
+        if rtype == "aws_iam_role_policy_attachment":
+            m = _ADMIN_ARN.search(str(body.get("policy_arn", "")))
+            role = re.search(r"aws_iam_role\.([A-Za-z0-9_-]+)\.", str(body.get("role", "")))
+            if m and role:
+                admin_by_role.setdefault(role.group(1), set()).add(m.group(1))
+    configs: list[TrustConfig] = []
+    pool_bindings: dict[str | None, list[str]] = {}
+    has_bindings = False
+    for rtype, _name, body in _blocks(data, "resource"):
+        if rtype in ("google_service_account_iam_member", "google_service_account_iam_binding"):
+            has_bindings = True
+            for member in _as_list(body.get("member")) + _as_list(body.get("members")):
+                pool = re.search(r"google_iam_workload_identity_pool\.([A-Za-z0-9_-]+)", str(member))
+                pool_bindings.setdefault(pool.group(1) if pool else None, []).append(str(member))
+    for rtype, name, body in _blocks(data, "resource"):
+        address = f"{rtype}.{name}"
+        if rtype == "aws_iam_role":
+            policy = body.get("assume_role_policy")
+            admin = {m.group(1) for m in _ADMIN_ARN.finditer(json.dumps(body.get("managed_policy_arns") or []))}
+            admin |= admin_by_role.get(name, set())
+            doc = _role_policy(path, policy, docs, used, max_bytes)
+            configs.append(_aws(path, text, doc, name=address, admin=tuple(sorted(admin))))
+        elif rtype == "google_iam_workload_identity_pool_provider":
+            oidc = (body.get("oidc") or [{}])[0]
+            pool = re.search(r"google_iam_workload_identity_pool\.([A-Za-z0-9_-]+)",
+                             str(body.get("workload_identity_pool_id", "")))
+            members = (pool_bindings.get(pool.group(1) if pool else None, [])
+                       + (pool_bindings.get(None, []) if pool else []))
+            doc = {"issuer_uri": oidc.get("issuer_uri") if isinstance(oidc, Mapping) else None,
+                   "attribute_mapping": body.get("attribute_mapping"),
+                   "attribute_condition": body.get("attribute_condition")}
+            if has_bindings:
+                doc["bindings"] = [{"member": m} for m in members]
+            configs.append(TrustConfig(provider="gcp", subject=path, path=path, document=doc, text=text,
+                                       name=address))
+        elif rtype in _AZURE_TF:
+            configs.append(TrustConfig(provider="azure", subject=path, path=path, document=_azure_tf(body),
+                                       text=text, name=address))
+    for name, doc in docs.items():
+        if name not in used and "assumerolewithwebidentity" in json.dumps(doc).lower():
+            configs.append(_aws(path, text, doc, name=f"data.aws_iam_policy_document.{name}"))
+    return configs
+
+
+def _role_policy(path: str, policy: Any, docs: Mapping[str, dict[str, Any]], used: set[str],
+                 max_bytes: int) -> Any:
+    if isinstance(policy, Mapping):
+        return policy
+    if not isinstance(policy, str):
+        raise InputError(path, "aws_iam_role.assume_role_policy is missing or not a string")
+    s = policy.strip()
+    heredoc = re.fullmatch(r"<<-?\s*([A-Za-z_]+)\n(.*)\n\s*\1", s, re.DOTALL)
+    if heredoc:
+        return parse_json(heredoc.group(2), f"{path} (assume_role_policy heredoc)")
+    ref = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}", s)
+    if ref:
+        if ref.group(1) not in docs:
+            raise InputError(path, f"assume_role_policy refers to data.aws_iam_policy_document.{ref.group(1)}, "
+                             "which is not in this file")
+        used.add(ref.group(1))
+        return docs[ref.group(1)]
+    enc = re.fullmatch(r"\$\{jsonencode\((.*)\)\}", s, re.DOTALL)
+    if enc:
+        return _hcl_unquote(_hcl_load(f"v = {enc.group(1)}\n", f"{path} (jsonencode)").get("v"))
+    file_ref = re.fullmatch(r"\$\{(?:file|templatefile)\(\s*\"?(?:\$\{path\.module\}/)?([^\",)]+)\"?.*\)\}", s,
+                            re.DOTALL)
+    if file_ref:
+        target = os.path.join(os.path.dirname(path), file_ref.group(1))
+        return parse_json(read_text(target, max_bytes), target)
+    if s.startswith("{"):
+        return parse_json(s, f"{path} (assume_role_policy)")
+    # An expression we cannot follow: keep it as an unresolved principal so the verdict says so.
+    return {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+                           "Principal": {"Federated": s if s.startswith("${") else "${" + s + "}"}}]}
+
+
+def _hcl_unquote(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k).strip('"'): _hcl_unquote(v) for k, v in value.items() if k != "__is_block__"}
+    if isinstance(value, list):
+        return [_hcl_unquote(v) for v in value]
+    return value
+
+
+def _policy_document(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``data "aws_iam_policy_document"`` → the IAM JSON it renders (dynamic blocks stay templates)."""
+    statements = []
+    for st in body.get("statement") or []:
+        if not isinstance(st, Mapping):
+            continue
+        out: dict[str, Any] = {"Effect": st.get("effect", "Allow")}
+        if "sid" in st:
+            out["Sid"] = st["sid"]
+        if "actions" in st:
+            out["Action"] = st["actions"]
+        if "not_actions" in st:
+            out["NotAction"] = st["not_actions"]
+        principals: dict[str, list[Any]] = {}
+        for p in st.get("principals") or []:
+            if isinstance(p, Mapping):
+                principals.setdefault(str(p.get("type")), []).extend(_as_list(p.get("identifiers")))
+        if principals:
+            out["Principal"] = principals
+        conditions: dict[str, dict[str, list[Any]]] = {}
+        blocks = list(st.get("condition") or [])
+        for dyn in st.get("dynamic") or []:
+            if isinstance(dyn, Mapping) and isinstance(dyn.get("condition"), Mapping):
+                content = dyn["condition"].get("content")
+                blocks.extend(c for c in (content if isinstance(content, list) else [content])
+                              if isinstance(c, Mapping))
+        for c in blocks:
+            if isinstance(c, Mapping):
+                conditions.setdefault(str(c.get("test")), {}).setdefault(str(c.get("variable")), []).extend(
+                    _as_list(c.get("values")))
+        if conditions:
+            out["Condition"] = conditions
+        statements.append(out)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def max_bytes_from_mib(mib: float) -> int:
+    """Option helper: a size limit given in MiB."""
+    return int(mib * MIB)
+
+
+__all__ = ["DEFAULT_MAX_BYTES", "Path", "load_configs", "max_bytes_from_mib"]
