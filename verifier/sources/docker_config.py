@@ -141,7 +141,7 @@ def load_credentials(registry: str, config: Path | None = None) -> Credentials |
     if not isinstance(doc, dict):
         raise InputError(name, "docker config is not a JSON object")
     wanted = normalize_registry(registry)
-    helpers = doc.get("credHelpers") or {}
+    helpers = doc.get("credHelpers", {})
     if not isinstance(helpers, dict):
         raise InputError(name, "'credHelpers' must be an object")
     for key, helper in helpers.items():
@@ -149,7 +149,7 @@ def load_credentials(registry: str, config: Path | None = None) -> Credentials |
             if not isinstance(helper, str):
                 raise InputError(name, f"credHelpers[{key!r}] must be a string")
             return run_credential_helper(helper, wanted)
-    auths = doc.get("auths") or {}
+    auths = doc.get("auths", {})
     if not isinstance(auths, dict):
         raise InputError(name, "'auths' must be an object")
     for key, entry in auths.items():

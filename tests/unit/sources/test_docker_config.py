@@ -1,0 +1,144 @@
+"""Docker config.json credentials: auths entries, key normalisation, credential helpers, bad files."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from verifier.errors import InputError
+from verifier.sources.docker_config import (
+    CredentialHelperError,
+    Credentials,
+    default_config_path,
+    load_credentials,
+    normalize_registry,
+)
+
+
+def _cfg(tmp_path: Path, doc: object) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _auth(user: str, password: str) -> str:
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("https://index.docker.io/v1/", "docker.io"),
+        ("registry-1.docker.io", "docker.io"),
+        ("http://Localhost:5000/", "localhost:5000"),
+        ("ghcr.io", "ghcr.io"),
+        ("https://ghcr.io/v2/x", "ghcr.io"),
+    ],
+)
+def test_normalize_registry(key: str, expected: str) -> None:
+    assert normalize_registry(key) == expected
+
+
+def test_auth_entry_and_docker_hub_key(tmp_path: Path) -> None:
+    cfg = _cfg(
+        tmp_path,
+        {
+            "auths": {
+                "https://index.docker.io/v1/": {"auth": _auth("hub", "p:w")},
+                "ghcr.io": {"username": "u", "password": "p"},
+                "quay.io": {"identitytoken": "tok"},
+                "empty.io": {},
+            }
+        },
+    )
+    assert load_credentials("docker.io", cfg) == Credentials("hub", "p:w")
+    assert load_credentials("ghcr.io", cfg) == Credentials("u", "p")
+    assert load_credentials("quay.io", cfg) == Credentials(identity_token="tok")
+    assert load_credentials("empty.io", cfg) is None
+    assert load_credentials("other.io", cfg) is None
+
+
+def test_secrets_are_not_in_repr() -> None:
+    text = repr(Credentials("user", "s3cret-pass", "s3cret-token"))
+    assert "user" in text and "s3cret" not in text
+
+
+@pytest.mark.parametrize(
+    ("doc", "problem"),
+    [
+        ([], "not a JSON object"),
+        ({"auths": []}, "'auths' must be an object"),
+        ({"auths": {"ghcr.io": {"auth": "%%%"}}}, "not base64"),
+        ({"auths": {"ghcr.io": {"auth": base64.b64encode(b"nocolon").decode()}}}, "user:password"),
+        ({"auths": {"ghcr.io": {"auth": 5}}}, "'auth' must be a string"),
+        ({"credHelpers": {"ghcr.io": 3}}, "must be a string"),
+    ],
+)
+def test_malformed_config_names_the_file(tmp_path: Path, doc: object, problem: str) -> None:
+    cfg = _cfg(tmp_path, doc)
+    with pytest.raises(InputError, match=problem) as info:
+        load_credentials("ghcr.io", cfg)
+    assert str(cfg) in str(info.value)
+
+
+def test_explicit_missing_file_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        load_credentials("ghcr.io", tmp_path / "nope.json")
+
+
+def test_default_path_follows_docker_config_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    assert default_config_path() is None
+    assert load_credentials("ghcr.io") is None
+    _cfg(tmp_path, {"auths": {"ghcr.io": {"auth": _auth("a", "b")}}})
+    assert default_config_path() == tmp_path / "config.json"
+    assert load_credentials("ghcr.io") == Credentials("a", "b")
+
+
+def _helper(bin_dir: Path, name: str, script: str) -> None:
+    path = bin_dir / f"docker-credential-{name}"
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+def test_credential_helpers_are_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real helper programs (shell scripts) speaking the docker-credential-helpers protocol."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _helper(
+        bin_dir,
+        "echo",
+        'read host; printf \'{"ServerURL":"%s","Username":"u-%s","Secret":"s"}\' "$host" "$host"\n',
+    )
+    _helper(bin_dir, "tok", 'read host; printf \'{"Username":"<token>","Secret":"idtok"}\'\n')
+    _helper(bin_dir, "none", 'echo "credentials not found in native keychain"; exit 1\n')
+    _helper(bin_dir, "broken", "echo oops; exit 3\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    cfg = _cfg(
+        tmp_path,
+        {
+            "credHelpers": {
+                "ghcr.io": "echo",
+                "quay.io": "tok",
+                "a.io": "none",
+                "b.io": "broken",
+                "c.io": "missing",
+            },
+            "credsStore": "echo",
+        },
+    )
+    assert load_credentials("ghcr.io", cfg) == Credentials("u-ghcr.io", "s")
+    assert load_credentials("docker.io", cfg) == Credentials("u-https://index.docker.io/v1/", "s")
+    assert load_credentials("quay.io", cfg) == Credentials(identity_token="idtok")
+    assert load_credentials("a.io", cfg) is None
+    with pytest.raises(CredentialHelperError, match="failed for b.io"):
+        load_credentials("b.io", cfg)
+    with pytest.raises(CredentialHelperError, match="not on PATH"):
+        load_credentials("c.io", cfg)
