@@ -649,7 +649,7 @@ def _error_result(path: str, kind: str, problem: str, line: int | None = None,
     finding = Finding(rule=INVALID_FILE, severity=Severity.HIGH, message=f"{path}: {problem}",
                       location=Location(path=path, line=line, column=column), properties={"kind": kind})
     return CheckResult(check=CHECK_ID, subject=path, verdict="error", findings=(finding,),
-                       facts={"kind": kind, "problem": problem})
+                       facts={"kind": kind, "error": problem})
 
 
 _LINE_COL = re.compile(r"at line (\d+) column (\d+)")

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field
 
 from verifier.errors import InputError
-from verifier.sources.files import MIB, human_size, read_bytes
+from verifier.sources.files import MIB, read_bytes
 
 # The largest real workflow in the 506-file corpus is under 100 KiB; GitHub refuses workflow files
 # over 512 KiB. 4 MiB leaves a wide margin and keeps a hostile file from costing seconds.
@@ -142,6 +142,27 @@ def read_all(paths: list[str], max_bytes: int = MAX_WORKFLOW_BYTES) -> tuple[lis
     return [read_workflow(p, k, max_bytes) for p, k in found.files], found
 
 
-def describe_limit(max_bytes: int) -> str:
-    """``'4.0 MiB'``: for messages."""
-    return human_size(max_bytes)
+
+
+
+def read_config_section(path: str, section: str, max_bytes: int = MIB) -> dict[str, object]:
+    """The ``section`` mapping of a ``verifier.yaml`` (``{}`` when absent). Errors name the file."""
+    import yaml
+
+    from verifier.sources.files import read_text
+
+    text = read_text(path, max_bytes)
+    try:
+        data = yaml.load(text, Loader=yaml.CSafeLoader)  # noqa: S506 - CSafeLoader is the safe loader
+    except yaml.YAMLError as exc:
+        raise InputError(path, f"not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(path, "expected a mapping at the top level")
+    value = data.get(section)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(path, f"`{section}` must be a mapping")
+    return value
