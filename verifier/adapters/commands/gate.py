@@ -1,0 +1,117 @@
+"""``verifier gate --config verifier.yaml``: every check for one release, one decision.
+
+On allow (exit 0), ``--update FILE:PATH=VALUE`` edits the values file and ``--vsa FILE`` writes the
+verification summary attestation. On deny nothing is written but the report. Exit codes: 0 allow, 1 deny, 2 bad input or
+config, 3 not evaluated (registry down, policy engine unavailable).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from verifier.adapters.common import ReportOptions, now_utc, report_options
+from verifier.errors import EXIT_ALLOWED, EXIT_DENIED
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from verifier.gate import GateRun
+    from verifier.models import Decision
+
+
+@click.command("gate")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="verifier.yaml (see `verifier init` and docs/configuration.md).")
+@click.option("--image", help="Image to gate (overrides `image:`): oci-layout:PATH or registry/repo@sha256:….")
+@click.option("--sarif", "sarif_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Scanner report (replaces `sarif.files`); repeatable.")
+@click.option("--workflows", "workflow_paths", multiple=True, type=click.Path(),
+              help="Workflow path (replaces `workflows.paths`); repeatable.")
+@click.option("--trust-policy", "trust_paths", multiple=True, type=click.Path(),
+              help="Trust policy path (replaces `trust_policies.paths`); repeatable.")
+@click.option("--update", "updates", multiple=True, metavar="FILE:PATH=VALUE",
+              help="On allow only: set PATH in the YAML FILE to VALUE, keeping comments (repeatable). "
+                   "VALUE may be `{digest}` for the gated image's digest.")
+@click.option("--vsa", "vsa_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="On allow only: write a SLSA verification summary (in-toto statement) here.")
+@click.option("--timings", is_flag=True, help="Print the wall time of each check to stderr.")
+@report_options
+def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], workflow_paths: tuple[str, ...],
+            trust_paths: tuple[str, ...], updates: tuple[str, ...], vsa_path: Path | None, timings: bool,
+            report: ReportOptions) -> None:
+    """Run every check `verifier.yaml` configures and decide once with the policy.
+
+    Command-line options override the file; their paths are relative to the current directory, the
+    file's paths to the file's directory.
+    """
+    from verifier.config import Sarif, TrustPolicies, Workflows, load_config
+    from verifier.evaluate import decide
+    from verifier.gate import resolve_paths, run_gate
+    from verifier.gitops_update import apply_update, parse_update
+    from verifier.output import render
+
+    config = resolve_paths(load_config(config_path), config_path.parent)
+    override: dict[str, object] = {}
+    if image:
+        override["image"] = image
+    if sarif_files:
+        override["sarif"] = (config.sarif.model_copy(update={"files": sarif_files}) if config.sarif
+                             else Sarif(files=sarif_files))
+    if workflow_paths:
+        override["workflows"] = (config.workflows.model_copy(update={"paths": workflow_paths}) if config.workflows
+                                 else Workflows(paths=workflow_paths))
+    if trust_paths:
+        override["trust_policies"] = (config.trust_policies.model_copy(update={"paths": trust_paths})
+                                      if config.trust_policies else TrustPolicies(paths=trust_paths))
+    config = config.model_copy(update=override)
+    # Parse --update before running anything: a tag where a digest belongs is a usage error, not a deny.
+    for spec in updates:
+        parse_update(spec.replace("{digest}", "sha256:" + "0" * 64))
+
+    policy_dir = report.policy_dir or (Path(config.policy.bundle) if config.policy.bundle else None)
+    opa_url = report.opa_url or (config.policy.opa_url if config.policy.engine == "opa" else None)
+    now = now_utc(report)
+    run = run_gate(config, now=now)
+    decision, input_doc = decide(run.results, run.policy_config, now=now, policy_dir=policy_dir, opa_url=opa_url)
+
+    if timings:
+        for check_id, seconds in run.timings.items():
+            click.echo(f"timing: {check_id}: {seconds * 1000:.1f} ms", err=True)
+    if report.explain:
+        click.echo(json.dumps(input_doc, indent=2, sort_keys=True), err=True)
+    if report.input_json:
+        report.input_json.write_text(json.dumps(input_doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    allowed = decision.allowed and not (report.fail_on_warn and decision.warn)
+    if allowed:
+        for spec in updates:
+            if "{digest}" in spec and not run.digest:
+                raise click.UsageError("--update uses {digest} but no image digest was resolved")
+            apply_update(parse_update(spec.replace("{digest}", run.digest or "")))
+        if vsa_path:
+            _write_vsa(vsa_path, config.image, run, decision, policy_dir, now)
+
+    text = render(report.format, decision, run.results)
+    if report.output:
+        report.output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+    code = EXIT_ALLOWED if allowed or report.exit_zero else EXIT_DENIED
+    raise SystemExit(code)
+
+
+def _write_vsa(path: Path, image: str | None, run: GateRun, decision: Decision, policy_dir: Path | None,
+               now: datetime) -> None:
+    from verifier.policy.engine import default_policy_dir
+    from verifier.vsa import build_vsa, dumps
+
+    if not image or not run.digest:
+        raise click.UsageError("--vsa needs an image whose digest was resolved (set image: or --image)")
+    bundle = policy_dir or default_policy_dir()
+    statement = build_vsa(image=image, digest=run.digest, decision=decision, results=run.results,
+                          policy_dir=bundle, policy_uri=bundle.resolve().as_uri(), inputs=run.inputs, now=now)
+    path.write_text(dumps(statement), encoding="utf-8")

@@ -1,0 +1,193 @@
+"""``verifier.yaml``: the gate's configuration, validated with pydantic (unknown keys are errors).
+
+A section that is present turns its check on: ``signers`` (check ``signature``), ``sbom``
+(``sbom-attestation``), ``sarif`` (``sarif-severity``), ``workflows`` (``actions-pinned``),
+``trust_policies`` (``oidc-trust``). The image checks need ``image`` (from the file or ``--image``).
+Relative paths in the file are relative to the file's directory, so a config works from any directory.
+
+The JSON schema for editors (``verifier/schemas/verifier.schema.json``) is generated from these models
+by :func:`json_schema`; a test keeps the committed file equal to the generated one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from verifier.errors import InputError
+from verifier.sources.files import read_text
+
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "verifier.schema.json"
+SCHEMA_ID = "https://github.com/verifier/verifier/blob/main/verifier/schemas/verifier.schema.json"
+MAX_CONFIG_BYTES = 1024 * 1024
+
+SeverityName = Literal["critical", "high", "medium", "low", "unknown"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Identity(_Strict):
+    """A keyless signer: the certificate's identity (SAN) and OIDC issuer, exact or as regular expressions."""
+
+    identity: str | None = Field(None, description="Exact certificate identity (SAN), e.g. a workflow URI.")
+    identity_regexp: str | None = Field(None, description="Regular expression the identity must match fully.")
+    issuer: str | None = Field(None, description="Exact OIDC issuer, e.g. https://token.actions.githubusercontent.com")
+    issuer_regexp: str | None = Field(None, description="Regular expression the issuer must match fully.")
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> Identity:
+        if (self.identity is None) == (self.identity_regexp is None):
+            raise ValueError("give exactly one of identity / identity_regexp")
+        if (self.issuer is None) == (self.issuer_regexp is None):
+            raise ValueError("give exactly one of issuer / issuer_regexp")
+        return self
+
+
+class Signers(_Strict):
+    """Who may sign the image (check ``signature``; the SBOM attestation must come from the same signers)."""
+
+    identities: tuple[Identity, ...] = Field((), description="Keyless (Fulcio) signers.")
+    keys: tuple[str, ...] = Field((), description="PEM public key files (cosign key pairs).")
+    trusted_root: str | None = Field(None, description="Sigstore trusted_root.json (default: the production root).")
+    signature_repo: str | None = Field(None, description="Look signatures up here (like COSIGN_REPOSITORY).")
+
+    @model_validator(mode="after")
+    def _some_signer(self) -> Signers:
+        if not self.identities and not self.keys:
+            raise ValueError("name at least one signer (identities or keys)")
+        return self
+
+
+class Sarif(_Strict):
+    """Scanner reports (check ``sarif-severity``): Trivy SARIF or Trivy JSON."""
+
+    files: tuple[str, ...] = Field(..., min_length=1, description="SARIF 2.1.0 or Trivy JSON reports.")
+    fail_on: tuple[SeverityName, ...] = Field(("critical", "high"), min_length=1,
+                                              description="Severities that deny.")
+    ignore_files: tuple[str, ...] = Field((), description=".trivyignore / .trivyignore.yaml files.")
+    vex: tuple[str, ...] = Field((), description="OpenVEX, CycloneDX VEX or CSAF VEX documents.")
+    ignore_unfixed: bool = Field(False, description="Waive vulnerabilities without a fixed version.")
+    deny_ids: tuple[str, ...] = Field((), description="Ids denied at any severity unless waived.")
+
+
+class Workflows(_Strict):
+    """GitHub Actions files (check ``actions-pinned``)."""
+
+    paths: tuple[str, ...] = Field(..., min_length=1,
+                                   description="Workflow files, action.yml files, .github dirs or repo roots.")
+    policy: dict[str, Any] = Field(default_factory=dict,
+                                   description="Pin policy for the actions-pinned check (see docs/checks).")
+
+
+class TrustPolicies(_Strict):
+    """Cloud OIDC trust configurations (check ``oidc-trust``)."""
+
+    paths: tuple[str, ...] = Field(..., min_length=1, description="Trust policy files or directories.")
+    fail_on: tuple[str, ...] = Field(("fail", "broken", "indeterminate"),
+                                     description="oidc-trust verdicts that deny (others warn).")
+
+
+class Sbom(_Strict):
+    """A verified SBOM attestation on the image (check ``sbom-attestation``)."""
+
+    formats: tuple[Literal["cyclonedx", "spdx"], ...] = Field(("cyclonedx", "spdx"), min_length=1,
+                                                              description="Accepted SBOM formats.")
+    max_age_days: int | None = Field(None, ge=1, description="Deny SBOMs older than this (from input.now).")
+    validate_schema: bool = Field(True, description="Validate the SBOM against its format's schema.")
+
+
+class Policy(_Strict):
+    """Where the decision is made."""
+
+    bundle: str | None = Field(None, description="Rego bundle directory (default: the bundled policies/).")
+    engine: Literal["embedded", "opa"] = Field("embedded", description="embedded (regorus) or an OPA server.")
+    opa_url: str | None = Field(None, description="OPA server URL (engine: opa).")
+
+    @model_validator(mode="after")
+    def _url_for_opa(self) -> Policy:
+        if self.engine == "opa" and not self.opa_url:
+            raise ValueError("engine: opa needs opa_url")
+        return self
+
+
+class VerifierConfig(_Strict):
+    """The whole ``verifier.yaml``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="verifier.yaml",
+                              json_schema_extra={"$id": SCHEMA_ID})
+
+    version: Literal[1] = Field(1, description="Config format version.")
+    image: str | None = Field(None, description="oci-layout:PATH[@digest] or registry/repo@sha256:… (or :tag).")
+    signers: Signers | None = None
+    sbom: Sbom | None = None
+    sarif: Sarif | None = None
+    workflows: Workflows | None = None
+    trust_policies: TrustPolicies | None = None
+    policy: Policy = Field(default_factory=Policy)
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def parse_config(data: Any, name: str) -> VerifierConfig:
+    """Validate a decoded document; errors name the file and every bad key."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(name, f"top level is {type(data).__name__}, expected a mapping")
+    try:
+        return VerifierConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            if err["type"] == "extra_forbidden":
+                problems.append(f"unknown key '{_loc(err['loc'])}'")
+            else:
+                problems.append(f"{_loc(err['loc'])}: {err['msg']}")
+        raise InputError(name, "; ".join(problems)) from None
+
+
+def load_config(path: str | Path) -> VerifierConfig:
+    """Read and validate ``verifier.yaml``."""
+    text = read_text(path, MAX_CONFIG_BYTES)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise InputError(str(path), f"not valid YAML{where}") from None
+    return parse_config(data, str(path))
+
+
+def resolve(base: Path, value: str) -> str:
+    """A path from the config, relative to the config file's directory (absolute paths are kept)."""
+    p = Path(value)
+    return str(p if p.is_absolute() else base / p)
+
+
+def resolve_image(base: Path, image: str) -> str:
+    """``oci-layout:REL`` relative to the config's directory; registry references unchanged."""
+    prefix = "oci-layout:"
+    if image.startswith(prefix):
+        return prefix + resolve(base, image[len(prefix):])
+    return image
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON schema of ``verifier.yaml``, as committed in ``verifier/schemas``."""
+    schema = VerifierConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def json_schema_text() -> str:
+    """The schema file's exact text."""
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+

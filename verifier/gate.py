@@ -1,0 +1,289 @@
+"""The gate as a library: a validated config in, every configured check run, results out.
+
+No printing, no exiting (that is :mod:`verifier.adapters.commands.gate`). Each check runs through a small
+runner that collects its evidence and calls the check module; the policy makes the decision afterwards.
+
+Fail closed: a check that is configured but cannot run in this build (its module missing or with another
+interface) gives verdict ``error`` with the reason in ``facts.error``, which the policy denies. Unreadable
+inputs (a missing SARIF file, a malformed trust policy) raise ``InputError`` (exit 2); a registry that is
+down raises ``SourceError`` (exit 3). Nothing here ever turns a problem into an allow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from verifier.config import VerifierConfig, resolve, resolve_image
+from verifier.models import CheckResult
+
+if TYPE_CHECKING:
+    from verifier.sources.trivyignore import IgnoreRule
+
+# The order checks run and are reported in.
+ORDER = ("signature", "sbom-attestation", "sarif-severity", "actions-pinned", "oidc-trust")
+
+
+@dataclasses.dataclass(frozen=True)
+class GateRun:
+    """What the gate found. ``timings`` is wall time per check id in seconds (evidence collection
+    included); ``inputs`` are the files and images the checks read (for the VSA)."""
+
+    results: list[CheckResult]
+    timings: dict[str, float]
+    policy_config: dict[str, Any]
+    digest: str | None
+    inputs: list[dict[str, Any]]
+
+
+class _Unavailable(Exception):  # noqa: N818 - internal signal: this build cannot run the check
+    pass
+
+
+def error_result(check_id: str, subject: str, reason: str) -> CheckResult:
+    """Verdict ``error`` (denied by ``policies/verifier.rego``) with the reason in ``facts.error``."""
+    return CheckResult(check=check_id, subject=subject, verdict="error", facts={"error": reason})
+
+
+def resolve_paths(config: VerifierConfig, base: Path) -> VerifierConfig:
+    """The config with every relative path made relative to ``base`` (the config file's directory)."""
+    def paths(values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(resolve(base, v) for v in values)
+
+    update: dict[str, Any] = {}
+    if config.image:
+        update["image"] = resolve_image(base, config.image)
+    if config.signers:
+        s = config.signers
+        update["signers"] = s.model_copy(update={
+            "keys": paths(s.keys),
+            "trusted_root": resolve(base, s.trusted_root) if s.trusted_root else None,
+            "signature_repo": resolve_image(base, s.signature_repo) if s.signature_repo else None,
+        })
+    if config.sarif:
+        update["sarif"] = config.sarif.model_copy(update={
+            "files": paths(config.sarif.files), "ignore_files": paths(config.sarif.ignore_files),
+            "vex": paths(config.sarif.vex)})
+    if config.workflows:
+        update["workflows"] = config.workflows.model_copy(update={"paths": paths(config.workflows.paths)})
+    if config.trust_policies:
+        update["trust_policies"] = config.trust_policies.model_copy(
+            update={"paths": paths(config.trust_policies.paths)})
+    if config.policy.bundle:
+        update["policy"] = config.policy.model_copy(update={"bundle": resolve(base, config.policy.bundle)})
+    return config.model_copy(update=update)
+
+
+def policy_config(config: VerifierConfig) -> dict[str, Any]:
+    """``input.config`` for the policy: the per-check settings the Rego rules read."""
+    out: dict[str, Any] = {}
+    if config.sarif:
+        out["sarif-severity"] = {"fail_on": list(config.sarif.fail_on), "deny_ids": list(config.sarif.deny_ids),
+                                 "ignore_file_problems": []}
+    if config.workflows:
+        out["actions-pinned"] = {"policy": dict(config.workflows.policy)}
+    if config.trust_policies:
+        out["oidc-trust"] = {"fail_on": list(config.trust_policies.fail_on)}
+    if config.sbom:
+        out["sbom-attestation"] = {"formats": list(config.sbom.formats), "max_age_days": config.sbom.max_age_days}
+    if config.signers:
+        out["signature"] = {"identities": [i.model_dump(exclude_none=True) for i in config.signers.identities],
+                            "keys": list(config.signers.keys)}
+    return out
+
+
+class _Ctx:
+    """Shared state of one gate run (the image evidence is collected once for both image checks)."""
+
+    def __init__(self, config: VerifierConfig, now: datetime) -> None:
+        self.config = config
+        self.now = now
+        self.evidence: Any = None
+        self.policy_config = policy_config(config)
+        self.inputs: list[dict[str, Any]] = []
+
+    def image_evidence(self) -> Any:
+        if self.evidence is None:
+            from verifier.sources.image import collect_image_evidence
+
+            assert self.config.image is not None  # noqa: S101 - checked by the caller
+            signers = self.config.signers
+            self.evidence = collect_image_evidence(
+                self.config.image, signature_repo=signers.signature_repo if signers else None)
+        return self.evidence
+
+
+def _import(module: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            raise _Unavailable(f"{module} is not part of this build") from None
+        raise
+
+
+def _attr(module: Any, name: str) -> Any:
+    value = getattr(module, name, None)
+    if value is None:
+        raise _Unavailable(f"{module.__name__}.{name} is not part of this build")
+    return value
+
+
+# --- runners -------------------------------------------------------------------------------------------
+
+def _run_sarif(ctx: _Ctx) -> list[CheckResult]:
+    from verifier.checks import sarif_severity
+    from verifier.models import Severity
+    from verifier.sources.scan_reports import load_scan_report
+
+    cfg = ctx.config.sarif
+    assert cfg is not None  # noqa: S101
+    waivers: list[sarif_severity.WaiverSource] = []
+    problems: list[str] = []
+    rules: list[IgnoreRule] = []
+    if cfg.ignore_files:
+        from verifier.sources.trivyignore import load_ignore_file
+
+        for path in cfg.ignore_files:
+            parsed = load_ignore_file(path)
+            rules.extend(parsed.rules)
+            problems.extend(parsed.problems)
+            ctx.inputs.append({"uri": path, "kind": "ignore-file"})
+    if rules:
+        waivers.append(sarif_severity.ignore_file_waiver(rules, ctx.now))
+    if cfg.vex:
+        from verifier.sources.vex import load_vex
+
+        waivers.append(sarif_severity.vex_waiver([load_vex(path) for path in cfg.vex]))
+        ctx.inputs.extend({"uri": path, "kind": "vex"} for path in cfg.vex)
+    if cfg.ignore_unfixed:
+        waivers.append(sarif_severity.unfixed_waiver)
+    ctx.policy_config["sarif-severity"]["ignore_file_problems"] = problems
+    severities = tuple(Severity(s) for s in cfg.fail_on)
+    results = []
+    for path in cfg.files:
+        results.append(sarif_severity.evaluate(load_scan_report(path), path, fail_on=severities,
+                                               waivers=waivers, now=ctx.now))
+        ctx.inputs.append({"uri": path, "kind": "scan-report"})
+    return results
+
+
+def _run_actions(ctx: _Ctx) -> list[CheckResult]:
+    cfg = ctx.config.workflows
+    assert cfg is not None  # noqa: S101
+    checks = _import("verifier.checks.actions_pinned")
+    sources = _import("verifier.sources.workflow_files")
+    files, found = _attr(sources, "read_all")(list(cfg.paths))
+    if not files:
+        return [error_result("actions-pinned", ", ".join(cfg.paths),
+                             "no workflow or action files found under the configured paths")]
+    ctx.inputs.extend({"uri": f.path, "kind": f.kind} for f in files)
+    rows = [(f.path, f.kind, f.text, f.problem) for f in files]
+    results: list[CheckResult] = _attr(checks, "check_files")(rows, {"policy": cfg.policy} if cfg.policy else None)
+    del found
+    return results
+
+
+def _run_trust(ctx: _Ctx) -> list[CheckResult]:
+    cfg = ctx.config.trust_policies
+    assert cfg is not None  # noqa: S101
+    checks = _import("verifier.checks.oidc_trust")
+    sources = _import("verifier.sources.trust_policy_files")
+    configs = _attr(sources, "load_trust_configs")(list(cfg.paths))
+    if not configs:
+        return [error_result("oidc-trust", ", ".join(cfg.paths), "no trust policies found under the configured paths")]
+    ctx.inputs.extend({"uri": c.path, "kind": "trust-policy"} for c in configs)
+    results: list[CheckResult] = _attr(checks, "check_all")(configs)
+    return results
+
+
+def _run_signature(ctx: _Ctx) -> list[CheckResult]:
+    signers = ctx.config.signers
+    assert signers is not None  # noqa: S101
+    check = _attr(_import("verifier.checks.signature"), "check_evidence")
+    evidence = ctx.image_evidence()
+    result: CheckResult = check(evidence, identities=[i.model_dump() for i in signers.identities],
+                                keys=list(signers.keys), trusted_root=signers.trusted_root)
+    return [result]
+
+
+def _run_sbom(ctx: _Ctx) -> list[CheckResult]:
+    sbom, signers = ctx.config.sbom, ctx.config.signers
+    assert sbom is not None  # noqa: S101
+    check = _attr(_import("verifier.checks.sbom_attestation"), "check_evidence")
+    evidence = ctx.image_evidence()
+    result: CheckResult = check(
+        evidence, identities=[i.model_dump() for i in signers.identities] if signers else [],
+        keys=list(signers.keys) if signers else [], trusted_root=signers.trusted_root if signers else None,
+        formats=list(sbom.formats), validate_schema=sbom.validate_schema, now=ctx.now)
+    return [result]
+
+
+_RUNNERS: dict[str, Callable[[_Ctx], list[CheckResult]]] = {
+    "signature": _run_signature,
+    "sbom-attestation": _run_sbom,
+    "sarif-severity": _run_sarif,
+    "actions-pinned": _run_actions,
+    "oidc-trust": _run_trust,
+}
+
+
+def configured_checks(config: VerifierConfig) -> list[str]:
+    """The check ids the config turns on, in :data:`ORDER`."""
+    on = {
+        "signature": config.signers is not None,
+        "sbom-attestation": config.sbom is not None,
+        "sarif-severity": config.sarif is not None,
+        "actions-pinned": config.workflows is not None,
+        "oidc-trust": config.trust_policies is not None,
+    }
+    return [c for c in ORDER if on[c]]
+
+
+def _subject(config: VerifierConfig, check_id: str) -> str:
+    if check_id in ("signature", "sbom-attestation"):
+        return config.image or "(no image)"
+    if check_id == "sarif-severity" and config.sarif:
+        return ", ".join(config.sarif.files)
+    if check_id == "actions-pinned" and config.workflows:
+        return ", ".join(config.workflows.paths)
+    if check_id == "oidc-trust" and config.trust_policies:
+        return ", ".join(config.trust_policies.paths)
+    return check_id
+
+
+def run_gate(config: VerifierConfig, *, now: datetime,
+             clock: Callable[[], float] = time.perf_counter) -> GateRun:
+    """Run every configured check (paths already resolved, see :func:`resolve_paths`).
+
+    ``InputError``/``SourceError`` propagate (exit 2/3); a check this build cannot run becomes an
+    ``error`` result; an unexpected exception inside a check becomes an ``error`` result naming it.
+    """
+    ctx = _Ctx(config, now)
+    results: list[CheckResult] = []
+    timings: dict[str, float] = {}
+    for check_id in configured_checks(config):
+        start = clock()
+        if check_id in ("signature", "sbom-attestation") and not config.image:
+            out = [error_result(check_id, "(no image)", "no image configured (set image: or --image)")]
+        else:
+            try:
+                out = _RUNNERS[check_id](ctx)
+            except _Unavailable as exc:
+                out = [error_result(check_id, _subject(config, check_id), f"check not available: {exc}")]
+            except TypeError as exc:
+                # A check module with a different interface than the gate expects: never pass.
+                out = [error_result(check_id, _subject(config, check_id), f"check could not be called: {exc}")]
+        timings[check_id] = clock() - start
+        results.extend(out)
+    digest = ctx.evidence.digest if ctx.evidence is not None else None
+    if digest is None and config.image and "@sha256:" in config.image:
+        digest = config.image.rsplit("@", 1)[1]
+    return GateRun(results=results, timings=timings, policy_config=ctx.policy_config, digest=digest,
+                   inputs=ctx.inputs)
