@@ -111,7 +111,7 @@ def parse_plain(text: str, name: str) -> IgnoreFile:
     """Parse a plain ``.trivyignore``. Never raises; malformed lines become problems."""
     rules: list[IgnoreRule] = []
     problems: list[str] = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -174,7 +174,7 @@ def parse_yaml(text: str, name: str) -> IgnoreFile:
         raise InputError(name, f"not valid YAML: {_yaml_error(exc)}") from None
     except RecursionError:
         raise InputError(name, "YAML is nested too deeply") from None
-    if root is None:
+    if root is None or _is_null(root):
         return IgnoreFile(rules=(), problems=())
     if not isinstance(root, yaml.MappingNode):
         raise InputError(
