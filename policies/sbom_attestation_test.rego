@@ -1,0 +1,133 @@
+package verifier_test.sbom_attestation
+
+import data.verifier
+
+sbom(extra) := object.union({
+	"format": "cyclonedx", "spec_version": "1.6", "created": "2026-11-20T10:00:00Z", "component_count": 2,
+	"purls": ["pkg:npm/lodash@4.17.20", "pkg:npm/%40angular/core@16.0.0"],
+	"packages": [{"name": "pkg:npm/lodash", "version": "4.17.20"}, {"name": "pkg:npm/@angular/core", "version": "16.0.0"}],
+	"licenses": ["MIT", "(MIT OR GPL-3.0-only)"], "license_ids": ["GPL-3.0-only", "MIT"],
+	"described_digests": [], "digest_match": null, "source": "referrer sha256:aa", "subject_digest_match": true,
+}, extra)
+
+passing(sboms) := {
+	"check": "sbom-attestation", "subject": "reg/app@sha256:11", "verdict": "pass", "findings": [],
+	"facts": {"attestations_found": count(sboms), "sboms": sboms, "formats": {s.format | some s in sboms}, "created": sboms[0].created},
+}
+
+failing(findings) := {
+	"check": "sbom-attestation", "subject": "reg/app@sha256:11", "verdict": "fail", "findings": findings,
+	"facts": {"attestations_found": count(findings), "sboms": [], "formats": []},
+}
+
+doc(result, cfg) := {"results": [result], "config": {"sbom-attestation": cfg}, "now": "2026-11-26T12:00:00Z"}
+
+test_verified_sbom_allowed_by_default if {
+	count(verifier.deny) == 0 with input as doc(passing([sbom({})]), {})
+}
+
+test_missing_sbom_denied_by_default if {
+	msgs := verifier.deny with input as doc(failing([]), {})
+	msgs == {"reg/app@sha256:11: no verified SBOM attestation (0 attestation(s) found, none an SBOM for this image)"}
+}
+
+test_missing_sbom_names_rejections if {
+	f := {"rule": "subject-mismatch", "severity": "high", "message": "referrer sha256:bb: statement subject does not name the image"}
+	msgs := verifier.deny with input as doc(failing([f]), {})
+	msgs == {"reg/app@sha256:11: no verified SBOM attestation (1 found; rejected: referrer sha256:bb: statement subject does not name the image)"}
+}
+
+test_missing_sbom_only_warns_when_not_required if {
+	count(verifier.deny) == 0 with input as doc(failing([]), {"required": false})
+	count(verifier.warn) == 1 with input as doc(failing([]), {"required": false})
+}
+
+test_rejected_next_to_accepted_warns if {
+	r := object.union(passing([sbom({})]), {"findings": [{"rule": "attestation-unverified", "severity": "high", "message": "x: wrong identity"}]})
+	count(verifier.deny) == 0 with input as doc(r, {})
+	msgs := verifier.warn with input as doc(r, {})
+	msgs == {"reg/app@sha256:11: attestation rejected: x: wrong identity"}
+}
+
+test_too_old_denied if {
+	msgs := verifier.deny with input as doc(passing([sbom({"created": "2026-10-01T00:00:00Z"})]), {"max_age": "720h"})
+	msgs == {"reg/app@sha256:11: newest SBOM was created 2026-10-01T00:00:00Z, older than max_age 720h"}
+}
+
+test_recent_enough_allowed if {
+	count(verifier.deny) == 0 with input as doc(passing([sbom({})]), {"max_age": "720h"})
+}
+
+test_no_created_with_max_age_denied if {
+	r := passing([sbom({"created": null})])
+	r2 := object.union(r, {"facts": {"created": null}})
+	count(verifier.deny) == 1 with input as doc(r2, {"max_age": "24h"})
+}
+
+test_required_format_denied if {
+	msgs := verifier.deny with input as doc(passing([sbom({})]), {"required_format": "spdx"})
+	msgs == {"reg/app@sha256:11: no verified spdx SBOM (found: cyclonedx)"}
+}
+
+test_required_format_met if {
+	count(verifier.deny) == 0 with input as doc(passing([sbom({})]), {"required_format": "cyclonedx"})
+}
+
+test_denied_package_any_version if {
+	msgs := verifier.deny with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash"]})
+	msgs == {"reg/app@sha256:11: SBOM lists denied package pkg:npm/lodash@4.17.20 (pattern pkg:npm/lodash)"}
+}
+
+test_denied_package_in_range if {
+	count(verifier.deny) == 1 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash@<4.17.21"]})
+	count(verifier.deny) == 1 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash@>=4.0.0,<4.17.21"]})
+	count(verifier.deny) == 1 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash@4.17.20"]})
+}
+
+test_denied_package_out_of_range if {
+	count(verifier.deny) == 0 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash@<4.17.20"]})
+	count(verifier.deny) == 0 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash@>=4.17.21"]})
+	count(verifier.deny) == 0 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash@!=4.17.20"]})
+	count(verifier.deny) == 0 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash-es"]})
+}
+
+test_denied_scoped_package_either_spelling if {
+	count(verifier.deny) == 1 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/%40angular/core@<17"]})
+	count(verifier.deny) == 1 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/@angular/core"]})
+}
+
+test_denied_package_glob if {
+	count(verifier.deny) == 2 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/*"]})
+}
+
+test_version_order if {
+	verifier.sbom_vcmp("1.10.0", "1.9.9") == 1
+	verifier.sbom_vcmp("1.2", "1.2.0") == 0
+	verifier.sbom_vcmp("1.02", "1.2") == 0
+	verifier.sbom_vcmp("1.0.0-rc1", "1.0.0") == -1
+	verifier.sbom_vcmp("2.17.1", "2.17.0") == 1
+	verifier.sbom_vcmp("4.2.46-31.el7", "4.2.46-4.el7") == 1
+	verifier.sbom_vcmp("1.0a", "1.0b") == -1
+}
+
+test_denied_license if {
+	msgs := verifier.deny with input as doc(passing([sbom({})]), {"denied_licenses": ["gpl-3.0-only"]})
+	msgs == {"reg/app@sha256:11: cyclonedx SBOM lists denied licence GPL-3.0-only"}
+}
+
+test_allowed_licenses if {
+	msgs := verifier.deny with input as doc(passing([sbom({})]), {"allowed_licenses": ["MIT", "Apache-2.0"]})
+	msgs == {"reg/app@sha256:11: cyclonedx SBOM lists licence GPL-3.0-only, not in allowed_licenses"}
+	count(verifier.deny) == 0 with input as doc(passing([sbom({})]), {"allowed_licenses": ["MIT", "GPL-3.0-only"]})
+}
+
+test_sbom_digest_mismatch_denied if {
+	s := sbom({"digest_match": false, "described_digests": ["sha256:99"]})
+	msgs := verifier.deny with input as doc(passing([s]), {})
+	msgs == {"reg/app@sha256:11: cyclonedx SBOM (referrer sha256:aa) describes sha256:99, not this image"}
+	count(verifier.deny) == 0 with input as doc(passing([s]), {"digest_must_match": false})
+}
+
+test_sbom_digest_unknown_allowed if {
+	count(verifier.deny) == 0 with input as doc(passing([sbom({"digest_match": null})]), {})
+}

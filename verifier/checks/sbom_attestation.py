@@ -1,0 +1,227 @@
+"""Check ``sbom-attestation``: a verified SBOM attestation for the image, and what the SBOM says.
+
+Pure: takes the collected :class:`~verifier.models.evidence.ImageEvidence` and a ``verify`` function (built
+by the adapter from ``verifier.sigstore`` with the signer policy and trusted root), returns one
+:class:`~verifier.models.CheckResult`. For each attestation found (legacy cosign ``.att`` DSSE layers and
+Sigstore bundles attached as referrers):
+
+1. skip it if its annotation names a non-SBOM predicate type (a cosign v3 signature, SLSA provenance);
+2. ``verify`` it: DSSE signature over the PAE, signer identity or key (raises ``VerificationFailure``);
+3. the payload must be an in-toto statement (v0.1 or v1, ``application/vnd.in-toto+json``) whose subject
+   names the image *manifest* digest (a config digest, e.g. Trivy's ImageID, never counts);
+4. the predicate must be an SPDX or CycloneDX SBOM (also cosign's ``{"Data", "Timestamp"}`` wrapper and
+   SPDX tag-value text), read with the fast readers of :mod:`verifier.sbom.read`.
+
+Verdict ``pass`` when at least one SBOM attestation passed all of that, else ``fail``. Facts carry every
+accepted SBOM (format, version, creation time, component count, purls, licences, the image digests the
+SBOM itself claims to describe) so the policy (``policies/sbom_attestation.rego``) decides on age, format,
+denied packages and licences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from verifier.models import CheckResult, Finding, Location, Severity
+from verifier.models.evidence import AttestationLayer, ImageEvidence, ReferrerBundle
+from verifier.sbom.intoto import (
+    AttestationProblem,
+    SbomStatement,
+    parse_statement,
+    predicate_format,
+    read_sbom_statement,
+)
+from verifier.sbom.read import MAX_SBOM_BYTES, SbomSummary
+
+CHECK_ID = "sbom-attestation"
+LEGACY_PREDICATE_ANNOTATION = "predicateType"
+BUNDLE_PREDICATE_ANNOTATION = "dev.sigstore.bundle.predicateType"
+# Purls listed per SBOM in the facts. Real image SBOMs have a few thousand; the cap keeps the policy input
+# bounded for a hostile one (the count is always exact, and truncation is stated in the facts).
+MAX_FACT_PURLS = 20000
+
+_SEVERITY = {
+    "attestation-unverified": Severity.HIGH,
+    "payload-type": Severity.HIGH,
+    "payload-invalid": Severity.HIGH,
+    "subject-mismatch": Severity.HIGH,
+    "predicate-mismatch": Severity.HIGH,
+    "sbom-unreadable": Severity.HIGH,
+    "sbom-too-large": Severity.HIGH,
+    "predicate-unsupported": Severity.INFO,
+    "sbom-problems": Severity.LOW,
+    "collection-problem": Severity.MEDIUM,
+}
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """One attestation as found: a legacy ``.att`` layer or a referrer bundle, plus where it came from."""
+
+    source: str
+    predicate_hint: str | None
+    layer: AttestationLayer | None = None
+    bundle: ReferrerBundle | None = None
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What signature verification established: the signed payload and who signed it."""
+
+    payload_type: str
+    payload: bytes
+    signer: dict[str, Any] = field(default_factory=dict)
+    signed_at: str | None = None
+
+
+Verify = Callable[[Attestation], Verified]
+"""Verifies one attestation (signature over the DSSE PAE, signer policy, tlog); raises on failure.
+
+Failures are ``verifier.sigstore.errors.VerificationFailure`` (``reason`` + ``message``) or
+:class:`~verifier.errors.InputError`; the check reports them as ``attestation-unverified`` findings.
+"""
+
+
+def attestations_of(evidence: ImageEvidence) -> list[Attestation]:
+    """Every attestation candidate of the image, legacy layers first, in the order found."""
+    found = [
+        Attestation(
+            source=f"att-layer {layer.layer_digest or layer.manifest_digest or i}",
+            predicate_hint=layer.annotations.get(LEGACY_PREDICATE_ANNOTATION),
+            layer=layer,
+        )
+        for i, layer in enumerate(evidence.attestations)
+    ]
+    found.extend(
+        Attestation(
+            source=f"referrer {bundle.manifest_digest}",
+            predicate_hint=bundle.annotations.get(BUNDLE_PREDICATE_ANNOTATION),
+            bundle=bundle,
+        )
+        for bundle in evidence.referrers
+    )
+    return found
+
+
+def _finding(rule: str, message: str, source: str, **properties: Any) -> Finding:
+    return Finding(rule=rule, severity=_SEVERITY.get(rule, Severity.MEDIUM), message=message,
+                   location=Location(path=source), properties=properties)
+
+
+def sbom_fact(summary: SbomSummary, image_digest: str) -> dict[str, Any]:
+    """The facts of one SBOM (also used by ``verifier sbom inspect``)."""
+    purls = list(summary.purls)
+    fact: dict[str, Any] = summary.to_dict()
+    fact["purls"] = purls[:MAX_FACT_PURLS]
+    fact["purls_truncated"] = len(purls) > MAX_FACT_PURLS
+    fact["packages"] = [_package(p) for p in purls[:MAX_FACT_PURLS]]
+    fact["digest_match"] = (image_digest.lower() in summary.described_digests
+                            if summary.described_digests else None)
+    return fact
+
+
+def _package(purl: str) -> dict[str, str]:
+    """``pkg:npm/%40scope/name@1.2.3?x=y#sub`` -> name ``pkg:npm/@scope/name`` (lower-case), version."""
+    base = purl.split("#", 1)[0].split("?", 1)[0]
+    name, version = base, ""
+    at = base.rfind("@")
+    slash = base.find("/")
+    if at > slash > 0:
+        name, version = base[:at], base[at + 1:]
+    return {"name": name.replace("%40", "@").lower(), "version": version.replace("%3A", ":").replace("%2B", "+")}
+
+
+def _accept(att: Attestation, verified: Verified, evidence: ImageEvidence,
+            max_bytes: int) -> SbomStatement:
+    statement = parse_statement(verified.payload_type, verified.payload, att.source, max_bytes=max_bytes)
+    return read_sbom_statement(statement, evidence.digest, att.source, max_bytes=max_bytes)
+
+
+def evaluate(evidence: ImageEvidence, verify: Verify, *, sbom_type: str | None = None,
+             max_sbom_bytes: int = MAX_SBOM_BYTES) -> CheckResult:
+    """Run the check on one image. ``sbom_type`` (``spdx`` | ``cyclonedx``) keeps only that format."""
+    from verifier.errors import InputError
+    from verifier.sigstore.errors import VerificationFailure
+
+    findings = [_finding("collection-problem", problem, evidence.ref) for problem in evidence.problems]
+    sboms: list[dict[str, Any]] = []
+    ignored: list[dict[str, str]] = []
+    candidates = attestations_of(evidence)
+    for att in candidates:
+        hint_format = predicate_format(att.predicate_hint)
+        if att.predicate_hint is not None and hint_format is None:
+            ignored.append({"source": att.source, "predicate_type": att.predicate_hint,
+                            "why": "not an SBOM predicate type"})
+            continue
+        if sbom_type and hint_format and hint_format != sbom_type:
+            ignored.append({"source": att.source, "predicate_type": att.predicate_hint or "",
+                            "why": f"not {sbom_type}"})
+            continue
+        try:
+            verified = verify(att)
+        except VerificationFailure as exc:
+            findings.append(_finding("attestation-unverified", f"{att.source}: {exc.message}", att.source,
+                                     reason=str(exc.reason)))
+            continue
+        except InputError as exc:
+            findings.append(_finding("attestation-unverified", f"{att.source}: {exc.problem}", att.source,
+                                     reason="input-invalid"))
+            continue
+        try:
+            accepted = _accept(att, verified, evidence, max_sbom_bytes)
+        except AttestationProblem as exc:
+            if exc.rule == "predicate-unsupported":
+                ignored.append({"source": att.source, "predicate_type": att.predicate_hint or "",
+                                "why": exc.message})
+                continue
+            findings.append(_finding(exc.rule, f"{att.source}: {exc.message}", att.source))
+            continue
+        summary = accepted.sbom.summary
+        if sbom_type and summary.format != sbom_type:
+            ignored.append({"source": att.source, "predicate_type": accepted.predicate_type,
+                            "why": f"not {sbom_type}"})
+            continue
+        if summary.problems:
+            findings.append(_finding("sbom-problems",
+                                     f"{att.source}: SBOM has problems: {'; '.join(summary.problems[:5])}",
+                                     att.source, problems=list(summary.problems)))
+        fact = sbom_fact(summary, evidence.digest)
+        fact.update({
+            "source": att.source,
+            "predicate_type": accepted.predicate_type,
+            "statement_type": accepted.statement_type,
+            "subject_digest_match": True,
+            "wrapped": accepted.wrapped,
+            "signer": verified.signer,
+            "signed_at": verified.signed_at,
+        })
+        sboms.append(fact)
+    return CheckResult(
+        check=CHECK_ID,
+        subject=evidence.ref if evidence.digest in evidence.ref else f"{evidence.ref}@{evidence.digest}",
+        verdict="pass" if sboms else "fail",
+        findings=tuple(findings),
+        facts=_facts(evidence, sboms, ignored, candidates, sbom_type),
+    )
+
+
+def _facts(evidence: ImageEvidence, sboms: Sequence[dict[str, Any]], ignored: list[dict[str, str]],
+           candidates: Sequence[Attestation], sbom_type: str | None) -> dict[str, Any]:
+    # The newest SBOM (by creation time; undated ones last) is summarised at the top level.
+    ordered = sorted(sboms, key=lambda s: s.get("created") or "", reverse=True)
+    facts: dict[str, Any] = {
+        "image_digest": evidence.digest,
+        "sbom_type": sbom_type,
+        "attestations_found": len(candidates),
+        "ignored": ignored,
+        "sboms": ordered,
+        "formats": sorted({s["format"] for s in sboms}),
+    }
+    if ordered:
+        top = ordered[0]
+        facts.update({key: top[key] for key in (
+            "format", "spec_version", "created", "component_count", "purls", "licenses",
+            "subject_digest_match", "digest_match", "described_digests")})
+    return facts
