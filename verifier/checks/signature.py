@@ -201,15 +201,16 @@ def evaluate(evidence: ImageEvidence, policy: SignaturePolicy) -> CheckResult:
     verified = [o.verified for o in outcomes if o.verified is not None]
     failed = [o for o in outcomes if o.verified is None]
     passing = bool(verified)
-    findings: list[Finding] = []
-    for o in failed:
-        findings.append(Finding(
+    findings: list[Finding] = [
+        Finding(
             rule=o.reason or str(Reason.UNSUPPORTED),
             severity=Severity.LOW if passing else Severity.HIGH,
             message=f"{o.where}: {o.message}",
             location=Location(path=subject),
             properties={"kind": o.kind, "signature": o.where},
-        ))
+        )
+        for o in failed
+    ]
     verdict = "pass" if passing else "fail"
     facts: dict[str, Any] = {
         "digest": evidence.digest,

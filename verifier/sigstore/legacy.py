@@ -182,7 +182,7 @@ def check_simplesigning(payload: bytes, image_digest: str) -> dict[str, Any]:
     if signed_digest != image_digest:
         raise VerificationFailure(Reason.ARTIFACT_MISMATCH,
                                   f"signature is for {signed_digest}, not for the image {image_digest}")
-    return doc
+    return dict(doc)
 
 
 def verify_signature_layer(payload: bytes, media_type: str, annotations: Mapping[str, str], image_digest: str,
