@@ -241,6 +241,7 @@ class LocalRegistry:
             f"{self.url}/v2/{repo}/manifests/{tag}",
             headers={"Accept": OCI_INDEX, **self._auth_header()},
             timeout=5,
+            trust_env=False,
         )
         if r.status_code == 200:
             entries = r.json().get("manifests", [])
@@ -371,7 +372,7 @@ def _start_registry(base: Path, *, htpasswd: tuple[str, str] | None) -> LocalReg
                 pytrace=False,
             )
         try:
-            r = httpx.get(f"{reg.url}/v2/", timeout=1)
+            r = httpx.get(f"{reg.url}/v2/", timeout=1, trust_env=False)
             if r.status_code in (200, 401):
                 return reg
         except httpx.HTTPError:

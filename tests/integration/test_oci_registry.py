@@ -280,7 +280,11 @@ def test_manifest_altered_in_storage_is_refused_despite_docker_content_digest(
         raw.replace(b'"amd64"', b'"arm64"') if b"amd64" in raw else raw.replace(b"}", b" }", 1)
     )
     # The registry still claims the requested digest in its header...
-    r = httpx.get(f"{registry.url}/v2/{repo}/manifests/{digest}", headers={"Accept": OCI_MANIFEST})
+    r = httpx.get(
+        f"{registry.url}/v2/{repo}/manifests/{digest}",
+        headers={"Accept": OCI_MANIFEST},
+        trust_env=False,
+    )
     assert r.headers.get("docker-content-digest") == digest
     assert compute_digest(r.content) != digest
     # ...and we do not believe it.

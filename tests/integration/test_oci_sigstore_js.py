@@ -44,6 +44,8 @@ def _sign(
         os.environ,
         REGISTRY_USERNAME=registry.credentials.username,
         REGISTRY_PASSWORD=registry.credentials.password,
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
     )
     proc = subprocess.run(
         [_node(), str(JS_DIR / "sign.mjs"), registry.host, repo, digest, str(key), predicate_type],

@@ -198,7 +198,8 @@ class RegistryClient:
             max_redirects=5,
             headers={"User-Agent": USER_AGENT},
             transport=transport,
-            trust_env=True,
+            # Proxy settings from the environment apply to remote registries only, never to loopback.
+            trust_env=not is_loopback(host),
         )
 
     def close(self) -> None:
