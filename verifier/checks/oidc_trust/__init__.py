@@ -40,6 +40,16 @@ _SUMMARY = {
     TrustVerdict.INDETERMINATE: "an unresolved template decides who can assume",
 }
 
+# When no finding explains a verdict on its own (e.g. several keys that each pin a little), say it.
+_FALLBACK = {
+    TrustVerdict.FAIL: ("sub-missing", "no condition pins the repository owner: workflows of other owners "
+                        "can assume"),
+    TrustVerdict.WARN_ORG: ("sub-wildcard-repo", "the conditions pin only the owner: every repository of it "
+                            "can assume"),
+    TrustVerdict.WARN_REF: ("sub-context-unpinned", "the conditions pin the repository but no ref or "
+                            "environment: every workflow run of it can assume"),
+}
+
 
 def _run(config: TrustConfig, scenario: Any) -> tuple[TrustVerdict, Collector, dict[str, Any]]:
     col = Collector(config, scenario)
@@ -88,6 +98,10 @@ def check(config: TrustConfig) -> CheckResult:
                         f"{best_verdict.value} if they are narrow, {worst_verdict.value} if they are broad",
                 location=findings[0].location if findings else None,
             ))
+    fallback = _FALLBACK.get(verdict)
+    if fallback and not any(f.severity.rank >= RULES[fallback[0]].rank for f in findings):
+        findings.append(Finding(rule=fallback[0], severity=RULES[fallback[0]], message=fallback[1],
+                                location=findings[0].location if findings else None))
     if config.admin_permissions and verdict in (TrustVerdict.FAIL, TrustVerdict.WARN_ORG,
                                                 TrustVerdict.WARN_REF, TrustVerdict.INDETERMINATE):
         amplified = " and amplifies the findings above" if verdict != TrustVerdict.WARN_REF else ""
