@@ -1,6 +1,7 @@
-# actions-pinned: deny unwaived `uses:` / image findings of the rules in `deny_rules`, warn on `warn_rules`.
-# The pin policy (hash-pin / ref-pin / any per owner/repo pattern) is applied by the check, which reads the
-# same config object (`policy:`); this file decides what its findings mean for the release.
+# actions-pinned: deny files with unwaived findings of the rules in `deny_rules`, warn on `warn_rules`.
+# Decides on the check's facts (`unwaived`: rule -> count, `waived`: count); the per-finding detail
+# (line, column, value, ref kind) is in the report. The pin policy itself (hash-pin / ref-pin / any per
+# owner/repo pattern, `policy:` in the same config object) is applied by the check.
 # A file that could not be read or parsed has verdict "error" and is denied by verifier.rego.
 package verifier
 
@@ -12,37 +13,33 @@ actions_pinned_defaults := {
 	"warn_waived": true,
 }
 
-actions_pinned_message(result, finding) := sprintf("%s:%d:%d: %s: %s", [
-	finding.location.path, finding.location.line, finding.location.column, finding.rule, finding.message,
-]) if {
-	finding.location.line != null
-	finding.location.column != null
-} else := sprintf("%s: %s: %s", [result.subject, finding.rule, finding.message])
-
-actions_pinned_unwaived(rules) := {[result, finding] |
+actions_pinned_counts(rules) := {[result.subject, n, rule] |
 	some result in input.results
 	result.check == "actions-pinned"
-	some finding in result.findings
-	not finding.waived
-	finding.rule in rules
+	result.verdict != "error"
+	some rule in rules
+	n := object.get(object.get(result.facts, "unwaived", {}), rule, 0)
+	n > 0
 }
 
-deny contains actions_pinned_message(pair[0], pair[1]) if {
+actions_pinned_message(row) := sprintf("%s: %d unwaived %s finding(s)", row)
+
+deny contains actions_pinned_message(row) if {
 	cfg := check_config("actions-pinned", actions_pinned_defaults)
 	cfg.mode == "deny"
-	some pair in actions_pinned_unwaived(cfg.deny_rules)
+	some row in actions_pinned_counts(cfg.deny_rules)
 }
 
-warn contains actions_pinned_message(pair[0], pair[1]) if {
+warn contains actions_pinned_message(row) if {
 	cfg := check_config("actions-pinned", actions_pinned_defaults)
 	cfg.mode == "warn"
-	some pair in actions_pinned_unwaived(cfg.deny_rules)
+	some row in actions_pinned_counts(cfg.deny_rules)
 }
 
-warn contains actions_pinned_message(pair[0], pair[1]) if {
+warn contains actions_pinned_message(row) if {
 	cfg := check_config("actions-pinned", actions_pinned_defaults)
-	some pair in actions_pinned_unwaived(cfg.warn_rules)
-	not pair[1].rule in cfg.deny_rules
+	rules := {rule | some rule in cfg.warn_rules; not rule in cfg.deny_rules}
+	some row in actions_pinned_counts(rules)
 }
 
 warn contains msg if {
@@ -50,6 +47,6 @@ warn contains msg if {
 	cfg.warn_waived
 	some result in input.results
 	result.check == "actions-pinned"
-	result.facts.waived > 0
+	object.get(result.facts, "waived", 0) > 0
 	msg := sprintf("%s: %d finding(s) waived by ignore comments", [result.subject, result.facts.waived])
 }

@@ -649,7 +649,7 @@ def _error_result(path: str, kind: str, problem: str, line: int | None = None,
     finding = Finding(rule=INVALID_FILE, severity=Severity.HIGH, message=f"{path}: {problem}",
                       location=Location(path=path, line=line, column=column), properties={"kind": kind})
     return CheckResult(check=CHECK_ID, subject=path, verdict="error", findings=(finding,),
-                       facts={"kind": kind, "error": problem})
+                       facts={"kind": kind, "error": problem, "unwaived": {INVALID_FILE: 1}, "waived": 0})
 
 
 _LINE_COL = re.compile(r"at line (\d+) column (\d+)")
@@ -700,7 +700,11 @@ def check_text(path: str, kind: str, text: str, config: Mapping[str, Any] | None
         _check_checkout(path, site, checkout, src, findings)
     findings.sort(key=lambda f: (f.location.line or 0, f.location.column or 0) if f.location else (0, 0))
 
-    failing = any(not f.waived and f.rule in FAILING_RULES for f in findings)
+    unwaived: dict[str, int] = {}
+    for f in findings:
+        if not f.waived:
+            unwaived[f.rule] = unwaived.get(f.rule, 0) + 1
+    failing = any(rule in FAILING_RULES for rule in unwaived)
     facts: dict[str, Any] = {
         "kind": kind,
         "documents": len(roots),
@@ -716,6 +720,7 @@ def check_text(path: str, kind: str, text: str, config: Mapping[str, Any] | None
         "images_pinned": counts.images_pinned,
         "images_local": counts.images_local,
         "waived": sum(1 for f in findings if f.waived),
+        "unwaived": unwaived,
     }
     if kind == "action":
         facts["using"] = using
