@@ -48,6 +48,8 @@ _FIELD_LINE = re.compile(r"^\s*(Package|Installed Version|Fixed Version|Artifact
 # Template-era Trivy rule ids are "<vuln id>/<package>"; keep the vulnerability id.
 _ID_WITH_PACKAGE = re.compile(r"^((?:CVE|GHSA|ALAS|ALAS2|ELSA|RHSA|DSA|DLA|USN|GO|PYSEC|RUSTSEC|OSV|TEMP|NSWG|SNYK)-[^/\s]+)/(.+)$",
                               re.IGNORECASE)
+# Plain-str severity names: enum `.value` lookups are measurably slow at 100,000 findings.
+_VALUE: dict[Severity, str] = {s: s.value for s in Severity}
 _KINDS = ("vulnerability", "misconfiguration", "secret", "license")
 _LEVEL_FALLBACK = {"error": Severity.CRITICAL, "warning": Severity.MEDIUM, "note": Severity.LOW,
                    "none": Severity.UNKNOWN}
@@ -151,12 +153,35 @@ def _sarif_findings(doc: ScanDocument, name: str) -> Iterator[RawFinding]:
             raise InputError(name, f"runs[{run_index}]: missing 'tool.driver' (required by SARIF 2.1.0)")
         tool = run.tool.driver.name or "unknown"
         rules, by_id = _rule_lookup(run)
+        facts: dict[int, _RuleFacts] = {}
         for index, result in enumerate(run.results or []):
-            yield _sarif_finding(result, rules, by_id, name, f"runs[{run_index}].results[{index}]", tool)
+            yield _sarif_finding(result, rules, by_id, facts, name, f"runs[{run_index}].results[{index}]", tool)
 
 
-def _sarif_finding(result: SarifResult, rules: list[Rule], by_id: dict[str, Rule], name: str,
-                   pointer: str, tool: str) -> RawFinding:
+@dataclass(frozen=True)
+class _RuleFacts:
+    """What a rule says, parsed once per rule rather than once per result (help texts are long)."""
+
+    tag_severity: Severity | None
+    help_severity: Severity | None
+    help_fields: dict[str, str]
+
+
+def _rule_facts(rule: Rule) -> _RuleFacts:
+    tags = rule.properties.tags if rule.properties and rule.properties.tags else []
+    help_text = rule.help.text if rule.help else None
+    return _RuleFacts(
+        tag_severity=next((s for s in map(_word, tags) if s is not None), None),
+        help_severity=_severity_line(help_text),
+        help_fields=_fields(help_text),
+    )
+
+
+_NO_RULE = _RuleFacts(None, None, {})
+
+
+def _sarif_finding(result: SarifResult, rules: list[Rule], by_id: dict[str, Rule],
+                   cache: dict[int, _RuleFacts], name: str, pointer: str, tool: str) -> RawFinding:
     rule: Rule | None = None
     if result.rule_index is not None and 0 <= result.rule_index < len(rules):
         candidate = rules[result.rule_index]
@@ -170,7 +195,10 @@ def _sarif_finding(result: SarifResult, rules: list[Rule], by_id: dict[str, Rule
     if result.message is None or result.message.text is None:
         raise InputError(name, f"{pointer}: result has no 'message.text' (required by SARIF 2.1.0)")
     message = result.message.text
-    help_text = rule.help.text if rule and rule.help else None
+    if rule is None:
+        facts = _NO_RULE
+    else:
+        facts = cache.get(id(rule)) or cache.setdefault(id(rule), _rule_facts(rule))
 
     bracket = _BRACKET_PREFIX.match(rule_id)
     clean_id = bracket.group(2) if bracket else rule_id
@@ -180,11 +208,10 @@ def _sarif_finding(result: SarifResult, rules: list[Rule], by_id: dict[str, Rule
         clean_id, package_from_id = with_pkg.group(1), with_pkg.group(2)
 
     severity, source = _severity_line(message), "message"
-    if severity is None and rule and rule.properties and rule.properties.tags:
-        severity = next((s for s in map(_word, rule.properties.tags) if s is not None), None)
-        source = "rule-tags"
     if severity is None:
-        severity, source = _severity_line(help_text), "rule-help"
+        severity, source = facts.tag_severity, "rule-tags"
+    if severity is None:
+        severity, source = facts.help_severity, "rule-help"
     if severity is None and bracket:
         severity, source = _word(bracket.group(1)), "rule-id"
     if severity is None and rule and rule.properties:
@@ -194,7 +221,7 @@ def _sarif_finding(result: SarifResult, rules: list[Rule], by_id: dict[str, Rule
         severity, source = _LEVEL_FALLBACK.get(level or "", Severity.CRITICAL), "level"
 
     # Per-result fields first; the rule's help only for what the result does not say.
-    fields = {**_fields(help_text), **_fields(message)}
+    fields = {**facts.help_fields, **_fields(message)}
     location = result.locations[0].physical_location if result.locations else None
     uri = location.artifact_location.uri if location and location.artifact_location else None
     line = location.region.start_line if location and location.region else None
@@ -296,11 +323,12 @@ def evaluate(
     waived_total = 0
     for raw in raw_findings(doc, subject):
         waiver = next((w for w in (source(raw) for source in waivers) if w is not None), None)
-        counts[raw.severity.value] += 1
+        severity = _VALUE[raw.severity]
+        counts[severity] += 1
         kinds[raw.kind] += 1
         degraded += raw.degraded
         if waiver is None:
-            unwaived[raw.severity.value] += 1
+            unwaived[severity] += 1
         else:
             waived_total += 1
         properties: dict[str, object] = {"kind": raw.kind, "severity_source": raw.severity_source}
@@ -314,7 +342,7 @@ def evaluate(
             properties["waived_by"] = waiver.source
         findings.append(Finding.model_construct(
             rule=raw.rule, severity=raw.severity, message=raw.message,
-            location=Location(path=raw.path, line=raw.line) if raw.path else None,
+            location=Location.model_construct(path=raw.path, line=raw.line, column=None) if raw.path else None,
             waived=waiver is not None, waiver_reason=waiver.reason if waiver else None,
             properties=properties,
         ))

