@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifier.models import CheckResult, Finding, Location, Severity
 from verifier.models.evidence import AttestationLayer, ImageEvidence, ReferrerBundle
@@ -34,6 +34,9 @@ from verifier.sbom.intoto import (
     read_sbom_statement,
 )
 from verifier.sbom.read import MAX_SBOM_BYTES, SbomSummary
+
+if TYPE_CHECKING:
+    from verifier.checks.signature import SignaturePolicy
 
 CHECK_ID = "sbom-attestation"
 LEGACY_PREDICATE_ANNOTATION = "predicateType"
@@ -54,6 +57,10 @@ _SEVERITY = {
     "sbom-problems": Severity.LOW,
     "collection-problem": Severity.MEDIUM,
 }
+
+
+# Verification failures that are about the statement, not the signature, keep the statement's rule ids.
+_REASON_RULES = {"artifact-mismatch": "subject-mismatch", "payload-invalid": "payload-invalid"}
 
 
 @dataclass(frozen=True)
@@ -162,8 +169,8 @@ def evaluate(evidence: ImageEvidence, verify: Verify, *, sbom_type: str | None =
         try:
             verified = verify(att)
         except VerificationFailure as exc:
-            findings.append(_finding("attestation-unverified", f"{att.source}: {exc.message}", att.source,
-                                     reason=str(exc.reason)))
+            rule = _REASON_RULES.get(str(exc.reason), "attestation-unverified")
+            findings.append(_finding(rule, f"{att.source}: {exc.message}", att.source, reason=str(exc.reason)))
             continue
         except InputError as exc:
             findings.append(_finding("attestation-unverified", f"{att.source}: {exc.problem}", att.source,
@@ -225,3 +232,48 @@ def _facts(evidence: ImageEvidence, sboms: Sequence[dict[str, Any]], ignored: li
             "format", "spec_version", "created", "component_count", "purls", "licenses",
             "subject_digest_match", "digest_match", "described_digests")})
     return facts
+
+
+def make_verifier(policy: SignaturePolicy, image_digest: str) -> Verify:
+    """A :data:`Verify` from the signature check's signer policy (same identity / key / trust root).
+
+    Legacy ``.att`` layers go through ``verifier.sigstore.legacy.verify_attestation_layer`` and referrer
+    bundles through ``verifier.sigstore.bundle.verify_bundle``; both check the DSSE signature over the PAE,
+    the tlog evidence and the signer, and that the statement subject names ``image_digest``.
+    """
+    from verifier.sigstore import dsse
+    from verifier.sigstore.bundle import verify_bundle
+    from verifier.sigstore.errors import Reason, VerificationFailure
+    from verifier.sigstore.legacy import verify_attestation_layer
+
+    def when(at: Any) -> str | None:
+        return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at is not None else None
+
+    def verify(att: Attestation) -> Verified:
+        try:
+            if att.layer is not None:
+                res = verify_attestation_layer(att.layer.envelope, att.layer.annotations, image_digest,
+                                               trust=policy.trust, policy=policy.identity, key=policy.key,
+                                               require_tlog=policy.require_tlog)
+                env = dsse.parse_envelope(att.layer.envelope)
+                return Verified(env.payload_type, env.payload, res.signature.signer.as_fact(),
+                                when(res.signature.integrated_time))
+            if att.bundle is not None:
+                digest = bytes.fromhex(image_digest.partition(":")[2])
+                result = verify_bundle(att.bundle.bundle, trust=policy.trust, digest=digest,
+                                       policy=policy.identity, key=policy.key)
+                if result.payload_type is None or result.payload is None:
+                    raise VerificationFailure(Reason.PAYLOAD_INVALID,
+                                              "bundle holds a message signature, not a DSSE attestation")
+                if policy.key is not None and policy.require_tlog and result.log_index is None:
+                    raise VerificationFailure(Reason.TLOG_ENTRY_MISSING,
+                                              "key-signed bundle has no transparency log entry")
+                return Verified(result.payload_type, result.payload, result.signer.as_fact(),
+                                when(result.signed_at))
+        except RecursionError:
+            raise VerificationFailure(Reason.PAYLOAD_INVALID, "attestation JSON is nested too deeply") from None
+        except (ValueError, TypeError) as exc:
+            raise VerificationFailure(Reason.BUNDLE_MALFORMED, str(exc)[:200]) from None
+        raise VerificationFailure(Reason.BUNDLE_MALFORMED, "attestation has neither a layer nor a bundle")
+
+    return verify
