@@ -152,8 +152,10 @@ def _owner_repo_ctx(raw: str, rest: str, mode: Mode, col: Collector, what: str, 
     slash = rest.find("/")
     w = first_wild(rest, mode)
     if w < _INF and (slash < 0 or w < slash):
+        owner_part = rest[:w]
+        example = f" (e.g. '{owner_part}-evil')" if owner_part and PH not in owner_part else ""
         col.add("sub-wildcard-owner", f"{what} pattern {raw!r}: the owner is not pinned literally up to "
-                "'/', so other owners (e.g. 'org-evil' for 'org*') match", raw)
+                f"'/', so tokens of other owners{example} match", raw)
         return NONE
     if slash < 0:
         col.add("sub-invalid", f"{what} {raw!r} has no OWNER/REPO part, so no token can match it", raw)
