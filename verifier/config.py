@@ -33,34 +33,35 @@ class _Strict(BaseModel):
 
 
 class Identity(_Strict):
-    """A keyless signer: the certificate's identity (SAN) and OIDC issuer, exact or as regular expressions."""
+    """A keyless signer: the certificate's identity (SAN), exact or as a regular expression, and its issuer."""
 
     identity: str | None = Field(None, description="Exact certificate identity (SAN), e.g. a workflow URI.")
     identity_regexp: str | None = Field(None, description="Regular expression the identity must match fully.")
-    issuer: str | None = Field(None, description="Exact OIDC issuer, e.g. https://token.actions.githubusercontent.com")
-    issuer_regexp: str | None = Field(None, description="Regular expression the issuer must match fully.")
+    issuer: str = Field(..., description="Exact OIDC issuer, e.g. https://token.actions.githubusercontent.com")
+    claims: dict[str, str] = Field(default_factory=dict,
+                                   description="Required certificate claims (source_repository_uri, "
+                                               "source_repository_ref, build_signer_uri, ...).")
 
     @model_validator(mode="after")
-    def _one_of_each(self) -> Identity:
+    def _one_of(self) -> Identity:
         if (self.identity is None) == (self.identity_regexp is None):
             raise ValueError("give exactly one of identity / identity_regexp")
-        if (self.issuer is None) == (self.issuer_regexp is None):
-            raise ValueError("give exactly one of issuer / issuer_regexp")
         return self
 
 
 class Signers(_Strict):
-    """Who may sign the image (check ``signature``; the SBOM attestation must come from the same signers)."""
+    """Who may sign the image (check ``signature``); the SBOM attestation must come from the same signer."""
 
-    identities: tuple[Identity, ...] = Field((), description="Keyless (Fulcio) signers.")
-    keys: tuple[str, ...] = Field((), description="PEM public key files (cosign key pairs).")
-    trusted_root: str | None = Field(None, description="Sigstore trusted_root.json (default: the production root).")
+    identity: Identity | None = Field(None, description="Keyless (Fulcio certificate) signer.")
+    key: str | None = Field(None, description="PEM public key file (cosign key pair).")
+    require_tlog: bool = Field(False, description="Key-signed signatures must also be in the transparency log.")
+    trusted_root: str | None = Field(None, description="Sigstore trusted_root.json (default: the public-good root).")
     signature_repo: str | None = Field(None, description="Look signatures up here (like COSIGN_REPOSITORY).")
 
     @model_validator(mode="after")
     def _some_signer(self) -> Signers:
-        if not self.identities and not self.keys:
-            raise ValueError("name at least one signer (identities or keys)")
+        if self.identity is None and self.key is None:
+            raise ValueError("name a signer: identity (keyless) or key")
         return self
 
 
@@ -81,25 +82,28 @@ class Workflows(_Strict):
 
     paths: tuple[str, ...] = Field(..., min_length=1,
                                    description="Workflow files, action.yml files, .github dirs or repo roots.")
-    policy: dict[str, Any] = Field(default_factory=dict,
-                                   description="Pin policy for the actions-pinned check (see docs/checks).")
+    policy: dict[str, Literal["hash-pin", "ref-pin", "any"]] = Field(
+        default_factory=dict, description="Pin policy: pattern (*, owner/*, owner/repo, ...) to mode.")
+    mode: Literal["deny", "warn"] = Field("deny", description="Whether unpinned actions deny or only warn.")
 
 
 class TrustPolicies(_Strict):
-    """Cloud OIDC trust configurations (check ``oidc-trust``)."""
+    """Cloud OIDC trust configurations (check ``oidc-trust``): AWS, GCP, Azure."""
 
     paths: tuple[str, ...] = Field(..., min_length=1, description="Trust policy files or directories.")
-    fail_on: tuple[str, ...] = Field(("fail", "broken", "indeterminate"),
-                                     description="oidc-trust verdicts that deny (others warn).")
+    settings: dict[str, Any] = Field(default_factory=dict,
+                                     description="Extra settings for the oidc-trust policy (input.config).")
 
 
 class Sbom(_Strict):
-    """A verified SBOM attestation on the image (check ``sbom-attestation``)."""
+    """A verified SBOM attestation on the image (check ``sbom-attestation``), from the configured signer."""
 
-    formats: tuple[Literal["cyclonedx", "spdx"], ...] = Field(("cyclonedx", "spdx"), min_length=1,
-                                                              description="Accepted SBOM formats.")
-    max_age_days: int | None = Field(None, ge=1, description="Deny SBOMs older than this (from input.now).")
-    validate_schema: bool = Field(True, description="Validate the SBOM against its format's schema.")
+    required: bool = Field(True, description="Deny when no verified SBOM attestation is found.")
+    format: Literal["", "spdx", "cyclonedx"] = Field("", description="Require this SBOM format (default: any).")
+    max_age: str = Field("", description="Deny SBOMs older than this duration, e.g. 720h (from input.now).")
+    denied_packages: tuple[str, ...] = Field((), description="purl patterns that deny.")
+    denied_licenses: tuple[str, ...] = Field((), description="SPDX license ids that deny.")
+    allowed_licenses: tuple[str, ...] = Field((), description="If set, only these license ids are allowed.")
 
 
 class Policy(_Strict):

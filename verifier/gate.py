@@ -18,7 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from verifier.config import VerifierConfig, resolve, resolve_image
+from verifier.config import Signers, VerifierConfig, resolve, resolve_image
+from verifier.errors import ConfigError, InputError
 from verifier.models import CheckResult
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def resolve_paths(config: VerifierConfig, base: Path) -> VerifierConfig:
     if config.signers:
         s = config.signers
         update["signers"] = s.model_copy(update={
-            "keys": paths(s.keys),
+            "key": resolve(base, s.key) if s.key else None,
             "trusted_root": resolve(base, s.trusted_root) if s.trusted_root else None,
             "signature_repo": resolve_image(base, s.signature_repo) if s.signature_repo else None,
         })
@@ -85,14 +86,17 @@ def policy_config(config: VerifierConfig) -> dict[str, Any]:
         out["sarif-severity"] = {"fail_on": list(config.sarif.fail_on), "deny_ids": list(config.sarif.deny_ids),
                                  "ignore_file_problems": []}
     if config.workflows:
-        out["actions-pinned"] = {"policy": dict(config.workflows.policy)}
+        out["actions-pinned"] = {"mode": config.workflows.mode}
+        if config.workflows.policy:
+            out["actions-pinned"]["policy"] = dict(config.workflows.policy)
     if config.trust_policies:
-        out["oidc-trust"] = {"fail_on": list(config.trust_policies.fail_on)}
+        out["oidc-trust"] = dict(config.trust_policies.settings)
     if config.sbom:
-        out["sbom-attestation"] = {"formats": list(config.sbom.formats), "max_age_days": config.sbom.max_age_days}
-    if config.signers:
-        out["signature"] = {"identities": [i.model_dump(exclude_none=True) for i in config.signers.identities],
-                            "keys": list(config.signers.keys)}
+        out["sbom-attestation"] = {
+            "required": config.sbom.required, "max_age": config.sbom.max_age,
+            "required_format": config.sbom.format, "denied_packages": list(config.sbom.denied_packages),
+            "denied_licenses": list(config.sbom.denied_licenses),
+            "allowed_licenses": list(config.sbom.allowed_licenses)}
     return out
 
 
@@ -179,14 +183,12 @@ def _run_actions(ctx: _Ctx) -> list[CheckResult]:
     assert cfg is not None  # noqa: S101
     checks = _import("verifier.checks.actions_pinned")
     sources = _import("verifier.sources.workflow_files")
-    files, found = _attr(sources, "read_all")(list(cfg.paths))
+    files, _found = _attr(sources, "read_all")(list(cfg.paths))
     if not files:
-        return [error_result("actions-pinned", ", ".join(cfg.paths),
-                             "no workflow or action files found under the configured paths")]
+        raise InputError(", ".join(cfg.paths), "no workflow (.github/workflows/*.yml) or action.yml file found")
     ctx.inputs.extend({"uri": f.path, "kind": f.kind} for f in files)
     rows = [(f.path, f.kind, f.text, f.problem) for f in files]
-    results: list[CheckResult] = _attr(checks, "check_files")(rows, {"policy": cfg.policy} if cfg.policy else None)
-    del found
+    results: list[CheckResult] = _attr(checks, "check_files")(rows, ctx.policy_config["actions-pinned"])
     return results
 
 
@@ -194,34 +196,59 @@ def _run_trust(ctx: _Ctx) -> list[CheckResult]:
     cfg = ctx.config.trust_policies
     assert cfg is not None  # noqa: S101
     checks = _import("verifier.checks.oidc_trust")
-    sources = _import("verifier.sources.trust_policy_files")
-    configs = _attr(sources, "load_trust_configs")(list(cfg.paths))
+    configs = _attr(_import("verifier.sources.trust_policy_files"), "load_configs")(list(cfg.paths))
     if not configs:
-        return [error_result("oidc-trust", ", ".join(cfg.paths), "no trust policies found under the configured paths")]
-    ctx.inputs.extend({"uri": c.path, "kind": "trust-policy"} for c in configs)
+        raise InputError(", ".join(cfg.paths), "no trust policy found")
+    ctx.inputs.extend({"uri": p, "kind": "trust-policy"} for p in dict.fromkeys(c.path for c in configs))
     results: list[CheckResult] = _attr(checks, "check_all")(configs)
     return results
+
+
+def signature_policy(signers: Signers) -> Any:
+    """The ``SignaturePolicy`` of the signature check for the configured signer."""
+    sig = _import("verifier.checks.signature")
+    from verifier.sigstore.identity import IdentityPolicy
+    from verifier.sigstore.keys import load_pem_public_key
+    from verifier.sigstore.trust import load_trust_root
+    from verifier.sources.files import read_bytes
+
+    identity = None
+    if signers.identity is not None:
+        i = signers.identity
+        try:
+            identity = IdentityPolicy(issuer=i.issuer, identity=i.identity, identity_regexp=i.identity_regexp,
+                                      claims=dict(i.claims))
+        except ValueError as exc:
+            raise ConfigError(f"signers.identity: {exc}") from None
+    key = None
+    if signers.key is not None:
+        try:
+            key = load_pem_public_key(read_bytes(signers.key, 1024 * 1024))
+        except ValueError as exc:
+            raise InputError(signers.key, str(exc)) from None
+    trust = load_trust_root(Path(signers.trusted_root) if signers.trusted_root else None)
+    return _attr(sig, "SignaturePolicy")(trust=trust, identity=identity, key=key, require_tlog=signers.require_tlog)
 
 
 def _run_signature(ctx: _Ctx) -> list[CheckResult]:
     signers = ctx.config.signers
     assert signers is not None  # noqa: S101
-    check = _attr(_import("verifier.checks.signature"), "check_evidence")
-    evidence = ctx.image_evidence()
-    result: CheckResult = check(evidence, identities=[i.model_dump() for i in signers.identities],
-                                keys=list(signers.keys), trusted_root=signers.trusted_root)
+    policy = signature_policy(signers)
+    evaluate = _attr(_import("verifier.checks.signature"), "evaluate")
+    result: CheckResult = evaluate(ctx.image_evidence(), policy)
+    ctx.policy_config["signature"] = policy.config()
     return [result]
 
 
 def _run_sbom(ctx: _Ctx) -> list[CheckResult]:
     sbom, signers = ctx.config.sbom, ctx.config.signers
     assert sbom is not None  # noqa: S101
-    check = _attr(_import("verifier.checks.sbom_attestation"), "check_evidence")
-    evidence = ctx.image_evidence()
-    result: CheckResult = check(
-        evidence, identities=[i.model_dump() for i in signers.identities] if signers else [],
-        keys=list(signers.keys) if signers else [], trusted_root=signers.trusted_root if signers else None,
-        formats=list(sbom.formats), validate_schema=sbom.validate_schema, now=ctx.now)
+    if signers is None:
+        raise ConfigError("sbom: needs signers: (the SBOM attestation must be signed by a trusted signer)")
+    check = _import("verifier.checks.sbom_attestation")
+    # The Verify function (DSSE + signer policy) is built by the sbom check's own helper.
+    verify = _attr(check, "verifier_for")(signature_policy(signers))
+    result: CheckResult = _attr(check, "evaluate")(ctx.image_evidence(), verify, sbom_type=sbom.format or None)
     return [result]
 
 

@@ -89,8 +89,13 @@ def render_update(text: str, update: Update) -> str:
     from ruamel.yaml.error import YAMLError
 
     name = str(update.file)
+    from ruamel.yaml.util import load_yaml_guess_indent
+
     y = _yaml()
     try:
+        _, seq_indent, block_seq_indent = load_yaml_guess_indent(text)
+        # Keep the file's own indentation of mappings and of `- ` list items.
+        y.indent(mapping=_mapping_indent(text), sequence=seq_indent or 2, offset=block_seq_indent or 0)
         doc = y.load(text)
     except YAMLError as exc:
         raise InputError(name, f"not valid YAML: {str(exc).splitlines()[0]}") from None
@@ -114,6 +119,17 @@ def render_update(text: str, update: Update) -> str:
     out = io.StringIO()
     y.dump(doc, out)
     return out.getvalue()
+
+
+def _mapping_indent(text: str) -> int:
+    """The smallest indentation of a nested mapping key (not a list item, not a comment); 2 when none."""
+    best = 0
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        width = len(line) - len(stripped)
+        if width and stripped and not stripped.startswith(("#", "- ", "-\t")) and stripped != "-":
+            best = width if not best else min(best, width)
+    return best or 2
 
 
 def _txt(path: tuple[str | int, ...]) -> str:
