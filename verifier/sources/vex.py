@@ -541,8 +541,9 @@ def _parse_csaf(doc: dict[str, Any], name: str) -> VexDocument:
                 if not isinstance(product_id, str):
                     raise InputError(name, f"{where}.product_status.{key}: product ids are strings")
                 source = f"{name}#{where}.product_status.{key}[{product_id}]"
-                justification = flags.get(product_id) or (
-                    impact if status == "not_affected" else None
+                # Trivy reports the impact threat's details; the flag label is the CSAF VEX code
+                justification = (impact if status == "not_affected" else None) or flags.get(
+                    product_id
                 )
                 out.append(
                     VexStatement(
@@ -670,22 +671,22 @@ def _vuln_matches(fmt: str, stmt: VexStatement, vulnerability: str) -> bool:
     return fmt == "openvex" and vulnerability in stmt.aliases
 
 
-def _queries(purl: str | None, parents: Sequence[str]) -> list[tuple[str, str | None]]:
-    """(node, leaf) pairs: the package alone, then each parent with the package inside it."""
-    out: list[tuple[str, str | None]] = []
+def _queries(purl: str | None, parents: Sequence[str]) -> list[tuple[str, str | None, bool]]:
+    """(node, leaf, is_parent): the package alone, then each parent with the package inside it."""
+    out: list[tuple[str, str | None, bool]] = []
     if purl:
-        out.append((purl, None))
-    out.extend((p, purl) for p in parents if p)
+        out.append((purl, None, False))
+    out.extend((p, purl, True) for p in parents if p)
     return out
 
 
 def _openvex_suppression(
-    doc: VexDocument, vulnerability: str, queries: list[tuple[str, str | None]]
+    doc: VexDocument, vulnerability: str, queries: list[tuple[str, str | None, bool]]
 ) -> VexStatement | None:
     candidates = [
         (k, s) for k, s in enumerate(doc.statements) if _vuln_matches("openvex", s, vulnerability)
     ]
-    for node, leaf in queries:
+    for node, leaf, _ in queries:
         matching = [
             (k, s)
             for k, s in candidates
@@ -701,7 +702,7 @@ def _openvex_suppression(
 
 
 def _first_entry_suppression(
-    doc: VexDocument, vulnerability: str, queries: list[tuple[str, str | None]]
+    doc: VexDocument, vulnerability: str, queries: list[tuple[str, str | None, bool]]
 ) -> VexStatement | None:
     """CycloneDX and CSAF: Trivy looks only at the first vulnerability entry with the id."""
     entries = [s for s in doc.statements if _vuln_matches(doc.format, s, vulnerability)]
@@ -711,8 +712,8 @@ def _first_entry_suppression(
     for stmt in entries:
         if stmt.entry != first or stmt.status not in SUPPRESSING_STATUSES:
             continue
-        for node, leaf in queries:
-            if doc.format == "cyclonedx" and leaf is not None:
+        for node, leaf, is_parent in queries:
+            if doc.format == "cyclonedx" and is_parent:
                 continue  # CycloneDX VEX names the vulnerable package itself
             if _applies(doc.format, stmt, node, leaf):
                 return stmt
