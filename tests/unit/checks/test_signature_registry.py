@@ -87,7 +87,7 @@ def _rules(report: dict[str, object] | None) -> list[str]:
     return [f["rule"] for f in report["results"][0]["findings"]]  # type: ignore[index]
 
 
-def test_legacy_sig_signed_here(registry: LocalRegistry, keys: dict[str, object]) -> None:
+def test_legacy_sig_signed_here(registry: LocalRegistry, keys: dict[str, object]) -> None:  # noqa: F811
     repo = registry.new_repo("sig")
     digest, _ = registry.push_image(repo, "v1")
     registry.attach_legacy(repo, digest, [_sig_layer(keys["good"], _payload(digest))])  # type: ignore[arg-type]
@@ -100,7 +100,7 @@ def test_legacy_sig_signed_here(registry: LocalRegistry, keys: dict[str, object]
     assert code == 1 and _rules(report) == ["key-mismatch"]
 
 
-def test_signature_of_another_image_copied_over(registry: LocalRegistry, keys: dict[str, object]) -> None:
+def test_signature_of_another_image_copied_over(registry: LocalRegistry, keys: dict[str, object]) -> None:  # noqa: F811
     repo = registry.new_repo("copy")
     signed, _ = registry.push_image(repo, "signed")
     victim, _ = registry.push_image(repo, "victim")
@@ -110,7 +110,7 @@ def test_signature_of_another_image_copied_over(registry: LocalRegistry, keys: d
     assert code == 1 and _rules(report) == ["artifact-mismatch"]
 
 
-def test_payload_digest_changed_after_signing(registry: LocalRegistry, keys: dict[str, object]) -> None:
+def test_payload_digest_changed_after_signing(registry: LocalRegistry, keys: dict[str, object]) -> None:  # noqa: F811
     repo = registry.new_repo("edit")
     digest, _ = registry.push_image(repo, "v1")
     _, mt, ann = _sig_layer(keys["good"], _payload("sha256:" + "0" * 64))  # type: ignore[arg-type]
@@ -119,7 +119,7 @@ def test_payload_digest_changed_after_signing(registry: LocalRegistry, keys: dic
     assert code == 1 and _rules(report) == ["key-mismatch"]
 
 
-def test_cosign_v3_referrer_signed_here(registry: LocalRegistry, keys: dict[str, object]) -> None:
+def test_cosign_v3_referrer_signed_here(registry: LocalRegistry, keys: dict[str, object]) -> None:  # noqa: F811
     repo = registry.new_repo("v3")
     digest, raw = registry.push_image(repo, "v1")
     registry.attach_referrer(repo, digest, len(raw), _v3_bundle(keys["good"], digest),  # type: ignore[arg-type]
@@ -133,7 +133,7 @@ def test_cosign_v3_referrer_signed_here(registry: LocalRegistry, keys: dict[str,
     assert code == 1 and _rules(report) == ["tlog-entry-missing"]
 
 
-def test_unsigned_image_and_wrong_referrer(registry: LocalRegistry, keys: dict[str, object]) -> None:
+def test_unsigned_image_and_wrong_referrer(registry: LocalRegistry, keys: dict[str, object]) -> None:  # noqa: F811
     repo = registry.new_repo("none")
     digest, raw = registry.push_image(repo, "v1")
     code, report = _check(registry.ref(repo, "v1"), keys["good.pub"])  # type: ignore[arg-type]
@@ -146,7 +146,7 @@ def test_unsigned_image_and_wrong_referrer(registry: LocalRegistry, keys: dict[s
     assert code == 1 and _rules(report) == ["artifact-mismatch"]
 
 
-def test_tampered_blob_and_registry_down_cannot_be_evaluated(registry: LocalRegistry,
+def test_tampered_blob_and_registry_down_cannot_be_evaluated(registry: LocalRegistry,  # noqa: F811
                                                              keys: dict[str, object]) -> None:
     from verifier.sources.oci_common import compute_digest
 
@@ -160,7 +160,7 @@ def test_tampered_blob_and_registry_down_cannot_be_evaluated(registry: LocalRegi
     assert _check("127.0.0.1:9/app@sha256:" + "a" * 64, keys["good.pub"])[0] == 3  # type: ignore[arg-type]
 
 
-def test_sigstore_js_signed_referrer(auth_registry: LocalRegistry, keys: dict[str, object]) -> None:
+def test_sigstore_js_signed_referrer(auth_registry: LocalRegistry, keys: dict[str, object]) -> None:  # noqa: F811
     """The independent signer: sigstore-js (@sigstore/sign + @sigstore/oci) attaches the bundle."""
     from tests.integration.test_oci_sigstore_js import _sign
 
