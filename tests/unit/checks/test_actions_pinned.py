@@ -241,17 +241,24 @@ def test_anchors_and_aliases_report_every_use() -> None:
 
 
 def test_alias_bomb_is_bounded() -> None:
-    # "Billion laughs": nine levels of nine aliases. Composed as shared nodes; the walk visits only
-    # the jobs/steps shape, so this finishes instantly and finds the single use, many times over.
-    lines = ["jobs:", "  j0: &j0 {steps: [{uses: a/b@v1}]}"]
-    lines.append("  bomb: &l0 [1, 2, 3, 4, 5, 6, 7, 8, 9]")
-    for level in range(1, 10):
-        lines.append(f"  bomb{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 9) + "]")
-    text = "\n".join(lines) + "\n"
-    result = check_text("bomb.yml", "workflow", text)
-    # bomb* are jobs whose value is a list: GitHub rejects that, and so do we (without expanding it).
+    # "Billion laughs": twelve levels of ten aliases (10^12 leaves if expanded), under a top-level key and
+    # inside a step's `with:`. Composed as shared nodes, and the walk only visits jobs/steps, so this is
+    # instant and finds the one real use.
+    lines = ["x-bomb:", "  l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 12)]
+    lines += ["jobs:", "  j:", "    steps:", "      - uses: a/b@v1", "        with: {payload: *l11}"]
+    result = check_text("bomb.yml", "workflow", "\n".join(lines) + "\n")
+    assert [(f.rule, f.location.line if f.location else None) for f in result.findings] == [("unpinned-uses", 17)]
+
+
+def test_job_that_is_a_list_is_an_error() -> None:
+    result = run("""
+        jobs:
+          j: &l [a, b]
+          k: *l
+    """)
     assert result.verdict == "error"
-    assert "is not a mapping" in result.findings[0].message
+    assert "job 'j' is not a mapping" in result.findings[0].message
 
 
 def test_alias_fanout_over_budget_is_refused_not_walked() -> None:
