@@ -65,6 +65,8 @@ from typing import Any
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element  # noqa: S405 - type only; parsing goes through defusedxml
 
+from packageurl import PackageURL
+
 from verifier.errors import InputError
 from verifier.sources.files import DEFAULT_MAX_BYTES, parse_json, read_bytes
 from verifier.sources.trivyignore import parse_purl, purl_matches
@@ -75,6 +77,7 @@ __all__ = [
     "VexDocument",
     "VexStatement",
     "find_suppression",
+    "image_purl",
     "load_vex",
     "parse_vex",
 ]
@@ -742,3 +745,30 @@ def find_suppression(
         if hit is not None:
             return hit
     return None
+
+
+def image_purl(repo_digest: str, arch: str | None = None) -> str | None:
+    """The ``pkg:oci`` purl Trivy gives a scanned image (``purl.parseOCI``), to pass as the last of
+    ``parents``: ``repo_digest`` is a RepoDigests entry such as ``debian@sha256:4482...`` or
+    ``ghcr.io/org/app@sha256:...``. The repository is normalised like go-containerregistry does
+    (``debian`` -> ``index.docker.io/library/debian``). ``None`` if it is not ``repo@sha256:<hex>``."""
+    repo, sep, digest = repo_digest.strip().partition("@")
+    if not sep or not re.fullmatch(r"sha256:[0-9a-f]{64}", digest) or not repo:
+        return None
+    first, _, rest = repo.partition("/")
+    if not rest or ("." not in first and ":" not in first and first != "localhost"):
+        registry, path = "index.docker.io", repo
+    else:
+        registry, path = first, rest
+    if registry in ("docker.io", "registry-1.docker.io"):
+        registry = "index.docker.io"
+    if registry == "index.docker.io" and "/" not in path:
+        path = f"library/{path}"
+    if not path or path != path.lower() or "//" in path:
+        return None
+    qualifiers = {"repository_url": f"{registry}/{path}"}
+    if arch:
+        qualifiers["arch"] = arch
+    return str(
+        PackageURL(type="oci", name=path.rsplit("/", 1)[-1], version=digest, qualifiers=qualifiers)
+    )

@@ -15,11 +15,13 @@ import pytest
 
 from tests.conftest import ASSETS, UPSTREAM
 from verifier.errors import InputError
+from verifier.sources.trivyignore import purl_matches
 from verifier.sources.vex import (
     SUPPRESSING_STATUSES,
     VexDocument,
     VexStatement,
     find_suppression,
+    image_purl,
     load_vex,
     parse_vex,
 )
@@ -550,3 +552,50 @@ def test_load_vex_is_size_capped_and_names_the_file(tmp_path: Path) -> None:
     assert err.value.path == str(big) and "over the limit" in err.value.problem
     with pytest.raises(InputError, match="no such file"):
         load_vex(tmp_path / "missing.json")
+
+
+# ------------------------------------------------------------------------------------ image purl
+
+
+def test_image_purl_matches_trivy_and_the_oci_statement() -> None:
+    # vex_test.go imageReport: RepoDigests debian@sha256:4482..., architecture amd64
+    purl = image_purl(
+        "debian@sha256:4482958b4461ff7d9fabc24b3a9ab1e9a2c85ece07b2db1840c7cbc01d053e90", "amd64"
+    )
+    assert purl is not None
+    assert purl_matches(DEBIAN_IMAGE, purl) and purl_matches(purl, DEBIAN_IMAGE)
+    assert hit(load("trivy-openvex-oci.json"), "CVE-2022-3715", BASH, (purl,)) is not None
+
+
+def test_image_purl_from_a_real_sarif_run() -> None:
+    sarif = UPSTREAM / "sarif" / "trivy" / "ortelius-trivy-0.40.0-empty-results.sarif.json"
+    [digest] = json.loads(sarif.read_text())["runs"][0]["properties"]["repoDigests"]
+    purl = image_purl(digest)
+    assert purl == (
+        "pkg:oci/ms-nginx@sha256:a8e6a649b5890f6ae88f589517c7dea87eb93152218e8cd6b2c5f5898d53bcdb"
+        "?repository_url=quay.io/ortelius/ms-nginx"
+    )
+    assert purl_matches("pkg:oci/ms-nginx?repository_url=quay.io/ortelius/ms-nginx", purl)
+
+
+@pytest.mark.parametrize(
+    ("digest", "expected_repository_url"),
+    [
+        ("alpine@sha256:" + "a" * 64, "index.docker.io/library/alpine"),
+        ("docker.io/library/alpine@sha256:" + "a" * 64, "index.docker.io/library/alpine"),
+        ("bitnami/redis@sha256:" + "a" * 64, "index.docker.io/bitnami/redis"),
+        ("localhost:5000/x/y@sha256:" + "a" * 64, "localhost:5000/x/y"),
+        ("ghcr.io/o/r/app@sha256:" + "a" * 64, "ghcr.io/o/r/app"),
+    ],
+)
+def test_image_purl_normalises_registries(digest: str, expected_repository_url: str) -> None:
+    purl = image_purl(digest)
+    assert purl is not None
+    assert f"repository_url={expected_repository_url}" in purl
+
+
+@pytest.mark.parametrize(
+    "digest", ["debian:12", "debian@sha256:abc", "@sha256:" + "a" * 64, "Upper@sha256:" + "a" * 64]
+)
+def test_image_purl_rejects_non_digests(digest: str) -> None:
+    assert image_purl(digest) is None
