@@ -12,7 +12,6 @@ class Reason(enum.StrEnum):
     """Failure classes. Values never change."""
 
     BUNDLE_MALFORMED = "bundle-malformed"
-    TRUSTED_ROOT_INVALID = "trusted-root-invalid"
     CERTIFICATE_CHAIN_INVALID = "certificate-chain-invalid"
     CERTIFICATE_NOT_VALID_AT_SIGNING_TIME = "certificate-not-valid-at-signing-time"
     CERTIFICATE_PROFILE = "certificate-profile-invalid"

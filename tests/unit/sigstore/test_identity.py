@@ -120,3 +120,14 @@ def test_real_github_actions_certificate() -> None:
     assert claims["runner_environment"] == "github-hosted"
     assert claims["build_signer_uri"].endswith("extremely-dangerous-oidc-beacon.yml@refs/heads/main")
     assert "build_trigger" in claims
+
+
+def test_every_reason_has_a_docs_anchor() -> None:
+    import re
+    from pathlib import Path
+
+    from verifier.checks.signature import RULE_EVIDENCE_INCOMPLETE, RULE_NO_SIGNATURE
+
+    doc = (Path(__file__).parents[3] / "docs" / "checks" / "signature.md").read_text()
+    headings = set(re.findall(r"^### (\S+)$", doc, re.M))
+    assert {r.value for r in Reason} | {RULE_NO_SIGNATURE, RULE_EVIDENCE_INCOMPLETE} == headings
