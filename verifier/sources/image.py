@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from verifier.models.evidence import ImageEvidence
 from verifier.sources.docker_config import load_credentials
@@ -38,7 +39,9 @@ from verifier.sources.oci_common import (
     validate_digest,
 )
 from verifier.sources.oci_layout import OciLayout
-from verifier.sources.oci_registry import RegistryClient, RegistryStore, parse_registry_ref
+
+if TYPE_CHECKING:  # the registry client (httpx, ~80 ms to import) is loaded only when a registry is used
+    from verifier.sources.oci_registry import RegistryClient
 
 OCI_LAYOUT_PREFIX = "oci-layout:"
 _TAG_RE = re.compile(r"\A[\w][\w.-]{0,127}\Z")
@@ -101,6 +104,8 @@ def collect_image_evidence(
         clients: dict[str, RegistryClient] = {}
 
         def client_for(registry: str) -> RegistryClient:
+            from verifier.sources.oci_registry import RegistryClient
+
             if registry not in clients:
                 creds = load_credentials(registry, docker_config)
                 clients[registry] = stack.enter_context(
@@ -121,6 +126,8 @@ def collect_image_evidence(
             image = layout.select_image(digest=digest, tag=tag)
             image_store, source = layout, "oci-layout"
         else:
+            from verifier.sources.oci_registry import RegistryStore, parse_registry_ref
+
             parsed = parse_registry_ref(ref)
             store = RegistryStore(client_for(parsed.registry), parsed.repository)
             # Resolve once: a tag is dereferenced here, and only image.digest is used from now on.
@@ -137,6 +144,8 @@ def collect_image_evidence(
                 sig_path, _, _ = parse_layout_ref(signature_repo)
                 sig_store = OciLayout(sig_path, limits)
             else:
+                from verifier.sources.oci_registry import RegistryStore, parse_registry_ref
+
                 target = parse_registry_ref(signature_repo, allow_bare=True)
                 if target.tag or target.digest:
                     raise InvalidReferenceError(
