@@ -38,10 +38,12 @@ if TYPE_CHECKING:
                    "VALUE may be `{digest}` for the gated image's digest.")
 @click.option("--vsa", "vsa_path", type=click.Path(dir_okay=False, path_type=Path),
               help="On allow only: write a SLSA verification summary (in-toto statement) here.")
+@click.option("--github-output", "outputs_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append allowed=…, digest=… and report=… lines here ($GITHUB_OUTPUT), on allow and deny.")
 @click.option("--timings", is_flag=True, help="Print the wall time of each check to stderr.")
 @report_options
 def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], workflow_paths: tuple[str, ...],
-            trust_paths: tuple[str, ...], updates: tuple[str, ...], vsa_path: Path | None, timings: bool,
+            trust_paths: tuple[str, ...], updates: tuple[str, ...], vsa_path: Path | None, outputs_path: Path | None, timings: bool,
             report: ReportOptions) -> None:
     """Run every check `verifier.yaml` configures and decide once with the policy.
 
@@ -100,6 +102,11 @@ def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], 
         report.output.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=not text.endswith("\n"))
+    if outputs_path:
+        lines = [f"allowed={'true' if allowed else 'false'}", f"digest={run.digest or ''}",
+                 f"report={report.output or ''}"]
+        with outputs_path.open("a", encoding="utf-8") as out:
+            out.write("".join(line.replace("\n", " ") + "\n" for line in lines))
     code = EXIT_ALLOWED if allowed or report.exit_zero else EXIT_DENIED
     raise SystemExit(code)
 
