@@ -60,6 +60,7 @@ import datetime
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -135,6 +136,18 @@ class VexDocument:
 
     format: str
     statements: tuple[VexStatement, ...]
+
+    @cached_property
+    def by_vulnerability(self) -> dict[str, tuple[VexStatement, ...]]:
+        """Statements per vulnerability id, in document order (OpenVEX aliases included)."""
+        index: dict[str, list[VexStatement]] = {}
+        for stmt in self.statements:
+            keys = {stmt.vulnerability}
+            if self.format == "openvex":
+                keys.update(stmt.aliases)
+            for key in keys:
+                index.setdefault(key, []).append(stmt)
+        return {k: tuple(v) for k, v in index.items()}
 
 
 # ------------------------------------------------------------------------------------------- loading
@@ -668,12 +681,6 @@ def _applies(fmt: str, stmt: VexStatement, node: str, leaf: str | None) -> bool:
     return leaf is not None and any(_id_matches(fmt, s, leaf) for s in stmt.subcomponents)
 
 
-def _vuln_matches(fmt: str, stmt: VexStatement, vulnerability: str) -> bool:
-    if stmt.vulnerability == vulnerability:
-        return True
-    return fmt == "openvex" and vulnerability in stmt.aliases
-
-
 def _queries(purl: str | None, parents: Sequence[str]) -> list[tuple[str, str | None, bool]]:
     """(node, leaf, is_parent): the package alone, then each parent with the package inside it."""
     out: list[tuple[str, str | None, bool]] = []
@@ -686,16 +693,9 @@ def _queries(purl: str | None, parents: Sequence[str]) -> list[tuple[str, str | 
 def _openvex_suppression(
     doc: VexDocument, vulnerability: str, queries: list[tuple[str, str | None, bool]]
 ) -> VexStatement | None:
-    candidates = [
-        (k, s) for k, s in enumerate(doc.statements) if _vuln_matches("openvex", s, vulnerability)
-    ]
+    candidates = list(enumerate(doc.by_vulnerability.get(vulnerability, ())))
     for node, leaf, _ in queries:
-        matching = [
-            (k, s)
-            for k, s in candidates
-            if _applies("openvex", s, node, leaf)
-            # a product with subcomponents never matches the package on its own
-        ]
+        matching = [(k, s) for k, s in candidates if _applies("openvex", s, node, leaf)]
         if not matching:
             continue
         _, latest = max(matching, key=lambda ks: (ks[1].timestamp or _EPOCH, ks[1].entry, ks[0]))
@@ -708,7 +708,7 @@ def _first_entry_suppression(
     doc: VexDocument, vulnerability: str, queries: list[tuple[str, str | None, bool]]
 ) -> VexStatement | None:
     """CycloneDX and CSAF: Trivy looks only at the first vulnerability entry with the id."""
-    entries = [s for s in doc.statements if _vuln_matches(doc.format, s, vulnerability)]
+    entries = doc.by_vulnerability.get(vulnerability, ())
     if not entries:
         return None
     first = entries[0].entry
