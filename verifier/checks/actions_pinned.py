@@ -352,8 +352,8 @@ def _walk_steps(w: _Walk, steps: Node, where: str, job: str | None) -> None:
             return  # e.g. an expression; GitHub rejects it, and there is no `uses:` to check
         raise _Shape(steps, "`steps` is not a list")
     w.tick(len(steps.value))
-    # Checkouts of another repository seen so far in this list: (normalized path, checkout step node).
-    foreign: list[tuple[str, Node]] = []
+    # actions/checkout steps so far in this list: (normalized path, step node, another repository?).
+    checkouts: list[tuple[str, Node, bool]] = []
     for index, step in enumerate(steps.value):
         if not isinstance(step, MappingNode):
             if is_null(step) or isinstance(step, ScalarNode):
@@ -380,13 +380,16 @@ def _walk_steps(w: _Walk, steps: Node, where: str, job: str | None) -> None:
         value_text = value_text.strip()
         if value_text.startswith("./"):
             local = _norm_path(value_text[2:])
-            for prefix, checkout in foreign:
-                if prefix == "" or local == prefix or local.startswith(prefix + "/"):
-                    w.checkouts.append((uses_site, checkout))
+            for prefix, checkout, is_foreign in reversed(checkouts):  # the latest checkout over it wins
+                if _covers(prefix, local):
+                    if is_foreign:
+                        w.checkouts.append((uses_site, checkout))
                     break
-        foreign_path = _foreign_checkout(value_text, step)
-        if foreign_path is not None:
-            foreign.append((foreign_path, step))
+        checkout_of = _checkout_target(value_text, step)
+        if checkout_of is not None:
+            is_foreign, path = checkout_of
+            if is_foreign or "${{" not in path:  # an unknown path cannot be assumed to undo anything
+                checkouts.append((path, step, is_foreign))
 
 
 def _norm_path(path: str) -> str:
@@ -397,18 +400,23 @@ def _norm_path(path: str) -> str:
 _SAME_REPO = frozenset({"${{ github.repository }}", "${{github.repository}}"})
 
 
-def _foreign_checkout(uses: str, step: MappingNode) -> str | None:
-    """For an ``actions/checkout`` step that checks out *another* repository: the path it checks out to
-    (normalized; '' for the workspace root). Otherwise None."""
+def _covers(prefix: str, path: str) -> bool:
+    """True when a checkout into ``prefix`` ('' = the workspace root; an expression = unknown, so any)
+    contains ``path``."""
+    return prefix == "" or "${{" in prefix or path == prefix or path.startswith(prefix + "/")
+
+
+def _checkout_target(uses: str, step: MappingNode) -> tuple[bool, str] | None:
+    """For an ``actions/checkout`` step: (checks out another repository?, normalized target path; ''
+    for the workspace root). None for any other step."""
     slug = uses.split("@", 1)[0].lower()
     if slug != "actions/checkout":
         return None
     with_ = mapping_get(step, "with")
     repository = _scalar(mapping_get(with_, "repository")) if with_ is not None else None
-    if repository is None or repository.strip() in _SAME_REPO:
-        return None
     path = _scalar(mapping_get(with_, "path")) if with_ is not None else None
-    return _norm_path(path or "")
+    foreign = repository is not None and repository.strip() not in _SAME_REPO
+    return foreign, _norm_path(path or "")
 
 
 def _walk_workflow(w: _Walk, root: MappingNode) -> None:
@@ -462,7 +470,9 @@ def _walk_action(w: _Walk, root: MappingNode) -> str | None:
 
 # --- findings ----------------------------------------------------------------------------------------
 
-_TAG_LIKE = ("semver-tag", "major-minor-tag", "short-sha")
+# Severities line up with the default policy: what it denies is high or worse, what it warns on is below.
+# Every unpinned ref is high (tags are rewritten too: tj-actions/changed-files, March 2025); the ref kind
+# in the properties says how far from a SHA it is. Images: `latest`/untagged rank above a plain tag.
 
 
 def _location(path: str, node: Node) -> Location:
@@ -579,7 +589,7 @@ def _check_uses(path: str, site: Site, src: SourceText, policy: PinPolicy, count
         counts.allowed_by_policy += 1
         return
     counts.unpinned += 1
-    severity = Severity.MEDIUM if parsed.ref_kind in _TAG_LIKE else Severity.HIGH
+    severity = Severity.HIGH
     what = "reusable workflow" if parsed.kind == "reusable-workflow" else "action"
     out.append(_finding(
         UNPINNED_USES, severity,
@@ -591,7 +601,7 @@ def _check_uses(path: str, site: Site, src: SourceText, policy: PinPolicy, count
 def _image_finding(path: str, site: Site, value: str, kind: str, props: dict[str, Any],
                    src: SourceText) -> Finding:
     props.update(value=value, image_kind=kind)
-    severity = Severity.MEDIUM if kind == "tag" else Severity.HIGH
+    severity = Severity.HIGH if kind == "tag" else Severity.CRITICAL
     reason = {
         "tag": "is pinned by tag only",
         "latest": "uses the moving `latest` tag",
@@ -633,7 +643,7 @@ def _check_checkout(path: str, site: Site, checkout: Node, src: SourceText, out:
     props = _base_props(site)
     props.update(value=local.strip(), checkout_repository=repository, checkout_ref=ref or None,
                  checkout_uses=uses.strip(), checkout_line=checkout.start_mark.line + 1, pinned=pinned)
-    severity = Severity.LOW if pinned else Severity.HIGH
+    severity = Severity.LOW if pinned else Severity.MEDIUM
     detail = (f"at the full SHA {ref}" if pinned
               else f"at {ref!r}, which is not a full commit SHA" if ref else "at its default branch")
     out.append(_finding(

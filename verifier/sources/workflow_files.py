@@ -50,6 +50,8 @@ class Discovery:
 
 
 def _kind_of(path: str) -> str:
+    if _in_workflows_dir(os.path.dirname(path) or "."):
+        return "workflow"
     return "action" if os.path.basename(path) in ACTION_NAMES else "workflow"
 
 

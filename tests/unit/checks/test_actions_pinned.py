@@ -164,8 +164,8 @@ def test_every_location_and_nothing_else() -> None:
     }
     assert by_line[25].properties["where"] == "parallel-step"
     assert (by_line[25].properties["step_index"], by_line[25].properties["parallel_index"]) == (3, 0)
-    assert by_line[9].properties["image_kind"] == "tag" and by_line[9].severity == "medium"
-    assert by_line[14].properties["image_kind"] == "latest" and by_line[14].severity == "high"
+    assert by_line[9].properties["image_kind"] == "tag" and by_line[9].severity == "high"
+    assert by_line[14].properties["image_kind"] == "latest" and by_line[14].severity == "critical"
     assert by_line[14].properties["service"] == "cache"
     assert by_line[28].properties["image_kind"] == "untagged"
     assert by_line[30].properties["where"] == "step" and by_line[30].properties["kind"] == "docker"
@@ -560,7 +560,7 @@ def test_local_action_under_foreign_checkout() -> None:
     """)
     got = [(f.location.line, f.severity.value, f.properties["pinned"], f.properties["checkout_line"])
            for f in result.findings]
-    assert got == [(9, "high", False, 5), (16, "low", True, 11), (28, "high", False, 25)]
+    assert got == [(9, "medium", False, 5), (16, "low", True, 11), (28, "medium", False, 25)]
     assert all(f.rule == "local-action-checkout" for f in result.findings)
     # Reported, but not a pinning failure by itself: the default policy only warns.
     assert result.verdict == "pass"
@@ -603,3 +603,39 @@ def test_check_files_continues_after_bad_files() -> None:
 def test_deep_nesting_is_an_error_not_a_crash() -> None:
     result = check_text("deep.yml", "workflow", "jobs: " + "[" * 5000 + "]" * 5000 + "\n")
     assert result.verdict == "error" and "nesting" in result.findings[0].message
+
+
+def test_checkout_of_this_repository_again_restores_the_path() -> None:
+    result = run(f"""
+        jobs:
+          j:
+            steps:
+              - uses: actions/checkout@{SHA}
+                with: {{repository: other/repo}}
+              - uses: ./a
+              - uses: actions/checkout@{SHA}
+                with: {{path: a}}
+              - uses: ./a/b
+              - uses: ./c
+              - uses: actions/checkout@{SHA}
+              - uses: ./c
+    """)
+    # ./a (line 6) and ./c (line 10) come from other/repo; ./a/b (line 9) and the last ./c (line 12) do not.
+    assert [f.location.line for f in result.findings if f.location] == [6, 10]
+
+
+def test_checkout_path_expression_is_assumed_to_cover() -> None:
+    result = run(f"""
+        jobs:
+          j:
+            steps:
+              - uses: actions/checkout@{SHA}
+                with:
+                  repository: other/repo
+                  path: ${{{{ inputs.dir }}}}
+                  ref: v1
+              - uses: ./tools
+    """)
+    (finding,) = result.findings
+    assert finding.rule == "local-action-checkout" and finding.properties["checkout_ref"] == "v1"
+    assert finding.severity == "medium" and "'v1', which is not a full commit SHA" in finding.message

@@ -124,3 +124,11 @@ def test_config_section(tmp_path: Path) -> None:
     bad.write_text("actions-pinned: {policy: [\n")
     with pytest.raises(InputError, match="not valid YAML"):
         read_config_section(str(bad), "actions-pinned")
+
+
+def test_action_yml_inside_workflows_dir_is_a_workflow(tmp_path: Path) -> None:
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    (wf / "action.yml").write_text("jobs: {}\n")
+    assert discover([str(tmp_path)]).files == [(str(wf / "action.yml"), "workflow")]
+    assert discover([str(wf / "action.yml")]).files == [(str(wf / "action.yml"), "workflow")]
