@@ -1,0 +1,377 @@
+"""The ValidatingWebhook server: a thin ASGI translation (starlette) served over TLS by uvicorn.
+
+Routes: ``POST /validate`` (AdmissionReview v1/v1beta1), ``GET /healthz`` (process alive), ``GET /readyz``
+(policy loaded, ready to decide), ``GET /metrics`` (Prometheus text).
+
+All admission logic is in :mod:`verifier.webhook_policy` and :mod:`verifier.admission`; this module only
+reads the body (bounded), maps malformed input to HTTP 400 or a deny, and counts. It never answers
+``allowed: true`` because of an error: an exception with a known uid is a deny, without one a 400 (which the
+apiserver treats as a webhook failure, i.e. a deny under ``failurePolicy: Fail``).
+
+The TLS certificate is reloaded when its files change (:class:`CertReloader`): new connections get the new
+certificate, established ones keep theirs, nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from verifier.admission import AdmissionError, Outcome, build_response, parse_review
+from verifier.webhook_policy import UNKNOWN_ERROR, AdmissionDecider, parse_timeout
+
+log = logging.getLogger("verifier.webhook")
+
+# etcd caps an object at 1.5 MiB; an AdmissionReview holds object + oldObject plus the envelope.
+DEFAULT_MAX_BODY = 7 * 1024 * 1024
+LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
+
+
+class Metrics:
+    """Prometheus metrics of one webhook app (own registry, so several apps can live in one process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.decisions = Counter(
+            "verifier_webhook_decisions",
+            "Admission decisions by result.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "verifier_webhook_request_duration_seconds",
+            "Time to answer POST /validate.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.cache = Counter(
+            "verifier_webhook_cache",
+            "Image verdict cache lookups (hit, miss, shared in-flight).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.registry_errors = Counter(
+            "verifier_webhook_registry_errors",
+            "Image lookups that failed or timed out.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.bad_requests = Counter(
+            "verifier_webhook_bad_requests",
+            "Requests answered 400.",
+            ["reason"],
+            registry=self.registry,
+        )
+
+    def event(self, name: str, label: str) -> None:
+        """The ``events`` callback of :class:`AdmissionDecider`."""
+        if name == "decision":
+            self.decisions.labels(label).inc()
+        elif name == "cache":
+            self.cache.labels(label).inc()
+        elif name == "registry":
+            self.registry_errors.labels(label).inc()
+
+
+@dataclass
+class WebhookState:
+    """What the routes share."""
+
+    decider: AdmissionDecider
+    metrics: Metrics
+    max_body: int = DEFAULT_MAX_BODY
+    ready: bool = False
+    warmup: Callable[[], None] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class BadRequest(Exception):  # noqa: N818 - an HTTP 400, not a program error
+    """The request cannot be answered as an AdmissionReview."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _bad(state: WebhookState, exc: BadRequest) -> JSONResponse:
+    state.metrics.bad_requests.labels(exc.reason).inc()
+    state.metrics.decisions.labels("bad-request").inc()
+    log.info("400 %s: %s", exc.reason, exc)
+    return JSONResponse({"error": str(exc)}, status_code=400)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype != "application/json":
+        raise BadRequest(
+            "content-type", f"content type must be application/json, got {ctype or 'none'!r}"
+        )
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise BadRequest("content-length", "invalid Content-Length")
+        if int(length) > limit:
+            raise BadRequest("too-large", f"body larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BadRequest("too-large", f"body larger than {limit} bytes")
+    return bytes(body)
+
+
+def _answer(api_version: str, uid: str, outcome: Outcome) -> JSONResponse:
+    return JSONResponse(build_response(api_version, uid, outcome))
+
+
+async def validate(request: Request) -> Response:
+    """``POST /validate``: one AdmissionReview in, one out. Every failure is a 400 or a deny."""
+    state: WebhookState = request.app.state.webhook
+    start = time.perf_counter()
+    uid, api_version = "", ""
+    try:
+        body = await _read_body(request, state.max_body)
+        try:
+            doc = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise BadRequest("json", "body is not valid JSON") from exc
+        try:
+            req = parse_review(doc)
+        except AdmissionError as exc:
+            if not exc.uid:
+                raise BadRequest("not-admission-review", exc.problem) from exc
+            state.metrics.decisions.labels("denied").inc()
+            log.info("uid=%s: malformed AdmissionReview: %s", exc.uid, exc.problem)
+            outcome = Outcome(
+                False, f"verifier: malformed AdmissionReview: {exc.problem}", code=400
+            )
+            return _answer(exc.api_version, exc.uid, outcome)
+        uid, api_version = req.uid, req.api_version
+        budget = parse_timeout(request.query_params.get("timeout"), state.decider.config)
+        outcome = await state.decider.admit(req, budget)
+        return _answer(api_version, uid, outcome)
+    except BadRequest as exc:
+        return _bad(state, exc)
+    except Exception:
+        log.exception("uid=%s: unexpected error answering the review", uid or "?")
+        state.metrics.decisions.labels("error").inc()
+        if uid:
+            return _answer(api_version, uid, Outcome(False, f"verifier: {UNKNOWN_ERROR}"))
+        return JSONResponse({"error": UNKNOWN_ERROR}, status_code=400)
+    finally:
+        state.metrics.latency.observe(time.perf_counter() - start)
+
+
+async def healthz(_request: Request) -> Response:
+    """Liveness: the event loop answers."""
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: the policy bundle loaded and a warm-up decision ran."""
+    state: WebhookState = request.app.state.webhook
+    if state.ready:
+        return PlainTextResponse("ready")
+    return PlainTextResponse("not ready", status_code=503)
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text exposition."""
+    state: WebhookState = request.app.state.webhook
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_app(
+    decider: AdmissionDecider,
+    *,
+    metrics_: Metrics | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    warmup: Callable[[], None] | None = None,
+) -> Starlette:
+    """The ASGI app. ``warmup`` (e.g. load the policy bundle) runs at startup; /readyz is 503 until it did.
+
+    ``decider`` should have been built with ``events=metrics_.event`` so cache and registry counters move.
+    """
+    state = WebhookState(decider, metrics_ or Metrics(), max_body, warmup=warmup)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if state.warmup is not None:
+            try:
+                await asyncio.to_thread(state.warmup)
+            except Exception:
+                log.exception("warm-up failed: not ready")
+                yield
+                return
+        state.ready = True
+        yield
+
+    app = Starlette(
+        routes=[
+            Route("/validate", validate, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.webhook = state
+    return app
+
+
+# ---------------------------------------------------------------------------------------------- serving
+
+
+class CertReloader:
+    """Reload the server certificate into the live SSLContext when the files change.
+
+    ``SSLContext.load_cert_chain`` on the context uvicorn listens with affects new handshakes only, so
+    rotating the files (cert-manager renewal) needs no restart and drops no request. A pair that does not
+    load (half-written, key/cert mismatch) is logged and the old certificate stays in use.
+    """
+
+    def __init__(self, context: ssl.SSLContext, certfile: str, keyfile: str) -> None:
+        self.context = context
+        self.certfile = certfile
+        self.keyfile = keyfile
+        self._stamp = self._current()
+        self.reloads = 0
+
+    def _current(self) -> tuple[int, ...]:
+        stamp: list[int] = []
+        for path in (self.certfile, self.keyfile):
+            try:
+                st = os.stat(path)
+            except OSError:
+                return ()
+            stamp += [st.st_mtime_ns, st.st_size, st.st_ino]
+        return tuple(stamp)
+
+    def check(self) -> bool:
+        """Reload if the files changed since the last load; True when a new certificate is in use."""
+        stamp = self._current()
+        if not stamp or stamp == self._stamp:
+            return False
+        try:
+            self.context.load_cert_chain(self.certfile, self.keyfile)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            log.warning("certificate reload failed, keeping the old one: %s", exc)
+            return False
+        self._stamp = stamp
+        self.reloads += 1
+        log.info("reloaded the TLS certificate from %s", self.certfile)
+        return True
+
+    async def run(self, interval: float = 10.0) -> None:
+        """Poll the files every ``interval`` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            await asyncio.to_thread(self.check)
+
+
+def make_server(
+    app: Starlette,
+    *,
+    host: str,
+    port: int,
+    certfile: str,
+    keyfile: str,
+    log_level: str = "warning",
+) -> tuple[uvicorn.Server, CertReloader]:
+    """A configured uvicorn server (TLS 1.2+ only, httptools when installed) and its certificate reloader."""
+    http = "httptools" if _has("httptools") else "h11"
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+        http=http,
+        lifespan="on",
+        log_config=None,
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=10,
+    )
+    config.load()
+    assert config.ssl is not None  # noqa: S101 - ssl_certfile was given
+    config.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
+    return uvicorn.Server(config), CertReloader(config.ssl, certfile, keyfile)
+
+
+async def serve(
+    server: uvicorn.Server,
+    reloader: CertReloader,
+    *,
+    sockets: Sequence[Any] | None = None,
+    reload_interval: float = 10.0,
+) -> None:
+    """Serve until the server is told to exit, reloading the certificate in the background."""
+    task = asyncio.create_task(reloader.run(reload_interval))
+    try:
+        await server.serve(sockets=list(sockets) if sockets else None)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def run(server: uvicorn.Server, reloader: CertReloader, *, reload_interval: float = 10.0) -> None:
+    """Blocking entry point for the command: uvloop when installed."""
+    coro = serve(server, reloader, reload_interval=reload_interval)
+    if _has("uvloop"):
+        import uvloop
+
+        uvloop.run(coro)
+    else:
+        asyncio.run(coro)
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "CertReloader",
+    "Metrics",
+    "create_app",
+    "make_server",
+    "run",
+    "serve",
+]

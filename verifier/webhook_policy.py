@@ -1,0 +1,515 @@
+"""The webhook's admission logic: which images to verify, under which rule, and what to answer.
+
+``WebhookConfig`` is the ``webhook:`` section of ``verifier.yaml``: a default mode (``enforce`` / ``warn`` /
+``audit``), exempt namespaces, ``require_digest``, and first-match rules by namespace and image pattern, each
+with its own per-check policy config (``input.config`` of the Rego policy). :class:`AdmissionDecider` turns an
+:class:`~verifier.admission.AdmissionRequest` into an :class:`~verifier.admission.Outcome`:
+
+- every image is verified by the injected ``verify_image(ref@digest) -> CheckResult`` (sync or async), then
+  decided by the same Rego policy as the CLI (``verifier.evaluate.decide``); it is admitted only when the
+  policy allows *and* the check's verdict is ``pass`` (a bundle without a rule for the check must not open
+  the cluster);
+- results are cached by (image@digest, policy version) with a TTL, failures only briefly; concurrent requests
+  for the same image share one lookup;
+- everything runs under the deadline derived from the apiserver's ``?timeout=`` minus a margin; a timeout, an
+  error or an unexpected exception denies (fail closed) with a short message, details go to the log only.
+
+Example::
+
+    decider = AdmissionDecider(WebhookConfig(), verify_image=my_verify)
+    outcome = await decider.admit(parse_review(doc), budget=9.0)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import hashlib
+import inspect
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from verifier.admission import (
+    AdmissionRequest,
+    ContainerImage,
+    ImageRef,
+    Outcome,
+    images_to_check,
+    parse_image,
+)
+from verifier.errors import ConfigError, InputError, VerifierError
+from verifier.models import CheckResult, Decision
+
+log = logging.getLogger("verifier.webhook")
+
+VerifyImage = Callable[[str], "CheckResult | Awaitable[CheckResult]"]
+ResolveDigest = Callable[[str], "str | Awaitable[str]"]
+DecideFn = Callable[..., tuple[Decision, dict[str, Any]]]
+Events = Callable[[str, str], None]
+
+# Shown to users when something unexpected happened; the details are in the log.
+UNKNOWN_ERROR = "unknown error, please check the verifier logs"
+MAX_MESSAGE = 1024
+_DURATION_RE = re.compile(r"\A(\d+(?:\.\d+)?)(ms|s|m)?\Z")
+
+
+class Mode(StrEnum):
+    """What a failed image does: deny (``enforce``), admit with warnings (``warn``), admit and log (``audit``)."""
+
+    ENFORCE = "enforce"
+    WARN = "warn"
+    AUDIT = "audit"
+
+
+class WebhookRule(BaseModel):
+    """A rule for images whose ``registry/repository`` matches ``images`` in a namespace matching ``namespaces``.
+
+    Patterns are shell-style (``*`` also matches ``/``): ``ghcr.io/acme/*``, ``docker.io/library/nginx``,
+    ``prod-*``. Unset fields take the section's defaults.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    namespaces: tuple[str, ...] = ("*",)
+    images: tuple[str, ...] = ("*",)
+    mode: Mode | None = None
+    require_digest: bool | None = None
+    config: dict[str, Any] | None = None
+
+
+class WebhookConfig(BaseModel):
+    """The ``webhook:`` section of ``verifier.yaml``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: Mode = Mode.ENFORCE
+    exempt_namespaces: tuple[str, ...] = ("kube-system",)
+    require_digest: bool = True
+    # Per-check policy config for the Rego policy (input.config), keyed by check id.
+    config: dict[str, Any] = Field(default_factory=dict)
+    rules: tuple[WebhookRule, ...] = ()
+    cache_ttl_seconds: float = Field(default=300.0, ge=0)
+    failure_ttl_seconds: float = Field(default=10.0, ge=0)
+    cache_max_entries: int = Field(default=10_000, ge=1)
+    default_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
+    timeout_margin_seconds: float = Field(default=1.0, ge=0)
+    # Upper bound of one shared verification (it may outlive the request that started it).
+    verify_timeout_seconds: float = Field(default=25.0, gt=0)
+    policy_dir: Path | None = None
+    opa_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedRule:
+    """A rule with the defaults filled in."""
+
+    index: int  # -1 = the defaults
+    mode: Mode
+    require_digest: bool
+    config: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ImageVerdict:
+    """The cached outcome for one image under one rule."""
+
+    allowed: bool
+    deny: tuple[str, ...] = ()
+    warn: tuple[str, ...] = ()
+    error: bool = False
+
+
+def load_config(path: Path) -> WebhookConfig:
+    """Read the ``webhook:`` section of ``verifier.yaml`` (an absent section means all defaults)."""
+    from verifier.sources.files import read_text
+
+    text = read_text(path, 1024 * 1024)
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    section = doc.get("webhook") or {}
+    try:
+        return WebhookConfig.model_validate(section)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"webhook.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from exc
+
+
+def policy_version(config: WebhookConfig, bundle_digest: str) -> str:
+    """A short hash of the webhook config and the policy bundle: cache entries never cross versions."""
+    h = hashlib.sha256()
+    h.update(json.dumps(config.model_dump(mode="json"), sort_keys=True).encode())
+    h.update(b"\0" + bundle_digest.encode())
+    return h.hexdigest()[:16]
+
+
+def parse_timeout(value: str | None, config: WebhookConfig) -> float:
+    """Seconds the webhook may spend: the apiserver's ``?timeout=10s`` (max 30 s) minus the margin.
+
+    A missing or unparsable value uses ``default_timeout_seconds``. The budget is never below 100 ms.
+    """
+    seconds = config.default_timeout_seconds
+    if value:
+        m = _DURATION_RE.match(value.strip())
+        if m:
+            n = float(m.group(1))
+            unit = m.group(2) or "s"
+            seconds = n / 1000 if unit == "ms" else n * 60 if unit == "m" else n
+    seconds = min(seconds, 30.0)
+    margin = min(config.timeout_margin_seconds, seconds / 2)
+    return max(seconds - margin, 0.1)
+
+
+# Never swallowed: everything else (including pyo3's PanicException, a BaseException) denies.
+_PASS_THROUGH = (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit)
+
+
+def _match(value: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(value, p) for p in patterns)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+class VerdictCache:
+    """TTL cache of image verdicts plus in-flight sharing: one computation per key at a time."""
+
+    def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._entries: dict[tuple[str, ...], tuple[float, ImageVerdict]] = {}
+        self._inflight: dict[tuple[str, ...], asyncio.Task[tuple[ImageVerdict, float]]] = {}
+        self._max = max_entries
+        self._clock = clock
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        """Forget every cached verdict (in-flight lookups finish and are stored)."""
+        self._entries.clear()
+
+    async def get(
+        self,
+        key: tuple[str, ...],
+        compute: Callable[[], Awaitable[tuple[ImageVerdict, float]]],
+        events: Events,
+    ) -> ImageVerdict:
+        """The cached verdict for ``key``, or the result of one shared ``compute()`` (verdict, ttl)."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            if entry[0] > self._clock():
+                events("cache", "hit")
+                return entry[1]
+            del self._entries[key]
+        task = self._inflight.get(key)
+        if task is None:
+            events("cache", "miss")
+            task = asyncio.ensure_future(compute())
+            self._inflight[key] = task
+            task.add_done_callback(lambda t: self._store(key, t))
+        else:
+            events("cache", "shared")
+        # shield: a request that runs out of time must not cancel the lookup other requests wait for.
+        verdict, _ttl = await asyncio.shield(task)
+        return verdict
+
+    def _store(self, key: tuple[str, ...], task: asyncio.Task[tuple[ImageVerdict, float]]) -> None:
+        self._inflight.pop(key, None)
+        if task.cancelled() or task.exception() is not None:
+            return
+        verdict, ttl = task.result()
+        if ttl <= 0:
+            return
+        while len(self._entries) >= self._max:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[key] = (self._clock() + ttl, verdict)
+
+
+def _no_events(_name: str, _label: str) -> None:
+    return None
+
+
+async def _call(fn: Callable[[str], Any], arg: str) -> Any:
+    """Call a sync (in a worker thread) or async function."""
+    if inspect.iscoroutinefunction(fn):
+        return await fn(arg)
+    result = await asyncio.to_thread(fn, arg)
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+class ThreadLocalDecide:
+    """``verifier.evaluate.decide`` with one embedded engine per thread.
+
+    regorus engines are "unsendable" (a pyo3 object used from another thread panics), and the engine cache
+    in ``verifier.policy.regorus_engine`` is process-wide, so the webhook's worker threads each load the
+    bundle once here instead. Same input document (``build_input``), same bundle files, same engine class:
+    the same decision as the CLI. With an OPA URL it is ``decide`` itself.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _engine(self, policy_dir: Path | None) -> Any:
+        import regorus
+
+        from verifier.errors import PolicyError
+        from verifier.policy.engine import default_policy_dir, policy_files
+        from verifier.policy.regorus_engine import RegorusEngine
+
+        directory = (policy_dir or default_policy_dir()).resolve()
+        engines: dict[Path, RegorusEngine] = self._local.__dict__.setdefault("engines", {})
+        if directory not in engines:
+            engine = regorus.Engine()
+            for path in policy_files(directory):
+                try:
+                    engine.add_policy(str(path), path.read_text(encoding="utf-8"))
+                except RuntimeError as exc:
+                    raise PolicyError(f"{path}: invalid Rego: {exc}") from exc
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise PolicyError(f"{path}: cannot read policy: {exc}") from exc
+            engines[directory] = RegorusEngine(engine)
+        return engines[directory]
+
+    def __call__(
+        self,
+        results: list[CheckResult],
+        config: Mapping[str, Any],
+        *,
+        now: datetime,
+        policy_dir: Path | None = None,
+        opa_url: str | None = None,
+    ) -> tuple[Decision, dict[str, Any]]:
+        """Decide ``results`` like :func:`verifier.evaluate.decide`."""
+        from verifier.evaluate import decide
+        from verifier.policy.engine import build_input
+
+        if opa_url:
+            return decide(results, config, now=now, policy_dir=policy_dir, opa_url=opa_url)
+        input_doc = build_input(results, config, now)
+        decision: Decision = self._engine(policy_dir).evaluate(input_doc)
+        return decision, input_doc
+
+
+class AdmissionDecider:
+    """Decide AdmissionRequests with the webhook config, the injected image verifier and the Rego policy."""
+
+    def __init__(
+        self,
+        config: WebhookConfig,
+        verify_image: VerifyImage,
+        *,
+        resolve_digest: ResolveDigest | None = None,
+        decide_fn: DecideFn | None = None,
+        bundle_digest: str = "",
+        events: Events | None = None,
+        now: Callable[[], datetime] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if decide_fn is None:
+            decide_fn = ThreadLocalDecide()
+        self.config = config
+        self.version = policy_version(config, bundle_digest)
+        self._verify = verify_image
+        self._resolve = resolve_digest
+        self._decide: DecideFn = decide_fn
+        self._events = events or _no_events
+        self._now = now or (lambda: datetime.now(UTC).replace(microsecond=0))
+        self.cache = VerdictCache(config.cache_max_entries, clock)
+
+    # ------------------------------------------------------------------------------------------ rules
+
+    def rule_for(self, namespace: str, image: ImageRef | None) -> ResolvedRule:
+        """The first rule matching the namespace and the image's ``registry/repository``, else the defaults."""
+        cfg = self.config
+        if image is not None:
+            for i, rule in enumerate(cfg.rules):
+                if _match(namespace, rule.namespaces) and _match(image.canonical, rule.images):
+                    return ResolvedRule(
+                        i,
+                        rule.mode or cfg.mode,
+                        cfg.require_digest if rule.require_digest is None else rule.require_digest,
+                        cfg.config if rule.config is None else rule.config,
+                    )
+        return ResolvedRule(-1, cfg.mode, cfg.require_digest, cfg.config)
+
+    def is_exempt(self, namespace: str) -> bool:
+        """True when the namespace is exempt from verification."""
+        return bool(namespace) and _match(namespace, self.config.exempt_namespaces)
+
+    # ------------------------------------------------------------------------------------------ admit
+
+    async def admit(self, req: AdmissionRequest, budget: float) -> Outcome:
+        """The answer for ``req`` within ``budget`` seconds. Never raises: every failure denies."""
+        try:
+            async with asyncio.timeout(budget):
+                return await self._admit(req)
+        except TimeoutError:
+            log.warning("uid=%s: verification did not finish within %.1fs: denied", req.uid, budget)
+            self._events("decision", "timeout")
+            return Outcome(
+                False, f"verifier: image verification did not finish within {budget:.1f}s"
+            )
+        except BaseException as exc:
+            if isinstance(exc, _PASS_THROUGH):
+                raise
+            log.exception("uid=%s: unexpected error: denied", req.uid)
+            self._events("decision", "error")
+            return Outcome(False, f"verifier: {UNKNOWN_ERROR}")
+
+    async def _admit(self, req: AdmissionRequest) -> Outcome:
+        where = f"{req.kind} {req.namespace}/{req.name or '(generated)'}"
+        if req.operation not in ("CREATE", "UPDATE") or not req.is_workload:
+            return Outcome(True)
+        if self.is_exempt(req.namespace):
+            log.info("uid=%s: %s: namespace is exempt", req.uid, where)
+            self._events("decision", "exempt")
+            return Outcome(True, audit={"verifier/exempt": "namespace"})
+        try:
+            images = images_to_check(req)
+        except InputError as exc:
+            log.warning("uid=%s: %s: malformed object: %s", req.uid, where, exc)
+            self._events("decision", "denied")
+            return Outcome(False, _short(f"verifier: malformed {req.kind}: {exc.problem}"))
+        if not images:
+            self._events("decision", "allowed")
+            return Outcome(True)
+        per_image = await asyncio.gather(*(self._image(req.namespace, c) for c in images))
+        denied: list[str] = []
+        warnings: list[str] = []
+        for container, (rule, verdict) in zip(images, per_image, strict=True):
+            reason = "; ".join(verdict.deny) or "not allowed by the policy"
+            warnings.extend(verdict.warn)
+            if verdict.allowed:
+                continue
+            line = f"{container.path} ({container.image}): {reason}"
+            if rule.mode is Mode.ENFORCE:
+                denied.append(line)
+            elif rule.mode is Mode.WARN:
+                warnings.append(f"would be denied: {line}")
+            log.info(
+                "uid=%s dryRun=%s: %s: %s [%s]", req.uid, req.dry_run, where, line, rule.mode.value
+            )
+        warnings = list(dict.fromkeys(_short(w) for w in warnings))
+        if denied:
+            self._events("decision", "denied")
+            return Outcome(False, _short("verifier: " + " | ".join(denied)), tuple(warnings))
+        self._events("decision", "warned" if warnings else "allowed")
+        return Outcome(True, warnings=tuple(warnings))
+
+    async def _image(
+        self, namespace: str, container: ContainerImage
+    ) -> tuple[ResolvedRule, ImageVerdict]:
+        try:
+            ref = parse_image(container.image)
+        except InputError as exc:
+            return self.rule_for(namespace, None), ImageVerdict(False, (exc.problem,))
+        rule = self.rule_for(namespace, ref)
+        pinned = ref.pinned
+        if not pinned:
+            digest = await self._resolve_tag(ref)
+            if rule.require_digest:
+                hint = (
+                    f"use {ref.canonical}@{digest}"
+                    if digest
+                    else f"use {ref.canonical}@sha256:<digest>"
+                )
+                return rule, ImageVerdict(False, (f"image is not pinned by digest; {hint}",))
+            if not digest:
+                return rule, ImageVerdict(
+                    False, ("tag could not be resolved to a digest",), error=True
+                )
+            pinned = f"{ref.canonical}@{digest}"
+        key = (pinned, self.version, str(rule.index))
+        return rule, await self.cache.get(key, lambda: self._evaluate(pinned, rule), self._events)
+
+    async def _resolve_tag(self, ref: ImageRef) -> str:
+        if self._resolve is None:
+            return ""
+        tagged = f"{ref.canonical}:{ref.tag or 'latest'}"
+        try:
+            digest = await asyncio.wait_for(
+                _call(self._resolve, tagged), self.config.verify_timeout_seconds
+            )
+        except Exception as exc:  # noqa: BLE001 - a hint only; the image is denied either way
+            log.info("resolving %s failed: %s", tagged, exc)
+            self._events("registry", "error")
+            return ""
+        return digest if isinstance(digest, str) and digest.startswith("sha256:") else ""
+
+    async def _evaluate(self, pinned: str, rule: ResolvedRule) -> tuple[ImageVerdict, float]:
+        """Verify one image and decide with the policy. Returns (verdict, ttl). Never raises."""
+        cfg = self.config
+        failure = cfg.failure_ttl_seconds
+        lookup = uuid.uuid4().hex[:8]
+        try:
+            result = await asyncio.wait_for(_call(self._verify, pinned), cfg.verify_timeout_seconds)
+            if not isinstance(result, CheckResult):
+                raise TypeError(f"verify_image returned {type(result).__name__}, not CheckResult")
+            decision, _input = await asyncio.to_thread(
+                self._decide,
+                [result],
+                dict(rule.config),
+                now=self._now(),
+                policy_dir=cfg.policy_dir,
+                opa_url=cfg.opa_url,
+            )
+        except TimeoutError:
+            log.warning("lookup %s: %s: verification timed out", lookup, pinned)
+            self._events("registry", "timeout")
+            return ImageVerdict(False, ("verification timed out",), error=True), failure
+        except VerifierError as exc:
+            log.warning("lookup %s: %s: %s", lookup, pinned, exc)
+            self._events("registry", "error")
+            msg = f"could not be verified ({type(exc).__name__}, lookup {lookup})"
+            return ImageVerdict(False, (msg,), error=True), failure
+        except BaseException as exc:
+            if isinstance(exc, _PASS_THROUGH):
+                raise
+            log.exception("lookup %s: %s: unexpected error", lookup, pinned)
+            self._events("registry", "error")
+            return ImageVerdict(False, (f"{UNKNOWN_ERROR} (lookup {lookup})",), error=True), failure
+        if result.verdict == "error":
+            self._events("registry", "error")
+        allowed = decision.allowed and result.verdict == "pass"
+        deny = decision.deny
+        if decision.allowed and not allowed:
+            deny = (f"{result.check} verdict is {result.verdict!r}",)
+        verdict = ImageVerdict(allowed, deny, decision.warn, error=result.verdict == "error")
+        return verdict, failure if verdict.error else cfg.cache_ttl_seconds
+
+
+__all__ = [
+    "UNKNOWN_ERROR",
+    "AdmissionDecider",
+    "ImageVerdict",
+    "Mode",
+    "ResolvedRule",
+    "VerdictCache",
+    "WebhookConfig",
+    "WebhookRule",
+    "load_config",
+    "parse_timeout",
+    "policy_version",
+]
