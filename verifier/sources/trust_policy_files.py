@@ -40,7 +40,8 @@ _EXTENSIONS = (".json", ".yaml", ".yml", ".template", ".tf", ".tpl", ".tftpl")
 _MARKERS = re.compile(r"AssumeRolePolicyDocument|assume_role_policy|Statement|aws_iam_policy_document|"
                       r"attribute_condition|attributeCondition|issuer_uri|issuerUri|federated_identity|"
                       r"claimsMatchingExpression|\"issuer\"|issuer:")
-_ADMIN_ARN = re.compile(r"arn:[^:\"']*:iam::aws:policy/(AdministratorAccess|PowerUserAccess|IAMFullAccess)")
+_ADMIN_ARN = re.compile(r"arn:(?:\$\{[^}]*\}|[^:\"'])*:iam::aws:policy/"
+                        r"(AdministratorAccess|PowerUserAccess|IAMFullAccess)\b")
 _SKIP_DIRS = {".git", ".terraform", "node_modules", "__pycache__", ".venv"}
 
 
@@ -368,6 +369,9 @@ def _from_hcl(path: str, text: str, max_bytes: int) -> list[TrustConfig]:
             role = re.search(r"aws_iam_role\.([A-Za-z0-9_-]+)\.", str(body.get("role", "")))
             if m and role:
                 admin_by_role.setdefault(role.group(1), set()).add(m.group(1))
+    # aws_iam_openid_connect_provider.X.arn → the provider's URL, so principals name their issuer.
+    providers = {name: re.sub(r"^https?://", "", str(body.get("url", ""))) for rtype, name, body
+                 in _blocks(data, "resource") if rtype == "aws_iam_openid_connect_provider" and body.get("url")}
     configs: list[TrustConfig] = []
     pool_bindings: dict[str | None, list[str]] = {}
     has_bindings = False
@@ -383,7 +387,7 @@ def _from_hcl(path: str, text: str, max_bytes: int) -> list[TrustConfig]:
             policy = body.get("assume_role_policy")
             admin = {m.group(1) for m in _ADMIN_ARN.finditer(json.dumps(body.get("managed_policy_arns") or []))}
             admin |= admin_by_role.get(name, set())
-            doc = _role_policy(path, policy, docs, used, max_bytes)
+            doc = _with_providers(_role_policy(path, policy, docs, used, max_bytes), providers)
             configs.append(_aws(path, text, doc, name=address, admin=tuple(sorted(admin))))
         elif rtype == "google_iam_workload_identity_pool_provider":
             oidc = (body.get("oidc") or [{}])[0]
@@ -403,8 +407,31 @@ def _from_hcl(path: str, text: str, max_bytes: int) -> list[TrustConfig]:
                                        text=text, name=address))
     for name, doc in docs.items():
         if name not in used and "assumerolewithwebidentity" in json.dumps(doc).lower():
-            configs.append(_aws(path, text, doc, name=f"data.aws_iam_policy_document.{name}"))
+            configs.append(_aws(path, text, _with_providers(doc, providers),
+                                name=f"data.aws_iam_policy_document.{name}"))
     return configs
+
+
+def _with_providers(doc: Any, providers: Mapping[str, str]) -> Any:
+    if not providers:
+        return doc
+
+    def repl(m: re.Match[str]) -> str:
+        url = providers.get(m.group(1))
+        return f"arn:aws:iam::${{account}}:oidc-provider/{url}" if url else m.group(0)
+
+    pattern = re.compile(r"\$\{aws_iam_openid_connect_provider\.([A-Za-z0-9_-]+)\.arn\}")
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return pattern.sub(repl, node)
+        if isinstance(node, list):
+            return [walk(x) for x in node]
+        if isinstance(node, Mapping):
+            return {k: walk(v) for k, v in node.items()}
+        return node
+
+    return walk(doc)
 
 
 def _role_policy(path: str, policy: Any, docs: Mapping[str, dict[str, Any]], used: set[str],

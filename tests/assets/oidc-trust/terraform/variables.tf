@@ -1,0 +1,4 @@
+variable "subjects" {
+  type    = list(string)
+  default = []
+}

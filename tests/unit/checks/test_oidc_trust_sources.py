@@ -1,0 +1,150 @@
+"""Reading trust configurations (verifier.sources.trust_policy_files) and what the check makes of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from verifier.checks.oidc_trust import check
+from verifier.errors import InputError
+from verifier.models import Severity
+from verifier.sources.files import MIB
+from verifier.sources.trust_policy_files import load_configs
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "oidc-trust"
+INPUTS = ASSETS / "inputs"
+BAD = ASSETS / "bad"
+
+
+def verdicts(path: Path | str) -> dict[str, str]:
+    return {c.subject: check(c).verdict for c in load_configs([str(path)])}
+
+
+def test_cloudformation_yaml_short_tags_parameter_defaults_and_admin() -> None:
+    path = INPUTS / "cfn-roles.yaml"
+    configs = {c.name: c for c in load_configs([str(path)])}
+    assert set(configs) == {"DeployRole", "ReadRole"}
+    deploy = check(configs["DeployRole"])
+    # RepositoryName defaults to '*': repo:acme/*:* admits every repository of acme
+    assert deploy.verdict == "warn-org"
+    assert deploy.subject == f"{path}#DeployRole"
+    assert configs["DeployRole"].admin_permissions == ("AdministratorAccess",)
+    admin = next(f for f in deploy.findings if f.rule == "role-admin-permissions")
+    assert admin.severity == Severity.CRITICAL and "amplifies" in admin.message
+    assert any("parameter default" in f.message for f in deploy.findings)
+    # !Join of literals and !GetAtt principal: exact environment subject
+    assert check(configs["ReadRole"]).verdict == "pass"
+
+
+def test_terraform_hcl_every_shape() -> None:
+    found = verdicts(ASSETS / "terraform")
+    base = str(ASSETS / "terraform" / "main.tf")
+    assert found == {
+        f"{base}#aws_iam_role.deploy": "pass",  # data.aws_iam_policy_document.deploy.json
+        f"{base}#aws_iam_role.inline": "warn-org",  # jsonencode({...}) with repo:acme/*
+        f"{base}#aws_iam_role.heredoc": "warn-ref",  # <<EOF ... EOF with :pull_request
+        f"{base}#google_iam_workload_identity_pool_provider.github": "pass",
+        f"{base}#azuread_application_federated_identity_credential.fic": "pass",
+        f"{base}#azuread_application_flexible_federated_identity_credential.flex": "warn-org",
+        f"{base}#data.aws_iam_policy_document.dynamic_subjects": "indeterminate",  # dynamic "condition"
+    }
+
+
+def test_terraform_principal_resolves_to_the_oidc_provider_url() -> None:
+    configs = {c.name: c for c in load_configs([str(ASSETS / "terraform" / "main.tf")])}
+    result = check(configs["aws_iam_role.inline"])
+    assert "principal-unresolved" not in [f.rule for f in result.findings]
+    assert result.facts["statements"][0]["issuer_hosts"] == ["token.actions.githubusercontent.com"]
+
+
+def test_terraform_admin_attachment_is_reported() -> None:
+    configs = {c.name: c for c in load_configs([str(ASSETS / "terraform" / "main.tf")])}
+    assert configs["aws_iam_role.deploy"].admin_permissions == ("AdministratorAccess",)
+    assert configs["aws_iam_role.inline"].admin_permissions == ()
+
+
+def test_terraform_plan_json_including_unknown_after_apply() -> None:
+    path = str(INPUTS / "plan.json")
+    assert verdicts(path) == {
+        f"{path}#aws_iam_role.gh": "warn-ref",
+        f"{path}#google_iam_workload_identity_pool_provider.gh": "pass",
+        f"{path}#azurerm_federated_identity_credential.star": "broken",
+        f"{path}#module.m.aws_iam_role.computed": "indeterminate",
+    }
+
+
+def test_get_role_list_roles_urlencoded_and_azure_value_list() -> None:
+    assert verdicts(INPUTS / "get-role.json") == {str(INPUTS / "get-role.json"): "pass"}
+    roles = str(INPUTS / "list-roles.json")
+    assert verdicts(roles) == {f"{roles}#good": "pass", f"{roles}#aud-only": "fail"}
+    azure = str(INPUTS / "azure-list.json")
+    assert verdicts(azure) == {f"{azure}#main": "pass", f"{azure}#star": "broken"}
+
+
+def test_gcloud_describe_yaml_camelcase() -> None:
+    assert verdicts(INPUTS / "gcloud-describe.yaml") == {str(INPUTS / "gcloud-describe.yaml"): "pass"}
+
+
+def test_findings_have_lines_in_the_file() -> None:
+    path = str(INPUTS / "list-roles.json")
+    aud_only = next(c for c in load_configs([path]) if c.name == "aud-only")
+    finding = next(f for f in check(aud_only).findings if f.rule == "sub-missing")
+    assert finding.location is not None and finding.location.path == path and finding.location.line
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("invalid.json", "not valid JSON"),
+    ("list.json", "top-level JSON is a list"),
+    ("unknown-provider.json", "unknown provider"),
+    ("invalid.yaml", "not valid YAML"),
+    ("invalid.tf", "not valid Terraform HCL"),
+    ("statement-string.json", "no Statement list"),
+])
+def test_bad_input_names_the_file(name: str, problem: str) -> None:
+    path = str(BAD / name)
+    with pytest.raises(InputError) as info:
+        check(load_configs([path])[0])
+    assert info.value.path == path
+    assert problem in info.value.problem
+    assert info.value.exit_code == 2
+
+
+def test_twenty_megabyte_file_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    policy = {"Version": "2012-10-17", "Statement": [], "Padding": "x" * (20 * MIB)}
+    big.write_text(json.dumps(policy))
+    with pytest.raises(InputError) as info:
+        load_configs([str(big)])
+    assert info.value.path == str(big)
+    assert "over the limit" in info.value.problem
+
+
+def test_missing_file_and_empty_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        load_configs([str(tmp_path / "nope.json")])
+    (tmp_path / "README.json").write_text('{"name": "x"}')
+    with pytest.raises(InputError, match="no trust configuration found"):
+        load_configs([str(tmp_path)])
+
+
+def test_directory_skips_unrelated_files_but_not_broken_trust_files(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text('{"name": "app"}')
+    (tmp_path / "role.json").write_text(json.dumps({"Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
+        "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"}}}]}))
+    assert verdicts(tmp_path) == {str(tmp_path / "role.json"): "warn-org"}
+    (tmp_path / "broken.json").write_text('{"Statement": [')
+    with pytest.raises(InputError) as info:
+        load_configs([str(tmp_path)])
+    assert info.value.path == str(tmp_path / "broken.json")
+
+
+def test_statement_that_is_not_an_object() -> None:
+    from verifier.checks.oidc_trust import TrustConfig
+
+    cfg = TrustConfig(provider="aws", subject="p.json", path="p.json", document={"Statement": ["x"]})
+    with pytest.raises(InputError, match=r"Statement\[0\] is not an object"):
+        check(cfg)
