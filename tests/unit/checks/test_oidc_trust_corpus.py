@@ -48,7 +48,7 @@ def test_directory_walk_finds_all_53(tmp_path: Path) -> None:
     # subjects are the given directory joined with the file found under it
     assert all(c.subject.startswith(str(ROOT) + "/") for c in configs)
     verdicts = {Path(c.subject).name: check(c).verdict for c in configs}
-    for provider, entry in ENTRIES:
+    for _provider, entry in ENTRIES:
         assert verdicts[entry["file"]] == entry["verdict"].split()[0].lower()
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from verifier.checks.oidc_trust import TrustConfig, check, worst_verdict
-from verifier.checks.oidc_trust import cel
+from verifier.checks.oidc_trust import TrustConfig, cel, check, worst_verdict
 from verifier.checks.oidc_trust.gcp import _regex_to_glob
 from verifier.checks.oidc_trust.model import BROKEN, NONE, Bind, all_of, any_of, bind
 
