@@ -599,3 +599,43 @@ def test_image_purl_normalises_registries(digest: str, expected_repository_url: 
 )
 def test_image_purl_rejects_non_digests(digest: str) -> None:
     assert image_purl(digest) is None
+
+
+# ------------------------------------------------------- through the sarif-severity check (end to end)
+
+
+def _waived_packages(report: str) -> tuple[dict[str, int], set[tuple[str, str]]]:
+    import datetime
+
+    from verifier.checks import sarif_severity
+    from verifier.sources.scan_reports import load_scan_report
+    from verifier.sources.trivyignore import load_ignore_file
+
+    now = datetime.datetime(2026, 11, 26, tzinfo=datetime.UTC)
+    rules = load_ignore_file(OWN / "alpine-310.trivyignore.yaml").rules
+    waivers = [
+        sarif_severity.ignore_file_waiver(rules, now),
+        sarif_severity.vex_waiver([own("alpine-310.openvex.json")]),
+    ]
+    result = sarif_severity.evaluate(
+        load_scan_report(UPSTREAM / "sarif" / "trivy" / report), report, waivers=waivers, now=now
+    )
+    waived = {(f.rule, str(f.properties.get("package"))) for f in result.findings if f.waived}
+    return dict(result.facts["unwaived"]), waived
+
+
+def test_end_to_end_trivy_json_has_purls_so_package_waivers_apply() -> None:
+    unwaived, waived = _waived_packages("trivy-golden-alpine-310.trivy-report.json")
+    # 4 MEDIUM results: libcrypto1.1 CVE-2019-1549 (VEX not_affected, version-less product) and
+    # libcrypto1.1 CVE-2019-1551 (ignore file, purl-scoped) are waived; libssl1.1's two stay
+    # (its "fixed" statement is for arch=aarch64, its other statement is under_investigation)
+    assert waived == {("CVE-2019-1549", "libcrypto1.1"), ("CVE-2019-1551", "libcrypto1.1")}
+    assert unwaived == {"medium": 2}
+
+
+def test_end_to_end_sarif_has_no_purls_so_package_waivers_do_not_apply() -> None:
+    # the same scan as SARIF carries no purls: purl-scoped ignore rules and package VEX statements
+    # cannot be matched, and nothing is waived (rather than everything)
+    unwaived, waived = _waived_packages("trivy-golden-alpine-310.sarif.json")
+    assert waived == set()
+    assert unwaived == {"medium": 4}
