@@ -80,7 +80,8 @@ def discover(paths: list[str]) -> Discovery:
             add(given, _kind_of(given))
             continue
         if not os.path.isdir(given):
-            raise InputError(given, "no such file or directory")
+            problem = "not a regular file or directory" if os.path.exists(given) else "no such file or directory"
+            raise InputError(given, problem)
         for dirpath, dirnames, filenames in _walk(given, found):
             in_workflows = _in_workflows_dir(dirpath)
             if in_workflows:

@@ -639,3 +639,34 @@ def test_checkout_path_expression_is_assumed_to_cover() -> None:
     (finding,) = result.findings
     assert finding.rule == "local-action-checkout" and finding.properties["checkout_ref"] == "v1"
     assert finding.severity == "medium" and "'v1', which is not a full commit SHA" in finding.message
+
+
+def test_crlf_line_endings_keep_lines_columns_and_comments() -> None:
+    text = "jobs:\r\n  j:\r\n    steps:\r\n      - uses: a/b@v1 # v1.2.3\r\n      - uses: c/d@main\r\n"
+    result = check_text("crlf.yml", "workflow", text)
+    assert [(f.location.line, f.location.column, f.properties.get("version_comment"))
+            for f in result.findings if f.location] == [(4, 15, "v1.2.3"), (5, 15, None)]
+
+
+def test_duplicate_uses_keys_are_both_reported() -> None:
+    result = run(f"""
+        jobs:
+          j:
+            steps:
+              - uses: a/b@{SHA}
+                uses: c/d@v1
+    """)
+    assert [(f.rule, f.location.line) for f in result.findings if f.location] == [("unpinned-uses", 5)]
+    assert result.facts["uses"] == 2
+
+
+def test_multiline_literal_uses_is_invalid() -> None:
+    result = run("""
+        jobs:
+          j:
+            steps:
+              - uses: |
+                  a/b@v1
+                  c/d@v2
+    """)
+    assert [(f.rule, f.properties["ref_kind"]) for f in result.findings] == [("invalid-uses", "whitespace")]

@@ -132,3 +132,10 @@ def test_action_yml_inside_workflows_dir_is_a_workflow(tmp_path: Path) -> None:
     (wf / "action.yml").write_text("jobs: {}\n")
     assert discover([str(tmp_path)]).files == [(str(wf / "action.yml"), "workflow")]
     assert discover([str(wf / "action.yml")]).files == [(str(wf / "action.yml"), "workflow")]
+
+
+def test_special_file_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yml"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file or directory"):
+        discover([str(fifo)])
