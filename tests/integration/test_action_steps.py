@@ -51,7 +51,12 @@ def _outputs(tmp: Path) -> dict[str, str]:
 
 def _gate(tmp: Path, **given: str) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
     inputs = _inputs(**given)
-    path = f"{BIN}:/usr/bin:/bin"
+    # Where the install step puts the venv; here it is this suite's own venv.
+    venv_bin = tmp / "verifier-venv" / "bin"
+    venv_bin.mkdir(parents=True, exist_ok=True)
+    if not (venv_bin / "verifier").exists():
+        (venv_bin / "verifier").symlink_to(BIN / "verifier")
+    path = "/usr/bin:/bin"
     gate = _run_step(STEPS["gate"], inputs, tmp, path)
     summary = _run_step(STEPS["Job summary"], inputs, tmp, path)
     return gate, summary
@@ -89,7 +94,6 @@ def test_allow_writes_outputs_summary_update_and_sarif(tmp_path: Path) -> None:
     assert out["allowed"] == "true"
     assert out["digest"] == "sha256:716e353bc5cad15053aa54e70f2f35085c2ed047b69d9a917fdf66b857fc623b"
     assert Path(out["report"]).read_text().startswith("#")  # markdown report file
-    assert "VERIFIER_GATE_EXIT=0" in (tmp_path / "env").read_text()
     assert summary.returncode == 0
     assert (tmp_path / "summary").read_text() == Path(out["report"]).read_text()
     assert f"digest: {out['digest']}  # set by the gate" in values.read_text()
@@ -139,7 +143,7 @@ def test_install_step_installs_the_action_checkout(tmp_path: Path) -> None:
     ok = _run_step(STEPS["install"], _inputs(version="9.9"), tmp_path, f"{stub}:/usr/bin:/bin")
     assert ok.returncode == 0, ok.stderr
     assert f"-m pip install --quiet --disable-pip-version-check {ROOT}" in log.read_text()
-    assert (tmp_path / "path").read_text().strip() == f"{tmp_path}/verifier-venv/bin"
+    assert not (tmp_path / "path").exists()  # nothing written to GITHUB_PATH
     bad = _run_step(STEPS["install"], _inputs(version="1.0"), tmp_path, f"{stub}:/usr/bin:/bin")
     assert bad.returncode == 2
     assert "expected 1.0" in bad.stdout
