@@ -15,8 +15,9 @@ Semantics follow Trivy (``pkg/result/ignore.go``, ``filter.go``):
   every kind of finding (vulnerability, misconfiguration, secret, licence).
 * YAML file: a mapping with the sections ``vulnerabilities``, ``misconfigurations``, ``secrets`` and
   ``licenses``; each entry has ``id`` and optional ``paths`` (doublestar globs), ``purls`` (vulnerabilities
-  only), ``expired_at`` (a date or timestamp) and ``statement``. An unparseable document or one that is
-  not a mapping raises :class:`~verifier.errors.InputError`. An empty document is an empty rule set.
+  only), ``expired_at`` (a date or timestamp) and ``statement``. An unparseable document, one that is
+  not a mapping, or a mapping that repeats a key (go-yaml refuses those, so Trivy fails on them) raises
+  :class:`~verifier.errors.InputError`. An empty document is an empty rule set.
   Entries Trivy would reject (invalid glob, invalid purl) or that can never match (no ``id``) are
   reported as problems and dropped, so a broken entry never widens what is waived.
 * Expiry: a rule whose expiry instant (a date means 00:00 UTC that day) is *before* ``now`` no longer
@@ -184,6 +185,7 @@ def parse_yaml(text: str, name: str) -> IgnoreFile:
         )
     rules: list[IgnoreRule] = []
     problems: list[str] = []
+    _reject_duplicate_keys(root, name)
     for key_node, value_node in root.value:
         where = f"{name}:{key_node.start_mark.line + 1}"
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
@@ -217,6 +219,21 @@ def _yaml_error(exc: yaml.YAMLError) -> str:
     return str(problem)
 
 
+def _reject_duplicate_keys(node: yaml.MappingNode, name: str) -> None:
+    """go-yaml (and so Trivy) refuses a mapping that repeats a key; which value wins is ambiguous."""
+    seen: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            continue
+        line = key_node.start_mark.line + 1
+        if key_node.value in seen:
+            raise InputError(
+                name,
+                f"line {line}: key {key_node.value!r} already defined at line {seen[key_node.value]}",
+            )
+        seen[key_node.value] = line
+
+
 def _node_kind(node: yaml.Node) -> str:
     if isinstance(node, yaml.MappingNode):
         return "a mapping"
@@ -234,6 +251,7 @@ def _parse_entry(entry: yaml.Node, kind: str, name: str, problems: list[str]) ->
     if not isinstance(entry, yaml.MappingNode):
         problems.append(f"{where}: entry must be a mapping with an id, found {_node_kind(entry)}")
         return None
+    _reject_duplicate_keys(entry, name)
     fields: dict[str, yaml.Node] = {}
     for key_node, value_node in entry.value:
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None

@@ -565,3 +565,21 @@ def test_glob_match(pattern: str, path: str, expected: bool) -> None:
 )
 def test_purl_matches(pattern: str, target: str, expected: bool) -> None:
     assert purl_matches(pattern, target) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("vulnerabilities:\n  - id: CVE-1\nvulnerabilities:\n  - id: CVE-2\n", "line 3"),
+        (
+            "vulnerabilities:\n  - id: CVE-1\n    expired_at: 2030-01-01\n    expired_at: 2020-01-01\n",
+            "line 4",
+        ),
+    ],
+)
+def test_yaml_duplicate_keys_are_an_input_error(text: str, where: str) -> None:
+    # go-yaml refuses repeated keys, so trivy fails on such a file; which value wins is ambiguous
+    with pytest.raises(InputError) as err:
+        parse_yaml(text, "dup.yaml")
+    assert err.value.path == "dup.yaml"
+    assert err.value.problem.startswith(where) and "already defined" in err.value.problem
