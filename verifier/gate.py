@@ -246,9 +246,10 @@ def _run_sbom(ctx: _Ctx) -> list[CheckResult]:
     if signers is None:
         raise ConfigError("sbom: needs signers: (the SBOM attestation must be signed by a trusted signer)")
     check = _import("verifier.checks.sbom_attestation")
+    evidence = ctx.image_evidence()
     # The Verify function (DSSE + signer policy) is built by the sbom check's own helper.
-    verify = _attr(check, "verifier_for")(signature_policy(signers))
-    result: CheckResult = _attr(check, "evaluate")(ctx.image_evidence(), verify, sbom_type=sbom.format or None)
+    verify = _attr(check, "make_verifier")(signature_policy(signers), evidence.digest)
+    result: CheckResult = _attr(check, "evaluate")(evidence, verify, sbom_type=sbom.format or None)
     return [result]
 
 
