@@ -1,0 +1,371 @@
+"""Audit many repositories, trust policies, images and decision records into one report (library part).
+
+``plan`` turns the command line into units of work, ``audit_unit`` runs the checks on one unit (pure of
+printing; safe to run in a worker process), ``build_report`` aggregates. Everything is sorted, so two runs
+on the same inputs give the same report except for ``generated_at``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from verifier import __version__
+from verifier.decision_log import DecisionRecord, is_decision_log, read_records, summarise
+from verifier.errors import InputError, VerifierError
+from verifier.models import CheckResult, Decision
+from verifier.sources.files import MIB, read_bytes, read_text
+
+AUDIT_SCHEMA = "verifier.audit/v1"
+VSA_PREDICATE = "https://slsa.dev/verification_summary/v1"
+_IMAGE_REF = re.compile(r"^(oci-layout:.+|[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?)$")
+_REPO_MARKERS = (".github", "action.yml", "action.yaml")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One thing to audit: a repository checkout, a decision log, a VSA file or an image reference."""
+
+    kind: str  # "repository" | "decision-log" | "vsa" | "image"
+    ref: str
+    repository: str  # grouping key in the per-repository table ("" for non-repository units)
+
+
+@dataclass
+class UnitOutcome:
+    """What auditing one unit produced."""
+
+    unit: Unit
+    results: list[CheckResult] = field(default_factory=list)
+    records: list[DecisionRecord] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    digest: str | None = None
+
+
+def _is_repository(path: Path) -> bool:
+    return any((path / marker).exists() for marker in _REPO_MARKERS)
+
+
+def plan(inputs: Sequence[str]) -> tuple[list[Unit], list[tuple[str, str]]]:
+    """Units to audit (sorted, de-duplicated) and the inputs that could not be understood (input, reason).
+
+    A directory is a repository when it holds ``.github`` or an ``action.yml``; otherwise each immediate
+    subdirectory that is one is audited as a repository (a folder of checkouts), and if there are none the
+    directory itself is audited (e.g. a folder of trust policies). ``*.jsonl`` files are decision logs,
+    ``*.intoto.json`` / VSA statements are gate records, ``*.txt`` files are image lists (one reference per
+    line, ``#`` comments), and anything that looks like an image reference is an image.
+    """
+    units: dict[tuple[str, str], Unit] = {}
+    bad: list[tuple[str, str]] = []
+
+    def add(unit: Unit) -> None:
+        units.setdefault((unit.kind, unit.ref), unit)
+
+    for given in inputs:
+        path = Path(given)
+        if path.is_dir():
+            if _is_repository(path):
+                add(Unit("repository", given, path.resolve().name))
+                continue
+            children = sorted(c for c in path.iterdir() if c.is_dir() and _is_repository(c))
+            for child in children:
+                add(Unit("repository", os.path.join(given, child.name), child.name))
+            if not children:
+                add(Unit("repository", given, path.resolve().name))
+        elif path.is_file():
+            if is_decision_log(path):
+                add(Unit("decision-log", given, ""))
+            elif path.suffix == ".txt":
+                try:
+                    lines = read_text(given, 4 * MIB).splitlines()
+                except InputError as exc:
+                    bad.append((given, exc.problem))
+                    continue
+                for number, line in enumerate(lines, start=1):
+                    ref = line.split("#", 1)[0].strip()
+                    if not ref:
+                        continue
+                    if _IMAGE_REF.match(ref):
+                        add(Unit("image", ref, ""))
+                    else:
+                        bad.append((f"{given}:{number}", f"not an image reference: {ref!r}"))
+            elif path.name.endswith((".intoto.json", ".vsa.json")):
+                add(Unit("vsa", given, ""))
+            else:
+                add(Unit("repository", given, path.parent.resolve().name))
+        elif _IMAGE_REF.match(given):
+            add(Unit("image", given, ""))
+        else:
+            bad.append((given, "no such file or directory, and not an image reference"))
+    return sorted(units.values(), key=lambda u: (u.kind, u.ref)), bad
+
+
+def shard(units: Sequence[Unit], index: int, count: int) -> list[Unit]:
+    """The units of shard ``index`` of ``count``: stable (by a hash of the unit, not its position), so
+    adding an input moves only that input between shards."""
+    def bucket(unit: Unit) -> int:
+        return int(hashlib.sha256(f"{unit.kind}\0{unit.ref}".encode()).hexdigest(), 16) % count
+
+    return [u for u in units if bucket(u) == index]
+
+
+def _file_digest(paths: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for path in sorted(set(paths)):
+        try:
+            content = read_bytes(path, 64 * MIB)
+        except InputError:
+            continue
+        h.update(f"{path}\0{hashlib.sha256(content).hexdigest()}\n".encode())
+    return "sha256:" + h.hexdigest()
+
+
+def _audit_repository(unit: Unit, outcome: UnitOutcome) -> None:
+    from verifier.checks.actions_pinned import check_files
+    from verifier.checks.oidc_trust import check_all
+    from verifier.sources.trust_policy_files import load_configs
+    from verifier.sources.workflow_files import read_all
+
+    try:
+        files, _found = read_all([unit.ref])
+        outcome.results += check_files([(f.path, f.kind, f.text, f.problem) for f in files], {})
+    except VerifierError as exc:
+        outcome.problems.append(f"{unit.ref}: workflows: {exc.diagnostics()}")
+    try:
+        outcome.results += check_all(load_configs([unit.ref]))
+    except InputError as exc:
+        if not exc.problem.startswith("no trust configuration found"):
+            outcome.problems.append(f"{unit.ref}: trust policies: {exc.diagnostics()}")
+    except VerifierError as exc:
+        outcome.problems.append(f"{unit.ref}: trust policies: {exc.diagnostics()}")
+    subjects = [r.subject.split("#", 1)[0] for r in outcome.results]
+    outcome.digest = _file_digest(subjects) if subjects else None
+    if not outcome.results and not outcome.problems:
+        outcome.problems.append(f"{unit.ref}: nothing to audit (no workflows, actions or trust policies found)")
+
+
+def _audit_vsa(unit: Unit, outcome: UnitOutcome) -> None:
+    data = read_bytes(unit.ref, 16 * MIB)
+    outcome.digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    try:
+        statement = json.loads(data)
+        predicate = statement["predicate"]
+        if statement.get("predicateType") != VSA_PREDICATE:
+            raise ValueError(f"predicateType is {statement.get('predicateType')!r}, not a SLSA VSA")
+        subject = statement["subject"][0]
+        digest = subject.get("digest", {}).get("sha256")
+        result = predicate["verificationResult"]
+        policy = predicate.get("policy", {})
+        outcome.records.append(DecisionRecord(
+            time=predicate["timeVerified"], source="gate", subject=predicate.get("resourceUri") or subject.get("name", ""),
+            digest=f"sha256:{digest}" if digest else None, allowed=result == "PASSED",
+            deny=tuple(predicate.get("deny", ())) if result != "PASSED" else (),
+            policy_digest=(policy.get("digest") or {}).get("sha256"),
+        ))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        outcome.problems.append(f"{unit.ref}: not a readable SLSA verification summary: {exc}")
+
+
+def _audit_image(unit: Unit, outcome: UnitOutcome, options: dict[str, Any]) -> None:
+    """The signature check on one image, with the signer policy given to ``verifier audit``."""
+    from verifier.checks.signature import SignaturePolicy, evaluate
+    from verifier.sigstore.identity import IdentityPolicy
+    from verifier.sigstore.keys import load_pem_public_key
+    from verifier.sigstore.trust import load_trust_root
+    from verifier.sources.image import collect_image_evidence
+
+    identity = None
+    if options.get("identity") or options.get("identity_regexp"):
+        identity = IdentityPolicy(issuer=options.get("issuer"), identity=options.get("identity"),
+                                  identity_regexp=options.get("identity_regexp"), claims={})
+    key = None
+    if options.get("key"):
+        key = load_pem_public_key(read_bytes(options["key"], MIB))
+    if identity is None and key is None:
+        outcome.problems.append(f"{unit.ref}: no signer policy: give --certificate-identity(-regexp) with "
+                                "--certificate-oidc-issuer, or --key")
+        return
+    policy = SignaturePolicy(trust=load_trust_root(options.get("trusted_root")), identity=identity, key=key,
+                             require_tlog=False)
+    evidence = collect_image_evidence(unit.ref, docker_config=options.get("docker_config"), timeout=10.0)
+    result = evaluate(evidence, policy)
+    outcome.results.append(result)
+    outcome.digest = evidence.digest
+
+
+def audit_unit(unit: Unit, image_options: dict[str, Any] | None = None) -> UnitOutcome:
+    """Run every applicable check on one unit. Never raises for bad input: problems are recorded."""
+    outcome = UnitOutcome(unit)
+    try:
+        if unit.kind == "repository":
+            _audit_repository(unit, outcome)
+        elif unit.kind == "decision-log":
+            records, problems = read_records(unit.ref)
+            outcome.records += records
+            outcome.problems += problems
+            outcome.digest = "sha256:" + hashlib.sha256(read_bytes(unit.ref)).hexdigest()
+        elif unit.kind == "vsa":
+            _audit_vsa(unit, outcome)
+        elif unit.kind == "image":
+            _audit_image(unit, outcome, image_options or {})
+    except VerifierError as exc:
+        outcome.problems.append(f"{unit.ref}: {exc.diagnostics()}")
+    return outcome
+
+
+# --- the report ---------------------------------------------------------------------------------------
+
+
+class AuditInput(BaseModel):
+    """One audited input and the digest of what was read from it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    ref: str
+    digest: str | None
+
+
+class RepositoryScore(BaseModel):
+    """One row of the per-repository table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repository: str
+    subjects: int
+    passed: int
+    findings: dict[str, int]
+    by_check: dict[str, dict[str, int]]
+    score: float | None
+    allowed: bool | None = None
+    deny: list[str] = Field(default_factory=list)
+
+
+class Problem(BaseModel):
+    """An input (or part of one) that could not be audited, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input: str
+    reason: str
+
+
+class AuditReport(BaseModel):
+    """The ``verifier.audit/v1`` report (fields are added, never renamed)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    schema_: str = Field(default=AUDIT_SCHEMA, alias="schema")
+    tool: dict[str, str] = Field(default_factory=lambda: {"name": "verifier", "version": __version__})
+    generated_at: str
+    policy_digest: str
+    shard: dict[str, int] | None = None
+    inputs: list[AuditInput]
+    summary: dict[str, Any]
+    repositories: list[RepositoryScore]
+    decision: Decision
+    decisions: dict[str, Any]
+    could_not_audit: list[Problem]
+    results: list[CheckResult]
+    records: list[DecisionRecord]
+
+
+def repository_rows(results_by_repo: dict[str, list[CheckResult]],
+                    decisions: dict[str, Decision] | None = None) -> list[RepositoryScore]:
+    """Per-repository counts and a score: the share of checked files/configs whose verdict is pass, 0-10."""
+    rows = []
+    for repo in sorted(results_by_repo):
+        results = results_by_repo[repo]
+        findings: Counter[str] = Counter()
+        by_check: dict[str, Counter[str]] = {}
+        for result in results:
+            by_check.setdefault(result.check, Counter())[result.verdict] += 1
+            for f in result.findings:
+                if not f.waived:
+                    findings[f.severity.value] += 1
+        passed = sum(1 for r in results if r.verdict == "pass")
+        decision = (decisions or {}).get(repo)
+        rows.append(RepositoryScore(
+            repository=repo, subjects=len(results), passed=passed,
+            findings=dict(sorted(findings.items())),
+            by_check={c: dict(sorted(v.items())) for c, v in sorted(by_check.items())},
+            score=round(10 * passed / len(results), 1) if results else None,
+            allowed=decision.allowed if decision else None,
+            deny=list(decision.deny) if decision else [],
+        ))
+    return rows
+
+
+def summary_counts(results: Sequence[CheckResult]) -> dict[str, Any]:
+    """Totals: results per check and verdict, unwaived findings per check and severity, rules per check."""
+    verdicts: dict[str, Counter[str]] = {}
+    severities: dict[str, Counter[str]] = {}
+    rules: dict[str, Counter[str]] = {}
+    waived = 0
+    for result in results:
+        verdicts.setdefault(result.check, Counter())[result.verdict] += 1
+        for f in result.findings:
+            if f.waived:
+                waived += 1
+                continue
+            severities.setdefault(result.check, Counter())[f.severity.value] += 1
+            rules.setdefault(result.check, Counter())[f.rule] += 1
+    return {
+        "results": len(results),
+        "verdicts": {c: dict(sorted(v.items())) for c, v in sorted(verdicts.items())},
+        "findings": {c: dict(sorted(v.items())) for c, v in sorted(severities.items())},
+        "rules": {c: dict(sorted(v.items())) for c, v in sorted(rules.items())},
+        "waived": waived,
+    }
+
+
+def build_report(outcomes: Sequence[UnitOutcome], bad_inputs: Sequence[tuple[str, str]], *, decision: Decision,
+                 repo_decisions: dict[str, Decision], policy_digest: str, now: datetime,
+                 shard_of: tuple[int, int] | None = None) -> AuditReport:
+    """Aggregate unit outcomes into one sorted, reproducible report."""
+    ordered = sorted(outcomes, key=lambda o: (o.unit.kind, o.unit.ref))
+    results = [r for o in ordered for r in o.results]
+    records = sorted((r for o in ordered for r in o.records), key=lambda r: (r.time, r.subject, r.source))
+    by_repo: dict[str, list[CheckResult]] = {}
+    for o in ordered:
+        if o.unit.kind == "repository":
+            by_repo.setdefault(o.unit.repository, []).extend(o.results)
+    problems = [Problem(input=i, reason=r) for i, r in bad_inputs]
+    problems += [Problem(input=o.unit.ref, reason=p) for o in ordered for p in o.problems]
+    return AuditReport(
+        generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"), policy_digest=policy_digest,
+        shard={"index": shard_of[0], "count": shard_of[1]} if shard_of else None,
+        inputs=[AuditInput(kind=o.unit.kind, ref=o.unit.ref, digest=o.digest) for o in ordered],
+        summary=summary_counts(results), repositories=repository_rows(by_repo, repo_decisions),
+        decision=decision, decisions=summarise(records),
+        could_not_audit=sorted(problems, key=lambda p: (p.input, p.reason)),
+        results=results, records=records,
+    )
+
+
+def merge_reports(reports: Sequence[AuditReport], *, decision: Decision, now: datetime) -> AuditReport:
+    """Combine shard reports (same policy bundle) into one; totals are recomputed from the parts."""
+    digests = {r.policy_digest for r in reports}
+    if len(digests) != 1:
+        raise InputError("audit merge", f"shards must share one policy bundle, got {sorted(digests)}")
+    inputs = {(i.kind, i.ref): i for rep in reports for i in rep.inputs}
+    results = [r for rep in reports for r in rep.results]
+    records = sorted((r for rep in reports for r in rep.records), key=lambda r: (r.time, r.subject, r.source))
+    rows = {row.repository: row for rep in reports for row in rep.repositories}
+    problems = sorted({(p.input, p.reason) for rep in reports for p in rep.could_not_audit})
+    return AuditReport(
+        generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"), policy_digest=digests.pop(),
+        inputs=[inputs[k] for k in sorted(inputs)], summary=summary_counts(results),
+        repositories=[rows[k] for k in sorted(rows)], decision=decision, decisions=summarise(records),
+        could_not_audit=[Problem(input=i, reason=r) for i, r in problems], results=results, records=records,
+    )
