@@ -379,7 +379,7 @@ def _verify_keyless(p: _Parsed, raw: bytes | str, trust: TrustRoot, policy: Iden
     if entry.integrated_time is not None and entry.set is not None:
         times.append(dt.datetime.fromtimestamp(entry.integrated_time, tz=dt.UTC))
     for at in times:
-        trust.verify_chain(p.cert, list(p.chain), at)
+        trust.issuer_valid_at(p.cert, at)
     return BundleResult(signer=adapter.signer, signed_at=min(times) if times else None,
                         payload_type=p.envelope.payload_type if p.envelope else None,
                         payload=p.envelope.payload if p.envelope else None, statement=statement,

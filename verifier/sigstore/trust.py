@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store
 from cryptography.x509.verification import VerificationError as X509VerificationError
@@ -147,6 +148,29 @@ class TrustRoot:
                                       f"no certificate authority of the trusted root {self.name} was valid "
                                       f"at {at:%Y-%m-%dT%H:%M:%SZ}")
         return verify_chain_with(leaf, intermediates, anchors, at)
+
+
+    def issuer_valid_at(self, leaf: x509.Certificate, at: dt.datetime) -> None:
+        """The CA certificate that issued ``leaf`` must belong to a CA of this root whose validity window
+        (``validFor``) covers ``at``. The full path is verified elsewhere; here, when every CA certificate that
+        could have issued ``leaf`` (same subject) is in a window covering ``at``, no signature check is needed."""
+        candidates = [ca for ca in self.fulcio for cert in ca.chain if cert.subject == leaf.issuer]
+        if candidates and all(ca.valid.contains(at) for ca in candidates):
+            return
+        for ca in self.fulcio:
+            if not ca.valid.contains(at):
+                continue
+            for cert in ca.chain:
+                if cert.subject != leaf.issuer:
+                    continue
+                try:
+                    leaf.verify_directly_issued_by(cert)
+                except (ValueError, TypeError, InvalidSignature):
+                    continue
+                return
+        raise VerificationFailure(Reason.CERTIFICATE_CHAIN_INVALID,
+                                  f"the CA that issued the signing certificate is not in the trusted root "
+                                  f"{self.name} with a validity window covering {at:%Y-%m-%dT%H:%M:%SZ}")
 
 
 def verify_chain_with(leaf: x509.Certificate, intermediates: list[x509.Certificate],

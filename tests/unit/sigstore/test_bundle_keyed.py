@@ -28,8 +28,9 @@ DEMO = Path(__file__).parents[3] / "fixtures" / "demo"
 
 
 def _reason(raw: bytes, **kwargs: object) -> str:
+    kwargs.setdefault("trust", TRUST)
     try:
-        verify_bundle(raw, trust=TRUST, **kwargs)  # type: ignore[arg-type]
+        verify_bundle(raw, **kwargs)  # type: ignore[arg-type]
     except VerificationFailure as exc:
         return str(exc.reason)
     return "valid"
@@ -83,3 +84,24 @@ def test_demo_attestation_layer() -> None:
     with pytest.raises(VerificationFailure) as err:
         verify_attestation_layer(att.envelope, att.annotations, ev.digest, trust=TRUST, key=WRONG)
     assert err.value.reason is Reason.KEY_MISMATCH
+
+
+def test_keyless_bundle_needs_a_ca_window_covering_the_signing_time() -> None:
+    """sigstore-python ignores the trusted root's CA validFor; we check that the issuing CA's window covers
+    the verified signing time (closed interval)."""
+    import dataclasses
+    import datetime as dt
+
+    from verifier.sigstore.identity import IdentityPolicy
+    from verifier.sigstore.trust import CertAuthority, TimeRange
+
+    raw = (CONFORMANCE / "happy-path-v0.3" / "bundle.sigstore.json").read_bytes()
+    artifact = (CONFORMANCE / "a.txt").read_bytes()
+    policy = IdentityPolicy(identity_regexp=".*", issuer="https://token.actions.githubusercontent.com")
+    signed_at = verify_bundle(raw, trust=TRUST, artifact=artifact, policy=policy).signed_at
+    assert signed_at is not None
+    for end, expected in ((signed_at - dt.timedelta(seconds=1), "certificate-chain-invalid"),
+                          (signed_at, "valid")):
+        root = dataclasses.replace(TRUST, fulcio=tuple(
+            CertAuthority(ca.chain, TimeRange(ca.valid.start, end)) for ca in TRUST.fulcio))
+        assert _reason(raw, artifact=artifact, policy=policy, trust=root) == expected

@@ -1,0 +1,170 @@
+"""Signature verification speed: verifications per second, p50/p99, cold and warm.
+
+    python bench/bench_signature.py [--runs 200] [--no-registry]
+
+Cases
+- (a) legacy keyless cosign signature (the real Fulcio + Rekor SET signature of containers/image, demo layout
+  ``fixtures/demo/keyless-real``): verification only (evidence in memory) and end to end from the OCI layout;
+- (b) Sigstore v0.3 bundle (sigstore-conformance ``happy-path-v0.3``, keyless, Rekor v1 with inclusion proof
+  and checkpoint): ``verify_bundle`` against the peer, sigstore-python 4.5's ``Verifier.verify_artifact`` with
+  the same pinned trusted root, measured in the same run (the ratio is ours / sigstore-python);
+- (c) from the local registry (Debian docker-registry on 127.0.0.1, as the integration tests start it): the
+  demo image ``fixtures/demo/throwaway-key`` (legacy ``.sig`` + cosign v3 referrer, key-signed) collected
+  and verified end to end.
+
+cold = the check's verification cache is cleared before each run (every signature verified again);
+warm = the cache (keyed by policy + image digest + signature bytes) answers. The trusted root is parsed once
+per process in both (its cold parse is reported separately). No cosign binary can run here, so legacy
+signatures have no peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from verifier.checks import signature  # noqa: E402
+from verifier.checks.signature import SignaturePolicy, evaluate  # noqa: E402
+from verifier.sigstore import trust as trust_mod  # noqa: E402
+from verifier.sigstore.bundle import verify_bundle  # noqa: E402
+from verifier.sigstore.identity import IdentityPolicy  # noqa: E402
+from verifier.sigstore.keys import load_pem_public_key  # noqa: E402
+from verifier.sources.image import collect_image_evidence  # noqa: E402
+
+DEMO = REPO / "fixtures" / "demo"
+CONF = REPO / "tests" / "assets" / "upstream" / "sigstore-conformance" / "bundle-verify"
+CONF_ID = ("https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/"
+           "extremely-dangerous-oidc-beacon.yml@refs/heads/main")
+CONF_ISSUER = "https://token.actions.githubusercontent.com"
+
+
+def timed(fn: Callable[[], object], runs: int, before: Callable[[], None] | None = None) -> list[float]:
+    """Milliseconds per call; ``before`` runs outside the timed region (cache clearing)."""
+    fn()
+    out = []
+    for _ in range(runs):
+        if before:
+            before()
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def report(name: str, ms: list[float], peer: float | None = None) -> float:
+    p50 = statistics.median(ms)
+    p99 = sorted(ms)[max(0, int(len(ms) * 0.99) - 1)]
+    ratio = f"  {p50 / peer:5.2f}x sigstore-python" if peer else ""
+    print(f"{name:58s} p50 {p50:8.3f} ms  p99 {p99:8.3f} ms  {1000 / p50:9.0f}/s{ratio}")
+    return p50
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--no-registry", action="store_true", help="skip (c)")
+    args = parser.parse_args()
+    runs = args.runs
+
+    t = time.perf_counter()
+    root = trust_mod.load_trust_root(None)
+    root.sigstore_root()
+    print(f"trusted root parse (ours + sigstore-python TrustedRoot), once per process: "
+          f"{(time.perf_counter() - t) * 1000:.1f} ms; runs per case: {runs}")
+
+    # (a) legacy keyless
+    print("\n(a) legacy keyless cosign signature (real Fulcio cert + Rekor SET)")
+    keyless_ref = "oci-layout:" + str(DEMO / "keyless-real")
+    ev = collect_image_evidence(keyless_ref)
+    mitr = SignaturePolicy(trust=root, identity=IdentityPolicy(identity="mitr@redhat.com",
+                                                               issuer="https://github.com/login/oauth"))
+    assert evaluate(ev, mitr).verdict == "pass"
+    report("verify only, cold", timed(lambda: evaluate(ev, mitr), runs, signature.clear_cache))
+    report("verify only, warm (cached by digest)", timed(lambda: evaluate(ev, mitr), runs))
+    report("oci-layout collect + verify, cold",
+           timed(lambda: evaluate(collect_image_evidence(keyless_ref), mitr), runs, signature.clear_cache))
+    report("oci-layout collect + verify, warm",
+           timed(lambda: evaluate(collect_image_evidence(keyless_ref), mitr), runs))
+
+    # (b) v0.3 bundle vs sigstore-python
+    print("\n(b) Sigstore v0.3 bundle (keyless, Rekor v1, inclusion proof + checkpoint)")
+    from sigstore.models import Bundle
+    from sigstore.verify import Verifier
+    from sigstore.verify.policy import Identity
+
+    raw = (CONF / "happy-path-v0.3" / "bundle.sigstore.json").read_bytes()
+    artifact = (CONF / "a.txt").read_bytes()
+    policy = IdentityPolicy(identity=CONF_ID, issuer=CONF_ISSUER)
+    peer_verifier = Verifier(trusted_root=root.sigstore_root())
+    peer_policy = Identity(identity=CONF_ID, issuer=CONF_ISSUER)
+
+    def peer() -> None:
+        peer_verifier.verify_artifact(artifact, Bundle.from_json(raw), peer_policy)
+
+    def ours() -> None:
+        verify_bundle(raw, trust=root, artifact=artifact, policy=policy)
+
+    peer_p50 = report("peer: sigstore-python verify_artifact (hashedrekord)", timed(peer, runs))
+    report("verifier verify_bundle (hashedrekord), cold", timed(ours, runs), peer_p50)
+
+    dsse_raw = (CONF / "happy-path-intoto-in-dsse-v3" / "bundle.sigstore.json").read_bytes()
+    import hashlib
+
+    digest = hashlib.sha256(artifact).digest()
+
+    def peer_dsse() -> None:
+        peer_verifier.verify_dsse(Bundle.from_json(dsse_raw), peer_policy)
+
+    def ours_dsse() -> None:
+        verify_bundle(dsse_raw, trust=root, digest=digest, policy=policy)
+
+    peer_dsse_p50 = report("peer: sigstore-python verify_dsse (DSSE in-toto)", timed(peer_dsse, runs))
+    report("verifier verify_bundle (DSSE, subject checked), cold", timed(ours_dsse, runs), peer_dsse_p50)
+    sp = SignaturePolicy(trust=root, identity=policy)
+
+    def cached() -> None:
+        key = signature._cache_key(sp, "sha256:" + digest.hex(), "bundle", dsse_raw)
+        signature._cached(key, lambda: (ours_dsse(), signature._Outcome("sigstore-bundle", "bench"))[1])
+
+    report("verifier DSSE bundle through the check's cache, warm", timed(cached, runs), peer_dsse_p50)
+
+    # (c) from the local registry
+    if args.no_registry:
+        return 0
+    print("\n(c) local registry: demo image, legacy .sig + cosign v3 referrer (key-signed), end to end")
+    from bench_registry import push_layout
+
+    from tests.integration.conftest import _start_registry
+
+    key = load_pem_public_key((DEMO / "keys" / "throwaway-cosign.pub").read_bytes())
+    kp = SignaturePolicy(trust=root, key=key)
+    with tempfile.TemporaryDirectory() as tmp:
+        reg = _start_registry(Path(tmp), htpasswd=None)
+        try:
+            img = push_layout(reg, DEMO / "throwaway-key", "bench/hello")
+            ref = reg.ref("bench/hello", img)
+            result = evaluate(collect_image_evidence(ref), kp)
+            assert result.verdict == "pass" and result.facts["count"] == 2, result
+            report("registry collect + verify (2 signatures), cold",
+                   timed(lambda: evaluate(collect_image_evidence(ref), kp), runs, signature.clear_cache))
+            report("registry collect + verify (2 signatures), warm",
+                   timed(lambda: evaluate(collect_image_evidence(ref), kp), runs))
+            layout_ref = "oci-layout:" + str(DEMO / "throwaway-key")
+            report("same image from its oci-layout, cold",
+                   timed(lambda: evaluate(collect_image_evidence(layout_ref), kp), runs, signature.clear_cache))
+        finally:
+            reg.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
