@@ -8,6 +8,7 @@ config, 3 not evaluated (registry down, policy engine unavailable).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,11 +79,14 @@ def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], 
     opa_url = report.opa_url or (config.policy.opa_url if config.policy.engine == "opa" else None)
     now = now_utc(report)
     run = run_gate(config, now=now)
+    started = time.perf_counter()
     decision, input_doc = decide(run.results, run.policy_config, now=now, policy_dir=policy_dir, opa_url=opa_url)
+    policy_seconds = time.perf_counter() - started
 
     if timings:
         for check_id, seconds in run.timings.items():
             click.echo(f"timing: {check_id}: {seconds * 1000:.1f} ms", err=True)
+        click.echo(f"timing: policy: {policy_seconds * 1000:.1f} ms", err=True)
     if report.explain:
         click.echo(json.dumps(input_doc, indent=2, sort_keys=True), err=True)
     if report.input_json:
