@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,11 +31,20 @@ DEFAULT_CORPUS = REPO.parent / "shared" / "real" / "workflows"
 FALLBACK_CORPUS = REPO / "tests" / "assets" / "upstream" / "workflows"
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, bytes, int]:
-    """Run ``cmd`` and return (seconds, stdout, returncode)."""
+CPU_TIMES: dict[str, list[float]] = {}
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None, label: str | None = None) -> tuple[float, bytes, int]:
+    """Run ``cmd`` and return (wall seconds, stdout, returncode); record its CPU time (user + sys of the
+    child) under ``label``. CPU time is less sensitive than wall time to other load on the machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if label:
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        CPU_TIMES.setdefault(label, []).append(cpu)
     return elapsed, proc.stdout, proc.returncode
 
 
@@ -77,8 +87,8 @@ def main() -> int:
     ours: list[float] = []
     theirs: list[float] = []
     for _ in range(args.runs):
-        ours.append(timed(verifier_cmd, env)[0])
-        theirs.append(timed(zizmor_cmd)[0])
+        ours.append(timed(verifier_cmd, env, "verifier")[0])
+        theirs.append(timed(zizmor_cmd, None, "zizmor")[0])
 
     def show(name: str, times: list[float]) -> None:
         print(f"{name:<10} best {min(times):.3f} s  median {statistics.median(times):.3f} s  "
@@ -87,8 +97,11 @@ def main() -> int:
     print(f"corpus: {corpus}, {args.runs} alternating runs, {os.cpu_count()} CPUs")
     show("verifier", ours)
     show("zizmor", theirs)
-    print(f"ratio verifier/zizmor: best {min(ours) / min(theirs):.2f}  "
+    print(f"ratio verifier/zizmor (wall): best {min(ours) / min(theirs):.2f}  "
           f"median {statistics.median(ours) / statistics.median(theirs):.2f}  (target <= 0.5)")
+    cpu_ours, cpu_theirs = CPU_TIMES["verifier"], CPU_TIMES["zizmor"]
+    print(f"cpu (user+sys): verifier median {statistics.median(cpu_ours):.3f} s, zizmor median "
+          f"{statistics.median(cpu_theirs):.3f} s, ratio {statistics.median(cpu_ours) / statistics.median(cpu_theirs):.2f}")
     return 0
 
 
