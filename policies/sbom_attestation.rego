@@ -22,7 +22,7 @@ sbom_cfg := check_config("sbom-attestation", sbom_defaults)
 
 # --- sbom-missing: no SBOM attestation verified for the image ------------------------------------------
 
-sbom_rejections(result) := concat("; ", [f.message | some f in result.findings; f.severity == "high"])
+sbom_rejections(result) := concat("; ", [r.message | some r in object.get(result.facts, "rejected", [])])
 
 sbom_missing_msg(result) := msg if {
 	count(sbom_rejections(result)) > 0
@@ -49,16 +49,15 @@ warn contains msg if {
 warn contains msg if {
 	some result in sbom_results
 	result.verdict == "pass"
-	some f in result.findings
-	f.severity == "high"
-	msg := sprintf("%s: attestation rejected: %s", [result.subject, f.message])
+	some r in object.get(result.facts, "rejected", [])
+	msg := sprintf("%s: attestation rejected: %s", [result.subject, r.message])
 }
 
 warn contains msg if {
 	some result in sbom_results
-	some f in result.findings
-	f.rule == "sbom-problems"
-	msg := sprintf("%s: %s", [result.subject, f.message])
+	some sbom in result.facts.sboms
+	count(object.get(sbom, "problems", [])) > 0
+	msg := sprintf("%s: %s SBOM (%s) has problems: %s", [result.subject, sbom.format, sbom.source, concat("; ", array.slice(sbom.problems, 0, 5))])
 }
 
 # --- sbom-too-old: the newest SBOM is older than max_age (a Go duration, e.g. "720h") -----------------

@@ -15,9 +15,10 @@ passing(sboms) := {
 	"facts": {"attestations_found": count(sboms), "sboms": sboms, "formats": {s.format | some s in sboms}, "created": sboms[0].created},
 }
 
-failing(findings) := {
-	"check": "sbom-attestation", "subject": "reg/app@sha256:11", "verdict": "fail", "findings": findings,
-	"facts": {"attestations_found": count(findings), "sboms": [], "formats": []},
+failing(rejected) := {
+	"check": "sbom-attestation", "subject": "reg/app@sha256:11", "verdict": "fail",
+	"findings": [{"rule": r.rule, "severity": "high", "waived": false} | some r in rejected],
+	"facts": {"attestations_found": count(rejected), "sboms": [], "formats": [], "rejected": rejected},
 }
 
 doc(result, cfg) := {"results": [result], "config": {"sbom-attestation": cfg}, "now": "2026-11-26T12:00:00Z"}
@@ -32,7 +33,7 @@ test_missing_sbom_denied_by_default if {
 }
 
 test_missing_sbom_names_rejections if {
-	f := {"rule": "subject-mismatch", "severity": "high", "message": "referrer sha256:bb: statement subject does not name the image"}
+	f := {"rule": "subject-mismatch", "message": "referrer sha256:bb: statement subject does not name the image"}
 	msgs := verifier.deny with input as doc(failing([f]), {})
 	msgs == {"reg/app@sha256:11: no verified SBOM attestation (1 found; rejected: referrer sha256:bb: statement subject does not name the image)"}
 }
@@ -43,7 +44,7 @@ test_missing_sbom_only_warns_when_not_required if {
 }
 
 test_rejected_next_to_accepted_warns if {
-	r := object.union(passing([sbom({})]), {"findings": [{"rule": "attestation-unverified", "severity": "high", "message": "x: wrong identity"}]})
+	r := object.union(passing([sbom({})]), {"facts": {"rejected": [{"rule": "attestation-unverified", "message": "x: wrong identity"}]}})
 	count(verifier.deny) == 0 with input as doc(r, {})
 	msgs := verifier.warn with input as doc(r, {})
 	msgs == {"reg/app@sha256:11: attestation rejected: x: wrong identity"}
@@ -130,4 +131,10 @@ test_sbom_digest_mismatch_denied if {
 
 test_sbom_digest_unknown_allowed if {
 	count(verifier.deny) == 0 with input as doc(passing([sbom({"digest_match": null})]), {})
+}
+
+test_sbom_problems_warn if {
+	s := sbom({"problems": ["creation time 'redacted' is not an RFC 3339 date-time"]})
+	msgs := verifier.warn with input as doc(passing([s]), {})
+	msgs == {"reg/app@sha256:11: cyclonedx SBOM (referrer sha256:aa) has problems: creation time 'redacted' is not an RFC 3339 date-time"}
 }

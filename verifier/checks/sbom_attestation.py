@@ -210,12 +210,13 @@ def evaluate(evidence: ImageEvidence, verify: Verify, *, sbom_type: str | None =
         subject=evidence.ref if evidence.digest in evidence.ref else f"{evidence.ref}@{evidence.digest}",
         verdict="pass" if sboms else "fail",
         findings=tuple(findings),
-        facts=_facts(evidence, sboms, ignored, candidates, sbom_type),
+        facts=_facts(evidence, sboms, ignored, candidates, sbom_type, findings),
     )
 
 
 def _facts(evidence: ImageEvidence, sboms: Sequence[dict[str, Any]], ignored: list[dict[str, str]],
-           candidates: Sequence[Attestation], sbom_type: str | None) -> dict[str, Any]:
+           candidates: Sequence[Attestation], sbom_type: str | None,
+           findings: Sequence[Finding]) -> dict[str, Any]:
     # The newest SBOM (by creation time; undated ones last) is summarised at the top level.
     ordered = sorted(sboms, key=lambda s: s.get("created") or "", reverse=True)
     facts: dict[str, Any] = {
@@ -223,6 +224,9 @@ def _facts(evidence: ImageEvidence, sboms: Sequence[dict[str, Any]], ignored: li
         "sbom_type": sbom_type,
         "attestations_found": len(candidates),
         "ignored": ignored,
+        # Rejections with their messages: the policy input carries findings without messages.
+        "rejected": [{"rule": f.rule, "message": f.message} for f in findings
+                     if f.severity == Severity.HIGH],
         "sboms": ordered,
         "formats": sorted({s["format"] for s in sboms}),
     }

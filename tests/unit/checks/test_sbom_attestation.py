@@ -1,0 +1,280 @@
+"""The sbom-attestation check: evidence in, CheckResult out, then the policy's decision.
+
+Attestations are signed here with throwaway ECDSA P-256 keys (real DSSE PAE signatures) and verified
+through the real ``verifier.sigstore`` code (legacy ``.att`` layers and v0.3 key-signed bundles), so
+tampering, wrong keys and wrong subjects fail for real. Keyless (Fulcio/Rekor) attestations cannot be
+produced here; those paths are 5A's ``verify_attestation_layer`` / ``verify_bundle`` and their tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.conftest import UPSTREAM
+from verifier.checks.sbom_attestation import CHECK_ID, evaluate, make_verifier
+from verifier.checks.signature import SignaturePolicy
+from verifier.evaluate import decide
+from verifier.models import CheckResult
+from verifier.models.evidence import AttestationLayer, ImageEvidence, ReferrerBundle
+from verifier.sigstore.dsse import pae
+from verifier.sigstore.trust import load_trust_root
+
+CORPUS = UPSTREAM / "sbom"
+IMAGE = "sha256:" + "1" * 64
+OTHER = "sha256:" + "2" * 64
+CONFIG_DIGEST = "sha256:" + "3" * 64
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+INTOTO = "application/vnd.in-toto+json"
+V1 = "https://in-toto.io/Statement/v1"
+V01 = "https://in-toto.io/Statement/v0.1"
+SPDX_PT = "https://spdx.dev/Document"
+CDX_PT = "https://cyclonedx.org/bom"
+BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+KEY = ec.generate_private_key(ec.SECP256R1())
+WRONG_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+def _sbom(name: str) -> Any:
+    return json.loads((CORPUS / name).read_bytes())
+
+
+def statement(predicate: Any, predicate_type: str, subject: str = IMAGE, kind: str = V1) -> bytes:
+    return json.dumps({"_type": kind, "predicateType": predicate_type,
+                       "subject": [{"name": "reg.example/app", "digest": {"sha256": subject.split(":")[1]}}],
+                       "predicate": predicate}).encode()
+
+
+def envelope(payload: bytes, key: ec.EllipticCurvePrivateKey = KEY, payload_type: str = INTOTO) -> dict[str, Any]:
+    sig = key.sign(pae(payload_type, payload), ec.ECDSA(hashes.SHA256()))
+    return {"payloadType": payload_type, "payload": base64.b64encode(payload).decode(),
+            "signatures": [{"keyid": "", "sig": base64.b64encode(sig).decode()}]}
+
+
+def att_layer(env: dict[str, Any], predicate_type: str | None = SPDX_PT) -> AttestationLayer:
+    annotations = {"predicateType": predicate_type} if predicate_type else {}
+    return AttestationLayer(envelope=json.dumps(env).encode(), media_type="application/vnd.dsse.envelope.v1+json",
+                            annotations=annotations, manifest_digest="sha256:" + "a" * 64,
+                            layer_digest="sha256:" + "b" * 64)
+
+
+def referrer(env: dict[str, Any], predicate_type: str | None = CDX_PT) -> ReferrerBundle:
+    bundle = {"mediaType": BUNDLE_V03, "verificationMaterial": {"publicKey": {"hint": ""}, "tlogEntries": []},
+              "dsseEnvelope": env}
+    annotations = {"dev.sigstore.bundle.predicateType": predicate_type} if predicate_type else {}
+    return ReferrerBundle(artifact_type=BUNDLE_V03, bundle=json.dumps(bundle).encode(), annotations=annotations,
+                          manifest_digest="sha256:" + "c" * 64)
+
+
+def run(*, attestations: tuple[AttestationLayer, ...] = (), referrers: tuple[ReferrerBundle, ...] = (),
+        sbom_type: str | None = None, max_bytes: int | None = None) -> CheckResult:
+    evidence = ImageEvidence(ref=f"reg.example/app@{IMAGE}", digest=IMAGE, attestations=attestations,
+                             referrers=referrers)
+    policy = SignaturePolicy(trust=load_trust_root(None), key=KEY.public_key())
+    kwargs: dict[str, Any] = {"sbom_type": sbom_type}
+    if max_bytes is not None:
+        kwargs["max_sbom_bytes"] = max_bytes
+    return evaluate(evidence, make_verifier(policy, IMAGE), **kwargs)
+
+
+def decision(result: CheckResult, config: dict[str, Any] | None = None) -> tuple[bool, set[str], set[str]]:
+    dec, _ = decide([result], {CHECK_ID: config or {}}, now=NOW, policy_dir=None, opa_url=None)
+    return dec.allowed, set(dec.deny), set(dec.warn)
+
+
+SPDX_DOC = _sbom("spdx2/trivy-golden-conda.spdx.json")
+CDX_DOC = _sbom("cyclonedx/trivy-golden-npm.cdx.json")
+
+
+def test_legacy_att_spdx_passes_with_facts() -> None:
+    result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT))),))
+    assert result.check == CHECK_ID and result.verdict == "pass" and result.findings == ()
+    facts = result.facts
+    assert (facts["format"], facts["spec_version"], facts["component_count"]) == ("spdx", "2.3", 3)
+    assert facts["created"] == "2021-08-25T12:20:30Z"
+    assert facts["purls"] == ["pkg:conda/openssl@1.1.1q", "pkg:conda/pip@22.2.2"]
+    assert facts["subject_digest_match"] is True
+    assert facts["sboms"][0]["signer"] == {"key": facts["sboms"][0]["signer"]["key"]}
+    assert facts["sboms"][0]["signer"]["key"].startswith("sha256:")
+    assert decision(result) == (True, set(), set())
+
+
+def test_v03_referrer_cyclonedx_passes() -> None:
+    result = run(referrers=(referrer(envelope(statement(CDX_DOC, CDX_PT))),))
+    assert result.verdict == "pass", result.findings
+    assert result.facts["format"] == "cyclonedx" and result.facts["component_count"] == 13
+    assert result.facts["sboms"][0]["source"] == "referrer sha256:" + "c" * 64
+
+
+@pytest.mark.parametrize(("predicate_type", "kind"), [
+    ("https://spdx.dev/Document/v2.3", V1), (SPDX_PT, V01), ("spdxjson", V01),
+])
+def test_predicate_types_and_statement_versions(predicate_type: str, kind: str) -> None:
+    result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, predicate_type, kind=kind)),
+                                         predicate_type=None),))
+    assert result.verdict == "pass", result.findings
+    assert result.facts["sboms"][0]["statement_type"] == kind
+
+
+def test_cosign_v1_data_wrapper_and_tag_value_string() -> None:
+    wrapped = {"Data": CDX_DOC, "Timestamp": "2023-01-01T00:00:00Z"}
+    tag_value = (CORPUS / "spdx2/trivy-centos-7.spdx").read_text()
+    json_text = {"Data": json.dumps(SPDX_DOC), "Timestamp": ""}
+    result = run(attestations=(
+        att_layer(envelope(statement(wrapped, CDX_PT)), CDX_PT),
+        att_layer(envelope(statement(tag_value, SPDX_PT))),
+        att_layer(envelope(statement(json_text, SPDX_PT))),
+    ))
+    assert result.verdict == "pass", result.findings
+    sboms = {(s["format"], s["spec_version"], s["wrapped"]) for s in result.facts["sboms"]}
+    assert sboms == {("cyclonedx", "1.7", True), ("spdx", "2.2", False), ("spdx", "2.3", True)}
+
+
+def test_real_trivy_cosign_statement_payloads() -> None:
+    """Trivy's real cosign in-toto payloads (v0.1; one wrapped), re-signed here, read for the image they name."""
+    for name in ("trivy-cosign-v1-centos-7-cyclonedx.intoto.dsse.json",
+                 "trivy-cosign-v1-hello-cyclonedx.intoto.dsse.json"):
+        original = json.loads((CORPUS / "attestations" / name).read_bytes())
+        payload = base64.b64decode(original["payload"])
+        subject = "sha256:" + json.loads(payload)["subject"][0]["digest"]["sha256"]
+        evidence = ImageEvidence(ref="x", digest=subject, attestations=(att_layer(envelope(payload), CDX_PT),))
+        policy = SignaturePolicy(trust=load_trust_root(None), key=KEY.public_key())
+        result = evaluate(evidence, make_verifier(policy, subject))
+        assert result.verdict == "pass", (name, result.findings)
+        assert result.facts["format"] == "cyclonedx"
+
+
+# ------------------------------------------------------------------------------------------ negatives
+
+
+def _rules(result: CheckResult) -> list[str]:
+    return [f.rule for f in result.findings]
+
+
+def test_no_attestation_fails_and_policy_denies() -> None:
+    result = run()
+    assert result.verdict == "fail" and result.facts["attestations_found"] == 0
+    allowed, deny, _ = decision(result)
+    assert not allowed
+    assert deny == {f"reg.example/app@{IMAGE}: no verified SBOM attestation (0 attestation(s) found, none an "
+                    "SBOM for this image)"}
+
+
+def test_wrong_signer_is_rejected() -> None:
+    result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT), key=WRONG_KEY)),),
+                 referrers=(referrer(envelope(statement(CDX_DOC, CDX_PT), key=WRONG_KEY)),))
+    assert result.verdict == "fail"
+    assert _rules(result) == ["attestation-unverified", "attestation-unverified"]
+    assert {f.properties["reason"] for f in result.findings} <= {"signature-invalid", "key-mismatch"}
+    assert not decision(result)[0]
+
+
+def test_tampered_payload_is_rejected() -> None:
+    env = envelope(statement(SPDX_DOC, SPDX_PT))
+    evil = dict(SPDX_DOC, packages=[])
+    env["payload"] = base64.b64encode(statement(evil, SPDX_PT)).decode()
+    result = run(attestations=(att_layer(env),))
+    assert result.verdict == "fail"
+    assert result.findings[0].properties["reason"] in ("signature-invalid", "key-mismatch")
+
+
+def test_subject_of_another_image_is_rejected() -> None:
+    for subject in (OTHER, CONFIG_DIGEST):
+        result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT, subject=subject))),),
+                     referrers=(referrer(envelope(statement(CDX_DOC, CDX_PT, subject=subject))),))
+        assert result.verdict == "fail"
+        assert _rules(result) == ["subject-mismatch", "subject-mismatch"]
+        _, deny, _ = decision(result)
+        assert "subjects do not include" in next(iter(deny))
+
+
+def test_payload_not_json_and_nested_too_deep_deny_cleanly() -> None:
+    not_json = att_layer(envelope(b"this is not json"))
+    deep = att_layer(envelope(b'{"_type": "https://in-toto.io/Statement/v1", "x": ' + b"[" * 100000
+                              + b"]" * 100000 + b"}"))
+    result = run(attestations=(not_json, deep))
+    assert result.verdict == "fail"
+    assert _rules(result) == ["payload-invalid", "payload-invalid"]
+    assert not decision(result)[0]
+
+
+def test_wrong_payload_type_is_rejected() -> None:
+    result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT), payload_type="text/plain")),))
+    assert result.verdict == "fail" and _rules(result) == ["payload-invalid"]
+    assert "payloadType" in result.findings[0].message
+
+
+def test_unreadable_or_mismatched_predicate() -> None:
+    result = run(attestations=(
+        att_layer(envelope(statement({"hello": 1}, SPDX_PT))),
+        att_layer(envelope(statement(CDX_DOC, SPDX_PT))),
+        att_layer(envelope(statement(42, SPDX_PT))),
+    ))
+    assert result.verdict == "fail"
+    assert _rules(result) == ["sbom-unreadable", "predicate-mismatch", "sbom-unreadable"]
+
+
+def test_oversized_sbom_payload_is_refused_before_parsing() -> None:
+    result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT))),), max_bytes=1000)
+    assert result.verdict == "fail" and _rules(result) == ["sbom-too-large"]
+
+
+def test_non_sbom_attestations_are_ignored_not_failed() -> None:
+    provenance = att_layer(envelope(statement({"builder": {}}, "https://slsa.dev/provenance/v0.2")),
+                           "https://slsa.dev/provenance/v0.2")
+    unannotated = att_layer(envelope(statement({"builder": {}}, "https://slsa.dev/provenance/v1")), None)
+    good = att_layer(envelope(statement(SPDX_DOC, SPDX_PT)))
+    result = run(attestations=(provenance, unannotated, good))
+    assert result.verdict == "pass" and result.findings == ()
+    assert [i["predicate_type"] for i in result.facts["ignored"]] == ["https://slsa.dev/provenance/v0.2", ""]
+
+
+def test_type_filter() -> None:
+    layers = (att_layer(envelope(statement(SPDX_DOC, SPDX_PT))),)
+    assert run(attestations=layers, sbom_type="cyclonedx").verdict == "fail"
+    assert run(attestations=layers, sbom_type="spdx").verdict == "pass"
+
+
+def test_one_bad_next_to_one_good_passes_with_a_warning() -> None:
+    result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT), key=WRONG_KEY)),
+                               att_layer(envelope(statement(SPDX_DOC, SPDX_PT)))))
+    assert result.verdict == "pass"
+    allowed, deny, warn = decision(result)
+    assert allowed and not deny
+    assert len(warn) == 1 and "attestation rejected" in next(iter(warn))
+
+
+def test_denied_package_and_licence_from_a_verified_sbom() -> None:
+    result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT))),))
+    allowed, deny, _ = decision(result, {"denied_packages": ["pkg:conda/openssl@<1.1.1r"]})
+    assert not allowed
+    assert deny == {f"reg.example/app@{IMAGE}: SBOM lists denied package pkg:conda/openssl@1.1.1q "
+                    "(pattern pkg:conda/openssl@<1.1.1r)"}
+    assert decision(result, {"denied_packages": ["pkg:conda/openssl@>=1.1.1r"]})[0]
+    licences = result.facts["sboms"][0]["license_ids"]
+    assert licences
+    assert not decision(result, {"denied_licenses": [licences[0]]})[0]
+
+
+def test_sbom_describing_another_image_is_denied() -> None:
+    doc = _sbom("cyclonedx/large/guac-data-syft-python-image-1.4.cdx.json")
+    result = run(referrers=(referrer(envelope(statement(doc, CDX_PT))),))
+    assert result.verdict == "pass"
+    assert result.facts["digest_match"] is False
+    allowed, deny, _ = decision(result)
+    assert not allowed and "describes sha256:e9ebb760" in next(iter(deny))
+    assert decision(result, {"digest_must_match": False})[0]
+
+
+def test_max_age_from_now() -> None:
+    result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT))),))
+    allowed, deny, _ = decision(result, {"max_age": "720h"})
+    assert not allowed
+    assert deny == {f"reg.example/app@{IMAGE}: newest SBOM was created 2021-08-25T12:20:30Z, older than max_age 720h"}
