@@ -354,7 +354,7 @@ def _blocks(data: Mapping[str, Any], kind: str) -> Iterator[tuple[str, str, dict
             if isinstance(named, Mapping):
                 for name, body in named.items():
                     if isinstance(body, Mapping):
-                        yield str(rtype), str(name), dict(body)
+                        yield str(rtype), str(name), _hcl_strings(dict(body))
 
 
 def _from_hcl(path: str, text: str, max_bytes: int) -> list[TrustConfig]:
@@ -443,7 +443,7 @@ def _role_policy(path: str, policy: Any, docs: Mapping[str, dict[str, Any]], use
     s = policy.strip()
     heredoc = re.fullmatch(r"<<-?\s*([A-Za-z_]+)\n(.*)\n\s*\1", s, re.DOTALL)
     if heredoc:
-        return parse_json(heredoc.group(2), f"{path} (assume_role_policy heredoc)")
+        return parse_json(_hcl_unescape(heredoc.group(2)), f"{path} (assume_role_policy heredoc)")
     ref = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}", s)
     if ref:
         if ref.group(1) not in docs:
@@ -464,6 +464,21 @@ def _role_policy(path: str, policy: Any, docs: Mapping[str, dict[str, Any]], use
     # An expression we cannot follow: keep it as an unresolved principal so the verdict says so.
     return {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
                            "Principal": {"Federated": s if s.startswith("${") else "${" + s + "}"}}]}
+
+
+def _hcl_unescape(text: str) -> str:
+    """HCL template escapes: ``$${`` is a literal ``${``, ``%%{`` a literal ``%{``."""
+    return text.replace("$${", "${").replace("%%{", "%{")
+
+
+def _hcl_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return _hcl_unescape(value)
+    if isinstance(value, list):
+        return [_hcl_strings(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _hcl_strings(v) for k, v in value.items()}
+    return value
 
 
 def _hcl_unquote(value: Any) -> Any:

@@ -1,0 +1,147 @@
+"""Benchmark: `verifier check trust-policy` vs checkov on the 53 real trust configurations.
+
+checkov cannot read a bare IAM policy document, a GCP provider record or a Graph-API credential, so both
+tools run on the SAME generated Terraform wrappers (one .tf per corpus file, as in the corpus's own
+checkov columns): AWS documents become `aws_iam_role.assume_role_policy` heredocs (checkov CKV_AWS_393),
+GCP records `google_iam_workload_identity_pool_provider` (+ `google_service_account_iam_member`,
+CKV_GCP_125), Azure credentials `azuread_application_(flexible_)federated_identity_credential`
+(CKV_AZURE_249). Template placeholders are escaped (`$${...}`) so both tools see the same literal text.
+
+Measured: whole-process wall time (interpreter start included) of each tool over the directory, median
+of several runs, in the same run of this script. Printed: the ratio, and every file where checkov's
+PASS/FAIL differs from our verdict (ours "FAIL" = a verdict the default policy denies: fail, warn-org).
+
+    /work/venv/bin/python bench/bench_trust_policy.py [--runs N] [--checkov PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "tests" / "assets" / "upstream" / "trust-policies"
+CHECKS = "CKV_AWS_358,CKV_AWS_393,CKV_GCP_125,CKV_AZURE_249"
+DENY = {"fail", "warn-org"}
+
+
+def hcl_string(value: str) -> str:
+    return json.dumps(value.replace("${", "$${").replace("%{", "%%{"))
+
+
+def wrapper(provider: str, doc: dict[str, Any]) -> str:
+    if provider == "aws":
+        body = json.dumps(doc, indent=2).replace("${", "$${").replace("%{", "%%{")
+        return f'resource "aws_iam_role" "r" {{\n  name = "r"\n  assume_role_policy = <<POLICY\n{body}\nPOLICY\n}}\n'
+    if provider == "gcp":
+        lines = ['resource "google_iam_workload_identity_pool_provider" "p" {',
+                 '  workload_identity_pool_id = "pool"', '  workload_identity_pool_provider_id = "gh"']
+        if doc.get("attribute_mapping"):
+            lines.append("  attribute_mapping = {")
+            lines += [f"    {hcl_string(k)} = {hcl_string(v)}" for k, v in doc["attribute_mapping"].items()]
+            lines.append("  }")
+        if doc.get("attribute_condition"):
+            lines.append(f"  attribute_condition = {hcl_string(doc['attribute_condition'])}")
+        lines += ["  oidc {", f"    issuer_uri = {hcl_string(doc['issuer_uri'])}", "  }", "}"]
+        for i, b in enumerate(doc.get("bindings") or []):
+            lines += [f'resource "google_service_account_iam_member" "b{i}" {{',
+                      '  service_account_id = "projects/p/serviceAccounts/sa@p.iam.gserviceaccount.com"',
+                      '  role = "roles/iam.workloadIdentityUser"', f"  member = {hcl_string(b['member'])}", "}"]
+        return "\n".join(lines) + "\n"
+    expr = doc.get("claimsMatchingExpression")
+    if expr:
+        return (f'resource "azuread_application_flexible_federated_identity_credential" "f" {{\n'
+                f'  application_id = "app"\n  display_name = "f"\n  issuer = {hcl_string(doc["issuer"])}\n'
+                f'  audience = {hcl_string(doc.get("audience", "api://AzureADTokenExchange"))}\n'
+                f'  claims_matching_expression = {hcl_string(expr["value"])}\n}}\n')
+    auds = ", ".join(hcl_string(a) for a in doc.get("audiences", []))
+    return (f'resource "azuread_application_federated_identity_credential" "f" {{\n  application_id = "app"\n'
+            f'  display_name = "f"\n  issuer = {hcl_string(doc["issuer"])}\n'
+            f'  subject = {hcl_string(doc["subject"])}\n  audiences = [{auds}]\n}}\n')
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=900)
+    return time.perf_counter() - start, proc
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--checkov", default=shutil.which("checkov") or "/work/benchvenv/bin/checkov")
+    args = parser.parse_args()
+    expected = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory(prefix="bench-trust-") as tmp:
+        wrappers = Path(tmp) / "tf"
+        wrappers.mkdir()
+        names: dict[str, tuple[str, str]] = {}
+        for provider in ("aws", "gcp", "azure"):
+            for entry in expected[provider]:
+                doc = json.loads((CORPUS / provider / entry["file"]).read_text(encoding="utf-8"))
+                name = f"{entry['id']}.tf"
+                (wrappers / name).write_text(wrapper(provider, doc), encoding="utf-8")
+                names[name] = (entry["verdict"].split()[0].lower(), entry["file"])
+        env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
+               "LOG_LEVEL": "ERROR", "PYTHONDONTWRITEBYTECODE": "1"}
+        ours_cmd = [sys.executable, "-m", "verifier", "check", "trust-policy", str(wrappers), "--format", "json",
+                    "--exit-zero"]
+        checkov_cmd = [args.checkov, "-d", str(wrappers), "--framework", "terraform", "--check", CHECKS,
+                       "-o", "json", "--skip-download", "--compact", "--soft-fail"]
+        ours_times, checkov_times = [], []
+        ours_out = checkov_out = ""
+        for _ in range(args.runs):
+            t, proc = timed(ours_cmd, env)
+            if proc.returncode != 0:
+                print(proc.stderr, file=sys.stderr)
+                return 2
+            ours_times.append(t)
+            ours_out = proc.stdout
+            t, proc = timed(checkov_cmd, env)
+            if proc.returncode != 0:
+                print(proc.stderr[-2000:], file=sys.stderr)
+                return 2
+            checkov_times.append(t)
+            checkov_out = proc.stdout
+        ours = {Path(r["subject"]).name: r["verdict"] for r in json.loads(ours_out)["results"]}
+        checkov: dict[str, set[str]] = {}
+        reports = json.loads(checkov_out) if checkov_out.strip() else []
+        for report in reports if isinstance(reports, list) else [reports]:
+            results = report.get("results", {}) if isinstance(report, dict) else {}
+            for status, key in (("PASS", "passed_checks"), ("FAIL", "failed_checks")):
+                for item in results.get(key, []):
+                    checkov.setdefault(Path(item["file_path"]).name, set()).add(f"{item['check_id']}={status}")
+    ours_med, checkov_med = statistics.median(ours_times), statistics.median(checkov_times)
+    print(f"inputs: {len(names)} trust configurations (Terraform wrappers of tests/assets/upstream/trust-policies)")
+    print(f"verifier: median {ours_med:.3f} s over {args.runs} runs  {[round(t, 3) for t in ours_times]}")
+    print(f"checkov : median {checkov_med:.3f} s over {args.runs} runs  {[round(t, 3) for t in checkov_times]}")
+    print(f"ratio   : verifier is {checkov_med / ours_med:.1f}x faster (target >= 20x)")
+    wrong = [n for n, (want, _f) in names.items() if ours.get(n) != want]
+    print(f"verifier verdicts equal to expected.json on the wrappers: {len(names) - len(wrong)}/{len(names)}"
+          + (f"  (differ: {', '.join(wrong)})" if wrong else ""))
+    print("\nwhere checkov and verifier differ (verifier deny = fail/warn-org):")
+    print(f"  {'id':7} {'expected':14} {'verifier':14} checkov")
+    differ = 0
+    for name, (want, _file) in sorted(names.items()):
+        ck = checkov.get(name, set())
+        ck_fail = any(s.endswith("=FAIL") for s in ck)
+        ours_fail = ours.get(name) in DENY
+        if not ck or ck_fail != ours_fail:
+            differ += 1
+            shown = ", ".join(sorted(ck)) or "no result (resource not supported)"
+            print(f"  {name[:-3]:7} {want:14} {ours.get(name, '?'):14} {shown}")
+    print(f"{differ} of {len(names)} differ")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
