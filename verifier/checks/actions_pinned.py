@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from verifier.checks._base import CheckMeta
+from verifier.checks import registry
 from verifier.errors import ConfigError, InputError
 from verifier.models import CheckResult, Finding, Location, Severity
 from verifier.workflows.yaml_nodes import (
@@ -53,9 +53,8 @@ from verifier.workflows.yaml_nodes import (
     mapping_items,
 )
 
-META = CheckMeta("actions-pinned", "GitHub Actions `uses:` pinned to full commit SHAs",
-                 "verifier.checks.actions_pinned")
-CHECK_ID = META.id
+CHECK_ID = "actions-pinned"
+META = registry.get(CHECK_ID)
 
 UNPINNED_USES = "unpinned-uses"
 NONCANONICAL_SHA = "noncanonical-sha"

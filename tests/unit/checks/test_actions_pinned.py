@@ -670,3 +670,14 @@ def test_multiline_literal_uses_is_invalid() -> None:
                   c/d@v2
     """)
     assert [(f.rule, f.properties["ref_kind"]) for f in result.findings] == [("invalid-uses", "whitespace")]
+
+
+def test_every_rule_has_a_docs_anchor() -> None:
+    from pathlib import Path
+
+    from verifier.checks.actions_pinned import META, RULES
+
+    page = (Path(__file__).resolve().parents[3] / "docs" / "checks" / "actions-pinned.md").read_text()
+    headings = {line[4:].strip() for line in page.splitlines() if line.startswith("### ")}
+    assert set(RULES) <= headings
+    assert META.rule_url("unpinned-uses").endswith("/docs/checks/actions-pinned.md#unpinned-uses")
