@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verifier.config import Signers, VerifierConfig, resolve, resolve_image
-from verifier.errors import ConfigError, InputError
+from verifier.errors import ConfigError, InputError, VerifierError
 from verifier.models import CheckResult
 
 if TYPE_CHECKING:
@@ -290,8 +290,8 @@ def run_gate(config: VerifierConfig, *, now: datetime,
              clock: Callable[[], float] = time.perf_counter) -> GateRun:
     """Run every configured check (paths already resolved, see :func:`resolve_paths`).
 
-    ``InputError``/``SourceError`` propagate (exit 2/3); a check this build cannot run becomes an
-    ``error`` result; an unexpected exception inside a check becomes an ``error`` result naming it.
+    ``InputError``/``SourceError`` (any ``VerifierError``) propagate (exit 2/3); a check this build cannot
+    run, or an unexpected exception inside a check, becomes an ``error`` result naming it (which denies).
     """
     ctx = _Ctx(config, now)
     results: list[CheckResult] = []
@@ -305,9 +305,11 @@ def run_gate(config: VerifierConfig, *, now: datetime,
                 out = _RUNNERS[check_id](ctx)
             except _Unavailable as exc:
                 out = [error_result(check_id, _subject(config, check_id), f"check not available: {exc}")]
-            except TypeError as exc:
-                # A check module with a different interface than the gate expects: never pass.
-                out = [error_result(check_id, _subject(config, check_id), f"check could not be called: {exc}")]
+            except VerifierError:
+                raise  # bad input (exit 2) or evidence not collectable (exit 3): the run is not evaluated
+            except Exception as exc:  # noqa: BLE001 - fail closed: an unexpected failure is an error verdict
+                out = [error_result(check_id, _subject(config, check_id),
+                                    f"internal error: {type(exc).__name__}: {exc}")]
         timings[check_id] = clock() - start
         results.extend(out)
     digest = ctx.evidence.digest if ctx.evidence is not None else None

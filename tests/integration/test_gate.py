@@ -172,3 +172,19 @@ def test_init_writes_once(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     assert target.read_text() == "mine\n"
     assert run_cli(capsys, "init", str(target), "--force").code == 0
     assert target.read_text() == first
+
+
+def test_unexpected_exception_in_a_check_denies(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug inside a check (simulated: check_files raises) is an error verdict that denies, not a crash."""
+    from verifier.checks import actions_pinned
+
+    def boom(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("walker exploded")
+
+    monkeypatch.setattr(actions_pinned, "check_files", boom)
+    run = run_cli(capsys, "gate", "--config", str(_config(tmp_path, CORE)), "--format", "json")
+    assert run.code == 1
+    [err] = [r for r in json.loads(run.out)["results"] if r["check"] == "actions-pinned"]
+    assert err["verdict"] == "error"
+    assert err["facts"]["error"] == "internal error: RuntimeError: walker exploded"
