@@ -314,6 +314,7 @@ class Site:
     parallel_index: int | None = None
     service: str | None = None
     via_merge: bool = False
+    via_matrix: str | None = None  # an image given as ${{ matrix.NAME }}, resolved to one matrix value
 
 
 class _Shape(Exception):  # noqa: N818 - internal signal, never escapes the module
@@ -438,15 +439,57 @@ def _walk_workflow(w: _Walk, root: MappingNode) -> None:
             elif key == "container":
                 image = mapping_get(value, "image") if isinstance(value, MappingNode) else value
                 if image is not None and _scalar(image):
-                    w.tick()
-                    w.images.append(Site("container", key_node, image, job_name, via_merge=merged))
+                    _add_image(w, job, Site("container", key_node, image, job_name, via_merge=merged))
             elif key == "services" and isinstance(value, MappingNode):
                 for name, s_key, service, s_merged in mapping_items(value):
                     image = mapping_get(service, "image") if isinstance(service, MappingNode) else service
                     if image is not None and _scalar(image):
-                        w.tick()
-                        w.images.append(Site("service", s_key, image, job_name, service=name,
-                                             via_merge=merged or s_merged))
+                        _add_image(w, job, Site("service", s_key, image, job_name, service=name,
+                                                via_merge=merged or s_merged))
+
+
+_MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
+
+
+def _add_image(w: _Walk, job: MappingNode, site: Site) -> None:
+    """Record an image; ``${{ matrix.NAME }}`` is replaced by each literal value of that matrix entry
+    (``strategy.matrix.NAME`` list and ``include`` entries), when all of them are literal strings."""
+    w.tick()
+    m = _MATRIX_REF.fullmatch((_scalar(site.value) or "").strip())
+    values = _matrix_values(job, m.group(1)) if m else None
+    if not values:
+        w.images.append(site)
+        return
+    w.tick(len(values))
+    for node in values:
+        w.images.append(Site(site.where, site.key, node, site.job, service=site.service,
+                             via_merge=site.via_merge, via_matrix=m.group(1) if m else None))
+
+
+def _matrix_values(job: MappingNode, name: str) -> list[Node] | None:
+    """The literal values ``matrix.<name>`` can take, or None when any of them is not a literal string
+    (an expression, fromJSON, a nested mapping) or there are none."""
+    strategy = mapping_get(job, "strategy")
+    matrix = mapping_get(strategy, "matrix") if strategy is not None else None
+    if not isinstance(matrix, MappingNode):
+        return None
+    values: list[Node] = []
+    axis = mapping_get(matrix, name)
+    if axis is not None:
+        if not isinstance(axis, SequenceNode):
+            return None
+        values.extend(axis.value)
+    include = mapping_get(matrix, "include")
+    if isinstance(include, SequenceNode):
+        for entry in include.value:
+            value = mapping_get(entry, name)
+            if value is not None:
+                values.append(value)
+    elif include is not None:
+        return None  # an expression: values unknown
+    if not values or not all(_scalar(v) and "${{" not in (_scalar(v) or "") for v in values):
+        return None
+    return values
 
 
 def _walk_action(w: _Walk, root: MappingNode) -> str | None:
@@ -490,6 +533,8 @@ def _base_props(site: Site) -> dict[str, Any]:
         props["service"] = site.service
     if site.via_merge:
         props["via_merge"] = True
+    if site.via_matrix is not None:
+        props["via_matrix"] = site.via_matrix
     return props
 
 
@@ -599,7 +644,7 @@ def _check_uses(path: str, site: Site, src: SourceText, policy: PinPolicy, count
 
 def _image_finding(path: str, site: Site, value: str, kind: str, props: dict[str, Any],
                    src: SourceText) -> Finding:
-    props.update(value=value, image_kind=kind)
+    props.update(value=value, image_kind=kind, ref_kind=kind)
     severity = Severity.HIGH if kind == "tag" else Severity.CRITICAL
     reason = {
         "tag": "is pinned by tag only",
@@ -608,8 +653,9 @@ def _image_finding(path: str, site: Site, value: str, kind: str, props: dict[str
         "bad-digest": "has something after `@` that is not a sha256:<64 hex> digest",
         "expression": "is an expression, so its pinning cannot be checked",
     }.get(kind, "is not pinned by digest")
+    via = f" (from matrix.{site.via_matrix})" if site.via_matrix else ""
     return _finding(UNPINNED_IMAGE, severity,
-                    f"{_where_text(site)}: image {value} {reason}; pin it with @sha256:<digest>",
+                    f"{_where_text(site)}: image {value}{via} {reason}; pin it with @sha256:<digest>",
                     path, site, props, _comments(src, site.key, site.value))
 
 

@@ -681,3 +681,35 @@ def test_every_rule_has_a_docs_anchor() -> None:
     headings = {line[4:].strip() for line in page.splitlines() if line.startswith("### ")}
     assert set(RULES) <= headings
     assert META.rule_url("unpinned-uses").endswith("/docs/checks/actions-pinned.md#unpinned-uses")
+
+
+def test_matrix_images_are_resolved_to_each_literal_value() -> None:
+    result = run(f"""
+        jobs:
+          j:
+            strategy:
+              matrix:
+                img: ["alpine@{DIGEST}", "debian:12"]
+                include:
+                  - img: ubuntu
+            container: ${{{{ matrix.img }}}}
+            services:
+              db:
+                image: ${{{{ matrix.db }}}}
+          k:
+            strategy:
+              matrix:
+                img: ${{{{ fromJSON(inputs.images) }}}}
+            container:
+              image: ${{{{ matrix.img }}}}
+    """)
+    got = [(f.location.line, f.properties["image_kind"], f.properties.get("via_matrix"))
+           for f in result.findings if f.location]
+    assert got == [
+        (5, "tag", "img"),  # debian:12, at its place in the matrix
+        (7, "untagged", "img"),  # ubuntu from include
+        (11, "expression", None),  # matrix.db does not exist
+        (17, "expression", None),  # the axis itself is an expression
+    ]
+    assert result.facts["images"] == 5 and result.facts["images_pinned"] == 1
+    assert "(from matrix.img)" in result.findings[0].message
