@@ -23,6 +23,7 @@ import dataclasses
 import json
 import os
 import re
+import textwrap
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -332,17 +333,12 @@ def _azure_tf(values: Mapping[str, Any]) -> dict[str, Any]:
 # --- Terraform HCL -----------------------------------------------------------------------------------
 
 def _hcl_load(text: str, name: str) -> dict[str, Any]:
-    import hcl2
-
     try:
-        opts = hcl2.SerializationOptions(strip_string_quotes=True, with_comments=False)
-        data = hcl2.loads(text, serialization_options=opts)
-    except Exception as exc:  # noqa: BLE001 - lark raises many unrelated types on bad input
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(name, f"not valid Terraform HCL: {first[:200]}") from None
-    if not isinstance(data, dict):
-        raise InputError(name, "not valid Terraform HCL")
-    return data
+        return parse_hcl(text)
+    except HclError as exc:
+        raise InputError(name, f"not valid Terraform HCL: {exc}") from None
+    except RecursionError:
+        raise InputError(name, "Terraform HCL is nested too deeply") from None
 
 
 def _blocks(data: Mapping[str, Any], kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -523,6 +519,240 @@ def _policy_document(body: Mapping[str, Any]) -> dict[str, Any]:
             out["Condition"] = conditions
         statements.append(out)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+# --- a small HCL reader ------------------------------------------------------------------------------
+
+class HclError(ValueError):
+    """The text is not HCL this reader understands (message has the line)."""
+
+
+class _HclReader:
+    """Reads the HCL that trust configurations are written in: blocks, attributes, strings (with
+    ``${...}`` kept as text), heredocs, numbers, booleans, lists, objects. Any other expression (a
+    reference, a function call, a conditional, a ``for``) is kept as its source text wrapped in ``${...}``,
+    which is what the trust evaluator treats as a template. The output has the shape python-hcl2 gives
+    (blocks as lists of bodies, labels as nested keys).
+    """
+
+    _CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+    def __init__(self, text: str) -> None:
+        self.s = text
+        self.i = 0
+
+    def error(self, problem: str) -> HclError:
+        return HclError(f"{problem} at line {self.s.count(chr(10), 0, self.i) + 1}")
+
+    def skip(self, newlines: bool = True) -> None:
+        s, n = self.s, len(self.s)
+        while self.i < n:
+            c = s[self.i]
+            if c in " \t\r" or (newlines and c == "\n"):
+                self.i += 1
+            elif c == "#" or s.startswith("//", self.i):
+                end = s.find("\n", self.i)
+                self.i = n if end < 0 else end
+            elif s.startswith("/*", self.i):
+                end = s.find("*/", self.i + 2)
+                if end < 0:
+                    raise self.error("unterminated comment")
+                self.i = end + 2
+            else:
+                return
+
+    def ident(self) -> str | None:
+        m = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*").match(self.s, self.i)
+        if not m:
+            return None
+        self.i = m.end()
+        return m.group(0)
+
+    def body(self, closing: str | None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        while True:
+            self.skip()
+            if self.i >= len(self.s):
+                if closing:
+                    raise self.error(f"missing {closing!r}")
+                return out
+            if closing and self.s[self.i] == closing:
+                self.i += 1
+                return out
+            name = self.ident()
+            if name is None:
+                raise self.error(f"unexpected {self.s[self.i]!r}")
+            self.skip(newlines=False)
+            if self.s.startswith("=", self.i) and not self.s.startswith("==", self.i):
+                self.i += 1
+                out[name] = self.expr()
+                continue
+            labels: list[str] = []
+            while True:
+                self.skip(newlines=False)
+                if self.s.startswith('"', self.i):
+                    labels.append(self.string())
+                elif self.s.startswith("{", self.i):
+                    break
+                else:
+                    label = self.ident()
+                    if label is None:
+                        raise self.error(f"expected '=' or a block after {name!r}")
+                    labels.append(label)
+            self.i += 1
+            value: Any = self.body("}")
+            for label in reversed(labels):
+                value = {label: value}
+            out.setdefault(name, []).append(value)
+
+    def expr(self) -> Any:
+        self.skip(newlines=False)
+        start = self.i
+        value = self.primary()
+        self.skip(newlines=False)
+        if self.i >= len(self.s) or self.s[self.i] in "\n,)]}" or self.s.startswith(("#", "//"), self.i):
+            return value
+        self.i = start
+        return "${" + self.raw() + "}"
+
+    def primary(self) -> Any:
+        s = self.s
+        if self.i >= len(s):
+            raise self.error("expected a value")
+        c = s[self.i]
+        if c == '"':
+            return self.string()
+        if c in "[{" and re.compile(r"[\[{]\s*for\s").match(s, self.i):
+            return "${" + self.raw() + "}"  # a for expression
+        if s.startswith("<<", self.i):
+            return self.heredoc()
+        if c == "[":
+            self.i += 1
+            items: list[Any] = []
+            while True:
+                self.skip()
+                if s.startswith("]", self.i):
+                    self.i += 1
+                    return items
+                items.append(self.expr())
+                self.skip()
+                if s.startswith(",", self.i):
+                    self.i += 1
+                elif not s.startswith("]", self.i):
+                    raise self.error("expected ',' or ']'")
+        if c == "{":
+            self.i += 1
+            obj: dict[str, Any] = {}
+            while True:
+                self.skip()
+                if s.startswith("}", self.i):
+                    self.i += 1
+                    return obj
+                if s.startswith('"', self.i):
+                    key = self.string()
+                elif s.startswith("(", self.i):
+                    key = "${" + self.raw() + "}"
+                else:
+                    name = self.ident()
+                    if name is None:
+                        raise self.error("expected an object key")
+                    key = name
+                self.skip(newlines=False)
+                if s[self.i:self.i + 1] not in ("=", ":"):
+                    raise self.error("expected '=' after an object key")
+                self.i += 1
+                obj[key] = self.expr()
+                self.skip(newlines=False)
+                if s.startswith(",", self.i):
+                    self.i += 1
+        m = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?\b").match(s, self.i)
+        if m:
+            self.i = m.end()
+            return float(m.group(0)) if m.group(1) or m.group(2) else int(m.group(0))
+        for word, value in (("true", True), ("false", False), ("null", None)):
+            if re.compile(word + r"\b").match(s, self.i):
+                self.i += len(word)
+                return value
+        return "${" + self.raw() + "}"
+
+    def string(self) -> str:
+        s = self.s
+        out: list[str] = []
+        self.i += 1
+        while True:
+            if self.i >= len(s) or s[self.i] == "\n":
+                raise self.error("unterminated string")
+            c = s[self.i]
+            if c == '"':
+                self.i += 1
+                return "".join(out)
+            if c == "\\":
+                nxt = s[self.i + 1:self.i + 2]
+                out.append({"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt))
+                self.i += 2
+            elif s.startswith("${", self.i) or s.startswith("%{", self.i):
+                start = self.i
+                self.i += 1
+                self.raw_group()
+                out.append(s[start:self.i])
+            else:
+                out.append(c)
+                self.i += 1
+
+    def heredoc(self) -> str:
+        m = re.compile(r"<<(-?)\s*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\n").match(self.s, self.i)
+        if not m:
+            raise self.error("bad heredoc")
+        end = re.compile(r"^[ \t]*" + re.escape(m.group(2)) + r"[ \t]*$", re.MULTILINE).search(self.s, m.end())
+        if not end:
+            raise self.error(f"heredoc {m.group(2)} is not closed")
+        content = self.s[m.end():end.start()].rstrip("\n")
+        self.i = end.end()
+        return textwrap.dedent(content) if m.group(1) else content
+
+    def raw_group(self) -> None:
+        """Skip one bracketed group starting at self.i (strings inside respected)."""
+        s, stack = self.s, [self._CLOSERS[self.s[self.i]]]
+        self.i += 1
+        while stack:
+            if self.i >= len(s):
+                raise self.error(f"missing {stack[-1]!r}")
+            c = s[self.i]
+            if c == '"':
+                self.string()
+                continue
+            if c in self._CLOSERS:
+                stack.append(self._CLOSERS[c])
+            elif c == stack[-1]:
+                stack.pop()
+            elif c in ")]}":
+                raise self.error(f"unexpected {c!r}")
+            self.i += 1
+
+    def raw(self) -> str:
+        """Source text of one expression, up to a newline/','/closer at nesting depth 0."""
+        s, start = self.s, self.i
+        while self.i < len(s):
+            c = s[self.i]
+            if c in "\n,)]}" or s.startswith(("#", "//"), self.i):
+                break
+            if c == '"':
+                self.string()
+            elif s.startswith("<<", self.i) and re.compile(r"<<-?[A-Za-z_]").match(s, self.i):
+                self.heredoc()
+            elif c in self._CLOSERS:
+                self.raw_group()
+            else:
+                self.i += 1
+        text = s[start:self.i].strip()
+        if not text:
+            raise self.error("expected a value")
+        return text
+
+
+def parse_hcl(text: str) -> dict[str, Any]:
+    """Parse HCL text into python-hcl2's shape; raise HclError naming the line."""
+    return _HclReader(text).body(None)
 
 
 def max_bytes_from_mib(mib: float) -> int:

@@ -148,3 +148,61 @@ def test_statement_that_is_not_an_object() -> None:
     cfg = TrustConfig(provider="aws", subject="p.json", path="p.json", document={"Statement": ["x"]})
     with pytest.raises(InputError, match=r"Statement\[0\] is not an object"):
         check(cfg)
+
+
+# --- the HCL reader -----------------------------------------------------------------------------------
+
+def test_hcl_reader_shapes() -> None:
+    from verifier.sources.trust_policy_files import parse_hcl
+
+    text = '''
+# comment
+/* block
+   comment */
+resource "aws_iam_role" "r" {
+  name = "a \\"quoted\\" ${var.env}-${lookup(var.m, "k", "}")}" // trailing
+  count = var.enabled ? 1 : 0
+  tags = { Team = "x", "k.y" = 2, z: true }
+  list = [
+    "a",
+    null,
+    1.5,
+  ]
+  policy = <<-EOT
+    {"a": 1}
+    EOT
+  for_each = { for k, v in var.m : k => v if v != "" }
+  nested {
+    x = jsonencode({
+      A = ["b"]
+    })
+  }
+}
+locals { only = "one" }
+'''
+    data = parse_hcl(text)
+    body = data["resource"][0]["aws_iam_role"]["r"]
+    assert body["name"] == 'a "quoted" ${var.env}-${lookup(var.m, "k", "}")}'
+    assert body["count"] == "${var.enabled ? 1 : 0}"
+    assert body["tags"] == {"Team": "x", "k.y": 2, "z": True}
+    assert body["list"] == ["a", None, 1.5]
+    assert body["policy"] == '{"a": 1}'
+    assert body["for_each"] == '${{ for k, v in var.m : k => v if v != "" }}'
+    assert body["nested"][0]["x"].startswith("${jsonencode({") and body["nested"][0]["x"].endswith("})}")
+    assert data["locals"] == [{"only": "one"}]
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ('resource "x" "y" {\n  a = "open\n}\n', "unterminated string at line 2"),
+    ('resource "x" "y" {\n  a = 1\n', "missing '}'"),
+    ("a = <<EOF\nno end\n", "heredoc EOF is not closed"),
+    ("a = [1,\n2\n", "expected ',' or ']' at line 3"),
+    ("resource x {\n  = 1\n}\n", "unexpected '=' at line 2"),
+    ("/* open", "unterminated comment"),
+])
+def test_hcl_reader_errors_name_the_line(text: str, problem: str) -> None:
+    from verifier.sources.trust_policy_files import HclError, parse_hcl
+
+    with pytest.raises(HclError) as info:
+        parse_hcl(text)
+    assert problem in str(info.value)
