@@ -19,10 +19,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 dev: $(VENV)/.installed
 
-# The Debian registry the OCI integration tests start on 127.0.0.1, and the npm signer (sigstore-js).
+# The Debian registry the OCI integration tests start on 127.0.0.1, Chromium for the audit report's
+# rendering test, and the npm signer (sigstore-js).
+SYSTEM_PACKAGES := docker-registry chromium
 system-deps:
-	@command -v docker-registry >/dev/null 2>&1 || /usr/bin/docker-registry --version >/dev/null 2>&1 || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null)
+	@missing=""; for pkg in $(SYSTEM_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	@if [ -f tests/sigstore-js/package-lock.json ]; then cd tests/sigstore-js && npm ci --silent --no-audit --no-fund; fi
 
 demo: dev

@@ -105,3 +105,48 @@ def test_startup_does_not_import_heavy_libraries() -> None:
     for args in (["--help"], ["check", "sarif", EMPTY]):
         proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False)
         assert "HEAVY []" in proc.stderr, (args, proc.stderr[-2000:])
+
+
+def test_ignore_file_waives_with_expiry_and_reports_bad_lines(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    ignore = tmp_path / ".trivyignore"
+    ignore.write_text("# accepted until the base image moves\nCVE-2021-36159\nCVE-2021-3711 exp:2027-01-01\n"
+                      "CVE-2022-37434 exp:2020-01-01\nCVE-2099-0001 exp:not-a-date\n")
+    run = run_cli(capsys, "check", "sarif", CRITICAL, "--fail-on", "critical", "--ignore", str(ignore),
+                  "--format", "json", "--now", "2026-11-26T00:00:00Z")
+    doc = json.loads(run.out)
+    facts = doc["results"][0]["facts"]
+    # 4 critical results: apk-tools (ignored), libcrypto1.1 + libssl1.1 (ignored until 2027),
+    # zlib (its entry expired in 2020, so it still counts).
+    assert facts["unwaived"]["critical"] == 1
+    assert facts["waived"] == 3
+    waived = sorted(f["rule"] for f in doc["results"][0]["findings"] if f["waived"])
+    assert waived == ["CVE-2021-36159", "CVE-2021-3711", "CVE-2021-3711"]
+    assert run.code == 1
+    assert any("not-a-date" in w or ":5:" in w for w in doc["decision"]["warn"]), doc["decision"]["warn"]
+    # A year later the dated entry has expired too.
+    later = json.loads(run_cli(capsys, "check", "sarif", CRITICAL, "--fail-on", "critical", "--ignore", str(ignore),
+                               "--format", "json", "--now", "2027-06-01T00:00:00Z").out)
+    assert later["results"][0]["facts"]["unwaived"]["critical"] == 3
+
+
+def test_ignore_unfixed_and_vex_on_the_trivy_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = str(TRIVY / "trivy-golden-alpine-310.trivy-report.json")
+    vex = tmp_path / "vex.json"
+    vex.write_text(json.dumps({
+        "@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex-1", "author": "t",
+        "timestamp": "2026-01-01T00:00:00Z", "version": 1,
+        "statements": [{"vulnerability": {"name": "CVE-2019-1549"},
+                        "products": [{"@id": "pkg:apk/alpine/libssl1.1@1.1.1c-r0?arch=x86_64&distro=3.10.2"}],
+                        "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}]}))
+    run = run_cli(capsys, "check", "sarif", report, "--fail-on", "medium", "--vex", str(vex), "--format", "json")
+    findings = json.loads(run.out)["results"][0]["findings"]
+    waived = [(f["rule"], f["properties"]["package"]) for f in findings if f["waived"]]
+    assert waived == [("CVE-2019-1549", "libssl1.1")]
+    assert "VEX not_affected" in next(f["waiver_reason"] for f in findings if f["waived"])
+    assert run.code == 1  # three medium findings remain
+
+
+def test_vex_that_is_not_vex_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "check", "sarif", EMPTY, "--vex", CRITICAL)
+    assert run.code == 2 and run.err.startswith(f"verifier: error: {CRITICAL}: ")

@@ -15,6 +15,7 @@ with the data of the last result that shares its id):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -83,6 +84,9 @@ class RawFinding:
     fixed_version: str | None = None
     purl: str | None = None
     aliases: tuple[str, ...] = ()
+    target: str | None = None  # the scanned target (Trivy result Target / SARIF artifact): ignore-file paths
+    pkg_path: str | None = None  # Trivy JSON PkgPath (ignore-file paths are tried against both)
+    image_purl: str | None = None  # the scanned image as Trivy's pkg:oci purl (VEX statements about the image)
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -154,8 +158,11 @@ def _sarif_findings(doc: ScanDocument, name: str) -> Iterator[RawFinding]:
         tool = run.tool.driver.name or "unknown"
         rules, by_id = _rule_lookup(run)
         facts: dict[int, _RuleFacts] = {}
+        digests = (run.properties or {}).get("repoDigests") or []
+        image = _image_purl(digests[0] if isinstance(digests, list) and digests else None, None)
         for index, result in enumerate(run.results or []):
-            yield _sarif_finding(result, rules, by_id, facts, name, f"runs[{run_index}].results[{index}]", tool)
+            raw = _sarif_finding(result, rules, by_id, facts, name, f"runs[{run_index}].results[{index}]", tool)
+            yield dataclasses.replace(raw, image_purl=image) if image else raw
 
 
 @dataclass(frozen=True)
@@ -237,7 +244,7 @@ def _sarif_finding(result: SarifResult, rules: list[Rule], by_id: dict[str, Rule
         text = f"{clean_id}: {title}" if title else clean_id
     return RawFinding(
         rule=clean_id, severity=severity, severity_source=source, kind=kind, message=text,
-        path=uri, line=line if kind in ("misconfiguration", "secret") else None,
+        path=uri, line=line if kind in ("misconfiguration", "secret") else None, target=uri,
         package=package, installed_version=fields.get("Installed Version"),
         fixed_version=fixed if "Fixed Version" in fields else None,
         extra={"tool": tool, "pointer": pointer, "has_fixed_field": "Fixed Version" in fields},
@@ -245,8 +252,21 @@ def _sarif_finding(result: SarifResult, rules: list[Rule], by_id: dict[str, Rule
 
 
 def _trivy_findings(doc: ScanDocument) -> Iterator[RawFinding]:
+    meta = doc.metadata
+    digest = meta.repo_digests[0] if meta and meta.repo_digests else None
+    arch = meta.image_config.architecture if meta and meta.image_config else None
+    image = _image_purl(digest, arch)
     for target_index, target in enumerate(doc.results or []):
-        yield from _trivy_target(target, target_index)
+        for raw in _trivy_target(target, target_index):
+            yield dataclasses.replace(raw, target=target.target, image_purl=image)
+
+
+def _image_purl(repo_digest: object, arch: str | None) -> str | None:
+    if not isinstance(repo_digest, str):
+        return None
+    from verifier.sources.vex import image_purl
+
+    return image_purl(repo_digest, arch)
 
 
 def _trivy_severity(text: str | None) -> tuple[Severity, str]:
@@ -264,6 +284,7 @@ def _trivy_target(target: TrivyResult, target_index: int) -> Iterator[RawFinding
         text += f" (fixed in {fixed})" if fixed else " (no fix available)"
         yield RawFinding(rule=vid, severity=severity, severity_source=source, kind="vulnerability",
                          message=text, path=vuln.pkg_path or where, line=None, package=vuln.pkg_name,
+                         pkg_path=vuln.pkg_path,
                          installed_version=vuln.installed_version, fixed_version=fixed,
                          purl=vuln.pkg_identifier.purl if vuln.pkg_identifier else None,
                          extra={"pointer": f"Results[{target_index}].Vulnerabilities[{i}]",
@@ -368,12 +389,11 @@ def ignore_file_waiver(rules: Sequence[IgnoreRule], now: datetime) -> WaiverSour
     from verifier.sources.trivyignore import find_waiver
 
     def waiver(raw: RawFinding) -> Waiver | None:
-        for finding_id in (raw.rule, *raw.aliases):
-            rule = find_waiver(rules, finding_id=finding_id, kind=raw.kind, path=raw.path, purl=raw.purl, now=now)
-            if rule is not None:
-                reason = rule.statement or f"listed in {rule.source}"
-                return Waiver(reason=reason, source=rule.source)
-        return None
+        rule = find_waiver(rules, finding_id=raw.rule, kind=raw.kind, path=raw.target or raw.path,
+                           pkg_path=raw.pkg_path, purl=raw.purl, now=now, aliases=raw.aliases)
+        if rule is None:
+            return None
+        return Waiver(reason=rule.statement or f"listed in {rule.source}", source=rule.source)
 
     return waiver
 
@@ -385,7 +405,8 @@ def vex_waiver(documents: Sequence[VexDocument]) -> WaiverSource:
     def waiver(raw: RawFinding) -> Waiver | None:
         if raw.kind != "vulnerability":
             return None
-        statement = find_suppression(documents, vulnerability=raw.rule, purl=raw.purl)
+        parents = (raw.image_purl,) if raw.image_purl else ()
+        statement = find_suppression(documents, vulnerability=raw.rule, purl=raw.purl, parents=parents)
         if statement is None:
             return None
         why = f": {statement.justification}" if statement.justification else ""

@@ -133,7 +133,8 @@ td.num,th.num{text-align:right}code{font-size:.92em}.sev{font-weight:600}
 .sev-critical{color:#7f1d1d}.sev-high{color:#dc2626}.sev-medium{color:#b45309}.sev-low{color:#1d4ed8}
 figure{margin:1rem 0}figcaption{font-weight:600;margin-bottom:.4rem}.lbl{font-size:12px}.num{font-size:12px;fill:#374151}
 .legend{font-size:12px}.key{margin-right:.8rem}.key i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
-.charts{display:flex;gap:2rem;flex-wrap:wrap}details{margin:.5rem 0}
+.charts{display:flex;gap:2rem;flex-wrap:wrap}details{margin:0}td{overflow-wrap:anywhere}
+.ok{color:#16a34a;font-weight:600}.no{color:#dc2626;font-weight:600;cursor:pointer}details ul{margin:.3rem 0;padding-left:1.1rem;font-size:.9em}
 """
 
 # Click a header to sort its table (numbers numerically). No network, no libraries.
@@ -154,6 +155,15 @@ def _table(table_id: str, headers: list[str], rows: list[list[str]], numeric: se
     body = "".join("<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
                                     for i, c in enumerate(row)) + "</tr>" for row in rows)
     return f'<table class="sortable" id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _gate_cell(allowed: bool | None, deny: list[str]) -> str:
+    if allowed is None:
+        return ""
+    if allowed:
+        return '<span class="ok">allowed</span>'
+    items = "".join(f"<li>{escape(reason)}</li>" for reason in deny)
+    return f'<details><summary class="no">denied ({len(deny)})</summary><ul>{items}</ul></details>'
 
 
 def render_html(report: AuditReport) -> str:
@@ -187,7 +197,7 @@ def render_html(report: AuditReport) -> str:
                [[escape(r.repository), str(r.score if r.score is not None else "-"), str(r.subjects), str(r.passed),
                  str(r.findings.get("critical", 0)), str(r.findings.get("high", 0)), str(r.findings.get("medium", 0)),
                  str(r.findings.get("low", 0)),
-                 "" if r.allowed is None else ("allowed" if r.allowed else "denied: " + escape("; ".join(r.deny)))]
+                 _gate_cell(r.allowed, r.deny)]
                 for r in report.repositories], numeric={1, 2, 3, 4, 5, 6, 7}),
     ]
     parts.append("<h2 id=could-not-audit>Could not audit</h2>")

@@ -139,6 +139,15 @@ class TrivyResult(msgspec.Struct, frozen=True, rename="pascal"):
     licenses: list[TrivyLicense] | None = None
 
 
+class TrivyImageConfig(msgspec.Struct, frozen=True):
+    architecture: str | None = None
+
+
+class TrivyMetadata(msgspec.Struct, frozen=True, rename="pascal"):
+    repo_digests: list[str] | None = None
+    image_config: TrivyImageConfig | None = None
+
+
 # --- One struct for both, so a file is decoded once ------------------------------------------------------
 
 
@@ -150,6 +159,7 @@ class ScanDocument(msgspec.Struct, frozen=True):
     schema_version: int | None = msgspec.field(default=None, name="SchemaVersion")
     artifact_name: str | None = msgspec.field(default=None, name="ArtifactName")
     results: list[TrivyResult] | None = msgspec.field(default=None, name="Results")
+    metadata: TrivyMetadata | None = msgspec.field(default=None, name="Metadata")
 
     @property
     def is_sarif(self) -> bool:

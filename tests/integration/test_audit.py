@@ -1,0 +1,189 @@
+"""`verifier audit` on the real corpora: counts equal the single checks, every repository listed,
+decision records counted, bad inputs reported (not fatal), reproducible, shardable."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import zlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli import run_cli
+from tests.conftest import UPSTREAM
+from verifier.checks.actions_pinned import check_files
+from verifier.checks.oidc_trust import check_all
+from verifier.decision_log import DecisionRecord, append_record
+from verifier.models import Decision
+from verifier.sources.trust_policy_files import load_configs
+from verifier.sources.workflow_files import read_all
+
+WORKFLOWS = UPSTREAM / "workflows"
+TRUST = UPSTREAM / "trust-policies"
+REPOS = sorted(p.name for p in WORKFLOWS.iterdir() if (p / ".github").exists() or (p / "action.yml").exists())
+
+
+def audit_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    out = tmp_path / f"audit-{len(list(tmp_path.iterdir()))}.json"
+    run = run_cli(capsys, "audit", *args, "--report", "json", "-o", str(out), "--jobs", "2")
+    return run.code, json.loads(out.read_text())
+
+
+def test_corpus_counts_equal_single_check_results(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, report = audit_json(capsys, tmp_path, str(WORKFLOWS), str(TRUST))
+    assert len(REPOS) == 40
+    listed = {row["repository"] for row in report["repositories"]}
+    assert set(REPOS) <= listed and len(listed) == 41  # 40 repositories + the trust-policy folder
+
+    files, _ = read_all([str(WORKFLOWS)])
+    single = check_files([(f.path, f.kind, f.text, f.problem) for f in files], {})
+    single += check_all(load_configs([str(TRUST)]))
+    expected: dict[str, dict[str, int]] = {}
+    for result in single:
+        for finding in result.findings:
+            if not finding.waived:
+                per = expected.setdefault(result.check, {})
+                per[finding.severity.value] = per.get(finding.severity.value, 0) + 1
+    assert report["summary"]["findings"] == expected
+    assert report["summary"]["results"] == len(single)
+    unpinned = report["summary"]["rules"]["actions-pinned"]["unpinned-uses"]
+    assert unpinned == 354  # the corpus's expected.json: 354 remote refs not pinned to a full SHA
+    assert report["could_not_audit"] == []
+    assert code == 1  # the corpus has over-broad trust policies and unpinned actions: the policy denies
+    by_repo = {row["repository"]: row for row in report["repositories"]}
+    assert by_repo["pallets__flask"]["score"] == 10.0
+    assert by_repo["pallets__flask"]["allowed"] is True
+    assert by_repo["ossf__scorecard"]["allowed"] is False
+
+
+def test_decision_records_from_logs_and_vsa(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    log = tmp_path / "webhook-decisions.jsonl"
+    t0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    for i in range(5):
+        allowed = i % 2 == 0
+        append_record(log, DecisionRecord.of(
+            Decision(allowed=allowed, deny=() if allowed else ("unsigned image",)),
+            time=t0 + timedelta(days=i // 3), source="webhook", subject=f"reg/app:{i}", namespace="prod" if i < 3 else "dev"))
+    with log.open("a") as fh:
+        fh.write("{not json\n")
+    vsa = tmp_path / "release.intoto.json"
+    vsa.write_text(json.dumps({
+        "_type": "https://in-toto.io/Statement/v1", "predicateType": "https://slsa.dev/verification_summary/v1",
+        "subject": [{"name": "reg/app", "digest": {"sha256": "a" * 64}}],
+        "predicate": {"verifier": {"id": "verifier"}, "timeVerified": "2026-11-21T09:00:00Z", "resourceUri": "reg/app",
+                      "policy": {"uri": "policies/", "digest": {"sha256": "b" * 64}}, "verificationResult": "PASSED"}}))
+    code, report = audit_json(capsys, tmp_path, str(log), str(vsa))
+    d = report["decisions"]
+    assert (d["total"], d["admitted"], d["denied"]) == (6, 4, 2)
+    assert d["by_namespace"] == {"(none)": {"admitted": 1, "denied": 0}, "dev": {"admitted": 1, "denied": 1},
+                                 "prod": {"admitted": 2, "denied": 1}}
+    assert d["by_day"]["2026-11-21"] == {"admitted": 2, "denied": 1}
+    assert d["by_reason"] == {"unsigned image": 2}
+    assert d["by_source"] == {"gate": 1, "webhook": 5}
+    assert [p["reason"] for p in report["could_not_audit"]] == [f"{log}:6: not a JSON object"]
+    assert code == 3
+
+
+def test_bad_inputs_are_reported_and_the_rest_audited(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    broken_repo = tmp_path / "broken"
+    (broken_repo / ".github" / "workflows").mkdir(parents=True)
+    (broken_repo / ".github" / "workflows" / "ci.yml").write_bytes(b"\x00\xff\xfe binary junk")
+    images = tmp_path / "images.txt"
+    images.write_text("# images\nnot a ref!!\n")
+    good = WORKFLOWS / "pallets__flask"
+    code, report = audit_json(capsys, tmp_path, str(good), str(broken_repo), str(images), str(tmp_path / "missing"))
+    reasons = {p["input"]: p["reason"] for p in report["could_not_audit"]}
+    assert reasons[f"{images}:2"] == "not an image reference: 'not a ref!!'"
+    assert "no such file or directory" in reasons[str(tmp_path / "missing")]
+    broken = [r for r in report["results"] if r["subject"].startswith(str(broken_repo))]
+    assert broken and broken[0]["verdict"] == "error"
+    assert any(row["repository"] == "pallets__flask" and row["score"] == 10.0 for row in report["repositories"])
+    assert code == 3
+
+
+def test_two_runs_are_identical_but_for_the_time(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    _, first = audit_json(capsys, tmp_path, str(TRUST), str(WORKFLOWS / "tj-actions__changed-files"))
+    _, second = audit_json(capsys, tmp_path, str(TRUST), str(WORKFLOWS / "tj-actions__changed-files"))
+    first.pop("generated_at"), second.pop("generated_at")
+    assert first == second
+    assert first["policy_digest"].startswith("sha256:")
+    assert all(i["digest"] and i["digest"].startswith("sha256:") for i in first["inputs"])
+
+
+def test_shards_merge_to_the_full_report(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    _, full = audit_json(capsys, tmp_path, str(WORKFLOWS))
+    shards = []
+    for i in range(3):
+        out = tmp_path / f"shard{i}.json"
+        run_cli(capsys, "audit", str(WORKFLOWS), "--shard", f"{i}/3", "--report", "json", "-o", str(out))
+        shards.append(str(out))
+    sizes = [len(json.loads(Path(s).read_text())["inputs"]) for s in shards]
+    assert sum(sizes) == 40 and all(sizes)
+    merged_path = tmp_path / "merged.json"
+    run_cli(capsys, "audit", "merge", *shards, "--report", "json", "-o", str(merged_path))
+    merged = json.loads(merged_path.read_text())
+    assert merged["summary"] == full["summary"]
+    assert merged["repositories"] == full["repositories"]
+    assert merged["decision"] == full["decision"]
+
+
+def test_shard_index_from_job_completion_index(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOB_COMPLETION_INDEX", "1")
+    _, report = audit_json(capsys, tmp_path, str(WORKFLOWS), "--shard", "auto/2")
+    assert report["shard"] == {"index": 1, "count": 2}
+    assert run_cli(capsys, "audit", str(WORKFLOWS), "--shard", "2/2").code == 2
+
+
+def test_every_format_renders(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for fmt in ("html", "markdown", "csv", "sarif"):
+        out = tmp_path / f"r.{fmt}"
+        run_cli(capsys, "audit", str(WORKFLOWS / "ossf__scorecard"), "--report", fmt, "-o", str(out))
+        text = out.read_text()
+        assert "unpinned-uses" in text, fmt
+
+
+def _png_pixels(path: Path) -> bytes:
+    """The decompressed image data of a PNG (filter bytes included), enough to tell blank from drawn."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat = 8, b""
+    while pos < len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        if kind == b"IDAT":
+            idat += data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+    return zlib.decompress(idat)
+
+
+def test_html_report_renders_in_headless_chromium(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Rendered by the real Debian chromium (installed by .ci/run): not blank, key numbers in the DOM."""
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian chromium is required (apt-get install chromium; .ci/run installs it)"
+    html, as_json = tmp_path / "report.html", tmp_path / "report.json"
+    run_cli(capsys, "audit", str(WORKFLOWS), str(TRUST), "--report", "html", "-o", str(html))
+    run_cli(capsys, "audit", str(WORKFLOWS), str(TRUST), "--report", "json", "-o", str(as_json))
+    report = json.loads(as_json.read_text())
+    page = html.read_text()
+    assert "<script src" not in page and "<link" not in page  # self-contained: nothing fetched at view time
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    shot = tmp_path / "shot.png"
+    subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1280,1600", html.as_uri()],
+                   capture_output=True, timeout=120, check=False)
+    assert shot.exists(), "chromium wrote no screenshot"
+    pixels = _png_pixels(shot)
+    non_white = sum(1 for b in pixels[::7] if b < 200)
+    assert non_white > len(pixels[::7]) // 200, "screenshot is blank"
+    dom = subprocess.run([chromium, *flags, "--dump-dom", html.as_uri()], capture_output=True, text=True,
+                         timeout=120, check=False).stdout
+    unwaived = sum(sum(v.values()) for v in report["summary"]["findings"].values())
+    assert f'id="card-unwaived-findings"><b>{unwaived}</b>' in dom
+    assert 'id="card-repositories"><b>41</b>' in dom
+    assert "pallets__flask" in dom and 'id="chart-findings"' in dom and 'id="table-repositories"' in dom
