@@ -1,7 +1,7 @@
 """An independent signer: sigstore-js (@sigstore/sign + @sigstore/oci from npm) signs a DSSE bundle with a
 local throwaway key and attaches it to the htpasswd registry as a cosign-v3-style referrer; we collect it.
 
-Needs node and `npm ci` in tests/integration/sigstore_js (CI does this); without them the test FAILS.
+Needs node and `npm ci` in tests/sigstore-js (CI does this); without them the test FAILS.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from verifier.sources.oci_common import compute_digest
 
 pytestmark = pytest.mark.registry
 
-JS_DIR = Path(__file__).parent / "sigstore_js"
+JS_DIR = Path(__file__).resolve().parents[1] / "sigstore-js"
 COSIGN_SIGN_V1 = "https://sigstore.dev/cosign/sign/v1"
 
 
