@@ -188,3 +188,13 @@ def test_unexpected_exception_in_a_check_denies(capsys: pytest.CaptureFixture[st
     [err] = [r for r in json.loads(run.out)["results"] if r["check"] == "actions-pinned"]
     assert err["verdict"] == "error"
     assert err["facts"]["error"] == "internal error: RuntimeError: walker exploded"
+
+
+def test_vsa_without_image_is_a_usage_error_before_anything_runs(capsys: pytest.CaptureFixture[str],
+                                                                 tmp_path: Path) -> None:
+    no_image = "sarif:\n  files: [DEMO/scan.sarif]\n"
+    vsa = tmp_path / "vsa.json"
+    run = run_cli(capsys, "gate", "--config", str(_config(tmp_path, no_image)), "--vsa", str(vsa))
+    assert run.code == 2
+    assert "need an image" in run.err
+    assert not vsa.exists()

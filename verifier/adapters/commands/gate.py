@@ -74,6 +74,8 @@ def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], 
     # Parse --update before running anything: a tag where a digest belongs is a usage error, not a deny.
     for spec in updates:
         parse_update(spec.replace("{digest}", "sha256:" + "0" * 64))
+    if (vsa_path or any("{digest}" in u for u in updates)) and not config.image:
+        raise click.UsageError("--vsa and --update …={digest} need an image (set image: or --image)")
 
     policy_dir = report.policy_dir or (Path(config.policy.bundle) if config.policy.bundle else None)
     opa_url = report.opa_url or (config.policy.opa_url if config.policy.engine == "opa" else None)
