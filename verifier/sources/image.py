@@ -40,7 +40,8 @@ from verifier.sources.oci_common import (
 )
 from verifier.sources.oci_layout import OciLayout
 
-if TYPE_CHECKING:  # the registry client (httpx, ~80 ms to import) is loaded only when a registry is used
+# The registry client (httpx, ~80 ms to import) is loaded only when a registry is used.
+if TYPE_CHECKING:
     from verifier.sources.oci_registry import RegistryClient
 
 OCI_LAYOUT_PREFIX = "oci-layout:"
