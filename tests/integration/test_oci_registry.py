@@ -402,3 +402,12 @@ def test_client_push_and_get_roundtrip_by_digest(registry: LocalRegistry) -> Non
         d = client.push_manifest(repo, "t", manifest, OCI_MANIFEST)
         assert client.get_manifest(repo, d).raw == manifest
         assert client.list_referrers(repo, d) is None  # distribution 2.8.2: no referrers API
+
+
+def test_missing_registry_binary_fails_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without the Debian package the fixtures FAIL with the install line (they never skip)."""
+    import tests.integration.conftest as fixtures
+
+    monkeypatch.setattr(fixtures, "REGISTRY_BIN", str(tmp_path / "no-such-registry"))
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y docker-registry"):
+        fixtures._start_registry(tmp_path, htpasswd=None)
