@@ -187,3 +187,15 @@ def test_html_report_renders_in_headless_chromium(capsys: pytest.CaptureFixture[
     assert f'id="card-unwaived-findings"><b>{unwaived}</b>' in dom
     assert 'id="card-repositories"><b>41</b>' in dom
     assert "pallets__flask" in dom and 'id="chart-findings"' in dom and 'id="table-repositories"' in dom
+
+
+def test_indexed_job_example_is_consistent() -> None:
+    import yaml
+
+    from tests.conftest import REPO
+
+    job = yaml.safe_load((REPO / "deploy" / "audit" / "indexed-job.yaml").read_text())
+    spec = job["spec"]
+    assert job["kind"] == "Job" and spec["completionMode"] == "Indexed"
+    args = spec["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--shard") + 1] == f"auto/{spec['completions']}"
