@@ -411,3 +411,27 @@ def test_missing_registry_binary_fails_loudly(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setattr(fixtures, "REGISTRY_BIN", str(tmp_path / "no-such-registry"))
     with pytest.raises(pytest.fail.Exception, match="apt-get install -y docker-registry"):
         fixtures._start_registry(tmp_path, htpasswd=None)
+
+
+def test_multi_platform_index_is_resolved_to_the_index_digest(registry: LocalRegistry) -> None:
+    repo = registry.new_repo()
+    amd, amd_raw = registry.push_image(repo, None)
+    arm, arm_raw = registry.push_image(repo, None)
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": amd, "size": len(amd_raw),
+             "platform": {"architecture": "amd64", "os": "linux"}},
+            {"mediaType": OCI_MANIFEST, "digest": arm, "size": len(arm_raw),
+             "platform": {"architecture": "arm64", "os": "linux"}},
+        ],
+    }  # fmt: skip
+    index_digest, _ = registry.push_manifest(repo, "multi", index)
+    registry.attach_legacy(repo, index_digest, [(_payload(index_digest), SIMPLESIGNING, {})])
+    ev = collect_image_evidence(registry.ref(repo, "multi"))
+    assert ev.digest == index_digest
+    assert ev.media_type == "application/vnd.oci.image.index.v1+json"
+    assert [s.payload for s in ev.signatures] == [_payload(index_digest)]
+    # A platform manifest has its own (here: no) signatures.
+    assert collect_image_evidence(registry.ref(repo, amd)).signatures == ()
