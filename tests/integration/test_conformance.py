@@ -211,6 +211,20 @@ def test_cli_usage_errors() -> None:
     args = _cli_args("happy-path-v0.3", "path")
     result = CliRunner().invoke(verify_bundle_command, ["--bundle", args[1], args[-1]])
     assert result.exit_code == 2 and "needs --certificate-identity" in result.output
-    result = CliRunner().invoke(verify_bundle_command, [*args[:-1], "--staging", "--trusted-root", args[1],
-                                                         args[-1]])
-    assert result.exit_code == 2 and "mutually exclusive" in result.output
+    # --trusted-root wins over --staging: the suite passes both for cases with their own root.
+    custom = _cli_args("intoto-with-custom-trust-root", "path")
+    assert CliRunner().invoke(verify_bundle_command, ["--staging", *custom]).exit_code == 0
+
+
+def test_cli_digest_argument_that_is_also_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sha256:<hex>`` is a digest unless a file of that name exists (cli_protocol.md)."""
+    c = _case_inputs("happy-path-v0.3")
+    assert isinstance(c["artifact"], Path)
+    name = "sha256:" + hashlib.sha256(c["artifact"].read_bytes()).hexdigest()
+    args = _cli_args("happy-path-v0.3", "digest")
+    assert args[-1] == name
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(verify_bundle_command, args).exit_code == 0
+    (tmp_path / name).write_bytes(b"another file entirely")
+    result = CliRunner().invoke(verify_bundle_command, args)
+    assert result.exit_code == 1 and "[artifact-mismatch]" in result.output
