@@ -16,6 +16,7 @@ import functools
 import hashlib
 import json
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,10 +125,11 @@ class TrustRoot:
                     bumped = parse_time(end) + dt.timedelta(microseconds=1)
                     tsa["validFor"]["end"] = bumped.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             try:
-                from sigstore_models.trustroot import v1 as trustroot_v1
-
-                inner = trustroot_v1.TrustedRoot.from_json(json.dumps(doc))
-                self._sigstore.append(TrustedRoot(inner))
+                # TrustedRoot.from_file is the public constructor: hand it the adjusted document.
+                with tempfile.TemporaryDirectory() as tmp:
+                    adjusted = Path(tmp) / "trusted_root.json"
+                    adjusted.write_text(json.dumps(doc), encoding="utf-8")
+                    self._sigstore.append(TrustedRoot.from_file(str(adjusted)))
             except Exception as exc:  # sigstore-python raises pydantic/ValueError/its own Error
                 raise InputError(self.name, f"not a valid Sigstore trusted root: {_short(exc)}") from exc
         root: TrustedRoot = self._sigstore[0]
