@@ -9,5 +9,5 @@ Example::
     from verifier.sigstore.trust import load_trust_root
     from verifier.sigstore.bundle import verify_bundle
     root = load_trust_root(None)                      # the pinned production trusted_root.json
-    result = verify_bundle(bundle_bytes, artifact_digest=digest, trust=root, policy=policy)
+    result = verify_bundle(bundle_bytes, trust=root, digest=sha256_digest, policy=identity_policy)
 """

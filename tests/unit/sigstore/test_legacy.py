@@ -157,6 +157,14 @@ def test_identity_and_issuer_policy() -> None:
     assert _verify(policy=IdentityPolicy()) == "identity-mismatch"
 
 
+def test_expired_certificate_without_a_trusted_timestamp_is_rejected() -> None:
+    """Without the Rekor SET there is no trusted signing time, and the certificate has long expired."""
+    no_bundle = {k: v for k, v in REAL.annotations.items() if k != "dev.sigstore.cosign/bundle"}
+    assert _verify(no_bundle) == "tlog-entry-missing"
+    # A timestamp annotation alone is not accepted in place of the log entry.
+    assert _verify({**no_bundle, "dev.sigstore.cosign/rfc3161timestamp": "{}"}) == "tlog-entry-missing"
+
+
 def test_another_images_signature_copied_over() -> None:
     assert _verify(digest=SIGNED_DIGEST) == "artifact-mismatch"
 
