@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -69,10 +70,15 @@ def wrapper(provider: str, doc: dict[str, Any]) -> str:
             f'  subject = {hcl_string(doc["subject"])}\n  audiences = [{auds}]\n}}\n')
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """(wall seconds, CPU seconds user+sys of the process and its children, result)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=900)
-    return time.perf_counter() - start, proc
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, proc
 
 
 def main() -> int:
@@ -97,20 +103,22 @@ def main() -> int:
                     "--exit-zero"]
         checkov_cmd = [args.checkov, "-d", str(wrappers), "--framework", "terraform", "--check", CHECKS,
                        "-o", "json", "--skip-download", "--compact", "--soft-fail"]
-        ours_times, checkov_times = [], []
+        ours_times, checkov_times, ours_cpu, checkov_cpu = [], [], [], []
         ours_out = checkov_out = ""
         for _ in range(args.runs):
-            t, proc = timed(ours_cmd, env)
+            t, c, proc = timed(ours_cmd, env)
             if proc.returncode != 0:
                 print(proc.stderr, file=sys.stderr)
                 return 2
             ours_times.append(t)
+            ours_cpu.append(c)
             ours_out = proc.stdout
-            t, proc = timed(checkov_cmd, env)
+            t, c, proc = timed(checkov_cmd, env)
             if proc.returncode != 0:
                 print(proc.stderr[-2000:], file=sys.stderr)
                 return 2
             checkov_times.append(t)
+            checkov_cpu.append(c)
             checkov_out = proc.stdout
         ours = {Path(r["subject"]).name: r["verdict"] for r in json.loads(ours_out)["results"]}
         checkov: dict[str, set[str]] = {}
@@ -124,7 +132,12 @@ def main() -> int:
     print(f"inputs: {len(names)} trust configurations (Terraform wrappers of tests/assets/upstream/trust-policies)")
     print(f"verifier: median {ours_med:.3f} s over {args.runs} runs  {[round(t, 3) for t in ours_times]}")
     print(f"checkov : median {checkov_med:.3f} s over {args.runs} runs  {[round(t, 3) for t in checkov_times]}")
-    print(f"ratio   : verifier is {checkov_med / ours_med:.1f}x faster (target >= 20x)")
+    print(f"ratio   : verifier is {checkov_med / ours_med:.1f}x faster in wall time (target >= 20x)")
+    ours_c, checkov_c = statistics.median(ours_cpu), statistics.median(checkov_cpu)
+    print(f"cpu     : verifier {ours_c:.3f} s, checkov {checkov_c:.3f} s (user+sys, median): "
+          f"{checkov_c / ours_c:.1f}x less CPU")
+    print(f"load    : {os.getloadavg()[0]:.2f} (1-min load average on {os.cpu_count()} cores; wall times "
+          "stretch when other jobs share the machine, CPU time does not)")
     wrong = [n for n, (want, _f) in names.items() if ours.get(n) != want]
     print(f"verifier verdicts equal to expected.json on the wrappers: {len(names) - len(wrong)}/{len(names)}"
           + (f"  (differ: {', '.join(wrong)})" if wrong else ""))

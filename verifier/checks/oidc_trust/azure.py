@@ -36,6 +36,7 @@ _AUDIENCES = frozenset({"api://AzureADTokenExchange", "api://AzureADTokenExchang
                         "api://AzureADTokenExchangeChina"})
 _ISSUER = re.compile(r"https://token\.actions\.githubusercontent\.com(/[A-Za-z0-9_-]+)?"
                      r"|https://[A-Za-z0-9.-]+(:\d+)?/_services/token")
+_TEMPLATE_LEADS = frozenset({"repo", "repository", "repository_id", "repository_owner", "repository_owner_id"})
 _IDENTITY = frozenset({"repository", "repository_id", "repository_owner", "repository_owner_id",
                        "workflow_ref", "job_workflow_ref", "ref", "environment", "event_name"})
 
@@ -75,6 +76,18 @@ def evaluate(col: Collector) -> tuple[TrustVerdict | None, dict[str, Any]]:
                 "exactly, so no token matches", issuer)
         return TrustVerdict.BROKEN, facts
     _audiences(doc["audiences"], col)
+    template = doc["sub_template"]
+    if isinstance(template, list) and template:
+        keys = [str(k) for k in template]
+        if keys == ["job_workflow_ref"]:
+            col.add("sub-job-workflow-ref-only", "the repository's custom sub template is only "
+                    "job_workflow_ref: every repository allowed to call that workflow matches", "include_claim_keys")
+            return TrustVerdict.WARN_ORG, facts
+        if keys[0] not in _TEMPLATE_LEADS:
+            col.add("sub-custom-template-unbound", f"the custom sub template starts with {keys[0]!r}, not the "
+                    "repository: any repository can set the same template and emit the same subject",
+                    "include_claim_keys")
+            return TrustVerdict.FAIL, facts
     if doc["expression"] is not None:
         return _flexible(doc["expression"], col), facts
     subject = doc["subject"]

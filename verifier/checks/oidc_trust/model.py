@@ -56,7 +56,6 @@ class TrustConfig:
     oidc_providers: Mapping[str, str] = dataclasses.field(default_factory=dict)
     admin_permissions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
-    sub_template: tuple[str, ...] | None = None
     first_line: int = 1  # where this configuration starts in ``text`` (several may share one file)
 
 
