@@ -19,9 +19,11 @@ Findings of failing signatures stay in a passing result with severity ``low``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -95,11 +97,13 @@ class _Outcome:
 # Verifications cached by (policy, digest, evidence bytes): verifying the same signature twice gives the same
 # answer (no verification here depends on the current time).
 _CACHE: OrderedDict[str, _Outcome] = OrderedDict()
+_CACHE_LOCK = threading.Lock()  # the webhook verifies from several threads
 
 
 def clear_cache() -> None:
     """Forget cached verifications (benchmarks measure cold runs with it)."""
-    _CACHE.clear()
+    with _CACHE_LOCK:
+        _CACHE.clear()
 
 
 def _cache_key(policy: SignaturePolicy, digest: str, kind: str, *parts: bytes | str) -> str:
@@ -112,14 +116,16 @@ def _cache_key(policy: SignaturePolicy, digest: str, kind: str, *parts: bytes | 
 
 
 def _cached(key: str, compute: Any) -> _Outcome:
-    hit = _CACHE.get(key)
-    if hit is not None:
-        _CACHE.move_to_end(key)
-        return hit
-    outcome: _Outcome = compute()
-    _CACHE[key] = outcome
-    if len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    outcome: _Outcome = compute()  # outside the lock: two threads may both verify, never block each other
+    with _CACHE_LOCK:
+        _CACHE[key] = outcome
+        if len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return outcome
 
 
@@ -143,7 +149,9 @@ def _legacy(layer: SignatureLayer, index: int, digest: str, policy: SignaturePol
         return _Outcome("cosign-legacy", where, verified=fact)
 
     annotations = json.dumps(layer.annotations, sort_keys=True)
-    return _cached(_cache_key(policy, digest, "legacy", layer.payload, layer.media_type, annotations), compute)
+    key = _cache_key(policy, digest, "legacy", layer.payload, layer.media_type, annotations)
+    # The same signature may sit at another position (or image layout): the location is not cached.
+    return dataclasses.replace(_cached(key, compute), where=where)
 
 
 def _is_signature_referrer(ref: ReferrerBundle) -> bool:
@@ -185,7 +193,8 @@ def _referrer(ref: ReferrerBundle, digest: str, policy: SignaturePolicy) -> _Out
                 "log_index": res.log_index}
         return _Outcome("sigstore-bundle", where, verified=fact)
 
-    return _cached(_cache_key(policy, digest, "bundle", ref.bundle, ref.manifest_digest), compute)
+    key = _cache_key(policy, digest, "bundle", ref.bundle, ref.manifest_digest)
+    return dataclasses.replace(_cached(key, compute), where=where)
 
 
 def evaluate(evidence: ImageEvidence, policy: SignaturePolicy) -> CheckResult:

@@ -208,3 +208,22 @@ def test_cli_github_claims() -> None:
     assert code == 1
     assert json.loads(out)["results"][0]["findings"][0]["rule"] == "claim-mismatch"
 
+
+
+def test_concurrent_evaluations_share_the_cache_safely() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    signature.clear_cache()
+    evs = [_evidence(d) for d in ("dir-img-cosign-valid", "dir-img-cosign-mixed", "dir-img-cosign-valid-2")] * 20
+    policy = SignaturePolicy(trust=TRUST, key=COSIGN)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        verdicts = list(pool.map(lambda ev: evaluate(ev, policy).verdict, evs))
+    assert verdicts == ["pass"] * len(evs)
+    # valid/1 == mixed/2 == valid-2/1 (one signature file upstream), mixed/1, valid-2/2: three distinct.
+    assert len(signature._CACHE) == 3
+    # A cached answer keeps the position of the signature it is asked about.
+    result = evaluate(_evidence("dir-img-cosign-mixed"), policy)
+    assert [f.message.split(":")[0] for f in result.findings] == [".sig layer 0"]
+    both = _evidence("dir-img-cosign-mixed")
+    swapped = both.model_copy(update={"signatures": both.signatures[::-1]})
+    assert [f.message.split(":")[0] for f in evaluate(swapped, policy).findings] == [".sig layer 1"]
