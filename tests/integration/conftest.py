@@ -74,6 +74,7 @@ class LocalRegistry:
     docker_config: Path | None = None
     log_path: Path | None = None
     _clients: list[RegistryClient] = field(default_factory=list)
+    _shared: RegistryClient | None = None
 
     @property
     def url(self) -> str:
@@ -81,10 +82,16 @@ class LocalRegistry:
         return f"http://{self.host}"
 
     def client(self, **kwargs: Any) -> RegistryClient:
-        """A RegistryClient for this registry, with its credentials (closed at session end)."""
+        """A RegistryClient for this registry, with its credentials (closed at session end). Without
+        arguments, one shared client (keeps its connection and auth between pushes)."""
+        default = not kwargs
+        if default and self._shared is not None:
+            return self._shared
         kwargs.setdefault("credentials", self.credentials)
         c = RegistryClient(self.host, **kwargs)
         self._clients.append(c)
+        if default:
+            self._shared = c
         return c
 
     def ref(self, repo: str, digest_or_tag: str) -> str:
