@@ -167,6 +167,8 @@ def _from_document(path: str, text: str, data: Any) -> list[TrustConfig]:
         return [_aws_role(path, text, data["Role"])]
     if isinstance(data.get("Roles"), list):
         return [_aws_role(path, text, r) for r in data["Roles"] if isinstance(r, Mapping)]
+    if isinstance(data.get("RoleDetailList"), list):  # aws iam get-account-authorization-details
+        return [_aws_role(path, text, r) for r in data["RoleDetailList"] if isinstance(r, Mapping)]
     if "AssumeRolePolicyDocument" in data:
         return [_aws_role(path, text, data)]
     if isinstance(data.get("Resources"), Mapping):
@@ -215,7 +217,15 @@ def _aws(path: str, text: str, doc: Any, *, name: str | None = None, params: Map
 def _aws_role(path: str, text: str, role: Mapping[str, Any]) -> TrustConfig:
     if "AssumeRolePolicyDocument" not in role:
         raise InputError(path, f"role {role.get('RoleName', '?')!r} has no AssumeRolePolicyDocument")
-    admin = tuple(sorted({m.group(1) for m in _ADMIN_ARN.finditer(json.dumps(role.get("AttachedPolicies", "")))}))
+    attached = json.dumps([role.get("AttachedPolicies"), role.get("AttachedManagedPolicies")])
+    found = {m.group(1) for m in _ADMIN_ARN.finditer(attached)}
+    for pol in role.get("RolePolicyList") or []:
+        doc = pol.get("PolicyDocument") if isinstance(pol, Mapping) else None
+        if isinstance(doc, str):
+            doc = parse_json(urllib.parse.unquote(doc), f"{path} (inline policy of {role.get('RoleName', '?')})")
+        if _star_star(doc):
+            found.add("inline policy Action '*' on Resource '*'")
+    admin = tuple(sorted(found))
     return _aws(path, text, role["AssumeRolePolicyDocument"], name=_str(role.get("RoleName")) or
                 _str(role.get("Arn")), admin=admin)
 

@@ -206,3 +206,15 @@ def test_hcl_reader_errors_name_the_line(text: str, problem: str) -> None:
     with pytest.raises(HclError) as info:
         parse_hcl(text)
     assert problem in str(info.value)
+
+
+def test_account_authorization_details_admin_amplifies() -> None:
+    path = str(INPUTS / "authorization-details.json")
+    results = {c.name: (c, check(c)) for c in load_configs([path])}
+    config, result = results["org-admin"]
+    assert result.verdict == "warn-org"
+    assert config.admin_permissions == ("AdministratorAccess",)
+    assert any(f.rule == "role-admin-permissions" and f.severity == Severity.CRITICAL for f in result.findings)
+    config, result = results["star-inline"]
+    assert config.admin_permissions == ("inline policy Action '*' on Resource '*'",)
+    assert result.facts["admin_permissions"] == ["inline policy Action '*' on Resource '*'"]
