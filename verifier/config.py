@@ -134,6 +134,8 @@ class VerifierConfig(_Strict):
     workflows: Workflows | None = None
     trust_policies: TrustPolicies | None = None
     policy: Policy = Field(default_factory=Policy)
+    decision_log: str | None = Field(None, description="Append one JSON line per decision to this file "
+                                                       "(read by `verifier audit`).")
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

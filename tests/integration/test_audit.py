@@ -199,3 +199,24 @@ def test_indexed_job_example_is_consistent() -> None:
     assert job["kind"] == "Job" and spec["completionMode"] == "Indexed"
     args = spec["template"]["spec"]["containers"][0]["args"]
     assert args[args.index("--shard") + 1] == f"auto/{spec['completions']}"
+
+
+def test_gate_decisions_are_logged_and_audited(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A real gate run on the demo release appends a record; audit counts it with a webhook log beside it."""
+    from tests.conftest import REPO
+
+    log = tmp_path / "decisions.jsonl"
+    demo = REPO / "fixtures" / "demo"
+    allowed = run_cli(capsys, "gate", "--config", str(demo / "verifier.yaml"), "--decision-log", str(log))
+    denied = run_cli(capsys, "gate", "--config", str(demo / "verifier-deny.yaml"), "--decision-log", str(log))
+    assert (allowed.code, denied.code) == (0, 1)
+    webhook_log = tmp_path / "webhook.jsonl"
+    append_record(webhook_log, DecisionRecord.of(Decision(allowed=False, deny=("tag-only image",)),
+                                                 time=datetime(2026, 11, 25, tzinfo=UTC), source="webhook",
+                                                 subject="reg/app:latest", namespace="prod"))
+    _, report = audit_json(capsys, tmp_path, str(log), str(webhook_log))
+    d = report["decisions"]
+    assert (d["total"], d["admitted"], d["denied"]) == (3, 1, 2)
+    assert d["by_source"] == {"gate": 2, "webhook": 1}
+    gate_records = [r for r in report["records"] if r["source"] == "gate"]
+    assert all(r["policy_digest"].startswith("sha256:") and r["digest"] for r in gate_records)

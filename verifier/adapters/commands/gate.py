@@ -42,16 +42,19 @@ if TYPE_CHECKING:
 @click.option("--github-output", "outputs_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Append allowed=…, digest=… and report=… lines here ($GITHUB_OUTPUT), on allow and deny.")
 @click.option("--timings", is_flag=True, help="Print the wall time of each check to stderr.")
+@click.option("--decision-log", "decision_log", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append the decision as one JSON line to this file (overrides `decision_log:`).")
 @report_options
 def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], workflow_paths: tuple[str, ...],
             trust_paths: tuple[str, ...], updates: tuple[str, ...], vsa_path: Path | None, outputs_path: Path | None, timings: bool,
+            decision_log: Path | None,
             report: ReportOptions) -> None:
     """Run every check `verifier.yaml` configures and decide once with the policy.
 
     Command-line options override the file; their paths are relative to the current directory, the
     file's paths to the file's directory.
     """
-    from verifier.config import Sarif, TrustPolicies, Workflows, load_config
+    from verifier.config import Sarif, TrustPolicies, Workflows, load_config, resolve
     from verifier.evaluate import decide
     from verifier.gate import resolve_paths, run_gate
     from verifier.gitops_update import apply_update, parse_update
@@ -93,6 +96,15 @@ def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], 
         click.echo(json.dumps(input_doc, indent=2, sort_keys=True), err=True)
     if report.input_json:
         report.input_json.write_text(json.dumps(input_doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    log_path = decision_log or (Path(resolve(config_path.parent, config.decision_log)) if config.decision_log else None)
+    if log_path:
+        from verifier.decision_log import DecisionRecord, append_record
+        from verifier.policy.engine import bundle_digest, default_policy_dir
+
+        append_record(log_path, DecisionRecord.of(
+            decision, time=now, source="gate", subject=config.image or str(config_path), digest=run.digest,
+            policy_digest=bundle_digest(policy_dir or default_policy_dir())))
 
     allowed = decision.allowed and not (report.fail_on_warn and decision.warn)
     if allowed:
