@@ -218,3 +218,20 @@ def test_account_authorization_details_admin_amplifies() -> None:
     config, result = results["star-inline"]
     assert config.admin_permissions == ("inline policy Action '*' on Resource '*'",)
     assert result.facts["admin_permissions"] == ["inline policy Action '*' on Resource '*'"]
+
+
+def test_terraform_templatefile_is_followed(tmp_path: Path) -> None:
+    (tmp_path / "trust.json.tpl").write_text(json.dumps({"Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": "${provider_arn}"},
+        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:sub": "${subject}"}}}]}))
+    tf = tmp_path / "main.tf"
+    tf.write_text('resource "aws_iam_role" "r" {\n'
+                  '  assume_role_policy = templatefile("${path.module}/trust.json.tpl", {\n'
+                  '    provider_arn = aws_iam_openid_connect_provider.gh.arn\n    subject = var.subject\n  })\n}\n')
+    (result,) = [check(c) for c in load_configs([str(tf)])]
+    assert result.verdict == "indeterminate"  # the subject is passed in by the caller
+    tf.write_text('resource "aws_iam_role" "r" {\n  assume_role_policy = file("missing.json")\n}\n')
+    with pytest.raises(InputError) as info:
+        load_configs([str(tf)])
+    assert info.value.path == str(tmp_path / "missing.json")
