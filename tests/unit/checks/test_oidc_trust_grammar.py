@@ -94,3 +94,10 @@ def test_facts_list_what_is_admitted() -> None:
     assert result.facts["statements"][0]["sub"] == ["repo:acme/a:*", "repo:acme/b:*"]
     assert result.facts["provider"] == "aws"
     assert result.facts["reason"].startswith("sub pattern")
+
+
+def test_admits_fact_lists_positive_identity_tests() -> None:
+    result = check(_aws({"StringEquals": {"token.actions.githubusercontent.com:repository_id": "7"},
+                         "StringNotLike": {"token.actions.githubusercontent.com:sub": "repo:x/y:pull_request"},
+                         "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/app:*"}}))
+    assert result.facts["admits"] == ["repository_id stringequals 7", "sub stringlike repo:acme/app:*"]

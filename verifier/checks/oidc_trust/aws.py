@@ -192,7 +192,8 @@ def evaluate(col: Collector) -> tuple[Bind | None, dict[str, Any]]:
         if result is not None:
             binds.append(result[0])
             stmt_facts.append(result[1])
-    facts: dict[str, Any] = {"statements": stmt_facts}
+    facts: dict[str, Any] = {"statements": stmt_facts,
+                             "admits": [a for f in stmt_facts for a in f["admits"]]}
     if not binds:
         return None, facts
     overall = any_of(binds)
@@ -256,6 +257,7 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
     negatives: list[str] = []
     aud_values: list[str] = []
     sub_values: list[str] = []
+    admits: list[str] = []
     for op, block in conditions.items():
         if not isinstance(block, Mapping):
             raise _ShapeError(f"condition operator {op!r} does not map to an object")
@@ -307,6 +309,7 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
                             "it does not pin the identity", str(op))
                 continue
             mode = _POSITIVE[base]
+            admits.extend(f"{claim} {base} {v}" for v in values)
             if claim == "sub":
                 sub_values.extend(values)
                 value_binds = [eval_sub(v, mode, col) for v in values]
@@ -331,7 +334,7 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
                     "every GitHub Actions workflow on GitHub can assume this role", "Condition",
                     '"Federated"')
     fact = {"label": label, "principal": federated or ["*"], "issuer_hosts": sorted(hosts),
-            "sub": sub_values, "aud": aud_values, "verdict": verdict.value}
+            "sub": sub_values, "aud": aud_values, "admits": admits, "verdict": verdict.value}
     return result, fact
 
 

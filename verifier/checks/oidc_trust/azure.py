@@ -64,7 +64,8 @@ def evaluate(col: Collector) -> tuple[TrustVerdict | None, dict[str, Any]]:
     doc = normalize(cfg.document, cfg.path)
     issuer = doc["issuer"]
     facts: dict[str, Any] = {"issuer": issuer, "subject": doc["subject"], "audiences": doc["audiences"],
-                             "claims_matching_expression": doc["expression"]}
+                             "claims_matching_expression": doc["expression"],
+                             "admits": [x for x in (doc["subject"], doc["expression"]) if x]}
     if not isinstance(issuer, str):
         raise InputError(cfg.path, "federated credential has no issuer")
     looks_github = "githubusercontent" in issuer.lower() or "/_services/token" in issuer.lower()

@@ -199,7 +199,8 @@ def evaluate(col: Collector) -> tuple[TrustVerdict | None, dict[str, Any]]:
     doc = normalize(cfg.document, cfg.path)
     issuer = doc["issuer_uri"]
     facts: dict[str, Any] = {"issuer": issuer, "attribute_condition": doc["attribute_condition"],
-                             "bindings": doc["bindings"]}
+                             "bindings": doc["bindings"],
+                             "admits": [x for x in [doc["attribute_condition"], *(doc["bindings"] or [])] if x]}
     if not isinstance(issuer, str) or github_host(issuer) is None:
         return None, facts
     condition = doc["attribute_condition"]
