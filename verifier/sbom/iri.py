@@ -14,70 +14,76 @@ Every character class is disjoint from ``%``, so matching is linear in the lengt
 
 from __future__ import annotations
 
+import functools
 import re
 
-_UCS = "\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef"
-_IPRIVATE = "\ue000-\uf8ff"
-_UNRESERVED = r"A-Za-z0-9\-._~"
-_SUB_DELIMS = r"!$&'()*+,;="
-_PCT = r"%[0-9A-Fa-f]{2}"
 
-_IPCHAR = rf"(?:[{_UNRESERVED}{_UCS}{_SUB_DELIMS}:@]|{_PCT})"
-_ISEGMENT = rf"{_IPCHAR}*"
-_ISEGMENT_NZ = rf"{_IPCHAR}+"
-_ISEGMENT_NZ_NC = rf"(?:[{_UNRESERVED}{_UCS}{_SUB_DELIMS}@]|{_PCT})+"
-_IQUERY = rf"(?:[{_UNRESERVED}{_UCS}{_SUB_DELIMS}:@{_IPRIVATE}/?]|{_PCT})*"
-_IFRAGMENT = rf"(?:[{_UNRESERVED}{_UCS}{_SUB_DELIMS}:@/?]|{_PCT})*"
+def _patterns(ucs: str, iprivate: str) -> tuple[str, str]:
+    """(IRI, IRI-reference) patterns; ``ucs``/``iprivate`` are the non-ASCII ranges (empty for ASCII input)."""
+    unreserved = r"A-Za-z0-9\-._~"
+    sub_delims = r"!$&'()*+,;="
+    pct = r"%[0-9A-Fa-f]{2}"
 
-_IPATH_ABEMPTY = rf"(?:/{_ISEGMENT})*"
-_IPATH_ABSOLUTE = rf"/(?:{_ISEGMENT_NZ}(?:/{_ISEGMENT})*)?"
-_IPATH_NOSCHEME = rf"{_ISEGMENT_NZ_NC}(?:/{_ISEGMENT})*"
-_IPATH_ROOTLESS = rf"{_ISEGMENT_NZ}(?:/{_ISEGMENT})*"
+    ipchar = rf"(?:[{unreserved}{ucs}{sub_delims}:@]|{pct})"
+    isegment = rf"{ipchar}*"
+    isegment_nz = rf"{ipchar}+"
+    isegment_nz_nc = rf"(?:[{unreserved}{ucs}{sub_delims}@]|{pct})+"
+    iquery = rf"(?:[{unreserved}{ucs}{sub_delims}:@{iprivate}/?]|{pct})*"
+    ifragment = rf"(?:[{unreserved}{ucs}{sub_delims}:@/?]|{pct})*"
 
-_DEC_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
-_IPV4 = rf"{_DEC_OCTET}\.{_DEC_OCTET}\.{_DEC_OCTET}\.{_DEC_OCTET}"
-_H16 = r"[0-9A-Fa-f]{1,4}"
-_LS32 = rf"(?:{_H16}:{_H16}|{_IPV4})"
-_IPV6 = "(?:" + "|".join(
-    (
-        rf"(?:{_H16}:){{6}}{_LS32}",
-        rf"::(?:{_H16}:){{5}}{_LS32}",
-        rf"{_H16}::(?:{_H16}:){{4}}{_LS32}",
-        rf"(?:{_H16}:){{1}}{_H16}::(?:{_H16}:){{3}}{_LS32}",
-        rf"(?:{_H16}:){{2}}{_H16}::(?:{_H16}:){{2}}{_LS32}",
-        rf"(?:{_H16}:){{3}}{_H16}::{_H16}:{_LS32}",
-        rf"(?:{_H16}:){{4}}{_H16}::{_LS32}",
-        rf"(?:{_H16}:){{5}}{_H16}::{_H16}",
-        rf"(?:{_H16}:){{6}}{_H16}::",
-    )
-) + ")"
-_IPVFUTURE = rf"v[0-9A-Fa-f]+\.[{_UNRESERVED}{_SUB_DELIMS}:]+"
-_IP_LITERAL = rf"\[(?:{_IPV6}|{_IPVFUTURE})\]"
-_IREG_NAME = rf"(?:[{_UNRESERVED}{_UCS}{_SUB_DELIMS}]|{_PCT})*"
-_IHOST = rf"(?:{_IP_LITERAL}|{_IPV4}|{_IREG_NAME})"
-_IUSERINFO = rf"(?:[{_UNRESERVED}{_UCS}{_SUB_DELIMS}:]|{_PCT})*"
-_IAUTHORITY = rf"(?:{_IUSERINFO}@)?{_IHOST}(?::[0-9]*)?"
+    ipath_abempty = rf"(?:/{isegment})*"
+    ipath_absolute = rf"/(?:{isegment_nz}(?:/{isegment})*)?"
+    ipath_noscheme = rf"{isegment_nz_nc}(?:/{isegment})*"
+    ipath_rootless = rf"{isegment_nz}(?:/{isegment})*"
 
-_SCHEME = r"[A-Za-z][A-Za-z0-9+\-.]*"
-_IHIER_PART = rf"(?://{_IAUTHORITY}{_IPATH_ABEMPTY}|{_IPATH_ABSOLUTE}|{_IPATH_ROOTLESS}|)"
-_IRELATIVE_PART = rf"(?://{_IAUTHORITY}{_IPATH_ABEMPTY}|{_IPATH_ABSOLUTE}|{_IPATH_NOSCHEME}|)"
-_TAIL = rf"(?:\?{_IQUERY})?(?:#{_IFRAGMENT})?"
-_IRI = rf"{_SCHEME}:{_IHIER_PART}{_TAIL}"
-_IRELATIVE_REF = rf"{_IRELATIVE_PART}{_TAIL}"
+    dec_octet = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+    ipv4 = rf"{dec_octet}\.{dec_octet}\.{dec_octet}\.{dec_octet}"
+    h16 = r"[0-9A-Fa-f]{1,4}"
+    ls32 = rf"(?:{h16}:{h16}|{ipv4})"
+    ipv6 = "(?:" + "|".join((
+        rf"(?:{h16}:){{6}}{ls32}",
+        rf"::(?:{h16}:){{5}}{ls32}",
+        rf"{h16}::(?:{h16}:){{4}}{ls32}",
+        rf"(?:{h16}:){{1}}{h16}::(?:{h16}:){{3}}{ls32}",
+        rf"(?:{h16}:){{2}}{h16}::(?:{h16}:){{2}}{ls32}",
+        rf"(?:{h16}:){{3}}{h16}::{h16}:{ls32}",
+        rf"(?:{h16}:){{4}}{h16}::{ls32}",
+        rf"(?:{h16}:){{5}}{h16}::{h16}",
+        rf"(?:{h16}:){{6}}{h16}::",
+    )) + ")"
+    ipvfuture = rf"v[0-9A-Fa-f]+\.[{unreserved}{sub_delims}:]+"
+    ip_literal = rf"\[(?:{ipv6}|{ipvfuture})\]"
+    ireg_name = rf"(?:[{unreserved}{ucs}{sub_delims}]|{pct})*"
+    ihost = rf"(?:{ip_literal}|{ipv4}|{ireg_name})"
+    iuserinfo = rf"(?:[{unreserved}{ucs}{sub_delims}:]|{pct})*"
+    iauthority = rf"(?:{iuserinfo}@)?{ihost}(?::[0-9]*)?"
 
-_IRI_RE = re.compile(_IRI)
-_IRI_REFERENCE_RE = re.compile(rf"(?:{_IRI}|{_IRELATIVE_REF})")
+    scheme = r"[A-Za-z][A-Za-z0-9+\-.]*"
+    ihier_part = rf"(?://{iauthority}{ipath_abempty}|{ipath_absolute}|{ipath_rootless}|)"
+    irelative_part = rf"(?://{iauthority}{ipath_abempty}|{ipath_absolute}|{ipath_noscheme}|)"
+    tail = rf"(?:\?{iquery})?(?:#{ifragment})?"
+    iri = rf"{scheme}:{ihier_part}{tail}"
+    return iri, rf"(?:{iri}|{irelative_part}{tail})"
+
+
+@functools.cache
+def _compiled(ascii_only: bool) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Compiled once, on first use. For ASCII input the non-ASCII ranges can never match, so the ASCII
+    pattern gives the same answer and compiles ~10x faster (the Unicode classes dominate compile time)."""
+    ucs, iprivate = ("", "") if ascii_only else ("\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef", "\ue000-\uf8ff")
+    iri, reference = _patterns(ucs, iprivate)
+    return re.compile(iri), re.compile(reference)
 
 
 def is_iri(value: object) -> bool:
     """True if ``value`` is an RFC 3987 IRI (non-strings pass, as JSON Schema formats require)."""
     if not isinstance(value, str):
         return True
-    return _IRI_RE.fullmatch(value) is not None
+    return _compiled(value.isascii())[0].fullmatch(value) is not None
 
 
 def is_iri_reference(value: object) -> bool:
     """True if ``value`` is an RFC 3987 IRI-reference (non-strings pass)."""
     if not isinstance(value, str):
         return True
-    return _IRI_REFERENCE_RE.fullmatch(value) is not None
+    return _compiled(value.isascii())[1].fullmatch(value) is not None

@@ -1,0 +1,186 @@
+"""SBOM read + validate: verifier vs cyclonedx-python-lib and spdx-tools, measured in the same run.
+
+    /work/venv/bin/python bench/bench_sbom.py [--shared ../shared] [--skip-peers]
+
+1. juice-shop CycloneDX 1.6 JSON (1,101 components, thousands of URLs): ``load_sbom`` + ``validate_sbom``
+   (cold: a fresh interpreter, imports and schema compilation included; warm: in-process) vs
+   cyclonedx-python-lib ``JsonStrictValidator`` in its own interpreter (unmodified jsonschema with
+   rfc3987_syntax), run once with a 120 s timeout. Target: ours <= 1 s (the library: ~68 s).
+2. SPDX 2.3 with >= 4,000 packages, built from the real lunes-app syft SBOM (1,120 packages) by
+   copying its packages and relationships with fresh SPDXIDs: ours at 1x..8x (linear growth) vs spdx-tools
+   parse + ``validate_full_spdx_document`` (quadratic) at 4x, 120 s timeout. Target: ours <= 0.5 s.
+3. The whole real corpus (``../shared/real/sbom``): every file read and validated; counts and total time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from verifier.sbom.read import load_sbom  # noqa: E402
+from verifier.sbom.validate import validate_sbom  # noqa: E402
+
+PEER_TIMEOUT = 120.0
+
+
+def _ours_cold(path: Path) -> float:
+    code = textwrap.dedent(f"""
+        import time, sys
+        t = time.perf_counter()
+        sys.path.insert(0, {str(REPO)!r})
+        from verifier.sbom.read import load_sbom
+        from verifier.sbom.validate import validate_sbom
+        data = open({str(path)!r}, "rb").read()
+        loaded = load_sbom(data, "x")
+        result = validate_sbom(data, loaded.summary, loaded.document)
+        assert result.valid is not False, result.problems[:3]
+        print(time.perf_counter() - t)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    return float(out.stdout.strip())
+
+
+def _ours_warm(data: bytes, repeat: int = 3) -> tuple[float, Any]:
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        loaded = load_sbom(data, "x")
+        result = validate_sbom(data, loaded.summary, loaded.document)
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def _peer(code: str, timeout: float = PEER_TIMEOUT) -> tuple[float | None, str]:
+    """Run a peer in its own interpreter; (seconds, output) or (None, 'timeout')."""
+    start = time.perf_counter()
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"timed out after {timeout:.0f} s"
+    elapsed = time.perf_counter() - start
+    if out.returncode != 0:
+        return None, (out.stderr.strip().splitlines() or ["failed"])[-1]
+    return elapsed, out.stdout.strip()
+
+
+def bench_cyclonedx(shared: Path, skip_peers: bool) -> None:
+    path = shared / "real/sbom/cyclonedx/large/node-npm-juice-shop-flat-1.6.cdx.json"
+    data = path.read_bytes()
+    cold = _ours_cold(path)
+    warm, result = _ours_warm(data)
+    print(f"[1] juice-shop CycloneDX 1.6 JSON ({len(data) / 1e6:.1f} MB, 1,101 components)")
+    print(f"    verifier read+validate: cold {cold:.3f} s (fresh interpreter), warm {warm:.3f} s; "
+          f"valid={result.valid}")
+    if skip_peers:
+        return
+    code = textwrap.dedent(f"""
+        from cyclonedx.schema import SchemaVersion
+        from cyclonedx.validation.json import JsonStrictValidator
+        text = open({str(path)!r}, encoding="utf-8").read()
+        print(JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None)
+    """)
+    seconds, out = _peer(code)
+    if seconds is None:
+        print(f"    cyclonedx-python-lib JsonStrictValidator: {out} (ratio > {PEER_TIMEOUT / cold:.0f}x)")
+    else:
+        print(f"    cyclonedx-python-lib JsonStrictValidator: {seconds:.1f} s, valid={out}")
+        print(f"    ratio: {seconds / cold:.0f}x faster cold, {seconds / warm:.0f}x warm")
+
+
+def _scaled_spdx(base: dict[str, Any], factor: int) -> dict[str, Any]:
+    doc = copy.deepcopy(base)
+    packages, relationships = list(base["packages"]), list(base.get("relationships", []))
+    for n in range(1, factor):
+        suffix = f"-copy{n}"
+        ids = {p["SPDXID"] for p in base["packages"]}
+        for pkg in base["packages"]:
+            clone = dict(pkg, SPDXID=pkg["SPDXID"] + suffix)
+            packages.append(clone)
+        for rel in base.get("relationships", []):
+            a, b = rel["spdxElementId"], rel["relatedSpdxElement"]
+            relationships.append(dict(rel, spdxElementId=a + suffix if a in ids else a,
+                                      relatedSpdxElement=b + suffix if b in ids else b))
+    doc["packages"], doc["relationships"] = packages, relationships
+    return doc
+
+
+def bench_spdx(shared: Path, skip_peers: bool) -> None:
+    base = json.loads((shared / "real/sbom/spdx2/large/lunes-app-syft-1.51.spdx.json").read_bytes())
+    print(f"[2] SPDX 2.3 built from lunes-app ({len(base['packages'])} packages per copy)")
+    rows = []
+    for factor in (1, 2, 4, 8):
+        data = json.dumps(_scaled_spdx(base, factor)).encode()
+        seconds, result = _ours_warm(data)
+        n = result and load_sbom(data, "x").summary.component_count
+        rows.append((factor, n, seconds))
+        print(f"    verifier read+validate x{factor}: {n} packages, {len(data) / 1e6:.1f} MB: {seconds:.3f} s "
+              f"({seconds / n * 1e6:.1f} us/package), valid={result.valid}")
+    growth = rows[-1][2] / rows[0][2]
+    print(f"    growth x1 -> x8 packages: {growth:.1f}x time (linear = 8x)")
+    if skip_peers:
+        return
+    doc4 = _scaled_spdx(base, 4)
+    with tempfile.NamedTemporaryFile("w", suffix=".spdx.json", delete=False) as fh:
+        json.dump(doc4, fh)
+        tmp = fh.name
+    ours4 = next(s for f, _, s in rows if f == 4)
+    code = textwrap.dedent(f"""
+        from spdx_tools.spdx.parser.parse_anything import parse_file
+        from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+        doc = parse_file({tmp!r})
+        print(len(validate_full_spdx_document(doc)))
+    """)
+    seconds, out = _peer(code)
+    Path(tmp).unlink()
+    if seconds is None:
+        print(f"    spdx-tools parse+validate x4 ({len(doc4['packages'])} packages): {out} "
+              f"(ratio > {PEER_TIMEOUT / ours4:.0f}x)")
+    else:
+        print(f"    spdx-tools parse+validate x4 ({len(doc4['packages'])} packages): {seconds:.1f} s, {out} messages")
+        print(f"    ratio: {seconds / ours4:.0f}x faster")
+
+
+def bench_corpus(shared: Path) -> None:
+    root = shared / "real/sbom"
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".json", ".xml", ".spdx")
+                   and "attestations" not in p.parts)
+    counts = {"read": 0, "valid": 0, "invalid": 0, "undecided": 0, "unreadable": 0}
+    start = time.perf_counter()
+    for path in files:
+        data = path.read_bytes()
+        try:
+            loaded = load_sbom(data, str(path))
+        except Exception:  # noqa: BLE001 - counted, the tests check the messages
+            counts["unreadable"] += 1
+            continue
+        counts["read"] += 1
+        valid = validate_sbom(data, loaded.summary, loaded.document).valid
+        counts["valid" if valid else "invalid" if valid is False else "undecided"] += 1
+    elapsed = time.perf_counter() - start
+    print(f"[3] full corpus {root}: {len(files)} files, {counts}, {elapsed:.2f} s total")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--skip-peers", action="store_true", help="Only measure verifier.")
+    args = parser.parse_args()
+    bench_cyclonedx(args.shared, args.skip_peers)
+    bench_spdx(args.shared, args.skip_peers)
+    bench_corpus(args.shared)
+
+
+if __name__ == "__main__":
+    main()
