@@ -250,8 +250,9 @@ def evaluate(col: Collector) -> tuple[TrustVerdict | None, dict[str, Any]]:
         col.add("gcp-whole-pool-binding", "a binding grants the whole pool (principalSet://…/*) and the "
                 "condition pins only the owner: every repository of the owner can impersonate", "/*")
         return TrustVerdict.WARN_ORG, facts
-    if effective.weak_ctx and not effective.ctx:
-        return TrustVerdict.WARN_REF, facts
+    # The ref is not part of a GCP verdict: `repository == 'acme/app'` and `sub.startsWith('repo:acme/app:')`
+    # admit the same tokens, and GCP's documented pattern scopes to the repository. Findings about refs
+    # (pull_request, any ref) are still reported.
     return TrustVerdict.PASS, facts
 
 
