@@ -69,12 +69,20 @@ def test_unreadable_exits_2_naming_the_file(capsys: pytest.CaptureFixture[str], 
 
 
 def test_size_cap_before_parsing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A 500 MB SBOM (a sparse file: no disk used) is refused by its size, never read or parsed."""
+    import time
+
     big = tmp_path / "big.json"
     with open(big, "wb") as fh:
-        fh.truncate(3 * 1024 * 1024)
-    run = run_cli(capsys, "sbom", "inspect", str(big), "--max-size", "2")
+        fh.truncate(500 * 1000 * 1000)
+    start = time.perf_counter()
+    run = run_cli(capsys, "sbom", "inspect", str(big))
+    assert time.perf_counter() - start < 5
     assert run.code == 2
-    assert "over the limit of 2.0 MiB" in run.err
+    assert run.err.strip() == (f"verifier: error: {big}: file is 476.8 MiB, over the limit of 128.0 MiB "
+                               "(raise it with --max-size if this input is expected)")
+    run = run_cli(capsys, "sbom", "inspect", str(big), "--max-size", "2")
+    assert run.code == 2 and "over the limit of 2.0 MiB" in run.err
 
 
 def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
