@@ -79,10 +79,14 @@ def _walk(root: str) -> Iterator[str]:
 
 
 def _load_file(path: str, text: str, max_bytes: int, *, explicit: bool) -> list[TrustConfig]:
-    if path.endswith(".tf"):
-        items = _from_hcl(path, text, max_bytes)
-    else:
-        items = _from_document(path, text, _parse_data(path, text))
+    try:
+        if path.endswith(".tf"):
+            items = _from_hcl(path, text, max_bytes)
+        else:
+            items = _from_document(path, text, _parse_data(path, text))
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        # A document of a known kind whose inner structure is not what that kind has.
+        raise InputError(path, f"unexpected structure ({type(exc).__name__}: {exc})") from None
     if not items and not explicit:
         return []
     if not items:
@@ -613,7 +617,10 @@ class _HclReader:
             value: Any = self.body("}")
             for label in reversed(labels):
                 value = {label: value}
-            out.setdefault(name, []).append(value)
+            existing = out.setdefault(name, [])
+            if not isinstance(existing, list):
+                raise self.error(f"{name!r} is both an attribute and a block")
+            existing.append(value)
 
     def expr(self) -> Any:
         self.skip(newlines=False)

@@ -235,3 +235,25 @@ def test_terraform_templatefile_is_followed(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_configs([str(tf)])
     assert info.value.path == str(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("doc", [
+    {"format_version": "1.2", "planned_values": "x"},
+    {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}},
+     "Parameters": ["not", "a", "map"]},
+    {"Roles": [{"RoleName": "r", "AssumeRolePolicyDocument": "%7Bnot json"}]},
+])
+def test_malformed_known_shapes_are_input_errors(tmp_path: Path, doc: object) -> None:
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError) as info:
+        for config in load_configs([str(path)]):
+            check(config)
+    assert str(path) in str(info.value)
+
+
+def test_hcl_attribute_and_block_with_one_name() -> None:
+    from verifier.sources.trust_policy_files import HclError, parse_hcl
+
+    with pytest.raises(HclError, match="both an attribute and a block"):
+        parse_hcl('a = 1\na {\n}\n')
