@@ -83,7 +83,7 @@ def _load_file(path: str, text: str, max_bytes: int, *, explicit: bool) -> list[
         if path.endswith(".tf"):
             items = _from_hcl(path, text, max_bytes)
         else:
-            items = _from_document(path, text, _parse_data(path, text))
+            items = [c for doc in _parse_data(path, text) for c in _from_document(path, text, doc)]
     except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
         # A document of a known kind whose inner structure is not what that kind has.
         raise InputError(path, f"unexpected structure ({type(exc).__name__}: {exc})") from None
@@ -120,12 +120,14 @@ def _first_line(text: str, name: str | None) -> int:
     return 1
 
 
-def _parse_data(path: str, text: str) -> Any:
+def _parse_data(path: str, text: str) -> list[Any]:
+    """The documents of a file: one for JSON, every ``---`` document for YAML (empty ones dropped)."""
     stripped = text.lstrip()
     if path.endswith((".json", ".tpl", ".tftpl")) or stripped.startswith(("{", "[")):
-        return parse_json(text, path)
+        return [parse_json(text, path)]
     try:
-        return yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass with CFN tags
+        docs = list(yaml.load_all(text, Loader=_CfnLoader))  # noqa: S506 - SafeLoader subclass, CFN tags
+        return [d for d in docs if d is not None] or [None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -257,3 +257,17 @@ def test_hcl_attribute_and_block_with_one_name() -> None:
 
     with pytest.raises(HclError, match="both an attribute and a block"):
         parse_hcl('a = 1\na {\n}\n')
+
+
+def test_multi_document_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "creds.yaml"
+    path.write_text("kind: ConfigMap\nmetadata: {name: x}\n---\n"
+                    "issuer: https://token.actions.githubusercontent.com\nsubject: repo:acme/app:pull_request\n"
+                    "audiences: [api://AzureADTokenExchange]\n---\n")
+    assert verdicts(path) == {str(path): "warn-ref"}
+    (tmp_path / "creds.yaml").write_text("kind: ConfigMap\n---\nkind: Secret\n")
+    with pytest.raises(InputError, match="unknown provider"):
+        load_configs([str(path)])
+    (tmp_path / "other.json").write_text(json.dumps({"issuer": "https://token.actions.githubusercontent.com",
+                                                     "subject": "repo:acme/app:ref:refs/heads/main"}))
+    assert verdicts(tmp_path) == {str(tmp_path / "other.json"): "pass"}
