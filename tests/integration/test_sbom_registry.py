@@ -144,3 +144,47 @@ def test_missing_signer_options_are_a_usage_error(capsys: pytest.CaptureFixture[
     run = run_cli(capsys, "check", "sbom", "oci-layout:/nonexistent")
     assert run.code == 2
     assert "--certificate-identity" in run.err
+
+
+DUMP = Path(__file__).parent.parent / "assets" / "oci" / "registry-dump"
+DUMP_IMAGE = "sha256:ae2b469e5b5dd7c959c86ee339c8b56eebea9e5084de1cf0fd93324e34754407"
+
+
+def _replay_dump(registry: LocalRegistry) -> str:
+    """Push the exact bytes of the real registry dump (tests/assets/oci/registry-dump, see its SOURCES.md):
+    an SPDX attestation bundle signed by sigstore-js (an independent signer) as a referrer, and a CycloneDX
+    legacy .att, both key-signed with k-sigstore.pub."""
+    repo = registry.new_repo("dump")
+    client = registry.client()
+    for blob in sorted((DUMP / "demo_hello/blobs/sha256").iterdir()):
+        client.push_blob(repo, blob.read_bytes())
+    metas = [json.loads(p.read_text()) | {"path": p} for p in (DUMP / "demo_hello/manifests").glob("*.meta")]
+    # Manifests pushed by digest (the referrers) before the ones pushed by tag that point at them.
+    for meta in sorted(metas, key=lambda m: (not str(m["ref"]).startswith("sha256:"), str(m["ref"]))):
+        raw = meta["path"].with_suffix(".json").read_bytes()
+        assert client.push_manifest(repo, meta["ref"], raw, meta["contentType"]) == meta["digest"]
+    return repo
+
+
+def test_real_sigstore_js_spdx_bundle_and_legacy_att(registry: LocalRegistry,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    repo = _replay_dump(registry)
+    ref = registry.ref(repo, DUMP_IMAGE)
+    run, report = check(capsys, ref, DUMP / "k-sigstore.pub")
+    assert run.code == 0, run.err
+    facts = report["results"][0]["facts"]
+    assert sorted((s["format"], s["source"].split()[0]) for s in facts["sboms"]) == [
+        ("cyclonedx", "att-layer"), ("spdx", "referrer")]
+    assert [i["predicate_type"] for i in facts["ignored"]] == ["https://sigstore.dev/cosign/sign/v1"]
+    # The same attestations with another key: nothing verifies, deny.
+    other_key = Path(__file__).parent.parent.parent / "fixtures/demo/keys/throwaway-cosign.pub"
+    run, report = check(capsys, ref, other_key)
+    assert run.code == 1
+    assert [f["rule"] for f in report["results"][0]["findings"]] == ["attestation-unverified"] * 2
+
+
+def test_demo_layout_has_a_verified_sbom(capsys: pytest.CaptureFixture[str]) -> None:
+    demo = Path(__file__).parent.parent.parent / "fixtures/demo"
+    run, report = check(capsys, f"oci-layout:{demo / 'throwaway-key'}", demo / "keys/throwaway-cosign.pub")
+    assert run.code == 0
+    assert report["results"][0]["facts"]["formats"] == ["cyclonedx"]
