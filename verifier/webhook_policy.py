@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import functools
 import hashlib
 import inspect
 import json
@@ -33,6 +34,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -108,6 +110,8 @@ class WebhookConfig(BaseModel):
     timeout_margin_seconds: float = Field(default=1.0, ge=0)
     # Upper bound of one shared verification (it may outlive the request that started it).
     verify_timeout_seconds: float = Field(default=25.0, gt=0)
+    # Worker threads for registry lookups (blocking I/O): cold requests beyond this many wait in a queue.
+    max_concurrent_lookups: int = Field(default=32, ge=1, le=256)
     policy_dir: Path | None = None
     opa_url: str | None = None
 
@@ -249,14 +253,18 @@ def _no_events(_name: str, _label: str) -> None:
     return None
 
 
-async def _call(fn: Callable[[str], Any], arg: str) -> Any:
-    """Call a sync (in a worker thread) or async function."""
+async def _call(fn: Callable[[str], Any], arg: str, pool: Executor | None = None) -> Any:
+    """Call a sync (in a worker thread of ``pool``) or async function."""
     if inspect.iscoroutinefunction(fn):
         return await fn(arg)
-    result = await asyncio.to_thread(fn, arg)
+    result = await asyncio.get_running_loop().run_in_executor(pool, fn, arg)
     if inspect.isawaitable(result):
         return await result
     return result
+
+
+# Per thread, process-wide: an engine is dropped only when its own thread exits (never from another).
+_ENGINES = threading.local()
 
 
 class ThreadLocalDecide:
@@ -268,9 +276,6 @@ class ThreadLocalDecide:
     the same decision as the CLI. With an OPA URL it is ``decide`` itself.
     """
 
-    def __init__(self) -> None:
-        self._local = threading.local()
-
     def _engine(self, policy_dir: Path | None) -> Any:
         import regorus
 
@@ -279,7 +284,7 @@ class ThreadLocalDecide:
         from verifier.policy.regorus_engine import RegorusEngine
 
         directory = (policy_dir or default_policy_dir()).resolve()
-        engines: dict[Path, RegorusEngine] = self._local.__dict__.setdefault("engines", {})
+        engines: dict[Path, RegorusEngine] = _ENGINES.__dict__.setdefault("engines", {})
         if directory not in engines:
             engine = regorus.Engine()
             for path in policy_files(directory):
@@ -337,6 +342,13 @@ class AdmissionDecider:
         self._events = events or _no_events
         self._now = now or (lambda: datetime.now(UTC).replace(microsecond=0))
         self.cache = VerdictCache(config.cache_max_entries, clock)
+        self._pool = ThreadPoolExecutor(
+            config.max_concurrent_lookups, thread_name_prefix="verifier-lookup"
+        )
+
+    def close(self) -> None:
+        """Stop the lookup threads (running lookups finish in the background)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------------------------------ rules
 
@@ -450,7 +462,7 @@ class AdmissionDecider:
         tagged = f"{ref.canonical}:{ref.tag or 'latest'}"
         try:
             digest = await asyncio.wait_for(
-                _call(self._resolve, tagged), self.config.verify_timeout_seconds
+                _call(self._resolve, tagged, self._pool), self.config.verify_timeout_seconds
             )
         except Exception as exc:  # noqa: BLE001 - a hint only; the image is denied either way
             log.info("resolving %s failed: %s", tagged, exc)
@@ -464,16 +476,21 @@ class AdmissionDecider:
         failure = cfg.failure_ttl_seconds
         lookup = uuid.uuid4().hex[:8]
         try:
-            result = await asyncio.wait_for(_call(self._verify, pinned), cfg.verify_timeout_seconds)
+            result = await asyncio.wait_for(
+                _call(self._verify, pinned, self._pool), cfg.verify_timeout_seconds
+            )
             if not isinstance(result, CheckResult):
                 raise TypeError(f"verify_image returned {type(result).__name__}, not CheckResult")
-            decision, _input = await asyncio.to_thread(
-                self._decide,
-                [result],
-                dict(rule.config),
-                now=self._now(),
-                policy_dir=cfg.policy_dir,
-                opa_url=cfg.opa_url,
+            decision, _input = await asyncio.get_running_loop().run_in_executor(
+                self._pool,
+                functools.partial(
+                    self._decide,
+                    [result],
+                    dict(rule.config),
+                    now=self._now(),
+                    policy_dir=cfg.policy_dir,
+                    opa_url=cfg.opa_url,
+                ),
             )
         except TimeoutError:
             log.warning("lookup %s: %s: verification timed out", lookup, pinned)

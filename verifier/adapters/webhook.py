@@ -232,10 +232,17 @@ def create_app(
                 await asyncio.to_thread(state.warmup)
             except Exception:
                 log.exception("warm-up failed: not ready")
-                yield
+                try:
+                    yield
+                finally:
+                    decider.close()
                 return
         state.ready = True
-        yield
+        try:
+            yield
+        finally:
+            state.ready = False
+            decider.close()
 
     app = Starlette(
         routes=[
