@@ -222,7 +222,49 @@ def verify_bundle(raw: bytes | str, *, trust: TrustRoot, artifact: bytes | None 
     if not p.entries:
         raise _fail(Reason.TLOG_ENTRY_MISSING, "keyless bundle has no transparency log entry")
     statement = _check_materials(p, p.cert, artifact, digest, key_mode=False)
+    if len(p.entries) != 1:
+        raise _fail(Reason.BUNDLE_MALFORMED, f"expected exactly one transparency log entry, got {len(p.entries)}")
+    proof = p.entries[0].inclusion_proof
+    if p.version == (0, 1) and (proof is None or proof.checkpoint is None):
+        # v0.1 needs only the inclusion promise; sigstore-python 4.5 refuses these (real sigstore-js bundles).
+        return _verify_keyless_set_only(p, trust, policy or IdentityPolicy(), statement)
     return _verify_keyless(p, raw, trust, policy or IdentityPolicy(), artifact, digest, statement)
+
+
+def _verify_keyless_set_only(p: _Parsed, trust: TrustRoot, policy: IdentityPolicy,
+                             statement: dict[str, Any] | None) -> BundleResult:
+    """Ours, for a v0.1 bundle whose entry has an SET but no usable inclusion proof: the SET gives the signing
+    time; chain to a Fulcio CA valid then, SCT, certificate profile, identity. Signature and entry body were
+    checked in step 2."""
+    from verifier.sigstore.sct import verify_embedded_sct
+
+    if p.cert is None:
+        raise _fail(Reason.KEY_REQUIRED, "bundle has no certificate")
+    if p.has_timestamps:
+        raise _fail(Reason.UNSUPPORTED, "v0.1 bundle with RFC 3161 timestamps but no inclusion proof")
+    entry = p.entries[0]
+    at = tlog.verify_set(entry, trust)
+    chain = trust.verify_chain(p.cert, list(p.chain), at)
+    verify_embedded_sct(p.cert, chain[0], trust)
+    check_fulcio_profile(p.cert)
+    signer = policy.check(p.cert)
+    return BundleResult(signer=signer, signed_at=at,
+                        payload_type=p.envelope.payload_type if p.envelope else None,
+                        payload=p.envelope.payload if p.envelope else None, statement=statement,
+                        log_index=entry.log_index)
+
+
+def check_fulcio_profile(cert: x509.Certificate) -> None:
+    """A Sigstore signing certificate has the digitalSignature key usage and the codeSigning EKU."""
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound as exc:
+        raise _fail(Reason.CERTIFICATE_PROFILE, f"signing certificate lacks {exc.oid._name}") from None
+    if not usage.digital_signature:
+        raise _fail(Reason.CERTIFICATE_PROFILE, "signing certificate key usage is not digitalSignature")
+    if x509.oid.ExtendedKeyUsageOID.CODE_SIGNING not in eku:
+        raise _fail(Reason.CERTIFICATE_PROFILE, "signing certificate extended key usage lacks codeSigning")
 
 
 def _verify_keyed(p: _Parsed, key: PublicKey, trust: TrustRoot, artifact: bytes | None,

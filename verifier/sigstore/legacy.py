@@ -26,6 +26,7 @@ from typing import Any
 from cryptography import x509
 
 from verifier.sigstore import dsse, tlog
+from verifier.sigstore.bundle import check_fulcio_profile
 from verifier.sigstore.errors import Reason, VerificationFailure
 from verifier.sigstore.identity import IdentityPolicy, Signer
 from verifier.sigstore.keys import PublicKey, key_id, verify_signature
@@ -162,6 +163,7 @@ def verify_signed(content: SignedContent, annotations: Mapping[str, str], *, tru
     at = tlog.verify_set(entry, trust)
     full_chain = trust.verify_chain(cert, chain, at)
     verify_embedded_sct(cert, full_chain[0], trust)
+    check_fulcio_profile(cert)
     signer = (policy or IdentityPolicy()).check(cert)
     return VerifiedSignature(signer, at, entry.log_index)
 
