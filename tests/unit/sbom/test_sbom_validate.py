@@ -16,6 +16,7 @@ from verifier.sbom.validate import validate_sbom, validate_spdx2_strict
 
 SCHEMA_DATA = UPSTREAM / "cyclonedx-schema-test-data"
 SCHEMA_FILES = sorted(p.relative_to(SCHEMA_DATA).as_posix() for p in SCHEMA_DATA.rglob("*.json"))
+SCHEMA_XML = sorted((SCHEMA_DATA / "1.6-xml").glob("*.xml"))
 CORPUS = UPSTREAM / "sbom"
 
 # The library runs in its own interpreter: there jsonschema imports rfc3987_syntax and keeps its own
@@ -60,6 +61,19 @@ def test_schema_test_data_agrees_with_library_and_file_names() -> None:
         if not (ours is library[path] is expected):
             disagreements.append((path, expected, library[path], ours, problems[:2]))
     assert disagreements == []
+
+
+def test_schema_test_data_xml_agrees_with_library_and_file_names() -> None:
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.xml import XmlValidator
+
+    assert len(SCHEMA_XML) == 11
+    library = XmlValidator(SchemaVersion.V1_6)
+    for path in SCHEMA_XML:
+        expected = path.name.startswith("valid")
+        lib = library.validate_str(path.read_text(encoding="utf-8")) is None
+        ours, problems = _ours(str(path))
+        assert ours is lib is expected, (path.name, problems)
 
 
 # SOURCES.md verdicts (cyclonedx-python-lib JsonStrictValidator / XmlValidator).
