@@ -98,7 +98,7 @@ def main() -> int:
                 (wrappers / name).write_text(wrapper(provider, doc), encoding="utf-8")
                 names[name] = (entry["verdict"].split()[0].lower(), entry["file"])
         env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
-               "LOG_LEVEL": "ERROR", "PYTHONDONTWRITEBYTECODE": "1"}
+               "LOG_LEVEL": "ERROR"}
         ours_cmd = [sys.executable, "-m", "verifier", "check", "trust-policy", str(wrappers), "--format", "json",
                     "--exit-zero"]
         checkov_cmd = [args.checkov, "-d", str(wrappers), "--framework", "terraform", "--check", CHECKS,

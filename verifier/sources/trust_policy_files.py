@@ -20,16 +20,14 @@ Every problem raises :class:`~verifier.errors.InputError` naming the file.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import re
 import textwrap
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from verifier.checks.oidc_trust.model import TrustConfig
 from verifier.errors import InputError
@@ -125,8 +123,10 @@ def _parse_data(path: str, text: str) -> list[Any]:
     stripped = text.lstrip()
     if path.endswith((".json", ".tpl", ".tftpl")) or stripped.startswith(("{", "[")):
         return [parse_json(text, path)]
+    import yaml
+
     try:
-        docs = list(yaml.load_all(text, Loader=_CfnLoader))  # noqa: S506 - SafeLoader subclass, CFN tags
+        docs = list(yaml.load_all(text, Loader=_cfn_loader()))  # noqa: S506 - SafeLoader subclass, CFN tags
         return [d for d in docs if d is not None] or [None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -136,26 +136,33 @@ def _parse_data(path: str, text: str) -> list[Any]:
         raise InputError(path, "YAML is nested too deeply") from None
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that turns CloudFormation short tags (``!Ref``, ``!Sub``...) into their long form."""
+@functools.cache
+def _cfn_loader() -> type[Any]:
+    """SafeLoader that turns CloudFormation short tags (``!Ref``, ``!Sub``...) into their long form.
 
+    Built on first use: PyYAML is only imported when a YAML file is read.
+    """
+    import yaml
 
-def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
+    def cfn_tag(loader: Any, suffix: str, node: Any) -> Any:
+        value: Any
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        if suffix == "Ref":
+            return {"Ref": value}
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+        return {f"Fn::{suffix}": value}
 
+    class CfnLoader(yaml.SafeLoader):
+        pass
 
-_CfnLoader.add_multi_constructor("!", _cfn_tag)
+    CfnLoader.add_multi_constructor("!", cfn_tag)
+    return CfnLoader
 
 
 # --- JSON / YAML documents ---------------------------------------------------------------------------
@@ -779,4 +786,4 @@ def max_bytes_from_mib(mib: float) -> int:
     return int(mib * MIB)
 
 
-__all__ = ["DEFAULT_MAX_BYTES", "Path", "load_configs", "max_bytes_from_mib"]
+__all__ = ["DEFAULT_MAX_BYTES", "HclError", "load_configs", "max_bytes_from_mib", "parse_hcl"]

@@ -11,16 +11,15 @@ Anything outside the subset is reported as unsupported, never guessed.
 
 from __future__ import annotations
 
-import dataclasses
 import re
+from typing import NamedTuple
 
 
 class CelSyntaxError(ValueError):
     """The condition is not valid in the supported subset (message says where)."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One lexical token: kind is STR, NUM, IDENT or the operator/punctuation text itself."""
 
     kind: str
@@ -66,64 +65,88 @@ def tokenize(text: str) -> list[Token]:
 
 
 # --- syntax tree -------------------------------------------------------------------------------------
+# Plain slotted classes rather than dataclasses: the tree is built per condition, and eight generated
+# dataclasses cost more at import than all the parsing a run does.
 
-@dataclasses.dataclass(frozen=True)
-class Or:
+class _Node:
+    """Base: positional fields named in ``_fields``, value equality, readable repr."""
+
+    __slots__: tuple[str, ...] = ()
+    _fields: tuple[str, ...] = ()
+
+    def __init__(self, *values: object) -> None:
+        for name, value in zip(self._fields, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(
+            getattr(self, f) == getattr(other, f) for f in self._fields)
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, *(repr(getattr(self, f)) for f in self._fields)))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
+        return f"{type(self).__name__}({args})"
+
+
+class Or(_Node):
     """``a || b || ...``"""
 
+    __slots__ = _fields = ("items",)
     items: tuple[Node, ...]
 
 
-@dataclasses.dataclass(frozen=True)
-class And:
+class And(_Node):
     """``a && b && ...``"""
 
+    __slots__ = _fields = ("items",)
     items: tuple[Node, ...]
 
 
-@dataclasses.dataclass(frozen=True)
-class Not:
+class Not(_Node):
     """``!a``"""
 
+    __slots__ = _fields = ("item",)
     item: Node
 
 
-@dataclasses.dataclass(frozen=True)
-class Compare:
+class Compare(_Node):
     """``left == right`` / ``left != right`` / ``left in right``."""
 
+    __slots__ = _fields = ("op", "left", "right")
     op: str
     left: Node
     right: Node
 
 
-@dataclasses.dataclass(frozen=True)
-class Call:
+class Call(_Node):
     """``target.name(args)`` (method) or ``name(args)`` (target None)."""
 
+    __slots__ = _fields = ("target", "name", "args")
     target: Node | None
     name: str
     args: tuple[Node, ...]
 
 
-@dataclasses.dataclass(frozen=True)
-class Path:
+class Path(_Node):
     """``assertion.repository``, ``assertion['sub']``, ``attribute.x``."""
 
+    __slots__ = _fields = ("parts",)
     parts: tuple[str, ...]
 
 
-@dataclasses.dataclass(frozen=True)
-class Literal:
+class Literal(_Node):
     """A string, number, bool or null literal."""
 
+    __slots__ = _fields = ("value",)
     value: str | int | bool | None
 
 
-@dataclasses.dataclass(frozen=True)
-class ListLit:
+class ListLit(_Node):
     """``['a', 'b']``"""
 
+    __slots__ = _fields = ("items",)
     items: tuple[Node, ...]
 
 
