@@ -8,6 +8,9 @@ Starts the Debian docker-registry on 127.0.0.1 (as the integration fixtures do),
 
 - layout: `oci-layout:fixtures/demo/keyless-real` and `…/throwaway-key`;
 - registry by digest and by tag (a new client, so a new connection, per collection: the "cold" path);
+- a remote registry simulated by adding a 20 ms delay before each request to the local one: the three
+  lookups (.sig, .att, referrers) sequential vs parallel (the default for registries); the ratio is
+  parallel / sequential;
 - baseline ("peer"): a bare httpx client issuing the same GET requests in the same order on one
   connection, without hashing, parsing or limits: the floor any Registry v2 client pays. The ratio
   verifier / baseline is the cost of our checks plus the connection setup.
@@ -34,6 +37,35 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from tests.integration.conftest import LocalRegistry, _start_registry  # noqa: E402
 from verifier.sources.image import collect_image_evidence  # noqa: E402
+from verifier.sources.oci_common import Limits, collect_all  # noqa: E402
+from verifier.sources.oci_registry import RegistryClient, RegistryStore  # noqa: E402
+
+
+class DelayTransport(httpx.BaseTransport):
+    """The real local registry behind an added per-request delay (a remote registry's round trip)."""
+
+    def __init__(self, delay: float) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.delay = delay
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        time.sleep(self.delay)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def remote(
+    reg: LocalRegistry, repo: str, digest: str, parallel: bool, delay: float
+) -> Callable[[], object]:
+    def run() -> object:
+        with RegistryClient(reg.host, transport=DelayTransport(delay)) as client:
+            client.get_manifest(repo, digest)
+            return collect_all(RegistryStore(client, repo), digest, Limits(), parallel=parallel)
+
+    return run
+
 
 DEMO = REPO_ROOT / "fixtures" / "demo"
 
@@ -93,7 +125,7 @@ def baseline(reg: LocalRegistry, repo: str, digest: str) -> Callable[[], object]
 def report(name: str, ms: list[float], base: float | None = None) -> None:
     p50 = statistics.median(ms)
     p99 = sorted(ms)[max(0, int(len(ms) * 0.99) - 1)]
-    ratio = f"  {p50 / base:5.2f}x baseline" if base else ""
+    ratio = f"  {p50 / base:5.2f}x" if base else ""
     print(f"{name:44s} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  {1000 / p50:8.0f}/s{ratio}")
 
 
@@ -125,6 +157,15 @@ def main() -> int:
                 "registry by tag (resolved once per run)",
                 timed(lambda: collect_image_evidence(reg.ref(repo, "latest")), args.runs),
                 base_p50,
+            )
+            rtt = 0.02
+            runs = max(10, args.runs // 10)
+            seq = timed(remote(reg, repo, digest, False, rtt), runs)
+            report(f"simulated {rtt * 1000:.0f} ms RTT, sequential lookups", seq)
+            report(
+                f"simulated {rtt * 1000:.0f} ms RTT, parallel (default)",
+                timed(remote(reg, repo, digest, True, rtt), runs),
+                statistics.median(seq),
             )
             report(
                 "oci-layout throwaway-key",

@@ -71,7 +71,8 @@ def parse_layout_ref(ref: str) -> tuple[Path, str, str]:
 def _evidence(
     ref: str, image: Manifest, store: ContentStore, source: str, limits: Limits, signature_repo: str
 ) -> ImageEvidence:
-    found = collect_all(store, image.digest, limits)
+    # A registry answers the three lookups (.sig, .att, referrers) concurrently; a layout is read in order.
+    found = collect_all(store, image.digest, limits, parallel=not isinstance(store, OciLayout))
     return ImageEvidence(
         ref=ref,
         digest=image.digest,

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -365,38 +366,50 @@ def _tagged_or_problem(store: ContentStore, tag: str, out: Collected) -> Manifes
     return manifest
 
 
-def collect_legacy(store: ContentStore, digest: str, out: Collected, limits: Limits) -> None:
-    """cosign's ``<alg>-<hex>.sig`` and ``.att`` tags: one layer per signature/attestation."""
+def collect_signatures(store: ContentStore, digest: str, out: Collected, limits: Limits) -> None:
+    """cosign's ``<alg>-<hex>.sig`` tag: one simplesigning layer per signature."""
     sig = _tagged_or_problem(store, digest_tag(digest, ".sig"), out)
-    if sig is not None:
-        for i, layer in enumerate(_capped(sig.layers, limits.layers, f"{store.name} .sig", out)):
-            what = f"{store.name} signature manifest {sig.digest} layer {i} ({layer.digest})"
-            data = _blob_or_problem(store, layer, what, out, limits)
-            if data is not None:
-                out.signatures.append(
-                    SignatureLayer(
-                        payload=data,
-                        media_type=layer.media_type,
-                        annotations=dict(layer.annotations),
-                        manifest_digest=sig.digest,
-                        layer_digest=layer.digest,
-                    )
+    if sig is None:
+        return
+    for i, layer in enumerate(_capped(sig.layers, limits.layers, f"{store.name} .sig", out)):
+        what = f"{store.name} signature manifest {sig.digest} layer {i} ({layer.digest})"
+        data = _blob_or_problem(store, layer, what, out, limits)
+        if data is not None:
+            out.signatures.append(
+                SignatureLayer(
+                    payload=data,
+                    media_type=layer.media_type,
+                    annotations=dict(layer.annotations),
+                    manifest_digest=sig.digest,
+                    layer_digest=layer.digest,
                 )
+            )
+
+
+def collect_attestations(store: ContentStore, digest: str, out: Collected, limits: Limits) -> None:
+    """cosign's ``<alg>-<hex>.att`` tag: one DSSE envelope layer per attestation."""
     att = _tagged_or_problem(store, digest_tag(digest, ".att"), out)
-    if att is not None:
-        for i, layer in enumerate(_capped(att.layers, limits.layers, f"{store.name} .att", out)):
-            what = f"{store.name} attestation manifest {att.digest} layer {i} ({layer.digest})"
-            data = _blob_or_problem(store, layer, what, out, limits)
-            if data is not None:
-                out.attestations.append(
-                    AttestationLayer(
-                        envelope=data,
-                        media_type=layer.media_type,
-                        annotations=dict(layer.annotations),
-                        manifest_digest=att.digest,
-                        layer_digest=layer.digest,
-                    )
+    if att is None:
+        return
+    for i, layer in enumerate(_capped(att.layers, limits.layers, f"{store.name} .att", out)):
+        what = f"{store.name} attestation manifest {att.digest} layer {i} ({layer.digest})"
+        data = _blob_or_problem(store, layer, what, out, limits)
+        if data is not None:
+            out.attestations.append(
+                AttestationLayer(
+                    envelope=data,
+                    media_type=layer.media_type,
+                    annotations=dict(layer.annotations),
+                    manifest_digest=att.digest,
+                    layer_digest=layer.digest,
                 )
+            )
+
+
+def collect_legacy(store: ContentStore, digest: str, out: Collected, limits: Limits) -> None:
+    """cosign's ``<alg>-<hex>.sig`` and ``.att`` tags."""
+    collect_signatures(store, digest, out, limits)
+    collect_attestations(store, digest, out, limits)
 
 
 def _capped(
@@ -488,9 +501,33 @@ def collect_referrers(store: ContentStore, digest: str, out: Collected, limits: 
                 )
 
 
-def collect_all(store: ContentStore, digest: str, limits: Limits) -> Collected:
-    """Legacy tags and referrers of ``digest`` in ``store``."""
+def collect_all(
+    store: ContentStore, digest: str, limits: Limits, *, parallel: bool = False
+) -> Collected:
+    """Legacy tags and referrers of ``digest`` in ``store``.
+
+    With ``parallel`` the three lookups (``.sig``, ``.att``, referrers) run on three threads (a registry
+    round trip each; the store must be thread-safe, as RegistryStore is). Results are merged in the same
+    order as the sequential run, and the first error in that order is raised.
+    """
+    parts = [Collected(), Collected(), Collected()]
+    steps = (collect_signatures, collect_attestations, collect_referrers)
+    if parallel:
+        with ThreadPoolExecutor(max_workers=len(steps), thread_name_prefix="oci-collect") as pool:
+            futures = [
+                pool.submit(step, store, digest, part, limits)
+                for step, part in zip(steps, parts, strict=True)
+            ]
+            for future in futures:
+                future.result()
+    else:
+        for step, part in zip(steps, parts, strict=True):
+            step(store, digest, part, limits)
     out = Collected()
-    collect_legacy(store, digest, out, limits)
-    collect_referrers(store, digest, out, limits)
+    for part in parts:
+        out.signatures += part.signatures
+        out.attestations += part.attestations
+        out.referrers += part.referrers
+        out.other_referrers += part.other_referrers
+        out.problems += part.problems
     return out

@@ -341,3 +341,38 @@ def test_blob_redirect_is_followed_and_verified(fake: FakeRegistry) -> None:
     with _client(fake) as client:
         client._auth["*"] = "Basic c2VjcmV0"  # as if basic auth had happened
         assert client.get_blob(REPO, desc, "blob") == data
+
+
+def test_parallel_collection_equals_sequential_and_raises_the_same_errors(
+    fake: FakeRegistry,
+) -> None:
+    image = _image(fake)
+    hex_tag = image[0].replace(":", "-")
+    sig_layer = dict(
+        fake.put_blob(b'{"critical":{}}'),
+        mediaType="application/vnd.dev.cosign.simplesigning.v1+json",
+    )
+    cfg = fake.put_blob(b"{}")
+    fake.put_manifest({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": cfg, "layers": [sig_layer]},
+                      f"{hex_tag}.sig")  # fmt: skip
+    att_layer = dict(
+        fake.put_blob(b'{"payload":""}'), mediaType="application/vnd.dsse.envelope.v1+json"
+    )
+    fake.put_manifest({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": cfg, "layers": [att_layer]},
+                      f"{hex_tag}.att")  # fmt: skip
+    fake.referrers_pages = [[_referrer(fake, image, b'{"b":%d}' % i) for i in range(3)]]
+    with _client(fake) as client:
+        store = RegistryStore(client, REPO)
+        sequential = collect_all(store, image[0], Limits(), parallel=False)
+        parallel = collect_all(store, image[0], Limits(), parallel=True)
+    assert parallel == sequential
+    assert (len(parallel.signatures), len(parallel.attestations), len(parallel.referrers)) == (
+        1,
+        1,
+        3,
+    )
+    # An altered attestation blob fails the whole collection in both modes.
+    fake.blobs[att_layer["digest"]] = b'{"payload":"x"}'
+    for mode in (False, True):
+        with _client(fake) as client, pytest.raises(DigestMismatchError):
+            collect_all(RegistryStore(client, REPO), image[0], Limits(), parallel=mode)
