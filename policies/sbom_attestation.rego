@@ -105,13 +105,34 @@ deny contains msg if {
 # "pkg:npm/lodash" (any version), "pkg:npm/lodash@<4.17.21", "pkg:maven/org.apache.logging.log4j/log4j-core@>=2.0.0,<2.17.1",
 # "pkg:npm/*" (glob on the name). Scoped names may be written with "@" or "%40".
 
+# Patterns are parsed once; exact names are looked up in the SBOM's package_versions, globs scan the names.
+sbom_denied_patterns := [{"pattern": p, "name": parts[0], "range": parts[1], "glob": contains(parts[0], "*")} |
+	some p in sbom_cfg.denied_packages
+	parts := sbom_pattern_parts(p)
+]
+
 deny contains msg if {
 	some result in sbom_results
 	some sbom in result.facts.sboms
-	some pkg in sbom.packages
-	some pattern in sbom_cfg.denied_packages
-	sbom_package_matches(pattern, pkg)
-	msg := sprintf("%s: SBOM lists denied package %s@%s (pattern %s)", [result.subject, pkg.name, pkg.version, pattern])
+	some pat in sbom_denied_patterns
+	some candidate in sbom_candidates(pat, object.get(sbom, "package_versions", {}))
+	[name, version] := candidate
+	sbom_range_matches(pat.range, version)
+	msg := sprintf("%s: SBOM lists denied package %s@%s (pattern %s)", [result.subject, name, version, pat.pattern])
+}
+
+sbom_candidates(pat, index) := found if {
+	not pat.glob
+	found := {[pat.name, v] | some v in object.get(index, pat.name, [])}
+}
+
+sbom_candidates(pat, index) := found if {
+	pat.glob
+	found := {[name, v] |
+		some name, versions in index
+		glob.match(pat.name, [], name)
+		some v in versions
+	}
 }
 
 sbom_pattern_parts(pattern) := [name, range] if {
@@ -123,19 +144,13 @@ sbom_pattern_parts(pattern) := [name, range] if {
 	range := last
 } else := [lower(replace(pattern, "%40", "@")), ""]
 
-sbom_package_matches(pattern, pkg) if {
-	[name, range] := sbom_pattern_parts(pattern)
-	glob.match(name, [], pkg.name)
-	range == ""
-}
+sbom_range_matches(range, _) if range == ""
 
-sbom_package_matches(pattern, pkg) if {
-	[name, range] := sbom_pattern_parts(pattern)
-	glob.match(name, [], pkg.name)
+sbom_range_matches(range, version) if {
 	range != ""
-	pkg.version != ""
+	version != ""
 	every constraint in split(range, ",") {
-		sbom_version_satisfies(pkg.version, trim_space(constraint))
+		sbom_version_satisfies(version, trim_space(constraint))
 	}
 }
 

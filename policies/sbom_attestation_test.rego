@@ -5,7 +5,7 @@ import data.verifier
 sbom(extra) := object.union({
 	"format": "cyclonedx", "spec_version": "1.6", "created": "2026-11-20T10:00:00Z", "component_count": 2,
 	"purls": ["pkg:npm/lodash@4.17.20", "pkg:npm/%40angular/core@16.0.0"],
-	"packages": [{"name": "pkg:npm/lodash", "version": "4.17.20"}, {"name": "pkg:npm/@angular/core", "version": "16.0.0"}],
+	"package_versions": {"pkg:npm/lodash": ["4.17.20"], "pkg:npm/@angular/core": ["16.0.0"]},
 	"licenses": ["MIT", "(MIT OR GPL-3.0-only)"], "license_ids": ["GPL-3.0-only", "MIT"],
 	"described_digests": [], "digest_match": null, "source": "referrer sha256:aa", "subject_digest_match": true,
 }, extra)

@@ -123,7 +123,12 @@ def sbom_fact(summary: SbomSummary, image_digest: str) -> dict[str, Any]:
     fact: dict[str, Any] = summary.to_dict()
     fact["purls"] = purls[:MAX_FACT_PURLS]
     fact["purls_truncated"] = len(purls) > MAX_FACT_PURLS
-    fact["packages"] = [_package(p) for p in purls[:MAX_FACT_PURLS]]
+    # name (purl without version) -> versions: the policy looks names up instead of scanning every package.
+    versions: dict[str, list[str]] = {}
+    for purl in purls[:MAX_FACT_PURLS]:
+        pkg = _package(purl)
+        versions.setdefault(pkg["name"], []).append(pkg["version"])
+    fact["package_versions"] = {name: sorted(set(v)) for name, v in versions.items()}
     fact["digest_match"] = (image_digest.lower() in summary.described_digests
                             if summary.described_digests else None)
     return fact
