@@ -86,7 +86,7 @@ class RawFinding:
     aliases: tuple[str, ...] = ()
     target: str | None = None  # the scanned target (Trivy result Target / SARIF artifact): ignore-file paths
     pkg_path: str | None = None  # Trivy JSON PkgPath (ignore-file paths are tried against both)
-    image_purl: str | None = None  # the scanned image as Trivy's pkg:oci purl (VEX statements about the image)
+    image: tuple[str, str | None] | None = None  # (repo digest, arch) of the scanned image, for VEX statements
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -159,10 +159,10 @@ def _sarif_findings(doc: ScanDocument, name: str) -> Iterator[RawFinding]:
         rules, by_id = _rule_lookup(run)
         facts: dict[int, _RuleFacts] = {}
         digests = (run.properties or {}).get("repoDigests") or []
-        image = _image_purl(digests[0] if isinstance(digests, list) and digests else None, None)
+        image = (digests[0], None) if isinstance(digests, list) and digests and isinstance(digests[0], str) else None
         for index, result in enumerate(run.results or []):
             raw = _sarif_finding(result, rules, by_id, facts, name, f"runs[{run_index}].results[{index}]", tool)
-            yield dataclasses.replace(raw, image_purl=image) if image else raw
+            yield dataclasses.replace(raw, image=image) if image else raw
 
 
 @dataclass(frozen=True)
@@ -255,18 +255,10 @@ def _trivy_findings(doc: ScanDocument) -> Iterator[RawFinding]:
     meta = doc.metadata
     digest = meta.repo_digests[0] if meta and meta.repo_digests else None
     arch = meta.image_config.architecture if meta and meta.image_config else None
-    image = _image_purl(digest, arch)
+    image = (digest, arch) if digest else None
     for target_index, target in enumerate(doc.results or []):
         for raw in _trivy_target(target, target_index):
-            yield dataclasses.replace(raw, target=target.target, image_purl=image)
-
-
-def _image_purl(repo_digest: object, arch: str | None) -> str | None:
-    if not isinstance(repo_digest, str):
-        return None
-    from verifier.sources.vex import image_purl
-
-    return image_purl(repo_digest, arch)
+            yield dataclasses.replace(raw, target=target.target, image=image)
 
 
 def _trivy_severity(text: str | None) -> tuple[Severity, str]:
@@ -400,12 +392,17 @@ def ignore_file_waiver(rules: Sequence[IgnoreRule], now: datetime) -> WaiverSour
 
 def vex_waiver(documents: Sequence[VexDocument]) -> WaiverSource:
     """A waiver source for VEX documents: only ``not_affected`` and ``fixed`` statements waive."""
-    from verifier.sources.vex import find_suppression
+    from verifier.sources.vex import find_suppression, image_purl
+
+    purls: dict[tuple[str, str | None], str | None] = {}
 
     def waiver(raw: RawFinding) -> Waiver | None:
         if raw.kind != "vulnerability":
             return None
-        parents = (raw.image_purl,) if raw.image_purl else ()
+        image = None
+        if raw.image is not None:
+            image = purls.get(raw.image) or purls.setdefault(raw.image, image_purl(*raw.image))
+        parents = (image,) if image else ()
         statement = find_suppression(documents, vulnerability=raw.rule, purl=raw.purl, parents=parents)
         if statement is None:
             return None
