@@ -464,7 +464,7 @@ class RegistryClient:
             if index.media_type not in INDEX_TYPES:
                 raise InvalidManifestError(f"{what}: the referrers answer is not an index")
             out.extend(index.manifests)
-            path = _next_link(link)
+            path = _next_link(link, self.base_url)
             if len(out) > self.limits.referrers or pages >= self.limits.referrer_pages:
                 break
         return out
@@ -531,16 +531,17 @@ class RegistryClient:
         yield resp
 
 
-def _next_link(link: str) -> str | None:
-    """``<url>; rel="next"`` -> url (relative to the registry)."""
+def _next_link(link: str, base_url: str) -> str | None:
+    """``<url>; rel="next"`` -> path and query on the same registry (other origins are not followed)."""
     m = re.search(r'<([^>]+)>\s*;\s*rel="?next"?', link)
     if not m:
         return None
-    target = m.group(1)
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None  # only same-registry pagination is followed
-    return target
+    target: str = m.group(1)
+    parts = urlsplit(urljoin(base_url + "/", target))
+    base = urlsplit(base_url)
+    if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 class RegistryStore:

@@ -198,3 +198,17 @@ def test_parse_layout_ref(tmp_path: Path) -> None:
         parse_layout_ref("oci-layout:")
     with pytest.raises(InvalidReferenceError):
         parse_layout_ref(f"oci-layout:{tmp_path}/lay@sha256:123")
+
+
+def test_referrers_pagination_links_stay_on_the_registry() -> None:
+    from verifier.sources.oci_registry import _next_link
+
+    base = "https://reg.example"
+    assert _next_link(f'</v2/x/referrers/{D}?n=1>; rel="next"', base) == f"/v2/x/referrers/{D}?n=1"
+    assert _next_link('<https://reg.example/v2/x/referrers/y?last=2>; rel="next"', base) == (
+        "/v2/x/referrers/y?last=2"
+    )
+    assert _next_link('<https://evil.example/v2/x>; rel="next"', base) is None
+    assert _next_link('<http://reg.example/v2/x>; rel="next"', base) is None  # no downgrade
+    assert _next_link('</v2/x>; rel="prev"', base) is None
+    assert _next_link("", base) is None
