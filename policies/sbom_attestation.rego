@@ -11,6 +11,7 @@ sbom_defaults := {
 	"denied_licenses": [],
 	"allowed_licenses": [],
 	"digest_must_match": true,
+	"require_valid": false,
 }
 
 sbom_results contains result if {
@@ -89,6 +90,26 @@ deny contains msg if {
 	sbom_cfg.required_format != ""
 	not sbom_cfg.required_format in result.facts.formats
 	msg := sprintf("%s: no verified %s SBOM (found: %s)", [result.subject, sbom_cfg.required_format, concat(", ", result.facts.formats)])
+}
+
+# --- sbom-invalid: the SBOM fails its schema (CycloneDX) or structural (SPDX) validation ----------------
+
+sbom_invalid_msg(result, sbom) := sprintf("%s: %s %s SBOM (%s) is not valid (%s): %s", [result.subject, sbom.format, sbom.spec_version, sbom.source, sbom.validator, concat("; ", array.slice(sbom.validation_problems, 0, 3))])
+
+deny contains msg if {
+	some result in sbom_results
+	sbom_cfg.require_valid
+	some sbom in result.facts.sboms
+	object.get(sbom, "valid", null) == false
+	msg := sbom_invalid_msg(result, sbom)
+}
+
+warn contains msg if {
+	some result in sbom_results
+	not sbom_cfg.require_valid
+	some sbom in result.facts.sboms
+	object.get(sbom, "valid", null) == false
+	msg := sbom_invalid_msg(result, sbom)
 }
 
 # --- sbom-digest-mismatch: the SBOM says it describes another image -------------------------------------

@@ -138,3 +138,16 @@ test_sbom_problems_warn if {
 	msgs := verifier.warn with input as doc(passing([s]), {})
 	msgs == {"reg/app@sha256:11: cyclonedx SBOM (referrer sha256:aa) has problems: creation time 'redacted' is not an RFC 3339 date-time"}
 }
+
+test_invalid_sbom_warns_by_default_and_denies_when_required if {
+	s := sbom({"valid": false, "validator": "cyclonedx-1.6-json-schema", "validation_problems": ["$.serialNumber: 1 is not of type 'string'"]})
+	msg := "reg/app@sha256:11: cyclonedx 1.6 SBOM (referrer sha256:aa) is not valid (cyclonedx-1.6-json-schema): $.serialNumber: 1 is not of type 'string'"
+	count(verifier.deny) == 0 with input as doc(passing([s]), {})
+	verifier.warn == {msg} with input as doc(passing([s]), {})
+	verifier.deny == {msg} with input as doc(passing([s]), {"require_valid": true})
+}
+
+test_valid_or_unvalidated_sbom_is_quiet if {
+	count(verifier.warn) == 0 with input as doc(passing([sbom({"valid": true})]), {"require_valid": true})
+	count(verifier.deny) == 0 with input as doc(passing([sbom({"valid": null})]), {"require_valid": true})
+}

@@ -151,9 +151,20 @@ def _accept(att: Attestation, verified: Verified, evidence: ImageEvidence,
     return read_sbom_statement(statement, evidence.digest, att.source, max_bytes=max_bytes)
 
 
+def _validate(accepted: SbomStatement) -> dict[str, Any]:
+    """Schema / structure validation of an accepted SBOM (cached compiled schemas; see sbom/validate.py)."""
+    from verifier.sbom.validate import validate_sbom
+
+    data = accepted.text if accepted.text is not None else ""
+    result = validate_sbom(data, accepted.sbom.summary, accepted.sbom.document)
+    return {"valid": result.valid, "validator": result.validator,
+            "validation_problems": list(result.problems[:20])}
+
+
 def evaluate(evidence: ImageEvidence, verify: Verify, *, sbom_type: str | None = None,
-             max_sbom_bytes: int = MAX_SBOM_BYTES) -> CheckResult:
-    """Run the check on one image. ``sbom_type`` (``spdx`` | ``cyclonedx``) keeps only that format."""
+             max_sbom_bytes: int = MAX_SBOM_BYTES, validate: bool = True) -> CheckResult:
+    """Run the check on one image. ``sbom_type`` (``spdx`` | ``cyclonedx``) keeps only that format;
+    ``validate`` also validates each accepted SBOM (facts ``valid``, ``validation_problems``)."""
     from verifier.errors import InputError
     from verifier.sigstore.errors import VerificationFailure
 
@@ -209,6 +220,8 @@ def evaluate(evidence: ImageEvidence, verify: Verify, *, sbom_type: str | None =
             "signer": verified.signer,
             "signed_at": verified.signed_at,
         })
+        if validate:
+            fact.update(_validate(accepted))
         sboms.append(fact)
     return CheckResult(
         check=CHECK_ID,

@@ -78,6 +78,7 @@ class SbomStatement:
     sbom: LoadedSbom
     wrapped: bool  # cosign < 2 {"Data", "Timestamp"} wrapper
     wrapper_timestamp: str | None
+    text: str | None = None  # the SBOM as text when the predicate carried text (tag-value, XML, JSON text)
 
 
 def parse_statement(payload_type: str, payload: bytes, name: str,
@@ -137,6 +138,7 @@ def read_sbom_statement(statement: dict[str, Any], image_digest: str, name: str,
                                  f"statement subject ({named}) does not name the image manifest digest "
                                  f"{image_digest}")
     predicate = statement.get("predicate")
+    text: str | None = None
     wrapped = False
     timestamp: str | None = None
     if isinstance(predicate, dict) and "Data" in predicate and set(predicate) <= {"Data", "Timestamp"}:
@@ -150,6 +152,7 @@ def read_sbom_statement(statement: dict[str, Any], image_digest: str, name: str,
                 raise AttestationProblem("sbom-too-large",
                                          f"SBOM text is {human_size(len(predicate))}, over the limit")
             loaded = load_sbom(predicate, name, max_bytes=max_bytes)
+            text = predicate
         elif isinstance(predicate, dict):
             loaded = LoadedSbom(summarize_json(predicate, name), predicate)
         else:
@@ -168,4 +171,5 @@ def read_sbom_statement(statement: dict[str, Any], image_digest: str, name: str,
         sbom=loaded,
         wrapped=wrapped,
         wrapper_timestamp=timestamp,
+        text=text,
     )

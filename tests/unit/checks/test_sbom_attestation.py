@@ -278,3 +278,27 @@ def test_max_age_from_now() -> None:
     allowed, deny, _ = decision(result, {"max_age": "720h"})
     assert not allowed
     assert deny == {f"reg.example/app@{IMAGE}: newest SBOM was created 2021-08-25T12:20:30Z, older than max_age 720h"}
+
+
+def test_attested_sbom_is_validated_and_invalid_ones_warn_or_deny() -> None:
+    good = run(attestations=(att_layer(envelope(statement(CDX_DOC, CDX_PT)), CDX_PT),))
+    assert good.facts["sboms"][0]["valid"] is True
+    assert good.facts["sboms"][0]["validator"] == "cyclonedx-1.7-json-schema"
+    bad_doc = _sbom("cyclonedx/invalid/trivy-invalid-serial.cdx.json")
+    bad = run(attestations=(att_layer(envelope(statement(bad_doc, CDX_PT)), CDX_PT),))
+    assert bad.verdict == "pass"
+    sbom = bad.facts["sboms"][0]
+    assert (sbom["valid"], sbom["validation_problems"]) == (False, ["$.serialNumber: 1000000 is not of type 'string'"])
+    allowed, deny, warn = decision(bad)
+    assert allowed and not deny and len(warn) == 1
+    allowed, deny, _ = decision(bad, {"require_valid": True})
+    assert not allowed
+    assert deny == {f"reg.example/app@{IMAGE}: cyclonedx 1.5 SBOM (att-layer sha256:{'b' * 64}) is not valid "
+                    "(cyclonedx-1.5-json-schema): $.serialNumber: 1000000 is not of type 'string'"}
+
+
+def test_tag_value_text_is_validated_too() -> None:
+    tag_value = (CORPUS / "spdx2/tools-python-SPDXLite.spdx").read_text()
+    result = run(attestations=(att_layer(envelope(statement(tag_value, SPDX_PT))),))
+    assert result.facts["sboms"][0]["encoding"] == "tag-value"
+    assert result.facts["sboms"][0]["valid"] is True

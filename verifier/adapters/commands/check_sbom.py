@@ -51,13 +51,15 @@ def _claims(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
               help="Deny a package by purl pattern with an optional version range, e.g. "
                    "'pkg:npm/lodash@<4.17.21'; repeatable.")
 @click.option("--deny-license", "denied_licenses", multiple=True, help="Deny a licence id; repeatable.")
+@click.option("--require-valid", is_flag=True,
+              help="Deny SBOMs that fail schema (CycloneDX) or structural (SPDX) validation (default: warn).")
 @report_options
 def command(image: str, sbom_type: str | None, certificate_identity: str | None,
             certificate_identity_regexp: str | None, certificate_oidc_issuer: str | None,
             gh_repository: str | None, gh_ref: str | None, claims: dict[str, str], key_path: Path | None,
             require_tlog: bool, trusted_root: Path | None, signature_repository: str | None,
             docker_config: Path | None, timeout: float, max_size: int, max_age: str | None,
-            denied_packages: tuple[str, ...], denied_licenses: tuple[str, ...],
+            denied_packages: tuple[str, ...], denied_licenses: tuple[str, ...], require_valid: bool,
             report: ReportOptions) -> None:
     """Verify IMAGE's SBOM attestations (legacy .att layers and Sigstore bundle referrers).
 
@@ -111,4 +113,6 @@ def command(image: str, sbom_type: str | None, certificate_identity: str | None,
         config["denied_packages"] = list(denied_packages)
     if denied_licenses:
         config["denied_licenses"] = list(denied_licenses)
+    if require_valid:
+        config["require_valid"] = True
     finish([result], report, config={"sbom-attestation": config, "signature": policy.config()})
