@@ -5,10 +5,11 @@
 with its own per-check policy config (``input.config`` of the Rego policy). :class:`AdmissionDecider` turns an
 :class:`~verifier.admission.AdmissionRequest` into an :class:`~verifier.admission.Outcome`:
 
-- every image is verified by the injected ``verify_image(ref@digest) -> CheckResult`` (sync or async), then
-  decided by the same Rego policy as the CLI (``verifier.evaluate.decide``); it is admitted only when the
-  policy allows *and* the check's verdict is ``pass`` (a bundle without a rule for the check must not open
-  the cluster);
+- every image is verified by the injected ``verify_image(ref@digest) -> CheckResult`` (or a list whose first
+  item is the signature check's result, e.g. followed by ``sbom-attestation``; sync or async), then decided
+  by the same Rego policy as the CLI (``verifier.evaluate.decide``); it is admitted only when the policy
+  allows *and* the first result's verdict is ``pass`` (a bundle without a rule for the signature check must
+  not open the cluster);
 - results are cached by (image@digest, policy version) with a TTL, failures only briefly; concurrent requests
   for the same image share one lookup;
 - everything runs under the deadline derived from the apiserver's ``?timeout=`` minus a margin; a timeout, an
@@ -57,7 +58,8 @@ from verifier.models import CheckResult, Decision
 
 log = logging.getLogger("verifier.webhook")
 
-VerifyImage = Callable[[str], "CheckResult | Awaitable[CheckResult]"]
+# ref@digest -> the signature check's result, optionally followed by more checks' results (e.g. SBOM).
+VerifyImage = Callable[[str], Any]
 ResolveDigest = Callable[[str], "str | Awaitable[str]"]
 DecideFn = Callable[..., tuple[Decision, dict[str, Any]]]
 Events = Callable[[str, str], None]
@@ -479,13 +481,12 @@ class AdmissionDecider:
             result = await asyncio.wait_for(
                 _call(self._verify, pinned, self._pool), cfg.verify_timeout_seconds
             )
-            if not isinstance(result, CheckResult):
-                raise TypeError(f"verify_image returned {type(result).__name__}, not CheckResult")
+            results = _results(result)
             decision, _input = await asyncio.get_running_loop().run_in_executor(
                 self._pool,
                 functools.partial(
                     self._decide,
-                    [result],
+                    results,
                     dict(rule.config),
                     now=self._now(),
                     policy_dir=cfg.policy_dir,
@@ -507,14 +508,27 @@ class AdmissionDecider:
             log.exception("lookup %s: %s: unexpected error", lookup, pinned)
             self._events("registry", "error")
             return ImageVerdict(False, (f"{UNKNOWN_ERROR} (lookup {lookup})",), error=True), failure
-        if result.verdict == "error":
+        primary = results[0]
+        error = any(r.verdict == "error" for r in results)
+        if error:
             self._events("registry", "error")
-        allowed = decision.allowed and result.verdict == "pass"
+        allowed = decision.allowed and primary.verdict == "pass"
         deny = decision.deny
         if decision.allowed and not allowed:
-            deny = (f"{result.check} verdict is {result.verdict!r}",)
-        verdict = ImageVerdict(allowed, deny, decision.warn, error=result.verdict == "error")
+            deny = (f"{primary.check} verdict is {primary.verdict!r}",)
+        verdict = ImageVerdict(allowed, deny, decision.warn, error=error)
         return verdict, failure if verdict.error else cfg.cache_ttl_seconds
+
+
+def _results(value: Any) -> list[CheckResult]:
+    """``verify_image``'s answer as a non-empty list of CheckResults (the first is the signature check)."""
+    results = [value] if isinstance(value, CheckResult) else value
+    if not isinstance(results, (list, tuple)) or not results:
+        raise TypeError(f"verify_image returned {type(value).__name__}, not CheckResult(s)")
+    for r in results:
+        if not isinstance(r, CheckResult):
+            raise TypeError(f"verify_image returned a {type(r).__name__}, not a CheckResult")
+    return list(results)
 
 
 __all__ = [

@@ -225,3 +225,37 @@ def test_registry_stopped_mid_test_denies_within_the_deadline(tmp_path: Path) ->
     assert gone < 4.0, gone
     assert cached["allowed"] is True
     assert 'verifier_webhook_registry_errors_total{kind="error"}' in metrics_text
+
+
+def test_sbom_attestation_is_required_when_the_config_asks(
+    registry: LocalRegistry, tmp_path: Path  # noqa: F811
+) -> None:
+    """``sbom: {required: true}`` in verifier.yaml: the webhook also runs the sbom-attestation check."""
+    from tests.integration.test_sbom_registry import (
+        SPDX_DOC,
+        SPDX_PT,
+        attach_att,
+        envelope,
+        statement,
+    )
+
+    good = _key(tmp_path, "good")
+    repo = registry.new_repo("webhook-sbom")
+    with_sbom, _ = registry.push_image(repo, "with")
+    _sign(registry, repo, with_sbom, good)
+    attach_att(registry, repo, with_sbom, envelope(statement(SPDX_DOC, SPDX_PT, with_sbom), key=good), SPDX_PT)
+    without, _ = registry.push_image(repo, "without")
+    _sign(registry, repo, without, good)
+    cfg = _config(tmp_path)
+    cfg.write_text(cfg.read_text().replace("webhook:\n", "sbom:\n  required: true\nwebhook:\n"))
+    pki = make_pki(tmp_path)
+    srv = ServerThread(create_app(build_decider(cfg)), pki).start()
+    try:
+        with ApiserverClient(srv.port, pki.ca_file) as c:
+            ok = _review(c, _pod([registry.ref(repo, with_sbom)], uid="sbom-ok"))
+            missing = _review(c, _pod([registry.ref(repo, without)], uid="sbom-missing"))
+    finally:
+        srv.stop()
+    assert ok["allowed"] is True, ok
+    assert missing["allowed"] is False
+    assert "no verified SBOM attestation" in missing["status"]["message"]

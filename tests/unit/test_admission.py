@@ -524,3 +524,27 @@ def test_now_is_passed_to_the_policy() -> None:
     decider = AdmissionDecider(WebhookConfig(), FakeVerifier({GOOD}), decide_fn=recording, now=lambda: fixed)
     admit(decider, pod_review(GOOD))
     assert seen == [fixed]
+
+
+def test_several_results_per_image_the_first_must_pass() -> None:
+    """verify_image may return [signature, sbom-attestation, ...]: all go to the policy."""
+
+    def verify(ref: str) -> list[CheckResult]:
+        sig = CheckResult(check="signature", subject=ref, verdict="pass", facts={"count": 1, "failed": 0})
+        sbom = CheckResult(check="sbom-attestation", subject=ref, verdict="error", facts={"error": "boom"})
+        return [sig, sbom]
+
+    out = admit(AdmissionDecider(WebhookConfig(), verify), pod_review(GOOD))
+    assert out.allowed is False and "sbom-attestation could not be evaluated: boom" in out.message
+
+    def allow_all(*_a: Any, **_k: Any) -> tuple[Decision, dict[str, Any]]:
+        return Decision(allowed=True), {}
+
+    def unsigned_first(ref: str) -> list[CheckResult]:
+        return [CheckResult(check="signature", subject=ref, verdict="fail"),
+                CheckResult(check="sbom-attestation", subject=ref, verdict="pass")]
+
+    out = admit(AdmissionDecider(WebhookConfig(), unsigned_first, decide_fn=allow_all), pod_review(GOOD))
+    assert out.allowed is False
+    for junk in ([], ["x"], None):
+        assert admit(AdmissionDecider(WebhookConfig(), lambda _r, j=junk: j), pod_review(GOOD)).allowed is False

@@ -22,7 +22,7 @@ from verifier.webhook_policy import WebhookConfig
 
 log = logging.getLogger("verifier.webhook")
 
-VerifyImage = Callable[[str], CheckResult]
+VerifyImage = Callable[[str], "CheckResult | list[CheckResult]"]
 
 
 def unavailable_verify_image(reason: str) -> VerifyImage:
@@ -86,12 +86,27 @@ def signature_verifier(config: Any, *, docker_config: Path | None,
         return unavailable_verify_image(str(exc)), {}
 
     policy = signature_policy(signers)
+    sbom = config.sbom
+    sbom_check: Any = None
+    if sbom is not None:
+        try:
+            import verifier.checks.sbom_attestation as sbom_check
+        except ImportError as exc:
+            log.error("sbom-attestation check unavailable: %s; every image will be denied", exc)
 
-    def verify(ref: str) -> CheckResult:
+    def verify(ref: str) -> list[CheckResult]:
         evidence = collect_image_evidence(ref, docker_config=docker_config,
                                           signature_repo=signers.signature_repo, timeout=timeout)
-        result: CheckResult = evaluate(evidence, policy)
-        return result
+        results: list[CheckResult] = [evaluate(evidence, policy)]
+        if sbom is not None:
+            if sbom_check is None:
+                results.append(CheckResult(check="sbom-attestation", subject=ref, verdict="error",
+                                           facts={"error": "sbom-attestation check not available"}))
+            else:
+                # As the gate runs it: the same evidence and the same signer policy.
+                att_verify = sbom_check.make_verifier(policy, evidence.digest)
+                results.append(sbom_check.evaluate(evidence, att_verify, sbom_type=sbom.format or None))
+        return results
 
     return verify, dict(policy.config())
 
@@ -119,8 +134,13 @@ def build_decider(config_path: Path, *, docker_config: Path | None = None,
     webhook, rest = load_webhook_config(config_path)
     per_request = max(1.0, webhook.verify_timeout_seconds / 3)
     verify, signature_config = signature_verifier(rest, docker_config=docker_config, timeout=per_request)
-    if signature_config and "signature" not in webhook.config:
-        webhook = webhook.model_copy(update={"config": {**webhook.config, "signature": signature_config}})
+    from verifier.gate import policy_config
+
+    # input.config as the gate builds it (sbom-attestation settings, ...), then the webhook's own entries.
+    base = {k: v for k, v in policy_config(rest).items() if k in ("sbom-attestation",)}
+    if signature_config:
+        base["signature"] = signature_config
+    webhook = webhook.model_copy(update={"config": {**base, **webhook.config}})
     resolve = tag_resolver(docker_config=docker_config, timeout=per_request)
     digest = bundle_digest(webhook.policy_dir or default_policy_dir())
     return AdmissionDecider(webhook, verify, resolve_digest=resolve, bundle_digest=digest, events=events)
