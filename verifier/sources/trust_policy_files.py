@@ -51,6 +51,7 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
     any trust marker are skipped, and a directory with none at all is an error.
     """
     configs: list[TrustConfig] = []
+    modules: dict[str, _Module] = {}
     for given in paths:
         if os.path.isdir(given):
             found = 0
@@ -58,13 +59,14 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
                 text = read_text(file, max_bytes)
                 if not _MARKERS.search(text):
                     continue
-                items = _load_file(file, text, max_bytes, explicit=False)
+                items = _load_file(file, text, max_bytes, explicit=False, modules=modules)
                 found += len(items)
                 configs.extend(items)
             if not found:
                 raise InputError(given, "no trust configuration found in this directory")
         else:
-            configs.extend(_load_file(given, read_text(given, max_bytes), max_bytes, explicit=True))
+            configs.extend(_load_file(given, read_text(given, max_bytes), max_bytes, explicit=True,
+                                      modules=modules))
     return configs
 
 
@@ -76,10 +78,13 @@ def _walk(root: str) -> Iterator[str]:
                 yield os.path.join(dirpath, name)
 
 
-def _load_file(path: str, text: str, max_bytes: int, *, explicit: bool) -> list[TrustConfig]:
+def _load_file(path: str, text: str, max_bytes: int, *, explicit: bool,
+               modules: dict[str, _Module] | None = None) -> list[TrustConfig]:
     try:
         if path.endswith(".tf"):
-            items = _from_hcl(path, text, max_bytes)
+            module = (modules if modules is not None else {}).setdefault(
+                os.path.dirname(path) or ".", _Module(os.path.dirname(path) or ".", max_bytes))
+            items = _from_hcl(path, text, max_bytes, module, explicit=explicit)
         else:
             items = [c for doc in _parse_data(path, text) for c in _from_document(path, text, doc)]
     except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
@@ -376,18 +381,83 @@ def _blocks(data: Mapping[str, Any], kind: str) -> Iterator[tuple[str, str, dict
                         yield str(rtype), str(name), _hcl_strings(dict(body))
 
 
-def _from_hcl(path: str, text: str, max_bytes: int) -> list[TrustConfig]:
-    data = _hcl_load(text, path)
-    docs = {name: _policy_document(body) for rtype, name, body in _blocks(data, "data")
-            if rtype == "aws_iam_policy_document"}
-    used: set[str] = set()
-    admin_by_role: dict[str, set[str]] = {}
+class _Module:
+    """The ``.tf`` files of one directory (a Terraform module), read only when a file refers to something
+    it does not define itself (a ``data.aws_iam_policy_document`` in ``data.tf``, an attachment)."""
+
+    MAX_FILES = 500
+
+    def __init__(self, directory: str, max_bytes: int) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self._texts: dict[str, str] | None = None
+        self._parsed: dict[str, dict[str, Any]] = {}
+
+    def texts(self) -> dict[str, str]:
+        if self._texts is None:
+            try:
+                names = sorted(n for n in os.listdir(self.directory) if n.endswith(".tf"))
+            except OSError as exc:
+                raise InputError(self.directory, f"cannot list: {exc.strerror}") from exc
+            self._texts = {os.path.join(self.directory, n): read_text(os.path.join(self.directory, n),
+                                                                       self.max_bytes)
+                           for n in names[: self.MAX_FILES]}
+        return self._texts
+
+    def parsed(self, path: str) -> dict[str, Any]:
+        if path not in self._parsed:
+            self._parsed[path] = _hcl_load(self.texts()[path], path)
+        return self._parsed[path]
+
+    def policy_document(self, name: str, besides: str) -> dict[str, Any] | None:
+        for path, text in self.texts().items():
+            if os.path.normpath(path) == os.path.normpath(besides) or f'"{name}"' not in text:
+                continue
+            for rtype, block_name, body in _blocks(self.parsed(path), "data"):
+                if rtype == "aws_iam_policy_document" and block_name == name:
+                    return _policy_document(body)
+        return None
+
+    def referenced_elsewhere(self, name: str, besides: str) -> bool:
+        needle = f"data.aws_iam_policy_document.{name}."
+        return any(needle in text for path, text in self.texts().items()
+                   if os.path.normpath(path) != os.path.normpath(besides))
+
+    def admin_attachments(self, besides: str) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for path, text in self.texts().items():
+            if os.path.normpath(path) == os.path.normpath(besides) or "aws_iam_role_policy_attachment" not in text:
+                continue
+            for role, arn in _attachments(self.parsed(path)):
+                found.setdefault(role, set()).add(arn)
+        return found
+
+
+def _attachments(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(role resource name, admin policy name) of every admin-like ``aws_iam_role_policy_attachment``."""
     for rtype, _name, body in _blocks(data, "resource"):
         if rtype == "aws_iam_role_policy_attachment":
             m = _ADMIN_ARN.search(str(body.get("policy_arn", "")))
             role = re.search(r"aws_iam_role\.([A-Za-z0-9_-]+)\.", str(body.get("role", "")))
             if m and role:
-                admin_by_role.setdefault(role.group(1), set()).add(m.group(1))
+                yield role.group(1), m.group(1)
+
+
+def _from_hcl(path: str, text: str, max_bytes: int, module: _Module | None = None, *,
+              explicit: bool = True) -> list[TrustConfig]:
+    """Trust configurations of one ``.tf`` file. A policy document used by a role of another file of the
+    module is evaluated through that role when walking a directory (not twice)."""
+    module = module or _Module(os.path.dirname(path) or ".", max_bytes)
+    data = _hcl_load(text, path)
+    docs = {name: _policy_document(body) for rtype, name, body in _blocks(data, "data")
+            if rtype == "aws_iam_policy_document"}
+    used: set[str] = set()
+    admin_by_role: dict[str, set[str]] = {}
+    for role_name, arn in _attachments(data):
+        admin_by_role.setdefault(role_name, set()).add(arn)
+    if any(rtype == "aws_iam_role" for rtype, _n, _b in _blocks(data, "resource")):
+        for role_name, arns in module.admin_attachments(path).items():
+            admin_by_role.setdefault(role_name, set()).update(arns)
     # aws_iam_openid_connect_provider.X.arn → the provider's URL, so principals name their issuer.
     providers = {name: re.sub(r"^https?://", "", str(body.get("url", ""))) for rtype, name, body
                  in _blocks(data, "resource") if rtype == "aws_iam_openid_connect_provider" and body.get("url")}
@@ -406,7 +476,7 @@ def _from_hcl(path: str, text: str, max_bytes: int) -> list[TrustConfig]:
             policy = body.get("assume_role_policy")
             admin = {m.group(1) for m in _ADMIN_ARN.finditer(json.dumps(body.get("managed_policy_arns") or []))}
             admin |= admin_by_role.get(name, set())
-            doc = _with_providers(_role_policy(path, policy, docs, used, max_bytes), providers)
+            doc = _with_providers(_role_policy(path, policy, docs, used, max_bytes, module), providers)
             configs.append(_aws(path, text, doc, name=address, admin=tuple(sorted(admin))))
         elif rtype == "google_iam_workload_identity_pool_provider":
             oidc = (body.get("oidc") or [{}])[0]
@@ -425,7 +495,8 @@ def _from_hcl(path: str, text: str, max_bytes: int) -> list[TrustConfig]:
             configs.append(TrustConfig(provider="azure", subject=path, path=path, document=_azure_tf(body),
                                        text=text, name=address))
     for name, doc in docs.items():
-        if name not in used and "assumerolewithwebidentity" in json.dumps(doc).lower():
+        if (name not in used and "assumerolewithwebidentity" in json.dumps(doc).lower()
+                and (explicit or not module.referenced_elsewhere(name, path))):
             configs.append(_aws(path, text, _with_providers(doc, providers),
                                 name=f"data.aws_iam_policy_document.{name}"))
     return configs
@@ -454,7 +525,7 @@ def _with_providers(doc: Any, providers: Mapping[str, str]) -> Any:
 
 
 def _role_policy(path: str, policy: Any, docs: Mapping[str, dict[str, Any]], used: set[str],
-                 max_bytes: int) -> Any:
+                 max_bytes: int, module: _Module) -> Any:
     if isinstance(policy, Mapping):
         return policy
     if not isinstance(policy, str):
@@ -465,11 +536,14 @@ def _role_policy(path: str, policy: Any, docs: Mapping[str, dict[str, Any]], use
         return parse_json(_hcl_unescape(heredoc.group(2)), f"{path} (assume_role_policy heredoc)")
     ref = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}", s)
     if ref:
-        if ref.group(1) not in docs:
+        if ref.group(1) in docs:
+            used.add(ref.group(1))
+            return docs[ref.group(1)]
+        found = module.policy_document(ref.group(1), path)
+        if found is None:
             raise InputError(path, f"assume_role_policy refers to data.aws_iam_policy_document.{ref.group(1)}, "
-                             "which is not in this file")
-        used.add(ref.group(1))
-        return docs[ref.group(1)]
+                             f"which no .tf file of {module.directory} defines")
+        return found
     enc = re.fullmatch(r"\$\{jsonencode\((.*)\)\}", s, re.DOTALL)
     if enc:
         return _hcl_unquote(_hcl_load(f"v = {enc.group(1)}\n", f"{path} (jsonencode)").get("v"))

@@ -271,3 +271,28 @@ def test_multi_document_yaml(tmp_path: Path) -> None:
     (tmp_path / "other.json").write_text(json.dumps({"issuer": "https://token.actions.githubusercontent.com",
                                                      "subject": "repo:acme/app:ref:refs/heads/main"}))
     assert verdicts(tmp_path) == {str(tmp_path / "other.json"): "pass"}
+
+
+def test_terraform_module_split_across_files() -> None:
+    """data.tf holds the policy document and the admin attachment, main.tf the role (a common layout)."""
+    module = ASSETS / "terraform-module"
+    main = str(module / "main.tf")
+    (config,) = load_configs([main])
+    assert config.name == "aws_iam_role.deploy"
+    assert config.admin_permissions == ("AdministratorAccess",)
+    result = check(config)
+    assert result.verdict == "warn-org"
+    assert any(f.rule == "role-admin-permissions" and f.severity == Severity.CRITICAL for f in result.findings)
+    # walking the module evaluates the document once, through the role
+    assert [c.subject for c in load_configs([str(module)])] == [main]
+    # named explicitly, data.tf's document is evaluated on its own
+    (alone,) = load_configs([str(module / "data.tf")])
+    assert alone.name == "data.aws_iam_policy_document.github_trust"
+    assert check(alone).verdict == "warn-org"
+
+
+def test_terraform_reference_to_an_undefined_document(tmp_path: Path) -> None:
+    tf = tmp_path / "main.tf"
+    tf.write_text('resource "aws_iam_role" "r" {\n  assume_role_policy = data.aws_iam_policy_document.nope.json\n}\n')
+    with pytest.raises(InputError, match="which no .tf file of .* defines"):
+        load_configs([str(tf)])
