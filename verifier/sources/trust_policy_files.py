@@ -253,7 +253,8 @@ def _from_cloudformation(path: str, text: str, tpl: Mapping[str, Any]) -> list[T
               if isinstance(v, Mapping) and "Default" in v and not isinstance(v["Default"], list | dict)}
     resources: Mapping[str, Any] = tpl["Resources"]
     providers = {str(k): str(r.get("Properties", {}).get("Url", "")) for k, r in resources.items()
-                 if isinstance(r, Mapping) and r.get("Type") == "AWS::IAM::OIDCProvider"
+                 if isinstance(r, Mapping) and r.get("Type") in ("AWS::IAM::OIDCProvider",
+                                                                 "Custom::AWSCDKOpenIdConnectProvider")
                  and isinstance(r.get("Properties"), Mapping) and isinstance(r["Properties"].get("Url"), str)}
     configs = []
     for logical_id, res in resources.items():

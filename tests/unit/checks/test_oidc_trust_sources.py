@@ -296,3 +296,12 @@ def test_terraform_reference_to_an_undefined_document(tmp_path: Path) -> None:
     tf.write_text('resource "aws_iam_role" "r" {\n  assume_role_policy = data.aws_iam_policy_document.nope.json\n}\n')
     with pytest.raises(InputError, match="which no .tf file of .* defines"):
         load_configs([str(tf)])
+
+
+def test_cdk_synthesized_template() -> None:
+    path = INPUTS / "cdk.template.json"
+    (config,) = load_configs([str(path)])
+    result = check(config)
+    assert result.verdict == "pass"  # refs/tags/v* is a constrained pattern
+    assert "principal-unresolved" not in [f.rule for f in result.findings]
+    assert result.facts["statements"][0]["issuer_hosts"] == ["token.actions.githubusercontent.com"]

@@ -98,6 +98,9 @@ class _Resolver:
                 parts = [self.one(p) for p in as_list(arg[1])]
                 if all(isinstance(p, str) for p in parts):
                     return arg[0].join(p for p in parts if isinstance(p, str))
+            if (fn == "Fn::GetAtt" and isinstance(arg, list) and arg and isinstance(arg[0], str)
+                    and arg[0] in self.providers):
+                return self._ref(arg[0])
             if fn == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
                 self.col.add("unresolved-template", f"Fn::If on condition {arg[0]!r}: both branches are "
                              "evaluated and the weaker decides")
