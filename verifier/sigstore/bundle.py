@@ -83,7 +83,7 @@ def _is_root(cert: x509.Certificate) -> bool:
 
 
 def _cert(raw: Any, what: str) -> x509.Certificate:
-    der = tlog.b64decode((raw or {}).get("rawBytes") if isinstance(raw, dict) else None, what)
+    der = tlog.b64decode(tlog.obj(raw, what).get("rawBytes"), what)
     try:
         return x509.load_der_x509_certificate(der)
     except ValueError as exc:
@@ -113,7 +113,7 @@ def parse_bundle(raw: bytes | str) -> _Parsed:
     if "certificate" in vm:
         cert = _cert(vm["certificate"], "verificationMaterial.certificate")
     elif "x509CertificateChain" in vm:
-        certs = (vm["x509CertificateChain"] or {}).get("certificates")
+        certs = tlog.obj(vm["x509CertificateChain"], "x509CertificateChain").get("certificates")
         if not isinstance(certs, list) or not certs:
             raise _fail(Reason.BUNDLE_MALFORMED, "bundle certificate chain is empty")
         parsed = [_cert(c, f"x509CertificateChain.certificates[{i}]") for i, c in enumerate(certs)]
@@ -122,7 +122,7 @@ def parse_bundle(raw: bytes | str) -> _Parsed:
             raise _fail(Reason.CERTIFICATE_CHAIN_INVALID,
                         "bundle certificate chain contains a root certificate (roots come from the trusted root only)")
     elif "publicKey" in vm:
-        hint = (vm["publicKey"] or {}).get("hint")
+        hint = tlog.obj(vm["publicKey"], "verificationMaterial.publicKey").get("hint")
         key_hint = hint if isinstance(hint, str) else ""
     else:
         raise _fail(Reason.BUNDLE_MALFORMED, "verificationMaterial has no certificate, chain or public key")
@@ -137,7 +137,7 @@ def parse_bundle(raw: bytes | str) -> _Parsed:
     message_digest = signature = None
     envelope = None
     if "messageSignature" in doc:
-        ms = doc["messageSignature"] or {}
+        ms = tlog.obj(doc["messageSignature"], "messageSignature")
         signature = tlog.b64decode(ms.get("signature"), "messageSignature.signature")
         md = ms.get("messageDigest")
         if isinstance(md, dict):
@@ -337,8 +337,9 @@ def _tsa_times(p: _Parsed) -> list[dt.datetime]:
 
     vm = p.doc["verificationMaterial"]
     times: list[dt.datetime] = []
-    for ts in (vm.get("timestampVerificationData") or {}).get("rfc3161Timestamps") or []:
-        raw = tlog.b64decode((ts or {}).get("signedTimestamp"), "rfc3161Timestamps[].signedTimestamp")
+    for ts in tlog.obj(vm.get("timestampVerificationData"), "timestampVerificationData").get("rfc3161Timestamps") or []:
+        raw = tlog.b64decode(tlog.obj(ts, "rfc3161Timestamps[]").get("signedTimestamp"),
+                             "rfc3161Timestamps[].signedTimestamp")
         try:
             gen = decode_timestamp_response(raw).tst_info.gen_time
         except ValueError as exc:

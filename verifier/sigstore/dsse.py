@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from verifier.sigstore.errors import Reason, VerificationFailure
-from verifier.sigstore.tlog import b64decode
+from verifier.sigstore.tlog import b64decode, obj
 
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 INTOTO_STATEMENT_TYPES = ("https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1")
@@ -53,7 +53,7 @@ def parse_envelope(doc: Any) -> Envelope:
     return Envelope(
         payload_type=payload_type,
         payload=b64decode(doc.get("payload"), "DSSE payload"),
-        signatures=tuple(b64decode((s or {}).get("sig"), "DSSE signature") for s in sigs),
+        signatures=tuple(b64decode(obj(s, "DSSE signatures[]").get("sig"), "DSSE signature") for s in sigs),
     )
 
 
@@ -78,7 +78,8 @@ def subject_digests(statement: dict[str, Any], algorithm: str = "sha256") -> lis
     found: list[str] = []
     for subject in statement.get("subject") or []:
         if isinstance(subject, dict):
-            value = (subject.get("digest") or {}).get(algorithm)
+            digests = subject.get("digest")
+            value = digests.get(algorithm) if isinstance(digests, dict) else None
             if isinstance(value, str):
                 found.append(value.lower())
     return found

@@ -98,9 +98,9 @@ def _check_intoto_v001(entry: tlog.LogEntry, env: dsse.Envelope, verifier: x509.
     """intoto/0.0.1 (cosign attest before v2): payload hash and the verifier; the envelope hash is over
     non-canonical JSON and cannot be recomputed."""
     body = entry.body_json()
-    spec = body.get("spec") or {}
-    content = spec.get("content") or {}
-    ph = content.get("payloadHash") or {}
+    spec = tlog.obj(body.get("spec"), "intoto body spec")
+    content = tlog.obj(spec.get("content"), "intoto body content")
+    ph = tlog.obj(content.get("payloadHash"), "intoto body payloadHash")
     if ph.get("algorithm") != "sha256" or ph.get("value") != hashlib.sha256(env.payload).hexdigest():
         raise VerificationFailure(Reason.TLOG_ENTRY_MISMATCH, "transparency log entry records another payload")
     pem = tlog.b64decode(spec.get("publicKey"), "intoto publicKey")
@@ -180,7 +180,8 @@ def check_simplesigning(payload: bytes, image_digest: str) -> dict[str, Any]:
     if critical.get("type") != COSIGN_SIGNATURE_TYPE:
         raise VerificationFailure(Reason.PAYLOAD_INVALID,
                                   f"critical.type is {critical.get('type')!r}, not {COSIGN_SIGNATURE_TYPE!r}")
-    signed_digest = (critical.get("image") or {}).get("docker-manifest-digest")
+    image = critical.get("image")
+    signed_digest = image.get("docker-manifest-digest") if isinstance(image, dict) else None
     if signed_digest != image_digest:
         raise VerificationFailure(Reason.ARTIFACT_MISMATCH,
                                   f"signature is for {signed_digest}, not for the image {image_digest}")

@@ -78,6 +78,15 @@ def b64decode(value: Any, what: str) -> bytes:
         raise VerificationFailure(Reason.BUNDLE_MALFORMED, f"{what}: invalid base64") from exc
 
 
+def obj(value: Any, what: str) -> dict[str, Any]:
+    """``value`` as a JSON object: None (absent) gives ``{}``; any other non-object is bundle-malformed."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise VerificationFailure(Reason.BUNDLE_MALFORMED, f"{what}: expected a JSON object")
+    return value
+
+
 def _uint(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise VerificationFailure(Reason.BUNDLE_MALFORMED, f"{what}: expected an integer")
@@ -90,18 +99,21 @@ def _uint(value: Any, what: str) -> int:
     return number
 
 
+_o = obj
+
+
 def entry_from_bundle_json(obj: Any) -> LogEntry:
     """A ``tlogEntries[i]`` object of a Sigstore bundle (protobuf JSON)."""
-    if not isinstance(obj, dict):
-        raise VerificationFailure(Reason.BUNDLE_MALFORMED, "tlog entry is not an object")
-    kv = obj.get("kindVersion") or {}
+    obj = _o(obj, "tlogEntries[]")
+    kv = _o(obj.get("kindVersion"), "tlogEntries[].kindVersion")
     proof_obj = obj.get("inclusionProof")
     proof = None
-    if isinstance(proof_obj, dict):
+    if proof_obj is not None:
+        proof_obj = _o(proof_obj, "inclusionProof")
         hashes = proof_obj.get("hashes") or []
         if not isinstance(hashes, list) or len(hashes) > MAX_PROOF_HASHES:
             raise VerificationFailure(Reason.BUNDLE_MALFORMED, "inclusionProof.hashes is not a short list")
-        checkpoint = (proof_obj.get("checkpoint") or {}).get("envelope")
+        checkpoint = _o(proof_obj.get("checkpoint"), "inclusionProof.checkpoint").get("envelope")
         proof = InclusionProof(
             log_index=_uint(proof_obj.get("logIndex"), "inclusionProof.logIndex"),
             tree_size=_uint(proof_obj.get("treeSize"), "inclusionProof.treeSize"),
@@ -113,13 +125,13 @@ def entry_from_bundle_json(obj: Any) -> LogEntry:
     integrated = obj.get("integratedTime")
     return LogEntry(
         log_index=_uint(obj.get("logIndex"), "tlogEntries[].logIndex"),
-        log_id=b64decode((obj.get("logId") or {}).get("keyId"), "tlogEntries[].logId.keyId"),
+        log_id=b64decode(_o(obj.get("logId"), "logId").get("keyId"), "tlogEntries[].logId.keyId"),
         kind=str(kv.get("kind", "")),
         version=str(kv.get("version", "")),
         body=b64decode(obj.get("canonicalizedBody"), "tlogEntries[].canonicalizedBody"),
         integrated_time=_uint(integrated, "integratedTime") if integrated not in (None, "", "0", 0) else None,
-        set=(b64decode(promise.get("signedEntryTimestamp"), "inclusionPromise.signedEntryTimestamp")
-             if isinstance(promise, dict) else None),
+        set=(b64decode(_o(promise, "inclusionPromise").get("signedEntryTimestamp"),
+                       "inclusionPromise.signedEntryTimestamp") if promise is not None else None),
         inclusion_proof=proof,
     )
 
@@ -300,27 +312,28 @@ def check_hashedrekord(entry: LogEntry, digest: bytes, signature: bytes, verifie
     body = entry.body_json()
     if body.get("kind") != "hashedrekord":
         raise _mismatch(f"expected a hashedrekord entry, got {body.get('kind')!r}")
-    spec = body.get("spec") or {}
+    spec = _o(body.get("spec"), "body spec")
     if body.get("apiVersion") == "0.0.1":
-        hash_obj = ((spec.get("data") or {}).get("hash") or {})
+        hash_obj = _o(_o(spec.get("data"), "body data").get("hash"), "body hash")
         if hash_obj.get("algorithm") != "sha256" or hash_obj.get("value") != digest.hex():
             raise _mismatch("artifact digest differs")
-        sig = spec.get("signature") or {}
+        sig = _o(spec.get("signature"), "body signature")
         if b64decode(sig.get("content"), "body signature") != signature:
             raise _mismatch("signature differs")
-        if not _verifier_matches(b64decode((sig.get("publicKey") or {}).get("content"), "body key"), verifier):
+        if not _verifier_matches(b64decode(_o(sig.get("publicKey"), "body key").get("content"), "body key"),
+                                 verifier):
             raise _mismatch("certificate or public key differs")
         return
     if body.get("apiVersion") == "0.0.2":
-        v2 = spec.get("hashedRekordV002") or {}
-        data = v2.get("data") or {}
+        v2 = _o(spec.get("hashedRekordV002"), "body hashedRekordV002")
+        data = _o(v2.get("data"), "body data")
         if data.get("algorithm") != "SHA2_256" or b64decode(data.get("digest"), "body digest") != digest:
             raise _mismatch("artifact digest differs")
-        sig = v2.get("signature") or {}
+        sig = _o(v2.get("signature"), "body signature")
         if b64decode(sig.get("content"), "body signature") != signature:
             raise _mismatch("signature differs")
-        ver = sig.get("verifier") or {}
-        raw = (ver.get("x509Certificate") or ver.get("publicKey") or {}).get("rawBytes")
+        ver = _o(sig.get("verifier"), "body verifier")
+        raw = _o(ver.get("x509Certificate") or ver.get("publicKey"), "body verifier").get("rawBytes")
         if not _verifier_matches(b64decode(raw, "body verifier"), verifier):
             raise _mismatch("certificate or public key differs")
         return
@@ -331,23 +344,28 @@ def check_dsse_entry(entry: LogEntry, payload: bytes, signatures: list[bytes], v
     """dsse 0.0.1 / intoto 0.0.2 body: payload hash and signature list must be the envelope's."""
     body = entry.body_json()
     kind, version = body.get("kind"), body.get("apiVersion")
-    spec = body.get("spec") or {}
+    spec = _o(body.get("spec"), "body spec")
     payload_hex = hashlib.sha256(payload).hexdigest()
     if (kind, version) == ("dsse", "0.0.1"):
-        ph = spec.get("payloadHash") or {}
+        ph = _o(spec.get("payloadHash"), "body payloadHash")
         if ph.get("algorithm") != "sha256" or ph.get("value") != payload_hex:
             raise _mismatch("payload hash differs")
         entries = spec.get("signatures") or []
+        if not isinstance(entries, list):
+            raise VerificationFailure(Reason.BUNDLE_MALFORMED, "body signatures: expected a list")
         found = [(b64decode(s.get("signature"), "body signature"), b64decode(s.get("verifier"), "body verifier"))
                  for s in entries if isinstance(s, dict)]
     elif (kind, version) == ("intoto", "0.0.2"):
-        content = spec.get("content") or {}
-        ph = content.get("payloadHash") or {}
+        content = _o(spec.get("content"), "body content")
+        ph = _o(content.get("payloadHash"), "body payloadHash")
         if ph.get("algorithm") != "sha256" or ph.get("value") != payload_hex:
             raise _mismatch("payload hash differs")
-        env = content.get("envelope") or {}
+        env = _o(content.get("envelope"), "body envelope")
         found = []
-        for s in env.get("signatures") or []:
+        env_sigs = env.get("signatures") or []
+        if not isinstance(env_sigs, list):
+            raise VerificationFailure(Reason.BUNDLE_MALFORMED, "body envelope signatures: expected a list")
+        for s in env_sigs:
             if not isinstance(s, dict):
                 continue
             # intoto/0.0.2 stores each signature base64-encoded twice; take it as once-encoded if it is not.

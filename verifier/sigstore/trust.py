@@ -120,7 +120,8 @@ class TrustRoot:
 
             doc = json.loads(self.raw)
             for tsa in doc.get("timestampAuthorities", []) or []:
-                end = (tsa.get("validFor") or {}).get("end")
+                valid_for = tsa.get("validFor") if isinstance(tsa, dict) else None
+                end = valid_for.get("end") if isinstance(valid_for, dict) else None
                 if end:
                     bumped = parse_time(end) + dt.timedelta(microseconds=1)
                     tsa["validFor"]["end"] = bumped.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -216,9 +217,17 @@ def _b64(value: Any, where: str, name: str) -> bytes:
         raise InputError(name, f"{where}: invalid base64") from exc
 
 
+def _list(items: Any, kind: str, name: str) -> list[Any]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise InputError(name, f"{kind}: expected a list")
+    return items
+
+
 def _log_keys(items: Any, kind: str, name: str) -> tuple[LogKey, ...]:
     keys: list[LogKey] = []
-    for i, item in enumerate(items or []):
+    for i, item in enumerate(_list(items, kind, name)):
         where = f"{kind}[{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("publicKey"), dict):
             raise InputError(name, f"{where}: publicKey is required")
@@ -240,14 +249,16 @@ def _log_keys(items: Any, kind: str, name: str) -> tuple[LogKey, ...]:
 
 def _authorities(items: Any, kind: str, name: str) -> tuple[CertAuthority, ...]:
     cas: list[CertAuthority] = []
-    for i, item in enumerate(items or []):
+    for i, item in enumerate(_list(items, kind, name)):
         where = f"{kind}[{i}]"
-        certs_json = ((item or {}).get("certChain") or {}).get("certificates") if isinstance(item, dict) else None
+        chain_obj = item.get("certChain") if isinstance(item, dict) else None
+        certs_json = chain_obj.get("certificates") if isinstance(chain_obj, dict) else None
         if not isinstance(certs_json, list) or not certs_json:
             raise InputError(name, f"{where}: certChain.certificates must not be empty")
         chain: list[x509.Certificate] = []
         for j, cert in enumerate(certs_json):
-            der = _b64((cert or {}).get("rawBytes"), f"{where}.certChain.certificates[{j}]", name)
+            der = _b64(cert.get("rawBytes") if isinstance(cert, dict) else None,
+                       f"{where}.certChain.certificates[{j}]", name)
             try:
                 chain.append(x509.load_der_x509_certificate(der))
             except ValueError as exc:
