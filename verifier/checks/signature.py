@@ -144,6 +144,9 @@ def _legacy(layer: SignatureLayer, index: int, digest: str, policy: SignaturePol
                 private_pki=policy.private_pki)
         except VerificationFailure as exc:
             return _Outcome("cosign-legacy", where, reason=str(exc.reason), message=exc.message)
+        except Exception as exc:  # fail closed: this signature does not count; the others still may
+            return _Outcome("cosign-legacy", where, reason=str(Reason.UNSUPPORTED),
+                            message=f"could not be verified ({type(exc).__name__}: {exc})")
         fact = {**res.signer.as_fact(), "kind": "cosign-legacy", "signed_at": _when(res.integrated_time),
                 "log_index": res.log_index}
         return _Outcome("cosign-legacy", where, verified=fact)
@@ -187,8 +190,9 @@ def _referrer(ref: ReferrerBundle, digest: str, policy: SignaturePolicy) -> _Out
                 raise VerificationFailure(Reason.TLOG_ENTRY_MISSING, "key-signed bundle has no transparency log entry")
         except VerificationFailure as exc:
             return _Outcome("sigstore-bundle", where, reason=str(exc.reason), message=exc.message)
-        except ValueError as exc:
-            return _Outcome("sigstore-bundle", where, reason=str(Reason.BUNDLE_MALFORMED), message=str(exc))
+        except Exception as exc:  # fail closed: this signature does not count; the others still may
+            return _Outcome("sigstore-bundle", where, reason=str(Reason.UNSUPPORTED),
+                            message=f"could not be verified ({type(exc).__name__}: {exc})")
         fact = {**res.signer.as_fact(), "kind": "sigstore-bundle", "signed_at": _when(res.signed_at),
                 "log_index": res.log_index}
         return _Outcome("sigstore-bundle", where, verified=fact)

@@ -227,3 +227,25 @@ def test_concurrent_evaluations_share_the_cache_safely() -> None:
     both = _evidence("dir-img-cosign-mixed")
     swapped = both.model_copy(update={"signatures": both.signatures[::-1]})
     assert [f.message.split(":")[0] for f in evaluate(swapped, policy).findings] == [".sig layer 1"]
+
+
+def test_an_unexpected_error_fails_that_signature_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed per signature: a crash while verifying one signature never passes it, nor aborts the rest."""
+    import verifier.checks.signature as mod
+
+    real = mod.verify_signature_layer
+    calls = []
+
+    def flaky(payload: bytes, *args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return real(payload, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mod, "verify_signature_layer", flaky)
+    signature.clear_cache()
+    result = evaluate(_evidence("dir-img-cosign-valid-2"), SignaturePolicy(trust=TRUST, key=COSIGN))
+    signature.clear_cache()
+    assert result.verdict == "pass" and result.facts["count"] == 1
+    [finding] = result.findings
+    assert finding.rule == "unsupported" and "RuntimeError: boom" in finding.message
