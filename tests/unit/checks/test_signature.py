@@ -230,7 +230,10 @@ def test_concurrent_evaluations_share_the_cache_safely() -> None:
 
 
 def test_an_unexpected_error_fails_that_signature_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail closed per signature: a crash while verifying one signature never passes it, nor aborts the rest."""
+    """Fail closed per signature: a crash while verifying one signature never passes it, nor aborts the rest.
+
+    The crash is simulated with a stand-in verifier: no real input is known to reach one (see
+    tests/unit/sigstore/test_malformed.py)."""
     import verifier.checks.signature as mod
 
     real = mod.verify_signature_layer
