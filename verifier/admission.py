@@ -283,6 +283,7 @@ def build_response(
     if outcome.warnings:
         response["warnings"] = list(outcome.warnings)
     if outcome.audit:
+        # The apiserver prefixes each key with the webhook name: keys carry no prefix of their own.
         response["auditAnnotations"] = dict(outcome.audit)
     return {"apiVersion": api_version, "kind": "AdmissionReview", "response": response}
 

@@ -399,7 +399,7 @@ class AdmissionDecider:
         if self.is_exempt(req.namespace):
             log.info("uid=%s: %s: namespace is exempt", req.uid, where)
             self._events("decision", "exempt")
-            return Outcome(True, audit={"verifier/exempt": "namespace"})
+            return Outcome(True, audit={"exempt": "namespace"})
         try:
             images = images_to_check(req)
         except InputError as exc:
@@ -412,6 +412,7 @@ class AdmissionDecider:
         per_image = await asyncio.gather(*(self._image(req.namespace, c) for c in images))
         denied: list[str] = []
         warnings: list[str] = []
+        audited: list[str] = []
         for container, (rule, verdict) in zip(images, per_image, strict=True):
             reason = "; ".join(verdict.deny) or "not allowed by the policy"
             warnings.extend(verdict.warn)
@@ -422,6 +423,8 @@ class AdmissionDecider:
                 denied.append(line)
             elif rule.mode is Mode.WARN:
                 warnings.append(f"would be denied: {line}")
+            else:
+                audited.append(line)
             log.info(
                 "uid=%s dryRun=%s: %s: %s [%s]", req.uid, req.dry_run, where, line, rule.mode.value
             )
@@ -429,8 +432,9 @@ class AdmissionDecider:
         if denied:
             self._events("decision", "denied")
             return Outcome(False, _short("verifier: " + " | ".join(denied)), tuple(warnings))
-        self._events("decision", "warned" if warnings else "allowed")
-        return Outcome(True, warnings=tuple(warnings))
+        self._events("decision", "warned" if warnings else "audited" if audited else "allowed")
+        audit = {"would-deny": _short(" | ".join(audited))} if audited else {}
+        return Outcome(True, warnings=tuple(warnings), audit=audit)
 
     async def _image(
         self, namespace: str, container: ContainerImage

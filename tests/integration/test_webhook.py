@@ -152,6 +152,8 @@ def test_real_admission_request(case: dict[str, Any], client: ApiserverClient) -
         assert len(warnings) == case["warning_count"], warnings
     if case.get("no_warning"):
         assert warnings == []
+    if "audit" in case:
+        assert case["audit"] in response["auditAnnotations"]["would-deny"]
 
 
 def test_answer_uses_the_request_api_version_and_uid(client: ApiserverClient) -> None:
@@ -415,3 +417,11 @@ def test_certificate_reload_without_restart(pki: Pki, tmp_path: Path) -> None:
                 assert new_client.get("/healthz").status_code == 200
     finally:
         srv.stop()
+
+
+def test_exempt_namespace_answer_carries_an_audit_annotation(client: ApiserverClient) -> None:
+    answer = client.review((ADMISSION / "connaisseur-v3/06_daemonset.json").read_bytes())
+    assert answer.response is not None
+    assert answer.response["allowed"] is True
+    # A bare key: the apiserver prefixes it with the webhook's name ("images.verifier.dev/exempt").
+    assert answer.response["auditAnnotations"] == {"exempt": "namespace"}

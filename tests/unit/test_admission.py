@@ -330,6 +330,8 @@ def test_modes_warn_and_audit_admit() -> None:
                                "trusted signer (no-signature)",)
     audited = admit(decider, pod_review(BAD, namespace="preview-42"))
     assert (audited.allowed, audited.warnings) == (True, ())
+    assert audited.audit == {"would-deny": f"spec.containers[0] ({BAD}): {BAD}: not signed by a trusted "
+                                           "signer (no-signature)"}
     # The audit rule is for ghcr.io/acme/* only: other images in preview-42 fall back to enforce.
     other = f"quay.io/acme/app@{OTHER}"
     assert admit(decider, pod_review(other, namespace="preview-42")).allowed is False
