@@ -21,7 +21,7 @@ dev: $(VENV)/.installed
 
 # The Debian registry the OCI integration tests start on 127.0.0.1, Chromium for the audit report's
 # rendering test, and the npm signer (sigstore-js).
-SYSTEM_PACKAGES := docker-registry chromium
+SYSTEM_PACKAGES := docker-registry chromium apache2-utils skopeo
 system-deps:
 	@missing=""; for pkg in $(SYSTEM_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
