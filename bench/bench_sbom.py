@@ -49,7 +49,9 @@ def _ours_cold(path: Path) -> tuple[float, float]:
         assert result.valid is not False, result.problems[:3]
         print(time.perf_counter() - t, time.process_time())
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     wall, cpu = out.stdout.split()
     return float(wall), float(cpu)
 
@@ -71,7 +73,9 @@ def _peer(code: str, timeout: float = PEER_TIMEOUT) -> tuple[float | None, float
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         return None, None, f"timed out after {timeout:.0f} s wall"
     elapsed = time.perf_counter() - start
@@ -88,8 +92,10 @@ def bench_cyclonedx(shared: Path, skip_peers: bool) -> None:
     cold, cold_cpu = _ours_cold(path)
     warm, result = _ours_warm(data)
     print(f"[1] juice-shop CycloneDX 1.6 JSON ({len(data) / 1e6:.1f} MB, 1,101 components)")
-    print(f"    verifier read+validate: cold {cold:.3f} s wall / {cold_cpu:.3f} s CPU (fresh interpreter, "
-          f"imports + schema compile included), warm {warm:.3f} s CPU; valid={result.valid}")
+    print(
+        f"    verifier read+validate: cold {cold:.3f} s wall / {cold_cpu:.3f} s CPU (fresh interpreter, "
+        f"imports + schema compile included), warm {warm:.3f} s CPU; valid={result.valid}"
+    )
     if skip_peers:
         return
     code = textwrap.dedent(f"""
@@ -100,11 +106,17 @@ def bench_cyclonedx(shared: Path, skip_peers: bool) -> None:
     """)
     seconds, cpu, out = _peer(code)
     if seconds is None or cpu is None:
-        print(f"    cyclonedx-python-lib JsonStrictValidator: {out} "
-              f"(ratio > {PEER_TIMEOUT / cold:.0f}x wall vs our cold wall)")
+        print(
+            f"    cyclonedx-python-lib JsonStrictValidator: {out} "
+            f"(ratio > {PEER_TIMEOUT / cold:.0f}x wall vs our cold wall)"
+        )
     else:
-        print(f"    cyclonedx-python-lib JsonStrictValidator: {seconds:.1f} s wall / {cpu:.1f} s CPU, valid={out}")
-        print(f"    ratio (CPU, fresh process each): {cpu / cold_cpu:.0f}x; vs our warm: {cpu / warm:.0f}x")
+        print(
+            f"    cyclonedx-python-lib JsonStrictValidator: {seconds:.1f} s wall / {cpu:.1f} s CPU, valid={out}"
+        )
+        print(
+            f"    ratio (CPU, fresh process each): {cpu / cold_cpu:.0f}x; vs our warm: {cpu / warm:.0f}x"
+        )
 
 
 def _scaled_spdx(base: dict[str, Any], factor: int) -> dict[str, Any]:
@@ -118,8 +130,13 @@ def _scaled_spdx(base: dict[str, Any], factor: int) -> dict[str, Any]:
             packages.append(clone)
         for rel in base.get("relationships", []):
             a, b = rel["spdxElementId"], rel["relatedSpdxElement"]
-            relationships.append(dict(rel, spdxElementId=a + suffix if a in ids else a,
-                                      relatedSpdxElement=b + suffix if b in ids else b))
+            relationships.append(
+                dict(
+                    rel,
+                    spdxElementId=a + suffix if a in ids else a,
+                    relatedSpdxElement=b + suffix if b in ids else b,
+                )
+            )
     doc["packages"], doc["relationships"] = packages, relationships
     return doc
 
@@ -133,8 +150,10 @@ def bench_spdx(shared: Path, skip_peers: bool) -> None:
         seconds, result = _ours_warm(data)
         n = result and load_sbom(data, "x").summary.component_count
         rows.append((factor, n, seconds))
-        print(f"    verifier read+validate x{factor}: {n} packages, {len(data) / 1e6:.1f} MB: {seconds:.3f} s CPU "
-              f"({seconds / n * 1e6:.1f} us/package), valid={result.valid}")
+        print(
+            f"    verifier read+validate x{factor}: {n} packages, {len(data) / 1e6:.1f} MB: {seconds:.3f} s CPU "
+            f"({seconds / n * 1e6:.1f} us/package), valid={result.valid}"
+        )
     growth = rows[-1][2] / rows[0][2]
     print(f"    growth x1 -> x8 packages: {growth:.1f}x time (linear = 8x)")
     if skip_peers:
@@ -153,18 +172,25 @@ def bench_spdx(shared: Path, skip_peers: bool) -> None:
     seconds, cpu, out = _peer(code)
     Path(tmp).unlink()
     if seconds is None or cpu is None:
-        print(f"    spdx-tools parse+validate x4 ({len(doc4['packages'])} packages): {out} "
-              f"(ratio > {PEER_TIMEOUT / ours4:.0f}x)")
+        print(
+            f"    spdx-tools parse+validate x4 ({len(doc4['packages'])} packages): {out} "
+            f"(ratio > {PEER_TIMEOUT / ours4:.0f}x)"
+        )
     else:
-        print(f"    spdx-tools parse+validate x4 ({len(doc4['packages'])} packages): {seconds:.1f} s wall / "
-              f"{cpu:.1f} s CPU, {out} messages")
+        print(
+            f"    spdx-tools parse+validate x4 ({len(doc4['packages'])} packages): {seconds:.1f} s wall / "
+            f"{cpu:.1f} s CPU, {out} messages"
+        )
         print(f"    ratio (CPU): {cpu / ours4:.0f}x")
 
 
 def bench_corpus(shared: Path) -> None:
     root = shared / "real/sbom"
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".json", ".xml", ".spdx")
-                   and "attestations" not in p.parts)
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix in (".json", ".xml", ".spdx") and "attestations" not in p.parts
+    )
     counts = {"read": 0, "valid": 0, "invalid": 0, "undecided": 0, "unreadable": 0}
     start = time.perf_counter()
     for path in files:

@@ -14,16 +14,25 @@ CORPUS = UPSTREAM / "sbom"
 KEYS = {"format", "spec_version", "component_count", "purls", "licenses", "valid", "problems"}
 
 
-def inspect(capsys: pytest.CaptureFixture[str], path: Path, *extra: str) -> tuple[int, dict[str, object]]:
+def inspect(
+    capsys: pytest.CaptureFixture[str], path: Path, *extra: str
+) -> tuple[int, dict[str, object]]:
     run = run_cli(capsys, "sbom", "inspect", str(path), "--format", "json", *extra)
     return run.code, json.loads(run.out)
 
 
 def test_valid_cyclonedx_validated(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = inspect(capsys, CORPUS / "cyclonedx/large/node-npm-juice-shop-flat-1.6.cdx.json", "--validate")
+    code, out = inspect(
+        capsys, CORPUS / "cyclonedx/large/node-npm-juice-shop-flat-1.6.cdx.json", "--validate"
+    )
     assert code == 0
     assert KEYS <= set(out)
-    assert (out["format"], out["spec_version"], out["component_count"], out["valid"]) == ("cyclonedx", "1.6", 1101, True)
+    assert (out["format"], out["spec_version"], out["component_count"], out["valid"]) == (
+        "cyclonedx",
+        "1.6",
+        1101,
+        True,
+    )
     assert out["problems"] == []
     assert "pkg:npm/%40colors/colors@1.6.0" in out["purls"]  # type: ignore[operator]
 
@@ -36,7 +45,9 @@ def test_not_validated_is_null(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_invalid_exits_1_with_problems(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = inspect(capsys, CORPUS / "cyclonedx/invalid/trivy-invalid-serial.cdx.json", "--validate")
+    code, out = inspect(
+        capsys, CORPUS / "cyclonedx/invalid/trivy-invalid-serial.cdx.json", "--validate"
+    )
     assert code == 1
     assert out["valid"] is False
     assert out["problems"] == ["$.serialNumber: 1000000 is not of type 'string'"]
@@ -48,8 +59,10 @@ def test_strict_spdx_uses_spdx_tools(capsys: pytest.CaptureFixture[str]) -> None
     code, out = inspect(capsys, CORPUS / "spdx2/spdx-examples-ACME-v2.3.spdx.json", "--strict")
     assert code == 1 and out["valid"] is False
     assert out["validator"] == "spdx-2-structure+spdx-tools"
-    assert any("license_info_from_files must be None if files_analyzed is False" in p
-               for p in out["problems"])  # type: ignore[union-attr]
+    assert any(
+        "license_info_from_files must be None if files_analyzed is False" in p
+        for p in out["problems"]
+    )  # type: ignore[union-attr]
 
 
 def test_reader_problems_without_validation_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,14 +71,19 @@ def test_reader_problems_without_validation_exit_1(capsys: pytest.CaptureFixture
     assert "creation time 'redacted' is not an RFC 3339 date-time" in out["problems"]  # type: ignore[operator]
 
 
-def test_unreadable_exits_2_naming_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_unreadable_exits_2_naming_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     bad = tmp_path / "bomb.xml"
     bad.write_bytes(b'<?xml version="1.0"?><!DOCTYPE b [<!ENTITY a "x">]><bom>&a;</bom>')
     run = run_cli(capsys, "sbom", "inspect", str(bad))
     assert run.code == 2
     assert run.err.startswith(f"verifier: error: {bad}: XML refused: ")
     run = run_cli(capsys, "sbom", "inspect", str(tmp_path / "missing.json"))
-    assert (run.code, run.err.strip()) == (2, f"verifier: error: {tmp_path / 'missing.json'}: no such file")
+    assert (run.code, run.err.strip()) == (
+        2,
+        f"verifier: error: {tmp_path / 'missing.json'}: no such file",
+    )
 
 
 def test_size_cap_before_parsing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -79,15 +97,22 @@ def test_size_cap_before_parsing(capsys: pytest.CaptureFixture[str], tmp_path: P
     run = run_cli(capsys, "sbom", "inspect", str(big))
     assert time.perf_counter() - start < 5
     assert run.code == 2
-    assert run.err.strip() == (f"verifier: error: {big}: file is 476.8 MiB, over the limit of 128.0 MiB "
-                               "(raise it with --max-size if this input is expected)")
+    assert run.err.strip() == (
+        f"verifier: error: {big}: file is 476.8 MiB, over the limit of 128.0 MiB "
+        "(raise it with --max-size if this input is expected)"
+    )
     run = run_cli(capsys, "sbom", "inspect", str(big), "--max-size", "2")
     assert run.code == 2 and "over the limit of 2.0 MiB" in run.err
 
 
 def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
-    run = run_cli(capsys, "sbom", "inspect", str(CORPUS / "spdx3/spdx-examples-example11-rust.spdx3.json"),
-                  "--validate")
+    run = run_cli(
+        capsys,
+        "sbom",
+        "inspect",
+        str(CORPUS / "spdx3/spdx-examples-example11-rust.spdx3.json"),
+        "--validate",
+    )
     assert run.code == 0
     assert "format:        spdx 3.0.1 (json-ld)" in run.out
     assert "validation:    valid (spdx-3-structure)" in run.out

@@ -113,8 +113,13 @@ def attestations_of(evidence: ImageEvidence) -> list[Attestation]:
 
 
 def _finding(rule: str, message: str, source: str, **properties: Any) -> Finding:
-    return Finding(rule=rule, severity=_SEVERITY.get(rule, Severity.MEDIUM), message=message,
-                   location=Location(path=source), properties=properties)
+    return Finding(
+        rule=rule,
+        severity=_SEVERITY.get(rule, Severity.MEDIUM),
+        message=message,
+        location=Location(path=source),
+        properties=properties,
+    )
 
 
 def sbom_fact(summary: SbomSummary, image_digest: str) -> dict[str, Any]:
@@ -129,8 +134,9 @@ def sbom_fact(summary: SbomSummary, image_digest: str) -> dict[str, Any]:
         pkg = _package(purl)
         versions.setdefault(pkg["name"], []).append(pkg["version"])
     fact["package_versions"] = {name: sorted(set(v)) for name, v in versions.items()}
-    fact["digest_match"] = (image_digest.lower() in summary.described_digests
-                            if summary.described_digests else None)
+    fact["digest_match"] = (
+        image_digest.lower() in summary.described_digests if summary.described_digests else None
+    )
     return fact
 
 
@@ -141,13 +147,19 @@ def _package(purl: str) -> dict[str, str]:
     at = base.rfind("@")
     slash = base.find("/")
     if at > slash > 0:
-        name, version = base[:at], base[at + 1:]
-    return {"name": name.replace("%40", "@").lower(), "version": version.replace("%3A", ":").replace("%2B", "+")}
+        name, version = base[:at], base[at + 1 :]
+    return {
+        "name": name.replace("%40", "@").lower(),
+        "version": version.replace("%3A", ":").replace("%2B", "+"),
+    }
 
 
-def _accept(att: Attestation, verified: Verified, evidence: ImageEvidence,
-            max_bytes: int) -> SbomStatement:
-    statement = parse_statement(verified.payload_type, verified.payload, att.source, max_bytes=max_bytes)
+def _accept(
+    att: Attestation, verified: Verified, evidence: ImageEvidence, max_bytes: int
+) -> SbomStatement:
+    statement = parse_statement(
+        verified.payload_type, verified.payload, att.source, max_bytes=max_bytes
+    )
     return read_sbom_statement(statement, evidence.digest, att.source, max_bytes=max_bytes)
 
 
@@ -157,84 +169,137 @@ def _validate(accepted: SbomStatement) -> dict[str, Any]:
 
     data = accepted.text if accepted.text is not None else ""
     result = validate_sbom(data, accepted.sbom.summary, accepted.sbom.document)
-    return {"valid": result.valid, "validator": result.validator,
-            "validation_problems": list(result.problems[:20])}
+    return {
+        "valid": result.valid,
+        "validator": result.validator,
+        "validation_problems": list(result.problems[:20]),
+    }
 
 
-def evaluate(evidence: ImageEvidence, verify: Verify, *, sbom_type: str | None = None,
-             max_sbom_bytes: int = MAX_SBOM_BYTES, validate: bool = True) -> CheckResult:
+def evaluate(
+    evidence: ImageEvidence,
+    verify: Verify,
+    *,
+    sbom_type: str | None = None,
+    max_sbom_bytes: int = MAX_SBOM_BYTES,
+    validate: bool = True,
+) -> CheckResult:
     """Run the check on one image. ``sbom_type`` (``spdx`` | ``cyclonedx``) keeps only that format;
     ``validate`` also validates each accepted SBOM (facts ``valid``, ``validation_problems``)."""
     from verifier.errors import InputError
     from verifier.sigstore.errors import VerificationFailure
 
-    findings = [_finding("collection-problem", problem, evidence.ref) for problem in evidence.problems]
+    findings = [
+        _finding("collection-problem", problem, evidence.ref) for problem in evidence.problems
+    ]
     sboms: list[dict[str, Any]] = []
     ignored: list[dict[str, str]] = []
     candidates = attestations_of(evidence)
     for att in candidates:
         hint_format = predicate_format(att.predicate_hint)
         if att.predicate_hint is not None and hint_format is None:
-            ignored.append({"source": att.source, "predicate_type": att.predicate_hint,
-                            "why": "not an SBOM predicate type"})
+            ignored.append(
+                {
+                    "source": att.source,
+                    "predicate_type": att.predicate_hint,
+                    "why": "not an SBOM predicate type",
+                }
+            )
             continue
         if sbom_type and hint_format and hint_format != sbom_type:
-            ignored.append({"source": att.source, "predicate_type": att.predicate_hint or "",
-                            "why": f"not {sbom_type}"})
+            ignored.append(
+                {
+                    "source": att.source,
+                    "predicate_type": att.predicate_hint or "",
+                    "why": f"not {sbom_type}",
+                }
+            )
             continue
         try:
             verified = verify(att)
         except VerificationFailure as exc:
             rule = _REASON_RULES.get(str(exc.reason), "attestation-unverified")
-            findings.append(_finding(rule, f"{att.source}: {exc.message}", att.source, reason=str(exc.reason)))
+            findings.append(
+                _finding(rule, f"{att.source}: {exc.message}", att.source, reason=str(exc.reason))
+            )
             continue
         except InputError as exc:
-            findings.append(_finding("attestation-unverified", f"{att.source}: {exc.problem}", att.source,
-                                     reason="input-invalid"))
+            findings.append(
+                _finding(
+                    "attestation-unverified",
+                    f"{att.source}: {exc.problem}",
+                    att.source,
+                    reason="input-invalid",
+                )
+            )
             continue
         try:
             accepted = _accept(att, verified, evidence, max_sbom_bytes)
         except AttestationProblem as exc:
             if exc.rule == "predicate-unsupported":
-                ignored.append({"source": att.source, "predicate_type": att.predicate_hint or "",
-                                "why": exc.message})
+                ignored.append(
+                    {
+                        "source": att.source,
+                        "predicate_type": att.predicate_hint or "",
+                        "why": exc.message,
+                    }
+                )
                 continue
             findings.append(_finding(exc.rule, f"{att.source}: {exc.message}", att.source))
             continue
         summary = accepted.sbom.summary
         if sbom_type and summary.format != sbom_type:
-            ignored.append({"source": att.source, "predicate_type": accepted.predicate_type,
-                            "why": f"not {sbom_type}"})
+            ignored.append(
+                {
+                    "source": att.source,
+                    "predicate_type": accepted.predicate_type,
+                    "why": f"not {sbom_type}",
+                }
+            )
             continue
         if summary.problems:
-            findings.append(_finding("sbom-problems",
-                                     f"{att.source}: SBOM has problems: {'; '.join(summary.problems[:5])}",
-                                     att.source, problems=list(summary.problems)))
+            findings.append(
+                _finding(
+                    "sbom-problems",
+                    f"{att.source}: SBOM has problems: {'; '.join(summary.problems[:5])}",
+                    att.source,
+                    problems=list(summary.problems),
+                )
+            )
         fact = sbom_fact(summary, evidence.digest)
-        fact.update({
-            "source": att.source,
-            "predicate_type": accepted.predicate_type,
-            "statement_type": accepted.statement_type,
-            "subject_digest_match": True,
-            "wrapped": accepted.wrapped,
-            "signer": verified.signer,
-            "signed_at": verified.signed_at,
-        })
+        fact.update(
+            {
+                "source": att.source,
+                "predicate_type": accepted.predicate_type,
+                "statement_type": accepted.statement_type,
+                "subject_digest_match": True,
+                "wrapped": accepted.wrapped,
+                "signer": verified.signer,
+                "signed_at": verified.signed_at,
+            }
+        )
         if validate:
             fact.update(_validate(accepted))
         sboms.append(fact)
     return CheckResult(
         check=CHECK_ID,
-        subject=evidence.ref if evidence.digest in evidence.ref else f"{evidence.ref}@{evidence.digest}",
+        subject=evidence.ref
+        if evidence.digest in evidence.ref
+        else f"{evidence.ref}@{evidence.digest}",
         verdict="pass" if sboms else "fail",
         findings=tuple(findings),
         facts=_facts(evidence, sboms, ignored, candidates, sbom_type, findings),
     )
 
 
-def _facts(evidence: ImageEvidence, sboms: Sequence[dict[str, Any]], ignored: list[dict[str, str]],
-           candidates: Sequence[Attestation], sbom_type: str | None,
-           findings: Sequence[Finding]) -> dict[str, Any]:
+def _facts(
+    evidence: ImageEvidence,
+    sboms: Sequence[dict[str, Any]],
+    ignored: list[dict[str, str]],
+    candidates: Sequence[Attestation],
+    sbom_type: str | None,
+    findings: Sequence[Finding],
+) -> dict[str, Any]:
     # The newest SBOM (by creation time; undated ones last) is summarised at the top level.
     ordered = sorted(sboms, key=lambda s: s.get("created") or "", reverse=True)
     facts: dict[str, Any] = {
@@ -243,16 +308,30 @@ def _facts(evidence: ImageEvidence, sboms: Sequence[dict[str, Any]], ignored: li
         "attestations_found": len(candidates),
         "ignored": ignored,
         # Rejections with their messages: the policy input carries findings without messages.
-        "rejected": [{"rule": f.rule, "message": f.message} for f in findings
-                     if f.severity == Severity.HIGH],
+        "rejected": [
+            {"rule": f.rule, "message": f.message} for f in findings if f.severity == Severity.HIGH
+        ],
         "sboms": ordered,
         "formats": sorted({s["format"] for s in sboms}),
     }
     if ordered:
         top = ordered[0]
-        facts.update({key: top[key] for key in (
-            "format", "spec_version", "created", "component_count", "purls", "licenses",
-            "subject_digest_match", "digest_match", "described_digests")})
+        facts.update(
+            {
+                key: top[key]
+                for key in (
+                    "format",
+                    "spec_version",
+                    "created",
+                    "component_count",
+                    "purls",
+                    "licenses",
+                    "subject_digest_match",
+                    "digest_match",
+                    "described_digests",
+                )
+            }
+        )
     return facts
 
 
@@ -274,28 +353,54 @@ def make_verifier(policy: SignaturePolicy, image_digest: str) -> Verify:
     def verify(att: Attestation) -> Verified:
         try:
             if att.layer is not None:
-                res = verify_attestation_layer(att.layer.envelope, att.layer.annotations, image_digest,
-                                               trust=policy.trust, policy=policy.identity, key=policy.key,
-                                               require_tlog=policy.require_tlog)
+                res = verify_attestation_layer(
+                    att.layer.envelope,
+                    att.layer.annotations,
+                    image_digest,
+                    trust=policy.trust,
+                    policy=policy.identity,
+                    key=policy.key,
+                    require_tlog=policy.require_tlog,
+                )
                 env = dsse.parse_envelope(att.layer.envelope)
-                return Verified(env.payload_type, env.payload, res.signature.signer.as_fact(),
-                                when(res.signature.integrated_time))
+                return Verified(
+                    env.payload_type,
+                    env.payload,
+                    res.signature.signer.as_fact(),
+                    when(res.signature.integrated_time),
+                )
             if att.bundle is not None:
                 digest = bytes.fromhex(image_digest.partition(":")[2])
-                result = verify_bundle(att.bundle.bundle, trust=policy.trust, digest=digest,
-                                       policy=policy.identity, key=policy.key)
+                result = verify_bundle(
+                    att.bundle.bundle,
+                    trust=policy.trust,
+                    digest=digest,
+                    policy=policy.identity,
+                    key=policy.key,
+                )
                 if result.payload_type is None or result.payload is None:
-                    raise VerificationFailure(Reason.PAYLOAD_INVALID,
-                                              "bundle holds a message signature, not a DSSE attestation")
+                    raise VerificationFailure(
+                        Reason.PAYLOAD_INVALID,
+                        "bundle holds a message signature, not a DSSE attestation",
+                    )
                 if policy.key is not None and policy.require_tlog and result.log_index is None:
-                    raise VerificationFailure(Reason.TLOG_ENTRY_MISSING,
-                                              "key-signed bundle has no transparency log entry")
-                return Verified(result.payload_type, result.payload, result.signer.as_fact(),
-                                when(result.signed_at))
+                    raise VerificationFailure(
+                        Reason.TLOG_ENTRY_MISSING, "key-signed bundle has no transparency log entry"
+                    )
+                return Verified(
+                    result.payload_type,
+                    result.payload,
+                    result.signer.as_fact(),
+                    when(result.signed_at),
+                )
         except RecursionError:
-            raise VerificationFailure(Reason.PAYLOAD_INVALID, "attestation JSON is nested too deeply") from None
+            raise VerificationFailure(
+                Reason.PAYLOAD_INVALID, "attestation JSON is nested too deeply"
+            ) from None
         except (ValueError, TypeError) as exc:
             raise VerificationFailure(Reason.BUNDLE_MALFORMED, str(exc)[:200]) from None
-        raise VerificationFailure(Reason.BUNDLE_MALFORMED, "attestation has neither a layer nor a bundle")
+        raise VerificationFailure(
+            Reason.BUNDLE_MALFORMED, "attestation has neither a layer nor a bundle"
+        )
 
     return verify

@@ -54,7 +54,9 @@ class SbomSummary:
     purls: tuple[str, ...]
     licenses: tuple[str, ...]  # licence expressions as written (NOASSERTION/NONE left out)
     license_ids: tuple[str, ...]  # the identifiers inside those expressions (AND/OR/WITH left out)
-    described_digests: tuple[str, ...]  # manifest digests the SBOM claims to describe (never ImageID)
+    described_digests: tuple[
+        str, ...
+    ]  # manifest digests the SBOM claims to describe (never ImageID)
     problems: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,7 +146,9 @@ def normalize_time(value: object) -> str | None:
     if not m:
         return None
     try:
-        moment = datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), tzinfo=UTC)
+        moment = datetime(
+            int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), tzinfo=UTC
+        )
     except ValueError:
         return None
     if m[9]:
@@ -170,7 +174,9 @@ def _oci_purl_digest(purl: str) -> str | None:
     at = purl.find("@")
     if at < 0:
         return None
-    version = purl[at + 1 :].split("?", 1)[0].split("#", 1)[0].replace("%3A", ":").replace("%3a", ":")
+    version = (
+        purl[at + 1 :].split("?", 1)[0].split("#", 1)[0].replace("%3A", ":").replace("%3a", ":")
+    )
     return version if _DIGEST.fullmatch(version) else None
 
 
@@ -197,7 +203,9 @@ def load_sbom(data: bytes | str, name: str, *, max_bytes: int = MAX_SBOM_BYTES) 
     """Read one SBOM of any supported format from bytes. ``name`` is used in every error message."""
     size = len(data)
     if size > max_bytes:
-        raise InputError(name, f"SBOM is {human_size(size)}, over the limit of {human_size(max_bytes)}")
+        raise InputError(
+            name, f"SBOM is {human_size(size)}, over the limit of {human_size(max_bytes)}"
+        )
     sample = data[:512] if isinstance(data, str) else data[:512].decode("utf-8", "replace")
     head = sample.lstrip("\ufeff \t\r\n")
     if not head:
@@ -217,7 +225,9 @@ def load_sbom(data: bytes | str, name: str, *, max_bytes: int = MAX_SBOM_BYTES) 
             raise InputError(name, f"not UTF-8 text (byte {exc.start})") from None
     if re.search(r"^\s*SPDXVersion\s*:", text[:4096], re.MULTILINE):
         return LoadedSbom(read_spdx_tag_value(text, name))
-    raise InputError(name, "not an SBOM: neither JSON, XML nor SPDX tag-value (no 'SPDXVersion:' line)")
+    raise InputError(
+        name, "not an SBOM: neither JSON, XML nor SPDX tag-value (no 'SPDXVersion:' line)"
+    )
 
 
 def read_sbom(data: bytes | str, name: str, *, max_bytes: int = MAX_SBOM_BYTES) -> SbomSummary:
@@ -228,7 +238,9 @@ def read_sbom(data: bytes | str, name: str, *, max_bytes: int = MAX_SBOM_BYTES) 
 def summarize_json(doc: object, name: str) -> SbomSummary:
     """Summarise an already-parsed JSON SBOM (a file, or an attestation predicate)."""
     if not isinstance(doc, dict):
-        raise InputError(name, f"not an SBOM: top-level JSON is {type(doc).__name__}, not an object")
+        raise InputError(
+            name, f"not an SBOM: top-level JSON is {type(doc).__name__}, not an object"
+        )
     if doc.get("bomFormat") == "CycloneDX" or (
         "specVersion" in doc and "components" in doc and "spdxVersion" not in doc
     ):
@@ -237,7 +249,9 @@ def summarize_json(doc: object, name: str) -> SbomSummary:
         return _spdx2_json(doc, name)
     if "@graph" in doc or "@context" in doc:
         return _spdx3_jsonld(doc, name)
-    raise InputError(name, "not an SBOM: JSON has no 'bomFormat', 'spdxVersion' or '@context'/'@graph'")
+    raise InputError(
+        name, "not an SBOM: JSON has no 'bomFormat', 'spdxVersion' or '@context'/'@graph'"
+    )
 
 
 # ------------------------------------------------------------------------------------------ CycloneDX
@@ -282,8 +296,14 @@ def _cyclonedx_json(doc: dict[str, Any], name: str) -> SbomSummary:
             nested = comp.get("components")
             if isinstance(nested, list):
                 stack.append((nested, f"{here}.components"))
-    return c.finish(fmt=CYCLONEDX, version=version, encoding="json", name=root_name,
-                    created=created, count=count)
+    return c.finish(
+        fmt=CYCLONEDX,
+        version=version,
+        encoding="json",
+        name=root_name,
+        created=created,
+        count=count,
+    )
 
 
 def _cdx_root_digests(component: Mapping[str, Any], c: _Collector) -> None:
@@ -332,7 +352,9 @@ def read_cyclonedx_xml(data: bytes, name: str) -> SbomSummary:
     try:
         root = fromstring(data, forbid_dtd=True)
     except DefusedXmlException as exc:
-        raise InputError(name, f"XML refused: {exc} (DTDs and entities are not allowed in an SBOM)") from None
+        raise InputError(
+            name, f"XML refused: {exc} (DTDs and entities are not allowed in an SBOM)"
+        ) from None
     except ET.ParseError as exc:
         raise InputError(name, f"not well-formed XML: {exc}") from None
     m = _CDX_NS.fullmatch(root.tag)
@@ -353,7 +375,9 @@ def read_cyclonedx_xml(data: bytes, name: str) -> SbomSummary:
             _cdx_root_digests(_xml_component_dict(component, ns), c)
     count = 0
     components = root.find(ns + "components")
-    stack: list[tuple[ET.Element, str]] = [(components, "components")] if components is not None else []
+    stack: list[tuple[ET.Element, str]] = (
+        [(components, "components")] if components is not None else []
+    )
     while stack:
         parent, where = stack.pop()
         for i, comp in enumerate(parent.iterfind(ns + "component")):
@@ -375,8 +399,9 @@ def read_cyclonedx_xml(data: bytes, name: str) -> SbomSummary:
             nested = comp.find(ns + "components")
             if nested is not None:
                 stack.append((nested, f"{here}/components"))
-    return c.finish(fmt=CYCLONEDX, version=version, encoding="xml", name=root_name,
-                    created=created, count=count)
+    return c.finish(
+        fmt=CYCLONEDX, version=version, encoding="xml", name=root_name, created=created, count=count
+    )
 
 
 def _xml_component_dict(component: Any, ns: str) -> dict[str, Any]:
@@ -439,15 +464,15 @@ def _spdx2_json(doc: dict[str, Any], name: str) -> SbomSummary:
                     digest = _oci_purl_digest(str(ref.get("referenceLocator")))
                     if digest:
                         c.digests.add(digest)
-    return c.finish(fmt=SPDX, version=m[1], encoding="json", name=doc.get("name"),
-                    created=created, count=count)
+    return c.finish(
+        fmt=SPDX, version=m[1], encoding="json", name=doc.get("name"), created=created, count=count
+    )
 
 
 def _spdx2_is_image(pkg: Mapping[str, Any], described: set[str]) -> bool:
     spdx_id = pkg.get("SPDXID")
-    return (
-        pkg.get("primaryPackagePurpose") == "CONTAINER"
-        or (isinstance(spdx_id, str) and ("ContainerImage" in spdx_id or spdx_id in described))
+    return pkg.get("primaryPackagePurpose") == "CONTAINER" or (
+        isinstance(spdx_id, str) and ("ContainerImage" in spdx_id or spdx_id in described)
     )
 
 
@@ -519,9 +544,19 @@ def read_spdx_tag_value(text: str, name: str) -> SbomSummary:
     bad_lines = 0
 
     def close_package() -> None:
-        if in_package and pkg_name and pkg_version and (pkg_purpose == "CONTAINER" or "/" in pkg_name):
+        if (
+            in_package
+            and pkg_name
+            and pkg_version
+            and (pkg_purpose == "CONTAINER" or "/" in pkg_name)
+        ):
             _spdx2_image_digests(
-                {"name": pkg_name, "versionInfo": pkg_version, "attributionTexts": pkg_attributions}, c
+                {
+                    "name": pkg_name,
+                    "versionInfo": pkg_version,
+                    "attributionTexts": pkg_attributions,
+                },
+                c,
             )
         elif in_package and pkg_attributions and pkg_purpose == "CONTAINER":
             _spdx2_image_digests({"attributionTexts": pkg_attributions}, c)
@@ -566,8 +601,9 @@ def read_spdx_tag_value(text: str, name: str) -> SbomSummary:
     close_package()
     if version is None:
         raise InputError(name, "SPDX tag-value without an SPDXVersion line")
-    return c.finish(fmt=SPDX, version=version, encoding="tag-value", name=doc_name,
-                    created=created, count=count)
+    return c.finish(
+        fmt=SPDX, version=version, encoding="tag-value", name=doc_name, created=created, count=count
+    )
 
 
 # ------------------------------------------------------------------------------------------- SPDX 3
@@ -604,7 +640,8 @@ def _spdx3_jsonld(doc: dict[str, Any], name: str) -> SbomSummary:
             if isinstance(expr, str):
                 licenses[ident] = expr
         elif kind == "Relationship" and element.get("relationshipType") in (
-            "hasDeclaredLicense", "hasConcludedLicense"
+            "hasDeclaredLicense",
+            "hasConcludedLicense",
         ):
             to = element.get("to")
             source = element.get("from")
@@ -634,7 +671,11 @@ def _spdx3_jsonld(doc: dict[str, Any], name: str) -> SbomSummary:
     version = info.get("specVersion") if isinstance(info, Mapping) else None
     if not isinstance(version, str) or not version.startswith("3."):
         raise InputError(name, f"SPDX 3 CreationInfo specVersion is {_short(version)}, not 3.x")
-    return c.finish(fmt=SPDX, version=version, encoding="json-ld",
-                    name=document.get("name") if document else None,
-                    created=info.get("created") if isinstance(info, Mapping) else None,
-                    count=len(packages))
+    return c.finish(
+        fmt=SPDX,
+        version=version,
+        encoding="json-ld",
+        name=document.get("name") if document else None,
+        created=info.get("created") if isinstance(info, Mapping) else None,
+        count=len(packages),
+    )

@@ -112,8 +112,14 @@ def _fast_descend(cls: Any) -> None:
     original = cls.descend
     cache: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
 
-    def descend(self: Any, instance: Any, schema: Any, path: Any = None, schema_path: Any = None,
-                resolver: Any = None) -> Iterator[Any]:
+    def descend(
+        self: Any,
+        instance: Any,
+        schema: Any,
+        path: Any = None,
+        schema_path: Any = None,
+        resolver: Any = None,
+    ) -> Iterator[Any]:
         if not isinstance(schema, dict) or "$id" in schema:
             yield from original(self, instance, schema, path, schema_path, resolver)
             return
@@ -126,8 +132,13 @@ def _fast_descend(cls: Any) -> None:
         evolved = hit[0]
         for keyword_fn, keyword, value in evolved._validators:
             for error in keyword_fn(evolved, value, instance, schema) or ():
-                error._set(validator=keyword, validator_value=value, instance=instance, schema=schema,
-                           type_checker=evolved.TYPE_CHECKER)
+                error._set(
+                    validator=keyword,
+                    validator_value=value,
+                    instance=instance,
+                    schema=schema,
+                    type_checker=evolved.TYPE_CHECKER,
+                )
                 if keyword not in ("if", "$ref"):
                     error.schema_path.appendleft(keyword)
                 if path is not None:
@@ -143,8 +154,11 @@ def _schema_files() -> dict[str, str]:
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.schema._res import BOM_JSON_STRICT
 
-    return {sv.to_version(): path for sv, path in BOM_JSON_STRICT.items()
-            if path is not None and isinstance(sv, SchemaVersion)}
+    return {
+        sv.to_version(): path
+        for sv, path in BOM_JSON_STRICT.items()
+        if path is not None and isinstance(sv, SchemaVersion)
+    }
 
 
 def cyclonedx_json_versions() -> tuple[str, ...]:
@@ -159,9 +173,11 @@ def _cdx_registry() -> Any:
     from referencing.jsonschema import DRAFT7
 
     resources = []
-    for name, path in (("spdx.SNAPSHOT.schema.json", SPDX_JSON),
-                       ("cryptography-defs.SNAPSHOT.schema.json", CRYPTOGRAPHY_DEFS),
-                       ("jsf-0.82.SNAPSHOT.schema.json", JSF)):
+    for name, path in (
+        ("spdx.SNAPSHOT.schema.json", SPDX_JSON),
+        ("cryptography-defs.SNAPSHOT.schema.json", CRYPTOGRAPHY_DEFS),
+        ("jsf-0.82.SNAPSHOT.schema.json", JSF),
+    ):
         with open(path, encoding="utf-8") as fh:
             resources.append((_CDX_SCHEMA_PREFIX + name, DRAFT7.create_resource(json.load(fh))))
     return Registry().with_resources(resources)
@@ -183,12 +199,17 @@ def _import_jsonschema() -> Any:
             del sys.modules["rfc3987_syntax"]
         from verifier.sbom.iri import is_iri, is_iri_reference
 
-        for cls in (jsonschema.Draft7Validator, jsonschema.Draft201909Validator,
-                    jsonschema.Draft202012Validator):
+        for cls in (
+            jsonschema.Draft7Validator,
+            jsonschema.Draft201909Validator,
+            jsonschema.Draft202012Validator,
+        ):
             cls.FORMAT_CHECKER.checkers.setdefault("iri", (is_iri, ValueError))
             cls.FORMAT_CHECKER.checkers.setdefault("iri-reference", (is_iri_reference, ValueError))
         jsonschema.FormatChecker.checkers.setdefault("iri", (is_iri, ValueError))
-        jsonschema.FormatChecker.checkers.setdefault("iri-reference", (is_iri_reference, ValueError))
+        jsonschema.FormatChecker.checkers.setdefault(
+            "iri-reference", (is_iri_reference, ValueError)
+        )
     import jsonschema
 
     return jsonschema
@@ -227,7 +248,9 @@ def validate_cyclonedx_json(doc: Mapping[str, Any], version: str) -> Validation:
         validator = cyclonedx_json_validator(version)
     except KeyError:
         known = ", ".join(cyclonedx_json_versions())
-        return Validation(False, (f"no JSON schema for CycloneDX {version!r} (known: {known})",), name)
+        return Validation(
+            False, (f"no JSON schema for CycloneDX {version!r} (known: {known})",), name
+        )
     problems = []
     for error in validator.iter_errors(doc):
         problems.append(f"{error.json_path}: {_truncate(error.message)}")
@@ -275,9 +298,11 @@ def validate_cyclonedx_xml(data: bytes, version: str) -> Validation:
 
 def validate_spdx2_json_light(doc: Mapping[str, Any]) -> Validation:
     """Linear structural checks of SPDX 2 JSON: required document fields, identifiers, relationships."""
-    problems = [f"$.{key}: required string is missing"
-                for key in ("SPDXID", "name", "dataLicense", "documentNamespace")
-                if not isinstance(doc.get(key), str)]
+    problems = [
+        f"$.{key}: required string is missing"
+        for key in ("SPDXID", "name", "dataLicense", "documentNamespace")
+        if not isinstance(doc.get(key), str)
+    ]
     info = doc.get("creationInfo")
     creators = info.get("creators") if isinstance(info, dict) else None
     if not isinstance(creators, list) or not creators:
@@ -298,7 +323,11 @@ def validate_spdx2_json_light(doc: Mapping[str, Any]) -> Validation:
                 problems.append(f"$.{key}[{i}].SPDXID: {spdx_id} is used twice")
             else:
                 ids.add(spdx_id)
-            if key == "packages" and isinstance(item, dict) and not isinstance(item.get("name"), str):
+            if (
+                key == "packages"
+                and isinstance(item, dict)
+                and not isinstance(item.get("name"), str)
+            ):
                 problems.append(f"$.{key}[{i}].name: required string is missing")
     relationships = doc.get("relationships", [])
     for i, rel in enumerate(relationships if isinstance(relationships, list) else []):
@@ -310,7 +339,9 @@ def validate_spdx2_json_light(doc: Mapping[str, Any]) -> Validation:
             if not isinstance(ref, str):
                 problems.append(f"$.relationships[{i}].{end}: required string is missing")
             elif ref not in ids and ":" not in ref and ref not in ("NONE", "NOASSERTION"):
-                problems.append(f"$.relationships[{i}].{end}: {ref} is not an element of this document")
+                problems.append(
+                    f"$.relationships[{i}].{end}: {ref} is not an element of this document"
+                )
     return Validation(not problems, _cap(problems), "spdx-2-structure")
 
 
@@ -325,8 +356,12 @@ def validate_spdx3_light(doc: Mapping[str, Any]) -> Validation:
             continue
         if element["type"] == "SpdxDocument":
             documents += 1
-        if element["type"] != "CreationInfo" and not isinstance(element.get("spdxId"), str) \
-                and not str(element.get("@id", "")).startswith("_:") and "spdxId" not in element:
+        if (
+            element["type"] != "CreationInfo"
+            and not isinstance(element.get("spdxId"), str)
+            and not str(element.get("@id", "")).startswith("_:")
+            and "spdxId" not in element
+        ):
             problems.append(f"$['@graph'][{i}]: {element['type']} without spdxId")
     if documents != 1:
         problems.append(f"$['@graph']: {documents} SpdxDocument elements, expected exactly one")
@@ -337,18 +372,30 @@ def _spdx2_element_count(doc: Mapping[str, Any]) -> int:
     return sum(len(doc.get(k) or []) for k in ("packages", "files", "snippets", "relationships"))
 
 
-def validate_spdx2_strict(data: bytes | str, summary: SbomSummary, doc: Mapping[str, Any] | None,
-                          max_elements: int = SPDX_STRICT_MAX_ELEMENTS) -> Validation:
+def validate_spdx2_strict(
+    data: bytes | str,
+    summary: SbomSummary,
+    doc: Mapping[str, Any] | None,
+    max_elements: int = SPDX_STRICT_MAX_ELEMENTS,
+) -> Validation:
     """spdx-tools parse + ``validate_full_spdx_document`` (the SPDX reference semantics), size-capped."""
     name = "spdx-tools"
     text = data if isinstance(data, str) else data.decode("utf-8-sig", "replace")
     if doc is not None:
         elements = _spdx2_element_count(doc)
     else:
-        elements = sum(text.count(tag) for tag in ("\nPackageName:", "\nFileName:", "\nRelationship:"))
+        elements = sum(
+            text.count(tag) for tag in ("\nPackageName:", "\nFileName:", "\nRelationship:")
+        )
     if elements > max_elements:
-        return Validation(None, (f"not validated with spdx-tools: {elements} elements is over the strict "
-                                 f"limit of {max_elements} (its validation is quadratic)",), name)
+        return Validation(
+            None,
+            (
+                f"not validated with spdx-tools: {elements} elements is over the strict "
+                f"limit of {max_elements} (its validation is quadratic)",
+            ),
+            name,
+        )
     from spdx_tools.spdx.parser.error import SPDXParsingError
     from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
@@ -369,7 +416,9 @@ def validate_spdx2_strict(data: bytes | str, summary: SbomSummary, doc: Mapping[
         return Validation(False, _cap([f"spdx-tools cannot parse: {m}" for m in msgs]), name)
     except Exception as exc:  # noqa: BLE001 - spdx-tools raises bare TypeErrors/ValueErrors on odd input
         return Validation(False, (f"spdx-tools cannot parse: {_truncate(str(exc))}",), name)
-    messages = validate_full_spdx_document(document, summary.spec_version and f"SPDX-{summary.spec_version}")
+    messages = validate_full_spdx_document(
+        document, summary.spec_version and f"SPDX-{summary.spec_version}"
+    )
     problems = [_truncate(m.validation_message) for m in messages]
     return Validation(not problems, _cap(problems), name)
 
@@ -377,8 +426,9 @@ def validate_spdx2_strict(data: bytes | str, summary: SbomSummary, doc: Mapping[
 # ------------------------------------------------------------------------------------------- entry
 
 
-def validate_sbom(data: bytes | str, summary: SbomSummary, doc: object = None, *,
-                  strict: bool = False) -> Validation:
+def validate_sbom(
+    data: bytes | str, summary: SbomSummary, doc: object = None, *, strict: bool = False
+) -> Validation:
     """Validate one SBOM already read into ``summary`` (``doc`` is its parsed JSON, when it is JSON).
 
     Reader problems (a bad ``created``, a name that is not a string) always make the document invalid.
@@ -393,14 +443,22 @@ def validate_sbom(data: bytes | str, summary: SbomSummary, doc: object = None, *
         result = validate_spdx3_light(doc)
     elif summary.format == SPDX and summary.encoding in ("json", "tag-value"):
         json_doc = doc if isinstance(doc, Mapping) else None
-        light = validate_spdx2_json_light(json_doc) if json_doc is not None else Validation(
-            True, (), "spdx-2-structure")
+        light = (
+            validate_spdx2_json_light(json_doc)
+            if json_doc is not None
+            else Validation(True, (), "spdx-2-structure")
+        )
         if strict:
             strict_result = validate_spdx2_strict(data, summary, json_doc)
             problems = list(light.problems) + list(strict_result.problems)
-            valid = None if strict_result.valid is None and light.valid else (
-                light.valid and bool(strict_result.valid))
-            result = Validation(valid, _cap(problems), f"{light.validator}+{strict_result.validator}")
+            valid = (
+                None
+                if strict_result.valid is None and light.valid
+                else (light.valid and bool(strict_result.valid))
+            )
+            result = Validation(
+                valid, _cap(problems), f"{light.validator}+{strict_result.validator}"
+            )
         else:
             result = light
     else:

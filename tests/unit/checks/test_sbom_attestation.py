@@ -47,36 +47,63 @@ def _sbom(name: str) -> Any:
 
 
 def statement(predicate: Any, predicate_type: str, subject: str = IMAGE, kind: str = V1) -> bytes:
-    return json.dumps({"_type": kind, "predicateType": predicate_type,
-                       "subject": [{"name": "reg.example/app", "digest": {"sha256": subject.split(":")[1]}}],
-                       "predicate": predicate}).encode()
+    return json.dumps(
+        {
+            "_type": kind,
+            "predicateType": predicate_type,
+            "subject": [{"name": "reg.example/app", "digest": {"sha256": subject.split(":")[1]}}],
+            "predicate": predicate,
+        }
+    ).encode()
 
 
-def envelope(payload: bytes, key: ec.EllipticCurvePrivateKey = KEY, payload_type: str = INTOTO) -> dict[str, Any]:
+def envelope(
+    payload: bytes, key: ec.EllipticCurvePrivateKey = KEY, payload_type: str = INTOTO
+) -> dict[str, Any]:
     sig = key.sign(pae(payload_type, payload), ec.ECDSA(hashes.SHA256()))
-    return {"payloadType": payload_type, "payload": base64.b64encode(payload).decode(),
-            "signatures": [{"keyid": "", "sig": base64.b64encode(sig).decode()}]}
+    return {
+        "payloadType": payload_type,
+        "payload": base64.b64encode(payload).decode(),
+        "signatures": [{"keyid": "", "sig": base64.b64encode(sig).decode()}],
+    }
 
 
 def att_layer(env: dict[str, Any], predicate_type: str | None = SPDX_PT) -> AttestationLayer:
     annotations = {"predicateType": predicate_type} if predicate_type else {}
-    return AttestationLayer(envelope=json.dumps(env).encode(), media_type="application/vnd.dsse.envelope.v1+json",
-                            annotations=annotations, manifest_digest="sha256:" + "a" * 64,
-                            layer_digest="sha256:" + "b" * 64)
+    return AttestationLayer(
+        envelope=json.dumps(env).encode(),
+        media_type="application/vnd.dsse.envelope.v1+json",
+        annotations=annotations,
+        manifest_digest="sha256:" + "a" * 64,
+        layer_digest="sha256:" + "b" * 64,
+    )
 
 
 def referrer(env: dict[str, Any], predicate_type: str | None = CDX_PT) -> ReferrerBundle:
-    bundle = {"mediaType": BUNDLE_V03, "verificationMaterial": {"publicKey": {"hint": ""}, "tlogEntries": []},
-              "dsseEnvelope": env}
+    bundle = {
+        "mediaType": BUNDLE_V03,
+        "verificationMaterial": {"publicKey": {"hint": ""}, "tlogEntries": []},
+        "dsseEnvelope": env,
+    }
     annotations = {"dev.sigstore.bundle.predicateType": predicate_type} if predicate_type else {}
-    return ReferrerBundle(artifact_type=BUNDLE_V03, bundle=json.dumps(bundle).encode(), annotations=annotations,
-                          manifest_digest="sha256:" + "c" * 64)
+    return ReferrerBundle(
+        artifact_type=BUNDLE_V03,
+        bundle=json.dumps(bundle).encode(),
+        annotations=annotations,
+        manifest_digest="sha256:" + "c" * 64,
+    )
 
 
-def run(*, attestations: tuple[AttestationLayer, ...] = (), referrers: tuple[ReferrerBundle, ...] = (),
-        sbom_type: str | None = None, max_bytes: int | None = None) -> CheckResult:
-    evidence = ImageEvidence(ref=f"reg.example/app@{IMAGE}", digest=IMAGE, attestations=attestations,
-                             referrers=referrers)
+def run(
+    *,
+    attestations: tuple[AttestationLayer, ...] = (),
+    referrers: tuple[ReferrerBundle, ...] = (),
+    sbom_type: str | None = None,
+    max_bytes: int | None = None,
+) -> CheckResult:
+    evidence = ImageEvidence(
+        ref=f"reg.example/app@{IMAGE}", digest=IMAGE, attestations=attestations, referrers=referrers
+    )
     policy = SignaturePolicy(trust=load_trust_root(None), key=KEY.public_key())
     kwargs: dict[str, Any] = {"sbom_type": sbom_type}
     if max_bytes is not None:
@@ -84,7 +111,9 @@ def run(*, attestations: tuple[AttestationLayer, ...] = (), referrers: tuple[Ref
     return evaluate(evidence, make_verifier(policy, IMAGE), **kwargs)
 
 
-def decision(result: CheckResult, config: dict[str, Any] | None = None) -> tuple[bool, set[str], set[str]]:
+def decision(
+    result: CheckResult, config: dict[str, Any] | None = None
+) -> tuple[bool, set[str], set[str]]:
     dec, _ = decide([result], {CHECK_ID: config or {}}, now=NOW, policy_dir=None, opa_url=None)
     return dec.allowed, set(dec.deny), set(dec.warn)
 
@@ -113,12 +142,22 @@ def test_v03_referrer_cyclonedx_passes() -> None:
     assert result.facts["sboms"][0]["source"] == "referrer sha256:" + "c" * 64
 
 
-@pytest.mark.parametrize(("predicate_type", "kind"), [
-    ("https://spdx.dev/Document/v2.3", V1), (SPDX_PT, V01), ("spdxjson", V01),
-])
+@pytest.mark.parametrize(
+    ("predicate_type", "kind"),
+    [
+        ("https://spdx.dev/Document/v2.3", V1),
+        (SPDX_PT, V01),
+        ("spdxjson", V01),
+    ],
+)
 def test_predicate_types_and_statement_versions(predicate_type: str, kind: str) -> None:
-    result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, predicate_type, kind=kind)),
-                                         predicate_type=None),))
+    result = run(
+        attestations=(
+            att_layer(
+                envelope(statement(SPDX_DOC, predicate_type, kind=kind)), predicate_type=None
+            ),
+        )
+    )
     assert result.verdict == "pass", result.findings
     assert result.facts["sboms"][0]["statement_type"] == kind
 
@@ -127,11 +166,13 @@ def test_cosign_v1_data_wrapper_and_tag_value_string() -> None:
     wrapped = {"Data": CDX_DOC, "Timestamp": "2023-01-01T00:00:00Z"}
     tag_value = (CORPUS / "spdx2/trivy-centos-7.spdx").read_text()
     json_text = {"Data": json.dumps(SPDX_DOC), "Timestamp": ""}
-    result = run(attestations=(
-        att_layer(envelope(statement(wrapped, CDX_PT)), CDX_PT),
-        att_layer(envelope(statement(tag_value, SPDX_PT))),
-        att_layer(envelope(statement(json_text, SPDX_PT))),
-    ))
+    result = run(
+        attestations=(
+            att_layer(envelope(statement(wrapped, CDX_PT)), CDX_PT),
+            att_layer(envelope(statement(tag_value, SPDX_PT))),
+            att_layer(envelope(statement(json_text, SPDX_PT))),
+        )
+    )
     assert result.verdict == "pass", result.findings
     sboms = {(s["format"], s["spec_version"], s["wrapped"]) for s in result.facts["sboms"]}
     assert sboms == {("cyclonedx", "1.7", True), ("spdx", "2.2", False), ("spdx", "2.3", True)}
@@ -139,12 +180,16 @@ def test_cosign_v1_data_wrapper_and_tag_value_string() -> None:
 
 def test_real_trivy_cosign_statement_payloads() -> None:
     """Trivy's real cosign in-toto payloads (v0.1; one wrapped), re-signed here, read for the image they name."""
-    for name in ("trivy-cosign-v1-centos-7-cyclonedx.intoto.dsse.json",
-                 "trivy-cosign-v1-hello-cyclonedx.intoto.dsse.json"):
+    for name in (
+        "trivy-cosign-v1-centos-7-cyclonedx.intoto.dsse.json",
+        "trivy-cosign-v1-hello-cyclonedx.intoto.dsse.json",
+    ):
         original = json.loads((CORPUS / "attestations" / name).read_bytes())
         payload = base64.b64decode(original["payload"])
         subject = "sha256:" + json.loads(payload)["subject"][0]["digest"]["sha256"]
-        evidence = ImageEvidence(ref="x", digest=subject, attestations=(att_layer(envelope(payload), CDX_PT),))
+        evidence = ImageEvidence(
+            ref="x", digest=subject, attestations=(att_layer(envelope(payload), CDX_PT),)
+        )
         policy = SignaturePolicy(trust=load_trust_root(None), key=KEY.public_key())
         result = evaluate(evidence, make_verifier(policy, subject))
         assert result.verdict == "pass", (name, result.findings)
@@ -163,16 +208,23 @@ def test_no_attestation_fails_and_policy_denies() -> None:
     assert result.verdict == "fail" and result.facts["attestations_found"] == 0
     allowed, deny, _ = decision(result)
     assert not allowed
-    assert deny == {f"reg.example/app@{IMAGE}: no verified SBOM attestation (0 attestation(s) found, none an "
-                    "SBOM for this image)"}
+    assert deny == {
+        f"reg.example/app@{IMAGE}: no verified SBOM attestation (0 attestation(s) found, none an "
+        "SBOM for this image)"
+    }
 
 
 def test_wrong_signer_is_rejected() -> None:
-    result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT), key=WRONG_KEY)),),
-                 referrers=(referrer(envelope(statement(CDX_DOC, CDX_PT), key=WRONG_KEY)),))
+    result = run(
+        attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT), key=WRONG_KEY)),),
+        referrers=(referrer(envelope(statement(CDX_DOC, CDX_PT), key=WRONG_KEY)),),
+    )
     assert result.verdict == "fail"
     assert _rules(result) == ["attestation-unverified", "attestation-unverified"]
-    assert {f.properties["reason"] for f in result.findings} <= {"signature-invalid", "key-mismatch"}
+    assert {f.properties["reason"] for f in result.findings} <= {
+        "signature-invalid",
+        "key-mismatch",
+    }
     assert not decision(result)[0]
 
 
@@ -187,8 +239,10 @@ def test_tampered_payload_is_rejected() -> None:
 
 def test_subject_of_another_image_is_rejected() -> None:
     for subject in (OTHER, CONFIG_DIGEST):
-        result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT, subject=subject))),),
-                     referrers=(referrer(envelope(statement(CDX_DOC, CDX_PT, subject=subject))),))
+        result = run(
+            attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT, subject=subject))),),
+            referrers=(referrer(envelope(statement(CDX_DOC, CDX_PT, subject=subject))),),
+        )
         assert result.verdict == "fail"
         assert _rules(result) == ["subject-mismatch", "subject-mismatch"]
         _, deny, _ = decision(result)
@@ -197,8 +251,14 @@ def test_subject_of_another_image_is_rejected() -> None:
 
 def test_payload_not_json_and_nested_too_deep_deny_cleanly() -> None:
     not_json = att_layer(envelope(b"this is not json"))
-    deep = att_layer(envelope(b'{"_type": "https://in-toto.io/Statement/v1", "x": ' + b"[" * 100000
-                              + b"]" * 100000 + b"}"))
+    deep = att_layer(
+        envelope(
+            b'{"_type": "https://in-toto.io/Statement/v1", "x": '
+            + b"[" * 100000
+            + b"]" * 100000
+            + b"}"
+        )
+    )
     result = run(attestations=(not_json, deep))
     assert result.verdict == "fail"
     assert _rules(result) == ["payload-invalid", "payload-invalid"]
@@ -206,17 +266,21 @@ def test_payload_not_json_and_nested_too_deep_deny_cleanly() -> None:
 
 
 def test_wrong_payload_type_is_rejected() -> None:
-    result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT), payload_type="text/plain")),))
+    result = run(
+        attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT), payload_type="text/plain")),)
+    )
     assert result.verdict == "fail" and _rules(result) == ["payload-invalid"]
     assert "payloadType" in result.findings[0].message
 
 
 def test_unreadable_or_mismatched_predicate() -> None:
-    result = run(attestations=(
-        att_layer(envelope(statement({"hello": 1}, SPDX_PT))),
-        att_layer(envelope(statement(CDX_DOC, SPDX_PT))),
-        att_layer(envelope(statement(42, SPDX_PT))),
-    ))
+    result = run(
+        attestations=(
+            att_layer(envelope(statement({"hello": 1}, SPDX_PT))),
+            att_layer(envelope(statement(CDX_DOC, SPDX_PT))),
+            att_layer(envelope(statement(42, SPDX_PT))),
+        )
+    )
     assert result.verdict == "fail"
     assert _rules(result) == ["sbom-unreadable", "predicate-mismatch", "sbom-unreadable"]
 
@@ -227,13 +291,20 @@ def test_oversized_sbom_payload_is_refused_before_parsing() -> None:
 
 
 def test_non_sbom_attestations_are_ignored_not_failed() -> None:
-    provenance = att_layer(envelope(statement({"builder": {}}, "https://slsa.dev/provenance/v0.2")),
-                           "https://slsa.dev/provenance/v0.2")
-    unannotated = att_layer(envelope(statement({"builder": {}}, "https://slsa.dev/provenance/v1")), None)
+    provenance = att_layer(
+        envelope(statement({"builder": {}}, "https://slsa.dev/provenance/v0.2")),
+        "https://slsa.dev/provenance/v0.2",
+    )
+    unannotated = att_layer(
+        envelope(statement({"builder": {}}, "https://slsa.dev/provenance/v1")), None
+    )
     good = att_layer(envelope(statement(SPDX_DOC, SPDX_PT)))
     result = run(attestations=(provenance, unannotated, good))
     assert result.verdict == "pass" and result.findings == ()
-    assert [i["predicate_type"] for i in result.facts["ignored"]] == ["https://slsa.dev/provenance/v0.2", ""]
+    assert [i["predicate_type"] for i in result.facts["ignored"]] == [
+        "https://slsa.dev/provenance/v0.2",
+        "",
+    ]
 
 
 def test_type_filter() -> None:
@@ -243,8 +314,12 @@ def test_type_filter() -> None:
 
 
 def test_one_bad_next_to_one_good_passes_with_a_warning() -> None:
-    result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT), key=WRONG_KEY)),
-                               att_layer(envelope(statement(SPDX_DOC, SPDX_PT)))))
+    result = run(
+        attestations=(
+            att_layer(envelope(statement(SPDX_DOC, SPDX_PT), key=WRONG_KEY)),
+            att_layer(envelope(statement(SPDX_DOC, SPDX_PT))),
+        )
+    )
     assert result.verdict == "pass"
     allowed, deny, warn = decision(result)
     assert allowed and not deny
@@ -255,8 +330,10 @@ def test_denied_package_and_licence_from_a_verified_sbom() -> None:
     result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT))),))
     allowed, deny, _ = decision(result, {"denied_packages": ["pkg:conda/openssl@<1.1.1r"]})
     assert not allowed
-    assert deny == {f"reg.example/app@{IMAGE}: SBOM lists denied package pkg:conda/openssl@1.1.1q "
-                    "(pattern pkg:conda/openssl@<1.1.1r)"}
+    assert deny == {
+        f"reg.example/app@{IMAGE}: SBOM lists denied package pkg:conda/openssl@1.1.1q "
+        "(pattern pkg:conda/openssl@<1.1.1r)"
+    }
     assert decision(result, {"denied_packages": ["pkg:conda/openssl@>=1.1.1r"]})[0]
     licences = result.facts["sboms"][0]["license_ids"]
     assert licences
@@ -277,7 +354,9 @@ def test_max_age_from_now() -> None:
     result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT))),))
     allowed, deny, _ = decision(result, {"max_age": "720h"})
     assert not allowed
-    assert deny == {f"reg.example/app@{IMAGE}: newest SBOM was created 2021-08-25T12:20:30Z, older than max_age 720h"}
+    assert deny == {
+        f"reg.example/app@{IMAGE}: newest SBOM was created 2021-08-25T12:20:30Z, older than max_age 720h"
+    }
 
 
 def test_attested_sbom_is_validated_and_invalid_ones_warn_or_deny() -> None:
@@ -288,13 +367,18 @@ def test_attested_sbom_is_validated_and_invalid_ones_warn_or_deny() -> None:
     bad = run(attestations=(att_layer(envelope(statement(bad_doc, CDX_PT)), CDX_PT),))
     assert bad.verdict == "pass"
     sbom = bad.facts["sboms"][0]
-    assert (sbom["valid"], sbom["validation_problems"]) == (False, ["$.serialNumber: 1000000 is not of type 'string'"])
+    assert (sbom["valid"], sbom["validation_problems"]) == (
+        False,
+        ["$.serialNumber: 1000000 is not of type 'string'"],
+    )
     allowed, deny, warn = decision(bad)
     assert allowed and not deny and len(warn) == 1
     allowed, deny, _ = decision(bad, {"require_valid": True})
     assert not allowed
-    assert deny == {f"reg.example/app@{IMAGE}: cyclonedx 1.5 SBOM (att-layer sha256:{'b' * 64}) is not valid "
-                    "(cyclonedx-1.5-json-schema): $.serialNumber: 1000000 is not of type 'string'"}
+    assert deny == {
+        f"reg.example/app@{IMAGE}: cyclonedx 1.5 SBOM (att-layer sha256:{'b' * 64}) is not valid "
+        "(cyclonedx-1.5-json-schema): $.serialNumber: 1000000 is not of type 'string'"
+    }
 
 
 def test_tag_value_text_is_validated_too() -> None:

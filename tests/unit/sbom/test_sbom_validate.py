@@ -38,8 +38,14 @@ _LIBRARY = textwrap.dedent("""
 
 
 def _library_verdicts(items: list[tuple[str, str]]) -> dict[str, bool]:
-    proc = subprocess.run([sys.executable, "-c", _LIBRARY], input=json.dumps(items), capture_output=True,
-                          text=True, timeout=300, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _LIBRARY],
+        input=json.dumps(items),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     return dict(json.loads(proc.stdout))
 
 
@@ -78,15 +84,23 @@ def test_schema_test_data_xml_agrees_with_library_and_file_names() -> None:
 
 # SOURCES.md verdicts (cyclonedx-python-lib JsonStrictValidator / XmlValidator).
 CDX_VALID = [
-    "cyclonedx/bom-examples-laravel-1.4.cdx.json", "cyclonedx/bom-examples-laravel-1.4.cdx.xml",
-    "cyclonedx/bom-examples-laravel-1.3.cdx.json", "cyclonedx/bom-examples-laravel-1.2.cdx.json",
-    "cyclonedx/bom-examples-cbom-1.6.cdx.json", "cyclonedx/bom-examples-saasbom-1.4.cdx.json",
-    "cyclonedx/bom-examples-hbom-1.4.cdx.json", "cyclonedx/large/node-npm-juice-shop-flat-1.6.cdx.json",
+    "cyclonedx/bom-examples-laravel-1.4.cdx.json",
+    "cyclonedx/bom-examples-laravel-1.4.cdx.xml",
+    "cyclonedx/bom-examples-laravel-1.3.cdx.json",
+    "cyclonedx/bom-examples-laravel-1.2.cdx.json",
+    "cyclonedx/bom-examples-cbom-1.6.cdx.json",
+    "cyclonedx/bom-examples-saasbom-1.4.cdx.json",
+    "cyclonedx/bom-examples-hbom-1.4.cdx.json",
+    "cyclonedx/large/node-npm-juice-shop-flat-1.6.cdx.json",
     "cyclonedx/large/node-npm-juice-shop-flat-1.6.cdx.xml",
-    "cyclonedx/large/guac-data-syft-python-image-1.4.cdx.json", "cyclonedx/guac-big-mongo-1.4.cdx.json",
-    "cyclonedx/syft-identify-1.5.cdx.json", "cyclonedx/syft-identify-1.6.cdx.json",
-    "cyclonedx/trivy-golden-fluentd-multiple-lockfiles.cdx.json", "cyclonedx/trivy-golden-npm.cdx.json",
-    "cyclonedx/trivy-golden-pom.cdx.json", "cyclonedx/trivy-centos-7.cdx.json",
+    "cyclonedx/large/guac-data-syft-python-image-1.4.cdx.json",
+    "cyclonedx/guac-big-mongo-1.4.cdx.json",
+    "cyclonedx/syft-identify-1.5.cdx.json",
+    "cyclonedx/syft-identify-1.6.cdx.json",
+    "cyclonedx/trivy-golden-fluentd-multiple-lockfiles.cdx.json",
+    "cyclonedx/trivy-golden-npm.cdx.json",
+    "cyclonedx/trivy-golden-pom.cdx.json",
+    "cyclonedx/trivy-centos-7.cdx.json",
     "cyclonedx/trivy-minikube-kbom.cdx.json",
 ]
 CDX_INVALID = {
@@ -116,7 +130,9 @@ def test_unknown_cyclonedx_version_is_invalid_not_a_crash() -> None:
     loaded = load_sbom(data, "x")
     result = validate_sbom(data, loaded.summary, loaded.document)
     assert result.valid is False
-    assert result.problems[0].startswith("no JSON schema for CycloneDX '9.9' (known: 1.2, 1.3, 1.4, 1.5, 1.6")
+    assert result.problems[0].startswith(
+        "no JSON schema for CycloneDX '9.9' (known: 1.2, 1.3, 1.4, 1.5, 1.6"
+    )
 
 
 def test_unique_items_keeps_jsonschema_equality() -> None:
@@ -125,8 +141,12 @@ def test_unique_items_keeps_jsonschema_equality() -> None:
     assert _freeze({"a": [1, 2.0]}) == _freeze({"a": [1.0, 2]})
     assert _freeze(True) != _freeze(1)
     assert _freeze("1") != _freeze(1)
-    base = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
-            "components": [{"type": "library", "name": "a"}, {"type": "library", "name": "a"}]}
+    base = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "components": [{"type": "library", "name": "a"}, {"type": "library", "name": "a"}],
+    }
     loaded = load_sbom(json.dumps(base), "x")
     result = validate_sbom(json.dumps(base), loaded.summary, loaded.document)
     assert result.valid is False
@@ -151,8 +171,9 @@ SPDX_STRICT = {
 def test_strict_spdx_follows_spdx_tools(name: str) -> None:
     data = (CORPUS / name).read_bytes()
     loaded = load_sbom(data, name)
-    result = validate_spdx2_strict(data, loaded.summary,
-                                   loaded.document if isinstance(loaded.document, dict) else None)
+    result = validate_spdx2_strict(
+        data, loaded.summary, loaded.document if isinstance(loaded.document, dict) else None
+    )
     assert result.valid is SPDX_STRICT[name], result.problems
 
 
@@ -162,22 +183,34 @@ def test_strict_spdx_skips_large_documents_with_a_reason() -> None:
     assert isinstance(loaded.document, dict)
     result = validate_spdx2_strict(data, loaded.summary, loaded.document, max_elements=1000)
     assert result.valid is None
-    assert result.problems == ("not validated with spdx-tools: 2681 elements is over the strict limit of "
-                               "1000 (its validation is quadratic)",)
+    assert result.problems == (
+        "not validated with spdx-tools: 2681 elements is over the strict limit of "
+        "1000 (its validation is quadratic)",
+    )
 
 
 def test_light_spdx_validation_accepts_real_generators_and_flags_broken_references() -> None:
-    for name in ("spdx2/trivy-centos-7.spdx.json", "spdx2/trivy-golden-julia.spdx.json",
-                 "spdx3/spdx-examples-example10-hello-source.spdx3.json"):
+    for name in (
+        "spdx2/trivy-centos-7.spdx.json",
+        "spdx2/trivy-golden-julia.spdx.json",
+        "spdx3/spdx-examples-example10-hello-source.spdx3.json",
+    ):
         assert _ours(str(CORPUS / name))[0] is True, name
     # syft 0.3x wrote relationships to file ids it did not list: a real dangling reference.
     valid, problems = _ours(str(CORPUS / "spdx2/syft-alpine-3.10.syft.spdx.json"))
     assert valid is False
-    assert problems[0] == ("$.relationships[2].relatedSpdxElement: SPDXRef-499bb68237b0f2b8 is not an element "
-                           "of this document")
+    assert problems[0] == (
+        "$.relationships[2].relatedSpdxElement: SPDXRef-499bb68237b0f2b8 is not an element "
+        "of this document"
+    )
     doc = json.loads((CORPUS / "spdx2/trivy-centos-7.spdx.json").read_bytes())
-    doc["relationships"].append({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
-                                 "relatedSpdxElement": "SPDXRef-Nowhere"})
+    doc["relationships"].append(
+        {
+            "spdxElementId": "SPDXRef-DOCUMENT",
+            "relationshipType": "DESCRIBES",
+            "relatedSpdxElement": "SPDXRef-Nowhere",
+        }
+    )
     loaded = load_sbom(json.dumps(doc), "x")
     result = validate_sbom(json.dumps(doc), loaded.summary, loaded.document)
     assert result.valid is False

@@ -22,18 +22,37 @@ def group() -> None:
 
 @group.command("inspect")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--validate", "do_validate", is_flag=True,
-              help="Validate: CycloneDX against the official JSON schema / XSD, SPDX structurally.")
-@click.option("--strict", is_flag=True,
-              help="With --validate: also run spdx-tools on SPDX 2 documents (small ones only: it is "
-                   "quadratic).")
-@click.option("--format", "format_", type=click.Choice(("json", "table")), default="table",
-              show_default=True, help="Output format.")
-@click.option("--max-size", default=128, show_default=True, type=click.IntRange(1),
-              help="Refuse SBOM files larger than this many MiB (checked before parsing).")
+@click.option(
+    "--validate",
+    "do_validate",
+    is_flag=True,
+    help="Validate: CycloneDX against the official JSON schema / XSD, SPDX structurally.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="With --validate: also run spdx-tools on SPDX 2 documents (small ones only: it is "
+    "quadratic).",
+)
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(("json", "table")),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--max-size",
+    default=128,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Refuse SBOM files larger than this many MiB (checked before parsing).",
+)
 @click.option("--all-purls", is_flag=True, help="Table format: list every purl, not the first 20.")
-def inspect(file: Path, do_validate: bool, strict: bool, format_: str, max_size: int,
-            all_purls: bool) -> None:
+def inspect(
+    file: Path, do_validate: bool, strict: bool, format_: str, max_size: int, all_purls: bool
+) -> None:
     """Summarise FILE: format, spec version, creation time, components, purls, licences.
 
     `--format json` prints one object with format, spec_version, component_count, purls, licenses,
@@ -45,7 +64,12 @@ def inspect(file: Path, do_validate: bool, strict: bool, format_: str, max_size:
     data = read_bytes(file, max_size * MIB)
     loaded = load_sbom(data, str(file), max_bytes=max_size * MIB)
     summary = loaded.summary
-    result: dict[str, Any] = {"file": str(file), **summary.to_dict(), "valid": None, "validator": None}
+    result: dict[str, Any] = {
+        "file": str(file),
+        **summary.to_dict(),
+        "valid": None,
+        "validator": None,
+    }
     if do_validate or strict:
         from verifier.sbom.validate import validate_sbom
 
