@@ -204,9 +204,19 @@ def test_cli_key_and_usage_errors(tmp_path: Path) -> None:
 def test_cli_github_claims() -> None:
     code, out = _run(KEYLESS, "--certificate-identity", "mitr@redhat.com",
                      "--certificate-oidc-issuer", "https://github.com/login/oauth",
-                     "--certificate-github-workflow-repository", "https://github.com/acme/app", "--format", "json")
+                     "--certificate-github-workflow-repository", "acme/app",
+                     "--certificate-github-workflow-ref", "refs/heads/main",
+                     "--certificate-github-workflow-trigger", "push", "--claim", "runner-environment=github-hosted",
+                     "--format", "json")
     assert code == 1
-    assert json.loads(out)["results"][0]["findings"][0]["rule"] == "claim-mismatch"
+    result = json.loads(out)["results"][0]
+    assert result["findings"][0]["rule"] == "claim-mismatch"
+    assert result["facts"]["policy"]["claims"] == {
+        "source_repository_uri": "https://github.com/acme/app", "source_repository_ref": "refs/heads/main",
+        "build_trigger": "push", "runner_environment": "github-hosted"}
+    code, out = _run(KEYLESS, "--certificate-identity", "mitr@redhat.com",
+                     "--certificate-oidc-issuer", "https://github.com/login/oauth", "--claim", "workflow=x")
+    assert code == 2 and "unknown claims" in out
 
 
 

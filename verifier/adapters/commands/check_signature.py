@@ -26,9 +26,13 @@ def _claims(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
 @click.option("--certificate-identity-regexp", help="Signer identity as a fully anchored regular expression.")
 @click.option("--certificate-oidc-issuer", help="Exact OIDC issuer of the signing certificate (keyless).")
 @click.option("--certificate-github-workflow-repository", "gh_repository",
-              help="Required source repository URI claim, e.g. https://github.com/org/repo (Fulcio OID 1.12).")
+              help="Required source repository: org/repo or https://github.com/org/repo (Fulcio OID 1.12).")
 @click.option("--certificate-github-workflow-ref", "gh_ref",
               help="Required source ref claim, e.g. refs/heads/main (Fulcio OID 1.14).")
+@click.option("--certificate-github-workflow-trigger", "gh_trigger",
+              help="Required trigger claim, e.g. push (Fulcio OID 1.20).")
+@click.option("--certificate-github-workflow-sha", "gh_sha",
+              help="Required source commit claim (Fulcio OID 1.13).")
 @click.option("--claim", "claims", multiple=True, callback=_claims,
               help="Required certificate claim NAME=VALUE (build_signer_uri, runner_environment, build_trigger, "
                    "source_repository_uri, source_repository_ref, ...); repeatable.")
@@ -45,7 +49,7 @@ def _claims(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
 @report_options
 def command(image: str, certificate_identity: str | None, certificate_identity_regexp: str | None,
             certificate_oidc_issuer: str | None, gh_repository: str | None, gh_ref: str | None,
-            claims: dict[str, str], key_path: Path | None, require_tlog: bool, trusted_root: Path | None,
+            gh_trigger: str | None, gh_sha: str | None, claims: dict[str, str], key_path: Path | None, require_tlog: bool, trusted_root: Path | None,
             signature_repository: str | None, docker_config: Path | None, timeout: float,
             report: ReportOptions) -> None:
     """Verify IMAGE's cosign signatures (legacy .sig and cosign v3 / Sigstore bundle referrers).
@@ -68,9 +72,15 @@ def command(image: str, certificate_identity: str | None, certificate_identity_r
     if keyless and not certificate_oidc_issuer:
         raise click.UsageError("--certificate-oidc-issuer is required with --certificate-identity[-regexp]")
     if gh_repository:
-        claims = {**claims, "source_repository_uri": gh_repository}
+        # cosign's flag takes org/repo (the deprecated OID 1.5); Fulcio's 1.12 claim is the repository URL.
+        uri = gh_repository if "://" in gh_repository else f"https://github.com/{gh_repository.strip('/')}"
+        claims = {**claims, "source_repository_uri": uri}
     if gh_ref:
         claims = {**claims, "source_repository_ref": gh_ref}
+    if gh_trigger:
+        claims = {**claims, "build_trigger": gh_trigger}
+    if gh_sha:
+        claims = {**claims, "source_repository_digest": gh_sha}
     identity = None
     if keyless:
         try:
