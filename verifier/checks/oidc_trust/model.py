@@ -63,15 +63,13 @@ class TrustConfig:
 class Bind:
     """What one condition (or a combination) pins: owner, repository, context (ref/environment).
 
-    ``broken``: can never match a real token. ``weak_ctx``: the condition explicitly admits any ref or
-    ``pull_request`` (used by GCP, where the ref is otherwise not part of the verdict).
+    ``broken``: can never match a real token.
     """
 
     owner: bool = False
     repo: bool = False
     ctx: bool = False
     broken: bool = False
-    weak_ctx: bool = False
 
     def verdict(self) -> TrustVerdict:
         """Map to a verdict with the AWS/Azure rules (owner, then repository, then ref)."""
@@ -91,9 +89,9 @@ FULL = Bind(owner=True, repo=True, ctx=True)
 BROKEN = Bind(broken=True)
 
 
-def bind(owner: bool = False, repo: bool = False, ctx: bool = False, weak_ctx: bool = False) -> Bind:
+def bind(owner: bool = False, repo: bool = False, ctx: bool = False) -> Bind:
     """A Bind where a pinned repository implies a pinned owner."""
-    return Bind(owner=owner or repo, repo=repo, ctx=ctx, weak_ctx=weak_ctx and not ctx)
+    return Bind(owner=owner or repo, repo=repo, ctx=ctx)
 
 
 def any_of(binds: Iterable[Bind]) -> Bind:
@@ -109,7 +107,6 @@ def any_of(binds: Iterable[Bind]) -> Bind:
         owner=all(b.owner for b in live),
         repo=all(b.repo for b in live),
         ctx=all(b.ctx for b in live),
-        weak_ctx=any(b.weak_ctx for b in live),
     )
 
 
@@ -121,12 +118,10 @@ def all_of(binds: Iterable[Bind]) -> Bind:
         return NONE
     if any(b.broken for b in items):
         return BROKEN
-    ctx = any(b.ctx for b in items)
     return Bind(
         owner=any(b.owner for b in items),
         repo=any(b.repo for b in items),
-        ctx=ctx,
-        weak_ctx=(not ctx) and any(b.weak_ctx for b in items),
+        ctx=any(b.ctx for b in items),
     )
 
 

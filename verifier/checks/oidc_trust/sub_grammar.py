@@ -125,8 +125,7 @@ def eval_sub(raw: str, mode: Mode, col: Collector, what: str = "sub") -> Bind:
             return head
         if re.match(r"(repo|repository|repository_id):", tail):
             inner = eval_sub(tail, mode, col, what)
-            return Bind(owner=True, repo=inner.repo, ctx=inner.ctx, broken=inner.broken,
-                        weak_ctx=inner.weak_ctx)
+            return Bind(owner=True, repo=inner.repo, ctx=inner.ctx, broken=inner.broken)
         if claim != "repository_id":
             col.add("sub-wildcard-repo", f"{what} {raw!r} pins the owner only: every repository of it "
                     "matches", raw)
@@ -204,7 +203,7 @@ def _with_context(pinned: Bind, raw: str, ctx: str, mode: Mode, col: Collector, 
     state = _context(raw, ctx, mode, col, what)
     if state == "broken":
         return BROKEN
-    return Bind(owner=True, repo=pinned.repo, ctx=state == "pinned", weak_ctx=state == "weak")
+    return Bind(owner=True, repo=pinned.repo, ctx=state == "pinned")
 
 
 def _context(raw: str, ctx: str, mode: Mode, col: Collector, what: str) -> str:
@@ -348,15 +347,15 @@ def eval_claim(claim: str, value: str, mode: Mode, col: Collector, display: str 
     if claim == "ref":
         if w < _INF and w <= len("refs/heads/"):
             col.add("sub-any-ref", f"{label} admits any ref", raw)
-            return Bind(weak_ctx=True)
+            return NONE
         if not s.startswith("refs/"):
             col.add("sub-invalid", f"{label} is not a full ref (refs/heads/…), so no token can match", raw)
             return BROKEN
         return Bind(ctx=True)
     if claim == "environment":
         if w == 0:
-            return Bind(weak_ctx=True)
+            return NONE
         return Bind(ctx=True)
     if claim == "event_name" and s == "pull_request":
-        return Bind(weak_ctx=True)
+        return NONE
     return NONE
