@@ -215,3 +215,18 @@ def test_light_spdx_validation_accepts_real_generators_and_flags_broken_referenc
     result = validate_sbom(json.dumps(doc), loaded.summary, loaded.document)
     assert result.valid is False
     assert result.problems[-1].endswith("SPDXRef-Nowhere is not an element of this document")
+
+
+def test_deeply_nested_components_are_invalid_not_a_crash() -> None:
+    root: dict[str, object] = {"type": "library", "name": "x"}
+    node = root
+    for i in range(400):
+        child: dict[str, object] = {"type": "library", "name": f"x{i}"}
+        node["components"] = [child]
+        node = child
+    text = json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [root]})
+    loaded = load_sbom(text, "deep.json")
+    assert loaded.summary.component_count == 401
+    result = validate_sbom(text, loaded.summary, loaded.document)
+    assert result.valid is False
+    assert result.problems == ("document is nested too deeply to validate (over the recursion limit)",)
