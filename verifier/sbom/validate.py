@@ -26,6 +26,9 @@ from typing import Any
 from verifier.sbom.read import CYCLONEDX, SPDX, SbomSummary
 
 MAX_REPORTED = 50
+# jsonschema recurses through Python (and Rust, in `referencing`) frames for every nesting level: ~4 frames per
+# JSON level. Real SBOMs are 10-20 levels deep; 128 stays well inside the interpreter's recursion limit.
+MAX_VALIDATE_DEPTH = 128
 # Above this many packages + files + snippets + relationships, spdx-tools' validation is skipped with a
 # problem saying so: it is quadratic (4,480 packages -> 38 s measured; issue #818).
 SPDX_STRICT_MAX_ELEMENTS = 2000
@@ -241,6 +244,21 @@ def cyclonedx_json_validator(version: str) -> Any:
     return cls(schema, registry=_cdx_registry(), format_checker=checker)
 
 
+def json_depth(doc: object) -> int:
+    """Nesting depth of parsed JSON, computed without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in node if isinstance(v, dict | list))
+    return deepest
+
+
 def validate_cyclonedx_json(doc: Mapping[str, Any], version: str) -> Validation:
     """Validate a parsed CycloneDX JSON document against the strict schema of ``version``."""
     name = f"cyclonedx-{version}-json-schema"
@@ -250,6 +268,16 @@ def validate_cyclonedx_json(doc: Mapping[str, Any], version: str) -> Validation:
         known = ", ".join(cyclonedx_json_versions())
         return Validation(
             False, (f"no JSON schema for CycloneDX {version!r} (known: {known})",), name
+        )
+    depth = json_depth(doc)
+    if depth > MAX_VALIDATE_DEPTH:
+        return Validation(
+            False,
+            (
+                f"document is nested {depth} levels deep, over the {MAX_VALIDATE_DEPTH} "
+                "levels that can be validated",
+            ),
+            name,
         )
     problems = []
     try:

@@ -217,16 +217,30 @@ def test_light_spdx_validation_accepts_real_generators_and_flags_broken_referenc
     assert result.problems[-1].endswith("SPDXRef-Nowhere is not an element of this document")
 
 
-def test_deeply_nested_components_are_invalid_not_a_crash() -> None:
+def _nested(levels: int) -> str:
     root: dict[str, object] = {"type": "library", "name": "x"}
     node = root
-    for i in range(400):
+    for i in range(levels):
         child: dict[str, object] = {"type": "library", "name": f"x{i}"}
         node["components"] = [child]
         node = child
-    text = json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [root]})
+    return json.dumps(
+        {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [root]}
+    )
+
+
+def test_deeply_nested_components_are_invalid_not_a_crash() -> None:
+    text = _nested(400)
     loaded = load_sbom(text, "deep.json")
     assert loaded.summary.component_count == 401
     result = validate_sbom(text, loaded.summary, loaded.document)
     assert result.valid is False
-    assert result.problems == ("document is nested too deeply to validate (over the recursion limit)",)
+    assert result.problems == (
+        "document is nested 803 levels deep, over the 128 levels that can be validated",
+    )
+
+
+def test_nesting_just_under_the_limit_still_validates() -> None:
+    text = _nested(62)  # 127 JSON levels
+    loaded = load_sbom(text, "deep.json")
+    assert validate_sbom(text, loaded.summary, loaded.document).valid is True
