@@ -393,6 +393,7 @@ class _Module:
         self.max_bytes = max_bytes
         self._texts: dict[str, str] | None = None
         self._parsed: dict[str, dict[str, Any]] = {}
+        self._attachments: dict[str, set[str]] | None = None
 
     def texts(self) -> dict[str, str]:
         if self._texts is None:
@@ -424,14 +425,15 @@ class _Module:
         return any(needle in text for path, text in self.texts().items()
                    if os.path.normpath(path) != os.path.normpath(besides))
 
-    def admin_attachments(self, besides: str) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = {}
-        for path, text in self.texts().items():
-            if os.path.normpath(path) == os.path.normpath(besides) or "aws_iam_role_policy_attachment" not in text:
-                continue
-            for role, arn in _attachments(self.parsed(path)):
-                found.setdefault(role, set()).add(arn)
-        return found
+    def admin_attachments(self) -> dict[str, set[str]]:
+        """Role resource name → admin-like policies attached anywhere in the module (computed once)."""
+        if self._attachments is None:
+            self._attachments = {}
+            for path, text in self.texts().items():
+                if "aws_iam_role_policy_attachment" in text:
+                    for role, arn in _attachments(self.parsed(path)):
+                        self._attachments.setdefault(role, set()).add(arn)
+        return self._attachments
 
 
 def _attachments(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -457,7 +459,7 @@ def _from_hcl(path: str, text: str, max_bytes: int, module: _Module | None = Non
     for role_name, arn in _attachments(data):
         admin_by_role.setdefault(role_name, set()).add(arn)
     if any(rtype == "aws_iam_role" for rtype, _n, _b in _blocks(data, "resource")):
-        for role_name, arns in module.admin_attachments(path).items():
+        for role_name, arns in module.admin_attachments().items():
             admin_by_role.setdefault(role_name, set()).update(arns)
     # aws_iam_openid_connect_provider.X.arn → the provider's URL, so principals name their issuer.
     providers = {name: re.sub(r"^https?://", "", str(body.get("url", ""))) for rtype, name, body
@@ -776,11 +778,17 @@ class _HclReader:
                 return value
         return "${" + self.raw() + "}"
 
+    _PLAIN = re.compile(r'[^"\\$%\n]+')
+
     def string(self) -> str:
         s = self.s
         out: list[str] = []
         self.i += 1
         while True:
+            plain = self._PLAIN.match(s, self.i)
+            if plain:
+                out.append(plain.group(0))
+                self.i = plain.end()
             if self.i >= len(s) or s[self.i] == "\n":
                 raise self.error("unterminated string")
             c = s[self.i]
