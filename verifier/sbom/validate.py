@@ -315,7 +315,12 @@ def validate_cyclonedx_xml(data: bytes, version: str) -> Validation:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return Validation(False, (f"not UTF-8 (byte {exc.start})",), name)
-    errors = validator.validate_str(text, all_errors=True)
+    from lxml import etree  # type: ignore[import-untyped]
+
+    try:
+        errors = validator.validate_str(text, all_errors=True)
+    except etree.Error as exc:  # e.g. "Excessive depth in document: 2048"
+        return Validation(False, (f"XML cannot be validated: {_truncate(str(exc))}",), name)
     if errors is None:
         return Validation(True, (), name)
     problems = []

@@ -244,3 +244,18 @@ def test_nesting_just_under_the_limit_still_validates() -> None:
     text = _nested(62)  # 127 JSON levels
     loaded = load_sbom(text, "deep.json")
     assert validate_sbom(text, loaded.summary, loaded.document).valid is True
+
+
+def test_deeply_nested_xml_is_invalid_not_a_crash() -> None:
+    n = 3000
+    text = (
+        '<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1"><components>'
+        + '<component type="library"><name>a</name><components>' * n
+        + "</components></component>" * n
+        + "</components></bom>"
+    )
+    loaded = load_sbom(text, "deep.xml")
+    assert loaded.summary.component_count == n
+    result = validate_sbom(text, loaded.summary, loaded.document)
+    assert result.valid is False
+    assert result.problems[0].startswith("XML cannot be validated: Excessive depth in document")
