@@ -16,7 +16,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import json
 import sys
 from collections.abc import Iterator, Mapping
@@ -447,7 +449,10 @@ def validate_spdx2_strict(
             from spdx_tools.spdx.parser.tagvalue.parser import Parser
 
             tv_parser: Any = Parser
-            document = tv_parser().parse(text)
+            # ply prints "Generating LALR tables" to stderr when it builds the parser: keep stderr ours.
+            with contextlib.redirect_stderr(io.StringIO()):
+                parser = tv_parser()
+            document = parser.parse(text)
     except SPDXParsingError as exc:
         error: Any = exc
         msgs = [_truncate(str(m)) for m in error.get_messages()]
