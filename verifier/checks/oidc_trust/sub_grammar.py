@@ -91,6 +91,10 @@ def eval_sub(raw: str, mode: Mode, col: Collector, what: str = "sub") -> Bind:
         return col.unknown(f"{what} {raw!r}")
     if _literal_wildcard(raw, s, mode, what, col):
         return BROKEN
+    if s != s.strip():
+        col.add("sub-invalid", f"{what} {raw!r} has leading or trailing whitespace, which no token's sub has",
+                raw)
+        return BROKEN
     if mode == "glob" and not s.strip("*?"):
         col.add("sub-wildcard-owner", f"{what} pattern {raw!r} matches every token of every repository on "
                 "GitHub", raw)
