@@ -425,3 +425,33 @@ def test_exempt_namespace_answer_carries_an_audit_annotation(client: ApiserverCl
     assert answer.response["allowed"] is True
     # A bare key: the apiserver prefixes it with the webhook's name ("images.verifier.dev/exempt").
     assert answer.response["auditAnnotations"] == {"exempt": "namespace"}
+
+
+def test_certificate_reload_follows_a_kubelet_secret_swap(tmp_path: Path) -> None:
+    """A mounted Secret is ``tls.crt -> ..data/tls.crt`` with ``..data`` an atomically swapped symlink."""
+    import ssl
+
+    from verifier.adapters.webhook import CertReloader
+
+    def version(name: str, ca: tuple[Any, Any]) -> Path:
+        d = tmp_path / name
+        d.mkdir()
+        key, cert = issue_server_cert(ca[0], ca[1], [SERVICE])
+        write_pem(d / "tls.key", key)
+        write_pem(d / "tls.crt", cert)
+        return d
+
+    first = version("..v1", make_ca("first"))
+    (tmp_path / "..data").symlink_to(first.name)
+    for name in ("tls.crt", "tls.key"):
+        (tmp_path / name).symlink_to(f"..data/{name}")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "tls.crt", tmp_path / "tls.key")
+    reloader = CertReloader(ctx, str(tmp_path / "tls.crt"), str(tmp_path / "tls.key"))
+    assert reloader.check() is False  # nothing changed yet
+    second = version("..v2", make_ca("second"))
+    (tmp_path / "..data_tmp").symlink_to(second.name)
+    (tmp_path / "..data_tmp").rename(tmp_path / "..data")  # what the kubelet does
+    assert reloader.check() is True
+    assert reloader.check() is False
+    assert reloader.reloads == 1

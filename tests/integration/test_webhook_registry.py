@@ -26,6 +26,7 @@ from tests.conftest import UPSTREAM
 from tests.integration.conftest import (  # noqa: F401 - fixtures used by name
     LocalRegistry,
     _start_registry,
+    auth_registry,
     registry,
 )
 from tests.integration.test_webhook_support import ApiserverClient, Pki, ServerThread, make_pki
@@ -259,3 +260,30 @@ def test_sbom_attestation_is_required_when_the_config_asks(
     assert ok["allowed"] is True, ok
     assert missing["allowed"] is False
     assert "no verified SBOM attestation" in missing["status"]["message"]
+
+
+def test_registry_credentials_from_a_mounted_docker_config(
+    auth_registry: LocalRegistry, tmp_path: Path  # noqa: F811
+) -> None:
+    """An htpasswd registry: admitted with ``--docker-config``, denied (not hung) without credentials."""
+    good = _key(tmp_path, "good")
+    repo = auth_registry.new_repo("webhook-auth")
+    digest, _ = auth_registry.push_image(repo, "v1")
+    _sign(auth_registry, repo, digest, good)
+    cfg = _config(tmp_path)
+    pki = make_pki(tmp_path)
+    body = _pod([auth_registry.ref(repo, digest)], uid="auth")
+    answers = []
+    for docker_config in (auth_registry.docker_config, tmp_path / "empty-docker-config.json"):
+        assert docker_config is not None
+        if not docker_config.exists():
+            docker_config.write_text('{"auths": {}}')
+        srv = ServerThread(create_app(build_decider(cfg, docker_config=docker_config)), pki).start()
+        try:
+            with ApiserverClient(srv.port, pki.ca_file) as c:
+                answers.append(_review(c, body))
+        finally:
+            srv.stop()
+    assert answers[0]["allowed"] is True, answers[0]
+    assert answers[1]["allowed"] is False
+    assert "could not be verified" in answers[1]["status"]["message"]
