@@ -82,6 +82,8 @@ class SignaturePolicy:
                        identity_regexp=self.identity.identity_regexp, claims=dict(self.identity.claims))
         if self.key is not None:
             cfg["key"] = "sha256:" + key_id(self.key).hex()
+        if self.private_pki is not None:
+            cfg["private_pki_at"] = self.private_pki.at.strftime("%Y-%m-%dT%H:%M:%SZ")
         return cfg
 
 

@@ -262,3 +262,57 @@ def test_an_unexpected_error_fails_that_signature_only(monkeypatch: pytest.Monke
     assert result.verdict == "pass" and result.facts["count"] == 1
     [finding] = result.findings
     assert finding.rule == "unsupported" and "RuntimeError: boom" in finding.message
+
+
+def _layout_from_fixture(directory: Path, out: Path) -> str:
+    """An OCI image layout holding a containers/image fixture: the image manifest and a cosign ``.sig``
+    manifest made of its signature files (payload + annotations, as ``cosign save`` would store them)."""
+    blobs = out / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def put(data: bytes) -> dict[str, object]:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"digest": "sha256:" + digest, "size": len(data)}
+
+    manifest = (directory / "manifest.json").read_bytes()
+    image = {"mediaType": json.loads(manifest)["mediaType"], **put(manifest),
+             "annotations": {"org.opencontainers.image.ref.name": "latest"}}
+    layers = [{"mediaType": s.media_type, **put(s.payload), "annotations": s.annotations}
+              for s in fixture_signatures(directory)]
+    sig_manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                               "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **put(b"{}")},
+                               "layers": layers}).encode()
+    sig = {"mediaType": "application/vnd.oci.image.manifest.v1+json", **put(sig_manifest),
+           "annotations": {"org.opencontainers.image.ref.name":
+                           str(image["digest"]).replace(":", "-") + ".sig"}}
+    (out / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (out / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [image, sig]}))
+    return "oci-layout:" + str(out)
+
+
+def test_cli_private_pki(tmp_path: Path) -> None:
+    """containers/image's private-PKI signature (no Rekor, no CT): valid with its CA via --ca-roots."""
+    ref = _layout_from_fixture(CIMG / "dir-img-cosign-pki-valid", tmp_path / "pki")
+    pki = ["--ca-roots", str(CIMG / "pki_root_crts.pem"), "--ca-intermediates", str(CIMG / "pki_intermediate_crts.pem")]
+    code, out = _run(ref, "--certificate-identity", "qiwan@redhat.com", *pki, "--now", "2026-01-01T00:00:00Z",
+                     "--format", "json")
+    assert code == 0, out
+    result = json.loads(out)["results"][0]
+    assert result["facts"]["verified_signers"][0]["identity"] == "qiwan@redhat.com"
+    assert result["facts"]["policy"]["private_pki_at"] == "2026-01-01T00:00:00Z"
+    # After the certificate expired (2052), the same signature no longer verifies: no log vouches for the time.
+    code, out = _run(ref, "--certificate-identity", "qiwan@redhat.com", *pki, "--now", "2053-01-01",
+                     "--format", "json")
+    assert code == 1 and _rules(json.loads(out)) == ["certificate-not-valid-at-signing-time"]
+    # Without --ca-roots the private CA is not trusted (and there is no transparency-log entry).
+    code, out = _run(ref, "--certificate-identity", "qiwan@redhat.com", "--certificate-oidc-issuer", "x",
+                     "--format", "json")
+    assert code == 1 and _rules(json.loads(out)) == ["tlog-entry-missing"]
+    code, out = _run(ref, "--certificate-identity", "qiwan@redhat.com", "--certificate-oidc-issuer", "x",
+                     "--ca-intermediates", str(CIMG / "pki_intermediate_crts.pem"))
+    assert code == 2 and "--ca-intermediates needs --ca-roots" in out
+
+
+def _rules(report: dict[str, object]) -> list[str]:
+    return [f["rule"] for f in report["results"][0]["findings"]]  # type: ignore[index]

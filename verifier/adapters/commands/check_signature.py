@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from verifier.adapters.common import ReportOptions, finish, report_options
+from verifier.adapters.common import ReportOptions, finish, now_utc, report_options
 from verifier.errors import InputError
 
 
@@ -41,6 +41,11 @@ def _claims(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
 @click.option("--require-tlog", is_flag=True, help="Key-signed signatures must also be in the transparency log.")
 @click.option("--trusted-root", type=click.Path(dir_okay=False, path_type=Path),
               help="trusted_root.json of a private Sigstore deployment (default: pinned public-good root).")
+@click.option("--ca-roots", type=click.Path(dir_okay=False, path_type=Path),
+              help="PEM root certificates of a private PKI (no Rekor, no CT): keyless signatures whose chain "
+                   "leads to them are verified at --now (default: now) instead of a transparency-log time.")
+@click.option("--ca-intermediates", type=click.Path(dir_okay=False, path_type=Path),
+              help="PEM intermediate certificates for --ca-roots.")
 @click.option("--signature-repository", help="Look for signatures in this repository (like COSIGN_REPOSITORY).")
 @click.option("--docker-config", type=click.Path(dir_okay=False, path_type=Path),
               help="Docker config.json with registry credentials (default: $DOCKER_CONFIG or ~/.docker).")
@@ -49,7 +54,8 @@ def _claims(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
 @report_options
 def command(image: str, certificate_identity: str | None, certificate_identity_regexp: str | None,
             certificate_oidc_issuer: str | None, gh_repository: str | None, gh_ref: str | None,
-            gh_trigger: str | None, gh_sha: str | None, claims: dict[str, str], key_path: Path | None, require_tlog: bool, trusted_root: Path | None,
+            gh_trigger: str | None, gh_sha: str | None, claims: dict[str, str], key_path: Path | None,
+            require_tlog: bool, trusted_root: Path | None, ca_roots: Path | None, ca_intermediates: Path | None,
             signature_repository: str | None, docker_config: Path | None, timeout: float,
             report: ReportOptions) -> None:
     """Verify IMAGE's cosign signatures (legacy .sig and cosign v3 / Sigstore bundle referrers).
@@ -61,7 +67,8 @@ def command(image: str, certificate_identity: str | None, certificate_identity_r
     from verifier.checks.signature import SignaturePolicy, evaluate
     from verifier.sigstore.identity import IdentityPolicy
     from verifier.sigstore.keys import load_pem_public_key
-    from verifier.sigstore.trust import load_trust_root
+    from verifier.sigstore.legacy import PrivatePki
+    from verifier.sigstore.trust import load_trust_root, trust_root_from_pems
     from verifier.sources.files import read_bytes
     from verifier.sources.image import collect_image_evidence
 
@@ -69,8 +76,9 @@ def command(image: str, certificate_identity: str | None, certificate_identity_r
     if key_path is None and not keyless:
         raise click.UsageError("give --certificate-identity (or --certificate-identity-regexp) with "
                                "--certificate-oidc-issuer for keyless signatures, or --key for key-signed ones")
-    if keyless and not certificate_oidc_issuer:
-        raise click.UsageError("--certificate-oidc-issuer is required with --certificate-identity[-regexp]")
+    if keyless and not certificate_oidc_issuer and ca_roots is None:
+        raise click.UsageError("--certificate-oidc-issuer is required with --certificate-identity[-regexp] "
+                               "(private-PKI certificates from --ca-roots may have none)")
     if gh_repository:
         # cosign's flag takes org/repo (the deprecated OID 1.5); Fulcio's 1.12 claim is the repository URL.
         uri = gh_repository if "://" in gh_repository else f"https://github.com/{gh_repository.strip('/')}"
@@ -94,8 +102,19 @@ def command(image: str, certificate_identity: str | None, certificate_identity_r
             key = load_pem_public_key(read_bytes(key_path, 1024 * 1024))
         except ValueError as exc:
             raise InputError(str(key_path), str(exc)) from exc
-    policy = SignaturePolicy(trust=load_trust_root(trusted_root), identity=identity, key=key,
-                             require_tlog=require_tlog)
+    private_pki = None
+    if ca_roots is not None:
+        if trusted_root is not None:
+            raise click.UsageError("--ca-roots and --trusted-root are mutually exclusive")
+        intermediates = read_bytes(ca_intermediates, 1024 * 1024) if ca_intermediates else b""
+        trust = trust_root_from_pems(str(ca_roots), read_bytes(ca_roots, 1024 * 1024), intermediates)
+        private_pki = PrivatePki(now_utc(report))
+    elif ca_intermediates is not None:
+        raise click.UsageError("--ca-intermediates needs --ca-roots")
+    else:
+        trust = load_trust_root(trusted_root)
+    policy = SignaturePolicy(trust=trust, identity=identity, key=key, require_tlog=require_tlog,
+                             private_pki=private_pki)
     evidence = collect_image_evidence(image, docker_config=docker_config, signature_repo=signature_repository,
                                       timeout=timeout)
     result = evaluate(evidence, policy)
