@@ -23,6 +23,7 @@ from verifier.sigstore.dsse import pae
 
 pytestmark = pytest.mark.registry
 
+REPO_ROOT = Path(__file__).parents[3]
 SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 COSIGN_SIGN_V1 = "https://sigstore.dev/cosign/sign/v1"
 
@@ -175,3 +176,60 @@ def test_sigstore_js_signed_referrer(auth_registry: LocalRegistry, keys: dict[st
     assert facts["count"] == 1 and facts["attestations_found"] == 1
     code, report = _check(auth_registry.ref(repo, "v1"), keys["other.pub"], *config)  # type: ignore[arg-type]
     assert code == 1 and _rules(report) == ["key-mismatch"]
+
+
+def _push_real_keyless(reg: LocalRegistry, drop_bundle: bool = False) -> tuple[str, str]:
+    """The real keyless-signed image of containers/image (demo layout keyless-real) in the registry: its
+    manifest is written straight into storage (its 2.5 MB layer was never published with the fixture, so a PUT
+    would be refused) and its real cosign signature attached as ``sha256-<hex>.sig``."""
+    from verifier.sources.image import collect_image_evidence
+
+    layout = REPO_ROOT / "fixtures" / "demo" / "keyless-real"
+    ev = collect_image_evidence("oci-layout:" + str(layout))
+    repo = reg.new_repo("keyless")
+    manifest = (layout / "blobs" / "sha256" / ev.digest.split(":", 1)[1]).read_bytes()
+    assert reg.write_blob(manifest) == ev.digest
+    reg.link_tag(repo, "v1", ev.digest)
+    [sig] = ev.signatures
+    annotations = dict(sig.annotations)
+    if drop_bundle:
+        annotations.pop("dev.sigstore.cosign/bundle")
+    reg.attach_legacy(repo, ev.digest, [(sig.payload, sig.media_type, annotations)])
+    return repo, ev.digest
+
+
+def _keyless(tmp: Path, ref: str, *extra: str) -> tuple[int, dict[str, object] | None]:
+    out = tmp / "report.json"
+    code = 0
+    try:
+        main(["check", "signature", ref, "--format", "json", "--output", str(out), *extra])
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    report = json.loads(out.read_text()) if out.exists() else None
+    if out.exists():
+        out.unlink()
+    return code, report
+
+
+MITR = ["--certificate-identity", "mitr@redhat.com", "--certificate-oidc-issuer", "https://github.com/login/oauth"]
+
+
+def test_real_keyless_signature_from_the_registry(registry: LocalRegistry, tmp_path: Path) -> None:  # noqa: F811
+    repo, digest = _push_real_keyless(registry)
+    code, report = _keyless(tmp_path, registry.ref(repo, "v1"), *MITR)
+    assert code == 0 and report is not None
+    [signer] = report["results"][0]["facts"]["verified_signers"]  # type: ignore[index]
+    assert signer["identity"] == "mitr@redhat.com" and signer["signed_at"] == "2023-01-20T20:51:33Z"
+    code, report = _keyless(tmp_path, registry.ref(repo, "v1"), "--certificate-identity", "someone@redhat.com",
+                            "--certificate-oidc-issuer", "https://github.com/login/oauth")
+    assert code == 1 and _rules(report) == ["identity-mismatch"]
+    code, report = _keyless(tmp_path, registry.ref(repo, "v1"), "--certificate-identity", "mitr@redhat.com",
+                            "--certificate-oidc-issuer", "https://accounts.google.com")
+    assert code == 1 and _rules(report) == ["issuer-mismatch"]
+
+
+def test_expired_certificate_without_a_timestamp_from_the_registry(registry: LocalRegistry,  # noqa: F811
+                                                                   tmp_path: Path) -> None:
+    repo, _ = _push_real_keyless(registry, drop_bundle=True)
+    code, report = _keyless(tmp_path, registry.ref(repo, "v1"), *MITR)
+    assert code == 1 and _rules(report) == ["tlog-entry-missing"]
