@@ -394,6 +394,7 @@ class _Module:
         self._texts: dict[str, str] | None = None
         self._parsed: dict[str, dict[str, Any]] = {}
         self._attachments: dict[str, set[str]] | None = None
+        self._providers: dict[str, str] | None = None
 
     def texts(self) -> dict[str, str]:
         if self._texts is None:
@@ -421,9 +422,18 @@ class _Module:
         return None
 
     def referenced_elsewhere(self, name: str, besides: str) -> bool:
-        needle = f"data.aws_iam_policy_document.{name}."
-        return any(needle in text for path, text in self.texts().items()
+        pattern = re.compile(rf"data\.aws_iam_policy_document\.{re.escape(name)}[\[.]")
+        return any(pattern.search(text) for path, text in self.texts().items()
                    if os.path.normpath(path) != os.path.normpath(besides))
+
+    def oidc_providers(self) -> dict[str, str]:
+        """``aws_iam_openid_connect_provider`` name → URL host/path, over the whole module (computed once)."""
+        if self._providers is None:
+            self._providers = {}
+            for path, text in self.texts().items():
+                if "aws_iam_openid_connect_provider" in text:
+                    self._providers.update(_oidc_providers(self.parsed(path)))
+        return self._providers
 
     def admin_attachments(self) -> dict[str, set[str]]:
         """Role resource name → admin-like policies attached anywhere in the module (computed once)."""
@@ -436,12 +446,17 @@ class _Module:
         return self._attachments
 
 
+def _oidc_providers(data: Mapping[str, Any]) -> dict[str, str]:
+    return {name: re.sub(r"^https?://", "", str(body.get("url", ""))) for rtype, name, body
+            in _blocks(data, "resource") if rtype == "aws_iam_openid_connect_provider" and body.get("url")}
+
+
 def _attachments(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """(role resource name, admin policy name) of every admin-like ``aws_iam_role_policy_attachment``."""
     for rtype, _name, body in _blocks(data, "resource"):
         if rtype == "aws_iam_role_policy_attachment":
             m = _ADMIN_ARN.search(str(body.get("policy_arn", "")))
-            role = re.search(r"aws_iam_role\.([A-Za-z0-9_-]+)\.", str(body.get("role", "")))
+            role = re.search(r"aws_iam_role\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.", str(body.get("role", "")))
             if m and role:
                 yield role.group(1), m.group(1)
 
@@ -462,8 +477,9 @@ def _from_hcl(path: str, text: str, max_bytes: int, module: _Module | None = Non
         for role_name, arns in module.admin_attachments().items():
             admin_by_role.setdefault(role_name, set()).update(arns)
     # aws_iam_openid_connect_provider.X.arn → the provider's URL, so principals name their issuer.
-    providers = {name: re.sub(r"^https?://", "", str(body.get("url", ""))) for rtype, name, body
-                 in _blocks(data, "resource") if rtype == "aws_iam_openid_connect_provider" and body.get("url")}
+    providers = _oidc_providers(data)
+    if "aws_iam_openid_connect_provider." in text:
+        providers = {**module.oidc_providers(), **providers}
     configs: list[TrustConfig] = []
     pool_bindings: dict[str | None, list[str]] = {}
     has_bindings = False
@@ -513,7 +529,7 @@ def _with_providers(doc: Any, providers: Mapping[str, str]) -> Any:
         url = providers.get(m.group(1))
         return f"arn:aws:iam::${{account}}:oidc-provider/{url}" if url else m.group(0)
 
-    pattern = re.compile(r"\$\{aws_iam_openid_connect_provider\.([A-Za-z0-9_-]+)\.arn\}")
+    pattern = re.compile(r"\$\{aws_iam_openid_connect_provider\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.arn\}")
 
     def walk(node: Any) -> Any:
         if isinstance(node, str):
@@ -537,7 +553,7 @@ def _role_policy(path: str, policy: Any, docs: Mapping[str, dict[str, Any]], use
     heredoc = re.fullmatch(r"<<-?\s*([A-Za-z_]+)\n(.*)\n\s*\1", s, re.DOTALL)
     if heredoc:
         return parse_json(_hcl_unescape(heredoc.group(2)), f"{path} (assume_role_policy heredoc)")
-    ref = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}", s)
+    ref = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.json\}", s)
     if ref:
         if ref.group(1) in docs:
             used.add(ref.group(1))
@@ -726,7 +742,14 @@ class _HclReader:
         if c == '"':
             return self.string()
         if c in "[{" and re.compile(r"[\[{]\s*for\s").match(s, self.i):
-            return "${" + self.raw() + "}"  # a for expression
+            start = self.i
+            text = "${" + self.raw() + "}"
+            if c == "[":
+                element = _for_element(s[start + 1:self.i - 1])
+                if element is not None:
+                    # [for x in coll : "repo:${org}/${x}:*"]: every element has the template's shape.
+                    return [element]
+            return text
         if s.startswith("<<", self.i):
             return self.heredoc()
         if c == "[":
@@ -857,6 +880,35 @@ class _HclReader:
         if not text:
             raise self.error("expected a value")
         return text
+
+
+def _for_element(inner: str) -> str | None:
+    """The element template of ``for IDS in COLL : "TEMPLATE" [if COND]`` when it is one string literal."""
+    reader = _HclReader(inner)
+    reader.skip()
+    if reader.ident() != "for":
+        return None
+    # Find the ':' that ends `for ... in COLL` at nesting depth 0 (strings and brackets skipped).
+    while reader.i < len(inner):
+        c = inner[reader.i]
+        if c == '"':
+            reader.string()
+        elif c in "([{":
+            reader.raw_group()
+        elif c == ":":
+            reader.i += 1
+            break
+        else:
+            reader.i += 1
+    else:
+        return None
+    reader.skip()
+    if not inner.startswith('"', reader.i):
+        return None
+    value = reader.string()
+    reader.skip()
+    rest = inner[reader.i:]
+    return value if not rest or re.match(r"if\b", rest) else None
 
 
 def parse_hcl(text: str) -> dict[str, Any]:

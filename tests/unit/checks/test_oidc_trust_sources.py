@@ -305,3 +305,24 @@ def test_cdk_synthesized_template() -> None:
     assert result.verdict == "pass"  # refs/tags/v* is a constrained pattern
     assert "principal-unresolved" not in [f.rule for f in result.findings]
     assert result.facts["statements"][0]["issuer_hosts"] == ["token.actions.githubusercontent.com"]
+
+
+def test_terraform_counted_resources_and_for_expressions() -> None:
+    """`[0]` indexes on documents, roles and providers; a for expression's element template is evaluated."""
+    module = ASSETS / "terraform-count"
+    (config,) = load_configs([str(module)])
+    assert config.subject == str(module / "role.tf")
+    assert config.admin_permissions == ("AdministratorAccess",)
+    result = check(config)
+    # every element is repo:<owner>/<name>:environment:production
+    assert result.verdict == "pass"
+    assert result.facts["statements"][0]["sub"] == ["repo:${var.owner}/${name}:environment:production"]
+    assert result.facts["statements"][0]["issuer_hosts"] == ["token.actions.githubusercontent.com"]
+
+
+def test_terraform_templated_issuer_host() -> None:
+    """Keys `${local.x}:sub` belong to the templated principal; the subject list decides, the owner id
+    condition bounds the broad reading at warn-org."""
+    (result,) = [check(c) for c in load_configs([str(ASSETS / "terraform-templated-host")])]
+    assert result.verdict == "indeterminate"
+    assert (result.facts["verdict_if_narrow"], result.facts["verdict_if_broad"]) == ("pass", "warn-org")

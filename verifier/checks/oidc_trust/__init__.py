@@ -127,8 +127,9 @@ def check(config: TrustConfig) -> CheckResult:
     if config.notes:
         facts["notes"] = list(config.notes)
     findings.sort(key=lambda f: -f.severity.rank)
-    if verdict != TrustVerdict.PASS and findings:
-        facts["reason"] = findings[0].message
+    deciding = [f for f in findings if f.rule != "role-admin-permissions"] or findings
+    if verdict != TrustVerdict.PASS and deciding:
+        facts["reason"] = deciding[0].message
     return CheckResult(check=CHECK_ID, subject=config.subject, verdict=verdict.value,
                        findings=tuple(findings), facts=facts)
 

@@ -233,9 +233,16 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
                 host = str(key).lower().rpartition(":")[0]
                 if host:
                     key_hosts.add(host)
+    templated_keys = {h for h in key_hosts if "${" in h or "<" in h}
     if not hosts:
         github_keys = {h for h in key_hosts if github_host(h)}
-        if wildcard_principal:
+        if unresolved and templated_keys and (github_keys or _github_shaped(conditions, resolver)):
+            # Principal and key host are both templates (`${local.provider_url}:sub`): the keys belong to
+            # the principal's provider, and their claims are GitHub's.
+            hosts = github_keys | templated_keys
+            col.add("principal-unresolved", f"statement {label}: federated principal {unresolved[0]!r} and its "
+                    "condition keys are templates; the conditions are GitHub's", unresolved[0])
+        elif wildcard_principal:
             col.add("principal-wildcard", f"statement {label} trusts Principal '*' for "
                     "AssumeRoleWithWebIdentity: any identity provider's token is accepted", "Principal")
             hosts = github_keys or {"token.actions.githubusercontent.com"}
@@ -339,6 +346,25 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
     fact = {"label": label, "principal": federated or ["*"], "issuer_hosts": sorted(hosts),
             "sub": sub_values, "aud": aud_values, "admits": admits, "verdict": verdict.value}
     return result, fact
+
+
+_GITHUB_ONLY_CLAIMS = frozenset({"repository", "repository_id", "repository_owner", "repository_owner_id",
+                                 "job_workflow_ref", "workflow_ref", "runner_environment"})
+
+
+def _github_shaped(conditions: Mapping[str, Any], resolver: _Resolver) -> bool:
+    """True when the conditions test claims only GitHub tokens carry, or a GitHub-style ``sub``."""
+    for block in conditions.values():
+        if not isinstance(block, Mapping):
+            continue
+        for key, values in block.items():
+            claim = str(key).lower().rpartition(":")[2]
+            if claim in _GITHUB_ONLY_CLAIMS:
+                return True
+            if claim == "sub" and any(re.match(r"(repo|repository|repository_owner|job_workflow_ref):", v)
+                                      for v in resolver.values(values)):
+                return True
+    return False
 
 
 def _claim(claim: str, value: str, mode: Mode, col: Collector) -> Bind:

@@ -161,6 +161,11 @@ def _owner_repo_ctx(raw: str, rest: str, mode: Mode, col: Collector, what: str, 
                 f"'/', so tokens of other owners{example} match", raw)
         return NONE
     if slash < 0:
+        if PH in rest:
+            # `repo:${x}`: the template may hold OWNER/REPO:CONTEXT, or a pattern.
+            col.add("unresolved-template", f"{what} {raw!r}: owner, repository and context come from an "
+                    "unresolved template", raw)
+            return col.unknown(f"{what} {raw!r}")
         col.add("sub-invalid", f"{what} {raw!r} has no OWNER/REPO part, so no token can match it", raw)
         return BROKEN
     owner = rest[:slash]
@@ -183,6 +188,10 @@ def _owner_repo_ctx(raw: str, rest: str, mode: Mode, col: Collector, what: str, 
         col.add("sub-invalid", f"{what} {raw!r}: {repo!r} is not a valid repository name", raw)
         return BROKEN
     if colon < 0:
+        if PH in repo:
+            col.add("unresolved-template", f"{what} {raw!r}: the repository part is a template that may also "
+                    "carry the context", raw)
+            return Bind(owner=True, repo=True, ctx=col.unknown(f"{what} {raw!r}").ctx)
         col.add("sub-context-unpinned", f"{what} {raw!r} has no context: only a custom sub template with "
                 "just the repository emits it, and then every workflow run of the repository matches", raw)
         return bind(repo=True)
@@ -207,11 +216,14 @@ def _with_context(pinned: Bind, raw: str, ctx: str, mode: Mode, col: Collector, 
     state = _context(raw, ctx, mode, col, what)
     if state == "broken":
         return BROKEN
+    if state == "unknown":
+        col.add("unresolved-template", f"{what} {raw!r}: the ref is an unresolved template", raw)
+        return Bind(owner=True, repo=pinned.repo, ctx=col.unknown(f"{what} ref {raw!r}").ctx)
     return Bind(owner=True, repo=pinned.repo, ctx=state == "pinned")
 
 
 def _context(raw: str, ctx: str, mode: Mode, col: Collector, what: str) -> str:
-    """'pinned' | 'weak' (any ref, pull_request) | 'open' (not pinned) | 'broken'."""
+    """'pinned' | 'weak' (any ref, pull_request) | 'open' (not pinned) | 'broken' | 'unknown' (a template)."""
     w = first_wild(ctx, mode)
     if w == 0:
         col.add("sub-any-ref", f"{what} pattern {raw!r} admits any ref, environment or event of the "
@@ -232,6 +244,8 @@ def _context(raw: str, ctx: str, mode: Mode, col: Collector, what: str) -> str:
         return "broken"
     claim, value = m.group(1), ctx[m.end():]
     wv = first_wild(value, mode)
+    if claim == "ref" and value and not value.replace(PH, "").strip():
+        return "unknown"
     if claim == "ref":
         pm = re.match(r"refs/(heads|tags)/", value)
         if pm is None:
