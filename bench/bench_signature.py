@@ -9,8 +9,8 @@ Cases
   and checkpoint): ``verify_bundle`` against the peer, sigstore-python 4.5's ``Verifier.verify_artifact`` with
   the same pinned trusted root, measured in the same run (the ratio is ours / sigstore-python);
 - (c) from the local registry (Debian docker-registry on 127.0.0.1, as the integration tests start it): the
-  demo image ``fixtures/demo/throwaway-key`` (legacy ``.sig`` + cosign v3 referrer, key-signed) collected
-  and verified end to end.
+  demo image ``fixtures/demo/throwaway-key`` (legacy ``.sig`` + cosign v3 referrer, key-signed) and the real
+  keyless image of (a), collected and verified end to end.
 
 Peer and ours are timed alternately, call by call, so that load from other processes hits both alike.
 cold = the check's verification cache is cleared before each run (every signature verified again);
@@ -157,7 +157,8 @@ def main() -> int:
     # (c) from the local registry
     if args.no_registry:
         return 0
-    print("\n(c) local registry: demo image, legacy .sig + cosign v3 referrer (key-signed), end to end")
+    print("\n(c) local registry, end to end: demo image (legacy .sig + cosign v3 referrer, key-signed) and the "
+          "real keyless image")
     from bench_registry import push_layout
 
     from tests.integration.conftest import _start_registry
@@ -175,6 +176,20 @@ def main() -> int:
                    timed(lambda: evaluate(collect_image_evidence(ref), kp), runs, signature.clear_cache))
             report("registry collect + verify (2 signatures), warm",
                    timed(lambda: evaluate(collect_image_evidence(ref), kp), runs))
+            # (a) from the registry: the real keyless image (manifest written into storage, its 2.5 MB layer
+            # was never published) with its real cosign signature attached as sha256-<hex>.sig.
+            kev = collect_image_evidence(keyless_ref)
+            manifest = (DEMO / "keyless-real" / "blobs" / "sha256" / kev.digest[7:]).read_bytes()
+            reg.write_blob(manifest)
+            reg.link_tag("bench/keyless", "v1", kev.digest)
+            [ksig] = kev.signatures
+            reg.attach_legacy("bench/keyless", kev.digest, [(ksig.payload, ksig.media_type, dict(ksig.annotations))])
+            kref = reg.ref("bench/keyless", kev.digest)
+            assert evaluate(collect_image_evidence(kref), mitr).verdict == "pass"
+            report("registry collect + verify legacy keyless, cold",
+                   timed(lambda: evaluate(collect_image_evidence(kref), mitr), runs, signature.clear_cache))
+            report("registry collect + verify legacy keyless, warm",
+                   timed(lambda: evaluate(collect_image_evidence(kref), mitr), runs))
             layout_ref = "oci-layout:" + str(DEMO / "throwaway-key")
             report("same image from its oci-layout, cold",
                    timed(lambda: evaluate(collect_image_evidence(layout_ref), kp), runs, signature.clear_cache))
