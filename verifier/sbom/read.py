@@ -647,10 +647,15 @@ def _spdx3_jsonld(doc: dict[str, Any], name: str) -> SbomSummary:
             source = element.get("from")
             if isinstance(source, str) and isinstance(to, list):
                 license_links.append((source, to))
+    roots = set(document.get("rootElement") or []) if document else set()
     for ident, pkg in packages.items():
         purl = pkg.get("software_packageUrl")
         if purl is not None:
             c.purl(purl, ident)
+        if ident in roots or pkg.get("software_primaryPurpose") == "container":
+            digest = _oci_purl_digest(purl) if isinstance(purl, str) else None
+            if digest:
+                c.digests.add(digest)
         ids = pkg.get("externalIdentifier")
         if isinstance(ids, list):
             for ext in ids:

@@ -342,3 +342,15 @@ def test_hostile_document_problems_are_bounded() -> None:
     assert summary.component_count == 5000
     assert len(summary.problems) == MAX_PROBLEMS + 1
     assert summary.problems[-1] == "... and 4950 more problems"
+
+
+def test_spdx3_container_package_names_its_digest() -> None:
+    doc = json.loads((CORPUS / "spdx3/syft-identify-3.0.spdx3.json").read_bytes())
+    digest = "sha256:" + "cd" * 32
+    for element in doc["@graph"]:
+        if element.get("type") == "software_Package":
+            element["software_primaryPurpose"] = "container"
+            element["software_packageUrl"] = "pkg:oci/app@sha256%3A" + "cd" * 32 + "?repository_url=ghcr.io/o/app"
+    summary = read_sbom(json.dumps(doc), "x")
+    assert summary.described_digests == (digest,)
+    assert summary.purls == ("pkg:oci/app@sha256%3A" + "cd" * 32 + "?repository_url=ghcr.io/o/app",)
