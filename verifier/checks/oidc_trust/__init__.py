@@ -24,7 +24,7 @@ from verifier.checks.oidc_trust.model import (
     TrustConfig,
     TrustVerdict,
 )
-from verifier.models import CheckResult, Finding, Severity
+from verifier.models import CheckResult, Finding, Location, Severity
 
 META = registry.get("oidc-trust")
 CHECK_ID = META.id
@@ -111,12 +111,13 @@ def check(config: TrustConfig) -> CheckResult:
             Severity.HIGH,
             message=f"the role also carries administrator-like permissions "
                     f"({', '.join(config.admin_permissions)}){amplified}",
-            location=findings[0].location if findings else None,
+            location=_admin_location(config) or (findings[0].location if findings else None),
         ))
     elif config.admin_permissions:
         findings.append(Finding(
             rule="role-admin-permissions", severity=Severity.LOW,
             message=f"the role carries administrator-like permissions ({', '.join(config.admin_permissions)})",
+            location=_admin_location(config),
         ))
     facts.update({
         "provider": config.provider,
@@ -132,6 +133,13 @@ def check(config: TrustConfig) -> CheckResult:
         facts["reason"] = deciding[0].message
     return CheckResult(check=CHECK_ID, subject=config.subject, verdict=verdict.value,
                        findings=tuple(findings), facts=facts)
+
+
+def _admin_location(config: TrustConfig) -> Location | None:
+    col = Collector(config, "worst")
+    names = [p.split(" ")[0] for p in config.admin_permissions]
+    line = col.line_of(*names, "ManagedPolicyArns", "managed_policy_arns", "PolicyDocument")
+    return Location(path=config.path, line=line)
 
 
 def check_all(configs: Iterable[TrustConfig]) -> list[CheckResult]:

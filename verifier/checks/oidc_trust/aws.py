@@ -279,6 +279,7 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
                 parts.append(col.unknown(f"condition {op} {key}"))
                 continue
             host, _, claim = str(key).lower().rpartition(":")
+            col.fallback = (str(key), f'"{key}"', f"variable = \"{key}\"")
             if host not in hosts:
                 if host and (_looks_github(host) or "." in host or "/" in host):
                     how = ("is vacuously true when the key is absent" if prefix == "forallvalues"
@@ -329,6 +330,7 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
                 col.add("sub-invalid", f"{op} on {key!r} has no values, so it can never be true", str(key))
                 value_binds = [Bind(broken=True)]
             parts.append(any_of(value_binds))
+    col.fallback = ()
     result = all_of(parts) if parts else NONE
     if not aud_values and not result.broken:
         col.add("aud-missing", f"statement {label} has no aud condition: tokens minted for any audience "

@@ -76,6 +76,7 @@ def evaluate(col: Collector) -> tuple[TrustVerdict | None, dict[str, Any]]:
                 "('https://token.actions.githubusercontent.com', no trailing slash): Entra compares it "
                 "exactly, so no token matches", issuer)
         return TrustVerdict.BROKEN, facts
+    col.fallback = ("claimsMatchingExpression", "claims_matching_expression", '"subject"', "subject")
     _audiences(doc["audiences"], col)
     template = doc["sub_template"]
     if isinstance(template, list) and template:

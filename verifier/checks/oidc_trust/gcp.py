@@ -210,6 +210,7 @@ def evaluate(col: Collector) -> tuple[TrustVerdict | None, dict[str, Any]]:
                 "now rejects creating such a provider)", "attribute_condition", "attributeCondition")
         return TrustVerdict.FAIL, facts
     ev = _Eval(col, doc["attribute_mapping"])
+    col.fallback = ("attribute_condition", "attributeCondition")
     if is_template(condition):
         col.add("unresolved-template", f"attribute_condition is the unresolved template {condition!r}",
                 condition)

@@ -185,6 +185,9 @@ class Collector:
         self.templates: list[str] = []
         self._seen: set[tuple[str, str]] = set()
         self._lines: list[str] | None = None
+        # Where a finding points when its own value is not in the text (e.g. a rendered intrinsic):
+        # the condition key or field being evaluated.
+        self.fallback: tuple[str, ...] = ()
 
     def unknown(self, what: str) -> Bind:
         """A structural template: record it and return the scenario's assumption."""
@@ -214,7 +217,7 @@ class Collector:
         if key in self._seen:
             return
         self._seen.add(key)
-        line = self.line_of(*needles) if needles else None
+        line = self.line_of(*needles, *self.fallback)
         self.findings.append(
             Finding(
                 rule=rule,

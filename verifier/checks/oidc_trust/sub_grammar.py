@@ -179,9 +179,9 @@ def _owner_repo_ctx(raw: str, rest: str, mode: Mode, col: Collector, what: str, 
         # A literal context after the last wildcard still pins it: repository names cannot hold ':'.
         tail = re.split(r"[*?]", after)[-1]
         ctx_pinned = bool(re.fullmatch(r":(ref:refs/(heads|tags)/[^:]+|environment:[^:]+)", tail))
-        col.add("sub-wildcard-repo", f"{what} pattern {raw!r} admits every repository of the owner "
-                f"{owner.replace(PH, '…')!r}" + ("" if ctx_pinned else " (and, through '*', any ref or event)"),
-                raw)
+        named = f" {owner!r}" if PH not in owner else ""
+        col.add("sub-wildcard-repo", f"{what} pattern {raw!r} admits every repository of the owner{named}"
+                + ("" if ctx_pinned else " (and, through '*', any ref or event)"), raw)
         return bind(owner=True, ctx=ctx_pinned)
     repo = after if colon < 0 else after[:colon]
     if not _valid_name(repo, immutable):
