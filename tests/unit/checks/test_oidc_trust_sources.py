@@ -34,6 +34,10 @@ def test_cloudformation_yaml_short_tags_parameter_defaults_and_admin() -> None:
     admin = next(f for f in deploy.findings if f.rule == "role-admin-permissions")
     assert admin.severity == Severity.CRITICAL and "amplifies" in admin.message
     assert any("parameter default" in f.message for f in deploy.findings)
+    # the rendered !Sub value is not in the file: the finding points at its condition key's line
+    wildcard = next(f for f in deploy.findings if f.rule == "sub-wildcard-repo")
+    assert wildcard.location is not None and wildcard.location.line == 32
+    assert admin.location is not None and admin.location.line == 21
     # !Join of literals and !GetAtt principal: exact environment subject
     assert check(configs["ReadRole"]).verdict == "pass"
 
