@@ -156,8 +156,14 @@ def test_tampered_blob_and_registry_down_cannot_be_evaluated(registry: LocalRegi
     payload = _payload(digest)
     registry.attach_legacy(repo, digest, [_sig_layer(keys["good"], payload)])  # type: ignore[arg-type]
     path = registry.blob_data_path(compute_digest(payload))
-    path.write_bytes(path.read_bytes()[:20])  # truncated blob
+    original = path.read_bytes()
+    path.write_bytes(original[:20])  # truncated blob
     assert _check(registry.ref(repo, "v1"), keys["good.pub"])[0] == 3  # type: ignore[arg-type]
+    # Same length, other content: the registry serves bytes whose hash is not the descriptor's digest.
+    path.write_bytes(original.replace(digest[7:15].encode(), b"00000000"))
+    assert _check(registry.ref(repo, "v1"), keys["good.pub"])[0] == 3  # type: ignore[arg-type]
+    path.write_bytes(original)
+    assert _check(registry.ref(repo, "v1"), keys["good.pub"])[0] == 0  # type: ignore[arg-type]
     assert _check("127.0.0.1:9/app@sha256:" + "a" * 64, keys["good.pub"])[0] == 3  # type: ignore[arg-type]
 
 
