@@ -36,9 +36,11 @@ from verifier.sources.files import MIB, parse_json, read_text
 # A trust policy is at most a few KiB (IAM caps it at 4,096 characters); Terraform plans are larger.
 DEFAULT_MAX_BYTES = 8 * MIB
 _EXTENSIONS = (".json", ".yaml", ".yml", ".template", ".tf", ".tpl", ".tftpl")
-_MARKERS = re.compile(r"AssumeRolePolicyDocument|assume_role_policy|Statement|aws_iam_policy_document|"
+# A file found under a directory is read only if it mentions one of these (an IAM trust document, a
+# CloudFormation/Terraform role, a GCP provider, a GitHub issuer). Files named explicitly are always read.
+_MARKERS = re.compile(r"AssumeRolePolicyDocument|assume_role_policy|aws_iam_policy_document|AssumeRoleWith|"
                       r"attribute_condition|attributeCondition|issuer_uri|issuerUri|federated_identity|"
-                      r"claimsMatchingExpression|\"issuer\"|issuer:")
+                      r"claimsMatchingExpression|token\.actions\.githubusercontent\.com|/_services/token")
 _ADMIN_ARN = re.compile(r"arn:(?:\$\{[^}]*\}|[^:\"'])*:iam::aws:policy/"
                         r"(AdministratorAccess|PowerUserAccess|IAMFullAccess)\b")
 _SKIP_DIRS = {".git", ".terraform", "node_modules", "__pycache__", ".venv"}
@@ -90,6 +92,10 @@ def _load_file(path: str, text: str, max_bytes: int, *, explicit: bool,
     except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
         # A document of a known kind whose inner structure is not what that kind has.
         raise InputError(path, f"unexpected structure ({type(exc).__name__}: {exc})") from None
+    if not explicit:
+        # Under a directory, an IAM document that never mentions STS is a permissions policy, not a trust
+        # policy: not ours to report.
+        items = [c for c in items if c.provider != "aws" or "sts:" in json.dumps(c.document).lower()]
     if not items and not explicit:
         return []
     if not items:

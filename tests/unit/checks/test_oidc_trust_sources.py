@@ -140,7 +140,14 @@ def test_directory_skips_unrelated_files_but_not_broken_trust_files(tmp_path: Pa
         "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
         "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"}}}]}))
     assert verdicts(tmp_path) == {str(tmp_path / "role.json"): "warn-org"}
-    (tmp_path / "broken.json").write_text('{"Statement": [')
+    # files that mention no trust marker are not read: a permissions policy, a bucket policy, a Helm template
+    (tmp_path / "permissions.json").write_text(json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*",
+                                                                          "Resource": "*"}]}))
+    (tmp_path / "bucket.json").write_text(json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*",
+                                                                     "Action": "*", "Resource": "*"}]}))
+    (tmp_path / "issuer.yaml").write_text("kind: Issuer\nspec:\n  acme: {{ .Values.acme | toYaml }}\n")
+    assert verdicts(tmp_path) == {str(tmp_path / "role.json"): "warn-org"}
+    (tmp_path / "broken.json").write_text('{"Statement": [{"Action": "sts:AssumeRoleWithWebIdentity",')
     with pytest.raises(InputError) as info:
         load_configs([str(tmp_path)])
     assert info.value.path == str(tmp_path / "broken.json")

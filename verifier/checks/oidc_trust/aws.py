@@ -214,8 +214,10 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
     if str(stmt.get("Effect", "")).lower() != "allow" or not _action_admits_web_identity(stmt):
         return None
     principal = stmt.get("Principal")
-    wildcard_principal = principal == "*" or (isinstance(principal, Mapping) and principal.get("AWS") == "*"
-                                              and "Federated" not in principal)
+    # `Principal: "*"` counts only with an explicit STS action (a bucket policy's `*`/`*` is not a trust policy).
+    sts_action = any(str(a).lower().startswith("sts:") for a in as_list(stmt.get("Action")))
+    wildcard_principal = sts_action and (principal == "*" or (
+        isinstance(principal, Mapping) and principal.get("AWS") == "*" and "Federated" not in principal))
     federated: list[str] = []
     if isinstance(principal, Mapping) and "Federated" in principal:
         federated = resolver.values(principal["Federated"])
