@@ -134,6 +134,8 @@ class VerifierConfig(_Strict):
     workflows: Workflows | None = None
     trust_policies: TrustPolicies | None = None
     policy: Policy = Field(default_factory=Policy)
+    webhook: dict[str, Any] | None = Field(None, description="The admission webhook's section (modes, exempt "
+                                           "namespaces, rules); validated by `verifier webhook`, see docs/webhook.md.")
     decision_log: str | None = Field(None, description="Append one JSON line per decision to this file "
                                                        "(read by `verifier audit`).")
 

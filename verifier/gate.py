@@ -76,6 +76,8 @@ def resolve_paths(config: VerifierConfig, base: Path) -> VerifierConfig:
             update={"paths": paths(config.trust_policies.paths)})
     if config.policy.bundle:
         update["policy"] = config.policy.model_copy(update={"bundle": resolve(base, config.policy.bundle)})
+    if config.decision_log:
+        update["decision_log"] = resolve(base, config.decision_log)
     return config.model_copy(update=update)
 
 

@@ -31,7 +31,6 @@ import inspect
 import json
 import logging
 import re
-import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -265,60 +264,6 @@ async def _call(fn: Callable[[str], Any], arg: str, pool: Executor | None = None
     return result
 
 
-# Per thread, process-wide: an engine is dropped only when its own thread exits (never from another).
-_ENGINES = threading.local()
-
-
-class ThreadLocalDecide:
-    """``verifier.evaluate.decide`` with one embedded engine per thread.
-
-    regorus engines are "unsendable" (a pyo3 object used from another thread panics), and the engine cache
-    in ``verifier.policy.regorus_engine`` is process-wide, so the webhook's worker threads each load the
-    bundle once here instead. Same input document (``build_input``), same bundle files, same engine class:
-    the same decision as the CLI. With an OPA URL it is ``decide`` itself.
-    """
-
-    def _engine(self, policy_dir: Path | None) -> Any:
-        import regorus
-
-        from verifier.errors import PolicyError
-        from verifier.policy.engine import default_policy_dir, policy_files
-        from verifier.policy.regorus_engine import RegorusEngine
-
-        directory = (policy_dir or default_policy_dir()).resolve()
-        engines: dict[Path, RegorusEngine] = _ENGINES.__dict__.setdefault("engines", {})
-        if directory not in engines:
-            engine = regorus.Engine()
-            for path in policy_files(directory):
-                try:
-                    engine.add_policy(str(path), path.read_text(encoding="utf-8"))
-                except RuntimeError as exc:
-                    raise PolicyError(f"{path}: invalid Rego: {exc}") from exc
-                except (OSError, UnicodeDecodeError) as exc:
-                    raise PolicyError(f"{path}: cannot read policy: {exc}") from exc
-            engines[directory] = RegorusEngine(engine)
-        return engines[directory]
-
-    def __call__(
-        self,
-        results: list[CheckResult],
-        config: Mapping[str, Any],
-        *,
-        now: datetime,
-        policy_dir: Path | None = None,
-        opa_url: str | None = None,
-    ) -> tuple[Decision, dict[str, Any]]:
-        """Decide ``results`` like :func:`verifier.evaluate.decide`."""
-        from verifier.evaluate import decide
-        from verifier.policy.engine import build_input
-
-        if opa_url:
-            return decide(results, config, now=now, policy_dir=policy_dir, opa_url=opa_url)
-        input_doc = build_input(results, config, now)
-        decision: Decision = self._engine(policy_dir).evaluate(input_doc)
-        return decision, input_doc
-
-
 class AdmissionDecider:
     """Decide AdmissionRequests with the webhook config, the injected image verifier and the Rego policy."""
 
@@ -333,14 +278,16 @@ class AdmissionDecider:
         events: Events | None = None,
         now: Callable[[], datetime] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        decision_log: Path | None = None,
     ) -> None:
-        if decide_fn is None:
-            decide_fn = ThreadLocalDecide()
+        from verifier.evaluate import decide
+
+        self.decision_log = decision_log
         self.config = config
         self.version = policy_version(config, bundle_digest)
         self._verify = verify_image
         self._resolve = resolve_digest
-        self._decide: DecideFn = decide_fn
+        self._decide: DecideFn = decide_fn or decide
         self._events = events or _no_events
         self._now = now or (lambda: datetime.now(UTC).replace(microsecond=0))
         self.cache = VerdictCache(config.cache_max_entries, clock)
@@ -376,6 +323,27 @@ class AdmissionDecider:
 
     async def admit(self, req: AdmissionRequest, budget: float) -> Outcome:
         """The answer for ``req`` within ``budget`` seconds. Never raises: every failure denies."""
+        outcome = await self._admit_within(req, budget)
+        if self.decision_log is not None and req.is_workload and req.operation in ("CREATE", "UPDATE") \
+                and not req.dry_run:
+            self._log_decision(self.decision_log, req, outcome)
+        return outcome
+
+    def _log_decision(self, path: Path, req: AdmissionRequest, outcome: Outcome) -> None:
+        """Append the decision record (read by `verifier audit`); a failing log never changes the answer."""
+        from verifier.decision_log import DecisionRecord, append_record
+        from verifier.errors import VerifierError
+
+        record = DecisionRecord(
+            time=self._now(), source="webhook", subject=f"{req.kind} {req.namespace}/{req.name or '(generated)'}",
+            allowed=outcome.allowed, deny=() if outcome.allowed else (outcome.message,), warn=outcome.warnings,
+            policy_digest=self.version, namespace=req.namespace or None)
+        try:
+            append_record(path, record)
+        except VerifierError:
+            log.exception("uid=%s: could not append to the decision log", req.uid)
+
+    async def _admit_within(self, req: AdmissionRequest, budget: float) -> Outcome:
         try:
             async with asyncio.timeout(budget):
                 return await self._admit(req)

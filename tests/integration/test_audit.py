@@ -220,3 +220,35 @@ def test_gate_decisions_are_logged_and_audited(capsys: pytest.CaptureFixture[str
     assert d["by_source"] == {"gate": 2, "webhook": 1}
     gate_records = [r for r in report["records"] if r["source"] == "gate"]
     assert all(r["policy_digest"].startswith("sha256:") and r["digest"] for r in gate_records)
+
+
+def test_webhook_decisions_are_logged_and_audited(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Real AdmissionReview requests through the webhook's decider with a decision log; dry runs are not
+    admissions and are not logged. The image check here denies everything (no registry is needed to test
+    the logging; the registry-backed check is tested in test_webhook_registry.py)."""
+    import asyncio
+
+    from verifier.admission import parse_review
+    from verifier.models import CheckResult
+    from verifier.webhook_policy import AdmissionDecider, WebhookConfig
+
+    def unsigned(ref: str) -> CheckResult:
+        return CheckResult(check="signature", subject=ref, verdict="fail", facts={"error": "unsigned"})
+
+    log = tmp_path / "webhook.jsonl"
+    decider = AdmissionDecider(WebhookConfig(), unsigned, resolve_digest=lambda ref: "sha256:" + "c" * 64,
+                               decision_log=log)
+    derived = UPSTREAM / "admission" / "derived"
+    try:
+        for name in ("deployment_create_v1.json", "cronjob_create_v1.json", "pod_create_dryrun_v1.json"):
+            request = parse_review(json.loads((derived / name).read_text()))
+            outcome = asyncio.run(decider.admit(request, 5.0))
+            assert outcome.allowed is False
+    finally:
+        decider.close()
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2  # the dry run is answered but not recorded
+    _, report = audit_json(capsys, tmp_path, str(log))
+    d = report["decisions"]
+    assert (d["total"], d["admitted"], d["denied"], d["by_source"]) == (2, 0, 2, {"webhook": 2})
+    assert sum(v["denied"] for v in d["by_namespace"].values()) == 2

@@ -97,3 +97,19 @@ def test_duplicate_test_names_across_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "p.rego").write_text("package verifier\n")
     with pytest.raises(PolicyError, match="also defined"):
         testing.discover(tmp_path)
+
+
+def test_one_engine_decides_from_many_threads() -> None:
+    """regorus engines are unsendable: one RegorusEngine must still serve every thread (webhook workers)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from verifier.models import CheckResult
+
+    engine = RegorusEngine.for_bundle(POLICIES)
+    failing = CheckResult(check="sarif-severity", subject="s", verdict="fail",
+                          facts={"unwaived": {"critical": 1}, "waived": 0, "degraded": 0})
+    doc = build_input([failing], {}, NOW)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        decisions = list(pool.map(lambda _: engine.evaluate(doc), range(16)))
+    assert all(not d.allowed for d in decisions)
+    assert len({d.deny for d in decisions}) == 1

@@ -54,7 +54,7 @@ def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], 
     Command-line options override the file; their paths are relative to the current directory, the
     file's paths to the file's directory.
     """
-    from verifier.config import Sarif, TrustPolicies, Workflows, load_config, resolve
+    from verifier.config import Sarif, TrustPolicies, Workflows, load_config
     from verifier.evaluate import decide
     from verifier.gate import resolve_paths, run_gate
     from verifier.gitops_update import apply_update, parse_update
@@ -97,7 +97,7 @@ def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], 
     if report.input_json:
         report.input_json.write_text(json.dumps(input_doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
-    log_path = decision_log or (Path(resolve(config_path.parent, config.decision_log)) if config.decision_log else None)
+    log_path = decision_log or (Path(config.decision_log) if config.decision_log else None)
     if log_path:
         from verifier.decision_log import DecisionRecord, append_record
         from verifier.policy.engine import bundle_digest, default_policy_dir

@@ -143,7 +143,8 @@ def build_decider(config_path: Path, *, docker_config: Path | None = None,
     webhook = webhook.model_copy(update={"config": {**base, **webhook.config}})
     resolve = tag_resolver(docker_config=docker_config, timeout=per_request)
     digest = bundle_digest(webhook.policy_dir or default_policy_dir())
-    return AdmissionDecider(webhook, verify, resolve_digest=resolve, bundle_digest=digest, events=events)
+    return AdmissionDecider(webhook, verify, resolve_digest=resolve, bundle_digest=digest, events=events,
+                            decision_log=Path(rest.decision_log) if rest.decision_log else None)
 
 
 @click.command("webhook")
@@ -181,11 +182,11 @@ def command(config_path: Path, tls_cert: Path, tls_key: Path, host: str, port: i
         # Load the policy bundle once so a broken bundle shows up in /readyz, not in the first review.
         from datetime import UTC, datetime
 
-        from verifier.webhook_policy import ThreadLocalDecide
+        from verifier.evaluate import decide
 
         probe = _Result(check="signature", subject="warmup", verdict="error", facts={"error": "warm-up"})
-        decision, _ = ThreadLocalDecide()([probe], cfg.config, now=datetime.now(UTC),
-                                          policy_dir=cfg.policy_dir, opa_url=cfg.opa_url)
+        decision, _ = decide([probe], cfg.config, now=datetime.now(UTC), policy_dir=cfg.policy_dir,
+                             opa_url=cfg.opa_url)
         if decision.allowed:
             raise ConfigError("the policy bundle allows an image that could not be verified")
 
