@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from tests.conftest import ASSETS, UPSTREAM
-from tests.integration.test_webhook_support import (
+from tests.integration.webhook_support import (
     SERVICE,
     ApiserverClient,
     ApiserverRejectedError,

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.conftest import REPO, UPSTREAM
-from tests.integration.test_webhook_support import ApiserverClient, Pki, make_pki
+from tests.integration.webhook_support import ApiserverClient, Pki, make_pki
 
 POD = json.loads((UPSTREAM / "admission" / "connaisseur-v3" / "02_pod.json").read_bytes())
 DIGEST = "sha256:" + "ab" * 32

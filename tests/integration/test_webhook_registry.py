@@ -29,7 +29,7 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures used by name
     auth_registry,
     registry,
 )
-from tests.integration.test_webhook_support import ApiserverClient, Pki, ServerThread, make_pki
+from tests.integration.webhook_support import ApiserverClient, Pki, ServerThread, make_pki
 from verifier.adapters.commands.webhook import build_decider
 from verifier.adapters.webhook import Metrics, create_app
 
