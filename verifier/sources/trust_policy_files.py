@@ -922,9 +922,4 @@ def parse_hcl(text: str) -> dict[str, Any]:
     return _HclReader(text).body(None)
 
 
-def max_bytes_from_mib(mib: float) -> int:
-    """Option helper: a size limit given in MiB."""
-    return int(mib * MIB)
-
-
-__all__ = ["DEFAULT_MAX_BYTES", "HclError", "load_configs", "max_bytes_from_mib", "parse_hcl"]
+__all__ = ["DEFAULT_MAX_BYTES", "HclError", "load_configs", "parse_hcl"]

@@ -40,9 +40,6 @@ GITHUB_CLAIMS = frozenset({
     "repository_owner", "repository_owner_id", "repository_visibility", "run_attempt", "run_id",
     "run_number", "runner_environment", "sha", "workflow", "workflow_ref", "workflow_sha",
 })
-# Claims that name an identity the token's repository controls (any repository can emit the same value).
-_FREE_CLAIMS = GITHUB_CLAIMS - {"repo", "repository", "repository_id", "repository_owner",
-                                "repository_owner_id", "sub", "aud", "iss"}
 
 
 _NAME_CLAIMS = {"repository": bind(repo=True), "repository_id": bind(repo=True),
@@ -52,11 +49,6 @@ _NAME_CLAIMS = {"repository": bind(repo=True), "repository_id": bind(repo=True),
 def mask(value: str) -> str:
     """Replace every template placeholder with one NUL character."""
     return _PLACEHOLDER.sub(PH, value)
-
-
-def placeholders(value: str) -> list[str]:
-    """The template placeholders in ``value``."""
-    return _PLACEHOLDER.findall(value)
 
 
 def is_template(value: str) -> bool:
