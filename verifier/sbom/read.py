@@ -541,6 +541,7 @@ def read_spdx_tag_value(text: str, name: str) -> SbomSummary:
     pkg_version: str | None = None
     pkg_purpose: str | None = None
     pkg_attributions: list[str] = []
+    pkg_purls: list[str] = []
     bad_lines = 0
 
     def close_package() -> None:
@@ -560,6 +561,11 @@ def read_spdx_tag_value(text: str, name: str) -> SbomSummary:
             )
         elif in_package and pkg_attributions and pkg_purpose == "CONTAINER":
             _spdx2_image_digests({"attributionTexts": pkg_attributions}, c)
+        if in_package and pkg_purpose == "CONTAINER":
+            for purl in pkg_purls:
+                digest = _oci_purl_digest(purl)
+                if digest:
+                    c.digests.add(digest)
 
     for lineno, tag, value in _tag_value_lines(text):
         if not tag:
@@ -581,6 +587,7 @@ def read_spdx_tag_value(text: str, name: str) -> SbomSummary:
             in_package = True
             count += 1
             pkg_name, pkg_version, pkg_purpose, pkg_attributions = value, None, None, []
+            pkg_purls = []
         elif tag in ("FileName", "SnippetSPDXID", "LicenseID"):
             close_package()
             in_package = False
@@ -598,6 +605,7 @@ def read_spdx_tag_value(text: str, name: str) -> SbomSummary:
             parts = value.split(None, 2)
             if len(parts) == 3 and parts[1] == "purl":
                 c.purl(parts[2], f"line {lineno}")
+                pkg_purls.append(parts[2])
     close_package()
     if version is None:
         raise InputError(name, "SPDX tag-value without an SPDXVersion line")

@@ -350,7 +350,22 @@ def test_spdx3_container_package_names_its_digest() -> None:
     for element in doc["@graph"]:
         if element.get("type") == "software_Package":
             element["software_primaryPurpose"] = "container"
-            element["software_packageUrl"] = "pkg:oci/app@sha256%3A" + "cd" * 32 + "?repository_url=ghcr.io/o/app"
+            element["software_packageUrl"] = (
+                "pkg:oci/app@sha256%3A" + "cd" * 32 + "?repository_url=ghcr.io/o/app"
+            )
     summary = read_sbom(json.dumps(doc), "x")
     assert summary.described_digests == (digest,)
     assert summary.purls == ("pkg:oci/app@sha256%3A" + "cd" * 32 + "?repository_url=ghcr.io/o/app",)
+
+
+def test_tag_value_container_package_oci_purl() -> None:
+    digest = "ef" * 32
+    text = (
+        "SPDXVersion: SPDX-2.3\nDocumentName: img\nCreated: 2024-01-01T00:00:00Z\n"
+        "PackageName: app\nPrimaryPackagePurpose: CONTAINER\n"
+        f"ExternalRef: PACKAGE-MANAGER purl pkg:oci/app@sha256%3A{digest}?repository_url=r.example/app\n"
+        "PackageName: lib\nExternalRef: PACKAGE-MANAGER purl pkg:oci/other@sha256%3A"
+        + "00" * 32
+        + "\n"
+    )
+    assert read_sbom(text, "t.spdx").described_digests == (f"sha256:{digest}",)
