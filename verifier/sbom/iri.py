@@ -3,7 +3,8 @@
 jsonschema checks ``iri`` and ``iri-reference`` with ``rfc3987_syntax``, an Earley parser that spends
 ~16 ms per URL (cyclonedx-python-lib issue #862: 68 s for a 1,100-component BOM). These are the same
 grammar (``rfc3987_syntax/syntax_rfc3987.lark``, itself RFC 3987 section 2.2) written as compiled
-regular expressions (an ASCII and a Unicode variant, each compiled on first use), so that a schema-valid document here is schema-valid for the library and back.
+regular expressions (an ASCII and a Unicode variant, each compiled on first use), so that a schema-valid
+document here is schema-valid for the library and back.
 
 The grammar is reproduced with its quirks, on purpose, so the answers agree:
 - ``ucschar`` covers only the Basic Multilingual Plane ranges, ``iprivate`` only U+E000..U+F8FF;
