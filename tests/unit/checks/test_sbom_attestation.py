@@ -9,8 +9,10 @@ produced here; those paths are 5A's ``verify_attestation_layer`` / ``verify_bund
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -386,3 +388,55 @@ def test_tag_value_text_is_validated_too() -> None:
     result = run(attestations=(att_layer(envelope(statement(tag_value, SPDX_PT))),))
     assert result.facts["sboms"][0]["encoding"] == "tag-value"
     assert result.facts["sboms"][0]["valid"] is True
+
+
+GH = Path(__file__).parent.parent.parent / "assets/signature/real-bundles/gh-cli/data"
+GH_IDENTITY = (
+    "https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml"
+    "@09b495c3f12c7881b3cc17209a327792065c1a1d"
+)
+GH_ISSUER = "https://token.actions.githubusercontent.com"
+
+
+def _keyless(identity: str) -> CheckResult:
+    """A REAL keyless GitHub attestation bundle (Fulcio cert, Rekor entry; see the signature assets'
+    SOURCES) attached as a referrer of an 'image' whose digest is the attested artifact's."""
+    from verifier.sigstore.identity import IdentityPolicy
+
+    digest = (
+        "sha256:" + hashlib.sha256((GH / "reusable-workflow-artifact").read_bytes()).hexdigest()
+    )
+    bundle = ReferrerBundle(
+        artifact_type=BUNDLE_V03,
+        annotations={},
+        manifest_digest="sha256:" + "d" * 64,
+        bundle=(GH / "reusable-workflow-attestation.sigstore.json").read_bytes(),
+    )
+    evidence = ImageEvidence(ref=f"ghcr.io/github/x@{digest}", digest=digest, referrers=(bundle,))
+    policy = SignaturePolicy(
+        trust=load_trust_root(None), identity=IdentityPolicy(issuer=GH_ISSUER, identity=identity)
+    )
+    return evaluate(evidence, make_verifier(policy, digest))
+
+
+def test_real_keyless_attestation_right_identity_is_verified_then_ignored_as_not_an_sbom() -> None:
+    result = _keyless(GH_IDENTITY)
+    assert result.findings == ()
+    assert result.verdict == "fail"  # verified, but SLSA provenance is not an SBOM
+    (ignored,) = result.facts["ignored"]
+    assert (
+        ignored["why"]
+        == "predicateType 'https://slsa.dev/provenance/v1' is not an SPDX or CycloneDX SBOM"
+    )
+
+
+def test_real_keyless_attestation_wrong_identity_is_rejected() -> None:
+    result = _keyless(
+        "https://github.com/someone/else/.github/workflows/release.yml@refs/heads/main"
+    )
+    assert result.verdict == "fail"
+    (finding,) = result.findings
+    assert (finding.rule, finding.properties["reason"]) == (
+        "attestation-unverified",
+        "identity-mismatch",
+    )
