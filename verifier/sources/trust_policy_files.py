@@ -35,7 +35,7 @@ from verifier.sources.files import MIB, parse_json, read_text
 
 # A trust policy is at most a few KiB (IAM caps it at 4,096 characters); Terraform plans are larger.
 DEFAULT_MAX_BYTES = 8 * MIB
-_EXTENSIONS = (".json", ".yaml", ".yml", ".template", ".tf", ".tpl", ".tftpl")
+_EXTENSIONS = (".json", ".yaml", ".yml", ".template", ".tf", ".tpl", ".tftpl")  # .tf.json ends in .json
 # A file found under a directory is read only if it mentions one of these (an IAM trust document, a
 # CloudFormation/Terraform role, a GCP provider, a GitHub issuer). Files named explicitly are always read.
 _MARKERS = re.compile(r"AssumeRolePolicyDocument|assume_role_policy|aws_iam_policy_document|AssumeRoleWith|"
@@ -83,7 +83,7 @@ def _walk(root: str) -> Iterator[str]:
 def _load_file(path: str, text: str, max_bytes: int, *, explicit: bool,
                modules: dict[str, _Module] | None = None) -> list[TrustConfig]:
     try:
-        if path.endswith(".tf"):
+        if path.endswith((".tf", ".tf.json")):
             module = (modules if modules is not None else {}).setdefault(
                 os.path.dirname(path) or ".", _Module(os.path.dirname(path) or ".", max_bytes))
             items = _from_hcl(path, text, max_bytes, module, explicit=explicit)
@@ -367,6 +367,38 @@ def _azure_tf(values: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- Terraform HCL -----------------------------------------------------------------------------------
 
+_TF_BLOCKS = frozenset({"statement", "principals", "not_principals", "condition", "oidc", "dynamic", "content"})
+
+
+def _terraform_load(text: str, name: str) -> dict[str, Any]:
+    """A ``.tf`` file (HCL) or a ``.tf.json`` file (Terraform's JSON syntax, e.g. from CDKTF), in one shape."""
+    if not name.endswith(".tf.json"):
+        return _hcl_load(text, name)
+    data = parse_json(text, name)
+    if not isinstance(data, dict):
+        raise InputError(name, "Terraform JSON must be an object")
+    out: dict[str, Any] = {}
+    for kind, value in data.items():
+        entries = value if isinstance(value, list) else [value]
+        out[kind] = [_tf_json_blocks(e) for e in entries]
+    return out
+
+
+def _tf_json_blocks(node: Any) -> Any:
+    """Turn the JSON syntax's nested blocks (an object, or a list of objects) into lists of bodies."""
+    if isinstance(node, list):
+        return [_tf_json_blocks(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        value = _tf_json_blocks(value)
+        if key in _TF_BLOCKS and isinstance(value, dict):
+            value = [value]
+        out[key] = value
+    return out
+
+
 def _hcl_load(text: str, name: str) -> dict[str, Any]:
     try:
         return parse_hcl(text)
@@ -405,7 +437,7 @@ class _Module:
     def texts(self) -> dict[str, str]:
         if self._texts is None:
             try:
-                names = sorted(n for n in os.listdir(self.directory) if n.endswith(".tf"))
+                names = sorted(n for n in os.listdir(self.directory) if n.endswith((".tf", ".tf.json")))
             except OSError as exc:
                 raise InputError(self.directory, f"cannot list: {exc.strerror}") from exc
             self._texts = {os.path.join(self.directory, n): read_text(os.path.join(self.directory, n),
@@ -415,7 +447,7 @@ class _Module:
 
     def parsed(self, path: str) -> dict[str, Any]:
         if path not in self._parsed:
-            self._parsed[path] = _hcl_load(self.texts()[path], path)
+            self._parsed[path] = _terraform_load(self.texts()[path], path)
         return self._parsed[path]
 
     def policy_document(self, name: str, besides: str) -> dict[str, Any] | None:
@@ -472,7 +504,7 @@ def _from_hcl(path: str, text: str, max_bytes: int, module: _Module | None = Non
     """Trust configurations of one ``.tf`` file. A policy document used by a role of another file of the
     module is evaluated through that role when walking a directory (not twice)."""
     module = module or _Module(os.path.dirname(path) or ".", max_bytes)
-    data = _hcl_load(text, path)
+    data = _terraform_load(text, path)
     docs = {name: _policy_document(body) for rtype, name, body in _blocks(data, "data")
             if rtype == "aws_iam_policy_document"}
     used: set[str] = set()

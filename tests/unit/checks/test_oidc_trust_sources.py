@@ -337,3 +337,13 @@ def test_terraform_templated_issuer_host() -> None:
     (result,) = [check(c) for c in load_configs([str(ASSETS / "terraform-templated-host")])]
     assert result.verdict == "indeterminate"
     assert (result.facts["verdict_if_narrow"], result.facts["verdict_if_broad"]) == ("pass", "warn-org")
+
+
+def test_terraform_json_syntax() -> None:
+    """`.tf.json` (Terraform's JSON syntax, what CDKTF writes) reads like HCL."""
+    path = str(ASSETS / "terraform-json" / "main.tf.json")
+    assert verdicts(path) == {
+        f"{path}#aws_iam_role.deploy": "warn-org",
+        f"{path}#azuread_application_federated_identity_credential.main": "pass",
+    }
+    assert verdicts(ASSETS / "terraform-json") == verdicts(path)
