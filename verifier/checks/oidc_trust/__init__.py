@@ -104,7 +104,7 @@ def check(config: TrustConfig) -> CheckResult:
                                 location=findings[0].location if findings else None))
     if config.admin_permissions and verdict in (TrustVerdict.FAIL, TrustVerdict.WARN_ORG,
                                                 TrustVerdict.WARN_REF, TrustVerdict.INDETERMINATE):
-        amplified = " and amplifies the findings above" if verdict != TrustVerdict.WARN_REF else ""
+        amplified = ", which amplifies the other findings" if verdict != TrustVerdict.WARN_REF else ""
         findings.append(Finding(
             rule="role-admin-permissions",
             severity=Severity.CRITICAL if verdict in (TrustVerdict.FAIL, TrustVerdict.WARN_ORG) else
