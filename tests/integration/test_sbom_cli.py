@@ -116,3 +116,12 @@ def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert run.code == 0
     assert "format:        spdx 3.0.1 (json-ld)" in run.out
     assert "validation:    valid (spdx-3-structure)" in run.out
+
+
+def test_check_sbom_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "check", "sbom", "oci-layout:x", "--certificate-identity", "someone")
+    assert run.code == 2
+    assert "--certificate-oidc-issuer is required" in run.err
+    run = run_cli(capsys, "check", "sbom", "oci-layout:x", "--key", "k.pub", "--type", "swid")
+    assert run.code == 2
+    assert "'swid' is not one of 'spdx', 'cyclonedx'" in run.err

@@ -41,12 +41,22 @@ def _claims(
 @click.option(
     "--certificate-github-workflow-repository",
     "gh_repository",
-    help="Required source repository URI claim, e.g. https://github.com/org/repo (Fulcio OID 1.12).",
+    help="Required source repository: org/repo or https://github.com/org/repo (Fulcio OID 1.12).",
 )
 @click.option(
     "--certificate-github-workflow-ref",
     "gh_ref",
     help="Required source ref claim, e.g. refs/heads/main (Fulcio OID 1.14).",
+)
+@click.option(
+    "--certificate-github-workflow-trigger",
+    "gh_trigger",
+    help="Required trigger claim, e.g. push (Fulcio OID 1.20).",
+)
+@click.option(
+    "--certificate-github-workflow-sha",
+    "gh_sha",
+    help="Required source commit claim (Fulcio OID 1.13).",
 )
 @click.option(
     "--claim",
@@ -121,6 +131,8 @@ def command(
     certificate_oidc_issuer: str | None,
     gh_repository: str | None,
     gh_ref: str | None,
+    gh_trigger: str | None,
+    gh_sha: str | None,
     claims: dict[str, str],
     key_path: Path | None,
     require_tlog: bool,
@@ -160,9 +172,19 @@ def command(
             "--certificate-oidc-issuer is required with --certificate-identity[-regexp]"
         )
     if gh_repository:
-        claims = {**claims, "source_repository_uri": gh_repository}
+        # As `check signature`: cosign's flag takes org/repo; Fulcio's 1.12 claim is the repository URL.
+        uri = (
+            gh_repository
+            if "://" in gh_repository
+            else f"https://github.com/{gh_repository.strip('/')}"
+        )
+        claims = {**claims, "source_repository_uri": uri}
     if gh_ref:
         claims = {**claims, "source_repository_ref": gh_ref}
+    if gh_trigger:
+        claims = {**claims, "build_trigger": gh_trigger}
+    if gh_sha:
+        claims = {**claims, "source_repository_digest": gh_sha}
     identity = None
     if keyless:
         try:
