@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.integration.conftest import _start_registry  # noqa: E402
 from tests.integration.test_webhook_registry import _key, _sign  # noqa: E402
-from tests.integration.test_webhook_support import SERVICE, make_pki  # noqa: E402
+from tests.integration.webhook_support import SERVICE, make_pki  # noqa: E402
 
 POD = json.loads((REPO / "tests/assets/upstream/admission/connaisseur-v3/02_pod.json").read_bytes())
 CONCURRENCY = (1, 10, 50)

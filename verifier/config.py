@@ -104,6 +104,8 @@ class Sbom(_Strict):
     denied_packages: tuple[str, ...] = Field((), description="purl patterns that deny.")
     denied_licenses: tuple[str, ...] = Field((), description="SPDX license ids that deny.")
     allowed_licenses: tuple[str, ...] = Field((), description="If set, only these license ids are allowed.")
+    digest_must_match: bool = Field(True, description="Deny when the SBOM names image digests and none is this image's.")
+    require_valid: bool = Field(False, description="Deny (not warn) when an SBOM fails schema/structure validation.")
 
 
 class Policy(_Strict):

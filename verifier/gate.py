@@ -98,7 +98,8 @@ def policy_config(config: VerifierConfig) -> dict[str, Any]:
             "required": config.sbom.required, "max_age": config.sbom.max_age,
             "required_format": config.sbom.format, "denied_packages": list(config.sbom.denied_packages),
             "denied_licenses": list(config.sbom.denied_licenses),
-            "allowed_licenses": list(config.sbom.allowed_licenses)}
+            "allowed_licenses": list(config.sbom.allowed_licenses),
+            "digest_must_match": config.sbom.digest_must_match, "require_valid": config.sbom.require_valid}
     return out
 
 
