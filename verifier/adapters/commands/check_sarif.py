@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from verifier.adapters.common import ReportOptions, finish, now_utc, report_options
 from verifier.sources.files import DEFAULT_MAX_BYTES, MIB
-
-if TYPE_CHECKING:
-    from verifier.sources.trivyignore import IgnoreRule
 
 SEVERITIES = ("critical", "high", "medium", "low", "unknown")
 
@@ -46,27 +42,12 @@ def command(files: tuple[Path, ...], fail_on: tuple[str, ...], ignore_unfixed: b
     Malformed ignore-file lines are reported as warnings.
     """
     from verifier.checks import sarif_severity
+    from verifier.gate import sarif_waivers
     from verifier.models import Severity
     from verifier.sources.scan_reports import load_scan_report
 
     now = now_utc(report)
-    waivers: list[sarif_severity.WaiverSource] = []
-    problems: list[str] = []
-    rules: list[IgnoreRule] = []
-    if ignore_files:
-        from verifier.sources.trivyignore import load_ignore_file
-    for path in ignore_files:
-        parsed = load_ignore_file(path)
-        rules.extend(parsed.rules)
-        problems.extend(parsed.problems)
-    if rules:
-        waivers.append(sarif_severity.ignore_file_waiver(rules, now))
-    if vex_files:
-        from verifier.sources.vex import load_vex
-
-        waivers.append(sarif_severity.vex_waiver([load_vex(path) for path in vex_files]))
-    if ignore_unfixed:
-        waivers.append(sarif_severity.unfixed_waiver)
+    waivers, problems = sarif_waivers(ignore_files, vex_files, ignore_unfixed, now)
     severities = tuple(Severity(s) for s in fail_on)
     results = [
         sarif_severity.evaluate(load_scan_report(path, max_size * MIB), str(path), fail_on=severities,
