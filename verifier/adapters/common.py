@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -60,6 +61,7 @@ def report_options(func: F) -> F:
                      help="Exit 0 even when denied (upload-only jobs). Errors still exit 2/3."),
     ]
 
+    @functools.wraps(func)  # keeps the options of decorators applied before this one (__click_params__)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         now = kwargs.pop("now")
         kwargs["report"] = ReportOptions(
@@ -75,8 +77,6 @@ def report_options(func: F) -> F:
         )
         return func(*args, **kwargs)
 
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
     decorated: Any = wrapper
     for option in reversed(options):
         decorated = option(decorated)
