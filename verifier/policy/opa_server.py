@@ -41,7 +41,7 @@ class OpaServerEngine(PolicyEngine):
                 answer = client.query_rule(input_data=dict(input_doc), package_path="verifier")
             finally:
                 client.close_connection()
-        except ConnectionError as exc:
+        except OSError as exc:  # requests' connection errors and timeouts are OSErrors
             raise NetworkError(f"OPA server {self.url} unreachable: {exc}") from exc
         except Exception as exc:  # the client raises its own unrelated exception types
             raise PolicyError(f"OPA server {self.url}: {exc}") from exc
@@ -63,7 +63,11 @@ class OpaServerEngine(PolicyEngine):
                                                       rego_compat=False)
                 if not ok:
                     raise PolicyError(f"{path}: OPA server {self.url} rejected the policy")
-        except ConnectionError as exc:
+        except OSError as exc:
             raise NetworkError(f"OPA server {self.url} unreachable: {exc}") from exc
+        except PolicyError:
+            raise
+        except Exception as exc:  # RegoParseError and the client's other types
+            raise PolicyError(f"OPA server {self.url} rejected the bundle: {exc}") from exc
         finally:
             client.close_connection()
