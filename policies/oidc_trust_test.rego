@@ -69,7 +69,7 @@ test_unknown_verdict_denies if {
 }
 
 test_other_checks_ignored if {
-	r := object.union(res("fail"), {"check": "sarif-severity"})
+	r := object.union(res("fail"), {"check": "sarif-severity", "facts": {"unwaived": {}, "waived": 0, "degraded": 0}})
 	count(verifier.deny) == 0 with input as inp([r], {})
 }
 

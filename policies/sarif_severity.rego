@@ -48,3 +48,15 @@ warn contains msg if {
 	some problem in object.get(cfg, "ignore_file_problems", [])
 	msg := sprintf("ignore file: %s", [problem])
 }
+
+# The decision reads the per-severity counts; a result without them must not pass for want of counts.
+deny contains msg if {
+	some result in input.results
+	result.check == "sarif-severity"
+	not sarif_has_counts(result)
+	msg := sprintf("%s: sarif-severity result has no per-severity counts (facts.unwaived)", [result.subject])
+}
+
+# A rule, not `not is_object(...)` inline: OPA and regorus disagree on a negated builtin over an undefined
+# reference (the cross-engine test caught it); negating a rule is defined the same way on both.
+sarif_has_counts(result) if is_object(result.facts.unwaived)

@@ -20,3 +20,13 @@ error_reason(result) := reason if {
 
 # Config for one check, with defaults when the caller gave none.
 check_config(check_id, defaults) := object.union(defaults, object.get(input.config, check_id, {}))
+
+# The checks this bundle has rules for. A result of any other check denies: a bundle that does not know a
+# check must not let that check's failures through silently.
+known_checks := {"sarif-severity", "actions-pinned", "oidc-trust", "signature", "sbom-attestation"}
+
+deny contains msg if {
+	some result in input.results
+	not result.check in known_checks
+	msg := sprintf("%s: this policy bundle has no rules for check %q", [result.subject, result.check])
+}
