@@ -1,0 +1,154 @@
+"""Signer options shared by `check signature` and `check sbom`: who may sign, where signatures live.
+
+One decorator adds the options and hands the command a :class:`SignerArgs`; its methods turn them into the
+identity policy, the public key and the image evidence, with the same usage errors in both commands.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from verifier.errors import InputError
+
+if TYPE_CHECKING:
+    from verifier.models.evidence import ImageEvidence
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# GitHub shorthand flags (cosign's names) -> Fulcio certificate claims.
+_GITHUB_CLAIMS = (("gh_ref", "source_repository_ref"), ("gh_trigger", "build_trigger"),
+                  ("gh_sha", "source_repository_digest"))
+
+
+def _claims(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}")
+        out[name.strip().replace("-", "_")] = value
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class SignerArgs:
+    """The signer options as given on the command line."""
+
+    identity: str | None
+    identity_regexp: str | None
+    issuer: str | None
+    claims: dict[str, str]
+    key_path: Path | None
+    require_tlog: bool
+    trusted_root: Path | None
+    signature_repository: str | None
+    docker_config: Path | None
+    timeout: float
+
+    @property
+    def keyless(self) -> bool:
+        """True when an identity (exact or regexp) was given."""
+        return bool(self.identity or self.identity_regexp)
+
+    def identity_policy(self, *, issuer_optional: bool = False) -> Any:
+        """The keyless ``IdentityPolicy`` (None for key-only); usage errors for incomplete combinations.
+
+        ``issuer_optional``: private-PKI certificates may carry no OIDC issuer.
+        """
+        from verifier.sigstore.identity import IdentityPolicy
+
+        if self.key_path is None and not self.keyless:
+            raise click.UsageError("give --certificate-identity (or --certificate-identity-regexp) with "
+                                   "--certificate-oidc-issuer for keyless signatures, or --key for key-signed ones")
+        if not self.keyless:
+            return None
+        if not self.issuer and not issuer_optional:
+            raise click.UsageError("--certificate-oidc-issuer is required with --certificate-identity[-regexp]")
+        try:
+            return IdentityPolicy(issuer=self.issuer, identity=self.identity, identity_regexp=self.identity_regexp,
+                                  claims=self.claims)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+
+    def public_key(self) -> Any:
+        """The ``--key`` public key, or None."""
+        if self.key_path is None:
+            return None
+        from verifier.sigstore.keys import load_pem_public_key
+        from verifier.sources.files import read_bytes
+
+        try:
+            return load_pem_public_key(read_bytes(self.key_path, 1024 * 1024))
+        except ValueError as exc:
+            raise InputError(str(self.key_path), str(exc)) from exc
+
+    def collect(self, image: str) -> ImageEvidence:
+        """The image's evidence from its registry or OCI layout, with these options."""
+        from verifier.sources.image import collect_image_evidence
+
+        return collect_image_evidence(image, docker_config=self.docker_config,
+                                      signature_repo=self.signature_repository, timeout=self.timeout)
+
+
+def signer_options(func: F) -> F:
+    """Add the signer options; the command receives them as one ``signer: SignerArgs`` argument."""
+    options = [
+        click.option("--certificate-identity", help="Exact signer identity (certificate SAN), keyless."),
+        click.option("--certificate-identity-regexp",
+                     help="Signer identity as a fully anchored regular expression."),
+        click.option("--certificate-oidc-issuer", help="Exact OIDC issuer of the signing certificate (keyless)."),
+        click.option("--certificate-github-workflow-repository", "gh_repository",
+                     help="Required source repository: org/repo or https://github.com/org/repo (Fulcio OID 1.12)."),
+        click.option("--certificate-github-workflow-ref", "gh_ref",
+                     help="Required source ref claim, e.g. refs/heads/main (Fulcio OID 1.14)."),
+        click.option("--certificate-github-workflow-trigger", "gh_trigger",
+                     help="Required trigger claim, e.g. push (Fulcio OID 1.20)."),
+        click.option("--certificate-github-workflow-sha", "gh_sha",
+                     help="Required source commit claim (Fulcio OID 1.13)."),
+        click.option("--claim", "claims", multiple=True, callback=_claims,
+                     help="Required certificate claim NAME=VALUE (build_signer_uri, runner_environment, "
+                          "build_trigger, source_repository_uri, source_repository_ref, ...); repeatable."),
+        click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path),
+                     help="PEM public key (ECDSA P-256/P-384, Ed25519, RSA) for key-signed images."),
+        click.option("--require-tlog", is_flag=True,
+                     help="Key-signed signatures must also be in the transparency log."),
+        click.option("--trusted-root", type=click.Path(dir_okay=False, path_type=Path),
+                     help="trusted_root.json of a private Sigstore deployment (default: pinned public-good root)."),
+        click.option("--signature-repository",
+                     help="Look for signatures in this repository (like COSIGN_REPOSITORY)."),
+        click.option("--docker-config", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Docker config.json with registry credentials (default: $DOCKER_CONFIG or ~/.docker)."),
+        click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 300),
+                     help="Seconds per registry request."),
+    ]
+
+    @functools.wraps(func)  # keeps the options of decorators applied before this one (__click_params__)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        claims = dict(kwargs.pop("claims"))
+        repository = kwargs.pop("gh_repository")
+        if repository:
+            # cosign's flag takes org/repo (the deprecated OID 1.5); Fulcio's 1.12 claim is the repository URL.
+            claims["source_repository_uri"] = (repository if "://" in repository
+                                               else f"https://github.com/{repository.strip('/')}")
+        for option, claim in _GITHUB_CLAIMS:
+            value = kwargs.pop(option)
+            if value:
+                claims[claim] = value
+        kwargs["signer"] = SignerArgs(
+            identity=kwargs.pop("certificate_identity"), identity_regexp=kwargs.pop("certificate_identity_regexp"),
+            issuer=kwargs.pop("certificate_oidc_issuer"), claims=claims, key_path=kwargs.pop("key_path"),
+            require_tlog=kwargs.pop("require_tlog"), trusted_root=kwargs.pop("trusted_root"),
+            signature_repository=kwargs.pop("signature_repository"), docker_config=kwargs.pop("docker_config"),
+            timeout=kwargs.pop("timeout"))
+        return func(*args, **kwargs)
+
+    decorated: Any = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
