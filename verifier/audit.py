@@ -177,29 +177,18 @@ def _audit_vsa(unit: Unit, outcome: UnitOutcome) -> None:
 
 
 def _audit_image(unit: Unit, outcome: UnitOutcome, options: dict[str, Any]) -> None:
-    """The signature check on one image, with the signer policy given to ``verifier audit``."""
-    from verifier.checks.signature import SignaturePolicy, evaluate
-    from verifier.sigstore.identity import IdentityPolicy
-    from verifier.sigstore.keys import load_pem_public_key
-    from verifier.sigstore.trust import load_trust_root
+    """The signature check on one image, with the signer given to ``verifier audit`` (a ``Signers``)."""
+    from verifier.checks.signature import evaluate
+    from verifier.gate import signature_policy
     from verifier.sources.image import collect_image_evidence
 
-    identity = None
-    if options.get("identity") or options.get("identity_regexp"):
-        identity = IdentityPolicy(issuer=options.get("issuer"), identity=options.get("identity"),
-                                  identity_regexp=options.get("identity_regexp"), claims={})
-    key = None
-    if options.get("key"):
-        key = load_pem_public_key(read_bytes(options["key"], MIB))
-    if identity is None and key is None:
+    signers = options.get("signers")
+    if signers is None:
         outcome.problems.append(f"{unit.ref}: no signer policy: give --certificate-identity(-regexp) with "
                                 "--certificate-oidc-issuer, or --key")
         return
-    policy = SignaturePolicy(trust=load_trust_root(options.get("trusted_root")), identity=identity, key=key,
-                             require_tlog=False)
     evidence = collect_image_evidence(unit.ref, docker_config=options.get("docker_config"), timeout=10.0)
-    result = evaluate(evidence, policy)
-    outcome.results.append(result)
+    outcome.results.append(evaluate(evidence, signature_policy(signers)))
     outcome.digest = evidence.digest
 
 

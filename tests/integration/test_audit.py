@@ -252,3 +252,19 @@ def test_webhook_decisions_are_logged_and_audited(capsys: pytest.CaptureFixture[
     d = report["decisions"]
     assert (d["total"], d["admitted"], d["denied"], d["by_source"]) == (2, 0, 2, {"webhook": 2})
     assert sum(v["denied"] for v in d["by_namespace"].values()) == 2
+
+
+def test_image_list_is_checked_with_the_signer(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from tests.conftest import REPO
+
+    demo = REPO / "fixtures" / "demo"
+    images = tmp_path / "images.txt"
+    images.write_text(f"# release images\noci-layout:{demo / 'throwaway-key'}\noci-layout:{demo / 'keyless-real'}\n")
+    code, report = audit_json(capsys, tmp_path, str(images), "--key", str(demo / "keys" / "throwaway-cosign.pub"))
+    verdicts = {r["subject"].split("@")[0].rsplit("/", 1)[1]: r["verdict"] for r in report["results"]}
+    # The keyless image is not signed by the throwaway key: the audit reports it, the policy denies.
+    assert verdicts == {"throwaway-key": "pass", "keyless-real": "fail"}
+    assert code == 1
+    assert all(i["digest"].startswith("sha256:") for i in report["inputs"])
+    code, report = audit_json(capsys, tmp_path, str(images))
+    assert code == 3 and all("no signer policy" in p["reason"] for p in report["could_not_audit"])

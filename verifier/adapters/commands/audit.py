@@ -80,6 +80,22 @@ def _exit_code(report: Any, exit_zero: bool) -> int:
     return EXIT_ALLOWED
 
 
+def _signers(identity: str | None, identity_regexp: str | None, issuer: str | None, key: Path | None) -> Any:
+    """The ``Signers`` section the image inputs are checked against (None when no signer was given)."""
+    from pydantic import ValidationError
+
+    from verifier.config import Identity, Signers
+
+    if not (identity or identity_regexp or key):
+        return None
+    try:
+        keyless = Identity(identity=identity, identity_regexp=identity_regexp, issuer=issuer or "") \
+            if identity or identity_regexp else None
+        return Signers(identity=keyless, key=str(key) if key else None)
+    except ValidationError as exc:
+        raise click.UsageError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+
+
 REPORT_CHOICE = click.Choice(["html", "markdown", "json", "sarif", "csv"])
 
 
@@ -130,8 +146,8 @@ def run_command(inputs: tuple[str, ...], fmt: str, output: Path | None, shard: t
     units, bad = audit.plan(inputs)
     if shard:
         units = audit.shard(units, *shard)
-    image_options = {"identity": certificate_identity, "identity_regexp": certificate_identity_regexp,
-                     "issuer": certificate_oidc_issuer, "key": str(key) if key else None,
+    image_options = {"signers": _signers(certificate_identity, certificate_identity_regexp,
+                                         certificate_oidc_issuer, key),
                      "docker_config": docker_config}
     progress = _Progress(len(units))
     outcomes: list[audit.UnitOutcome] = []
