@@ -85,7 +85,7 @@ def check() -> None:
     cls=LazyGroup,
     lazy={
         "check": (f"{__name__}:check", "Run one check and decide with the policy bundle."),
-        "policy": (f"{_CMD}.policy:group", "Work with the Rego policy bundle (test, eval)."),
+        "policy": (f"{_CMD}.policy:group", "Work with the Rego policy bundle (run its tests)."),
         "verify-bundle": (f"{_CMD}.verify_bundle:command",
                           "Verify a Sigstore bundle (sigstore-conformance client protocol)."),
         "sbom": (f"{_CMD}.sbom:group", "Read and validate plain SBOM files."),

@@ -110,10 +110,12 @@ def group() -> None:
     \b
     Exit codes: 0 everything audited and within policy · 1 policy denies something
     · 2 usage error · 3 some inputs could not be audited (listed in the report).
+
+    `verifier audit run --help` lists the audit options (`run` may be left out).
     """
 
 
-@group.command("run", hidden=True)
+@group.command("run")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--report", "fmt", type=REPORT_CHOICE, default="markdown", show_default=True, help="Report format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
