@@ -354,7 +354,7 @@ def _parse_cyclonedx_json(doc: dict[str, Any], name: str) -> VexDocument:
             analysis = _obj(analysis, name, f"{where}.analysis")
             state = _opt_str(analysis, "state", name, f"{where}.analysis")
             justification = _opt_str(analysis, "justification", name, f"{where}.analysis")
-        products: list[str] = []
+        affected: list[tuple[str, list[tuple[str, str]]]] = []
         for j, raw_aff in enumerate(_list(vuln, "affects", name, where)):
             awhere = f"{where}.affects[{j}]"
             aff = _obj(raw_aff, name, awhere)
@@ -364,21 +364,30 @@ def _parse_cyclonedx_json(doc: dict[str, Any], name: str) -> VexDocument:
                 for v in _list(aff, "versions", name, awhere)
                 if isinstance(v, dict)
             ]
-            product = _cdx_resolve_ref(ref, refs)
-            if not _cdx_version_excluded(product, versions):
-                products.append(product)
-        out.append(
-            VexStatement(
-                vulnerability=vuln_id,
-                aliases=aliases,
-                products=tuple(dict.fromkeys(products)),
-                status=_cdx_status(state, name, where),
-                justification=justification,
-                source=f"{name}#{where}",
-                entry=i,
-            )
-        )
+            affected.append((ref, versions))
+        out.append(_cdx_statement(i, vuln_id, aliases, state, justification, affected, refs, name, where))
     return VexDocument("cyclonedx", tuple(out))
+
+
+def _cdx_statement(i: int, vuln_id: str, aliases: tuple[str, ...], state: str | None, justification: str | None,
+                   affected: list[tuple[str, list[tuple[str, str]]]], refs: dict[str, str], name: str,
+                   where: str) -> VexStatement:
+    """One CycloneDX vulnerability (JSON or XML, already read) as a statement: each ``affects`` ref resolved
+    to its purl, minus the refs whose own version the entry marks as affected."""
+    products: list[str] = []
+    for ref, versions in affected:
+        product = _cdx_resolve_ref(ref, refs)
+        if not _cdx_version_excluded(product, versions):
+            products.append(product)
+    return VexStatement(
+        vulnerability=vuln_id,
+        aliases=aliases,
+        products=tuple(dict.fromkeys(products)),
+        status=_cdx_status(state, name, where),
+        justification=justification,
+        source=f"{name}#{where}",
+        entry=i,
+    )
 
 
 def _cdx_status(state: str | None, name: str, where: str) -> str:
@@ -472,7 +481,7 @@ def _parse_cyclonedx_xml(data: bytes, name: str) -> VexDocument:
         analysis = _child(vuln, "analysis")
         state = _text(_child(analysis, "state")) or None
         justification = _text(_child(analysis, "justification")) or None
-        products: list[str] = []
+        affected: list[tuple[str, list[tuple[str, str]]]] = []
         for j, target in enumerate(_children(_child(vuln, "affects"), "target")):
             ref = _text(_child(target, "ref"))
             if not ref:
@@ -481,20 +490,8 @@ def _parse_cyclonedx_xml(data: bytes, name: str) -> VexDocument:
                 (_text(_child(v, "version")), _text(_child(v, "status")))
                 for v in _children(_child(target, "versions"), "version")
             ]
-            product = _cdx_resolve_ref(ref, refs)
-            if not _cdx_version_excluded(product, versions):
-                products.append(product)
-        out.append(
-            VexStatement(
-                vulnerability=vuln_id,
-                aliases=aliases,
-                products=tuple(dict.fromkeys(products)),
-                status=_cdx_status(state, name, where),
-                justification=justification,
-                source=f"{name}#{where}",
-                entry=i,
-            )
-        )
+            affected.append((ref, versions))
+        out.append(_cdx_statement(i, vuln_id, aliases, state, justification, affected, refs, name, where))
     return VexDocument("cyclonedx", tuple(out))
 
 
