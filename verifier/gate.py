@@ -13,18 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from verifier.config import Signers, VerifierConfig, resolve, resolve_image
 from verifier.errors import ConfigError, InputError, VerifierError
 from verifier.models import CheckResult
-
-if TYPE_CHECKING:
-    from verifier.checks.sarif_severity import WaiverSource
-    from verifier.sources.trivyignore import IgnoreRule
 
 # The order checks run and are reported in.
 ORDER = ("signature", "sbom-attestation", "sarif-severity", "actions-pinned", "oidc-trust")
@@ -145,41 +141,15 @@ def _attr(module: Any, name: str) -> Any:
 
 # --- runners -------------------------------------------------------------------------------------------
 
-def sarif_waivers(ignore_files: Sequence[str | Path], vex_files: Sequence[str | Path], ignore_unfixed: bool,
-                  now: datetime) -> tuple[list[WaiverSource], list[str]]:
-    """Waiver sources for ``sarif-severity`` (ignore files, VEX, --ignore-unfixed, in that order), and the
-    malformed ignore-file lines as ``file:line: problem`` (reported as warnings, never fatal)."""
-    from verifier.checks import sarif_severity
-
-    waivers: list[WaiverSource] = []
-    problems: list[str] = []
-    rules: list[IgnoreRule] = []
-    if ignore_files:
-        from verifier.sources.trivyignore import load_ignore_file
-
-        for path in ignore_files:
-            parsed = load_ignore_file(path)
-            rules.extend(parsed.rules)
-            problems.extend(parsed.problems)
-    if rules:
-        waivers.append(sarif_severity.ignore_file_waiver(rules, now))
-    if vex_files:
-        from verifier.sources.vex import load_vex
-
-        waivers.append(sarif_severity.vex_waiver([load_vex(path) for path in vex_files]))
-    if ignore_unfixed:
-        waivers.append(sarif_severity.unfixed_waiver)
-    return waivers, problems
-
-
 def _run_sarif(ctx: _Ctx) -> list[CheckResult]:
     from verifier.checks import sarif_severity
     from verifier.models import Severity
+    from verifier.sources.sarif_waivers import load_sarif_waivers
     from verifier.sources.scan_reports import load_scan_report
 
     cfg = ctx.config.sarif
     assert cfg is not None  # noqa: S101
-    waivers, problems = sarif_waivers(cfg.ignore_files, cfg.vex, cfg.ignore_unfixed, ctx.now)
+    waivers, problems = load_sarif_waivers(cfg.ignore_files, cfg.vex, cfg.ignore_unfixed, ctx.now)
     ctx.inputs.extend({"uri": path, "kind": "ignore-file"} for path in cfg.ignore_files)
     ctx.inputs.extend({"uri": path, "kind": "vex"} for path in cfg.vex)
     ctx.policy_config["sarif-severity"]["ignore_file_problems"] = problems

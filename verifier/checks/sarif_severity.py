@@ -353,9 +353,9 @@ def evaluate(
                 properties[key] = value
         if waiver is not None:
             properties["waived_by"] = waiver.source
-        findings.append(Finding.model_construct(
+        findings.append(Finding(
             rule=raw.rule, severity=raw.severity, message=raw.message,
-            location=Location.model_construct(path=raw.path, line=raw.line, column=None) if raw.path else None,
+            location=Location(path=raw.path, line=raw.line, column=None) if raw.path else None,
             waived=waiver is not None, waiver_reason=waiver.reason if waiver else None,
             properties=properties,
         ))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
 
 
-class Decision(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
     """Allowed or not, with the reasons. ``allowed`` is true only when ``deny`` is empty."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     allowed: bool
     deny: tuple[str, ...] = ()

@@ -7,13 +7,12 @@ Fields may be added; never renamed.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
 
 
-class SignatureLayer(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignatureLayer:
     """One layer of a legacy cosign ``sha256-<hex>.sig`` manifest (simplesigning payload + annotations)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     payload: bytes
     media_type: str
@@ -23,10 +22,9 @@ class SignatureLayer(BaseModel):
     layer_digest: str = ""
 
 
-class AttestationLayer(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttestationLayer:
     """One layer of a legacy cosign ``sha256-<hex>.att`` manifest: a DSSE envelope (JSON bytes)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     envelope: bytes
     media_type: str
@@ -36,10 +34,9 @@ class AttestationLayer(BaseModel):
     layer_digest: str = ""
 
 
-class ReferrerBundle(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferrerBundle:
     """A Sigstore bundle attached as an OCI 1.1 referrer (cosign v3, sigstore-js) or tag-schema index entry."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     artifact_type: str
     bundle: bytes
@@ -48,10 +45,9 @@ class ReferrerBundle(BaseModel):
     layer_digest: str = ""  # digest of the bundle blob
 
 
-class ImageEvidence(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageEvidence:
     """Everything found about one image. ``digest`` is the manifest digest the tag resolved to (once)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     ref: str
     digest: str

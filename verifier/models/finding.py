@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 
 class Severity(enum.StrEnum):
@@ -27,20 +26,18 @@ class Severity(enum.StrEnum):
 _ORDER = list(Severity)
 
 
-class Location(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Location:
     """Where a finding points: a file (with optional line/column) or another subject."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     path: str
     line: int | None = None
     column: int | None = None
 
 
-class Finding(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
     """One observation. ``rule`` is a stable kebab-case id or, for scanners, the upstream id."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     rule: str
     severity: Severity
@@ -48,4 +45,4 @@ class Finding(BaseModel):
     location: Location | None = None
     waived: bool = False
     waiver_reason: str | None = None
-    properties: dict[str, Any] = Field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)

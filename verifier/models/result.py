@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.models.finding import Finding
 
@@ -18,10 +17,9 @@ class Verdict(enum.StrEnum):
     ERROR = "error"
 
 
-class Subject(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subject:
     """What a check looked at: a file, a directory or an image (with its resolved digest)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: str  # "file" | "directory" | "image"
     ref: str
@@ -34,13 +32,12 @@ class Subject(BaseModel):
         return self.ref
 
 
-class CheckResult(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckResult:
     """The outcome of one check on one subject. Checks report; the policy decides."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     check: str
     subject: str
     verdict: str
     findings: tuple[Finding, ...] = ()
-    facts: dict[str, Any] = Field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)

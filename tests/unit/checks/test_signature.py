@@ -4,6 +4,7 @@ layouts built from them) and on evidence edited in the test."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import sys
@@ -92,7 +93,7 @@ def test_incomplete_evidence_is_an_error_unless_a_signature_verified() -> None:
     result = evaluate(ev, SignaturePolicy(trust=TRUST, key=COSIGN))
     assert result.verdict == "error" and "referrers listing capped" in result.facts["error"]
     assert [f.rule for f in result.findings] == ["evidence-incomplete"]
-    good = _evidence("dir-img-cosign-valid").model_copy(update={"problems": ("one referrer unreadable",)})
+    good = dataclasses.replace(_evidence("dir-img-cosign-valid"), problems=("one referrer unreadable",))
     result = evaluate(good, SignaturePolicy(trust=TRUST, key=COSIGN))
     assert result.verdict == "pass" and result.facts["problems"] == ["one referrer unreadable"]
 
@@ -235,7 +236,7 @@ def test_concurrent_evaluations_share_the_cache_safely() -> None:
     result = evaluate(_evidence("dir-img-cosign-mixed"), policy)
     assert [f.message.split(":")[0] for f in result.findings] == [".sig layer 0"]
     both = _evidence("dir-img-cosign-mixed")
-    swapped = both.model_copy(update={"signatures": both.signatures[::-1]})
+    swapped = dataclasses.replace(both, signatures=both.signatures[::-1])
     assert [f.message.split(":")[0] for f in evaluate(swapped, policy).findings] == [".sig layer 1"]
 
 

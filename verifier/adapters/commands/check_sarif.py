@@ -42,12 +42,12 @@ def command(files: tuple[Path, ...], fail_on: tuple[str, ...], ignore_unfixed: b
     Malformed ignore-file lines are reported as warnings.
     """
     from verifier.checks import sarif_severity
-    from verifier.gate import sarif_waivers
     from verifier.models import Severity
+    from verifier.sources.sarif_waivers import load_sarif_waivers
     from verifier.sources.scan_reports import load_scan_report
 
     now = now_utc(report)
-    waivers, problems = sarif_waivers(ignore_files, vex_files, ignore_unfixed, now)
+    waivers, problems = load_sarif_waivers(ignore_files, vex_files, ignore_unfixed, now)
     severities = tuple(Severity(s) for s in fail_on)
     results = [
         sarif_severity.evaluate(load_scan_report(path, max_size * MIB), str(path), fail_on=severities,
