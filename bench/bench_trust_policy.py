@@ -99,8 +99,10 @@ def main() -> int:
                 names[name] = (entry["verdict"].split()[0].lower(), entry["file"])
         env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
                "LOG_LEVEL": "ERROR"}
-        ours_cmd = [sys.executable, "-m", "verifier", "check", "trust-policy", str(wrappers), "--format", "json",
-                    "--exit-zero"]
+        # Both tools run as their console scripts, as a CI step would run them.
+        script = Path(sys.executable).parent / "verifier"
+        launcher = [str(script)] if script.exists() else [sys.executable, "-m", "verifier"]
+        ours_cmd = [*launcher, "check", "trust-policy", str(wrappers), "--format", "json", "--exit-zero"]
         checkov_cmd = [args.checkov, "-d", str(wrappers), "--framework", "terraform", "--check", CHECKS,
                        "-o", "json", "--skip-download", "--compact", "--soft-fail"]
         ours_times, checkov_times, ours_cpu, checkov_cpu = [], [], [], []
@@ -137,10 +139,10 @@ def main() -> int:
     print(f"cpu     : verifier {ours_c:.3f} s, checkov {checkov_c:.3f} s (user+sys, median): "
           f"{checkov_c / ours_c:.1f}x less CPU")
     floor_cmd = [sys.executable, "-c", "import verifier.adapters.cli, verifier.adapters.common, "
-                 "verifier.evaluate, verifier.output, verifier.policy.regorus_engine"]
+                 "verifier.evaluate, verifier.output.json, verifier.policy.regorus_engine"]
     floor = statistics.median(timed(floor_cmd, env)[1] for _ in range(args.runs))
     print(f"floor   : {floor:.3f} s CPU of verifier's run is the shared CLI/policy/output import (click, "
-          f"pydantic models, regorus) that every `verifier check` pays; oidc-trust itself adds "
+          f"msgspec, regorus) that every `verifier check` pays; oidc-trust itself adds "
           f"{max(ours_c - floor, 0):.3f} s")
     print(f"load    : {os.getloadavg()[0]:.2f} (1-min load average on {os.cpu_count()} cores; wall times "
           "stretch when other jobs share the machine, CPU time does not)")

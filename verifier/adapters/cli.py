@@ -7,7 +7,6 @@ Subcommands are imported lazily from ``verifier.adapters.commands`` so that ``ve
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from typing import Any
 
@@ -15,8 +14,6 @@ import click
 
 from verifier import __version__
 from verifier.errors import EXIT_INPUT, EXIT_UNEVALUATED, VerifierError
-
-log = logging.getLogger("verifier")
 
 
 class LazyGroup(click.Group):
@@ -107,9 +104,14 @@ def cli(verbose: int) -> None:
       2  usage error or unreadable/invalid input
       3  could not evaluate (registry down, timeout): treat as deny
     """
-    level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=max(level, logging.DEBUG), format="verifier: %(levelname)s: %(message)s",
-                        stream=sys.stderr)
+    # Only commands that log (the webhook) import logging; a short check does not pay ~8 ms for it. Without
+    # a configured handler Python still prints warnings and errors on stderr.
+    if verbose or "logging" in sys.modules:
+        import logging
+
+        level = logging.WARNING - 10 * verbose
+        logging.basicConfig(level=max(level, logging.DEBUG), format="verifier: %(levelname)s: %(message)s",
+                            stream=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,7 +7,6 @@ The input document is built in exactly one place (:func:`build_input`) so that `
 from __future__ import annotations
 
 import abc
-import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -107,6 +106,8 @@ def policy_files(policy_dir: Path, *, tests: bool = False) -> list[Path]:
 
 def bundle_digest(policy_dir: Path) -> str:
     """sha256 over the bundle's policy files (name and content), recorded in reports and VSAs."""
+    import hashlib  # only the gate's VSA and the audit need the digest; loading OpenSSL costs ~4 ms
+
     h = hashlib.sha256()
     for path in policy_files(policy_dir):
         h.update(os.fsencode(path.relative_to(policy_dir).as_posix()) + b"\0")
