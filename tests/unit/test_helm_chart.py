@@ -2,7 +2,8 @@
 
 ``helm`` is not installed here, so the templates are rendered by a small interpreter for exactly the Go
 template subset the chart uses (``if/else/end``, ``range``, variables, pipelines with ``quote``, ``b64enc``,
-``sha256sum``, ``toYaml``, ``nindent``, ``printf``, ``list``, ``int``, ``not``, ``genCA``, ``genSignedCert``;
+``sha256sum``, ``toYaml``, ``nindent``, ``printf``, ``list``, ``int``, ``not``, ``contains``, ``fail``, ``genCA``,
+``genSignedCert``;
 ``{{-``/``-}}`` whitespace trimming). Anything else in a template makes the renderer raise, so the chart
 cannot silently grow syntax this check does not understand. ``genCA``/``genSignedCert`` make real
 certificates (cryptography) so the caBundle ↔ Secret ↔ service-name wiring is checked for real. Every
@@ -41,6 +42,14 @@ _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\(|\)|\||:=|=|[^\s()|]+')
 
 class TemplateError(Exception):
     """The chart uses template syntax this renderer does not know."""
+
+
+class ChartFailError(Exception):
+    """The chart's own ``fail``: helm would refuse to render with this message."""
+
+
+def _fail(message: str) -> None:
+    raise ChartFailError(message)
 
 
 def _tokens(text: str) -> list[str]:
@@ -99,6 +108,8 @@ FUNCS: dict[str, Any] = {
     "list": lambda *args: list(args),
     "int": int,
     "not": lambda v: not _truthy(v),
+    "contains": lambda sub, v: str(sub) in str(v),
+    "fail": _fail,
     "genCA": _gen_ca,
     "genSignedCert": _gen_signed,
 }
@@ -424,3 +435,35 @@ def test_cert_manager_mode() -> None:
     external = render({"certManager": {"enabled": True, "issuerRef": {"kind": "ClusterIssuer", "name": "ca"}}})
     assert "Issuer" not in [d["kind"] for d in external]
     assert by_kind(external, "Certificate")["spec"]["issuerRef"] == {"kind": "ClusterIssuer", "name": "ca"}
+
+
+def test_signer_keys_sit_next_to_the_config_and_load(tmp_path: Path) -> None:
+    """A key-based signer: the public key from ``signerKeys`` is mounted beside verifier.yaml, the config
+    names it relatively, and the webhook's signer policy loads it (the real loader, the demo's throwaway key)."""
+    from verifier.adapters.commands.webhook import load_webhook_config
+    from verifier.gate import signature_policy
+
+    pem = (REPO / "fixtures" / "demo" / "keys" / "throwaway-cosign.pub").read_text()
+    config = "version: 1\nsigners:\n  key: cosign.pub\nwebhook:\n  mode: enforce\n"
+    docs = render({"config": config, "signerKeys": {"cosign.pub": pem}})
+    cm = by_kind(docs, "ConfigMap")
+    assert sorted(cm["data"]) == ["cosign.pub", "verifier.yaml"]
+    for name, text in cm["data"].items():  # what the ConfigMap volume puts in /etc/verifier/config
+        (tmp_path / name).write_text(text)
+    _webhook, rest = load_webhook_config(tmp_path / "verifier.yaml")
+    assert rest.signers.key == str(tmp_path / "cosign.pub")
+    assert signature_policy(rest.signers).key is not None
+
+
+def test_signer_keys_refuse_a_private_key_and_roll_the_pods() -> None:
+    private = (REPO / "fixtures" / "demo" / "keys" / "throwaway-cosign.key").read_text()
+    with pytest.raises(ChartFailError, match="signerKeys.cosign.key holds a private key"):
+        render({"signerKeys": {"cosign.key": private}})
+    # A key rotation changes the pod template, so the Deployment rolls to pick it up.
+    pem = (REPO / "fixtures" / "demo" / "keys" / "throwaway-cosign.pub").read_text()
+
+    def checksum(keys: dict[str, str]) -> str:
+        pod = by_kind(render({"signerKeys": keys}), "Deployment")["spec"]["template"]
+        return str(pod["metadata"]["annotations"]["checksum/config"])
+
+    assert checksum({}) != checksum({"cosign.pub": pem}) != checksum({"cosign.pub": pem.replace("A", "B", 1)})
