@@ -240,9 +240,10 @@ def main() -> None:
             for c in CONCURRENCY:
                 n = max(c, int(COLD_REQUESTS[c] * scale))
                 reqs = [(f"c{c}-{i}", body_for(next(cold_images), f"c{c}-{i}")) for i in range(n)]
-                cpu0 = server_cpu(proc.pid)
+                cpu0, reg0 = server_cpu(proc.pid), server_cpu(reg.process.pid)
                 r = arun(run_level(port, ctx, c, reqs))
                 r["server_cpu_ms"] = (server_cpu(proc.pid) - cpu0) * 1000 / r["n"]
+                r["registry_cpu_ms"] = (server_cpu(reg.process.pid) - reg0) * 1000 / r["n"]
                 results.append(("cold", c, r))
         finally:
             if proc is not None:
@@ -253,10 +254,12 @@ def main() -> None:
                     proc.kill()
             reg.close()
 
-    print(f"{'mode':<12} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'allowed':>8} {'srv cpu ms/req':>14}")
+    print(f"{'mode':<12} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'allowed':>8} "
+          f"{'srv cpu ms/req':>14} {'reg cpu ms/req':>14}")
     for mode, c, r in results:
+        reg_cpu = f"{r['registry_cpu_ms']:>14.2f}" if "registry_cpu_ms" in r else f"{'-':>14}"
         print(f"{mode:<12} {c:>7} {int(r['n']):>8} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['rps']:>8.0f} "
-              f"{r['allowed']:>8.0%} {r['server_cpu_ms']:>14.2f}")
+              f"{r['allowed']:>8.0%} {r['server_cpu_ms']:>14.2f} {reg_cpu}")
     hit50 = next(r for m, c, r in results if m == "cache-hit" and c == 50)
     open_loop = next(r for m, _c, r in results if m.startswith("hit@"))
     print(f"open loop, 50 clients offering {OPEN_LOOP_RATE:.0f} req/s: p99 {open_loop['p99']:.2f} ms "

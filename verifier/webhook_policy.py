@@ -279,9 +279,11 @@ class AdmissionDecider:
         now: Callable[[], datetime] | None = None,
         clock: Callable[[], float] = time.monotonic,
         decision_log: Path | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         from verifier.evaluate import decide
 
+        self._on_close = on_close
         self.decision_log = decision_log
         self.config = config
         self.version = policy_version(config, bundle_digest)
@@ -296,8 +298,11 @@ class AdmissionDecider:
         )
 
     def close(self) -> None:
-        """Stop the lookup threads (running lookups finish in the background)."""
+        """Stop the lookup threads (running lookups finish in the background) and call ``on_close``
+        (e.g. close the shared registry clients)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._on_close is not None:
+            self._on_close()
 
     # ------------------------------------------------------------------------------------------ rules
 
@@ -444,26 +449,47 @@ class AdmissionDecider:
             return ""
         return digest if isinstance(digest, str) and digest.startswith("sha256:") else ""
 
+    def _decide_sync(self, results: list[CheckResult], rule: ResolvedRule) -> Decision:
+        cfg = self.config
+        decision, _input = self._decide(
+            results, dict(rule.config), now=self._now(), policy_dir=cfg.policy_dir, opa_url=cfg.opa_url
+        )
+        return decision
+
+    async def _verify_and_decide(
+        self, pinned: str, rule: ResolvedRule
+    ) -> tuple[list[CheckResult], Decision]:
+        """Verify and decide; a sync verifier runs both in ONE worker-thread hop (no second hand-off)."""
+        loop = asyncio.get_running_loop()
+        if not inspect.iscoroutinefunction(self._verify):
+
+            def work() -> tuple[Any, Decision | None]:
+                value = self._verify(pinned)
+                if inspect.isawaitable(value):
+                    return value, None  # awaited on the loop, then decided below
+                results = _results(value)
+                return results, self._decide_sync(results, rule)
+
+            value, decision = await loop.run_in_executor(self._pool, work)
+            if decision is not None:
+                return value, decision
+            value = await value
+        else:
+            value = await self._verify(pinned)
+        results = _results(value)
+        decision = await loop.run_in_executor(
+            self._pool, functools.partial(self._decide_sync, results, rule)
+        )
+        return results, decision
+
     async def _evaluate(self, pinned: str, rule: ResolvedRule) -> tuple[ImageVerdict, float]:
         """Verify one image and decide with the policy. Returns (verdict, ttl). Never raises."""
         cfg = self.config
         failure = cfg.failure_ttl_seconds
         lookup = uuid.uuid4().hex[:8]
         try:
-            result = await asyncio.wait_for(
-                _call(self._verify, pinned, self._pool), cfg.verify_timeout_seconds
-            )
-            results = _results(result)
-            decision, _input = await asyncio.get_running_loop().run_in_executor(
-                self._pool,
-                functools.partial(
-                    self._decide,
-                    results,
-                    dict(rule.config),
-                    now=self._now(),
-                    policy_dir=cfg.policy_dir,
-                    opa_url=cfg.opa_url,
-                ),
+            results, decision = await asyncio.wait_for(
+                self._verify_and_decide(pinned, rule), cfg.verify_timeout_seconds
             )
         except TimeoutError:
             log.warning("lookup %s: %s: verification timed out", lookup, pinned)

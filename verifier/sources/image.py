@@ -34,7 +34,6 @@ from verifier.sources.oci_common import (
     ContentStore,
     InvalidReferenceError,
     Limits,
-    Manifest,
     collect_all,
     validate_digest,
 )
@@ -42,7 +41,7 @@ from verifier.sources.oci_layout import OciLayout
 
 # The registry client (httpx, ~80 ms to import) is loaded only when a registry is used.
 if TYPE_CHECKING:
-    from verifier.sources.oci_registry import RegistryClient
+    from verifier.sources.oci_registry import RegistryClient, RegistryPool
 
 OCI_LAYOUT_PREFIX = "oci-layout:"
 _TAG_RE = re.compile(r"\A[\w][\w.-]{0,127}\Z")
@@ -69,14 +68,28 @@ def parse_layout_ref(ref: str) -> tuple[Path, str, str]:
 
 
 def _evidence(
-    ref: str, image: Manifest, store: ContentStore, source: str, limits: Limits, signature_repo: str
+    ref: str,
+    digest: str,
+    media_type: str,
+    store: ContentStore,
+    source: str,
+    limits: Limits,
+    signature_repo: str,
+    attestations: bool,
+    parallel: bool,
 ) -> ImageEvidence:
     # A registry answers the three lookups (.sig, .att, referrers) concurrently; a layout is read in order.
-    found = collect_all(store, image.digest, limits, parallel=not isinstance(store, OciLayout))
+    found = collect_all(
+        store,
+        digest,
+        limits,
+        parallel=parallel and not isinstance(store, OciLayout),
+        attestations=attestations,
+    )
     return ImageEvidence(
         ref=ref,
-        digest=image.digest,
-        media_type=image.media_type,
+        digest=digest,
+        media_type=media_type,
         source=source,
         signature_repo=signature_repo,
         signatures=tuple(found.signatures),
@@ -95,12 +108,28 @@ def collect_image_evidence(
     timeout: float = 10.0,
     limits: Limits = DEFAULT_LIMITS,
     insecure: bool = False,
+    pool: RegistryPool | None = None,
+    attestations: bool = True,
+    fetch_pinned: bool = True,
+    parallel: bool = True,
 ) -> ImageEvidence:
     """Resolve ``ref`` to one manifest digest and collect its signatures, attestations and referrers.
 
     ``signature_repo`` (like cosign's ``COSIGN_REPOSITORY``) looks signatures up in another repository
     (``host/repo``) or layout (``oci-layout:PATH``) instead of next to the image. ``insecure`` allows plain
     http to non-loopback registries.
+
+    ``pool`` (a long-lived process, e.g. the webhook) takes the registry clients from a
+    :class:`~verifier.sources.oci_registry.RegistryPool` (kept-alive connections, reused tokens, the
+    referrers-API memo) instead of opening and closing them for this one call; its own timeout, limits and
+    ``insecure`` then apply. ``attestations=False`` skips the cosign ``.att`` tag (``attestations`` of the
+    evidence stays empty): for callers whose checks read no attestation layers.
+
+    ``fetch_pinned=False`` does not fetch the image manifest of a registry reference that already names a
+    digest: the signatures are looked up by that digest either way and bind it, so the manifest adds only
+    its media type (left empty) and a check that the image exists (its pull fails later if it does not).
+    A tag is always resolved by fetching and hashing its manifest. ``parallel=False`` runs the ``.sig`` /
+    ``.att`` / referrers lookups one after another (callers that already verify many images at once).
     """
     with ExitStack() as stack:
         clients: dict[str, RegistryClient] = {}
@@ -110,6 +139,9 @@ def collect_image_evidence(
 
             if registry not in clients:
                 creds = load_credentials(registry, docker_config)
+                if pool is not None:
+                    clients[registry] = pool.client(registry, creds)
+                    return clients[registry]
                 clients[registry] = stack.enter_context(
                     RegistryClient(
                         registry,
@@ -127,18 +159,23 @@ def collect_image_evidence(
             layout = OciLayout(path, limits)
             image = layout.select_image(digest=digest, tag=tag)
             image_store, source = layout, "oci-layout"
+            digest, media_type = image.digest, image.media_type
         else:
             from verifier.sources.oci_registry import RegistryStore, parse_registry_ref
 
             parsed = parse_registry_ref(ref)
             store = RegistryStore(client_for(parsed.registry), parsed.repository)
-            # Resolve once: a tag is dereferenced here, and only image.digest is used from now on.
-            image = (
-                store.get_manifest(parsed.digest)
-                if parsed.digest
-                else store.client.get_manifest(parsed.repository, parsed.tag)
-            )
             image_store, source = store, "registry"
+            # Resolve once: a tag is dereferenced here, and only the digest is used from now on.
+            if parsed.digest and not fetch_pinned:
+                digest, media_type = parsed.digest, ""
+            else:
+                image = (
+                    store.get_manifest(parsed.digest)
+                    if parsed.digest
+                    else store.client.get_manifest(parsed.repository, parsed.tag)
+                )
+                digest, media_type = image.digest, image.media_type
 
         sig_store: ContentStore = image_store
         if signature_repo:
@@ -155,7 +192,17 @@ def collect_image_evidence(
                         "a signature repository is host/repo, without a tag or digest",
                     )
                 sig_store = RegistryStore(client_for(target.registry), target.repository)
-        return _evidence(ref, image, sig_store, source, limits, signature_repo or "")
+        return _evidence(
+            ref,
+            digest,
+            media_type,
+            sig_store,
+            source,
+            limits,
+            signature_repo or "",
+            attestations,
+            parallel,
+        )
 
 
 __all__ = ["OCI_LAYOUT_PREFIX", "collect_image_evidence", "parse_layout_ref"]

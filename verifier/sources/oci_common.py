@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -501,25 +502,57 @@ def collect_referrers(store: ContentStore, digest: str, out: Collected, limits: 
                 )
 
 
+_POOL_LOCK = threading.Lock()
+_POOL: list[ThreadPoolExecutor] = []
+COLLECT_THREADS = 32
+
+
+def _collect_pool() -> ThreadPoolExecutor:
+    """One process-wide pool for the parallel lookups (threads are started once, not per image).
+
+    Its tasks never wait on each other, so callers that block on them cannot deadlock; when every thread is
+    busy, lookups queue (bounded by the callers' deadlines).
+    """
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(
+                ThreadPoolExecutor(max_workers=COLLECT_THREADS, thread_name_prefix="oci-collect")
+            )
+        return _POOL[0]
+
+
 def collect_all(
-    store: ContentStore, digest: str, limits: Limits, *, parallel: bool = False
+    store: ContentStore,
+    digest: str,
+    limits: Limits,
+    *,
+    parallel: bool = False,
+    attestations: bool = True,
 ) -> Collected:
     """Legacy tags and referrers of ``digest`` in ``store``.
 
-    With ``parallel`` the three lookups (``.sig``, ``.att``, referrers) run on three threads (a registry
-    round trip each; the store must be thread-safe, as RegistryStore is). Results are merged in the same
-    order as the sequential run, and the first error in that order is raised.
+    With ``parallel`` the three lookups (``.sig``, ``.att``, referrers) run on a shared thread pool (a
+    registry round trip each; the store must be thread-safe, as RegistryStore is). Results are merged in
+    the same order as the sequential run, and the first error in that order is raised. ``attestations=False``
+    skips the ``.att`` tag (for callers whose checks read no attestation layers: one round trip less).
     """
-    parts = [Collected(), Collected(), Collected()]
-    steps = (collect_signatures, collect_attestations, collect_referrers)
+    steps: list[Callable[[ContentStore, str, Collected, Limits], None]] = [collect_signatures]
+    if attestations:
+        steps.append(collect_attestations)
+    steps.append(collect_referrers)
+    parts = [Collected() for _ in steps]
     if parallel:
-        with ThreadPoolExecutor(max_workers=len(steps), thread_name_prefix="oci-collect") as pool:
-            futures = [
-                pool.submit(step, store, digest, part, limits)
-                for step, part in zip(steps, parts, strict=True)
-            ]
+        pool = _collect_pool()
+        futures = [
+            pool.submit(step, store, digest, part, limits)
+            for step, part in zip(steps, parts, strict=True)
+        ]
+        try:
             for future in futures:
                 future.result()
+        finally:
+            for future in futures:
+                future.cancel()
     else:
         for step, part in zip(steps, parts, strict=True):
             step(store, digest, part, limits)

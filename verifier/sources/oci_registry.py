@@ -17,8 +17,9 @@ import functools
 import ipaddress
 import re
 import ssl
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -173,6 +174,16 @@ def _basic_header(creds: Credentials) -> str:
 # --------------------------------------------------------------------------------------------- client
 
 
+# Unread bodies up to this size are read before closing a response so its connection can be reused.
+_DRAIN_MAX_BYTES = 64 * 1024
+
+# How long a registry that answered the referrers API with "unsupported" (404/405/400, or not JSON) is not
+# asked again: distribution 2.x answers 404 for every image. Within this time the ``sha256-<hex>`` tag-schema
+# index is read directly. A registry upgraded meanwhile is asked again after the TTL; until then referrers
+# pushed only through its API are not found, which can only deny an image, never admit one.
+REFERRERS_UNSUPPORTED_TTL = 300.0
+
+
 @functools.cache
 def _ssl_context() -> ssl.SSLContext:
     """One TLS context for all clients: building one loads the CA bundle (~30 ms), once per process."""
@@ -191,6 +202,8 @@ class RegistryClient:
         limits: Limits = DEFAULT_LIMITS,
         insecure: bool = False,
         transport: httpx.BaseTransport | None = None,
+        max_connections: int = 100,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry
         host = DOCKER_HUB_API if registry == DOCKER_HUB else registry
@@ -200,8 +213,14 @@ class RegistryClient:
         self.timeout = timeout
         self.limits = limits
         self._auth: dict[str, str] = {}  # scope -> Authorization header value
+        self._clock = clock
+        # Monotonic time until which the referrers API is taken as unsupported (see REFERRERS_UNSUPPORTED_TTL).
+        self._referrers_unsupported_until = 0.0
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
             follow_redirects=True,
             max_redirects=5,
             headers={"User-Agent": USER_AGENT},
@@ -256,6 +275,28 @@ class RegistryClient:
                     f"registry {self.registry} answered HTTP {resp.status_code} for {method} {path}"
                 )
             yield resp
+        finally:
+            self._release(resp)
+
+    def _release(self, resp: httpx.Response) -> None:
+        """Close a response; a small unread body (a 404's error JSON) is read first so the connection goes
+        back to the pool instead of being dropped. Bounded by size and by ``timeout``."""
+        try:
+            declared = resp.headers.get("content-length", "")
+            if (
+                not resp.is_closed
+                and not resp.is_stream_consumed
+                and declared.isdigit()
+                and int(declared) <= _DRAIN_MAX_BYTES
+            ):
+                deadline = self._clock() + self.timeout
+                seen = 0
+                for chunk in resp.iter_raw():
+                    seen += len(chunk)
+                    if seen > _DRAIN_MAX_BYTES or self._clock() > deadline:
+                        break
+        except httpx.HTTPError:
+            pass  # the connection is dropped instead of reused; nothing was read from it
         finally:
             resp.close()
 
@@ -439,9 +480,23 @@ class RegistryClient:
         verify_content(body, descriptor.digest, what, descriptor.size)
         return body
 
+    @property
+    def referrers_unsupported(self) -> bool:
+        """True while this registry is remembered as not implementing the referrers API."""
+        return self._clock() < self._referrers_unsupported_until
+
+    def _remember_referrers_unsupported(self) -> None:
+        self._referrers_unsupported_until = self._clock() + REFERRERS_UNSUPPORTED_TTL
+
     def list_referrers(self, repository: str, digest: str) -> list[Descriptor] | None:
-        """OCI 1.1 referrers API; None when the registry does not implement it (404 or not an index)."""
+        """OCI 1.1 referrers API; None when the registry does not implement it (404 or not an index).
+
+        An "unsupported" answer is remembered for ``REFERRERS_UNSUPPORTED_TTL`` seconds per client (one
+        registry host), so a long-lived client does not ask again for every image.
+        """
         validate_digest(digest)
+        if self.referrers_unsupported:
+            return None
         path: str | None = f"/v2/{repository}/referrers/{digest}"
         out: list[Descriptor] = []
         pages = 0
@@ -452,6 +507,13 @@ class RegistryClient:
                 "GET", path, self._scope(repository), "application/vnd.oci.image.index.v1+json"
             ) as resp:
                 if resp.status_code in (404, 405, 400) and pages == 1:
+                    # Remembered only for a route the registry does not know (distribution 2.x: 404
+                    # text/plain "404 page not found"); a JSON error such as NAME_UNKNOWN is about this
+                    # repository, not the registry, and is asked again next time.
+                    if resp.status_code != 400 and "json" not in resp.headers.get(
+                        "content-type", ""
+                    ):
+                        self._remember_referrers_unsupported()
                     return None
                 if resp.status_code != 200:
                     raise NetworkError(f"{what}: registry answered HTTP {resp.status_code}")
@@ -459,7 +521,9 @@ class RegistryClient:
                 body = self._read(resp, self.limits.manifest_bytes, what)
                 link = resp.headers.get("link", "")
             if pages == 1 and "json" not in content_type:
-                return None  # some registries answer 200 with an HTML page for unknown routes
+                # some registries answer 200 with an HTML page for unknown routes
+                self._remember_referrers_unsupported()
+                return None
             index = parse_manifest(body, compute_digest(body), content_type, what)
             if index.media_type not in INDEX_TYPES:
                 raise InvalidManifestError(f"{what}: the referrers answer is not an index")
@@ -576,9 +640,93 @@ class RegistryStore:
         return self.client.list_referrers(self.repository, digest)
 
 
+class RegistryPool:
+    """Long-lived :class:`RegistryClient` s shared by many lookups (the webhook), one per registry host and
+    credentials: connections are kept alive, bearer tokens and the referrers-API memo are reused.
+
+    Each client keeps the per-request ``timeout``, the ``limits`` and the transport rules of a fresh one
+    (credentials never over plain http to a non-loopback host). Clients are thread-safe. When a registry's
+    credentials change (a rotated docker config), the next lookup gets a new client; the old one is closed
+    with the pool (lookups may still be using it). ``max_clients`` bounds the number of live clients.
+
+    Example::
+
+        pool = RegistryPool(timeout=5.0)
+        client = pool.client("ghcr.io", credentials=None)
+        ...
+        pool.close()
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 10.0,
+        limits: Limits = DEFAULT_LIMITS,
+        insecure: bool = False,
+        max_connections: int = 100,
+        max_clients: int = 64,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.timeout = timeout
+        self.limits = limits
+        self.insecure = insecure
+        self.max_connections = max_connections
+        self.max_clients = max_clients
+        self._transport = transport
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._clients: dict[str, tuple[Credentials | None, RegistryClient]] = {}
+        self._retired: list[RegistryClient] = []
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    def client(self, registry: str, credentials: Credentials | None) -> RegistryClient:
+        """The shared client for ``registry`` with these credentials (created on first use)."""
+        with self._lock:
+            if self._closed:
+                raise NetworkError(f"registry {registry}: the registry client pool is closed")
+            entry = self._clients.get(registry)
+            if entry is not None and entry[0] == credentials:
+                return entry[1]
+            if entry is not None:
+                self._retired.append(self._clients.pop(registry)[1])
+            while len(self._clients) >= self.max_clients:
+                oldest = next(iter(self._clients))
+                self._retired.append(self._clients.pop(oldest)[1])
+            client = RegistryClient(
+                registry,
+                credentials=credentials,
+                timeout=self.timeout,
+                limits=self.limits,
+                insecure=self.insecure,
+                transport=self._transport,
+                max_connections=self.max_connections,
+                clock=self._clock,
+            )
+            self._clients[registry] = (credentials, client)
+            # Retired clients may still serve a running lookup; keep only a few, close the oldest.
+            while len(self._retired) > 8:
+                self._retired.pop(0).close()
+            return client
+
+    def close(self) -> None:
+        """Close every client (running lookups then fail with a network error, i.e. deny)."""
+        with self._lock:
+            self._closed = True
+            clients = [c for _, c in self._clients.values()] + self._retired
+            self._clients.clear()
+            self._retired = []
+        for client in clients:
+            client.close()
+
+
 __all__ = [
     "DigestMismatchError",
     "RegistryClient",
+    "RegistryPool",
     "RegistryRef",
     "RegistryStore",
     "parse_registry_ref",

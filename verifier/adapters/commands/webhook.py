@@ -70,10 +70,11 @@ def load_webhook_config(path: Path) -> tuple[WebhookConfig, Any]:
     return webhook, rest
 
 
-def signature_verifier(config: Any, *, docker_config: Path | None,
-                       timeout: float) -> tuple[VerifyImage, dict[str, Any]]:
+def signature_verifier(config: Any, *, docker_config: Path | None, timeout: float,
+                       pool: Any = None) -> tuple[VerifyImage, dict[str, Any]]:
     """``verify_image(ref@digest) -> CheckResult`` for the config's ``signers`` (built as the gate builds it),
-    and the ``signature`` entry of the policy config."""
+    and the ``signature`` entry of the policy config. ``pool`` (a ``RegistryPool``) shares registry clients
+    between lookups; without it each lookup opens its own."""
     signers = config.signers
     if signers is None:
         raise ConfigError("verifier.yaml: the webhook needs a signers: section (who may sign images)")
@@ -94,9 +95,18 @@ def signature_verifier(config: Any, *, docker_config: Path | None,
         except ImportError as exc:
             log.error("sbom-attestation check unavailable: %s; every image will be denied", exc)
 
+    # The .att tag is read only when a check reads attestation layers (the SBOM check); the signature
+    # check reads .sig layers and referrers only. The webhook always verifies ref@digest: the signatures are
+    # looked up by that digest, so the image manifest itself is not fetched (fetch_pinned=False). The
+    # lookups of one image run one after another (parallel=False): the webhook already verifies many images
+    # at once, and a per-image fan-out only adds thread hand-offs under load (measured: bench_webhook.py).
+    want_attestations = sbom is not None
+
     def verify(ref: str) -> list[CheckResult]:
         evidence = collect_image_evidence(ref, docker_config=docker_config,
-                                          signature_repo=signers.signature_repo, timeout=timeout)
+                                          signature_repo=signers.signature_repo, timeout=timeout,
+                                          pool=pool, attestations=want_attestations, fetch_pinned=False,
+                                          parallel=False)
         results: list[CheckResult] = [evaluate(evidence, policy)]
         if sbom is not None:
             if sbom_check is None:
@@ -111,14 +121,17 @@ def signature_verifier(config: Any, *, docker_config: Path | None,
     return verify, dict(policy.config())
 
 
-def tag_resolver(*, docker_config: Path | None, timeout: float) -> Callable[[str], str]:
-    """``registry/repo:tag -> sha256:…`` with the registry client (for the digest hint and require_digest off)."""
+def tag_resolver(*, docker_config: Path | None, timeout: float, pool: Any = None) -> Callable[[str], str]:
+    """``registry/repo:tag -> sha256:…`` with the registry client (for the digest hint and require_digest off);
+    the clients of ``pool`` (a ``RegistryPool``) when given."""
     from verifier.sources.docker_config import load_credentials
     from verifier.sources.oci_registry import RegistryClient, parse_registry_ref
 
     def resolve(ref: str) -> str:
         parsed = parse_registry_ref(ref)
         creds = load_credentials(parsed.registry, docker_config)
+        if pool is not None:
+            return str(pool.client(parsed.registry, creds).get_manifest(parsed.repository, parsed.tag).digest)
         with RegistryClient(parsed.registry, credentials=creds, timeout=timeout) as client:
             return client.get_manifest(parsed.repository, parsed.tag).digest
 
@@ -133,7 +146,13 @@ def build_decider(config_path: Path, *, docker_config: Path | None = None,
 
     webhook, rest = load_webhook_config(config_path)
     per_request = max(1.0, webhook.verify_timeout_seconds / 3)
-    verify, signature_config = signature_verifier(rest, docker_config=docker_config, timeout=per_request)
+    # One set of registry clients for the life of the process: kept-alive connections, reused bearer
+    # tokens, the referrers-API memo. Each request keeps its own deadline (per_request).
+    from verifier.sources.oci_registry import RegistryPool
+
+    pool = RegistryPool(timeout=per_request, max_connections=4 * webhook.max_concurrent_lookups)
+    verify, signature_config = signature_verifier(rest, docker_config=docker_config, timeout=per_request,
+                                                  pool=pool)
     from verifier.gate import policy_config
 
     # input.config as the gate builds it (sbom-attestation settings, ...), then the webhook's own entries.
@@ -141,10 +160,11 @@ def build_decider(config_path: Path, *, docker_config: Path | None = None,
     if signature_config:
         base["signature"] = signature_config
     webhook = webhook.model_copy(update={"config": {**base, **webhook.config}})
-    resolve = tag_resolver(docker_config=docker_config, timeout=per_request)
+    resolve = tag_resolver(docker_config=docker_config, timeout=per_request, pool=pool)
     digest = bundle_digest(webhook.policy_dir or default_policy_dir())
     return AdmissionDecider(webhook, verify, resolve_digest=resolve, bundle_digest=digest, events=events,
-                            decision_log=Path(rest.decision_log) if rest.decision_log else None)
+                            decision_log=Path(rest.decision_log) if rest.decision_log else None,
+                            on_close=pool.close)
 
 
 @click.command("webhook")
