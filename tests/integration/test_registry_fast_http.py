@@ -1,0 +1,254 @@
+"""The registry client's kept-alive ``http.client`` path against a scripted HTTP/1.1 server on 127.0.0.1.
+
+The real registry (tests/integration/test_registry_pool.py) cannot misbehave on demand; this server can:
+it truncates a body, closes an idle kept-alive connection, redirects to another origin, gzips, chunks, or
+never answers. Each case asserts what the client must do: refuse short content, retry a stale connection
+once, follow redirects through httpx without sending credentials to another origin, decode as before, and
+fail with a NetworkError (deny) instead of hanging.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from verifier.errors import NetworkError
+from verifier.sources.docker_config import Credentials
+from verifier.sources.oci_common import OCI_MANIFEST, Descriptor, compute_digest
+from verifier.sources.oci_registry import RegistryClient
+
+REPO = "org/app"
+MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": compute_digest(b"{}"), "size": 2},
+        "layers": [],
+    },
+    separators=(",", ":"),
+).encode()
+MANIFEST_DIGEST = compute_digest(MANIFEST)
+BLOB = b"signature payload " * 100
+BLOB_DESC = Descriptor(media_type="application/octet-stream", digest=compute_digest(BLOB), size=len(BLOB))
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    connection: int
+
+
+Handler = Callable[[Request], bytes | None]  # raw response bytes; None = close without answering
+
+
+@dataclass
+class ScriptedServer:
+    """One thread per connection; ``handler`` builds the raw answer for each request."""
+
+    handler: Handler
+    keep_open_after: int = 10**6  # close the connection after this many answers on it
+    requests: list[Request] = field(default_factory=list)
+    accepted: int = 0
+
+    def __post_init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.host = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self._conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self._conns.append(conn)
+            threading.Thread(target=self._serve, args=(conn, self.accepted), daemon=True).start()
+
+    def _serve(self, conn: socket.socket, number: int) -> None:
+        reader = conn.makefile("rb")
+        answered = 0
+        try:
+            while True:
+                line = reader.readline()
+                if not line:
+                    return
+                method, path, _ = line.decode().split(" ", 2)
+                headers: dict[str, str] = {}
+                while (h := reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = h.decode().partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                req = Request(method, path, headers, number)
+                self.requests.append(req)
+                answer = self.handler(req)
+                if answer is None:
+                    return
+                conn.sendall(answer)
+                answered += 1
+                if answered >= self.keep_open_after:
+                    return
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+        for c in self._conns:
+            c.close()
+
+
+def response(status: int, body: bytes = b"", headers: dict[str, str] | None = None,
+             length: int | None = None) -> bytes:
+    h = {"Content-Type": "application/json", "Content-Length": str(len(body) if length is None else length)}
+    h.update(headers or {})
+    head = f"HTTP/1.1 {status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n"
+    return head.encode() + body
+
+
+def registry_handler(req: Request) -> bytes:
+    if req.path == f"/v2/{REPO}/manifests/{MANIFEST_DIGEST}" or req.path == f"/v2/{REPO}/manifests/v1":
+        return response(200, MANIFEST, {"Content-Type": OCI_MANIFEST})
+    if req.path == f"/v2/{REPO}/blobs/{BLOB_DESC.digest}":
+        return response(200, BLOB, {"Content-Type": "application/octet-stream"})
+    return response(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
+
+
+@pytest.fixture
+def servers() -> Iterator[list[ScriptedServer]]:
+    started: list[ScriptedServer] = []
+    yield started
+    for s in started:
+        s.close()
+
+
+def _server(servers: list[ScriptedServer], handler: Handler, **kw: int) -> ScriptedServer:
+    s = ScriptedServer(handler, **kw)
+    servers.append(s)
+    return s
+
+
+def test_kept_alive_connection_serves_many_requests(servers: list[ScriptedServer]) -> None:
+    srv = _server(servers, registry_handler)
+    with RegistryClient(srv.host, timeout=5) as client:
+        for _ in range(3):
+            assert client.get_manifest(REPO, MANIFEST_DIGEST).digest == MANIFEST_DIGEST
+            assert client.get_blob(REPO, BLOB_DESC, "blob") == BLOB
+            assert client.get_manifest(REPO, "v1").digest == MANIFEST_DIGEST
+    assert srv.accepted == 1
+    assert len(srv.requests) == 9
+    assert all(r.headers["user-agent"].startswith("verifier") for r in srv.requests)
+
+
+def test_connection_closed_by_the_server_while_idle_is_replaced_once(servers: list[ScriptedServer]) -> None:
+    srv = _server(servers, registry_handler, keep_open_after=1)
+    with RegistryClient(srv.host, timeout=5) as client:
+        for _ in range(3):
+            assert client.get_manifest(REPO, MANIFEST_DIGEST).digest == MANIFEST_DIGEST
+    assert srv.accepted == 3
+    assert len(srv.requests) == 3
+
+
+@pytest.mark.parametrize("what", ["blob", "tag", "digest"])
+def test_truncated_body_is_refused(servers: list[ScriptedServer], what: str) -> None:
+    def truncating(req: Request) -> bytes | None:
+        body = BLOB if "/blobs/" in req.path else MANIFEST
+        return response(200, body[: len(body) // 2], length=len(body))
+
+    srv = _server(servers, truncating, keep_open_after=1)
+    with RegistryClient(srv.host, timeout=5) as client, pytest.raises(NetworkError, match="missing"):
+        if what == "blob":
+            client.get_blob(REPO, BLOB_DESC, "blob")
+        else:
+            client.get_manifest(REPO, MANIFEST_DIGEST if what == "digest" else "v1")
+
+
+def test_server_that_never_answers_fails_within_the_timeout(servers: list[ScriptedServer]) -> None:
+    hang = threading.Event()
+
+    def hangs(_req: Request) -> bytes | None:
+        hang.wait(10)
+        return None
+
+    srv = _server(servers, hangs)
+    try:
+        with RegistryClient(srv.host, timeout=0.5) as client, pytest.raises(NetworkError, match="no answer"):
+            client.get_manifest(REPO, MANIFEST_DIGEST)
+    finally:
+        hang.set()
+
+
+def test_closed_port_is_unreachable() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        host = f"127.0.0.1:{s.getsockname()[1]}"
+    with RegistryClient(host, timeout=2) as client, pytest.raises(NetworkError, match="unreachable"):
+        client.get_manifest(REPO, MANIFEST_DIGEST)
+
+
+def test_redirect_is_followed_without_credentials_to_another_origin(servers: list[ScriptedServer]) -> None:
+    storage = _server(servers, lambda req: response(200, BLOB, {"Content-Type": "application/octet-stream"}))
+
+    def redirecting(req: Request) -> bytes:
+        if "authorization" not in req.headers:
+            return response(401, b"{}", {"Www-Authenticate": 'Basic realm="r"'})
+        if "/blobs/" in req.path:
+            return response(307, b"", {"Location": f"http://{storage.host}/storage/blob?sig=1"})
+        return registry_handler(req)
+
+    srv = _server(servers, redirecting)
+    creds = Credentials(username="user", password="secret")
+    with RegistryClient(srv.host, credentials=creds, timeout=5) as client:
+        assert client.get_blob(REPO, BLOB_DESC, "blob") == BLOB
+        assert client.get_manifest(REPO, MANIFEST_DIGEST).digest == MANIFEST_DIGEST
+    assert [r.path for r in storage.requests] == ["/storage/blob?sig=1"]
+    assert "authorization" not in storage.requests[0].headers
+    assert srv.requests[1].headers["authorization"].startswith("Basic ")
+
+
+def test_gzip_and_chunked_bodies_are_decoded_then_verified(servers: list[ScriptedServer]) -> None:
+    def encoded(req: Request) -> bytes:
+        if "/blobs/" in req.path:
+            chunks = [BLOB[:700], BLOB[700:]]
+            body = b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in chunks) + b"0\r\n\r\n"
+            head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            return head.encode() + body
+        zipped = gzip.compress(MANIFEST)
+        return response(200, zipped, {"Content-Type": OCI_MANIFEST, "Content-Encoding": "gzip"})
+
+    srv = _server(servers, encoded)
+    with RegistryClient(srv.host, timeout=5) as client:
+        assert client.get_manifest(REPO, MANIFEST_DIGEST).raw == MANIFEST
+        assert client.get_blob(REPO, BLOB_DESC, "blob") == BLOB
+        assert client.get_manifest(REPO, MANIFEST_DIGEST).raw == MANIFEST
+    assert srv.accepted == 1
+
+
+def test_altered_content_on_the_fast_path_is_refused(servers: list[ScriptedServer]) -> None:
+    from verifier.sources.oci_common import DigestMismatchError
+
+    srv = _server(servers, lambda req: response(200, MANIFEST.replace(b"[]", b"[ ]")))
+    with RegistryClient(srv.host, timeout=5) as client, pytest.raises(DigestMismatchError):
+        client.get_manifest(REPO, MANIFEST_DIGEST)
+
+
+def test_proxy_from_the_environment_keeps_remote_registries_on_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remote registry behind HTTPS_PROXY is reached through httpx (which applies the proxy); a loopback
+    registry never uses a proxy, as before."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    with RegistryClient("registry.example.com") as remote, RegistryClient("127.0.0.1:5000") as local:
+        assert remote._fast is False
+        assert local._fast is True
+    monkeypatch.delenv("HTTPS_PROXY")
+    with RegistryClient("registry.example.com") as remote:
+        assert remote._fast is True
