@@ -216,39 +216,108 @@ def test_redirect_is_followed_without_credentials_to_another_origin(servers: lis
     assert srv.requests[1].headers["authorization"].startswith("Basic ")
 
 
-def test_gzip_and_chunked_bodies_are_decoded_then_verified(servers: list[ScriptedServer]) -> None:
-    def encoded(req: Request) -> bytes:
-        if "/blobs/" in req.path:
-            chunks = [BLOB[:700], BLOB[700:]]
-            body = b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in chunks) + b"0\r\n\r\n"
-            head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-            return head.encode() + body
-        zipped = gzip.compress(MANIFEST)
-        return response(200, zipped, {"Content-Type": OCI_MANIFEST, "Content-Encoding": "gzip"})
+def _chunked(body: bytes, sizes: tuple[int, ...] = (700,), extension: str = "") -> bytes:
+    chunks, rest = [], body
+    for n in sizes:
+        chunks.append(rest[:n])
+        rest = rest[n:]
+    chunks.append(rest)
+    out = b"".join(f"{len(c):x}{extension}\r\n".encode() + c + b"\r\n" for c in chunks if c)
+    return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + out + b"0\r\n\r\n"
 
-    srv = _server(servers, encoded)
+
+def test_chunked_bodies_are_read_on_a_kept_alive_connection(servers: list[ScriptedServer]) -> None:
+    def chunked(req: Request) -> bytes:
+        body = BLOB if "/blobs/" in req.path else MANIFEST
+        return _chunked(body, (1, 700), extension=";name=x")
+
+    srv = _server(servers, chunked)
     with RegistryClient(srv.host, timeout=5) as client:
-        assert client.get_manifest(REPO, MANIFEST_DIGEST).raw == MANIFEST
-        assert client.get_blob(REPO, BLOB_DESC, "blob") == BLOB
-        assert client.get_manifest(REPO, MANIFEST_DIGEST).raw == MANIFEST
+        for _ in range(2):
+            assert client.get_blob(REPO, BLOB_DESC, "blob") == BLOB
+            assert client.get_manifest(REPO, MANIFEST_DIGEST).raw == MANIFEST
     assert srv.accepted == 1
 
 
-def test_altered_content_on_the_fast_path_is_refused(servers: list[ScriptedServer]) -> None:
-    from verifier.sources.oci_common import DigestMismatchError
+def test_gzip_body_is_handed_to_httpx_and_decoded_then_verified(servers: list[ScriptedServer]) -> None:
+    """We ask for identity; a server that gzips anyway is answered through httpx, which decodes as before."""
 
-    srv = _server(servers, lambda req: response(200, MANIFEST.replace(b"[]", b"[ ]")))
-    with RegistryClient(srv.host, timeout=5) as client, pytest.raises(DigestMismatchError):
-        client.get_manifest(REPO, MANIFEST_DIGEST)
+    def zipping(req: Request) -> bytes:
+        zipped = gzip.compress(MANIFEST)
+        return response(200, zipped, {"Content-Type": OCI_MANIFEST, "Content-Encoding": "gzip"})
+
+    srv = _server(servers, zipping)
+    with RegistryClient(srv.host, timeout=5) as client:
+        assert client.get_manifest(REPO, MANIFEST_DIGEST).raw == MANIFEST
+    assert srv.requests[0].headers["accept-encoding"] == "identity"
 
 
-def test_proxy_from_the_environment_keeps_remote_registries_on_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A remote registry behind HTTPS_PROXY is reached through httpx (which applies the proxy); a loopback
-    registry never uses a proxy, as before."""
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
-    with RegistryClient("registry.example.com") as remote, RegistryClient("127.0.0.1:5000") as local:
-        assert remote._fast is False
-        assert local._fast is True
-    monkeypatch.delenv("HTTPS_PROXY")
-    with RegistryClient("registry.example.com") as remote:
-        assert remote._fast is True
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nabcdefg",  # conflicting lengths
+        b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\n{}",  # space before the colon (smuggling)
+        b"HTTP/1.1 200 OK\r\nX: a\r\n folded\r\nContent-Length: 2\r\n\r\n{}",  # obsolete line folding
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",  # bad chunk size
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n",  # no CRLF after chunk
+        b"ICY 200 OK\r\n\r\n",
+        b"HTTP/1.1 2000 OK\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 101 + b"\r\n",
+        b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n",
+    ],
+)
+def test_malformed_answers_fail_closed(servers: list[ScriptedServer], answer: bytes) -> None:
+    srv = _server(servers, lambda req: answer, keep_open_after=1)
+    with RegistryClient(srv.host, timeout=5) as client, pytest.raises(NetworkError):
+        client.get_manifest(REPO, "v1")
+
+
+def test_chunked_body_cut_short_fails_closed(servers: list[ScriptedServer]) -> None:
+    srv = _server(servers, lambda req: _chunked(BLOB)[:-40], keep_open_after=1)
+    with RegistryClient(srv.host, timeout=5) as client, pytest.raises(NetworkError):
+        client.get_blob(REPO, BLOB_DESC, "blob")
+
+
+def test_connection_close_answer_is_not_reused(servers: list[ScriptedServer]) -> None:
+    def closing(req: Request) -> bytes:
+        return response(200, MANIFEST, {"Content-Type": OCI_MANIFEST, "Connection": "close"})
+
+    srv = _server(servers, closing, keep_open_after=1)
+    with RegistryClient(srv.host, timeout=5) as client:
+        for _ in range(3):
+            assert client.get_manifest(REPO, MANIFEST_DIGEST).digest == MANIFEST_DIGEST
+    assert srv.accepted == 3
+
+
+def test_body_until_close_without_length(servers: list[ScriptedServer]) -> None:
+    def no_length(req: Request) -> bytes:
+        return b"HTTP/1.1 200 OK\r\nContent-Type: " + OCI_MANIFEST.encode() + b"\r\n\r\n" + MANIFEST
+
+    srv = _server(servers, no_length, keep_open_after=1)
+    with RegistryClient(srv.host, timeout=5) as client:
+        assert client.get_manifest(REPO, MANIFEST_DIGEST).digest == MANIFEST_DIGEST
+        assert client.get_manifest(REPO, MANIFEST_DIGEST).digest == MANIFEST_DIGEST
+    assert srv.accepted == 2
+
+
+@pytest.mark.parametrize(("size", "connections"), [(5000, 1), (200_000, 2)])
+def test_oversized_answer_is_refused_and_never_read_as_the_next_answer(
+    servers: list[ScriptedServer], size: int, connections: int
+) -> None:
+    """A small unread body is drained so the connection can serve the next request; a large one makes
+    the client drop the connection. Either way the next answer is read correctly."""
+    from verifier.sources.oci_common import ContentTooLargeError, Limits
+
+    def handler(req: Request) -> bytes:
+        if req.path.endswith("/v1"):
+            return response(200, b"x" * size)
+        return registry_handler(req)
+
+    srv = _server(servers, handler)
+    with RegistryClient(srv.host, timeout=5, limits=Limits(manifest_bytes=1000)) as client:
+        with pytest.raises(ContentTooLargeError):
+            client.get_manifest(REPO, "v1")
+        assert client.get_manifest(REPO, MANIFEST_DIGEST).raw == MANIFEST
+    assert srv.accepted == connections
