@@ -193,6 +193,7 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+_MAX_TOKENS = 1024  # bearer tokens (one per repository scope) a client keeps
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_LINE = 65536  # longest status or header line accepted (as http.client)
@@ -650,9 +651,12 @@ class RegistryClient:
         if not realm:
             raise RegistryAuthError(f"registry {self.registry}: bearer challenge without a realm")
         realm = urljoin(self.base_url + "/", realm)
-        self._auth[scope] = "Bearer " + self._fetch_token(
-            realm, challenge.params.get("service", ""), scope
-        )
+        token = self._fetch_token(realm, challenge.params.get("service", ""), scope)
+        # A long-lived (pooled) client sees many repositories: keep the most recent tokens only.
+        with self._idle_lock:
+            while len(self._auth) >= _MAX_TOKENS:
+                self._auth.pop(next(iter(self._auth)), None)
+            self._auth[scope] = "Bearer " + token
 
     def _require_safe_transport(self, url: str) -> None:
         parts = urlsplit(url)

@@ -174,3 +174,33 @@ def test_pool_clients_keep_the_plain_http_and_credentials_rules() -> None:
     finally:
         pool.close()
     assert all("authorization" not in r.headers for r in calls)
+
+
+def test_long_lived_client_keeps_a_bounded_number_of_bearer_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    import verifier.sources.oci_registry as oci_registry
+
+    monkeypatch.setattr(oci_registry, "_MAX_TOKENS", 2)
+    token_requests: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/token":
+            scope = request.url.params["scope"]
+            token_requests.append(scope)
+            return httpx.Response(200, json={"token": f"tok:{scope}"})
+        repo = request.url.path.split("/manifests/")[0][len("/v2/"):]
+        if request.headers.get("authorization") != f"Bearer tok:repository:{repo}:pull":
+            return httpx.Response(401, headers={"www-authenticate": (
+                f'Bearer realm="https://reg.example/token",service="reg.example",scope="repository:{repo}:pull"')})
+        return httpx.Response(404, json={"errors": [{"code": "MANIFEST_UNKNOWN"}]})
+
+    from verifier.sources.oci_common import ManifestNotFoundError
+
+    with RegistryClient("reg.example", transport=httpx.MockTransport(handler)) as client:
+        for repo in ("a/one", "a/two", "a/three", "a/three", "a/one"):
+            with pytest.raises(ManifestNotFoundError):
+                client.get_manifest(repo, "v1")
+        assert len(client._auth) == 2
+    # a/three reused its token; a/one was evicted by a/three and asked for a new one.
+    assert token_requests == [
+        "repository:a/one:pull", "repository:a/two:pull", "repository:a/three:pull", "repository:a/one:pull",
+    ]
