@@ -112,11 +112,13 @@ class WebhookConfig(BaseModel):
     timeout_margin_seconds: float = Field(default=1.0, ge=0)
     # Upper bound of one shared verification (it may outlive the request that started it).
     verify_timeout_seconds: float = Field(default=25.0, gt=0)
-    # Worker threads for registry lookups (blocking I/O): cold requests beyond this many wait in a FIFO
-    # queue. Fewer threads fight less over the GIL, so a burst is served closer to arrival order (cold p99 at
-    # 50 clients on 2 cores: 32 -> ~530 ms, 16 -> ~390 ms, 8 -> ~310 ms, bench_webhook.py); more threads
-    # overlap more waiting on far or slow registries (each lookup is ~3 round trips).
-    max_concurrent_lookups: int = Field(default=16, ge=1, le=256)
+    # Worker threads for registry lookups (blocking I/O): cold requests beyond this many wait in a queue.
+    max_concurrent_lookups: int = Field(default=32, ge=1, le=256)
+    # Verifications in flight per registry host; more wait in arrival order (FIFO). Fewer lookups fight less
+    # over the GIL, so a burst is served closer to arrival order (cold p99 at 50 clients on 2 cores with one
+    # registry: 32 -> ~530 ms, 16 -> ~390 ms, 8 -> ~310 ms, bench_webhook.py), and one slow or frozen
+    # registry cannot hold every worker thread. Raise it for a far registry (a lookup is ~3 round trips).
+    max_lookups_per_registry: int = Field(default=8, ge=1, le=256)
     policy_dir: Path | None = None
     opa_url: str | None = None
 
@@ -331,6 +333,9 @@ class AdmissionDecider:
         self._pool = ThreadPoolExecutor(
             config.max_concurrent_lookups, thread_name_prefix="verifier-lookup"
         )
+        # Per-registry FIFO slots (asyncio.Semaphore wakes waiters in order), for the running loop only.
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._slots_loop: asyncio.AbstractEventLoop | None = None
 
     def close(self) -> None:
         """Stop the lookup threads (running lookups finish in the background) and call ``on_close``
@@ -491,7 +496,26 @@ class AdmissionDecider:
         )
         return decision
 
+    def _registry_slot(self, pinned: str) -> asyncio.Semaphore:
+        """The semaphore bounding verifications of ``pinned``'s registry host (``host[:port]``)."""
+        loop = asyncio.get_running_loop()
+        if self._slots_loop is not loop:  # a new event loop (tests run one per call): fresh semaphores
+            self._slots = {}
+            self._slots_loop = loop
+        host = pinned.split("/", 1)[0]
+        slot = self._slots.get(host)
+        if slot is None:
+            slot = self._slots[host] = asyncio.Semaphore(self.config.max_lookups_per_registry)
+        return slot
+
     async def _verify_and_decide(
+        self, pinned: str, rule: ResolvedRule
+    ) -> tuple[list[CheckResult], Decision]:
+        """Verify and decide, at most ``max_lookups_per_registry`` at a time per registry host."""
+        async with self._registry_slot(pinned):
+            return await self._verify_and_decide_now(pinned, rule)
+
+    async def _verify_and_decide_now(
         self, pinned: str, rule: ResolvedRule
     ) -> tuple[list[CheckResult], Decision]:
         """Verify and decide; a sync verifier runs both in ONE worker-thread hop (no second hand-off)."""
