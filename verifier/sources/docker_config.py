@@ -40,11 +40,44 @@ class CredentialHelperError(SourceError):
     """A docker credential helper is missing or failed."""
 
 
+def _default_config_name() -> str | None:
+    env = os.environ.get("DOCKER_CONFIG")
+    name = (
+        os.path.join(env, "config.json")
+        if env
+        else os.path.join(os.path.expanduser("~"), ".docker", "config.json")
+    )
+    return name if os.path.isfile(name) else None
+
+
 def default_config_path() -> Path | None:
     """``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json`` if it exists."""
-    env = os.environ.get("DOCKER_CONFIG")
-    candidate = Path(env) / "config.json" if env else Path.home() / ".docker" / "config.json"
-    return candidate if candidate.is_file() else None
+    name = _default_config_name()
+    return Path(name) if name is not None else None
+
+
+# Parsed config files by path, with the (device, inode, size, mtime) they were read at: a long-lived caller
+# (the webhook looks credentials up for every image) re-reads a file only when it changed, e.g. when a
+# mounted secret is swapped.
+_PARSED: dict[str, tuple[tuple[int, int, int, int], Any]] = {}
+_PARSED_MAX = 16
+
+
+def _load_config(path: Path | str) -> Any:
+    name = os.fspath(path)
+    try:
+        st = os.stat(name)
+    except OSError:
+        return load_json(Path(name), CONFIG_MAX_BYTES)  # raises the usual InputError naming the file
+    stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    cached = _PARSED.get(name)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    doc = load_json(Path(name), CONFIG_MAX_BYTES)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[name] = (stamp, doc)
+    return doc
 
 
 def normalize_registry(key: str) -> str:
@@ -133,11 +166,11 @@ def run_credential_helper(helper: str, registry: str) -> Credentials | None:
 
 def load_credentials(registry: str, config: Path | None = None) -> Credentials | None:
     """Credentials for ``registry`` (``host[:port]`` or ``docker.io``), or None for anonymous access."""
-    path = config if config is not None else default_config_path()
+    path: Path | str | None = config if config is not None else _default_config_name()
     if path is None:
         return None
     name = os.fspath(path)
-    doc = load_json(path, CONFIG_MAX_BYTES)
+    doc = _load_config(path)
     if not isinstance(doc, dict):
         raise InputError(name, "docker config is not a JSON object")
     wanted = normalize_registry(registry)
