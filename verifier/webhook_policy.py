@@ -117,7 +117,7 @@ class WebhookConfig(BaseModel):
     # Verifications in flight per registry host; more wait in arrival order (FIFO). Fewer lookups fight less
     # over the GIL, so a burst is served closer to arrival order (cold p99 at 50 clients on 2 cores with one
     # registry: 32 -> ~530 ms, 16 -> ~390 ms, 8 -> ~310 ms, bench_webhook.py), and one slow or frozen
-    # registry cannot hold every worker thread. Raise it for a far registry (a lookup is ~3 round trips).
+    # registry cannot hold every worker thread. Raise it for a far registry (a lookup is ~2 round trips).
     max_lookups_per_registry: int = Field(default=8, ge=1, le=256)
     policy_dir: Path | None = None
     opa_url: str | None = None
