@@ -12,9 +12,12 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,6 +59,7 @@ class ScriptedServer:
 
     handler: Handler
     keep_open_after: int = 10**6  # close the connection after this many answers on it
+    tls: ssl.SSLContext | None = None  # serve TLS with this server-side context
     requests: list[Request] = field(default_factory=list)
     accepted: int = 0
 
@@ -76,6 +80,12 @@ class ScriptedServer:
             threading.Thread(target=self._serve, args=(conn, self.accepted), daemon=True).start()
 
     def _serve(self, conn: socket.socket, number: int) -> None:
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except (OSError, ssl.SSLError):
+                conn.close()  # the client refused our certificate
+                return
         reader = conn.makefile("rb")
         answered = 0
         try:
@@ -132,7 +142,7 @@ def servers() -> Iterator[list[ScriptedServer]]:
         s.close()
 
 
-def _server(servers: list[ScriptedServer], handler: Handler, **kw: int) -> ScriptedServer:
+def _server(servers: list[ScriptedServer], handler: Handler, **kw: Any) -> ScriptedServer:
     s = ScriptedServer(handler, **kw)
     servers.append(s)
     return s
@@ -321,3 +331,58 @@ def test_oversized_answer_is_refused_and_never_read_as_the_next_answer(
             client.get_manifest(REPO, "v1")
         assert client.get_manifest(REPO, MANIFEST_DIGEST).raw == MANIFEST
     assert srv.accepted == connections
+
+
+# ------------------------------------------------------------------------------------------------- TLS
+
+
+@pytest.fixture
+def tls_registry(
+    servers: list[ScriptedServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[ScriptedServer, Path]:
+    """A TLS registry for ``registry.test`` (certificate from a throwaway CA) that the client reaches on
+    127.0.0.1: a non-loopback name, so the client uses https, and no DNS is needed."""
+    from tests.integration.webhook_support import issue_server_cert, make_ca, write_pem
+
+    ca_key, ca_cert = make_ca()
+    key, cert = issue_server_cert(ca_key, ca_cert, ["registry.test"])
+    for name, obj in (("ca.pem", ca_cert), ("tls.crt", cert), ("tls.key", key)):
+        write_pem(tmp_path / name, obj)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(tmp_path / "tls.crt", tmp_path / "tls.key")
+    srv = _server(servers, registry_handler, tls=server_ctx)
+    real = socket.create_connection
+    port = int(srv.host.rsplit(":", 1)[1])
+
+    def connect(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+        if address[0] in ("registry.test", "other.test"):
+            address = ("127.0.0.1", port)
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", connect)
+    return srv, tmp_path / "ca.pem"
+
+
+def test_tls_certificate_from_an_untrusted_ca_is_refused(tls_registry: tuple[ScriptedServer, Path]) -> None:
+    with RegistryClient("registry.test", timeout=5) as client:
+        assert client.base_url == "https://registry.test"
+        with pytest.raises(NetworkError, match="CERTIFICATE_VERIFY_FAILED"):
+            client.get_manifest(REPO, MANIFEST_DIGEST)
+
+
+def test_tls_with_a_trusted_ca_checks_the_host_name(
+    tls_registry: tuple[ScriptedServer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import verifier.sources.oci_registry as oci_registry
+
+    srv, ca_file = tls_registry
+    trusted = ssl.create_default_context(cafile=str(ca_file))
+    monkeypatch.setattr(oci_registry, "_ssl_context", lambda: trusted)
+    with RegistryClient("registry.test", timeout=5) as client:
+        assert client.get_manifest(REPO, MANIFEST_DIGEST).digest == MANIFEST_DIGEST
+        assert client.get_blob(REPO, BLOB_DESC, "blob") == BLOB
+    assert srv.accepted == 1
+    assert srv.requests[0].headers["host"] == "registry.test"
+    # The same server presented for another name: the certificate does not match it.
+    with RegistryClient("other.test", timeout=5) as client, pytest.raises(NetworkError, match="(?i)hostname"):
+        client.get_manifest(REPO, MANIFEST_DIGEST)
