@@ -386,3 +386,29 @@ def test_tls_with_a_trusted_ca_checks_the_host_name(
     # The same server presented for another name: the certificate does not match it.
     with RegistryClient("other.test", timeout=5) as client, pytest.raises(NetworkError, match="(?i)hostname"):
         client.get_manifest(REPO, MANIFEST_DIGEST)
+
+
+def test_retry_after_a_stale_connection_opens_a_new_one(servers: list[ScriptedServer]) -> None:
+    """Two kept-alive connections whose server drops every second request unanswered (an idle timeout racing
+    our request): the retry must not take the other idle connection, which would fail the same way."""
+    import time
+
+    seen: dict[int, int] = {}
+
+    def drops_reuse(req: Request) -> bytes | None:
+        seen[req.connection] = seen.get(req.connection, 0) + 1
+        if seen[req.connection] > 1:
+            return None  # close without answering
+        time.sleep(0.2)  # keep both first requests in flight at once: two connections
+        return registry_handler(req)
+
+    srv = _server(servers, drops_reuse)
+    with RegistryClient(srv.host, timeout=5) as client:
+        threads = [threading.Thread(target=client.get_manifest, args=(REPO, MANIFEST_DIGEST)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert srv.accepted == 2 and len(client._idle) == 2
+        assert client.get_manifest(REPO, MANIFEST_DIGEST).digest == MANIFEST_DIGEST
+    assert srv.accepted == 3

@@ -17,6 +17,7 @@ import functools
 import ipaddress
 import os
 import re
+import select
 import socket
 import ssl
 import threading
@@ -210,6 +211,28 @@ def _proxy_configured() -> bool:
 
 class _StaleConnection(Exception):  # noqa: N818 - internal signal, never leaves the client
     """A reused connection turned out to be closed by the server before it answered."""
+
+
+# What a kept-alive connection the server closed while idle raises on reuse (a timeout is not one of them).
+_STALE_ERRORS = (
+    _StaleConnection,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+)
+
+
+def _usable(conn: _Connection) -> bool:
+    """An idle connection can be reused only if nothing is waiting to be read on it: a server that closed
+    it has sent FIN (readable, EOF), and any other unasked bytes would corrupt the next answer."""
+    try:
+        poller = select.poll()  # not select.select: no limit on the descriptor number
+        poller.register(conn.sock, select.POLLIN | select.POLLERR | select.POLLHUP)
+        return not poller.poll(0)
+    except (OSError, ValueError):
+        return False
 
 
 def _as_httpx_error(exc: BaseException, url: str) -> httpx.HTTPError:
@@ -558,12 +581,21 @@ class RegistryClient:
 
     # Fast path: GETs to the registry's own origin over pooled, kept-alive HTTP/1.1 connections.
 
-    def _checkout(self) -> tuple[_Connection, bool]:
+    def _checkout(self, fresh: bool = False) -> tuple[_Connection, bool]:
+        """An idle kept-alive connection (unless ``fresh``) or a new one; (connection, reused)."""
+        while not fresh:
+            with self._idle_lock:
+                if self._closed:
+                    raise NetworkError(f"registry {self.registry}: the client is closed")
+                if not self._idle:
+                    break
+                conn = self._idle.pop()
+            if _usable(conn):
+                return conn, True
+            conn.close()  # the server closed it (or sent something unasked) while it was idle
         with self._idle_lock:
             if self._closed:
                 raise NetworkError(f"registry {self.registry}: the client is closed")
-            if self._idle:
-                return self._idle.pop(), True
         sock = socket.create_connection(self._address, timeout=self.timeout)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -605,11 +637,12 @@ class RegistryClient:
         for attempt in (1, 2):
             conn: _Connection | None = None
             try:
-                conn, reused = self._checkout()
+                # The retry after a stale kept-alive connection always opens a new one.
+                conn, reused = self._checkout(fresh=attempt == 2)
                 try:
                     conn.sock.sendall(request)
                     status, fields, keep_alive = _read_head(conn.reader, url)
-                except (_StaleConnection, ConnectionResetError, BrokenPipeError) as exc:
+                except _STALE_ERRORS as exc:
                     conn.close()
                     if reused and attempt == 1:
                         continue
