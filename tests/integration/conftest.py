@@ -313,7 +313,7 @@ class LocalRegistry:
             self.process.wait(timeout=10)
 
 
-def _start_registry(base: Path, *, htpasswd: tuple[str, str] | None) -> LocalRegistry:
+def _start_registry(base: Path, *, htpasswd: tuple[str, str] | None, blob_cache: bool = True) -> LocalRegistry:
     if not (os.path.isfile(REGISTRY_BIN) and os.access(REGISTRY_BIN, os.X_OK)):
         pytest.fail(
             f"{REGISTRY_BIN} not found: the registry integration tests need it; {INSTALL_HINT}",
@@ -325,7 +325,10 @@ def _start_registry(base: Path, *, htpasswd: tuple[str, str] | None) -> LocalReg
     config: dict[str, Any] = {
         "version": 0.1,
         "log": {"level": "error", "accesslog": {"disabled": True}},
+        # As the Debian package's /etc/docker/registry/config.yml (and upstream's image) ships it, except
+        # that it listens on 127.0.0.1 only: the in-memory blob descriptor cache is part of that default.
         "storage": {
+            **({"cache": {"blobdescriptor": "inmemory"}} if blob_cache else {}),
             "filesystem": {"rootdirectory": str(root)},
             "delete": {"enabled": True},
             "maintenance": {"uploadpurging": {"enabled": False}},
@@ -396,6 +399,15 @@ def _start_registry(base: Path, *, htpasswd: tuple[str, str] | None) -> LocalReg
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
     """An anonymous docker-registry on 127.0.0.1 (filesystem storage in tmp, delete enabled)."""
     reg = _start_registry(tmp_path_factory.mktemp("registry-anon"), htpasswd=None)
+    yield reg
+    reg.close()
+
+
+@pytest.fixture(scope="session")
+def uncached_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """An anonymous docker-registry without the blob descriptor cache, for tests that alter its storage:
+    it then serves exactly what the files hold (a cached registry keeps the old size and fails mid-body)."""
+    reg = _start_registry(tmp_path_factory.mktemp("registry-uncached"), htpasswd=None, blob_cache=False)
     yield reg
     reg.close()
 

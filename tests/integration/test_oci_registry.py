@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import BUNDLE_V03, OCI_MANIFEST, LocalRegistry, canonical
-from verifier.errors import NetworkError, SourceError
+from verifier.errors import NetworkError, SourceError, VerifierError
 from verifier.sources.image import collect_image_evidence
 from verifier.sources.oci_common import (
     DSSE_ENVELOPE,
@@ -262,13 +262,27 @@ def test_blob_altered_in_storage_is_a_digest_mismatch(registry: LocalRegistry) -
     assert info.value.exit_code == 3
 
 
-def test_truncated_blob_is_a_size_mismatch(registry: LocalRegistry) -> None:
+def test_truncated_blob_is_a_size_mismatch(uncached_registry: LocalRegistry) -> None:
+    registry = uncached_registry
     repo = registry.new_repo()
     digest, _, _ = _signed(registry, repo)
     path = registry.blob_data_path(compute_digest(_payload(digest)))
     path.write_bytes(path.read_bytes()[:20])
     with pytest.raises(SizeMismatchError, match="got 20 bytes but its descriptor says"):
         collect_image_evidence(registry.ref(repo, digest))
+
+
+
+def test_truncated_blob_behind_a_caching_registry_fails_closed(registry: LocalRegistry) -> None:
+    """The packaged registry config caches blob descriptors: it announces the old length and the body stops
+    short. That is a transfer error (exit 3), never a shorter payload taken as the blob."""
+    repo = registry.new_repo()
+    digest, _, _ = _signed(registry, repo)
+    path = registry.blob_data_path(compute_digest(_payload(digest)))
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(VerifierError, match="bytes of the body missing") as info:
+        collect_image_evidence(registry.ref(repo, digest))
+    assert info.value.exit_code == 3
 
 
 def test_manifest_altered_in_storage_is_refused_despite_docker_content_digest(
@@ -326,7 +340,8 @@ def test_unknown_image_is_not_found(registry: LocalRegistry) -> None:
         collect_image_evidence(registry.ref(repo, "nope"))
 
 
-def test_absent_signature_blob_is_a_problem_not_a_crash(registry: LocalRegistry) -> None:
+def test_absent_signature_blob_is_a_problem_not_a_crash(uncached_registry: LocalRegistry) -> None:
+    registry = uncached_registry
     repo = registry.new_repo()
     digest, _, _ = _signed(registry, repo)
     registry.blob_data_path(compute_digest(_payload(digest))).unlink()
