@@ -101,24 +101,27 @@ async def client(port: int, ctx: ssl.SSLContext, bodies: list[tuple[str, bytes]]
 
 async def open_loop_client(port: int, ctx: ssl.SSLContext, bodies: list[tuple[str, bytes]], start: float,
                            interval: float, latencies: list[float]) -> None:
-    """Send at fixed times ``start + k * interval``; latency counts from the scheduled time, so a slow
-    answer that delays the next send is charged to the server (no coordinated omission)."""
+    """Send at fixed times ``start + k * interval`` (perf_counter clock). When the previous answer came
+    late, the next request is sent at once and its latency counts from its scheduled time, so a slow answer
+    that delays the next send is charged to the server (no coordinated omission). When the client had to
+    wait, latency counts from the actual send: event-loop timers fire up to ~1 ms late (uvloop's clock has
+    millisecond resolution), and that lateness is the client's, not the server's."""
     reader, writer = await asyncio.wait_for(
         asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname=SERVICE), 10)
     writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    loop = asyncio.get_running_loop()
     try:
         for k, (uid, body) in enumerate(bodies):
             raw = request_bytes(body)
             scheduled = start + k * interval
-            delay = scheduled - loop.time()
+            delay = scheduled - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
+            origin = time.perf_counter() if delay > 0 else scheduled
             writer.write(raw)
             status, payload = await asyncio.wait_for(read_response(reader), 15)
             if status != 200 or f'"uid":"{uid}"'.encode() not in payload:
                 raise RuntimeError(f"bad answer: HTTP {status} {payload[:200]!r}")
-            latencies.append(loop.time() - scheduled)
+            latencies.append(time.perf_counter() - origin)
     finally:
         writer.close()
 
@@ -129,9 +132,8 @@ async def run_open_loop(port: int, ctx: ssl.SSLContext, concurrency: int, rate: 
     per = [requests[i::concurrency] for i in range(concurrency)]
     interval = concurrency / rate
     latencies: list[float] = []
-    loop = asyncio.get_running_loop()
-    start = loop.time() + 1.0  # connections are set up (TLS handshakes) before the first send
     t0 = time.perf_counter()
+    start = t0 + 1.0  # connections are set up (TLS handshakes) before the first send
     await asyncio.gather(*(open_loop_client(port, ctx, p, start + i * interval / concurrency, interval,
                                             latencies) for i, p in enumerate(per)))
     elapsed = time.perf_counter() - t0 - 1.0
