@@ -12,6 +12,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from tests.unit.test_admission import BAD, GOOD, admit, pod_review
 from verifier.errors import NetworkError
 from verifier.evaluate import decide
@@ -118,3 +120,43 @@ def test_close_calls_on_close_once_lookups_are_stopped() -> None:
     assert closed == []
     decider.close()
     assert len(closed) == 1
+
+
+def test_prime_runs_the_warm_up_once_in_every_lookup_thread() -> None:
+    """Start-up loads the policy bundle into every lookup thread's engine, so the first burst of unseen
+    images does not; the lookups then run on exactly those threads."""
+    warmed: list[str] = []
+    lock = threading.Lock()
+
+    def warm() -> None:
+        with lock:
+            warmed.append(threading.current_thread().name)
+
+    seen: set[str] = set()
+
+    def verify(ref: str) -> CheckResult:
+        seen.add(threading.current_thread().name)
+        return _result(ref, "pass")
+
+    decider = AdmissionDecider(WebhookConfig(max_concurrent_lookups=4), verify)
+    try:
+        decider.prime(warm)
+        assert len(warmed) == 4 and len(set(warmed)) == 4
+        assert admit(decider, pod_review(GOOD)).allowed is True
+        assert seen <= set(warmed)
+    finally:
+        decider.close()
+
+
+def test_prime_raises_what_the_warm_up_raises() -> None:
+    """A broken policy bundle found while priming keeps the server from becoming ready."""
+
+    def broken() -> None:
+        raise ValueError("invalid Rego")
+
+    decider = AdmissionDecider(WebhookConfig(max_concurrent_lookups=2), lambda ref: _result(ref, "pass"))
+    try:
+        with pytest.raises(ValueError, match="invalid Rego"):
+            decider.prime(broken)
+    finally:
+        decider.close()

@@ -198,8 +198,7 @@ def command(config_path: Path, tls_cert: Path, tls_key: Path, host: str, port: i
     decider = build_decider(config_path, docker_config=docker_config, events=metrics.event)
     cfg = decider.config
 
-    def warmup() -> None:
-        # Load the policy bundle once so a broken bundle shows up in /readyz, not in the first review.
+    def warm_thread() -> None:
         from datetime import UTC, datetime
 
         from verifier.evaluate import decide
@@ -209,6 +208,12 @@ def command(config_path: Path, tls_cert: Path, tls_key: Path, host: str, port: i
                              opa_url=cfg.opa_url)
         if decision.allowed:
             raise ConfigError("the policy bundle allows an image that could not be verified")
+
+    def warmup() -> None:
+        # Load the policy bundle so a broken bundle shows up in /readyz, not in the first review; then into
+        # every lookup thread's engine, so the first burst of unseen images does not load it 32 times.
+        warm_thread()
+        decider.prime(warm_thread)
 
     app = webhook.create_app(decider, metrics_=metrics, max_body=max_body, warmup=warmup)
     server, reloader = webhook.make_server(app, host=host, port=port, certfile=str(tls_cert),
