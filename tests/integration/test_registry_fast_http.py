@@ -1,4 +1,4 @@
-"""The registry client's kept-alive ``http.client`` path against a scripted HTTP/1.1 server on 127.0.0.1.
+"""The registry client's kept-alive read path (answers parsed by llhttp) against a scripted HTTP/1.1 server.
 
 The real registry (tests/integration/test_registry_pool.py) cannot misbehave on demand; this server can:
 it truncates a body, closes an idle kept-alive connection, redirects to another origin, gzips, chunks, or
@@ -266,6 +266,8 @@ def test_gzip_body_is_handed_to_httpx_and_decoded_then_verified(servers: list[Sc
     "answer",
     [
         b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nabcdefg",  # conflicting lengths
+        # Both framings at once (a request-smuggling shape): which one ends the body is ambiguous.
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\n{}",  # space before the colon (smuggling)
@@ -412,3 +414,29 @@ def test_retry_after_a_stale_connection_opens_a_new_one(servers: list[ScriptedSe
         assert srv.accepted == 2 and len(client._idle) == 2
         assert client.get_manifest(REPO, MANIFEST_DIGEST).digest == MANIFEST_DIGEST
     assert srv.accepted == 3
+
+
+def test_interim_answer_is_skipped(servers: list[ScriptedServer]) -> None:
+    def continuing(req: Request) -> bytes:
+        return b"HTTP/1.1 100 Continue\r\n\r\n" + response(200, MANIFEST, {"Content-Type": OCI_MANIFEST})
+
+    srv = _server(servers, continuing)
+    with RegistryClient(srv.host, timeout=5) as client:
+        assert client.get_manifest(REPO, MANIFEST_DIGEST).raw == MANIFEST
+        assert client.get_manifest(REPO, MANIFEST_DIGEST).raw == MANIFEST
+    assert srv.accepted == 1
+
+
+def test_bytes_after_the_answer_are_never_read_as_the_next_answer(servers: list[ScriptedServer]) -> None:
+    """A server that sends a second, unasked answer after the first: the connection is dropped, and the
+    next request gets its own answer on a new connection (a desynchronised stream must not be reused)."""
+    def doubled(req: Request) -> bytes:
+        good = response(200, MANIFEST, {"Content-Type": OCI_MANIFEST})
+        forged = response(200, b'{"forged":true}', {"Content-Type": OCI_MANIFEST})
+        return good + forged
+
+    srv = _server(servers, doubled)
+    with RegistryClient(srv.host, timeout=5) as client:
+        for _ in range(2):
+            assert client.get_manifest(REPO, MANIFEST_DIGEST).raw == MANIFEST
+    assert srv.accepted == 2

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, urljoin, urlsplit
 
+import httptools
 import httpx
 
 from verifier.errors import NetworkError
@@ -197,8 +198,8 @@ def _ssl_context() -> ssl.SSLContext:
 _MAX_TOKENS = 1024  # bearer tokens (one per repository scope) a client keeps
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_MAX_LINE = 65536  # longest status or header line accepted (as http.client)
-_MAX_HEADERS = 100  # most header lines accepted (as http.client)
+_MAX_HEAD = 65536  # largest answer header accepted (status line and fields)
+_MAX_HEADERS = 100  # most header fields accepted (as http.client)
 _UNSAFE_IN_REQUEST = re.compile(r"[\x00-\x20\x7f]")  # no controls or spaces in the target
 _UNSAFE_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -273,50 +274,131 @@ class _Reply(Protocol):
     def close(self) -> None: ...
 
 
-class _FastReply:
-    """A response read from a ``_Connection``: status, headers (lowercase names; repeated ones joined with
-    ", " as httpx does) and a body streamed with Content-Length or chunked framing. The connection goes
-    back to the pool only when the body was read to its end and the server keeps it open; a body that
-    ends early raises (``httpx.RemoteProtocolError``) instead of returning short content."""
+class _Answer:
+    """llhttp (``httptools``) callbacks for one answer: the final status, its header fields (lowercase names;
+    repeated ones joined with ", " as httpx does) and the body chunks parsed so far. Interim 1xx answers
+    are skipped; bytes after the answer mark the connection unusable."""
 
-    def __init__(
-        self,
-        owner: RegistryClient,
-        conn: _Connection,
-        status: int,
-        headers: dict[str, str],
-        keep_alive: bool,
-        url: str,
-    ) -> None:
+    __slots__ = ("body", "body_bytes", "complete", "count", "extra", "fields", "final", "head_bytes",
+                 "keep_alive", "parser", "status", "url")
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.parser = httptools.HttpResponseParser(self)
+        self.fields: dict[str, str] = {}
+        self.status = 0
+        self.final = False  # the final (non-1xx) answer's header is complete
+        self.complete = False
+        self.extra = False
+        self.body: list[bytes] = []
+        self.body_bytes = 0
+        self.count = 0
+        self.head_bytes = 0
+        self.keep_alive = False
+
+    def on_message_begin(self) -> None:
+        if self.complete:
+            self.extra = True  # the server sent more than the one answer we asked for
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.complete:
+            return  # part of an unasked answer: never read
+        self.count += 1
+        self.head_bytes += len(name) + len(value)
+        if self.count > _MAX_HEADERS:
+            raise httpx.RemoteProtocolError(f"more than {_MAX_HEADERS} header fields ({self.url})")
+        if self.head_bytes > _MAX_HEAD:
+            raise httpx.RemoteProtocolError(f"answer header larger than {_MAX_HEAD} bytes ({self.url})")
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1").strip()
+        self.fields[key] = f"{self.fields[key]}, {text}" if key in self.fields else text
+
+    def on_headers_complete(self) -> None:
+        if self.complete:
+            return
+        status = self.parser.get_status_code()
+        if status < 200:  # 100 Continue and friends: the real answer follows
+            self.fields = {}
+            self.count = 0
+            return
+        encoding = self.fields.get("transfer-encoding")
+        if encoding is not None and encoding.strip().lower() != "chunked":
+            raise httpx.RemoteProtocolError(f"unsupported Transfer-Encoding {encoding!r} ({self.url})")
+        self.status = status
+        self.final = True
+
+    def on_body(self, body: bytes) -> None:
+        if self.complete:
+            return
+        self.body.append(bytes(body))
+        self.body_bytes += len(body)
+
+    def on_message_complete(self) -> None:
+        if self.final and not self.complete:
+            self.complete = True
+            # Asked here: llhttp resets its connection flags once the next answer starts.
+            self.keep_alive = bool(self.parser.should_keep_alive())
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``; a malformed answer raises ``httpx.RemoteProtocolError``."""
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, httpx.HTTPError):
+                raise cause from None
+            raise httpx.RemoteProtocolError(f"malformed answer: {exc} ({self.url})") from exc
+        except httptools.HttpParserError as exc:
+            raise httpx.RemoteProtocolError(f"malformed answer: {exc} ({self.url})") from exc
+
+    @property
+    def until_close(self) -> bool:
+        """The body has no length and is not chunked: it ends when the server closes the connection."""
+        return (
+            "content-length" not in self.fields
+            and "transfer-encoding" not in self.fields
+            and self.status not in (204, 304)
+        )
+
+
+def _read_head(reader: Any, url: str) -> _Answer:
+    """Read until the final answer's header is parsed (by llhttp); the body parsed with it stays queued."""
+    answer = _Answer(url)
+    received = 0
+    while True:
+        data = reader.read1(65536)
+        if not data:
+            if received == 0:
+                raise _StaleConnection()
+            raise httpx.RemoteProtocolError(f"connection closed in the middle of the answer's header ({url})")
+        received += len(data)
+        answer.feed(data)
+        if answer.final:
+            return answer
+        if received > _MAX_HEAD:
+            raise httpx.RemoteProtocolError(f"answer header larger than {_MAX_HEAD} bytes ({url})")
+
+
+class _FastReply:
+    """A response read from a ``_Connection`` and parsed by llhttp: status, headers and a streamed body.
+    The connection goes back to the pool only when the body was read to its end, nothing else arrived and
+    the server keeps it open; a body that ends early raises (``httpx.RemoteProtocolError``) instead of
+    returning short content."""
+
+    def __init__(self, owner: RegistryClient, conn: _Connection, answer: _Answer, url: str) -> None:
         self._owner = owner
         self._conn: _Connection | None = conn
-        self.status_code = status
-        self._headers = headers
+        self._answer = answer
+        self.status_code = answer.status
         self._url = url
         self.is_closed = False
         self.is_stream_consumed = False
         self._complete = False
-        self._chunked = False
-        self._remaining: int | None = None  # None: until the server closes
-        encoding = headers.get("transfer-encoding")
-        length = headers.get("content-length")
-        if status in (204, 304) or 100 <= status < 200:
-            self._remaining = 0
-        elif encoding is not None:
-            if encoding.strip().lower() != "chunked":
-                raise httpx.RemoteProtocolError(f"unsupported Transfer-Encoding {encoding!r} ({url})")
-            self._chunked = True
-        elif length is not None:
-            values = {v.strip() for v in length.split(",")}
-            if len(values) != 1 or not next(iter(values)).isdigit():
-                raise httpx.RemoteProtocolError(f"invalid Content-Length {length!r} ({url})")
-            self._remaining = int(values.pop())
-        self._keep_alive = keep_alive and (self._chunked or self._remaining is not None)
 
     @property
     def headers(self) -> Mapping[str, str]:
         """Response headers by lowercase name."""
-        return self._headers
+        return self._answer.fields
 
     def iter_raw(self) -> Iterator[bytes]:
         """The body as it arrives (no content coding is ever applied: we ask for identity)."""
@@ -340,50 +422,21 @@ class _FastReply:
     iter_bytes = iter_raw
 
     def _body(self, reader: Any) -> Iterator[bytes]:
-        if self._chunked:
-            yield from self._chunks(reader)
-            return
-        remaining = self._remaining
-        if remaining is None:
-            while data := reader.read1(65536):
-                yield data
-            return
-        while remaining > 0:
-            data = reader.read1(min(remaining, 65536))
-            if not data:
-                raise httpx.RemoteProtocolError(
-                    f"connection closed with {remaining} bytes of the body missing ({self._url})"
-                )
-            remaining -= len(data)
-            yield data
-
-    def _chunks(self, reader: Any) -> Iterator[bytes]:
+        answer = self._answer
         while True:
-            line = reader.readline(_MAX_LINE + 1)
-            if not line.endswith(b"\n") or len(line) > _MAX_LINE:
-                raise httpx.RemoteProtocolError(f"bad or missing chunk size ({self._url})")
-            size_text = line.split(b";", 1)[0].strip()
-            if not size_text or any(c not in b"0123456789abcdefABCDEF" for c in size_text):
-                raise httpx.RemoteProtocolError(f"bad chunk size {size_text[:20]!r} ({self._url})")
-            size = int(size_text, 16)
-            if size == 0:
-                for _ in range(_MAX_HEADERS + 1):  # trailer fields, then the empty line
-                    trailer = reader.readline(_MAX_LINE + 1)
-                    if trailer in (b"\r\n", b"\n"):
-                        return
-                    if not trailer.endswith(b"\n"):
-                        break
-                raise httpx.RemoteProtocolError(f"bad chunked trailer ({self._url})")
-            while size > 0:
-                data = reader.read1(min(size, 65536))
-                if not data:
-                    raise httpx.RemoteProtocolError(
-                        f"connection closed in the middle of a chunk ({self._url})"
-                    )
-                size -= len(data)
-                yield data
-            if reader.readline(3) not in (b"\r\n", b"\n"):
-                raise httpx.RemoteProtocolError(f"chunk not followed by CRLF ({self._url})")
+            if answer.body:
+                chunks, answer.body = answer.body, []
+                yield from chunks
+            if answer.complete:
+                return
+            data = reader.read1(65536)
+            if not data:
+                if answer.until_close:
+                    return
+                length = answer.fields.get("content-length", "")
+                missing = f"{int(length) - answer.body_bytes} bytes of the body" if length.isdigit() else "the body"
+                raise httpx.RemoteProtocolError(f"connection closed with {missing} missing ({self._url})")
+            answer.feed(data)
 
     def close(self) -> None:
         """Release the connection: back to the pool after a complete body, else closed."""
@@ -391,53 +444,26 @@ class _FastReply:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        if self._complete and self._keep_alive:
+        answer = self._answer
+        reusable = (
+            self._complete
+            and answer.complete
+            and not answer.extra
+            and not answer.until_close
+            and answer.keep_alive
+        )
+        if reusable:
             self._owner._checkin(conn)
         else:
             conn.close()
 
 
-def _read_head(reader: Any, url: str) -> tuple[int, dict[str, str], bool]:
-    """Status line and header fields (interim 1xx answers skipped) -> (status, headers, keep-alive)."""
-    for _ in range(10):
-        line = reader.readline(_MAX_LINE + 1)
-        if not line:
-            raise _StaleConnection()
-        if len(line) > _MAX_LINE or not line.endswith(b"\n"):
-            raise httpx.RemoteProtocolError(f"status line too long or cut ({url})")
-        parts = line.split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit() \
-                or len(parts[1]) != 3:
-            raise httpx.RemoteProtocolError(f"not an HTTP/1.x answer: {line[:40]!r} ({url})")
-        status = int(parts[1])
-        headers: dict[str, str] = {}
-        for _ in range(_MAX_HEADERS + 1):
-            field = reader.readline(_MAX_LINE + 1)
-            if field in (b"\r\n", b"\n"):
-                break
-            if len(field) > _MAX_LINE or not field.endswith(b"\n"):
-                raise httpx.RemoteProtocolError(f"header line too long or cut ({url})")
-            name, sep, value = field.partition(b":")
-            if not sep or not name or name != name.strip() or field[:1] in (b" ", b"\t"):
-                raise httpx.RemoteProtocolError(f"malformed header line ({url})")
-            key = name.decode("latin-1").lower()
-            text = value.strip().decode("latin-1")
-            headers[key] = f"{headers[key]}, {text}" if key in headers else text
-        else:
-            raise httpx.RemoteProtocolError(f"more than {_MAX_HEADERS} header lines ({url})")
-        if status >= 200:
-            tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
-            keep_alive = parts[0] == b"HTTP/1.1" and "close" not in tokens
-            return status, headers, keep_alive
-    raise httpx.RemoteProtocolError(f"too many interim answers ({url})")
-
-
 class RegistryClient:
     """A Registry v2 client for one registry host. Use as a context manager or call ``close()``.
 
-    Reads (GET to the registry's own origin) go over kept-alive HTTP/1.1 connections of its own (about a
-    fifth of the CPU of a request through ``httpx.Client``), with the same timeouts, TLS context, size
-    caps and errors. Redirects, token requests, pushes, a custom transport (tests), encoded bodies and
+    Reads (GET to the registry's own origin) go over kept-alive HTTP/1.1 connections of its own, answers
+    parsed by llhttp (``httptools``): about a fourth of the CPU of a request through ``httpx.Client``, with
+    the same timeouts, TLS context, size caps and errors. Redirects, token requests, pushes, a custom transport (tests), encoded bodies and
     proxies from the environment go through ``httpx.Client``.
     """
 
@@ -641,7 +667,7 @@ class RegistryClient:
                 conn, reused = self._checkout(fresh=attempt == 2)
                 try:
                     conn.sock.sendall(request)
-                    status, fields, keep_alive = _read_head(conn.reader, url)
+                    answer = _read_head(conn.reader, url)
                 except _STALE_ERRORS as exc:
                     conn.close()
                     if reused and attempt == 1:
@@ -649,14 +675,14 @@ class RegistryClient:
                     raise httpx.RemoteProtocolError(
                         "server closed the connection without answering"
                     ) from exc
-                reply = _FastReply(self, conn, status, fields, keep_alive, url)
+                reply = _FastReply(self, conn, answer, url)
             except (OSError, ValueError, httpx.HTTPError) as exc:
                 if conn is not None:
                     conn.close()
                 error = exc if isinstance(exc, httpx.HTTPError) else _as_httpx_error(exc, url)
                 raise self._network_error(error, url) from exc
-            coding = fields.get("content-encoding", "identity").strip().lower()
-            if status in _REDIRECTS or coding not in ("", "identity"):
+            coding = answer.fields.get("content-encoding", "identity").strip().lower()
+            if answer.status in _REDIRECTS or coding not in ("", "identity"):
                 self._release(reply)
                 return None
             return reply
