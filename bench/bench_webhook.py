@@ -174,6 +174,13 @@ def arun(coro: Any) -> Any:
     return uvloop.run(coro)
 
 
+def steal_seconds() -> float:
+    """CPU time the hypervisor took from this VM so far, all cores (Linux /proc/stat ``steal``). A run
+    whose phases show steal was disturbed from outside; its tail latencies say little about the server."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0.0
+
+
 def server_cpu(pid: int) -> float:
     """User + system CPU seconds of the server process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -234,24 +241,27 @@ def main() -> None:
             for c in CONCURRENCY:
                 n = max(c, int(HIT_REQUESTS[c] * scale))
                 reqs = [(f"h{c}-{i}", body_for(hot, f"h{c}-{i}")) for i in range(n)]
-                cpu0 = server_cpu(proc.pid)
+                cpu0, steal0 = server_cpu(proc.pid), steal_seconds()
                 r = arun(run_level(port, ctx, c, reqs))
                 r["server_cpu_ms"] = (server_cpu(proc.pid) - cpu0) * 1000 / r["n"]
+                r["steal_ms"] = (steal_seconds() - steal0) * 1000
                 results.append(("cache-hit", c, r))
             # Open loop: 50 connections offering a fixed 2,000 requests/s (the throughput target).
             n = max(OPEN_LOOP_CLIENTS, int(OPEN_LOOP_REQUESTS * scale))
             reqs = [(f"o-{i}", body_for(hot, f"o-{i}")) for i in range(n)]
-            cpu0 = server_cpu(proc.pid)
+            cpu0, steal0 = server_cpu(proc.pid), steal_seconds()
             r = arun(run_open_loop(port, ctx, OPEN_LOOP_CLIENTS, OPEN_LOOP_RATE, reqs))
             r["server_cpu_ms"] = (server_cpu(proc.pid) - cpu0) * 1000 / r["n"]
+            r["steal_ms"] = (steal_seconds() - steal0) * 1000
             results.append((f"hit@{OPEN_LOOP_RATE:.0f}/s", OPEN_LOOP_CLIENTS, r))
             cold_images = iter(images[1:])
             for c in CONCURRENCY:
                 n = max(c, int(COLD_REQUESTS[c] * scale))
                 reqs = [(f"c{c}-{i}", body_for(next(cold_images), f"c{c}-{i}")) for i in range(n)]
-                cpu0, reg0 = server_cpu(proc.pid), server_cpu(reg.process.pid)
+                cpu0, reg0, steal0 = server_cpu(proc.pid), server_cpu(reg.process.pid), steal_seconds()
                 r = arun(run_level(port, ctx, c, reqs))
                 r["server_cpu_ms"] = (server_cpu(proc.pid) - cpu0) * 1000 / r["n"]
+                r["steal_ms"] = (steal_seconds() - steal0) * 1000
                 r["registry_cpu_ms"] = (server_cpu(reg.process.pid) - reg0) * 1000 / r["n"]
                 results.append(("cold", c, r))
         finally:
@@ -264,11 +274,11 @@ def main() -> None:
             reg.close()
 
     print(f"{'mode':<12} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'allowed':>8} "
-          f"{'srv cpu ms/req':>14} {'reg cpu ms/req':>14}")
+          f"{'srv cpu ms/req':>14} {'reg cpu ms/req':>14} {'steal ms':>8}")
     for mode, c, r in results:
         reg_cpu = f"{r['registry_cpu_ms']:>14.2f}" if "registry_cpu_ms" in r else f"{'-':>14}"
         print(f"{mode:<12} {c:>7} {int(r['n']):>8} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['rps']:>8.0f} "
-              f"{r['allowed']:>8.0%} {r['server_cpu_ms']:>14.2f} {reg_cpu}")
+              f"{r['allowed']:>8.0%} {r['server_cpu_ms']:>14.2f} {reg_cpu} {r['steal_ms']:>8.0f}")
     hit50 = next(r for m, c, r in results if m == "cache-hit" and c == 50)
     open_loop = next(r for m, _c, r in results if m.startswith("hit@"))
     print(f"open loop, 50 clients offering {OPEN_LOOP_RATE:.0f} req/s: p99 {open_loop['p99']:.2f} ms "
