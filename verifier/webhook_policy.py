@@ -54,6 +54,7 @@ from verifier.admission import (
     parse_image,
 )
 from verifier.errors import ConfigError, InputError, VerifierError
+from verifier.evaluate import decide
 from verifier.models import CheckResult, Decision
 
 log = logging.getLogger("verifier.webhook")
@@ -260,39 +261,6 @@ def _no_events(_name: str, _label: str) -> None:
     return None
 
 
-class CachedEngineDecide:
-    """``verifier.evaluate.decide`` (the same input document and engine) with the engine built once per
-    (policy_dir, opa_url) instead of per image: building one resolves the bundle path on disk every time.
-    The regorus engine keeps one loaded bundle per thread and is safe to share; an invalid bundle still
-    raises on first use (the warm-up), not at import."""
-
-    def __init__(self) -> None:
-        self._engine: Any = None
-        self._key: tuple[Path | None, str | None] | None = None
-        self._lock = threading.Lock()
-
-    def __call__(
-        self,
-        results: list[CheckResult],
-        config: Mapping[str, Any],
-        *,
-        now: datetime,
-        policy_dir: Path | None = None,
-        opa_url: str | None = None,
-    ) -> tuple[Decision, dict[str, Any]]:
-        from verifier.policy.engine import build_input, make_engine
-
-        key = (policy_dir, opa_url)
-        with self._lock:
-            if self._key != key or self._engine is None:
-                self._engine = make_engine(policy_dir, opa_url)
-                self._key = key
-            engine = self._engine
-        input_doc = build_input(results, config, now)
-        decision: Decision = engine.evaluate(input_doc)
-        return decision, input_doc
-
-
 async def _call(fn: Callable[[str], Any], arg: str, pool: Executor | None = None) -> Any:
     """Call a sync (in a worker thread of ``pool``) or async function."""
     if inspect.iscoroutinefunction(fn):
@@ -326,7 +294,7 @@ class AdmissionDecider:
         self.version = policy_version(config, bundle_digest)
         self._verify = verify_image
         self._resolve = resolve_digest
-        self._decide: DecideFn = decide_fn or CachedEngineDecide()
+        self._decide: DecideFn = decide_fn or decide
         self._events = events or _no_events
         self._now = now or (lambda: datetime.now(UTC).replace(microsecond=0))
         self.cache = VerdictCache(config.cache_max_entries, clock)
@@ -607,7 +575,6 @@ def _results(value: Any) -> list[CheckResult]:
 __all__ = [
     "UNKNOWN_ERROR",
     "AdmissionDecider",
-    "CachedEngineDecide",
     "ImageVerdict",
     "Mode",
     "ResolvedRule",

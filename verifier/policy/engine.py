@@ -7,6 +7,7 @@ The input document is built in exactly one place (:func:`build_input`) so that `
 from __future__ import annotations
 
 import abc
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -115,8 +116,14 @@ def bundle_digest(policy_dir: Path) -> str:
     return "sha256:" + h.hexdigest()
 
 
+@functools.lru_cache(maxsize=16)
 def make_engine(policy_dir: Path | None = None, opa_url: str | None = None) -> PolicyEngine:
-    """The configured engine: an OPA server when ``opa_url`` is given, else the embedded engine."""
+    """The configured engine: an OPA server when ``opa_url`` is given, else the embedded engine.
+
+    Built once per (policy_dir, opa_url) in a process: both engines are safe to share between threads (the
+    embedded one keeps a loaded bundle per thread), so a long-lived process such as the webhook decides per
+    image without resolving and checking the bundle again. An invalid bundle raises and is not cached.
+    """
     if opa_url:
         from verifier.policy.opa_server import OpaServerEngine
 
