@@ -210,9 +210,9 @@ def command(config_path: Path, tls_cert: Path, tls_key: Path, host: str, port: i
             raise ConfigError("the policy bundle allows an image that could not be verified")
 
     def warmup() -> None:
-        # Load the policy bundle so a broken bundle shows up in /readyz, not in the first review; then into
-        # every lookup thread's engine, so the first burst of unseen images does not load it 32 times.
-        warm_thread()
+        # Load the policy bundle into every lookup thread's engine (the threads that decide), so a broken
+        # bundle shows up in /readyz, not in the first review, and the first burst of unseen images does not
+        # load it once per thread.
         decider.prime(warm_thread)
 
     app = webhook.create_app(decider, metrics_=metrics, max_body=max_body, warmup=warmup)
