@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -367,44 +367,47 @@ def _tagged_or_problem(store: ContentStore, tag: str, out: Collected) -> Manifes
     return manifest
 
 
-def collect_signatures(store: ContentStore, digest: str, out: Collected, limits: Limits) -> None:
-    """cosign's ``<alg>-<hex>.sig`` tag: one simplesigning layer per signature."""
-    sig = _tagged_or_problem(store, digest_tag(digest, ".sig"), out)
-    if sig is None:
+def _legacy_layers(
+    store: ContentStore, digest: str, suffix: str, kind: str, out: Collected, limits: Limits
+) -> Iterator[tuple[Manifest, Descriptor, bytes]]:
+    """The layers of cosign's ``<alg>-<hex><suffix>`` tag with their (re-hashed) blobs; a missing tag or an
+    unreadable layer is a problem in ``out``, not an error."""
+    manifest = _tagged_or_problem(store, digest_tag(digest, suffix), out)
+    if manifest is None:
         return
-    for i, layer in enumerate(_capped(sig.layers, limits.layers, f"{store.name} .sig", out)):
-        what = f"{store.name} signature manifest {sig.digest} layer {i} ({layer.digest})"
+    for i, layer in enumerate(_capped(manifest.layers, limits.layers, f"{store.name} {suffix}", out)):
+        what = f"{store.name} {kind} manifest {manifest.digest} layer {i} ({layer.digest})"
         data = _blob_or_problem(store, layer, what, out, limits)
         if data is not None:
-            out.signatures.append(
-                SignatureLayer(
-                    payload=data,
-                    media_type=layer.media_type,
-                    annotations=dict(layer.annotations),
-                    manifest_digest=sig.digest,
-                    layer_digest=layer.digest,
-                )
+            yield manifest, layer, data
+
+
+def collect_signatures(store: ContentStore, digest: str, out: Collected, limits: Limits) -> None:
+    """cosign's ``<alg>-<hex>.sig`` tag: one simplesigning layer per signature."""
+    for sig, layer, data in _legacy_layers(store, digest, ".sig", "signature", out, limits):
+        out.signatures.append(
+            SignatureLayer(
+                payload=data,
+                media_type=layer.media_type,
+                annotations=dict(layer.annotations),
+                manifest_digest=sig.digest,
+                layer_digest=layer.digest,
             )
+        )
 
 
 def collect_attestations(store: ContentStore, digest: str, out: Collected, limits: Limits) -> None:
     """cosign's ``<alg>-<hex>.att`` tag: one DSSE envelope layer per attestation."""
-    att = _tagged_or_problem(store, digest_tag(digest, ".att"), out)
-    if att is None:
-        return
-    for i, layer in enumerate(_capped(att.layers, limits.layers, f"{store.name} .att", out)):
-        what = f"{store.name} attestation manifest {att.digest} layer {i} ({layer.digest})"
-        data = _blob_or_problem(store, layer, what, out, limits)
-        if data is not None:
-            out.attestations.append(
-                AttestationLayer(
-                    envelope=data,
-                    media_type=layer.media_type,
-                    annotations=dict(layer.annotations),
-                    manifest_digest=att.digest,
-                    layer_digest=layer.digest,
-                )
+    for att, layer, data in _legacy_layers(store, digest, ".att", "attestation", out, limits):
+        out.attestations.append(
+            AttestationLayer(
+                envelope=data,
+                media_type=layer.media_type,
+                annotations=dict(layer.annotations),
+                manifest_digest=att.digest,
+                layer_digest=layer.digest,
             )
+        )
 
 
 def collect_legacy(store: ContentStore, digest: str, out: Collected, limits: Limits) -> None:
