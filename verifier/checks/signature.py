@@ -25,6 +25,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,23 +136,36 @@ def _when(at: dt.datetime | None) -> str | None:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
 
 
+# What one signature's verification yields: the signer, when it was signed, its transparency-log index.
+_Verify = Callable[[], tuple[Any, dt.datetime | None, int | None]]
+
+
+def _verified(kind: str, where: str, verify: _Verify) -> _Outcome:
+    """Run ``verify`` (returning signer, signing time, log index) as one signature's outcome. A failure is
+    that signature's outcome, never an error: fail closed, the other signatures still may verify."""
+    try:
+        signer, signed_at, log_index = verify()
+    except VerificationFailure as exc:
+        return _Outcome(kind, where, reason=str(exc.reason), message=exc.message)
+    except Exception as exc:  # fail closed: this signature does not count; the others still may
+        return _Outcome(kind, where, reason=str(Reason.UNSUPPORTED),
+                        message=f"could not be verified ({type(exc).__name__}: {exc})")
+    fact = {**signer.as_fact(), "kind": kind, "signed_at": _when(signed_at), "log_index": log_index}
+    return _Outcome(kind, where, verified=fact)
+
+
 def _legacy(layer: SignatureLayer, index: int, digest: str, policy: SignaturePolicy) -> _Outcome:
     where = f".sig layer {index}"
 
+    def verify() -> tuple[Any, dt.datetime | None, int | None]:
+        res: VerifiedSignature = verify_signature_layer(
+            layer.payload, layer.media_type, layer.annotations, digest, trust=policy.trust,
+            policy=policy.identity, key=policy.key, require_tlog=policy.require_tlog,
+            private_pki=policy.private_pki)
+        return res.signer, res.integrated_time, res.log_index
+
     def compute() -> _Outcome:
-        try:
-            res: VerifiedSignature = verify_signature_layer(
-                layer.payload, layer.media_type, layer.annotations, digest, trust=policy.trust,
-                policy=policy.identity, key=policy.key, require_tlog=policy.require_tlog,
-                private_pki=policy.private_pki)
-        except VerificationFailure as exc:
-            return _Outcome("cosign-legacy", where, reason=str(exc.reason), message=exc.message)
-        except Exception as exc:  # fail closed: this signature does not count; the others still may
-            return _Outcome("cosign-legacy", where, reason=str(Reason.UNSUPPORTED),
-                            message=f"could not be verified ({type(exc).__name__}: {exc})")
-        fact = {**res.signer.as_fact(), "kind": "cosign-legacy", "signed_at": _when(res.integrated_time),
-                "log_index": res.log_index}
-        return _Outcome("cosign-legacy", where, verified=fact)
+        return _verified("cosign-legacy", where, verify)
 
     annotations = json.dumps(layer.annotations, sort_keys=True)
     key = _cache_key(policy, digest, "legacy", layer.payload, layer.media_type, annotations)
@@ -180,24 +194,19 @@ def _is_signature_referrer(ref: ReferrerBundle) -> bool:
 def _referrer(ref: ReferrerBundle, digest: str, policy: SignaturePolicy) -> _Outcome:
     where = f"referrer {ref.manifest_digest}"
 
-    def compute() -> _Outcome:
+    def verify() -> tuple[Any, dt.datetime | None, int | None]:
         hex_digest = digest.partition(":")[2]
-        try:
-            res: BundleResult = verify_bundle(ref.bundle, trust=policy.trust, digest=bytes.fromhex(hex_digest),
-                                              policy=policy.identity, key=policy.key)
-            if res.statement is None or res.statement.get("predicateType") != COSIGN_SIGN_PREDICATE:
-                raise VerificationFailure(Reason.PAYLOAD_INVALID,
-                                          f"bundle is not a cosign signature (predicate {COSIGN_SIGN_PREDICATE})")
-            if policy.key is not None and policy.require_tlog and res.log_index is None:
-                raise VerificationFailure(Reason.TLOG_ENTRY_MISSING, "key-signed bundle has no transparency log entry")
-        except VerificationFailure as exc:
-            return _Outcome("sigstore-bundle", where, reason=str(exc.reason), message=exc.message)
-        except Exception as exc:  # fail closed: this signature does not count; the others still may
-            return _Outcome("sigstore-bundle", where, reason=str(Reason.UNSUPPORTED),
-                            message=f"could not be verified ({type(exc).__name__}: {exc})")
-        fact = {**res.signer.as_fact(), "kind": "sigstore-bundle", "signed_at": _when(res.signed_at),
-                "log_index": res.log_index}
-        return _Outcome("sigstore-bundle", where, verified=fact)
+        res: BundleResult = verify_bundle(ref.bundle, trust=policy.trust, digest=bytes.fromhex(hex_digest),
+                                          policy=policy.identity, key=policy.key)
+        if res.statement is None or res.statement.get("predicateType") != COSIGN_SIGN_PREDICATE:
+            raise VerificationFailure(Reason.PAYLOAD_INVALID,
+                                      f"bundle is not a cosign signature (predicate {COSIGN_SIGN_PREDICATE})")
+        if policy.key is not None and policy.require_tlog and res.log_index is None:
+            raise VerificationFailure(Reason.TLOG_ENTRY_MISSING, "key-signed bundle has no transparency log entry")
+        return res.signer, res.signed_at, res.log_index
+
+    def compute() -> _Outcome:
+        return _verified("sigstore-bundle", where, verify)
 
     key = _cache_key(policy, digest, "bundle", ref.bundle, ref.manifest_digest)
     return dataclasses.replace(_cached(key, compute), where=where)
