@@ -93,34 +93,21 @@ class ContainerImage:
 
 
 @dataclass(frozen=True)
-class ImageRef:
-    """A parsed image reference; ``canonical`` is ``registry/repository`` (Docker Hub names expanded)."""
+class ImageRef(RegistryRef):
+    """A container's image reference as the registry client parses it, plus the text the pod spec holds;
+    ``canonical`` is ``registry/repository`` (Docker Hub names expanded)."""
 
-    original: str
-    registry: str
-    repository: str
-    tag: str = ""
-    digest: str = ""
+    original: str = ""
 
     @property
     def canonical(self) -> str:
         """``registry/repository`` (``nginx`` -> ``docker.io/library/nginx``)."""
-        return f"{self.registry}/{self.repository}"
+        return self.repo_name
 
     @property
     def pinned(self) -> str:
         """``registry/repository@digest`` ("" when the reference has no digest)."""
         return f"{self.canonical}@{self.digest}" if self.digest else ""
-
-    @property
-    def display(self) -> str:
-        """The canonical form with tag and/or digest, for messages."""
-        s = self.canonical
-        if self.tag:
-            s += f":{self.tag}"
-        if self.digest:
-            s += f"@{self.digest}"
-        return s
 
 
 @dataclass(frozen=True)
@@ -140,7 +127,7 @@ def parse_image(image: str) -> ImageRef:
         ref: RegistryRef = parse_registry_ref(image, allow_bare=True)
     except InvalidReferenceError as exc:
         raise InputError(image, f"not a valid image reference: {exc.problem}") from exc
-    return ImageRef(image, ref.registry, ref.repository, ref.tag, ref.digest)
+    return ImageRef(ref.registry, ref.repository, ref.tag, ref.digest, original=image)
 
 
 def _str(value: Any) -> str:
