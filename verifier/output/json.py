@@ -8,7 +8,6 @@ most of a short ``verifier check`` run).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
@@ -55,12 +54,6 @@ def _encode_other(value: Any) -> Any:
 
 
 _ENCODER = msgspec.json.Encoder(enc_hook=_encode_other)
-
-
-def report_document(decision: Decision, results: Sequence[CheckResult]) -> dict[str, Any]:
-    """The report as a JSON-ready dict (for adapters that embed it, e.g. the VSA)."""
-    parsed: dict[str, Any] = json.loads(_ENCODER.encode(ReportV1.build(decision, results)))
-    return parsed
 
 
 def render_json(decision: Decision, results: Sequence[CheckResult]) -> str:
