@@ -410,12 +410,6 @@ def collect_attestations(store: ContentStore, digest: str, out: Collected, limit
         )
 
 
-def collect_legacy(store: ContentStore, digest: str, out: Collected, limits: Limits) -> None:
-    """cosign's ``<alg>-<hex>.sig`` and ``.att`` tags."""
-    collect_signatures(store, digest, out, limits)
-    collect_attestations(store, digest, out, limits)
-
-
 def _capped(
     items: tuple[Descriptor, ...], cap: int, what: str, out: Collected
 ) -> tuple[Descriptor, ...]:
