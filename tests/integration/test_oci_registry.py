@@ -30,6 +30,7 @@ from verifier.sources.oci_common import (
     RegistryAuthError,
     SizeMismatchError,
     compute_digest,
+    cosign_payload,
 )
 from verifier.sources.oci_registry import RegistryClient
 
@@ -348,6 +349,62 @@ def test_absent_signature_blob_is_a_problem_not_a_crash(uncached_registry: Local
     ev = collect_image_evidence(registry.ref(repo, digest))
     assert ev.signatures == ()
     assert len(ev.problems) == 1 and "not found" in ev.problems[0]
+
+
+# ------------------------------------------------------------------- payloads known by their digest
+
+
+def _cosign_signed(registry: LocalRegistry, repo: str, reference: str) -> tuple[str, bytes]:
+    digest, _ = registry.push_image(repo, "v1")
+    payload = cosign_payload(reference, digest)
+    registry.attach_legacy(
+        repo, digest, [(payload, SIMPLESIGNING, {"dev.cosignproject.cosign/signature": "c2ln"})]
+    )
+    return digest, payload
+
+
+def test_cosign_payload_of_this_image_is_not_downloaded(uncached_registry: LocalRegistry) -> None:
+    """cosign's payload for this repository and digest hashes to the layer's digest, so it is that blob: the
+    registry is not asked for it (shown by deleting it from the registry's storage)."""
+    registry = uncached_registry
+    repo = registry.new_repo()
+    digest, payload = _cosign_signed(registry, repo, f"{registry.host}/{repo}")
+    registry.blob_data_path(compute_digest(payload)).unlink()
+    ev = collect_image_evidence(registry.ref(repo, digest))
+    assert ev.problems == ()
+    assert [s.payload for s in ev.signatures] == [payload]
+    assert ev.signatures[0].layer_digest == compute_digest(payload)
+
+
+def test_payload_naming_another_repository_is_downloaded(uncached_registry: LocalRegistry) -> None:
+    """A payload that is not cosign's for this image (here: signed for another repository) is fetched and
+    re-hashed as before, so a missing blob is still a problem, not a silent pass."""
+    registry = uncached_registry
+    repo = registry.new_repo()
+    digest, payload = _cosign_signed(registry, repo, f"{registry.host}/elsewhere")
+    ev = collect_image_evidence(registry.ref(repo, digest))
+    assert [s.payload for s in ev.signatures] == [payload] and ev.problems == ()
+    registry.blob_data_path(compute_digest(payload)).unlink()
+    ev = collect_image_evidence(registry.ref(repo, digest))
+    assert ev.signatures == ()
+    assert len(ev.problems) == 1 and "not found" in ev.problems[0]
+
+
+def test_payload_copied_from_another_image_is_downloaded_and_names_that_image(
+    registry: LocalRegistry,
+) -> None:
+    """A signature layer moved from image A to image B: the payload for B's digest does not hash to the
+    layer's digest, so the real blob is fetched, and it names A (which the signature check refuses)."""
+    repo = registry.new_repo()
+    a_digest, a_payload = _cosign_signed(registry, repo, f"{registry.host}/{repo}")
+    b_digest, _ = registry.push_image(repo, "v2")
+    assert b_digest != a_digest
+    registry.attach_legacy(
+        repo, b_digest, [(a_payload, SIMPLESIGNING, {"dev.cosignproject.cosign/signature": "c2ln"})]
+    )
+    ev = collect_image_evidence(registry.ref(repo, b_digest))
+    assert [s.payload for s in ev.signatures] == [a_payload]
+    assert json.loads(ev.signatures[0].payload)["critical"]["image"]["docker-manifest-digest"] == a_digest
 
 
 # ------------------------------------------------------------------------------------------- network

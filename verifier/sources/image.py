@@ -77,6 +77,7 @@ def _evidence(
     signature_repo: str,
     attestations: bool,
     parallel: bool,
+    references: tuple[str, ...],
 ) -> ImageEvidence:
     # A registry answers the three lookups (.sig, .att, referrers) concurrently; a layout is read in order.
     found = collect_all(
@@ -85,6 +86,7 @@ def _evidence(
         limits,
         parallel=parallel and not isinstance(store, OciLayout),
         attestations=attestations,
+        references=references,
     )
     return ImageEvidence(
         ref=ref,
@@ -154,6 +156,7 @@ def collect_image_evidence(
             return clients[registry]
 
         image_store: ContentStore
+        references: tuple[str, ...] = ()
         if ref.startswith(OCI_LAYOUT_PREFIX):
             path, digest, tag = parse_layout_ref(ref)
             layout = OciLayout(path, limits)
@@ -166,6 +169,7 @@ def collect_image_evidence(
             parsed = parse_registry_ref(ref)
             store = RegistryStore(client_for(parsed.registry), parsed.repository)
             image_store, source = store, "registry"
+            references = cosign_references(parsed.registry, parsed.repository)
             # Resolve once: a tag is dereferenced here, and only the digest is used from now on.
             if parsed.digest and not fetch_pinned:
                 digest, media_type = parsed.digest, ""
@@ -202,7 +206,18 @@ def collect_image_evidence(
             signature_repo or "",
             attestations,
             parallel,
+            references,
         )
 
 
-__all__ = ["OCI_LAYOUT_PREFIX", "collect_image_evidence", "parse_layout_ref"]
+def cosign_references(registry: str, repository: str) -> tuple[str, ...]:
+    """The docker-reference values cosign signs for an image in ``registry/repository``: its repository name
+    as go-containerregistry spells it (Docker Hub is ``index.docker.io``), and the name as written."""
+    from verifier.sources.oci_registry import DOCKER_HUB
+
+    if registry == DOCKER_HUB:
+        return (f"index.docker.io/{repository}", f"{registry}/{repository}")
+    return (f"{registry}/{repository}",)
+
+
+__all__ = ["OCI_LAYOUT_PREFIX", "collect_image_evidence", "cosign_references", "parse_layout_ref"]

@@ -8,6 +8,7 @@ was asked for; nothing here trusts a digest that a server or a file name claims.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -164,6 +165,35 @@ def verify_content(
     actual = compute_digest(data, algorithm)
     if actual != expected_digest:
         raise DigestMismatchError(what, expected_digest, actual)
+
+
+def cosign_payload(docker_reference: str, digest: str) -> bytes:
+    """The simplesigning payload ``cosign sign`` writes for ``docker_reference@digest`` when the signer gave
+    no annotations, byte for byte: Go's encoding/json output of cosign's payload type (compact, fields in
+    declaration order, ``"optional":null``). Real cosign signatures in tests/assets match it exactly."""
+    critical = {
+        "identity": {"docker-reference": docker_reference},
+        "image": {"docker-manifest-digest": digest},
+        "type": "cosign container image signature",
+    }
+    return json.dumps({"critical": critical, "optional": None}, separators=(",", ":")).encode()
+
+
+def known_payload(layer: Descriptor, digest: str, references: tuple[str, ...]) -> bytes | None:
+    """The bytes of a ``.sig`` layer of ``digest`` when they are cosign's payload for one of ``references``.
+
+    A descriptor names its blob by hash, so a payload that hashes to the layer's digest (and has its size)
+    IS that blob: it need not be downloaded. Anything else (annotations, another signer's layout, another
+    docker-reference) returns None and is fetched as usual.
+    """
+    if layer.media_type != SIMPLESIGNING:
+        return None
+    algorithm = layer.digest.split(":", 1)[0]
+    for reference in references:
+        payload = cosign_payload(reference, digest)
+        if len(payload) == layer.size and compute_digest(payload, algorithm) == layer.digest:
+            return payload
+    return None
 
 
 def digest_tag(digest: str, suffix: str = "") -> str:
@@ -368,23 +398,36 @@ def _tagged_or_problem(store: ContentStore, tag: str, out: Collected) -> Manifes
 
 
 def _legacy_layers(
-    store: ContentStore, digest: str, suffix: str, kind: str, out: Collected, limits: Limits
+    store: ContentStore,
+    digest: str,
+    suffix: str,
+    kind: str,
+    out: Collected,
+    limits: Limits,
+    references: tuple[str, ...] = (),
 ) -> Iterator[tuple[Manifest, Descriptor, bytes]]:
     """The layers of cosign's ``<alg>-<hex><suffix>`` tag with their (re-hashed) blobs; a missing tag or an
-    unreadable layer is a problem in ``out``, not an error."""
+    unreadable layer is a problem in ``out``, not an error. A layer whose blob is cosign's payload for one of
+    ``references`` (see :func:`known_payload`) is not downloaded."""
     manifest = _tagged_or_problem(store, digest_tag(digest, suffix), out)
     if manifest is None:
         return
     for i, layer in enumerate(_capped(manifest.layers, limits.layers, f"{store.name} {suffix}", out)):
-        what = f"{store.name} {kind} manifest {manifest.digest} layer {i} ({layer.digest})"
-        data = _blob_or_problem(store, layer, what, out, limits)
+        data = known_payload(layer, digest, references) if references else None
+        if data is None:
+            what = f"{store.name} {kind} manifest {manifest.digest} layer {i} ({layer.digest})"
+            data = _blob_or_problem(store, layer, what, out, limits)
         if data is not None:
             yield manifest, layer, data
 
 
-def collect_signatures(store: ContentStore, digest: str, out: Collected, limits: Limits) -> None:
-    """cosign's ``<alg>-<hex>.sig`` tag: one simplesigning layer per signature."""
-    for sig, layer, data in _legacy_layers(store, digest, ".sig", "signature", out, limits):
+def collect_signatures(
+    store: ContentStore, digest: str, out: Collected, limits: Limits, references: tuple[str, ...] = ()
+) -> None:
+    """cosign's ``<alg>-<hex>.sig`` tag: one simplesigning layer per signature. ``references`` are the
+    docker-reference values cosign would have signed for this image (its repository under each of its
+    names); a payload that matches one is known from the layer's digest alone, a round trip saved."""
+    for sig, layer, data in _legacy_layers(store, digest, ".sig", "signature", out, limits, references):
         out.signatures.append(
             SignatureLayer(
                 payload=data,
@@ -525,6 +568,7 @@ def collect_all(
     *,
     parallel: bool = False,
     attestations: bool = True,
+    references: tuple[str, ...] = (),
 ) -> Collected:
     """Legacy tags and referrers of ``digest`` in ``store``.
 
@@ -532,8 +576,11 @@ def collect_all(
     registry round trip each; the store must be thread-safe, as RegistryStore is). Results are merged in
     the same order as the sequential run, and the first error in that order is raised. ``attestations=False``
     skips the ``.att`` tag (for callers whose checks read no attestation layers: one round trip less).
+    ``references`` go to :func:`collect_signatures`.
     """
-    steps: list[Callable[[ContentStore, str, Collected, Limits], None]] = [collect_signatures]
+    steps: list[Callable[[ContentStore, str, Collected, Limits], None]] = [
+        functools.partial(collect_signatures, references=references)
+    ]
     if attestations:
         steps.append(collect_attestations)
     steps.append(collect_referrers)
