@@ -61,12 +61,3 @@ class PolicyError(VerifierError):
 
     exit_code = EXIT_UNEVALUATED
 
-
-class CheckError(VerifierError):
-    """A check failed unexpectedly while evaluating evidence."""
-
-    exit_code = EXIT_UNEVALUATED
-
-    def __init__(self, check_id: str, message: str) -> None:
-        super().__init__(f"error in '{check_id}' check: {message}")
-        self.check_id = check_id

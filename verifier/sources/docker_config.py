@@ -41,6 +41,7 @@ class CredentialHelperError(SourceError):
 
 
 def _default_config_name() -> str | None:
+    """``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json`` if it exists."""
     env = os.environ.get("DOCKER_CONFIG")
     name = (
         os.path.join(env, "config.json")
@@ -48,12 +49,6 @@ def _default_config_name() -> str | None:
         else os.path.join(os.path.expanduser("~"), ".docker", "config.json")
     )
     return name if os.path.isfile(name) else None
-
-
-def default_config_path() -> Path | None:
-    """``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json`` if it exists."""
-    name = _default_config_name()
-    return Path(name) if name is not None else None
 
 
 # Parsed config files by path, with the (device, inode, size, mtime) they were read at: a long-lived caller

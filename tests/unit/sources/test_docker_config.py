@@ -14,7 +14,6 @@ from verifier.errors import InputError
 from verifier.sources.docker_config import (
     CredentialHelperError,
     Credentials,
-    default_config_path,
     load_credentials,
     normalize_registry,
 )
@@ -95,10 +94,8 @@ def test_default_path_follows_docker_config_env(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
-    assert default_config_path() is None
     assert load_credentials("ghcr.io") is None
     _cfg(tmp_path, {"auths": {"ghcr.io": {"auth": _auth("a", "b")}}})
-    assert default_config_path() == tmp_path / "config.json"
     assert load_credentials("ghcr.io") == Credentials("a", "b")
 
 
