@@ -1,9 +1,10 @@
 """Render-check ``deploy/helm/verifier`` without helm.
 
 ``helm`` is not installed here, so the templates are rendered by a small interpreter for exactly the Go
-template subset the chart uses (``if/else/end``, ``range``, variables, pipelines with ``quote``, ``b64enc``,
-``sha256sum``, ``toYaml``, ``nindent``, ``printf``, ``list``, ``int``, ``not``, ``contains``, ``fail``, ``genCA``,
-``genSignedCert``;
+template subset the chart uses (``if/else/end``, ``range``, variables, comments, pipelines with ``quote``,
+``b64enc``, ``sha256sum``, ``toYaml``, ``nindent``, ``printf``, ``list``, ``dict``, ``default``, ``index``, ``and``,
+``int``, ``not``, ``contains``, ``fail``, ``genCA``, ``genSignedCert``, ``lookup`` (against a dict standing for the
+cluster: empty, as in ``helm template`` and a first install, unless a test puts objects there);
 ``{{-``/``-}}`` whitespace trimming). Anything else in a template makes the renderer raise, so the chart
 cannot silently grow syntax this check does not understand. ``genCA``/``genSignedCert`` make real
 certificates (cryptography) so the caBundle ↔ Secret ↔ service-name wiring is checked for real. Every
@@ -98,6 +99,23 @@ def _to_yaml(value: Any) -> str:
     return str(yaml.safe_dump(value, default_flow_style=False, sort_keys=False)).rstrip("\n")
 
 
+def _and(*args: Any) -> Any:
+    """Go's ``and``: the first falsy argument, else the last."""
+    for arg in args:
+        if not _truthy(arg):
+            return arg
+    return args[-1]
+
+
+def _index(obj: Any, *keys: Any) -> Any:
+    """Go's ``index``: a missing map key is nil, indexing nil is an error (as in helm)."""
+    for key in keys:
+        if obj is None:
+            raise TemplateError("index of untyped nil")
+        obj = obj.get(key) if isinstance(obj, dict) else obj[key]
+    return obj
+
+
 FUNCS: dict[str, Any] = {
     "quote": lambda v: '"' + str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"',
     "b64enc": lambda v: base64.b64encode(str(v).encode()).decode(),
@@ -106,6 +124,10 @@ FUNCS: dict[str, Any] = {
     "nindent": lambda n, v: "\n" + "\n".join(" " * int(n) + line for line in str(v).split("\n")),
     "printf": lambda fmt, *args: fmt.replace("%s", "{}").format(*args),
     "list": lambda *args: list(args),
+    "dict": lambda *pairs: dict(zip(pairs[::2], pairs[1::2], strict=True)),
+    "default": lambda fallback, value=None: value if _truthy(value) else fallback,
+    "index": _index,
+    "and": _and,
     "int": int,
     "not": lambda v: not _truthy(v),
     "contains": lambda sub, v: str(sub) in str(v),
@@ -118,10 +140,16 @@ FUNCS: dict[str, Any] = {
 class Renderer:
     """Render one template text with ``.Values``, ``.Release``, ``.Chart``."""
 
-    def __init__(self, values: dict[str, Any], chart: dict[str, Any]) -> None:
+    def __init__(self, values: dict[str, Any], chart: dict[str, Any],
+                 cluster: dict[tuple[str, str, str, str], dict[str, Any]] | None = None) -> None:
         self.root = {"Values": values, "Release": RELEASE,
                      "Chart": {"Name": chart["name"], "AppVersion": chart["appVersion"],
                                "Version": chart["version"]}}
+        self.cluster = cluster or {}
+
+    def _lookup(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        """helm's ``lookup``: the live object, or an empty map when it does not exist."""
+        return copy.deepcopy(self.cluster.get((api_version, kind, namespace, name), {}))
 
     def render(self, text: str) -> str:
         parts: list[tuple[str, str]] = []  # ("text", s) | ("action", s)
@@ -150,6 +178,9 @@ class Renderer:
             if kind == "text":
                 if out is not None:
                     out.append(body)
+                i += 1
+                continue
+            if body.startswith("/*") and body.endswith("*/"):  # a comment
                 i += 1
                 continue
             head = body.split(None, 1)[0] if body else ""
@@ -228,6 +259,8 @@ class Renderer:
             return int(tok)
         if tok == "nil":
             return None
+        if tok in ("dict", "list"):  # a function name as an argument is a call without arguments
+            return FUNCS[tok]()
         if tok == ".":
             return dot
         if tok.startswith("$"):
@@ -250,11 +283,12 @@ class Renderer:
         if not command:
             raise TemplateError("empty command")
         head = command[0]
-        if isinstance(head, str) and head in FUNCS:
+        func = self._lookup if head == "lookup" else FUNCS.get(head) if isinstance(head, str) else None
+        if func is not None:
             args = [self._operand(t, dot, variables) for t in command[1:]]
             if not first:
                 args.append(piped)
-            return FUNCS[head](*args)
+            return func(*args)
         if isinstance(head, str) and re.fullmatch(r"[A-Za-z]\w*", head):
             raise TemplateError(f"unknown function {head!r}")
         if len(command) != 1 or not first:
@@ -272,10 +306,11 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def render(overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Every non-empty document of every template, parsed."""
+def render(overrides: dict[str, Any] | None = None,
+           cluster: dict[tuple[str, str, str, str], dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every non-empty document of every template, parsed (``cluster``: what ``lookup`` finds)."""
     values = _merge(yaml.safe_load((CHART / "values.yaml").read_text()), overrides or {})
-    renderer = Renderer(values, yaml.safe_load((CHART / "Chart.yaml").read_text()))
+    renderer = Renderer(values, yaml.safe_load((CHART / "Chart.yaml").read_text()), cluster)
     docs = []
     for template in sorted((CHART / "templates").glob("*.yaml")):
         text = renderer.render(template.read_text())
@@ -299,7 +334,11 @@ def test_renderer_refuses_unknown_syntax() -> None:
     r = Renderer({}, {"name": "x", "appVersion": "1", "version": "1"})
     assert r.render('a: {{ "b" | quote }}') == 'a: "b"'
     with pytest.raises(TemplateError):
-        r.render("{{ lookup \"v1\" \"Secret\" \"ns\" \"name\" }}")
+        r.render("{{ tpl \"x\" . }}")
+    with pytest.raises(TemplateError, match="index of untyped nil"):
+        r.render("{{ index .Values.missing \"key\" }}")
+    assert r.render("{{/* a comment */}}a") == "a"
+    assert r.render('{{ $s := lookup "v1" "Secret" "ns" "name" }}{{ $s.data | default dict | toYaml }}') == "{}"
     with pytest.raises(TemplateError):
         r.render("{{ include \"verifier.fullname\" . }}")
 
@@ -363,6 +402,43 @@ def test_generated_certificate_matches_the_ca_bundle_and_the_service_name() -> N
     assert SERVICE in sans.get_values_for_type(x509.DNSName)
     assert secret["metadata"]["name"] == "verifier-tls" and secret["type"] == "kubernetes.io/tls"
     serialization.load_pem_private_key(base64.b64decode(secret["data"]["tls.key"]), None)
+
+
+def _tls(docs: list[dict[str, Any]]) -> tuple[dict[str, str], str]:
+    [hook] = by_kind(docs, "ValidatingWebhookConfiguration")["webhooks"]
+    return by_kind(docs, "Secret")["data"], hook["clientConfig"]["caBundle"]
+
+
+def test_upgrade_keeps_the_certificate_of_the_installed_release() -> None:
+    """A new CA on every upgrade would switch the caBundle before the pods serve the new certificate (the
+    kubelet refreshes mounted Secrets after about a minute), denying every admission meanwhile."""
+    first, ca_bundle = _tls(render())
+    secret = {"apiVersion": "v1", "kind": "Secret", "data": dict(first)}
+    cluster = {("v1", "Secret", "verifier-system", "verifier-tls"): secret}
+    again, ca_bundle_again = _tls(render(cluster=cluster))
+    assert again == first and ca_bundle_again == ca_bundle == first["ca.crt"]
+    # Without the Secret (first install, or `helm template`), a new CA each time.
+    fresh, fresh_bundle = _tls(render())
+    assert fresh["ca.crt"] != first["ca.crt"] and fresh_bundle == fresh["ca.crt"]
+
+
+@pytest.mark.parametrize("missing", ["tls.crt", "tls.key", "ca.crt"])
+def test_incomplete_secret_is_replaced_not_half_reused(missing: str) -> None:
+    first, _ = _tls(render())
+    partial = {k: v for k, v in first.items() if k != missing}
+    cluster = {("v1", "Secret", "verifier-system", "verifier-tls"): {"data": partial}}
+    again, ca_bundle = _tls(render(cluster=cluster))
+    assert all(again[k] != first[k] for k in first)
+    assert ca_bundle == again["ca.crt"]
+    ca = x509.load_pem_x509_certificate(base64.b64decode(again["ca.crt"]))
+    x509.load_pem_x509_certificate(base64.b64decode(again["tls.crt"])).verify_directly_issued_by(ca)
+
+
+def test_secret_of_another_release_or_namespace_is_not_reused() -> None:
+    first, _ = _tls(render())
+    for key in [("v1", "Secret", "other-ns", "verifier-tls"), ("v1", "Secret", "verifier-system", "x-tls")]:
+        again, _ = _tls(render(cluster={key: {"data": dict(first)}}))
+        assert again["ca.crt"] != first["ca.crt"]
 
 
 def test_deployment_is_hardened_and_highly_available() -> None:
