@@ -96,10 +96,27 @@ def default_policy_dir() -> Path:
 
 
 def policy_files(policy_dir: Path, *, tests: bool = False) -> list[Path]:
-    """The ``.rego`` files of a bundle, sorted; test files only when ``tests`` is true."""
+    """The ``.rego`` files of a bundle, sorted; test files only when ``tests`` is true.
+
+    Subdirectories are read too, except hidden ones (``.git``; a Kubernetes ConfigMap volume keeps its
+    files in ``..data`` and a timestamped ``..YYYY_…`` directory, and shows them as symlinks at the top, so
+    reading those as well would load every policy twice). A subdirectory that cannot be listed is an error:
+    skipping it could drop deny rules.
+    """
+    from verifier.sources.files import walk
+
     if not policy_dir.is_dir():
         raise PolicyError(f"{policy_dir}: policy bundle directory not found")
-    files = sorted(p for p in policy_dir.rglob("*.rego") if tests or not p.name.endswith("_test.rego"))
+
+    def unlistable(path: str, reason: str) -> None:
+        raise PolicyError(f"{path}: {reason}")
+
+    files: list[Path] = []
+    for dirpath, dirnames, filenames in walk(str(policy_dir), unlistable):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        files += [Path(dirpath, name) for name in filenames
+                  if name.endswith(".rego") and (tests or not name.endswith("_test.rego"))]
+    files.sort()
     if not files:
         raise PolicyError(f"{policy_dir}: no .rego files in the policy bundle")
     return files

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,27 @@ def load_json(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) 
     """Read and parse a JSON file, bounded by ``max_bytes``."""
     name = os.fspath(path)
     return parse_json(read_bytes(name, max_bytes), name)
+
+
+def walk(
+    root: str, on_unlistable: Callable[[str, str], None] | None = None
+) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk(root)`` (symlinked directories not followed), each listing sorted; the caller may prune
+    ``dirnames`` in place as with ``os.walk``.
+
+    ``os.walk`` silently skips a directory it cannot list, which would let a check pass on what it could see.
+    Here such a directory is never skipped silently: ``on_unlistable(path, reason)`` is called, and without
+    it InputError is raised naming the directory (exit 2).
+    """
+
+    def onerror(exc: OSError) -> None:
+        path = exc.filename if isinstance(exc.filename, str) else root
+        reason = f"cannot list directory: {exc.strerror or exc}"
+        if on_unlistable is None:
+            raise InputError(path, reason)
+        on_unlistable(path, reason)
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
+        dirnames.sort()
+        filenames.sort()
+        yield dirpath, dirnames, filenames

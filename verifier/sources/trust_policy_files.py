@@ -31,7 +31,7 @@ from typing import Any
 
 from verifier.checks.oidc_trust.model import TrustConfig
 from verifier.errors import InputError
-from verifier.sources.files import MIB, parse_json, read_text
+from verifier.sources.files import MIB, parse_json, read_text, walk
 
 # A trust policy is at most a few KiB (IAM caps it at 4,096 characters); Terraform plans are larger.
 DEFAULT_MAX_BYTES = 8 * MIB
@@ -73,9 +73,10 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
 
 
 def _walk(root: str) -> Iterator[str]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        for name in sorted(filenames):
+    # A directory that cannot be listed raises InputError (exit 2): its trust policies would go unchecked.
+    for dirpath, dirnames, filenames in walk(root):
+        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
+        for name in filenames:
             if name.endswith(_EXTENSIONS):
                 yield os.path.join(dirpath, name)
 

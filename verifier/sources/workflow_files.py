@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field
 
 from verifier.errors import InputError
-from verifier.sources.files import MIB, read_bytes
+from verifier.sources.files import MIB, read_bytes, walk
 
 # The largest file in the 506-file real corpus is 96 KiB; 4 MiB leaves a wide margin and keeps a
 # hostile file from costing seconds.
@@ -47,6 +47,9 @@ class Discovery:
 
     files: list[tuple[str, str]] = field(default_factory=list)  # (path, kind)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Directories that could not be listed (path, reason): their files are unknown, so the check reports
+    # each as an unreadable file (verdict error) instead of passing on what it could see.
+    unlistable: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _kind_of(path: str) -> str:
@@ -88,7 +91,7 @@ def discover(paths: list[str]) -> Discovery:
                 for sub in dirnames:
                     found.skipped.append((os.path.join(dirpath, sub),
                                           "subdirectory of .github/workflows (GitHub only reads top-level files)"))
-            for name in sorted(filenames):
+            for name in filenames:
                 path = os.path.join(dirpath, name)
                 if name in ACTION_NAMES and not in_workflows:
                     add(path, "action")
@@ -104,12 +107,7 @@ def _walk(root: str, found: Discovery) -> list[tuple[str, list[str], list[str]]]
     """``os.walk`` (symlinked directories not followed) in sorted order, pruning SKIP_DIRS and the
     contents of subdirectories of ``.github/workflows`` (reported once by the caller)."""
     out: list[tuple[str, list[str], list[str]]] = []
-
-    def onerror(exc: OSError) -> None:
-        found.skipped.append((exc.filename or root, f"cannot list directory: {exc.strerror}"))
-
-    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
-        dirnames.sort()
+    for dirpath, dirnames, filenames in walk(root, lambda path, why: found.unlistable.append((path, why))):
         pruned = [d for d in dirnames if d in SKIP_DIRS]
         for d in pruned:
             found.skipped.append((os.path.join(dirpath, d), "vendored or VCS directory"))
@@ -142,7 +140,9 @@ def read_workflow(path: str, kind: str, max_bytes: int = MAX_WORKFLOW_BYTES) -> 
 def read_all(paths: list[str], max_bytes: int = MAX_WORKFLOW_BYTES) -> tuple[list[WorkflowFile], Discovery]:
     """Discover and read every file under ``paths``."""
     found = discover(paths)
-    return [read_workflow(p, k, max_bytes) for p, k in found.files], found
+    files = [read_workflow(p, k, max_bytes) for p, k in found.files]
+    files += [WorkflowFile(path, "workflow", None, why) for path, why in found.unlistable]
+    return files, found
 
 
 
