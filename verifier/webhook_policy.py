@@ -34,7 +34,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -220,6 +220,13 @@ class VerdictCache:
         """Forget every cached verdict (in-flight lookups finish and are stored)."""
         self._entries.clear()
 
+    def peek(self, key: tuple[str, ...]) -> ImageVerdict | None:
+        """The cached verdict for ``key`` if it is still fresh; no lookup starts, no event is counted."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > self._clock():
+            return entry[1]
+        return None
+
     async def get(
         self,
         key: tuple[str, ...],
@@ -352,7 +359,12 @@ class AdmissionDecider:
 
     async def admit(self, req: AdmissionRequest, budget: float) -> Outcome:
         """The answer for ``req`` within ``budget`` seconds. Never raises: every failure denies."""
-        outcome = await self._admit_within(req, budget)
+        try:
+            outcome = self._admit_from_cache(req)
+        except Exception:  # noqa: BLE001 - the full path below decides, and denies on the same error
+            outcome = None
+        if outcome is None:
+            outcome = await self._admit_within(req, budget)
         if self.decision_log is not None and req.is_workload and req.operation in ("CREATE", "UPDATE") \
                 and not req.dry_run:
             self._log_decision(self.decision_log, req, outcome)
@@ -389,10 +401,33 @@ class AdmissionDecider:
             self._events("decision", "error")
             return Outcome(False, f"verifier: {UNKNOWN_ERROR}")
 
-    async def _admit(self, req: AdmissionRequest) -> Outcome:
-        where = f"{req.kind} {req.namespace}/{req.name or '(generated)'}"
+    def _admit_from_cache(self, req: AdmissionRequest) -> Outcome | None:
+        """The answer without awaiting anything when every image's verdict is cached (the common case under
+        load: the same images are admitted again and again), else None. No task, timeout or event-loop
+        round is spent on such a request; what it answers is exactly what :meth:`_admit` would."""
+        images = self._images_or_outcome(req)
+        if isinstance(images, Outcome):
+            return images
+        per_image: list[tuple[ResolvedRule, ImageVerdict]] = []
+        for container in images:
+            try:
+                ref = parse_image(container.image)
+            except InputError:
+                return None
+            rule = self.rule_for(req.namespace, ref)
+            verdict = self.cache.peek((ref.pinned, self.version, str(rule.index))) if ref.pinned else None
+            if verdict is None:
+                return None
+            per_image.append((rule, verdict))
+        for _ in per_image:
+            self._events("cache", "hit")
+        return self._combine(req, images, per_image)
+
+    def _images_or_outcome(self, req: AdmissionRequest) -> list[ContainerImage] | Outcome:
+        """The images to verify, or the answer when there are none to verify."""
         if req.operation not in ("CREATE", "UPDATE") or not req.is_workload:
             return Outcome(True)
+        where = f"{req.kind} {req.namespace}/{req.name or '(generated)'}"
         if self.is_exempt(req.namespace):
             log.info("uid=%s: %s: namespace is exempt", req.uid, where)
             self._events("decision", "exempt")
@@ -406,7 +441,23 @@ class AdmissionDecider:
         if not images:
             self._events("decision", "allowed")
             return Outcome(True)
+        return images
+
+    async def _admit(self, req: AdmissionRequest) -> Outcome:
+        images = self._images_or_outcome(req)
+        if isinstance(images, Outcome):
+            return images
         per_image = await asyncio.gather(*(self._image(req.namespace, c) for c in images))
+        return self._combine(req, images, per_image)
+
+    def _combine(
+        self,
+        req: AdmissionRequest,
+        images: list[ContainerImage],
+        per_image: Sequence[tuple[ResolvedRule, ImageVerdict]],
+    ) -> Outcome:
+        """One answer from the verdicts of the request's images, each under its rule's mode."""
+        where = f"{req.kind} {req.namespace}/{req.name or '(generated)'}"
         denied: list[str] = []
         warnings: list[str] = []
         audited: list[str] = []
