@@ -17,6 +17,8 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import shutil
+import socket
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from prometheus_client import generate_latest
 
 from tests.conftest import ASSETS, UPSTREAM
 from tests.integration.webhook_support import (
@@ -342,6 +345,80 @@ def test_metrics_count_decisions_cache_and_latency(pki: Pki) -> None:
     assert _metric(text, "verifier_webhook_request_duration_seconds_count") == 5
     # The same image three times: verified once, then served from the cache.
     assert verifier.calls.count(f"docker.io/securesystemsengineering/charlie-image@{CHARLIE}") == 1
+
+
+# ---------------------------------------------------------------------------------- resource limits
+
+
+def _review_with(pad: Any, uid: str = "large") -> bytes:
+    doc = json.loads((ADMISSION / "connaisseur-v3/18_allow_me_pod.json").read_bytes())
+    doc["request"]["uid"] = uid
+    doc["request"]["object"]["metadata"].setdefault("annotations", {})["pad"] = pad
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def test_large_review_made_of_strings_is_decided(client: ApiserverClient) -> None:
+    """What makes real reviews large (a big annotation such as last-applied-configuration, with its braces
+    and commas) is decided like any other review."""
+    embedded = json.dumps({"spec": {"containers": [{"name": f"c{i}", "env": [{"name": "A", "value": "1"}]}
+                                                   for i in range(5000)]}})
+    body = _review_with(embedded + "x" * (1024 * 1024))
+    assert len(body) > 1024 * 1024
+    answer = client.review(body)
+    assert answer.response is not None and answer.response["allowed"] is True
+
+
+def test_large_review_made_of_tiny_values_is_refused_before_parsing(client: ApiserverClient) -> None:
+    """600 KB of ``0,``: 300,000 values. Parsed, 7 MiB of such values would hold the event loop for
+    seconds and take ~180 MiB; the count is checked first."""
+    resp = client.post("/validate?timeout=10s", _review_with([0] * 300_000))
+    assert resp.status_code == 400
+    assert "JSON values, more than the limit of 250000" in resp.json()["error"]
+
+
+def test_body_sent_too_slowly_is_cut_off_at_the_deadline(server: ServerThread, pki: Pki) -> None:
+    """A client that announces 5,000 bytes and sends 10 cannot hold a request open: 408 at the deadline
+    (``?timeout=2s`` minus the 1 s margin)."""
+    ctx = ssl.create_default_context(cafile=str(pki.ca_file))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw, \
+            ctx.wrap_socket(raw, server_hostname=SERVICE) as tls:
+        tls.sendall(b"POST /validate?timeout=2s HTTP/1.1\r\nHost: " + SERVICE.encode() +
+                    b"\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n" + b'{"kind": "')
+        start = time.monotonic()
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = tls.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        elapsed = time.monotonic() - start
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:100]
+    assert 0.8 < elapsed < 3.0
+
+
+def test_large_reviews_beyond_the_limit_wait_then_get_503(pki: Pki) -> None:
+    """Two large reviews hold both slots (their image takes 3 s to verify); a third waits for a slot until
+    its own deadline and is answered 503, a webhook failure (a deny under failurePolicy Fail)."""
+    srv, metrics = _server(pki, load_config(CONFIG_FILE), allow_list_verifier(delay=3.0))
+    pad = "x" * (512 * 1024)
+    try:
+        clients = [ApiserverClient(srv.port, pki.ca_file) for _ in range(3)]
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            first = [pool.submit(clients[i].review, _review_with(pad, f"big-{i}")) for i in range(2)]
+            time.sleep(0.5)
+            start = time.monotonic()
+            third = clients[2].post("/validate?timeout=2s", _review_with(pad, "big-2"))
+            elapsed = time.monotonic() - start
+            answers = [f.result() for f in first]
+        for c in clients:
+            c.close()
+    finally:
+        srv.stop()
+    assert third.status_code == 503 and "large reviews at once" in third.json()["error"]
+    assert 0.5 < elapsed < 2.0
+    assert all(a.response is not None and a.response["allowed"] for a in answers)
+    assert 'verifier_webhook_bad_requests_total{reason="busy"} 1.0' in generate_latest(
+        metrics.registry).decode()
 
 
 # ------------------------------------------------------------------------------- deadline and sharing
