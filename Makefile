@@ -37,6 +37,7 @@ test: dev system-deps
 lint: dev
 	$(BIN)/ruff check verifier tests bench
 	$(BIN)/typos
+	$(BIN)/interrogate verifier
 	$(BIN)/mypy
 	$(BIN)/verifier policy test
 

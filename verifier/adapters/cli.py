@@ -24,9 +24,11 @@ class LazyGroup(click.Group):
         self.lazy = lazy or {}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, the lazy ones included, without importing them."""
         return sorted({*super().list_commands(ctx), *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, importing its module only now (when it is the one being run)."""
         if cmd_name in self.lazy:
             target, _help = self.lazy[cmd_name]
             module_name, attr = target.split(":")
@@ -43,7 +45,7 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Short help from the table, so listing commands imports nothing.
+        """The command list of ``--help``, with the short help from the table (listing imports nothing)."""
         rows = [(name, self.lazy[name][1]) for name in sorted(self.lazy)]
         rows += [(name, cmd.get_short_help_str()) for name, cmd in sorted(self.commands.items())]
         if rows:

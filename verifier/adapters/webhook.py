@@ -341,6 +341,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        """Warm up (ready only if it succeeds), serve, then close the decider."""
         if state.warmup is not None:
             try:
                 await asyncio.to_thread(state.warmup)

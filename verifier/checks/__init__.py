@@ -1,0 +1,1 @@
+"""The checks: pure functions from collected evidence to a :class:`~verifier.models.CheckResult`."""

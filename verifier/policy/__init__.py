@@ -1,0 +1,1 @@
+"""The policy layer: the Rego input document and the engines that evaluate the bundle."""

@@ -1,0 +1,1 @@
+"""Sources: every read of files, registries and OCI layouts (I/O lives here, nowhere else)."""

@@ -19,19 +19,27 @@ from verifier.sources.files import DEFAULT_MAX_BYTES, read_bytes
 
 
 class Text(msgspec.Struct, frozen=True):
+    """A SARIF ``message``/``multiformatMessageString``: its plain ``text``."""
+
     text: str | None = None
 
 
 class RuleProperties(msgspec.Struct, frozen=True, rename={"security_severity": "security-severity"}):
+    """A rule's property bag: tags and the GitHub ``security-severity`` score."""
+
     tags: list[str] | None = None
     security_severity: str | float | None = None
 
 
 class ReportingConfiguration(msgspec.Struct, frozen=True):
+    """A rule's ``defaultConfiguration``: the level results inherit."""
+
     level: str | None = None
 
 
 class Rule(msgspec.Struct, frozen=True, rename="camel"):
+    """A ``reportingDescriptor`` of ``tool.driver.rules``."""
+
     id: str | None = None
     name: str | None = None
     short_description: Text | None = None
@@ -42,34 +50,48 @@ class Rule(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class Driver(msgspec.Struct, frozen=True):
+    """``tool.driver``: the scanner's name, version and rules."""
+
     name: str | None = None
     version: str | None = None
     rules: list[Rule] | None = None
 
 
 class Tool(msgspec.Struct, frozen=True):
+    """A run's ``tool``."""
+
     driver: Driver | None = None
 
 
 class Region(msgspec.Struct, frozen=True, rename="camel"):
+    """Where in the artifact a result is (line, column)."""
+
     start_line: int | None = None
     start_column: int | None = None
 
 
 class ArtifactLocation(msgspec.Struct, frozen=True):
+    """The artifact a result is in (its ``uri``)."""
+
     uri: str | None = None
 
 
 class PhysicalLocation(msgspec.Struct, frozen=True, rename="camel"):
+    """Artifact plus region of a result."""
+
     artifact_location: ArtifactLocation | None = None
     region: Region | None = None
 
 
 class ResultLocation(msgspec.Struct, frozen=True, rename="camel"):
+    """One entry of a result's ``locations``."""
+
     physical_location: PhysicalLocation | None = None
 
 
 class SarifResult(msgspec.Struct, frozen=True, rename="camel"):
+    """One SARIF ``result``: rule, level, message, locations, properties."""
+
     rule_id: str | None = None
     rule_index: int | None = None
     level: str | None = None
@@ -79,6 +101,8 @@ class SarifResult(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class Run(msgspec.Struct, frozen=True):
+    """One SARIF ``run``: the tool and its results."""
+
     tool: Tool | None = None
     results: list[SarifResult] | None = None
     properties: dict[str, Any] | None = None
@@ -88,10 +112,14 @@ class Run(msgspec.Struct, frozen=True):
 
 
 class TrivyPkgIdentifier(msgspec.Struct, frozen=True, rename="pascal"):
+    """A vulnerable package's identifiers (its purl)."""
+
     purl: str | None = msgspec.field(default=None, name="PURL")
 
 
 class TrivyVulnerability(msgspec.Struct, frozen=True, rename="pascal"):
+    """One entry of a Trivy result's ``Vulnerabilities``."""
+
     vulnerability_id: str | None = msgspec.field(default=None, name="VulnerabilityID")
     pkg_name: str | None = None
     pkg_path: str | None = None
@@ -104,10 +132,14 @@ class TrivyVulnerability(msgspec.Struct, frozen=True, rename="pascal"):
 
 
 class TrivyCause(msgspec.Struct, frozen=True, rename="pascal"):
+    """Where a misconfiguration is (``CauseMetadata``)."""
+
     start_line: int | None = None
 
 
 class TrivyMisconfiguration(msgspec.Struct, frozen=True, rename="pascal"):
+    """One entry of a Trivy result's ``Misconfigurations``."""
+
     id: str | None = msgspec.field(default=None, name="ID")
     avd_id: str | None = msgspec.field(default=None, name="AVDID")
     title: str | None = None
@@ -118,6 +150,8 @@ class TrivyMisconfiguration(msgspec.Struct, frozen=True, rename="pascal"):
 
 
 class TrivySecret(msgspec.Struct, frozen=True, rename="pascal"):
+    """One entry of a Trivy result's ``Secrets``."""
+
     rule_id: str | None = msgspec.field(default=None, name="RuleID")
     title: str | None = None
     severity: str | None = None
@@ -125,6 +159,8 @@ class TrivySecret(msgspec.Struct, frozen=True, rename="pascal"):
 
 
 class TrivyLicense(msgspec.Struct, frozen=True, rename="pascal"):
+    """One entry of a Trivy result's ``Licenses``."""
+
     name: str | None = None
     severity: str | None = None
     pkg_name: str | None = None
@@ -132,6 +168,8 @@ class TrivyLicense(msgspec.Struct, frozen=True, rename="pascal"):
 
 
 class TrivyResult(msgspec.Struct, frozen=True, rename="pascal"):
+    """One Trivy ``Results`` entry: a scan target and what was found in it."""
+
     target: str | None = None
     vulnerabilities: list[TrivyVulnerability] | None = None
     misconfigurations: list[TrivyMisconfiguration] | None = None
@@ -140,10 +178,14 @@ class TrivyResult(msgspec.Struct, frozen=True, rename="pascal"):
 
 
 class TrivyImageConfig(msgspec.Struct, frozen=True):
+    """The scanned image's config (architecture)."""
+
     architecture: str | None = None
 
 
 class TrivyMetadata(msgspec.Struct, frozen=True, rename="pascal"):
+    """The report's ``Metadata``: the scanned image's digests and config."""
+
     repo_digests: list[str] | None = None
     image_config: TrivyImageConfig | None = None
 

@@ -1,0 +1,1 @@
+"""GitHub Actions workflow files as YAML nodes with their positions."""
