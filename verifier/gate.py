@@ -36,6 +36,7 @@ class GateRun:
     policy_config: dict[str, Any]
     digest: str | None
     inputs: list[dict[str, Any]]
+    notices: list[str] = dataclasses.field(default_factory=list)  # inputs deliberately not checked
 
 
 class _Unavailable(Exception):  # noqa: N818 - internal signal: this build cannot run the check
@@ -109,6 +110,7 @@ class _Ctx:
         self.evidence: Any = None
         self.policy_config = policy_config(config)
         self.inputs: list[dict[str, Any]] = []
+        self.notices: list[str] = []
 
     def image_evidence(self) -> Any:
         if self.evidence is None:
@@ -167,7 +169,8 @@ def _run_actions(ctx: _Ctx) -> list[CheckResult]:
     assert cfg is not None  # noqa: S101
     checks = _import("verifier.checks.actions_pinned")
     sources = _import("verifier.sources.workflow_files")
-    files, _found = _attr(sources, "read_all")(list(cfg.paths))
+    files, found = _attr(sources, "read_all")(list(cfg.paths))
+    ctx.notices += _attr(sources, "skip_notices")(found)
     if not files:
         raise InputError(", ".join(cfg.paths), "no workflow (.github/workflows/*.yml) or action.yml file found")
     ctx.inputs.extend({"uri": f.path, "kind": f.kind} for f in files)
@@ -300,4 +303,4 @@ def run_gate(config: VerifierConfig, *, now: datetime,
     if digest is None and config.image and "@sha256:" in config.image:
         digest = config.image.rsplit("@", 1)[1]
     return GateRun(results=results, timings=timings, policy_config=ctx.policy_config, digest=digest,
-                   inputs=ctx.inputs)
+                   inputs=ctx.inputs, notices=ctx.notices)

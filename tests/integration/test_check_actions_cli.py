@@ -59,11 +59,29 @@ def test_repo_denied_with_details_and_skips_listed(capsys: pytest.CaptureFixture
         "repo/.github/workflows/release.yaml: 1 unwaived unpinned-uses finding(s)",
     ]
     assert report["decision"]["warn"] == ["repo/.github/workflows/release.yaml: 1 finding(s) waived by ignore comments"]
-    assert err.splitlines() == [
-        "verifier: skipped repo/.github/workflows/templates: subdirectory of .github/workflows "
+    # What was left out on purpose is in the report (every format), not only on a terminal.
+    assert report["notices"] == [
+        "skipped repo/.github/workflows/templates: subdirectory of .github/workflows "
         "(GitHub only reads top-level files)",
-        "verifier: skipped repo/.github/workflows/README.md: not a .yml/.yaml file",
+        "skipped repo/.github/workflows/README.md: not a .yml/.yaml file",
     ]
+    assert err == ""
+
+
+def test_skipped_files_in_every_format_and_quiet_skips(capsys: pytest.CaptureFixture[str], in_assets: None) -> None:
+    notice = "skipped repo/.github/workflows/README.md: not a .yml/.yaml file"
+    _code, table, _err = run(["repo", "--format", "table"], capsys)
+    assert "\nNOT CHECKED\n" in table and f"  {notice}\n" in table
+    _code, markdown, _err = run(["repo", "--format", "markdown"], capsys)
+    assert "\n**Not checked:**\n" in markdown
+    assert f"- {notice}\n" in markdown
+    _code, github, _err = run(["repo", "--format", "github"], capsys)
+    assert f"::notice title=verifier did not check::{notice}\n" in github
+    _code, sarif, _err = run(["repo", "--format", "sarif"], capsys)
+    [invocation] = json.loads(sarif)["runs"][0]["invocations"]
+    assert {"level": "note", "message": {"text": notice}} in invocation["toolExecutionNotifications"]
+    _code, report, _err = run_json(["repo", "--quiet-skips"], capsys)
+    assert report["notices"] == []
 
 
 def test_config_file_policy_allows_first_party_tags(capsys: pytest.CaptureFixture[str], in_assets: None) -> None:

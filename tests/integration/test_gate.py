@@ -48,6 +48,25 @@ def test_core_allow_json_shows_every_check(capsys: pytest.CaptureFixture[str], t
     assert all(r["verdict"] == "pass" for r in doc["results"])
 
 
+def test_files_skipped_on_purpose_are_reported_as_notices(capsys: pytest.CaptureFixture[str],
+                                                          tmp_path: Path) -> None:
+    """The gate used to drop the list of skipped files without a word; auditors see it in the report now."""
+    workflows = tmp_path / "repo" / ".github" / "workflows"
+    (workflows / "drafts").mkdir(parents=True)
+    (workflows / "release.yml").write_bytes((DEMO / "workflows" / "release.yml").read_bytes())
+    (workflows / "drafts" / "next.yml").write_bytes((DEMO / "workflows" / "release.yml").read_bytes())
+    (workflows / "NOTES.md").write_text("not a workflow\n")
+    body = CORE.replace("paths: [DEMO/workflows/release.yml]", f"paths: [{tmp_path / 'repo'}]")
+    run = run_cli(capsys, "gate", "--config", str(_config(tmp_path, body)), "--format", "json")
+    assert run.code == 0, run.out + run.err
+    doc = json.loads(run.out)
+    assert [r["subject"] for r in doc["results"] if r["check"] == "actions-pinned"] == [str(workflows / "release.yml")]
+    assert doc["notices"] == [
+        f"skipped {workflows / 'drafts'}: subdirectory of .github/workflows (GitHub only reads top-level files)",
+        f"skipped {workflows / 'NOTES.md'}: not a .yml/.yaml file",
+    ]
+
+
 def test_demo_allow(capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(capsys, "gate", "--config", str(DEMO / "verifier.yaml"))
     assert run.code == 0, run.out + run.err

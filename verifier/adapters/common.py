@@ -89,10 +89,11 @@ def now_utc(report: ReportOptions) -> datetime:
 
 
 def finish(results: Sequence[CheckResult], report: ReportOptions,
-           config: Mapping[str, Any] | None = None) -> NoReturn:
+           config: Mapping[str, Any] | None = None, notices: Sequence[str] = ()) -> NoReturn:
     """Decide on ``results`` with the policy, write the report, and exit with the decision's code.
 
-    ``config`` is the per-check policy configuration, placed at ``input.config`` (keyed by check id).
+    ``config`` is the per-check policy configuration, placed at ``input.config`` (keyed by check id);
+    ``notices`` (inputs deliberately not checked) go into the report.
     """
     from verifier.evaluate import decide
     from verifier.output import render
@@ -103,7 +104,7 @@ def finish(results: Sequence[CheckResult], report: ReportOptions,
         click.echo(json.dumps(input_doc, indent=2, sort_keys=True), err=True)
     if report.input_json:
         _write(report.input_json, json.dumps(input_doc, indent=2, sort_keys=True) + "\n")
-    text = render(report.format, decision, results)
+    text = render(report.format, decision, results, notices)
     if report.output:
         _write(report.output, text)
     else:

@@ -22,7 +22,7 @@ def _level(finding: Finding) -> str:
     return "warning" if finding.severity is Severity.MEDIUM else "notice"
 
 
-def render_github(decision: Decision, results: Sequence[CheckResult]) -> str:
+def render_github(decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()) -> str:
     """One annotation per unwaived finding (waived ones are notices), then the decision."""
     lines = []
     for r in results:
@@ -39,5 +39,6 @@ def render_github(decision: Decision, results: Sequence[CheckResult]) -> str:
             lines.append(f"::{level} {','.join(props)}::{_escape_data(message)}")
     lines += [f"::error title=verifier denied::{_escape_data(msg)}" for msg in decision.deny]
     lines += [f"::warning title=verifier warning::{_escape_data(msg)}" for msg in decision.warn]
+    lines += [f"::notice title=verifier did not check::{_escape_data(n)}" for n in notices]
     lines.append(f"verifier: {'allowed' if decision.allowed else 'denied'}")
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(decision: Decision, results: Sequence[CheckResult]) -> str:
+def render_markdown(decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()) -> str:
     """Decision first (what a reviewer needs), then one row per result, then findings per result."""
     title = "✅ verifier: release allowed" if decision.allowed else "❌ verifier: release denied"
     out = [f"## {title}", ""]
@@ -34,4 +34,6 @@ def render_markdown(decision: Decision, results: Sequence[CheckResult]) -> str:
         if len(r.findings) > len(shown):
             out.append(f"\n_{len(r.findings) - len(shown)} more findings in the JSON report._")
         out += ["", "</details>"]
+    if notices:
+        out += ["", "**Not checked:**", ""] + [f"- {_cell(n)}" for n in notices]
     return "\n".join(out) + "\n"

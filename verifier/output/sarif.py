@@ -47,8 +47,8 @@ def _location(finding: Finding) -> list[dict[str, Any]]:
     return [{"physicalLocation": physical}]
 
 
-def sarif_document(decision: Decision, results: Sequence[CheckResult]) -> dict[str, Any]:
-    """The SARIF log as a dict."""
+def sarif_document(decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()) -> dict[str, Any]:
+    """The SARIF log as a dict; ``notices`` become the invocation's ``toolExecutionNotifications``."""
     rules: list[dict[str, Any]] = []
     rule_index: dict[str, int] = {}
     sarif_results: list[dict[str, Any]] = []
@@ -84,7 +84,7 @@ def sarif_document(decision: Decision, results: Sequence[CheckResult]) -> dict[s
         "runs": [{
             "tool": {"driver": {"name": "verifier", "version": __version__,
                                 "informationUri": INFORMATION_URI, "rules": rules}},
-            "invocations": [{"executionSuccessful": True}],
+            "invocations": [_invocation(notices)],
             "results": sarif_results,
             "properties": {"decision": {"allowed": decision.allowed, "deny": list(decision.deny),
                                         "warn": list(decision.warn)}},
@@ -92,6 +92,13 @@ def sarif_document(decision: Decision, results: Sequence[CheckResult]) -> dict[s
     }
 
 
-def render_sarif(decision: Decision, results: Sequence[CheckResult]) -> str:
+def _invocation(notices: Sequence[str]) -> dict[str, Any]:
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    if notices:
+        invocation["toolExecutionNotifications"] = [{"level": "note", "message": {"text": n}} for n in notices]
+    return invocation
+
+
+def render_sarif(decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()) -> str:
     """The SARIF log as indented JSON."""
-    return json.dumps(sarif_document(decision, results), indent=2) + "\n"
+    return json.dumps(sarif_document(decision, results, notices), indent=2) + "\n"

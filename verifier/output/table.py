@@ -8,7 +8,7 @@ from verifier.models import CheckResult, Decision
 from verifier.output._common import MAX_FINDINGS_SHOWN, ordered, summary, where
 
 
-def render_table(decision: Decision, results: Sequence[CheckResult]) -> str:
+def render_table(decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()) -> str:
     """Results, their findings (unwaived first, capped), then the decision with every reason."""
     lines: list[str] = []
     if results:
@@ -36,6 +36,8 @@ def render_table(decision: Decision, results: Sequence[CheckResult]) -> str:
         hidden = len(r.findings) - len(shown)
         if hidden > 0:
             lines.append(f"  ... and {hidden} more (use --format json for all)")
+    if notices:
+        lines += ["", "NOT CHECKED"] + [f"  {n}" for n in notices]
     lines.append("")
     lines.append("DECISION: " + ("ALLOWED" if decision.allowed else "DENIED"))
     lines += [f"  deny: {msg}" for msg in decision.deny]

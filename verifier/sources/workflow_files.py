@@ -137,6 +137,11 @@ def read_workflow(path: str, kind: str, max_bytes: int = MAX_WORKFLOW_BYTES) -> 
     return WorkflowFile(path, kind, text)
 
 
+def skip_notices(found: Discovery) -> list[str]:
+    """One report line per file or directory skipped on purpose (``skipped PATH: reason``)."""
+    return [f"skipped {path}: {reason}" for path, reason in found.skipped]
+
+
 def read_all(paths: list[str], max_bytes: int = MAX_WORKFLOW_BYTES) -> tuple[list[WorkflowFile], Discovery]:
     """Discover and read every file under ``paths``."""
     found = discover(paths)

@@ -49,7 +49,8 @@ def _validate(section: dict[str, Any], origin: str) -> dict[str, Any]:
                    "or owner/repo/path; MODE is hash-pin, ref-pin or any. Repeatable.")
 @click.option("--max-size", default=4, show_default=True, type=click.IntRange(1),
               help="Treat workflow/action files larger than this many MiB as unreadable.")
-@click.option("--quiet-skips", is_flag=True, help="Do not list skipped files on stderr.")
+@click.option("--quiet-skips", is_flag=True,
+              help="Leave the files skipped on purpose (see above) out of the report.")
 @report_options
 def command(paths: tuple[str, ...], config_file: Path | None, pins: dict[str, str], max_size: int,
             quiet_skips: bool, report: ReportOptions) -> None:
@@ -64,7 +65,7 @@ def command(paths: tuple[str, ...], config_file: Path | None, pins: dict[str, st
     `# verifier: ignore[unpinned-uses] <reason>`; a waiver without a reason is rejected.
     """
     from verifier.checks.actions_pinned import PinPolicy, check_files
-    from verifier.sources.workflow_files import read_all, read_config_section
+    from verifier.sources.workflow_files import read_all, read_config_section, skip_notices
 
     section: dict[str, Any] = {}
     if config_file is not None:
@@ -80,10 +81,8 @@ def command(paths: tuple[str, ...], config_file: Path | None, pins: dict[str, st
     # collector would only rescan the same live objects again and again (a third of the run's time).
     gc.disable()
     files, found = read_all(list(paths), max_size * MIB)
-    if not quiet_skips:
-        for path, reason in found.skipped:
-            click.echo(f"verifier: skipped {path}: {reason}", err=True)
+    notices = [] if quiet_skips else skip_notices(found)
     if not files:
         raise InputError(", ".join(paths), "no workflow (.github/workflows/*.yml) or action.yml file found")
     results = check_files([(f.path, f.kind, f.text, f.problem) for f in files], section)
-    finish(results, report, {CHECK_ID: section})
+    finish(results, report, {CHECK_ID: section}, notices)

@@ -115,7 +115,7 @@ def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], 
         if vsa_path:
             _write_vsa(vsa_path, config.image, run, decision, policy_dir, now)
 
-    text = render(report.format, decision, run.results)
+    text = render(report.format, decision, run.results, run.notices)
     if report.output:
         report.output.write_text(text, encoding="utf-8")
     else:
