@@ -274,13 +274,17 @@ sbom_first_or_zero(diffs) := diffs[0] if count(diffs) > 0
 else := 0
 
 # --- denied-license / license-not-allowed: identifiers inside the SBOM's licence expressions ------------
+# Both sides arrive normalised to current SPDX ids (verifier.sbom.licenses). A denied licence also denies
+# its -only / -or-later sibling: denying GPL-2.0-only catches GPL-2.0-or-later (which may be used as 2.0).
+
+license_family(id) := trim_suffix(trim_suffix(lower(id), "-only"), "-or-later")
 
 deny contains msg if {
 	some result in sbom_results
 	some sbom in result.facts.sboms
 	some id in sbom.license_ids
 	some denied in sbom_cfg.denied_licenses
-	lower(id) == lower(denied)
+	license_family(id) == license_family(denied)
 	msg := sprintf("%s: %s SBOM lists denied licence %s", [result.subject, sbom.format, id])
 }
 

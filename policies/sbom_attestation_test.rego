@@ -151,3 +151,13 @@ test_valid_or_unvalidated_sbom_is_quiet if {
 	count(verifier.warn) == 0 with input as doc(passing([sbom({"valid": true})]), {"require_valid": true})
 	count(verifier.deny) == 0 with input as doc(passing([sbom({"valid": null})]), {"require_valid": true})
 }
+
+test_denied_license_catches_its_or_later_sibling if {
+	# Denying GPL-2.0-only also denies GPL-2.0-or-later (it may be used as 2.0); MIT is not a sibling.
+	or_later := sbom({"licenses": ["GPL-2.0+"], "license_ids": ["GPL-2.0-or-later"]})
+	msgs := verifier.deny with input as doc(passing([or_later]), {"denied_licenses": ["GPL-2.0-only"]})
+	msgs == {"reg/app@sha256:11: cyclonedx SBOM lists denied licence GPL-2.0-or-later"}
+	only := sbom({"licenses": ["GPL-2.0-only"], "license_ids": ["GPL-2.0-only"]})
+	count(verifier.deny) == 1 with input as doc(passing([only]), {"denied_licenses": ["GPL-2.0-or-later"]})
+	count(verifier.deny) == 0 with input as doc(passing([only]), {"denied_licenses": ["LGPL-2.0-only", "GPL-3.0-only"]})
+}

@@ -92,11 +92,14 @@ def policy_config(config: VerifierConfig) -> dict[str, Any]:
     if config.trust_policies:
         out["oidc-trust"] = dict(config.trust_policies.settings)
     if config.sbom:
+        from verifier.sbom.licenses import normalize_license_id
+
+        # The same spelling as the SBOM's license_ids: "GPL-3.0" in the list is "GPL-3.0-only" there.
         out["sbom-attestation"] = {
             "required": config.sbom.required, "max_age": config.sbom.max_age,
             "required_format": config.sbom.format, "denied_packages": list(config.sbom.denied_packages),
-            "denied_licenses": list(config.sbom.denied_licenses),
-            "allowed_licenses": list(config.sbom.allowed_licenses),
+            "denied_licenses": [normalize_license_id(i) for i in config.sbom.denied_licenses],
+            "allowed_licenses": [normalize_license_id(i) for i in config.sbom.allowed_licenses],
             "digest_must_match": config.sbom.digest_must_match, "require_valid": config.sbom.require_valid}
     return out
 

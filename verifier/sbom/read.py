@@ -14,12 +14,13 @@ excessive nesting into an error, and XML with any DTD (so any entity declaration
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from verifier.errors import InputError
+from verifier.sbom.licenses import NOT_LICENSES, license_ids
 from verifier.sources.files import MIB, human_size, parse_json
 
 # Real SBOMs of large images are 5-30 MB (syft with files, 1,000s of packages); 128 MiB leaves headroom
@@ -31,9 +32,6 @@ MAX_PROBLEMS = 50
 SPDX = "spdx"
 CYCLONEDX = "cyclonedx"
 
-_NOT_LICENSES = frozenset({"NOASSERTION", "NONE", ""})
-_LICENSE_OPERATORS = frozenset({"AND", "OR", "WITH"})
-_LICENSE_TOKEN = re.compile(r"[^\s()]+")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
@@ -53,7 +51,7 @@ class SbomSummary:
     component_count: int
     purls: tuple[str, ...]
     licenses: tuple[str, ...]  # licence expressions as written (NOASSERTION/NONE left out)
-    license_ids: tuple[str, ...]  # the identifiers inside those expressions (AND/OR/WITH left out)
+    license_ids: tuple[str, ...]  # the identifiers inside those expressions, normalised (sbom.licenses)
     described_digests: tuple[
         str, ...
     ]  # manifest digests the SBOM claims to describe (never ImageID)
@@ -95,7 +93,7 @@ class _Collector:
     def license(self, expr: object) -> None:
         if isinstance(expr, str):
             expr = expr.strip()
-            if expr not in _NOT_LICENSES:
+            if expr not in NOT_LICENSES:
                 self.licenses.add(expr)
 
     def purl(self, value: object, where: str) -> None:
@@ -155,16 +153,6 @@ def normalize_time(value: object) -> str | None:
         offset = timedelta(hours=int(m[10]), minutes=int(m[11]))
         moment = moment - offset if m[9] == "+" else moment + offset
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def license_ids(expressions: Iterable[str]) -> tuple[str, ...]:
-    """Identifiers inside SPDX licence expressions: ``(MIT OR GPL-2.0-only WITH X)`` -> MIT, GPL-2.0-only, X."""
-    ids: set[str] = set()
-    for expr in expressions:
-        for token in _LICENSE_TOKEN.findall(expr):
-            if token.upper() not in _LICENSE_OPERATORS and token not in _NOT_LICENSES:
-                ids.add(token.rstrip("+") if token.endswith("+") and len(token) > 1 else token)
-    return tuple(sorted(ids))
 
 
 def _oci_purl_digest(purl: str) -> str | None:

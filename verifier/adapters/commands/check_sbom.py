@@ -82,7 +82,9 @@ def command(
     if denied_packages:
         config["denied_packages"] = list(denied_packages)
     if denied_licenses:
-        config["denied_licenses"] = list(denied_licenses)
+        from verifier.sbom.licenses import normalize_license_id
+
+        config["denied_licenses"] = [normalize_license_id(i) for i in denied_licenses]
     if require_valid:
         config["require_valid"] = True
     finish([result], report, config={"sbom-attestation": config, "signature": policy.config()})
