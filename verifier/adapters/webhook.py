@@ -211,11 +211,12 @@ def _answer(api_version: str, uid: str, outcome: Outcome) -> tuple[int, bytes]:
 
 
 class ValidateApp:
-    """``POST /validate``: one AdmissionReview in, one out. Every failure is a 400 or a deny.
+    """``POST /validate``: one AdmissionReview in, one out. Every failure is a deny or a 4xx/503 answer
+    (which the apiserver treats as a failure: a deny under ``failurePolicy: Fail``).
 
     A plain ASGI app under the starlette router (which still matches the path and answers 405 to other
     methods): it reads the body and sends the answer itself. The request/response objects and per-route
-    exception wrappers of a starlette endpoint cost ~15 % of a cached answer's CPU, and on the single event
+    exception wrappers of a starlette endpoint cost ~10 % of a cached answer's CPU, and on the single event
     loop thread that CPU is what sets the p99 under load (docs/webhook.md, "Cache hits").
     """
 
