@@ -42,6 +42,15 @@ def test_pinned_root_matches_sigstore_pythons_embedded_production_root() -> None
     assert _norm(json.loads(PINNED_TRUSTED_ROOT.read_text())) == _norm(json.loads(embedded.read_text()))
 
 
+def test_pinned_staging_root_is_sigstore_pythons_embedded_staging_root() -> None:
+    """Byte for byte: a sigstore-python upgrade that brings a newer staging root shows up here."""
+    import sigstore
+
+    embedded = (Path(sigstore.__file__).parent / "_store" / "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev" /
+                "trusted_root.json")
+    assert PINNED_STAGING_ROOT.read_bytes() == embedded.read_bytes()
+
+
 def test_pinned_roots_parse() -> None:
     prod = load_trust_root(None)
     assert [k.key_id.hex()[:8] for k in prod.tlogs] == ["c0d23d6a", "cf119915"]
@@ -49,6 +58,7 @@ def test_pinned_roots_parse() -> None:
     assert prod.tlogs[0].valid.end is None
     staging = load_trust_root(PINNED_STAGING_ROOT)
     assert all(k.key_id not in {p.key_id for p in prod.tlogs} for k in staging.tlogs)
+    assert len(staging.tlogs) == 4 and len(staging.ctlogs) == 4  # Rekor v1 + three v2 logs; 2026 CT key
 
 
 @pytest.mark.parametrize(("edit", "problem"), [
