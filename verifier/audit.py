@@ -49,6 +49,7 @@ class UnitOutcome:
     results: list[CheckResult] = field(default_factory=list)
     records: list[DecisionRecord] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    not_checked: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): skipped on purpose
     digest: str | None = None
 
 
@@ -137,7 +138,8 @@ def _audit_repository(unit: Unit, outcome: UnitOutcome) -> None:
     from verifier.sources.workflow_files import read_all
 
     try:
-        files, _found = read_all([unit.ref])
+        files, found = read_all([unit.ref])
+        outcome.not_checked += found.skipped
         outcome.results += check_files([(f.path, f.kind, f.text, f.problem) for f in files], {})
     except VerifierError as exc:
         outcome.problems.append(f"{unit.ref}: workflows: {exc.diagnostics()}")
@@ -267,6 +269,8 @@ class AuditReport(BaseModel):
     could_not_audit: list[Problem]
     results: list[CheckResult]
     records: list[DecisionRecord]
+    # Files left out on purpose (GitHub would not run them); absent in reports of earlier versions.
+    not_checked: list[Problem] = Field(default_factory=list)
 
 
 def repository_rows(results_by_repo: dict[str, list[CheckResult]],
@@ -339,6 +343,7 @@ def build_report(outcomes: Sequence[UnitOutcome], bad_inputs: Sequence[tuple[str
         decision=decision, decisions=summarise(records),
         could_not_audit=sorted(problems, key=lambda p: (p.input, p.reason)),
         results=results, records=records,
+        not_checked=[Problem(input=i, reason=r) for i, r in sorted({n for o in ordered for n in o.not_checked})],
     )
 
 
@@ -357,4 +362,6 @@ def merge_reports(reports: Sequence[AuditReport], *, decision: Decision, now: da
         inputs=[inputs[k] for k in sorted(inputs)], summary=summary_counts(results),
         repositories=[rows[k] for k in sorted(rows)], decision=decision, decisions=summarise(records),
         could_not_audit=[Problem(input=i, reason=r) for i, r in problems], results=results, records=records,
+        not_checked=[Problem(input=i, reason=r)
+                     for i, r in sorted({(p.input, p.reason) for rep in reports for p in rep.not_checked})],
     )

@@ -131,6 +131,38 @@ def test_shards_merge_to_the_full_report(capsys: pytest.CaptureFixture[str], tmp
     assert merged["decision"] == full["decision"]
 
 
+def test_files_skipped_on_purpose_are_listed_as_not_checked(capsys: pytest.CaptureFixture[str],
+                                                            tmp_path: Path) -> None:
+    """Auditors see what was left out (GitHub would not run it), in every format and through a merge;
+    a report written before the field existed still merges."""
+    repos = tmp_path / "repos"
+    for name in ("a", "b"):
+        wf = repos / name / ".github" / "workflows"
+        (wf / "drafts").mkdir(parents=True)
+        shutil.copy(WORKFLOWS / "pallets__flask" / ".github" / "workflows" / "tests.yaml", wf / "tests.yaml")
+        (wf / "notes.md").write_text("not a workflow\n")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    _, report = audit_json(capsys, out_dir, str(repos))
+    wf_a = repos / "a" / ".github" / "workflows"
+    assert {"input": str(wf_a / "drafts"),
+            "reason": "subdirectory of .github/workflows (GitHub only reads top-level files)"} in report["not_checked"]
+    assert {"input": str(wf_a / "notes.md"), "reason": "not a .yml/.yaml file"} in report["not_checked"]
+    assert len(report["not_checked"]) == 4 and report["could_not_audit"] == []
+    for fmt, marker in (("markdown", "## Not checked (skipped on purpose)"), ("html", "id=not-checked"),
+                        ("sarif", "toolExecutionNotifications")):
+        out = out_dir / f"report.{fmt}"
+        run_cli(capsys, "audit", str(repos), "--report", fmt, "-o", str(out))
+        assert marker in out.read_text() and str(wf_a / "notes.md") in out.read_text(), fmt
+    old = dict(report)
+    old.pop("not_checked")
+    (out_dir / "old.json").write_text(json.dumps(old))
+    (out_dir / "new.json").write_text(json.dumps(report))
+    run_cli(capsys, "audit", "merge", str(out_dir / "old.json"), str(out_dir / "new.json"),
+            "--report", "json", "-o", str(out_dir / "merged.json"))
+    assert json.loads((out_dir / "merged.json").read_text())["not_checked"] == report["not_checked"]
+
+
 def test_shard_index_from_job_completion_index(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOB_COMPLETION_INDEX", "1")

@@ -33,7 +33,7 @@ def render_sarif(report: AuditReport) -> str:
     """Every finding of every check, as for `check --format sarif`."""
     from verifier.output.sarif import render_sarif as sarif
 
-    return sarif(report.decision, report.results)
+    return sarif(report.decision, report.results, [f"skipped {p.input}: {p.reason}" for p in report.not_checked])
 
 
 def render_csv(report: AuditReport) -> str:
@@ -74,6 +74,9 @@ def render_markdown(report: AuditReport) -> str:
                      f"{row.passed} | {findings} | {gate} |")
     if report.could_not_audit:
         lines += ["", "## Could not audit", ""] + [f"- `{_cell(p.input)}`: {_cell(p.reason)}" for p in report.could_not_audit]
+    if report.not_checked:
+        lines += ["", "## Not checked (skipped on purpose)", ""]
+        lines += [f"- `{_cell(p.input)}`: {_cell(p.reason)}" for p in report.not_checked]
     d = report.decisions
     if d["total"]:
         lines += ["", "## Admission decisions", "", f"{d['admitted']} admitted, {d['denied']} denied.", "",
@@ -206,6 +209,10 @@ def render_html(report: AuditReport) -> str:
                             [[f"<code>{escape(p.input)}</code>", escape(p.reason)] for p in report.could_not_audit]))
     else:
         parts.append('<p class="muted">Every input was audited.</p>')
+    if report.not_checked:
+        parts.append("<h2 id=not-checked>Not checked (skipped on purpose)</h2>")
+        parts.append(_table("table-not-checked", ["Path", "Reason"],
+                            [[f"<code>{escape(p.input)}</code>", escape(p.reason)] for p in report.not_checked]))
     if d["total"]:
         parts += ["<h2 id=decisions>Admission decisions</h2>",
                   _table("table-namespaces", ["Namespace", "Admitted", "Denied"],
