@@ -10,7 +10,8 @@ Starts the Debian docker-registry on 127.0.0.1 (as the integration fixtures do),
 - registry by digest and by tag (a new client, so a new connection, per collection: the "cold" path);
 - a remote registry simulated by adding a 20 ms delay before each request to the local one: the three
   lookups (.sig, .att, referrers) sequential vs parallel (the default for registries); the ratio is
-  parallel / sequential;
+  parallel / sequential. Then the webhook's lookups there (shared client, no .att) for a cosign-signed image
+  whose payload is known from its digest (1 round trip) and one whose payload has annotations (2);
 - baseline ("peer"): a bare httpx client issuing the same GET requests in the same order on one
   connection, without hashing, parsing or limits: the floor any Registry v2 client pays. The ratio
   verifier / baseline is the cost of our checks plus the connection setup.
@@ -122,6 +123,39 @@ def baseline(reg: LocalRegistry, repo: str, digest: str) -> Callable[[], object]
     return run
 
 
+SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+
+
+def far_cosign_lookups(reg: LocalRegistry, rtt: float, runs: int) -> None:
+    """The webhook's lookups on a far registry: one shared client (the referrers-API answer remembered),
+    ``.sig`` and the referrers tag at once, no ``.att``. A cosign payload known from its digest needs only
+    the ``.sig`` manifest; a payload with annotations needs its blob as well, one more round trip."""
+    cases = {}
+    for name, optional in (("known", None), ("annotated", {"commit": "abc"})):
+        repo = f"bench/far-{name}"
+        digest, _ = reg.push_image(repo, "v1")
+        payload = json.dumps({"critical": {"identity": {"docker-reference": f"{reg.host}/{repo}"},
+                                           "image": {"docker-manifest-digest": digest},
+                                           "type": "cosign container image signature"}, "optional": optional},
+                             separators=(",", ":")).encode()
+        reg.attach_legacy(repo, digest, [(payload, SIMPLESIGNING, {"dev.cosignproject.cosign/signature": "c2ln"})])
+        cases[name] = (repo, digest)
+    client = RegistryClient(reg.host, transport=DelayTransport(rtt))
+    try:
+        for name, (repo, digest) in cases.items():
+            store = RegistryStore(client, repo)
+
+            def run(store: RegistryStore = store, repo: str = repo, digest: str = digest) -> object:
+                found = collect_all(store, digest, Limits(), parallel=True, attestations=False,
+                                    references=(f"{reg.host}/{repo}",))
+                assert len(found.signatures) == 1, found
+                return found
+
+            report(f"{rtt * 1000:.0f} ms RTT, webhook lookups, payload {name}", timed(run, runs))
+    finally:
+        client.close()
+
+
 def report(name: str, ms: list[float], base: float | None = None) -> None:
     p50 = statistics.median(ms)
     p99 = sorted(ms)[max(0, int(len(ms) * 0.99) - 1)]
@@ -167,6 +201,7 @@ def main() -> int:
                 timed(remote(reg, repo, digest, True, rtt), runs),
                 statistics.median(seq),
             )
+            far_cosign_lookups(reg, rtt, runs)
             report(
                 "oci-layout throwaway-key",
                 timed(
