@@ -350,10 +350,12 @@ def test_metrics_count_decisions_cache_and_latency(pki: Pki) -> None:
 # ---------------------------------------------------------------------------------- resource limits
 
 
-def _review_with(pad: Any, uid: str = "large") -> bytes:
+def _review_with(pad: Any, uid: str = "large", image: str | None = None) -> bytes:
     doc = json.loads((ADMISSION / "connaisseur-v3/18_allow_me_pod.json").read_bytes())
     doc["request"]["uid"] = uid
     doc["request"]["object"]["metadata"].setdefault("annotations", {})["pad"] = pad
+    if image is not None:
+        doc["request"]["object"]["spec"]["containers"][0]["image"] = image
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
@@ -399,13 +401,18 @@ def test_body_sent_too_slowly_is_cut_off_at_the_deadline(server: ServerThread, p
 def test_large_reviews_beyond_the_limit_wait_then_get_503(pki: Pki) -> None:
     """Two large reviews hold both slots (their image takes 3 s to verify); a third waits for a slot until
     its own deadline and is answered 503, a webhook failure (a deny under failurePolicy Fail)."""
-    srv, metrics = _server(pki, load_config(CONFIG_FILE), allow_list_verifier(delay=3.0))
+    verifier = allow_list_verifier(delay=3.0)
+    srv, metrics = _server(pki, load_config(CONFIG_FILE), verifier)
     pad = "x" * (512 * 1024)
+    images = sorted(ALLOWED)[:2]  # two images: two lookups, so both reviews are seen to hold their slot
     try:
         clients = [ApiserverClient(srv.port, pki.ca_file) for _ in range(3)]
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
-            first = [pool.submit(clients[i].review, _review_with(pad, f"big-{i}")) for i in range(2)]
-            time.sleep(0.5)
+            first = [pool.submit(clients[i].review, _review_with(pad, f"big-{i}", images[i])) for i in range(2)]
+            deadline = time.monotonic() + 10
+            while len(verifier.calls) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)  # both are past parsing, inside their slot, verifying
+            assert len(verifier.calls) == 2
             start = time.monotonic()
             third = clients[2].post("/validate?timeout=2s", _review_with(pad, "big-2"))
             elapsed = time.monotonic() - start
