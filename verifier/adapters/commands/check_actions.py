@@ -50,7 +50,8 @@ def _validate(section: dict[str, Any], origin: str) -> dict[str, Any]:
 @click.option("--max-size", default=4, show_default=True, type=click.IntRange(1),
               help="Treat workflow/action files larger than this many MiB as unreadable.")
 @click.option("--quiet-skips", is_flag=True,
-              help="Leave the files skipped on purpose (see above) out of the report.")
+              help="Leave out of the report the files skipped on purpose (GitHub would not run them: a "
+                   "subdirectory of .github/workflows, a non-YAML file there, .git, node_modules).")
 @report_options
 def command(paths: tuple[str, ...], config_file: Path | None, pins: dict[str, str], max_size: int,
             quiet_skips: bool, report: ReportOptions) -> None:
