@@ -116,9 +116,8 @@ class WebhookConfig(BaseModel):
     # Worker threads for registry lookups (blocking I/O): cold requests beyond this many wait in a queue.
     max_concurrent_lookups: int = Field(default=32, ge=1, le=256)
     # Verifications in flight per registry host; more wait in arrival order (FIFO). Fewer lookups fight less
-    # over the GIL, so a burst is served closer to arrival order (cold p99 at 50 clients on 2 cores with one
-    # registry: 32 -> ~530 ms, 16 -> ~390 ms, 8 -> ~310 ms, bench_webhook.py), and one slow or frozen
-    # registry cannot hold every worker thread. Raise it for a far registry (a lookup is ~2 round trips).
+    # over the GIL, so a burst is served closer to arrival order, and one slow or frozen registry cannot
+    # hold every worker thread (docs/webhook.md, "Cold lookups"). Raise it for a far registry.
     max_lookups_per_registry: int = Field(default=8, ge=1, le=256)
     policy_dir: Path | None = None
     opa_url: str | None = None
@@ -262,6 +261,11 @@ class VerdictCache:
         while len(self._entries) >= self._max:
             self._entries.pop(next(iter(self._entries)))
         self._entries[key] = (self._clock() + ttl, verdict)
+
+
+def _where(req: AdmissionRequest) -> str:
+    """The reviewed object, for log lines: ``Kind namespace/name``."""
+    return f"{req.kind} {req.namespace}/{req.name or '(generated)'}"
 
 
 def _no_events(_name: str, _label: str) -> None:
@@ -415,7 +419,7 @@ class AdmissionDecider:
             except InputError:
                 return None
             rule = self.rule_for(req.namespace, ref)
-            verdict = self.cache.peek((ref.pinned, self.version, str(rule.index))) if ref.pinned else None
+            verdict = self.cache.peek(self._cache_key(ref.pinned, rule)) if ref.pinned else None
             if verdict is None:
                 return None
             per_image.append((rule, verdict))
@@ -423,19 +427,22 @@ class AdmissionDecider:
             self._events("cache", "hit")
         return self._combine(req, images, per_image)
 
+    def _cache_key(self, pinned: str, rule: ResolvedRule) -> tuple[str, ...]:
+        """Where ``pinned``'s verdict under ``rule`` is cached (never shared across policy versions)."""
+        return (pinned, self.version, str(rule.index))
+
     def _images_or_outcome(self, req: AdmissionRequest) -> list[ContainerImage] | Outcome:
         """The images to verify, or the answer when there are none to verify."""
         if req.operation not in ("CREATE", "UPDATE") or not req.is_workload:
             return Outcome(True)
-        where = f"{req.kind} {req.namespace}/{req.name or '(generated)'}"
         if self.is_exempt(req.namespace):
-            log.info("uid=%s: %s: namespace is exempt", req.uid, where)
+            log.info("uid=%s: %s: namespace is exempt", req.uid, _where(req))
             self._events("decision", "exempt")
             return Outcome(True, audit={"exempt": "namespace"})
         try:
             images = images_to_check(req)
         except InputError as exc:
-            log.warning("uid=%s: %s: malformed object: %s", req.uid, where, exc)
+            log.warning("uid=%s: %s: malformed object: %s", req.uid, _where(req), exc)
             self._events("decision", "denied")
             return Outcome(False, _short(f"verifier: malformed {req.kind}: {exc.problem}"))
         if not images:
@@ -457,7 +464,6 @@ class AdmissionDecider:
         per_image: Sequence[tuple[ResolvedRule, ImageVerdict]],
     ) -> Outcome:
         """One answer from the verdicts of the request's images, each under its rule's mode."""
-        where = f"{req.kind} {req.namespace}/{req.name or '(generated)'}"
         denied: list[str] = []
         warnings: list[str] = []
         audited: list[str] = []
@@ -474,7 +480,7 @@ class AdmissionDecider:
             else:
                 audited.append(line)
             log.info(
-                "uid=%s dryRun=%s: %s: %s [%s]", req.uid, req.dry_run, where, line, rule.mode.value
+                "uid=%s dryRun=%s: %s: %s [%s]", req.uid, req.dry_run, _where(req), line, rule.mode.value
             )
         warnings = list(dict.fromkeys(_short(w) for w in warnings))
         if denied:
@@ -507,7 +513,7 @@ class AdmissionDecider:
                     False, ("tag could not be resolved to a digest",), error=True
                 )
             pinned = f"{ref.canonical}@{digest}"
-        key = (pinned, self.version, str(rule.index))
+        key = self._cache_key(pinned, rule)
         return rule, await self.cache.get(key, lambda: self._evaluate(pinned, rule), self._events)
 
     async def _resolve_tag(self, ref: ImageRef) -> str:

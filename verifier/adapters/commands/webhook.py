@@ -98,8 +98,8 @@ def signature_verifier(config: Any, *, docker_config: Path | None, timeout: floa
     # The .att tag is read only when a check reads attestation layers (the SBOM check); the signature
     # check reads .sig layers and referrers only. The webhook always verifies ref@digest: the signatures are
     # looked up by that digest, so the image manifest itself is not fetched (fetch_pinned=False). The .sig
-    # and referrers lookups of one image run concurrently on the shared collect pool: 2 round trips instead
-    # of 3 for an unseen image on a far registry (the same throughput under load: bench_webhook.py).
+    # and referrers lookups of one image run concurrently on the shared collect pool: an unseen image on a
+    # far registry waits for the longer of the two, not their sum (docs/webhook.md, "Cold lookups").
     want_attestations = sbom is not None
 
     def verify(ref: str) -> list[CheckResult]:
