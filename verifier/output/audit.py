@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable
 from html import escape
 
-from verifier.audit import AuditReport
+from verifier.audit import AuditReport, Problem
 from verifier.output._common import ordered, where
 
 REPORT_FORMATS = ("html", "markdown", "json", "sarif", "csv")
@@ -72,11 +72,10 @@ def render_markdown(report: AuditReport) -> str:
         gate = "" if row.allowed is None else ("allowed" if row.allowed else "denied")
         lines.append(f"| {_cell(row.repository)} | {row.score if row.score is not None else '-'} | {row.subjects} | "
                      f"{row.passed} | {findings} | {gate} |")
-    if report.could_not_audit:
-        lines += ["", "## Could not audit", ""] + [f"- `{_cell(p.input)}`: {_cell(p.reason)}" for p in report.could_not_audit]
-    if report.not_checked:
-        lines += ["", "## Not checked (skipped on purpose)", ""]
-        lines += [f"- `{_cell(p.input)}`: {_cell(p.reason)}" for p in report.not_checked]
+    for title, problems in (("Could not audit", report.could_not_audit),
+                            ("Not checked (skipped on purpose)", report.not_checked)):
+        if problems:
+            lines += ["", f"## {title}", ""] + [f"- `{_cell(p.input)}`: {_cell(p.reason)}" for p in problems]
     d = report.decisions
     if d["total"]:
         lines += ["", "## Admission decisions", "", f"{d['admitted']} admitted, {d['denied']} denied.", "",
@@ -160,6 +159,10 @@ def _table(table_id: str, headers: list[str], rows: list[list[str]], numeric: se
     return f'<table class="sortable" id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _problems_table(table_id: str, what: str, problems: list[Problem]) -> str:
+    return _table(table_id, [what, "Reason"], [[f"<code>{escape(p.input)}</code>", escape(p.reason)] for p in problems])
+
+
 def _gate_cell(allowed: bool | None, deny: list[str]) -> str:
     if allowed is None:
         return ""
@@ -205,14 +208,12 @@ def render_html(report: AuditReport) -> str:
     ]
     parts.append("<h2 id=could-not-audit>Could not audit</h2>")
     if report.could_not_audit:
-        parts.append(_table("table-problems", ["Input", "Reason"],
-                            [[f"<code>{escape(p.input)}</code>", escape(p.reason)] for p in report.could_not_audit]))
+        parts.append(_problems_table("table-problems", "Input", report.could_not_audit))
     else:
         parts.append('<p class="muted">Every input was audited.</p>')
     if report.not_checked:
         parts.append("<h2 id=not-checked>Not checked (skipped on purpose)</h2>")
-        parts.append(_table("table-not-checked", ["Path", "Reason"],
-                            [[f"<code>{escape(p.input)}</code>", escape(p.reason)] for p in report.not_checked]))
+        parts.append(_problems_table("table-not-checked", "Path", report.not_checked))
     if d["total"]:
         parts += ["<h2 id=decisions>Admission decisions</h2>",
                   _table("table-namespaces", ["Namespace", "Admitted", "Denied"],
