@@ -28,28 +28,28 @@ def _licensing() -> Any:
     return license_expression.get_spdx_licensing()
 
 
+def _keys(text: str) -> list[str] | None:
+    """The licence keys license-expression reads in ``text``; None when it is not an expression."""
+    try:
+        parsed = _licensing().parse(text)
+    except Exception:  # noqa: BLE001 - license-expression raises several types; the caller falls back
+        return None
+    return None if parsed is None else [str(k) for k in _licensing().license_keys(parsed)]
+
+
 @functools.lru_cache(maxsize=4096)
 def normalize_license_id(identifier: str) -> str:
     """The current SPDX identifier for ``identifier`` (case and deprecated ids), else it as written."""
     token = identifier.strip()
-    try:
-        parsed = _licensing().parse(token)
-    except Exception:  # noqa: BLE001 - license-expression raises several types; free text is kept
-        parsed = None
-    keys = [] if parsed is None else [str(k) for k in _licensing().license_keys(parsed)]
+    keys = _keys(token) or []
     name = keys[0] if len(keys) == 1 else token
     return name[:-1] if name.endswith("+") and len(name) > 1 else name
 
 
 @functools.lru_cache(maxsize=4096)
 def _expression_ids(expression: str) -> tuple[str, ...]:
-    try:
-        parsed = _licensing().parse(expression)
-    except Exception:  # noqa: BLE001 - not a valid expression: fall back to its tokens
-        parsed = None
-    if parsed is not None:
-        tokens = [str(k) for k in _licensing().license_keys(parsed)]
-    else:
+    tokens = _keys(expression)
+    if tokens is None:  # not a valid expression: every token of it still counts
         tokens = [t for t in _TOKEN.findall(expression) if t.upper() not in _OPERATORS]
     return tuple(normalize_license_id(t) for t in tokens if t not in NOT_LICENSES)
 
