@@ -36,6 +36,7 @@ test: dev system-deps
 
 lint: dev
 	$(BIN)/ruff check verifier tests bench
+	$(BIN)/ruff format --check verifier tests bench
 	$(BIN)/typos
 	$(BIN)/interrogate verifier
 	$(BIN)/mypy

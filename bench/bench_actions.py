@@ -34,7 +34,9 @@ FALLBACK_CORPUS = REPO / "tests" / "assets" / "upstream" / "workflows"
 CPU_TIMES: dict[str, list[float]] = {}
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None, label: str | None = None) -> tuple[float, bytes, int]:
+def timed(
+    cmd: list[str], env: dict[str, str] | None = None, label: str | None = None
+) -> tuple[float, bytes, int]:
     """Run ``cmd`` and return (wall seconds, stdout, returncode); record its CPU time (user + sys of the
     child) under ``label``. CPU time is less sensitive than wall time to other load on the machine."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -50,9 +52,14 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, label: str | None =
 
 def main() -> int:
     """Run the benchmark and print the ratio."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path,
-                        default=DEFAULT_CORPUS if DEFAULT_CORPUS.is_dir() else FALLBACK_CORPUS)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=DEFAULT_CORPUS if DEFAULT_CORPUS.is_dir() else FALLBACK_CORPUS,
+    )
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--zizmor", default="/work/benchvenv/bin/zizmor")
     parser.add_argument("--verifier-python", default=sys.executable)
@@ -61,14 +68,28 @@ def main() -> int:
 
     corpus = str(args.corpus)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    verifier_cmd = [args.verifier_python, "-m", "verifier", "check", "actions", corpus,
-                    "--format", args.format, "--quiet-skips"]
+    verifier_cmd = [
+        args.verifier_python,
+        "-m",
+        "verifier",
+        "check",
+        "actions",
+        corpus,
+        "--format",
+        args.format,
+        "--quiet-skips",
+    ]
     zizmor_cmd = [args.zizmor, "--offline", "--format", "json", "--no-progress", corpus]
     if not Path(args.zizmor).exists():
-        print(f"zizmor not found at {args.zizmor}: python3 -m venv /work/benchvenv && "
-              "/work/benchvenv/bin/pip install zizmor", file=sys.stderr)
+        print(
+            f"zizmor not found at {args.zizmor}: python3 -m venv /work/benchvenv && "
+            "/work/benchvenv/bin/pip install zizmor",
+            file=sys.stderr,
+        )
         return 2
-    version = subprocess.run([args.zizmor, "--version"], capture_output=True, text=True, check=False)
+    version = subprocess.run(
+        [args.zizmor, "--version"], capture_output=True, text=True, check=False
+    )
 
     # Warm-up (page cache, .pyc files), and a sanity check of both outputs.
     _t, out, rc = timed(verifier_cmd, env)
@@ -79,10 +100,14 @@ def main() -> int:
     _t, zout, zrc = timed(zizmor_cmd)
     zfindings = json.loads(zout)
     if report is not None:
-        n_unpinned = sum(1 for r in report["results"] for f in r["findings"] if f["rule"] == "unpinned-uses")
+        n_unpinned = sum(
+            1 for r in report["results"] for f in r["findings"] if f["rule"] == "unpinned-uses"
+        )
         print(f"verifier: {len(report['results'])} files, {n_unpinned} unpinned-uses (exit {rc})")
     z_unpinned = sum(1 for f in zfindings if f.get("ident") == "unpinned-uses")
-    print(f"{version.stdout.strip()}: {len(zfindings)} findings, {z_unpinned} unpinned-uses (exit {zrc})")
+    print(
+        f"{version.stdout.strip()}: {len(zfindings)} findings, {z_unpinned} unpinned-uses (exit {zrc})"
+    )
 
     ours: list[float] = []
     theirs: list[float] = []
@@ -91,17 +116,23 @@ def main() -> int:
         theirs.append(timed(zizmor_cmd, None, "zizmor")[0])
 
     def show(name: str, times: list[float]) -> None:
-        print(f"{name:<10} best {min(times):.3f} s  median {statistics.median(times):.3f} s  "
-              f"({', '.join(f'{t:.3f}' for t in times)})")
+        print(
+            f"{name:<10} best {min(times):.3f} s  median {statistics.median(times):.3f} s  "
+            f"({', '.join(f'{t:.3f}' for t in times)})"
+        )
 
     print(f"corpus: {corpus}, {args.runs} alternating runs, {os.cpu_count()} CPUs")
     show("verifier", ours)
     show("zizmor", theirs)
-    print(f"ratio verifier/zizmor (wall): best {min(ours) / min(theirs):.2f}  "
-          f"median {statistics.median(ours) / statistics.median(theirs):.2f}  (target <= 0.5)")
+    print(
+        f"ratio verifier/zizmor (wall): best {min(ours) / min(theirs):.2f}  "
+        f"median {statistics.median(ours) / statistics.median(theirs):.2f}  (target <= 0.5)"
+    )
     cpu_ours, cpu_theirs = CPU_TIMES["verifier"], CPU_TIMES["zizmor"]
-    print(f"cpu (user+sys): verifier median {statistics.median(cpu_ours):.3f} s, zizmor median "
-          f"{statistics.median(cpu_theirs):.3f} s, ratio {statistics.median(cpu_ours) / statistics.median(cpu_theirs):.2f}")
+    print(
+        f"cpu (user+sys): verifier median {statistics.median(cpu_ours):.3f} s, zizmor median "
+        f"{statistics.median(cpu_theirs):.3f} s, ratio {statistics.median(cpu_ours) / statistics.median(cpu_theirs):.2f}"
+    )
     return 0
 
 

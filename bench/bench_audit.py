@@ -20,8 +20,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "real"
-WORKFLOWS = SHARED / "workflows" if (SHARED / "workflows").is_dir() else REPO / "tests/assets/upstream/workflows"
-TRUST = SHARED / "trust-policies" if (SHARED / "trust-policies").is_dir() else REPO / "tests/assets/upstream/trust-policies"
+WORKFLOWS = (
+    SHARED / "workflows"
+    if (SHARED / "workflows").is_dir()
+    else REPO / "tests/assets/upstream/workflows"
+)
+TRUST = (
+    SHARED / "trust-policies"
+    if (SHARED / "trust-policies").is_dir()
+    else REPO / "tests/assets/upstream/trust-policies"
+)
 
 
 def timed(cmd: list[str], runs: int) -> float:
@@ -38,8 +46,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--peers", default="/work/benchvenv/bin")
     args = parser.parse_args()
-    verifier = [sys.executable, "-m", "verifier", "audit", str(WORKFLOWS), str(TRUST), "--report", "json",
-                "-o", "/dev/null"]
+    verifier = [
+        sys.executable,
+        "-m",
+        "verifier",
+        "audit",
+        str(WORKFLOWS),
+        str(TRUST),
+        "--report",
+        "json",
+        "-o",
+        "/dev/null",
+    ]
     ours = timed(verifier, args.runs)
     print(f"verifier audit (40 repos + 53 trust configs, json report): {ours:.2f} s")
     zizmor = shutil.which("zizmor", path=args.peers)
@@ -51,10 +69,14 @@ def main() -> None:
     t_zizmor = timed([zizmor, "--offline", "--format", "json", *repos], args.runs)
     t_checkov = timed([checkov, "-d", str(TRUST), "-o", "json", "--quiet", "--compact"], args.runs)
     peers = t_zizmor + t_checkov
-    print(f"zizmor --offline on the 40 repos: {t_zizmor:.2f} s; checkov -d on the trust corpus: {t_checkov:.2f} s")
+    print(
+        f"zizmor --offline on the 40 repos: {t_zizmor:.2f} s; checkov -d on the trust corpus: {t_checkov:.2f} s"
+    )
     print(f"ratio verifier / (zizmor + checkov) = {ours / peers:.3f}  ({peers / ours:.1f}x faster)")
-    print("note: checkov reads the raw corpus files as it finds them (it cannot parse bare IAM policy documents,"
-          " GCP provider records or Graph-API credentials), so its share here is a lower bound on its real cost.")
+    print(
+        "note: checkov reads the raw corpus files as it finds them (it cannot parse bare IAM policy documents,"
+        " GCP provider records or Graph-API credentials), so its share here is a lower bound on its real cost."
+    )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ def build_release(work: Path) -> Path:
         results.append(r)
     rules = []
     for i in range(1000):
-        rule = copy.deepcopy(run["tool"]["driver"]["rules"][i % len(run["tool"]["driver"]["rules"])])
+        rule = copy.deepcopy(
+            run["tool"]["driver"]["rules"][i % len(run["tool"]["driver"]["rules"])]
+        )
         rule["id"] = f"CVE-2099-{i:05d}"
         rules.append(rule)
     for i, r in enumerate(results):
@@ -55,8 +57,9 @@ def build_release(work: Path) -> Path:
     base = json.loads((DEMO / "trust-policy.json").read_text())
     for i in range(5):
         doc = copy.deepcopy(base)
-        doc["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] = (
-            f"repo:example-org/api-{i}:environment:production")
+        doc["Statement"][0]["Condition"]["StringEquals"][
+            "token.actions.githubusercontent.com:sub"
+        ] = f"repo:example-org/api-{i}:environment:production"
         (policies / f"role-{i}.json").write_text(json.dumps(doc, indent=2))
     config = work / "verifier.yaml"
     config.write_text(
@@ -65,7 +68,8 @@ def build_release(work: Path) -> Path:
         "sbom:\n  required: true\n"
         "sarif:\n  files: [scan.sarif]\n  fail_on: [critical, high]\n"
         "workflows:\n  paths: [repo]\n"
-        "trust_policies:\n  paths: [trust]\n")
+        "trust_policies:\n  paths: [trust]\n"
+    )
     return config
 
 
@@ -80,8 +84,12 @@ def main() -> int:
         split: dict[str, list[float]] = defaultdict(list)
         for _ in range(args.runs):
             start = time.perf_counter()
-            proc = subprocess.run([verifier, "gate", "--config", str(config), "--timings", "--format", "json"],
-                                  capture_output=True, text=True, check=False)
+            proc = subprocess.run(
+                [verifier, "gate", "--config", str(config), "--timings", "--format", "json"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             walls.append(time.perf_counter() - start)
             if proc.returncode != 0:
                 print(proc.stdout[-2000:], proc.stderr[-2000:], sep="\n")
@@ -89,24 +97,28 @@ def main() -> int:
                 return 1
             for line in proc.stderr.splitlines():
                 if line.startswith("timing: "):
-                    check, ms = line[len("timing: "):].rsplit(": ", 1)
+                    check, ms = line[len("timing: ") :].rsplit(": ", 1)
                     split[check].append(float(ms.split()[0]))
             doc = json.loads(proc.stdout)
         counts = {r["check"]: 0 for r in doc["results"]}
         for r in doc["results"]:
             counts[r["check"]] += 1
     median = statistics.median(walls)
-    print(f"verifier gate, whole process, median of {args.runs}: {median:.3f} s "
-          f"(min {min(walls):.3f}, max {max(walls):.3f}); target < {TARGET_S} s: "
-          f"{'met' if median < TARGET_S else 'NOT met'}")
+    print(
+        f"verifier gate, whole process, median of {args.runs}: {median:.3f} s "
+        f"(min {min(walls):.3f}, max {max(walls):.3f}); target < {TARGET_S} s: "
+        f"{'met' if median < TARGET_S else 'NOT met'}"
+    )
     print(f"results per check: {counts}")
     total = 0.0
     for check, values in split.items():
         ms = statistics.median(values)
         total += ms
         print(f"  {check:18s} {ms:8.1f} ms")
-    print(f"  {'checks total':18s} {total:8.1f} ms; the rest ({median * 1000 - total:.0f} ms) is interpreter start, "
-          "imports, config, policy evaluation and rendering")
+    print(
+        f"  {'checks total':18s} {total:8.1f} ms; the rest ({median * 1000 - total:.0f} ms) is interpreter start, "
+        "imports, config, policy evaluation and rendering"
+    )
     return 0 if median < TARGET_S else 1
 
 

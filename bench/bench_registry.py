@@ -134,11 +134,20 @@ def far_cosign_lookups(reg: LocalRegistry, rtt: float, runs: int) -> None:
     for name, optional in (("known", None), ("annotated", {"commit": "abc"})):
         repo = f"bench/far-{name}"
         digest, _ = reg.push_image(repo, "v1")
-        payload = json.dumps({"critical": {"identity": {"docker-reference": f"{reg.host}/{repo}"},
-                                           "image": {"docker-manifest-digest": digest},
-                                           "type": "cosign container image signature"}, "optional": optional},
-                             separators=(",", ":")).encode()
-        reg.attach_legacy(repo, digest, [(payload, SIMPLESIGNING, {"dev.cosignproject.cosign/signature": "c2ln"})])
+        payload = json.dumps(
+            {
+                "critical": {
+                    "identity": {"docker-reference": f"{reg.host}/{repo}"},
+                    "image": {"docker-manifest-digest": digest},
+                    "type": "cosign container image signature",
+                },
+                "optional": optional,
+            },
+            separators=(",", ":"),
+        ).encode()
+        reg.attach_legacy(
+            repo, digest, [(payload, SIMPLESIGNING, {"dev.cosignproject.cosign/signature": "c2ln"})]
+        )
         cases[name] = (repo, digest)
     client = RegistryClient(reg.host, transport=DelayTransport(rtt))
     try:
@@ -146,8 +155,14 @@ def far_cosign_lookups(reg: LocalRegistry, rtt: float, runs: int) -> None:
             store = RegistryStore(client, repo)
 
             def run(store: RegistryStore = store, repo: str = repo, digest: str = digest) -> object:
-                found = collect_all(store, digest, Limits(), parallel=True, attestations=False,
-                                    references=(f"{reg.host}/{repo}",))
+                found = collect_all(
+                    store,
+                    digest,
+                    Limits(),
+                    parallel=True,
+                    attestations=False,
+                    references=(f"{reg.host}/{repo}",),
+                )
                 assert len(found.signatures) == 1, found
                 return found
 

@@ -31,8 +31,11 @@ VERIFIER = [sys.executable, "-m", "verifier"]
 def _template_results() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     results: list[dict[str, object]] = []
     rules: list[dict[str, object]] = []
-    for name in ("ratify-trivy-alpine-critical.sarif.json", "rocky-linux-trivy-0.38.1.sarif.json",
-                 "austimkelly-trivy-0.49.1-critical-high.sarif.json"):
+    for name in (
+        "ratify-trivy-alpine-critical.sarif.json",
+        "rocky-linux-trivy-0.38.1.sarif.json",
+        "austimkelly-trivy-0.49.1-critical-high.sarif.json",
+    ):
         run = json.loads((REAL / name).read_text())["runs"][0]
         rules += run["tool"]["driver"]["rules"]
         results += run["results"]
@@ -47,9 +50,17 @@ def make_sarif(path: Path, n_results: int, pad_to_bytes: int = 0) -> int:
         per_result = pad_to_bytes // n_results
         pad = "x" * max(0, per_result - 600)
     with path.open("w") as fh:
-        fh.write('{"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.0.json", "runs": [')
-        fh.write(json.dumps({"tool": {"driver": {"name": "Trivy", "version": "0.49.1", "rules": rules}},
-                             "results": []})[:-2])
+        fh.write(
+            '{"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.0.json", "runs": ['
+        )
+        fh.write(
+            json.dumps(
+                {
+                    "tool": {"driver": {"name": "Trivy", "version": "0.49.1", "rules": rules}},
+                    "results": [],
+                }
+            )[:-2]
+        )
         for i in range(n_results):
             result = dict(templates[i % len(templates)])
             result.pop("ruleIndex", None)
@@ -64,7 +75,9 @@ def run_measured(args: list[str]) -> tuple[float, float, int]:
     """Wall seconds, peak RSS MiB of the child, exit code."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS, not the max over all children
+    _, status, usage = os.wait4(
+        proc.pid, 0
+    )  # this child's own peak RSS, not the max over all children
     wall = time.perf_counter() - start
     return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
@@ -72,15 +85,43 @@ def run_measured(args: list[str]) -> tuple[float, float, int]:
 def bench_large_reports(tmp: Path) -> None:
     path = tmp / "100k.sarif"
     size = make_sarif(path, 100_000)
-    wall, rss, code = run_measured([*VERIFIER, "check", "sarif", str(path), "--format", "json",
-                                    "-o", str(tmp / "out.json"), "--max-size", "1024"])
-    print(f"100,000 results ({size / 2**20:.0f} MiB): read+decide {wall:.2f} s wall, peak RSS {rss:.0f} MiB, exit {code}")
+    wall, rss, code = run_measured(
+        [
+            *VERIFIER,
+            "check",
+            "sarif",
+            str(path),
+            "--format",
+            "json",
+            "-o",
+            str(tmp / "out.json"),
+            "--max-size",
+            "1024",
+        ]
+    )
+    print(
+        f"100,000 results ({size / 2**20:.0f} MiB): read+decide {wall:.2f} s wall, peak RSS {rss:.0f} MiB, exit {code}"
+    )
     big = tmp / "200mb.sarif"
     size = make_sarif(big, 20_000, pad_to_bytes=200 * 2**20)
-    wall, rss, code = run_measured([*VERIFIER, "check", "sarif", str(big), "--format", "json",
-                                    "-o", str(tmp / "out2.json"), "--max-size", "512"])
-    print(f"200 MB SARIF ({size / 2**20:.0f} MiB, 20,000 results): {wall:.2f} s wall, peak RSS {rss:.0f} MiB "
-          f"(target < 1024 MiB), exit {code}")
+    wall, rss, code = run_measured(
+        [
+            *VERIFIER,
+            "check",
+            "sarif",
+            str(big),
+            "--format",
+            "json",
+            "-o",
+            str(tmp / "out2.json"),
+            "--max-size",
+            "512",
+        ]
+    )
+    print(
+        f"200 MB SARIF ({size / 2**20:.0f} MiB, 20,000 results): {wall:.2f} s wall, peak RSS {rss:.0f} MiB "
+        f"(target < 1024 MiB), exit {code}"
+    )
 
 
 def _input_doc(n: int) -> dict[str, object]:
@@ -88,15 +129,29 @@ def _input_doc(n: int) -> dict[str, object]:
     from verifier.policy.engine import build_input
 
     severities = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW]
-    findings = tuple(Finding(rule=f"CVE-2024-{i:05d}", severity=severities[i % 4], message=f"CVE-2024-{i:05d} in pkg{i}",
-                             location=Location(path="img"), properties={"kind": "vulnerability", "package": f"pkg{i}"})
-                     for i in range(n))
+    findings = tuple(
+        Finding(
+            rule=f"CVE-2024-{i:05d}",
+            severity=severities[i % 4],
+            message=f"CVE-2024-{i:05d} in pkg{i}",
+            location=Location(path="img"),
+            properties={"kind": "vulnerability", "package": f"pkg{i}"},
+        )
+        for i in range(n)
+    )
     unwaived: dict[str, int] = {}
     for f in findings:
         unwaived[f.severity.value] = unwaived.get(f.severity.value, 0) + 1
-    result = CheckResult(check="sarif-severity", subject="scan.sarif", verdict="fail", findings=findings,
-                         facts={"unwaived": unwaived, "waived": 0, "degraded": 0, "total": n})
-    return build_input([result], {"sarif-severity": {"fail_on": ["critical", "high"]}}, datetime.now(UTC))
+    result = CheckResult(
+        check="sarif-severity",
+        subject="scan.sarif",
+        verdict="fail",
+        findings=findings,
+        facts={"unwaived": unwaived, "waived": 0, "degraded": 0, "total": n},
+    )
+    return build_input(
+        [result], {"sarif-severity": {"fail_on": ["critical", "high"]}}, datetime.now(UTC)
+    )
 
 
 def _time(fn: object, repeat: int) -> float:
@@ -115,6 +170,7 @@ def bench_rego() -> None:
     regorus = RegorusEngine.for_bundle(default_policy_dir())
     try:
         from opa_bindings import OpaEngine
+
         opa = OpaEngine()
         for path in policy_files(default_policy_dir()):
             opa.add_policy(str(path), path.read_text())
@@ -128,8 +184,12 @@ def bench_rego() -> None:
         t_reg = _time(lambda d=doc: regorus.evaluate(d), repeat)
         line = f"  {n:>6} findings: regorus {t_reg:8.2f} ms"
         if opa is not None:
+
             def opa_eval(d: dict[str, object] = doc) -> None:
-                decision_from_sets(opa.eval_document("verifier.deny", d), opa.eval_document("verifier.warn", d))
+                decision_from_sets(
+                    opa.eval_document("verifier.deny", d), opa.eval_document("verifier.warn", d)
+                )
+
             t_opa = _time(opa_eval, repeat)
             line += f"   OPA {t_opa:8.2f} ms   regorus/OPA {t_reg / t_opa:5.2f}x"
         if prev:
@@ -151,9 +211,11 @@ def bench_startup() -> None:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         base.append(time.perf_counter() - start)
-    print(f"CLI start-up `verifier --version`: median {statistics.median(samples) * 1000:.0f} ms "
-          f"(bare `python -c pass`: {statistics.median(base) * 1000:.0f} ms, ratio "
-          f"{statistics.median(samples) / statistics.median(base):.1f}x)")
+    print(
+        f"CLI start-up `verifier --version`: median {statistics.median(samples) * 1000:.0f} ms "
+        f"(bare `python -c pass`: {statistics.median(base) * 1000:.0f} ms, ratio "
+        f"{statistics.median(samples) / statistics.median(base):.1f}x)"
+    )
 
 
 def main() -> None:

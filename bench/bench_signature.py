@@ -43,12 +43,16 @@ from verifier.sources.image import collect_image_evidence  # noqa: E402
 
 DEMO = REPO / "fixtures" / "demo"
 CONF = REPO / "tests" / "assets" / "upstream" / "sigstore-conformance" / "bundle-verify"
-CONF_ID = ("https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/"
-           "extremely-dangerous-oidc-beacon.yml@refs/heads/main")
+CONF_ID = (
+    "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/"
+    "extremely-dangerous-oidc-beacon.yml@refs/heads/main"
+)
 CONF_ISSUER = "https://token.actions.githubusercontent.com"
 
 
-def timed(fn: Callable[[], object], runs: int, before: Callable[[], None] | None = None) -> list[float]:
+def timed(
+    fn: Callable[[], object], runs: int, before: Callable[[], None] | None = None
+) -> list[float]:
     """Milliseconds per call; ``before`` runs outside the timed region (cache clearing)."""
     fn()
     out = []
@@ -61,7 +65,9 @@ def timed(fn: Callable[[], object], runs: int, before: Callable[[], None] | None
     return out
 
 
-def timed_pair(a: Callable[[], object], b: Callable[[], object], runs: int) -> tuple[list[float], list[float]]:
+def timed_pair(
+    a: Callable[[], object], b: Callable[[], object], runs: int
+) -> tuple[list[float], list[float]]:
     """Time ``a`` and ``b`` alternately (a, b, a, b, ...) so that load changes hit both alike."""
     a()
     b()
@@ -84,7 +90,9 @@ def report(name: str, ms: list[float], peer: float | None = None) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--no-registry", action="store_true", help="skip (c)")
     args = parser.parse_args()
@@ -93,22 +101,34 @@ def main() -> int:
     t = time.perf_counter()
     root = trust_mod.load_trust_root(None)
     root.sigstore_root()
-    print(f"trusted root parse (ours + sigstore-python TrustedRoot), once per process: "
-          f"{(time.perf_counter() - t) * 1000:.1f} ms; runs per case: {runs}")
+    print(
+        f"trusted root parse (ours + sigstore-python TrustedRoot), once per process: "
+        f"{(time.perf_counter() - t) * 1000:.1f} ms; runs per case: {runs}"
+    )
 
     # (a) legacy keyless
     print("\n(a) legacy keyless cosign signature (real Fulcio cert + Rekor SET)")
     keyless_ref = "oci-layout:" + str(DEMO / "keyless-real")
     ev = collect_image_evidence(keyless_ref)
-    mitr = SignaturePolicy(trust=root, identity=IdentityPolicy(identity="mitr@redhat.com",
-                                                               issuer="https://github.com/login/oauth"))
+    mitr = SignaturePolicy(
+        trust=root,
+        identity=IdentityPolicy(
+            identity="mitr@redhat.com", issuer="https://github.com/login/oauth"
+        ),
+    )
     assert evaluate(ev, mitr).verdict == "pass"
     report("verify only, cold", timed(lambda: evaluate(ev, mitr), runs, signature.clear_cache))
     report("verify only, warm (cached by digest)", timed(lambda: evaluate(ev, mitr), runs))
-    report("oci-layout collect + verify, cold",
-           timed(lambda: evaluate(collect_image_evidence(keyless_ref), mitr), runs, signature.clear_cache))
-    report("oci-layout collect + verify, warm",
-           timed(lambda: evaluate(collect_image_evidence(keyless_ref), mitr), runs))
+    report(
+        "oci-layout collect + verify, cold",
+        timed(
+            lambda: evaluate(collect_image_evidence(keyless_ref), mitr), runs, signature.clear_cache
+        ),
+    )
+    report(
+        "oci-layout collect + verify, warm",
+        timed(lambda: evaluate(collect_image_evidence(keyless_ref), mitr), runs),
+    )
 
     # (b) v0.3 bundle vs sigstore-python
     print("\n(b) Sigstore v0.3 bundle (keyless, Rekor v1, inclusion proof + checkpoint)")
@@ -150,15 +170,21 @@ def main() -> int:
 
     def cached() -> None:
         key = signature._cache_key(sp, "sha256:" + digest.hex(), "bundle", dsse_raw)
-        signature._cached(key, lambda: (ours_dsse(), signature._Outcome("sigstore-bundle", "bench"))[1])
+        signature._cached(
+            key, lambda: (ours_dsse(), signature._Outcome("sigstore-bundle", "bench"))[1]
+        )
 
-    report("verifier DSSE bundle through the check's cache, warm", timed(cached, runs), peer_dsse_p50)
+    report(
+        "verifier DSSE bundle through the check's cache, warm", timed(cached, runs), peer_dsse_p50
+    )
 
     # (c) from the local registry
     if args.no_registry:
         return 0
-    print("\n(c) local registry, end to end: demo image (legacy .sig + cosign v3 referrer, key-signed) and the "
-          "real keyless image")
+    print(
+        "\n(c) local registry, end to end: demo image (legacy .sig + cosign v3 referrer, key-signed) and the "
+        "real keyless image"
+    )
     from bench_registry import push_layout
 
     from tests.integration.conftest import _start_registry
@@ -172,10 +198,16 @@ def main() -> int:
             ref = reg.ref("bench/hello", img)
             result = evaluate(collect_image_evidence(ref), kp)
             assert result.verdict == "pass" and result.facts["count"] == 2, result
-            report("registry collect + verify (2 signatures), cold",
-                   timed(lambda: evaluate(collect_image_evidence(ref), kp), runs, signature.clear_cache))
-            report("registry collect + verify (2 signatures), warm",
-                   timed(lambda: evaluate(collect_image_evidence(ref), kp), runs))
+            report(
+                "registry collect + verify (2 signatures), cold",
+                timed(
+                    lambda: evaluate(collect_image_evidence(ref), kp), runs, signature.clear_cache
+                ),
+            )
+            report(
+                "registry collect + verify (2 signatures), warm",
+                timed(lambda: evaluate(collect_image_evidence(ref), kp), runs),
+            )
             # (a) from the registry: the real keyless image (manifest written into storage, its 2.5 MB layer
             # was never published) with its real cosign signature attached as sha256-<hex>.sig.
             kev = collect_image_evidence(keyless_ref)
@@ -183,16 +215,34 @@ def main() -> int:
             reg.write_blob(manifest)
             reg.link_tag("bench/keyless", "v1", kev.digest)
             [ksig] = kev.signatures
-            reg.attach_legacy("bench/keyless", kev.digest, [(ksig.payload, ksig.media_type, dict(ksig.annotations))])
+            reg.attach_legacy(
+                "bench/keyless",
+                kev.digest,
+                [(ksig.payload, ksig.media_type, dict(ksig.annotations))],
+            )
             kref = reg.ref("bench/keyless", kev.digest)
             assert evaluate(collect_image_evidence(kref), mitr).verdict == "pass"
-            report("registry collect + verify legacy keyless, cold",
-                   timed(lambda: evaluate(collect_image_evidence(kref), mitr), runs, signature.clear_cache))
-            report("registry collect + verify legacy keyless, warm",
-                   timed(lambda: evaluate(collect_image_evidence(kref), mitr), runs))
+            report(
+                "registry collect + verify legacy keyless, cold",
+                timed(
+                    lambda: evaluate(collect_image_evidence(kref), mitr),
+                    runs,
+                    signature.clear_cache,
+                ),
+            )
+            report(
+                "registry collect + verify legacy keyless, warm",
+                timed(lambda: evaluate(collect_image_evidence(kref), mitr), runs),
+            )
             layout_ref = "oci-layout:" + str(DEMO / "throwaway-key")
-            report("same image from its oci-layout, cold",
-                   timed(lambda: evaluate(collect_image_evidence(layout_ref), kp), runs, signature.clear_cache))
+            report(
+                "same image from its oci-layout, cold",
+                timed(
+                    lambda: evaluate(collect_image_evidence(layout_ref), kp),
+                    runs,
+                    signature.clear_cache,
+                ),
+            )
         finally:
             reg.close()
     return 0

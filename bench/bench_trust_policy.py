@@ -44,33 +44,49 @@ def wrapper(provider: str, doc: dict[str, Any]) -> str:
         body = json.dumps(doc, indent=2).replace("${", "$${").replace("%{", "%%{")
         return f'resource "aws_iam_role" "r" {{\n  name = "r"\n  assume_role_policy = <<POLICY\n{body}\nPOLICY\n}}\n'
     if provider == "gcp":
-        lines = ['resource "google_iam_workload_identity_pool_provider" "p" {',
-                 '  workload_identity_pool_id = "pool"', '  workload_identity_pool_provider_id = "gh"']
+        lines = [
+            'resource "google_iam_workload_identity_pool_provider" "p" {',
+            '  workload_identity_pool_id = "pool"',
+            '  workload_identity_pool_provider_id = "gh"',
+        ]
         if doc.get("attribute_mapping"):
             lines.append("  attribute_mapping = {")
-            lines += [f"    {hcl_string(k)} = {hcl_string(v)}" for k, v in doc["attribute_mapping"].items()]
+            lines += [
+                f"    {hcl_string(k)} = {hcl_string(v)}"
+                for k, v in doc["attribute_mapping"].items()
+            ]
             lines.append("  }")
         if doc.get("attribute_condition"):
             lines.append(f"  attribute_condition = {hcl_string(doc['attribute_condition'])}")
         lines += ["  oidc {", f"    issuer_uri = {hcl_string(doc['issuer_uri'])}", "  }", "}"]
         for i, b in enumerate(doc.get("bindings") or []):
-            lines += [f'resource "google_service_account_iam_member" "b{i}" {{',
-                      '  service_account_id = "projects/p/serviceAccounts/sa@p.iam.gserviceaccount.com"',
-                      '  role = "roles/iam.workloadIdentityUser"', f"  member = {hcl_string(b['member'])}", "}"]
+            lines += [
+                f'resource "google_service_account_iam_member" "b{i}" {{',
+                '  service_account_id = "projects/p/serviceAccounts/sa@p.iam.gserviceaccount.com"',
+                '  role = "roles/iam.workloadIdentityUser"',
+                f"  member = {hcl_string(b['member'])}",
+                "}",
+            ]
         return "\n".join(lines) + "\n"
     expr = doc.get("claimsMatchingExpression")
     if expr:
-        return (f'resource "azuread_application_flexible_federated_identity_credential" "f" {{\n'
-                f'  application_id = "app"\n  display_name = "f"\n  issuer = {hcl_string(doc["issuer"])}\n'
-                f'  audience = {hcl_string(doc.get("audience", "api://AzureADTokenExchange"))}\n'
-                f'  claims_matching_expression = {hcl_string(expr["value"])}\n}}\n')
+        return (
+            f'resource "azuread_application_flexible_federated_identity_credential" "f" {{\n'
+            f'  application_id = "app"\n  display_name = "f"\n  issuer = {hcl_string(doc["issuer"])}\n'
+            f"  audience = {hcl_string(doc.get('audience', 'api://AzureADTokenExchange'))}\n"
+            f"  claims_matching_expression = {hcl_string(expr['value'])}\n}}\n"
+        )
     auds = ", ".join(hcl_string(a) for a in doc.get("audiences", []))
-    return (f'resource "azuread_application_federated_identity_credential" "f" {{\n  application_id = "app"\n'
-            f'  display_name = "f"\n  issuer = {hcl_string(doc["issuer"])}\n'
-            f'  subject = {hcl_string(doc["subject"])}\n  audiences = [{auds}]\n}}\n')
+    return (
+        f'resource "azuread_application_federated_identity_credential" "f" {{\n  application_id = "app"\n'
+        f'  display_name = "f"\n  issuer = {hcl_string(doc["issuer"])}\n'
+        f"  subject = {hcl_string(doc['subject'])}\n  audiences = [{auds}]\n}}\n"
+    )
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+def timed(
+    cmd: list[str], env: dict[str, str]
+) -> tuple[float, float, subprocess.CompletedProcess[str]]:
     """(wall seconds, CPU seconds user+sys of the process and its children, result)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -84,7 +100,9 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, subprocess
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--checkov", default=shutil.which("checkov") or "/work/benchvenv/bin/checkov")
+    parser.add_argument(
+        "--checkov", default=shutil.which("checkov") or "/work/benchvenv/bin/checkov"
+    )
     args = parser.parse_args()
     expected = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="bench-trust-") as tmp:
@@ -97,14 +115,38 @@ def main() -> int:
                 name = f"{entry['id']}.tf"
                 (wrappers / name).write_text(wrapper(provider, doc), encoding="utf-8")
                 names[name] = (entry["verdict"].split()[0].lower(), entry["file"])
-        env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
-               "LOG_LEVEL": "ERROR"}
+        env = {
+            **os.environ,
+            "BC_SKIP_MAPPING": "TRUE",
+            "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
+            "LOG_LEVEL": "ERROR",
+        }
         # Both tools run as their console scripts, as a CI step would run them.
         script = Path(sys.executable).parent / "verifier"
         launcher = [str(script)] if script.exists() else [sys.executable, "-m", "verifier"]
-        ours_cmd = [*launcher, "check", "trust-policy", str(wrappers), "--format", "json", "--exit-zero"]
-        checkov_cmd = [args.checkov, "-d", str(wrappers), "--framework", "terraform", "--check", CHECKS,
-                       "-o", "json", "--skip-download", "--compact", "--soft-fail"]
+        ours_cmd = [
+            *launcher,
+            "check",
+            "trust-policy",
+            str(wrappers),
+            "--format",
+            "json",
+            "--exit-zero",
+        ]
+        checkov_cmd = [
+            args.checkov,
+            "-d",
+            str(wrappers),
+            "--framework",
+            "terraform",
+            "--check",
+            CHECKS,
+            "-o",
+            "json",
+            "--skip-download",
+            "--compact",
+            "--soft-fail",
+        ]
         ours_times, checkov_times, ours_cpu, checkov_cpu = [], [], [], []
         ours_out = checkov_out = ""
         for _ in range(args.runs):
@@ -129,26 +171,48 @@ def main() -> int:
             results = report.get("results", {}) if isinstance(report, dict) else {}
             for status, key in (("PASS", "passed_checks"), ("FAIL", "failed_checks")):
                 for item in results.get(key, []):
-                    checkov.setdefault(Path(item["file_path"]).name, set()).add(f"{item['check_id']}={status}")
+                    checkov.setdefault(Path(item["file_path"]).name, set()).add(
+                        f"{item['check_id']}={status}"
+                    )
     ours_med, checkov_med = statistics.median(ours_times), statistics.median(checkov_times)
-    print(f"inputs: {len(names)} trust configurations (Terraform wrappers of tests/assets/upstream/trust-policies)")
-    print(f"verifier: median {ours_med:.3f} s over {args.runs} runs  {[round(t, 3) for t in ours_times]}")
-    print(f"checkov : median {checkov_med:.3f} s over {args.runs} runs  {[round(t, 3) for t in checkov_times]}")
-    print(f"ratio   : verifier is {checkov_med / ours_med:.1f}x faster in wall time (target >= 20x)")
+    print(
+        f"inputs: {len(names)} trust configurations (Terraform wrappers of tests/assets/upstream/trust-policies)"
+    )
+    print(
+        f"verifier: median {ours_med:.3f} s over {args.runs} runs  {[round(t, 3) for t in ours_times]}"
+    )
+    print(
+        f"checkov : median {checkov_med:.3f} s over {args.runs} runs  {[round(t, 3) for t in checkov_times]}"
+    )
+    print(
+        f"ratio   : verifier is {checkov_med / ours_med:.1f}x faster in wall time (target >= 20x)"
+    )
     ours_c, checkov_c = statistics.median(ours_cpu), statistics.median(checkov_cpu)
-    print(f"cpu     : verifier {ours_c:.3f} s, checkov {checkov_c:.3f} s (user+sys, median): "
-          f"{checkov_c / ours_c:.1f}x less CPU")
-    floor_cmd = [sys.executable, "-c", "import verifier.adapters.cli, verifier.adapters.common, "
-                 "verifier.evaluate, verifier.output.json, verifier.policy.regorus_engine"]
+    print(
+        f"cpu     : verifier {ours_c:.3f} s, checkov {checkov_c:.3f} s (user+sys, median): "
+        f"{checkov_c / ours_c:.1f}x less CPU"
+    )
+    floor_cmd = [
+        sys.executable,
+        "-c",
+        "import verifier.adapters.cli, verifier.adapters.common, "
+        "verifier.evaluate, verifier.output.json, verifier.policy.regorus_engine",
+    ]
     floor = statistics.median(timed(floor_cmd, env)[1] for _ in range(args.runs))
-    print(f"floor   : {floor:.3f} s CPU of verifier's run is the shared CLI/policy/output import (click, "
-          f"msgspec, regorus) that every `verifier check` pays; oidc-trust itself adds "
-          f"{max(ours_c - floor, 0):.3f} s")
-    print(f"load    : {os.getloadavg()[0]:.2f} (1-min load average on {os.cpu_count()} cores; wall times "
-          "stretch when other jobs share the machine, CPU time does not)")
+    print(
+        f"floor   : {floor:.3f} s CPU of verifier's run is the shared CLI/policy/output import (click, "
+        f"msgspec, regorus) that every `verifier check` pays; oidc-trust itself adds "
+        f"{max(ours_c - floor, 0):.3f} s"
+    )
+    print(
+        f"load    : {os.getloadavg()[0]:.2f} (1-min load average on {os.cpu_count()} cores; wall times "
+        "stretch when other jobs share the machine, CPU time does not)"
+    )
     wrong = [n for n, (want, _f) in names.items() if ours.get(n) != want]
-    print(f"verifier verdicts equal to expected.json on the wrappers: {len(names) - len(wrong)}/{len(names)}"
-          + (f"  (differ: {', '.join(wrong)})" if wrong else ""))
+    print(
+        f"verifier verdicts equal to expected.json on the wrappers: {len(names) - len(wrong)}/{len(names)}"
+        + (f"  (differ: {', '.join(wrong)})" if wrong else "")
+    )
     print("\nwhere checkov and verifier differ (verifier deny = fail/warn-org):")
     print(f"  {'id':7} {'expected':14} {'verifier':14} checkov")
     differ = 0

@@ -62,9 +62,11 @@ def body_for(image: str, uid: str) -> bytes:
 
 
 def request_bytes(body: bytes) -> bytes:
-    head = (f"POST /validate?timeout=10s HTTP/1.1\r\nHost: {SERVICE}\r\n"
-            f"Content-Type: application/json\r\nAccept: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
+    head = (
+        f"POST /validate?timeout=10s HTTP/1.1\r\nHost: {SERVICE}\r\n"
+        f"Content-Type: application/json\r\nAccept: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode() + body
 
 
@@ -79,10 +81,16 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(length)
 
 
-async def client(port: int, ctx: ssl.SSLContext, bodies: list[tuple[str, bytes]],
-                 latencies: list[float], allowed: list[bool]) -> None:
+async def client(
+    port: int,
+    ctx: ssl.SSLContext,
+    bodies: list[tuple[str, bytes]],
+    latencies: list[float],
+    allowed: list[bool],
+) -> None:
     reader, writer = await asyncio.wait_for(
-        asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname=SERVICE), 10)
+        asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname=SERVICE), 10
+    )
     sock = writer.get_extra_info("socket")
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
@@ -100,15 +108,22 @@ async def client(port: int, ctx: ssl.SSLContext, bodies: list[tuple[str, bytes]]
         writer.close()
 
 
-async def open_loop_client(port: int, ctx: ssl.SSLContext, bodies: list[tuple[str, bytes]], start: float,
-                           interval: float, latencies: list[float]) -> None:
+async def open_loop_client(
+    port: int,
+    ctx: ssl.SSLContext,
+    bodies: list[tuple[str, bytes]],
+    start: float,
+    interval: float,
+    latencies: list[float],
+) -> None:
     """Send at fixed times ``start + k * interval`` (perf_counter clock). When the previous answer came
     late, the next request is sent at once and its latency counts from its scheduled time, so a slow answer
     that delays the next send is charged to the server (no coordinated omission). When the client had to
     wait, latency counts from the actual send: event-loop timers fire up to ~1 ms late (uvloop's clock has
     millisecond resolution), and that lateness is the client's, not the server's."""
     reader, writer = await asyncio.wait_for(
-        asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname=SERVICE), 10)
+        asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname=SERVICE), 10
+    )
     writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         for k, (uid, body) in enumerate(bodies):
@@ -127,25 +142,36 @@ async def open_loop_client(port: int, ctx: ssl.SSLContext, bodies: list[tuple[st
         writer.close()
 
 
-async def run_open_loop(port: int, ctx: ssl.SSLContext, concurrency: int, rate: float,
-                        requests: list[tuple[str, bytes]]) -> dict[str, float]:
+async def run_open_loop(
+    port: int, ctx: ssl.SSLContext, concurrency: int, rate: float, requests: list[tuple[str, bytes]]
+) -> dict[str, float]:
     """``concurrency`` connections offering ``rate`` requests/s in total, evenly staggered."""
     per = [requests[i::concurrency] for i in range(concurrency)]
     interval = concurrency / rate
     latencies: list[float] = []
     t0 = time.perf_counter()
     start = t0 + 1.0  # connections are set up (TLS handshakes) before the first send
-    await asyncio.gather(*(open_loop_client(port, ctx, p, start + i * interval / concurrency, interval,
-                                            latencies) for i, p in enumerate(per)))
+    await asyncio.gather(
+        *(
+            open_loop_client(port, ctx, p, start + i * interval / concurrency, interval, latencies)
+            for i, p in enumerate(per)
+        )
+    )
     elapsed = time.perf_counter() - t0 - 1.0
     latencies.sort()
-    return {"n": len(latencies), "p50": latencies[len(latencies) // 2] * 1000,
-            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-            "mean": statistics.fmean(latencies) * 1000, "rps": len(latencies) / elapsed, "allowed": 1.0}
+    return {
+        "n": len(latencies),
+        "p50": latencies[len(latencies) // 2] * 1000,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "mean": statistics.fmean(latencies) * 1000,
+        "rps": len(latencies) / elapsed,
+        "allowed": 1.0,
+    }
 
 
-async def run_level(port: int, ctx: ssl.SSLContext, concurrency: int,
-                    requests: list[tuple[str, bytes]]) -> dict[str, float]:
+async def run_level(
+    port: int, ctx: ssl.SSLContext, concurrency: int, requests: list[tuple[str, bytes]]
+) -> dict[str, float]:
     per = [requests[i::concurrency] for i in range(concurrency)]
     latencies: list[float] = []
     allowed: list[bool] = []
@@ -153,10 +179,14 @@ async def run_level(port: int, ctx: ssl.SSLContext, concurrency: int,
     await asyncio.gather(*(client(port, ctx, p, latencies, allowed) for p in per))
     elapsed = time.perf_counter() - start
     latencies.sort()
-    return {"n": len(latencies), "p50": latencies[len(latencies) // 2] * 1000,
-            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-            "mean": statistics.fmean(latencies) * 1000, "rps": len(latencies) / elapsed,
-            "allowed": sum(allowed) / len(allowed)}
+    return {
+        "n": len(latencies),
+        "p50": latencies[len(latencies) // 2] * 1000,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "mean": statistics.fmean(latencies) * 1000,
+        "rps": len(latencies) / elapsed,
+        "allowed": sum(allowed) / len(allowed),
+    }
 
 
 def arun(coro: Any) -> Any:
@@ -189,7 +219,9 @@ def server_cpu(pid: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="10%% of the request counts (smoke run)")
+    parser.add_argument(
+        "--quick", action="store_true", help="10%% of the request counts (smoke run)"
+    )
     args = parser.parse_args()
     scale = QUICK if args.quick else 1.0
     with tempfile.TemporaryDirectory() as tmp:
@@ -202,27 +234,48 @@ def main() -> None:
             t0 = time.perf_counter()
 
             def push(i: int) -> str:
-                repo = reg.new_repo("bench")  # one repository per image: concurrent pushes do not collide
+                repo = reg.new_repo(
+                    "bench"
+                )  # one repository per image: concurrent pushes do not collide
                 digest, _ = reg.push_image(repo, f"v{i}")
                 _sign(reg, repo, digest, key)
                 return reg.ref(repo, digest)
 
             with concurrent.futures.ThreadPoolExecutor(8) as pool:
                 images = list(pool.map(push, range(n_cold)))
-            print(f"pushed and signed {n_cold} images in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+            print(
+                f"pushed and signed {n_cold} images in {time.perf_counter() - t0:.1f}s",
+                file=sys.stderr,
+            )
             pki = make_pki(d)
             cfg = d / "verifier.yaml"
-            cfg.write_text("version: 1\nsigners:\n  key: good.pub\n"
-                           "webhook:\n  cache_ttl_seconds: 3600\n")
+            cfg.write_text(
+                "version: 1\nsigners:\n  key: good.pub\nwebhook:\n  cache_ttl_seconds: 3600\n"
+            )
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
                 port = s.getsockname()[1]
             log = (d / "server.log").open("wb")
             proc = subprocess.Popen(
-                [sys.executable, "-m", "verifier", "webhook", "--config", str(cfg), "--tls-cert",
-                 str(pki.cert_file), "--tls-key", str(pki.key_file), "--port", str(port)],
-                stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-                env={**os.environ, "PYTHONPATH": str(REPO)})
+                [
+                    sys.executable,
+                    "-m",
+                    "verifier",
+                    "webhook",
+                    "--config",
+                    str(cfg),
+                    "--tls-cert",
+                    str(pki.cert_file),
+                    "--tls-key",
+                    str(pki.key_file),
+                    "--port",
+                    str(port),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                env={**os.environ, "PYTHONPATH": str(REPO)},
+            )
             ctx = ssl.create_default_context(cafile=str(pki.ca_file))
             deadline = time.monotonic() + 30
             while True:
@@ -231,7 +284,9 @@ def main() -> None:
                         break
                 except OSError:
                     if time.monotonic() > deadline or proc.poll() is not None:
-                        raise SystemExit("webhook did not start: " + (d / "server.log").read_text()) from None
+                        raise SystemExit(
+                            "webhook did not start: " + (d / "server.log").read_text()
+                        ) from None
                     time.sleep(0.1)
 
             hot = images[0]
@@ -258,7 +313,11 @@ def main() -> None:
             for c in CONCURRENCY:
                 n = max(c, int(COLD_REQUESTS[c] * scale))
                 reqs = [(f"c{c}-{i}", body_for(next(cold_images), f"c{c}-{i}")) for i in range(n)]
-                cpu0, reg0, steal0 = server_cpu(proc.pid), server_cpu(reg.process.pid), steal_seconds()
+                cpu0, reg0, steal0 = (
+                    server_cpu(proc.pid),
+                    server_cpu(reg.process.pid),
+                    steal_seconds(),
+                )
                 r = arun(run_level(port, ctx, c, reqs))
                 r["server_cpu_ms"] = (server_cpu(proc.pid) - cpu0) * 1000 / r["n"]
                 r["steal_ms"] = (steal_seconds() - steal0) * 1000
@@ -273,22 +332,34 @@ def main() -> None:
                     proc.kill()
             reg.close()
 
-    print(f"{'mode':<12} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'allowed':>8} "
-          f"{'srv cpu ms/req':>14} {'reg cpu ms/req':>14} {'steal ms':>8}")
+    print(
+        f"{'mode':<12} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'allowed':>8} "
+        f"{'srv cpu ms/req':>14} {'reg cpu ms/req':>14} {'steal ms':>8}"
+    )
     for mode, c, r in results:
         reg_cpu = f"{r['registry_cpu_ms']:>14.2f}" if "registry_cpu_ms" in r else f"{'-':>14}"
-        print(f"{mode:<12} {c:>7} {int(r['n']):>8} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['rps']:>8.0f} "
-              f"{r['allowed']:>8.0%} {r['server_cpu_ms']:>14.2f} {reg_cpu} {r['steal_ms']:>8.0f}")
+        print(
+            f"{mode:<12} {c:>7} {int(r['n']):>8} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['rps']:>8.0f} "
+            f"{r['allowed']:>8.0%} {r['server_cpu_ms']:>14.2f} {reg_cpu} {r['steal_ms']:>8.0f}"
+        )
     hit50 = next(r for m, c, r in results if m == "cache-hit" and c == 50)
     open_loop = next(r for m, _c, r in results if m.startswith("hit@"))
     cold_p99 = max(r["p99"] for m, _c, r in results if m == "cold")
-    print(f"\ncache-hit p99, 50 clients offering {OPEN_LOOP_RATE:.0f} req/s (open loop): {open_loop['p99']:.2f} ms "
-          f"(target <= 5 ms, ratio {open_loop['p99'] / 5:.2f}); achieved {open_loop['rps']:.0f} req/s")
-    print(f"cache-hit throughput, 50 clients (closed loop): {hit50['rps']:.0f} req/s "
-          f"(target >= 2000, ratio {hit50['rps'] / 2000:.2f})")
-    print(f"cold p99 (worst level): {cold_p99:.1f} ms (target <= 300 ms, ratio {cold_p99 / 300:.2f})")
-    print(f"(closed-loop cache-hit p99 at 50 clients, {hit50['p99']:.2f} ms, has no target: 50 clients that each "
-          f"wait for their answer queue for at least 50 / throughput = {50000 / hit50['rps']:.1f} ms on average)")
+    print(
+        f"\ncache-hit p99, 50 clients offering {OPEN_LOOP_RATE:.0f} req/s (open loop): {open_loop['p99']:.2f} ms "
+        f"(target <= 5 ms, ratio {open_loop['p99'] / 5:.2f}); achieved {open_loop['rps']:.0f} req/s"
+    )
+    print(
+        f"cache-hit throughput, 50 clients (closed loop): {hit50['rps']:.0f} req/s "
+        f"(target >= 2000, ratio {hit50['rps'] / 2000:.2f})"
+    )
+    print(
+        f"cold p99 (worst level): {cold_p99:.1f} ms (target <= 300 ms, ratio {cold_p99 / 300:.2f})"
+    )
+    print(
+        f"(closed-loop cache-hit p99 at 50 clients, {hit50['p99']:.2f} ms, has no target: 50 clients that each "
+        f"wait for their answer queue for at least 50 / throughput = {50000 / hit50['rps']:.1f} ms on average)"
+    )
 
 
 if __name__ == "__main__":

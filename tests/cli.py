@@ -25,4 +25,6 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
         main(list(args))
     captured = capsys.readouterr()
     code = info.value.code
-    return Run(code if isinstance(code, int) else (0 if code is None else 1), captured.out, captured.err)
+    return Run(
+        code if isinstance(code, int) else (0 if code is None else 1), captured.out, captured.err
+    )

@@ -53,11 +53,12 @@ class NetworkError(SourceError):
 
     def diagnostics(self) -> str:
         """Add the hint users most often need."""
-        return f"{self}\n(is the service reachable from here? a proxy or firewall may be blocking it)"
+        return (
+            f"{self}\n(is the service reachable from here? a proxy or firewall may be blocking it)"
+        )
 
 
 class PolicyError(VerifierError):
     """The policy bundle could not be loaded or evaluated."""
 
     exit_code = EXIT_UNEVALUATED
-

@@ -50,6 +50,7 @@ def error_result(check_id: str, subject: str, reason: str) -> CheckResult:
 
 def resolve_paths(config: VerifierConfig, base: Path) -> VerifierConfig:
     """The config with every relative path made relative to ``base`` (the config file's directory)."""
+
     def paths(values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(resolve(base, v) for v in values)
 
@@ -58,22 +59,35 @@ def resolve_paths(config: VerifierConfig, base: Path) -> VerifierConfig:
         update["image"] = resolve_image(base, config.image)
     if config.signers:
         s = config.signers
-        update["signers"] = s.model_copy(update={
-            "key": resolve(base, s.key) if s.key else None,
-            "trusted_root": resolve(base, s.trusted_root) if s.trusted_root else None,
-            "signature_repo": resolve_image(base, s.signature_repo) if s.signature_repo else None,
-        })
+        update["signers"] = s.model_copy(
+            update={
+                "key": resolve(base, s.key) if s.key else None,
+                "trusted_root": resolve(base, s.trusted_root) if s.trusted_root else None,
+                "signature_repo": resolve_image(base, s.signature_repo)
+                if s.signature_repo
+                else None,
+            }
+        )
     if config.sarif:
-        update["sarif"] = config.sarif.model_copy(update={
-            "files": paths(config.sarif.files), "ignore_files": paths(config.sarif.ignore_files),
-            "vex": paths(config.sarif.vex)})
+        update["sarif"] = config.sarif.model_copy(
+            update={
+                "files": paths(config.sarif.files),
+                "ignore_files": paths(config.sarif.ignore_files),
+                "vex": paths(config.sarif.vex),
+            }
+        )
     if config.workflows:
-        update["workflows"] = config.workflows.model_copy(update={"paths": paths(config.workflows.paths)})
+        update["workflows"] = config.workflows.model_copy(
+            update={"paths": paths(config.workflows.paths)}
+        )
     if config.trust_policies:
         update["trust_policies"] = config.trust_policies.model_copy(
-            update={"paths": paths(config.trust_policies.paths)})
+            update={"paths": paths(config.trust_policies.paths)}
+        )
     if config.policy.bundle:
-        update["policy"] = config.policy.model_copy(update={"bundle": resolve(base, config.policy.bundle)})
+        update["policy"] = config.policy.model_copy(
+            update={"bundle": resolve(base, config.policy.bundle)}
+        )
     if config.decision_log:
         update["decision_log"] = resolve(base, config.decision_log)
     return config.model_copy(update=update)
@@ -83,8 +97,11 @@ def policy_config(config: VerifierConfig) -> dict[str, Any]:
     """``input.config`` for the policy: the per-check settings the Rego rules read."""
     out: dict[str, Any] = {}
     if config.sarif:
-        out["sarif-severity"] = {"fail_on": list(config.sarif.fail_on), "deny_ids": list(config.sarif.deny_ids),
-                                 "ignore_file_problems": []}
+        out["sarif-severity"] = {
+            "fail_on": list(config.sarif.fail_on),
+            "deny_ids": list(config.sarif.deny_ids),
+            "ignore_file_problems": [],
+        }
     if config.workflows:
         out["actions-pinned"] = {"mode": config.workflows.mode}
         if config.workflows.policy:
@@ -96,11 +113,15 @@ def policy_config(config: VerifierConfig) -> dict[str, Any]:
 
         # The same spelling as the SBOM's license_ids: "GPL-3.0" in the list is "GPL-3.0-only" there.
         out["sbom-attestation"] = {
-            "required": config.sbom.required, "max_age": config.sbom.max_age,
-            "required_format": config.sbom.format, "denied_packages": list(config.sbom.denied_packages),
+            "required": config.sbom.required,
+            "max_age": config.sbom.max_age,
+            "required_format": config.sbom.format,
+            "denied_packages": list(config.sbom.denied_packages),
             "denied_licenses": [normalize_license_id(i) for i in config.sbom.denied_licenses],
             "allowed_licenses": [normalize_license_id(i) for i in config.sbom.allowed_licenses],
-            "digest_must_match": config.sbom.digest_must_match, "require_valid": config.sbom.require_valid}
+            "digest_must_match": config.sbom.digest_must_match,
+            "require_valid": config.sbom.require_valid,
+        }
     return out
 
 
@@ -122,7 +143,8 @@ class _Ctx:
             assert self.config.image is not None  # noqa: S101 - checked by the caller
             signers = self.config.signers
             self.evidence = collect_image_evidence(
-                self.config.image, signature_repo=signers.signature_repo if signers else None)
+                self.config.image, signature_repo=signers.signature_repo if signers else None
+            )
         return self.evidence
 
 
@@ -146,6 +168,7 @@ def _attr(module: Any, name: str) -> Any:
 
 # --- runners -------------------------------------------------------------------------------------------
 
+
 def _run_sarif(ctx: _Ctx) -> list[CheckResult]:
     from verifier.checks import sarif_severity
     from verifier.models import Severity
@@ -161,8 +184,11 @@ def _run_sarif(ctx: _Ctx) -> list[CheckResult]:
     severities = tuple(Severity(s) for s in cfg.fail_on)
     results = []
     for path in cfg.files:
-        results.append(sarif_severity.evaluate(load_scan_report(path), path, fail_on=severities,
-                                               waivers=waivers, now=ctx.now))
+        results.append(
+            sarif_severity.evaluate(
+                load_scan_report(path), path, fail_on=severities, waivers=waivers, now=ctx.now
+            )
+        )
         ctx.inputs.append({"uri": path, "kind": "scan-report"})
     return results
 
@@ -175,10 +201,14 @@ def _run_actions(ctx: _Ctx) -> list[CheckResult]:
     files, found = _attr(sources, "read_all")(list(cfg.paths))
     ctx.notices += _attr(sources, "skip_notices")(found)
     if not files:
-        raise InputError(", ".join(cfg.paths), "no workflow (.github/workflows/*.yml) or action.yml file found")
+        raise InputError(
+            ", ".join(cfg.paths), "no workflow (.github/workflows/*.yml) or action.yml file found"
+        )
     ctx.inputs.extend({"uri": f.path, "kind": f.kind} for f in files)
     rows = [(f.path, f.kind, f.text, f.problem) for f in files]
-    results: list[CheckResult] = _attr(checks, "check_files")(rows, ctx.policy_config["actions-pinned"])
+    results: list[CheckResult] = _attr(checks, "check_files")(
+        rows, ctx.policy_config["actions-pinned"]
+    )
     return results
 
 
@@ -189,7 +219,9 @@ def _run_trust(ctx: _Ctx) -> list[CheckResult]:
     configs = _attr(_import("verifier.sources.trust_policy_files"), "load_configs")(list(cfg.paths))
     if not configs:
         raise InputError(", ".join(cfg.paths), "no trust policy found")
-    ctx.inputs.extend({"uri": p, "kind": "trust-policy"} for p in dict.fromkeys(c.path for c in configs))
+    ctx.inputs.extend(
+        {"uri": p, "kind": "trust-policy"} for p in dict.fromkeys(c.path for c in configs)
+    )
     results: list[CheckResult] = _attr(checks, "check_all")(configs)
     return results
 
@@ -206,8 +238,12 @@ def signature_policy(signers: Signers) -> Any:
     if signers.identity is not None:
         i = signers.identity
         try:
-            identity = IdentityPolicy(issuer=i.issuer, identity=i.identity, identity_regexp=i.identity_regexp,
-                                      claims=dict(i.claims))
+            identity = IdentityPolicy(
+                issuer=i.issuer,
+                identity=i.identity,
+                identity_regexp=i.identity_regexp,
+                claims=dict(i.claims),
+            )
         except ValueError as exc:
             raise ConfigError(f"signers.identity: {exc}") from None
     key = None
@@ -217,7 +253,9 @@ def signature_policy(signers: Signers) -> Any:
         except ValueError as exc:
             raise InputError(signers.key, str(exc)) from None
     trust = load_trust_root(Path(signers.trusted_root) if signers.trusted_root else None)
-    return _attr(sig, "SignaturePolicy")(trust=trust, identity=identity, key=key, require_tlog=signers.require_tlog)
+    return _attr(sig, "SignaturePolicy")(
+        trust=trust, identity=identity, key=key, require_tlog=signers.require_tlog
+    )
 
 
 def _run_signature(ctx: _Ctx) -> list[CheckResult]:
@@ -234,7 +272,9 @@ def _run_sbom(ctx: _Ctx) -> list[CheckResult]:
     sbom, signers = ctx.config.sbom, ctx.config.signers
     assert sbom is not None  # noqa: S101
     if signers is None:
-        raise ConfigError("sbom: needs signers: (the SBOM attestation must be signed by a trusted signer)")
+        raise ConfigError(
+            "sbom: needs signers: (the SBOM attestation must be signed by a trusted signer)"
+        )
     check = _import("verifier.checks.sbom_attestation")
     evidence = ctx.image_evidence()
     # The Verify function (DSSE + signer policy) is built by the sbom check's own helper.
@@ -276,8 +316,9 @@ def _subject(config: VerifierConfig, check_id: str) -> str:
     return check_id
 
 
-def run_gate(config: VerifierConfig, *, now: datetime,
-             clock: Callable[[], float] = time.perf_counter) -> GateRun:
+def run_gate(
+    config: VerifierConfig, *, now: datetime, clock: Callable[[], float] = time.perf_counter
+) -> GateRun:
     """Run every configured check (paths already resolved, see :func:`resolve_paths`).
 
     ``InputError``/``SourceError`` (any ``VerifierError``) propagate (exit 2/3); a check this build cannot
@@ -289,21 +330,38 @@ def run_gate(config: VerifierConfig, *, now: datetime,
     for check_id in configured_checks(config):
         start = clock()
         if check_id in ("signature", "sbom-attestation") and not config.image:
-            out = [error_result(check_id, "(no image)", "no image configured (set image: or --image)")]
+            out = [
+                error_result(check_id, "(no image)", "no image configured (set image: or --image)")
+            ]
         else:
             try:
                 out = _RUNNERS[check_id](ctx)
             except _Unavailable as exc:
-                out = [error_result(check_id, _subject(config, check_id), f"check not available: {exc}")]
+                out = [
+                    error_result(
+                        check_id, _subject(config, check_id), f"check not available: {exc}"
+                    )
+                ]
             except VerifierError:
                 raise  # bad input (exit 2) or evidence not collectable (exit 3): the run is not evaluated
             except Exception as exc:  # noqa: BLE001 - fail closed: an unexpected failure is an error verdict
-                out = [error_result(check_id, _subject(config, check_id),
-                                    f"internal error: {type(exc).__name__}: {exc}")]
+                out = [
+                    error_result(
+                        check_id,
+                        _subject(config, check_id),
+                        f"internal error: {type(exc).__name__}: {exc}",
+                    )
+                ]
         timings[check_id] = clock() - start
         results.extend(out)
     digest = ctx.evidence.digest if ctx.evidence is not None else None
     if digest is None and config.image and "@sha256:" in config.image:
         digest = config.image.rsplit("@", 1)[1]
-    return GateRun(results=results, timings=timings, policy_config=ctx.policy_config, digest=digest,
-                   inputs=ctx.inputs, notices=ctx.notices)
+    return GateRun(
+        results=results,
+        timings=timings,
+        policy_config=ctx.policy_config,
+        digest=digest,
+        inputs=ctx.inputs,
+        notices=ctx.notices,
+    )

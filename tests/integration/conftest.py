@@ -313,7 +313,9 @@ class LocalRegistry:
             self.process.wait(timeout=10)
 
 
-def _start_registry(base: Path, *, htpasswd: tuple[str, str] | None, blob_cache: bool = True) -> LocalRegistry:
+def _start_registry(
+    base: Path, *, htpasswd: tuple[str, str] | None, blob_cache: bool = True
+) -> LocalRegistry:
     if not (os.path.isfile(REGISTRY_BIN) and os.access(REGISTRY_BIN, os.X_OK)):
         pytest.fail(
             f"{REGISTRY_BIN} not found: the registry integration tests need it; {INSTALL_HINT}",
@@ -407,7 +409,9 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry
 def uncached_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
     """An anonymous docker-registry without the blob descriptor cache, for tests that alter its storage:
     it then serves exactly what the files hold (a cached registry keeps the old size and fails mid-body)."""
-    reg = _start_registry(tmp_path_factory.mktemp("registry-uncached"), htpasswd=None, blob_cache=False)
+    reg = _start_registry(
+        tmp_path_factory.mktemp("registry-uncached"), htpasswd=None, blob_cache=False
+    )
     yield reg
     reg.close()
 

@@ -34,14 +34,30 @@ def _inputs(**given: str) -> dict[str, str]:
     return values
 
 
-def _run_step(step: dict[str, Any], inputs: dict[str, str], tmp: Path, path: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": path, "HOME": str(tmp), "RUNNER_TEMP": str(tmp), "GITHUB_ACTION_PATH": str(ROOT),
-           "GITHUB_OUTPUT": str(tmp / "output"), "GITHUB_STEP_SUMMARY": str(tmp / "summary"),
-           "GITHUB_ENV": str(tmp / "env"), "GITHUB_PATH": str(tmp / "path")}
+def _run_step(
+    step: dict[str, Any], inputs: dict[str, str], tmp: Path, path: str
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": path,
+        "HOME": str(tmp),
+        "RUNNER_TEMP": str(tmp),
+        "GITHUB_ACTION_PATH": str(ROOT),
+        "GITHUB_OUTPUT": str(tmp / "output"),
+        "GITHUB_STEP_SUMMARY": str(tmp / "summary"),
+        "GITHUB_ENV": str(tmp / "env"),
+        "GITHUB_PATH": str(tmp / "path"),
+    }
     for key, expr in (step.get("env") or {}).items():
         env[key] = EXPR.sub(lambda m: inputs[m.group(1)], str(expr))
-    return subprocess.run(["bash", "-c", step["run"]], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        ["bash", "-c", step["run"]],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _outputs(tmp: Path) -> dict[str, str]:
@@ -49,7 +65,9 @@ def _outputs(tmp: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
-def _gate(tmp: Path, **given: str) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+def _gate(
+    tmp: Path, **given: str
+) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
     inputs = _inputs(**given)
     # Where the install step puts the venv; here it is this suite's own venv.
     venv_bin = tmp / "verifier-venv" / "bin"
@@ -66,20 +84,33 @@ def test_no_input_is_expanded_inside_run() -> None:
     for step in ACTION["runs"]["steps"]:
         assert "${{" not in step.get("run", ""), step["name"]
         for value in (step.get("env") or {}).values():
-            assert EXPR.fullmatch(str(value)), f"{step['name']}: env may only forward inputs: {value}"
+            assert EXPR.fullmatch(str(value)), (
+                f"{step['name']}: env may only forward inputs: {value}"
+            )
 
 
 def test_outputs_declared() -> None:
     assert set(ACTION["outputs"]) == {"allowed", "report", "digest"}
-    assert {"config", "image", "sarif", "workflows", "trust-policies", "update", "format", "fail-on-warn",
-            "version"} <= set(ACTION["inputs"])
+    assert {
+        "config",
+        "image",
+        "sarif",
+        "workflows",
+        "trust-policies",
+        "update",
+        "format",
+        "fail-on-warn",
+        "version",
+    } <= set(ACTION["inputs"])
 
 
 def _core_config(tmp: Path) -> str:
     cfg = tmp / "core.yaml"
-    cfg.write_text(f"image: oci-layout:{DEMO}/throwaway-key\nsigners:\n  key: {DEMO}/keys/throwaway-cosign.pub\n"
-                   f"sarif:\n  files: [{DEMO}/scan.sarif]\nworkflows:\n  paths: [{DEMO}/workflows/release.yml]\n"
-                   f"trust_policies:\n  paths: [{DEMO}/trust-policy.json]\n")
+    cfg.write_text(
+        f"image: oci-layout:{DEMO}/throwaway-key\nsigners:\n  key: {DEMO}/keys/throwaway-cosign.pub\n"
+        f"sarif:\n  files: [{DEMO}/scan.sarif]\nworkflows:\n  paths: [{DEMO}/workflows/release.yml]\n"
+        f"trust_policies:\n  paths: [{DEMO}/trust-policy.json]\n"
+    )
     return str(cfg)
 
 
@@ -87,12 +118,18 @@ def test_allow_writes_outputs_summary_update_and_sarif(tmp_path: Path) -> None:
     values = tmp_path / "values.yaml"
     values.write_text("image:\n  digest: sha256:" + "0" * 64 + "  # set by the gate\n")
     sarif_out = tmp_path / "gate.sarif"
-    gate, summary = _gate(tmp_path, config=_core_config(tmp_path), update=f"{values}:.image.digest={{digest}}",
-                          sarif_file=str(sarif_out))
+    gate, summary = _gate(
+        tmp_path,
+        config=_core_config(tmp_path),
+        update=f"{values}:.image.digest={{digest}}",
+        sarif_file=str(sarif_out),
+    )
     assert gate.returncode == 0, gate.stdout + gate.stderr
     out = _outputs(tmp_path)
     assert out["allowed"] == "true"
-    assert out["digest"] == "sha256:716e353bc5cad15053aa54e70f2f35085c2ed047b69d9a917fdf66b857fc623b"
+    assert (
+        out["digest"] == "sha256:716e353bc5cad15053aa54e70f2f35085c2ed047b69d9a917fdf66b857fc623b"
+    )
     assert Path(out["report"]).read_text().startswith("#")  # markdown report file
     assert summary.returncode == 0
     assert (tmp_path / "summary").read_text() == Path(out["report"]).read_text()
@@ -104,15 +141,30 @@ def test_deny_fails_the_step_and_writes_nothing(tmp_path: Path) -> None:
     values = tmp_path / "values.yaml"
     original = "image:\n  digest: sha256:" + "0" * 64 + "\n"
     values.write_text(original)
-    critical = ROOT / "tests" / "assets" / "upstream" / "sarif" / "trivy" / "ratify-trivy-alpine-critical.sarif.json"
-    gate, summary = _gate(tmp_path, config=_core_config(tmp_path), sarif=f"{critical}\n",
-                          update=f"{values}:.image.digest={{digest}}", format="json")
+    critical = (
+        ROOT
+        / "tests"
+        / "assets"
+        / "upstream"
+        / "sarif"
+        / "trivy"
+        / "ratify-trivy-alpine-critical.sarif.json"
+    )
+    gate, summary = _gate(
+        tmp_path,
+        config=_core_config(tmp_path),
+        sarif=f"{critical}\n",
+        update=f"{values}:.image.digest={{digest}}",
+        format="json",
+    )
     assert gate.returncode == 1
     assert "::error::verifier gate: release denied" in gate.stdout
     assert _outputs(tmp_path)["allowed"] == "false"
     assert values.read_text() == original
     assert summary.returncode == 0
-    assert "critical" in (tmp_path / "summary").read_text()  # re-rendered as markdown for the summary
+    assert (
+        "critical" in (tmp_path / "summary").read_text()
+    )  # re-rendered as markdown for the summary
 
 
 def test_demo_deny_config(tmp_path: Path) -> None:
@@ -138,7 +190,8 @@ def test_install_step_installs_the_action_checkout(tmp_path: Path) -> None:
         f'echo "$@" >> {log}\n'
         'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin"; '
         f'cp {stub}/python3 "$3/bin/python"; printf "#!/bin/bash\\necho verifier 9.9\\n" > "$3/bin/verifier"; '
-        'chmod +x "$3/bin/python" "$3/bin/verifier"; fi\n')
+        'chmod +x "$3/bin/python" "$3/bin/verifier"; fi\n'
+    )
     (stub / "python3").chmod(0o755)
     ok = _run_step(STEPS["install"], _inputs(version="9.9"), tmp_path, f"{stub}:/usr/bin:/bin")
     assert ok.returncode == 0, ok.stderr

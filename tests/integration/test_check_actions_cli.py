@@ -23,7 +23,9 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return (code if isinstance(code, int) else 0), out, err
 
 
-def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any], str]:
+def run_json(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, Any], str]:
     code, out, err = run([*args, "--format", "json"], capsys)
     return code, json.loads(out), err
 
@@ -36,7 +38,9 @@ def in_assets() -> Any:
     os.chdir(here)
 
 
-def test_repo_denied_with_details_and_skips_listed(capsys: pytest.CaptureFixture[str], in_assets: None) -> None:
+def test_repo_denied_with_details_and_skips_listed(
+    capsys: pytest.CaptureFixture[str], in_assets: None
+) -> None:
     code, report, err = run_json(["repo"], capsys)
     assert code == 1
     by_subject = {r["subject"]: r for r in report["results"]}
@@ -48,7 +52,10 @@ def test_repo_denied_with_details_and_skips_listed(capsys: pytest.CaptureFixture
     ]
     assert [r["verdict"] for r in by_subject.values()] == ["fail", "pass", "fail", "pass"]
     release = by_subject["repo/.github/workflows/release.yaml"]
-    assert [(f["rule"], f["location"]["line"], f["location"]["column"], f["waived"]) for f in release["findings"]] == [
+    assert [
+        (f["rule"], f["location"]["line"], f["location"]["column"], f["waived"])
+        for f in release["findings"]
+    ] == [
         ("unpinned-uses", 7, 15, False),
         ("unpinned-uses", 8, 15, True),
     ]
@@ -58,7 +65,9 @@ def test_repo_denied_with_details_and_skips_listed(capsys: pytest.CaptureFixture
         "repo/.github/actions/setup/action.yml: 1 unwaived unpinned-uses finding(s)",
         "repo/.github/workflows/release.yaml: 1 unwaived unpinned-uses finding(s)",
     ]
-    assert report["decision"]["warn"] == ["repo/.github/workflows/release.yaml: 1 finding(s) waived by ignore comments"]
+    assert report["decision"]["warn"] == [
+        "repo/.github/workflows/release.yaml: 1 finding(s) waived by ignore comments"
+    ]
     # What was left out on purpose is in the report (every format), not only on a terminal.
     assert report["notices"] == [
         "skipped repo/.github/workflows/templates: subdirectory of .github/workflows "
@@ -68,7 +77,9 @@ def test_repo_denied_with_details_and_skips_listed(capsys: pytest.CaptureFixture
     assert err == ""
 
 
-def test_skipped_files_in_every_format_and_quiet_skips(capsys: pytest.CaptureFixture[str], in_assets: None) -> None:
+def test_skipped_files_in_every_format_and_quiet_skips(
+    capsys: pytest.CaptureFixture[str], in_assets: None
+) -> None:
     notice = "skipped repo/.github/workflows/README.md: not a .yml/.yaml file"
     _code, table, _err = run(["repo", "--format", "table"], capsys)
     assert "\nNOT CHECKED\n" in table and f"  {notice}\n" in table
@@ -79,35 +90,47 @@ def test_skipped_files_in_every_format_and_quiet_skips(capsys: pytest.CaptureFix
     assert f"::notice title=verifier did not check::{notice}\n" in github
     _code, sarif, _err = run(["repo", "--format", "sarif"], capsys)
     [invocation] = json.loads(sarif)["runs"][0]["invocations"]
-    assert {"level": "note", "message": {"text": notice}} in invocation["toolExecutionNotifications"]
+    assert {"level": "note", "message": {"text": notice}} in invocation[
+        "toolExecutionNotifications"
+    ]
     _code, report, _err = run_json(["repo", "--quiet-skips"], capsys)
     assert report["notices"] == []
 
 
-def test_config_file_policy_allows_first_party_tags(capsys: pytest.CaptureFixture[str], in_assets: None) -> None:
+def test_config_file_policy_allows_first_party_tags(
+    capsys: pytest.CaptureFixture[str], in_assets: None
+) -> None:
     code, report, _err = run_json(["repo", "--config", "verifier.yaml", "--quiet-skips"], capsys)
     # actions/* may use tags now; pypa/gh-action-pypi-publish@release/v1 is still denied.
     assert code == 1
-    assert report["decision"]["deny"] == ["repo/.github/workflows/release.yaml: 1 unwaived unpinned-uses finding(s)"]
+    assert report["decision"]["deny"] == [
+        "repo/.github/workflows/release.yaml: 1 unwaived unpinned-uses finding(s)"
+    ]
     setup = report["results"][0]
     assert setup["verdict"] == "pass" and setup["facts"]["allowed_by_policy"] == 1
 
 
 def test_pin_option_overrides_config(capsys: pytest.CaptureFixture[str], in_assets: None) -> None:
-    code, report, _err = run_json(["repo", "--config", "verifier.yaml", "--pin", "PyPA/*=ref-pin"], capsys)
+    code, report, _err = run_json(
+        ["repo", "--config", "verifier.yaml", "--pin", "PyPA/*=ref-pin"], capsys
+    )
     assert code == 0
     # actions/upload-artifact@v4 is now allowed by the policy, so its waiver comment has nothing to waive.
     assert report["decision"] == {"allowed": True, "deny": [], "warn": []}
     assert report["results"][2]["facts"]["allowed_by_policy"] == 2
 
 
-def test_pinned_workflow_allowed_with_exit_zero(capsys: pytest.CaptureFixture[str], in_assets: None) -> None:
+def test_pinned_workflow_allowed_with_exit_zero(
+    capsys: pytest.CaptureFixture[str], in_assets: None
+) -> None:
     code, out, _err = run(["repo/.github/workflows/ci.yml"], capsys)
     assert code == 0
     assert "repo/.github/workflows/ci.yml" in out and "pass" in out
 
 
-def test_bad_files_reported_and_others_still_checked(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_bad_files_reported_and_others_still_checked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     wf = tmp_path / ".github" / "workflows"
     wf.mkdir(parents=True)
     for name in ("good.yml", "list.yml", "syntax.yml"):
@@ -117,14 +140,23 @@ def test_bad_files_reported_and_others_still_checked(capsys: pytest.CaptureFixtu
         fh.truncate(50 * 1024 * 1024)
     code, report, _err = run_json([str(tmp_path)], capsys)
     assert code == 1
-    verdicts = {os.path.basename(r["subject"]): (r["verdict"], r["facts"].get("error")) for r in report["results"]}
+    verdicts = {
+        os.path.basename(r["subject"]): (r["verdict"], r["facts"].get("error"))
+        for r in report["results"]
+    }
     assert verdicts == {
         "good.yml": ("pass", None),
-        "huge.yml": ("error", "file is 50.0 MiB, over the limit of 4.0 MiB (raise it with --max-size if this "
-                              "input is expected)"),
+        "huge.yml": (
+            "error",
+            "file is 50.0 MiB, over the limit of 4.0 MiB (raise it with --max-size if this "
+            "input is expected)",
+        ),
         "junk.yml": ("error", "binary file (contains NUL bytes), not YAML text"),
         "list.yml": ("error", "top level is a list, expected a mapping"),
-        "syntax.yml": ("error", "YAML syntax error at line 6 column 1: did not find expected ',' or ']'"),
+        "syntax.yml": (
+            "error",
+            "YAML syntax error at line 6 column 1: did not find expected ',' or ']'",
+        ),
     }
     denies = report["decision"]["deny"]
     assert len(denies) == 4 and all("could not be evaluated" in d for d in denies)
@@ -142,18 +174,24 @@ def test_nothing_to_check_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert code == 2 and "no workflow (.github/workflows/*.yml) or action.yml file found" in err
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--pin", "actions"], "expected PATTERN=MODE"),
-    (["--pin", "actions/*=pinned"], "is not one of hash-pin, ref-pin, any"),
-    (["--pin", "a/*/c=any"], "bad policy pattern"),
-])
-def test_bad_pin_is_a_usage_error(capsys: pytest.CaptureFixture[str], in_assets: None, args: list[str],
-                                  message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pin", "actions"], "expected PATTERN=MODE"),
+        (["--pin", "actions/*=pinned"], "is not one of hash-pin, ref-pin, any"),
+        (["--pin", "a/*/c=any"], "bad policy pattern"),
+    ],
+)
+def test_bad_pin_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], in_assets: None, args: list[str], message: str
+) -> None:
     code, out, err = run(["repo", *args], capsys)
     assert code == 2 and out == "" and message in err
 
 
-def test_bad_config_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, in_assets: None) -> None:
+def test_bad_config_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, in_assets: None
+) -> None:
     cfg = tmp_path / "verifier.yaml"
     cfg.write_text("actions-pinned:\n  polcy: {}\n")
     code, _out, err = run(["repo", "--config", str(cfg)], capsys)
@@ -163,13 +201,20 @@ def test_bad_config_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, in_
     assert code == 2 and "mode" in err
 
 
-def test_warn_mode_from_config_allows(capsys: pytest.CaptureFixture[str], tmp_path: Path, in_assets: None) -> None:
+def test_warn_mode_from_config_allows(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, in_assets: None
+) -> None:
     cfg = tmp_path / "verifier.yaml"
     cfg.write_text("actions-pinned:\n  mode: warn\n")
     code, report, _err = run_json(["repo", "--config", str(cfg), "--quiet-skips"], capsys)
     assert code == 0 and report["decision"]["allowed"] is True
-    assert "repo/.github/workflows/release.yaml: 1 unwaived unpinned-uses finding(s)" in report["decision"]["warn"]
-    code, _report, _err = run_json(["repo", "--config", str(cfg), "--quiet-skips", "--fail-on-warn"], capsys)
+    assert (
+        "repo/.github/workflows/release.yaml: 1 unwaived unpinned-uses finding(s)"
+        in report["decision"]["warn"]
+    )
+    code, _report, _err = run_json(
+        ["repo", "--config", str(cfg), "--quiet-skips", "--fail-on-warn"], capsys
+    )
     assert code == 1
 
 
@@ -177,7 +222,11 @@ def test_real_corpus_through_the_cli(capsys: pytest.CaptureFixture[str]) -> None
     code, report, err = run_json([str(CORPUS)], capsys)
     assert code == 1 and err == ""
     assert len(report["results"]) == 506
-    unpinned = sum(1 for r in report["results"] for f in r["findings"] if f["rule"] == "unpinned-uses")
+    unpinned = sum(
+        1 for r in report["results"] for f in r["findings"] if f["rule"] == "unpinned-uses"
+    )
     assert unpinned == 354
-    failing = {r["subject"] for r in report["results"] if r["facts"]["unwaived"].get("unpinned-uses")}
+    failing = {
+        r["subject"] for r in report["results"] if r["facts"]["unwaived"].get("unpinned-uses")
+    }
     assert sum(1 for d in report["decision"]["deny"] if "unpinned-uses" in d) == len(failing)

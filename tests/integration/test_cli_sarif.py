@@ -39,13 +39,32 @@ def test_empty_report_passes(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["results"][0]["verdict"] == "pass"
 
 
-def test_json_output_file_and_input_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_output_file_and_input_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out, inp = tmp_path / "report.json", tmp_path / "input.json"
-    run = run_cli(capsys, "check", "sarif", CRITICAL, "--format", "json", "-o", str(out),
-                  "--input-json", str(inp), "--now", "2026-11-26T00:00:00Z")
+    run = run_cli(
+        capsys,
+        "check",
+        "sarif",
+        CRITICAL,
+        "--format",
+        "json",
+        "-o",
+        str(out),
+        "--input-json",
+        str(inp),
+        "--now",
+        "2026-11-26T00:00:00Z",
+    )
     assert run.code == 1 and run.out == ""
     report = json.loads(out.read_text())
-    assert report["results"][0]["facts"]["unwaived"] == {"critical": 4, "high": 29, "medium": 10, "low": 2}
+    assert report["results"][0]["facts"]["unwaived"] == {
+        "critical": 4,
+        "high": 29,
+        "medium": 10,
+        "low": 2,
+    }
     policy_input = json.loads(inp.read_text())
     assert policy_input["now"] == "2026-11-26T00:00:00Z"
     assert policy_input["config"]["sarif-severity"]["fail_on"] == ["critical", "high"]
@@ -56,13 +75,17 @@ def test_exit_zero_still_reports_denial(capsys: pytest.CaptureFixture[str]) -> N
     assert run.code == 0 and "DECISION: DENIED" in run.out
 
 
-@pytest.mark.parametrize(("content", "problem"), [
-    (b"not json at all", "not a JSON object"),
-    (b'{"version": "2.1.0", "runs": [{"results": []}]}', "runs[0]: missing 'tool.driver'"),
-    (b"\x00\x01\x02binary", "not a JSON object"),
-])
-def test_bad_files_exit_2_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                          content: bytes, problem: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"not json at all", "not a JSON object"),
+        (b'{"version": "2.1.0", "runs": [{"results": []}]}', "runs[0]: missing 'tool.driver'"),
+        (b"\x00\x01\x02binary", "not a JSON object"),
+    ],
+)
+def test_bad_files_exit_2_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, problem: str
+) -> None:
     bad = tmp_path / "bad.sarif"
     bad.write_bytes(content)
     run = run_cli(capsys, "check", "sarif", str(bad))
@@ -87,7 +110,9 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(capsys, "check", "sarif").code == 2
 
 
-def test_unknown_policy_dir_or_broken_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_policy_dir_or_broken_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "broken.rego").write_text("package verifier\ndeny contains x if {")
     run = run_cli(capsys, "check", "sarif", EMPTY, "--policy", str(tmp_path))
     assert run.code == 3 and "invalid Rego" in run.err
@@ -103,17 +128,34 @@ def test_startup_does_not_import_heavy_libraries() -> None:
         "print('HEAVY', heavy, file=sys.stderr)\n"
     )
     for args in (["--help"], ["check", "sarif", EMPTY]):
-        proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False
+        )
         assert "HEAVY []" in proc.stderr, (args, proc.stderr[-2000:])
 
 
-def test_ignore_file_waives_with_expiry_and_reports_bad_lines(tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_ignore_file_waives_with_expiry_and_reports_bad_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     ignore = tmp_path / ".trivyignore"
-    ignore.write_text("# accepted until the base image moves\nCVE-2021-36159\nCVE-2021-3711 exp:2027-01-01\n"
-                      "CVE-2022-37434 exp:2020-01-01\nCVE-2099-0001 exp:not-a-date\n")
-    run = run_cli(capsys, "check", "sarif", CRITICAL, "--fail-on", "critical", "--ignore", str(ignore),
-                  "--format", "json", "--now", "2026-11-26T00:00:00Z")
+    ignore.write_text(
+        "# accepted until the base image moves\nCVE-2021-36159\nCVE-2021-3711 exp:2027-01-01\n"
+        "CVE-2022-37434 exp:2020-01-01\nCVE-2099-0001 exp:not-a-date\n"
+    )
+    run = run_cli(
+        capsys,
+        "check",
+        "sarif",
+        CRITICAL,
+        "--fail-on",
+        "critical",
+        "--ignore",
+        str(ignore),
+        "--format",
+        "json",
+        "--now",
+        "2026-11-26T00:00:00Z",
+    )
     doc = json.loads(run.out)
     facts = doc["results"][0]["facts"]
     # 4 critical results: apk-tools (ignored), libcrypto1.1 + libssl1.1 (ignored until 2027),
@@ -123,23 +165,67 @@ def test_ignore_file_waives_with_expiry_and_reports_bad_lines(tmp_path: Path,
     waived = sorted(f["rule"] for f in doc["results"][0]["findings"] if f["waived"])
     assert waived == ["CVE-2021-36159", "CVE-2021-3711", "CVE-2021-3711"]
     assert run.code == 1
-    assert any("not-a-date" in w or ":5:" in w for w in doc["decision"]["warn"]), doc["decision"]["warn"]
+    assert any("not-a-date" in w or ":5:" in w for w in doc["decision"]["warn"]), doc["decision"][
+        "warn"
+    ]
     # A year later the dated entry has expired too.
-    later = json.loads(run_cli(capsys, "check", "sarif", CRITICAL, "--fail-on", "critical", "--ignore", str(ignore),
-                               "--format", "json", "--now", "2027-06-01T00:00:00Z").out)
+    later = json.loads(
+        run_cli(
+            capsys,
+            "check",
+            "sarif",
+            CRITICAL,
+            "--fail-on",
+            "critical",
+            "--ignore",
+            str(ignore),
+            "--format",
+            "json",
+            "--now",
+            "2027-06-01T00:00:00Z",
+        ).out
+    )
     assert later["results"][0]["facts"]["unwaived"]["critical"] == 3
 
 
-def test_ignore_unfixed_and_vex_on_the_trivy_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ignore_unfixed_and_vex_on_the_trivy_json_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     report = str(TRIVY / "trivy-golden-alpine-310.trivy-report.json")
     vex = tmp_path / "vex.json"
-    vex.write_text(json.dumps({
-        "@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex-1", "author": "t",
-        "timestamp": "2026-01-01T00:00:00Z", "version": 1,
-        "statements": [{"vulnerability": {"name": "CVE-2019-1549"},
-                        "products": [{"@id": "pkg:apk/alpine/libssl1.1@1.1.1c-r0?arch=x86_64&distro=3.10.2"}],
-                        "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}]}))
-    run = run_cli(capsys, "check", "sarif", report, "--fail-on", "medium", "--vex", str(vex), "--format", "json")
+    vex.write_text(
+        json.dumps(
+            {
+                "@context": "https://openvex.dev/ns/v0.2.0",
+                "@id": "https://example.com/vex-1",
+                "author": "t",
+                "timestamp": "2026-01-01T00:00:00Z",
+                "version": 1,
+                "statements": [
+                    {
+                        "vulnerability": {"name": "CVE-2019-1549"},
+                        "products": [
+                            {"@id": "pkg:apk/alpine/libssl1.1@1.1.1c-r0?arch=x86_64&distro=3.10.2"}
+                        ],
+                        "status": "not_affected",
+                        "justification": "vulnerable_code_not_in_execute_path",
+                    }
+                ],
+            }
+        )
+    )
+    run = run_cli(
+        capsys,
+        "check",
+        "sarif",
+        report,
+        "--fail-on",
+        "medium",
+        "--vex",
+        str(vex),
+        "--format",
+        "json",
+    )
     findings = json.loads(run.out)["results"][0]["findings"]
     waived = [(f["rule"], f["properties"]["package"]) for f in findings if f["waived"]]
     assert waived == [("CVE-2019-1549", "libssl1.1")]

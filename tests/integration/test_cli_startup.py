@@ -26,14 +26,25 @@ PROBE = (
 
 
 @pytest.mark.parametrize("fmt", ["json", "sarif", "table", "markdown", "github"])
-@pytest.mark.parametrize("command", [
-    ["check", "trust-policy", str(ASSETS / "upstream" / "trust-policies" / "aws")],
-    ["check", "actions", str(ASSETS / "upstream" / "workflows")],
-    ["check", "sarif", str(ASSETS / "upstream" / "sarif" / "trivy" / "trivy-golden-alpine-310.sarif.json")],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check", "trust-policy", str(ASSETS / "upstream" / "trust-policies" / "aws")],
+        ["check", "actions", str(ASSETS / "upstream" / "workflows")],
+        [
+            "check",
+            "sarif",
+            str(ASSETS / "upstream" / "sarif" / "trivy" / "trivy-golden-alpine-310.sarif.json"),
+        ],
+    ],
+)
 def test_short_checks_import_no_heavy_library(command: list[str], fmt: str) -> None:
-    proc = subprocess.run([sys.executable, "-c", PROBE, *command, "--format", fmt, "--exit-zero"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *command, "--format", fmt, "--exit-zero"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     # The run itself must have worked (a crash before the imports would pass the import check vacuously).
     assert "EXIT 0" in proc.stderr, proc.stderr[-2000:]
     assert "HEAVY []" in proc.stderr, proc.stderr[-2000:]
@@ -44,6 +55,10 @@ def test_probe_sees_pydantic_when_a_config_file_is_read(tmp_path: Path) -> None:
     """The probe itself works: the gate reads verifier.yaml through pydantic, and the probe says so."""
     config = tmp_path / "verifier.yaml"
     config.write_text("version: 1\n")
-    proc = subprocess.run([sys.executable, "-c", PROBE, "gate", "--config", str(config)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, "gate", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert "'pydantic'" in proc.stderr, proc.stderr[-2000:]

@@ -22,8 +22,10 @@ from verifier.sigstore.keys import load_pem_public_key
 from verifier.sigstore.trust import load_trust_root
 
 SUITE = Path(__file__).parents[1] / "assets" / "upstream" / "sigstore-conformance" / "bundle-verify"
-DEFAULT_IDENTITY = ("https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/"
-                    ".github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main")
+DEFAULT_IDENTITY = (
+    "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/"
+    ".github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
+)
 DEFAULT_ISSUER = "https://token.actions.githubusercontent.com"
 
 R = Reason
@@ -86,7 +88,9 @@ CASES = sorted(p.name for p in SUITE.iterdir() if p.is_dir())
 def test_suite_is_complete() -> None:
     assert len(CASES) == 70
     failing = {c for c in CASES if c.endswith("_fail")}
-    assert failing == set(EXPECTED_REASON), "every failing case needs its stated reason in the table"
+    assert failing == set(EXPECTED_REASON), (
+        "every failing case needs its stated reason in the table"
+    )
 
 
 def _case_inputs(case: str) -> dict[str, object]:
@@ -95,7 +99,9 @@ def _case_inputs(case: str) -> dict[str, object]:
     return {
         "dir": d,
         "artifact": artifact,
-        "identity": (d / "identity").read_text().strip() if (d / "identity").exists() else DEFAULT_IDENTITY,
+        "identity": (d / "identity").read_text().strip()
+        if (d / "identity").exists()
+        else DEFAULT_IDENTITY,
         "issuer": (d / "issuer").read_text().strip() if (d / "issuer").exists() else DEFAULT_ISSUER,
         "key": d / "key.pub" if (d / "key.pub").exists() else None,
         "trusted_root": d / "trusted_root.json" if (d / "trusted_root.json").exists() else None,
@@ -117,10 +123,14 @@ def _outcome(case: str, mode: str) -> str:
     except InputError:
         return "trusted-root-invalid"
     try:
-        verify_bundle((d / "bundle.sigstore.json").read_bytes(), trust=trust,
-                      artifact=data if mode == "path" else None,
-                      digest=hashlib.sha256(data).digest() if mode == "digest" else None,
-                      policy=IdentityPolicy(issuer=str(c["issuer"]), identity=str(c["identity"])), key=key)
+        verify_bundle(
+            (d / "bundle.sigstore.json").read_bytes(),
+            trust=trust,
+            artifact=data if mode == "path" else None,
+            digest=hashlib.sha256(data).digest() if mode == "digest" else None,
+            policy=IdentityPolicy(issuer=str(c["issuer"]), identity=str(c["identity"])),
+            key=key,
+        )
     except VerificationFailure as exc:
         return str(exc.reason)
     return "pass"
@@ -144,7 +154,12 @@ def _cli_args(case: str, mode: str) -> list[str]:
     if c["key"] is not None:
         args += ["--key", str(c["key"])]
     else:
-        args += ["--certificate-identity", str(c["identity"]), "--certificate-oidc-issuer", str(c["issuer"])]
+        args += [
+            "--certificate-identity",
+            str(c["identity"]),
+            "--certificate-oidc-issuer",
+            str(c["issuer"]),
+        ]
     if c["trusted_root"] is not None:
         args += ["--trusted-root", str(c["trusted_root"])]
     if mode == "digest":
@@ -162,8 +177,11 @@ def test_cli_exit_codes_all_cases() -> None:
         for mode in ("path", "digest"):
             result = runner.invoke(verify_bundle_command, _cli_args(case, mode))
             expected_ok = not case.endswith("_fail")
-            if (result.exit_code == 0) != expected_ok or result.exception and not isinstance(
-                    result.exception, SystemExit | InputError):
+            if (
+                (result.exit_code == 0) != expected_ok
+                or result.exception
+                and not isinstance(result.exception, SystemExit | InputError)
+            ):
                 wrong.append(f"{case}/{mode}: exit {result.exit_code} {result.exception!r}")
     assert wrong == []
 
@@ -190,21 +208,35 @@ def test_identity_regexp_is_anchored() -> None:
     assert isinstance(d, Path) and isinstance(c["artifact"], Path)
     raw = (d / "bundle.sigstore.json").read_bytes()
     trust = load_trust_root(None)
-    ok = verify_bundle(raw, trust=trust, artifact=c["artifact"].read_bytes(),
-                       policy=IdentityPolicy(issuer=DEFAULT_ISSUER,
-                                             identity_regexp=r"https://github\.com/sigstore-conformance/.*"))
+    ok = verify_bundle(
+        raw,
+        trust=trust,
+        artifact=c["artifact"].read_bytes(),
+        policy=IdentityPolicy(
+            issuer=DEFAULT_ISSUER, identity_regexp=r"https://github\.com/sigstore-conformance/.*"
+        ),
+    )
     assert ok.signer.identity == DEFAULT_IDENTITY
-    assert ok.signer.claims["source_repository_uri"].startswith("https://github.com/sigstore-conformance/")
+    assert ok.signer.claims["source_repository_uri"].startswith(
+        "https://github.com/sigstore-conformance/"
+    )
     with pytest.raises(VerificationFailure) as err:
-        verify_bundle(raw, trust=trust, artifact=c["artifact"].read_bytes(),
-                      policy=IdentityPolicy(issuer=DEFAULT_ISSUER, identity_regexp=r"sigstore-conformance"))
+        verify_bundle(
+            raw,
+            trust=trust,
+            artifact=c["artifact"].read_bytes(),
+            policy=IdentityPolicy(issuer=DEFAULT_ISSUER, identity_regexp=r"sigstore-conformance"),
+        )
     assert err.value.reason is Reason.IDENTITY_MISMATCH
 
 
 def test_staging_bundle_verifies_only_with_staging_root() -> None:
     args = _cli_args("bundle-from-wrong-instance_fail", "path")
     assert CliRunner().invoke(verify_bundle_command, args).exit_code == 1
-    assert CliRunner().invoke(verify_bundle_command, [*args[:-1], "--staging", args[-1]]).exit_code == 0
+    assert (
+        CliRunner().invoke(verify_bundle_command, [*args[:-1], "--staging", args[-1]]).exit_code
+        == 0
+    )
 
 
 def test_cli_usage_errors() -> None:
@@ -216,7 +248,9 @@ def test_cli_usage_errors() -> None:
     assert CliRunner().invoke(verify_bundle_command, ["--staging", *custom]).exit_code == 0
 
 
-def test_cli_digest_argument_that_is_also_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_digest_argument_that_is_also_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``sha256:<hex>`` is a digest unless a file of that name exists (cli_protocol.md)."""
     c = _case_inputs("happy-path-v0.3")
     assert isinstance(c["artifact"], Path)

@@ -26,17 +26,34 @@ from verifier.adapters.cli import main
 
 GOLDEN = REPO / "tests" / "golden"
 NOW = ["--now", "2026-01-01T00:00:00Z"]
-SIGNER = ["--certificate-identity", "mitr@redhat.com", "--certificate-oidc-issuer", "https://github.com/login/oauth"]
+SIGNER = [
+    "--certificate-identity",
+    "mitr@redhat.com",
+    "--certificate-oidc-issuer",
+    "https://github.com/login/oauth",
+]
 CASES: dict[str, tuple[list[str], int]] = {
     "gate-allow": (["gate", "--config", "fixtures/demo/verifier.yaml"], 0),
     "gate-deny": (["gate", "--config", "fixtures/demo/verifier-deny.yaml"], 1),
     "actions-deny": (["check", "actions", "fixtures/demo/workflows-deny/release.yml"], 1),
     "trust-policy-deny": (["check", "trust-policy", "fixtures/demo/trust-policy-broad.json"], 1),
     "sarif-allow": (["check", "sarif", "fixtures/demo/scan.sarif"], 0),
-    "sarif-deny": (["check", "sarif", "fixtures/demo/scan.sarif", "--fail-on", "critical,high,medium"], 1),
-    "signature-keyless": (["check", "signature", "oci-layout:fixtures/demo/keyless-real", *SIGNER], 0),
+    "sarif-deny": (
+        ["check", "sarif", "fixtures/demo/scan.sarif", "--fail-on", "critical,high,medium"],
+        1,
+    ),
+    "signature-keyless": (
+        ["check", "signature", "oci-layout:fixtures/demo/keyless-real", *SIGNER],
+        0,
+    ),
 }
-EXTENSIONS = {"json": "json", "sarif": "sarif.json", "markdown": "md", "github": "github.txt", "table": "txt"}
+EXTENSIONS = {
+    "json": "json",
+    "sarif": "sarif.json",
+    "markdown": "md",
+    "github": "github.txt",
+    "table": "txt",
+}
 UPDATE = os.environ.get("VERIFIER_UPDATE_GOLDEN") == "1"
 
 
@@ -64,7 +81,9 @@ def test_output_matches_the_golden_file(
     if UPDATE:
         golden.write_text(text)
     assert golden.is_file(), f"{golden} is missing: run with VERIFIER_UPDATE_GOLDEN=1 and review it"
-    assert text == golden.read_text(), f"{golden.name} changed; if intended, regenerate (see the docstring)"
+    assert text == golden.read_text(), (
+        f"{golden.name} changed; if intended, regenerate (see the docstring)"
+    )
 
 
 @pytest.mark.parametrize("golden", sorted(GOLDEN.glob("*.sarif.json")), ids=lambda p: p.name)
@@ -78,4 +97,6 @@ def test_json_goldens_are_report_v1() -> None:
     assert len(reports) == len(CASES)
     for path in reports:
         doc = json.loads(path.read_text())
-        assert doc["schema"] == "verifier.report/v1" and doc["tool"]["version"] == "@@VERSION@@", path.name
+        assert doc["schema"] == "verifier.report/v1" and doc["tool"]["version"] == "@@VERSION@@", (
+            path.name
+        )

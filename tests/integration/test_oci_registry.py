@@ -273,7 +273,6 @@ def test_truncated_blob_is_a_size_mismatch(uncached_registry: LocalRegistry) -> 
         collect_image_evidence(registry.ref(repo, digest))
 
 
-
 def test_truncated_blob_behind_a_caching_registry_fails_closed(registry: LocalRegistry) -> None:
     """The packaged registry config caches blob descriptors: it announces the old length and the body stops
     short. That is a transfer error (exit 3), never a shorter payload taken as the blob."""
@@ -404,7 +403,10 @@ def test_payload_copied_from_another_image_is_downloaded_and_names_that_image(
     )
     ev = collect_image_evidence(registry.ref(repo, b_digest))
     assert [s.payload for s in ev.signatures] == [a_payload]
-    assert json.loads(ev.signatures[0].payload)["critical"]["image"]["docker-manifest-digest"] == a_digest
+    assert (
+        json.loads(ev.signatures[0].payload)["critical"]["image"]["docker-manifest-digest"]
+        == a_digest
+    )
 
 
 # ------------------------------------------------------------------------------------------- network
@@ -476,7 +478,9 @@ def test_client_push_and_get_roundtrip_by_digest(registry: LocalRegistry) -> Non
         assert client.list_referrers(repo, d) is None  # distribution 2.8.2: no referrers API
 
 
-def test_missing_registry_binary_fails_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_missing_registry_binary_fails_loudly(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Without the Debian package the fixtures FAIL with the install line (they never skip)."""
     import tests.integration.conftest as fixtures
 

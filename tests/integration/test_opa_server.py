@@ -86,18 +86,27 @@ def test_server_decisions_equal_the_embedded_engine(opa_url: str) -> None:
     engine = OpaServerEngine(opa_url)
     engine.upload_bundle(default_policy_dir())
     result = sarif_severity.evaluate(load_scan_report(REPORT), "scan.sarif")
-    for config in ({}, {"sarif-severity": {"fail_on": ["low"]}}, {"sarif-severity": {"fail_on": ["unknown"]}}):
+    for config in (
+        {},
+        {"sarif-severity": {"fail_on": ["low"]}},
+        {"sarif-severity": {"fail_on": ["unknown"]}},
+    ):
         doc = build_input([result], config, datetime(2026, 11, 26, tzinfo=UTC))
         assert engine.evaluate(doc) == RegorusEngine.for_bundle(default_policy_dir()).evaluate(doc)
     denied = engine.evaluate(build_input([result], {}, datetime(2026, 11, 26, tzinfo=UTC)))
-    assert not denied.allowed and "scan.sarif: 4 unwaived critical finding(s) (fail-on: critical,high)" in denied.deny
+    assert (
+        not denied.allowed
+        and "scan.sarif: 4 unwaived critical finding(s) (fail-on: critical,high)" in denied.deny
+    )
 
 
 def test_cli_decides_on_the_server(opa_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     OpaServerEngine(opa_url).upload_bundle(default_policy_dir())
     run = run_cli(capsys, "check", "sarif", str(REPORT), "--opa-url", opa_url, "--format", "json")
     assert run.code == 1
-    assert json.loads(run.out)["decision"]["deny"][0].startswith(f"{REPORT}: 29 unwaived high finding(s)")
+    assert json.loads(run.out)["decision"]["deny"][0].startswith(
+        f"{REPORT}: 29 unwaived high finding(s)"
+    )
 
 
 def test_server_without_the_bundle_is_a_policy_error(opa_url: str) -> None:

@@ -15,25 +15,32 @@ DEMO = ROOT / "fixtures" / "demo"
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 
 
-def test_actions_check_on_the_project_has_zero_findings(capsys: pytest.CaptureFixture[str],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_actions_check_on_the_project_has_zero_findings(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)
     run = run_cli(capsys, "check", "actions", ".github/", "action.yml")
     assert run.code == 0, run.out + run.err
     assert "DECISION: ALLOWED" in run.out
     assert "no findings" in run.out and "warn:" not in run.out
-    checked = [line.split()[2] for line in run.out.splitlines() if line.startswith("actions-pinned")]
+    checked = [
+        line.split()[2] for line in run.out.splitlines() if line.startswith("actions-pinned")
+    ]
     assert sorted(checked) == sorted([*(os.path.relpath(w, ROOT) for w in WORKFLOWS), "action.yml"])
 
 
-def test_demo_trust_policy_passes_and_broad_one_is_denied(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_trust_policy_passes_and_broad_one_is_denied(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert run_cli(capsys, "check", "trust-policy", str(DEMO / "trust-policy.json")).code == 0
     broad = run_cli(capsys, "check", "trust-policy", str(DEMO / "trust-policy-broad.json"))
     assert broad.code == 1
     assert "trust-policy-broad.json" in broad.out
 
 
-def test_demo_deny_workflow_is_denied_and_allow_workflow_passes(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_deny_workflow_is_denied_and_allow_workflow_passes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert run_cli(capsys, "check", "actions", str(DEMO / "workflows" / "release.yml")).code == 0
     deny = run_cli(capsys, "check", "actions", str(DEMO / "workflows-deny" / "release.yml"))
     assert deny.code == 1

@@ -31,15 +31,20 @@ MANIFEST = json.dumps(
     {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": compute_digest(b"{}"), "size": 2},
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": compute_digest(b"{}"),
+            "size": 2,
+        },
         "layers": [],
     },
     separators=(",", ":"),
 ).encode()
 MANIFEST_DIGEST = compute_digest(MANIFEST)
 BLOB = b"signature payload " * 100
-BLOB_DESC = Descriptor(media_type="application/octet-stream", digest=compute_digest(BLOB), size=len(BLOB))
+BLOB_DESC = Descriptor(
+    media_type="application/octet-stream", digest=compute_digest(BLOB), size=len(BLOB)
+)
 
 
 @dataclass
@@ -118,16 +123,23 @@ class ScriptedServer:
             c.close()
 
 
-def response(status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-             length: int | None = None) -> bytes:
-    h = {"Content-Type": "application/json", "Content-Length": str(len(body) if length is None else length)}
+def response(
+    status: int, body: bytes = b"", headers: dict[str, str] | None = None, length: int | None = None
+) -> bytes:
+    h = {
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body) if length is None else length),
+    }
     h.update(headers or {})
     head = f"HTTP/1.1 {status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n"
     return head.encode() + body
 
 
 def registry_handler(req: Request) -> bytes:
-    if req.path == f"/v2/{REPO}/manifests/{MANIFEST_DIGEST}" or req.path == f"/v2/{REPO}/manifests/v1":
+    if (
+        req.path == f"/v2/{REPO}/manifests/{MANIFEST_DIGEST}"
+        or req.path == f"/v2/{REPO}/manifests/v1"
+    ):
         return response(200, MANIFEST, {"Content-Type": OCI_MANIFEST})
     if req.path == f"/v2/{REPO}/blobs/{BLOB_DESC.digest}":
         return response(200, BLOB, {"Content-Type": "application/octet-stream"})
@@ -160,7 +172,9 @@ def test_kept_alive_connection_serves_many_requests(servers: list[ScriptedServer
     assert all(r.headers["user-agent"].startswith("verifier") for r in srv.requests)
 
 
-def test_connection_closed_by_the_server_while_idle_is_replaced_once(servers: list[ScriptedServer]) -> None:
+def test_connection_closed_by_the_server_while_idle_is_replaced_once(
+    servers: list[ScriptedServer],
+) -> None:
     srv = _server(servers, registry_handler, keep_open_after=1)
     with RegistryClient(srv.host, timeout=5) as client:
         for _ in range(3):
@@ -176,7 +190,10 @@ def test_truncated_body_is_refused(servers: list[ScriptedServer], what: str) -> 
         return response(200, body[: len(body) // 2], length=len(body))
 
     srv = _server(servers, truncating, keep_open_after=1)
-    with RegistryClient(srv.host, timeout=5) as client, pytest.raises(NetworkError, match="missing"):
+    with (
+        RegistryClient(srv.host, timeout=5) as client,
+        pytest.raises(NetworkError, match="missing"),
+    ):
         if what == "blob":
             client.get_blob(REPO, BLOB_DESC, "blob")
         else:
@@ -192,7 +209,10 @@ def test_server_that_never_answers_fails_within_the_timeout(servers: list[Script
 
     srv = _server(servers, hangs)
     try:
-        with RegistryClient(srv.host, timeout=0.5) as client, pytest.raises(NetworkError, match="no answer"):
+        with (
+            RegistryClient(srv.host, timeout=0.5) as client,
+            pytest.raises(NetworkError, match="no answer"),
+        ):
             client.get_manifest(REPO, MANIFEST_DIGEST)
     finally:
         hang.set()
@@ -202,12 +222,19 @@ def test_closed_port_is_unreachable() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         host = f"127.0.0.1:{s.getsockname()[1]}"
-    with RegistryClient(host, timeout=2) as client, pytest.raises(NetworkError, match="unreachable"):
+    with (
+        RegistryClient(host, timeout=2) as client,
+        pytest.raises(NetworkError, match="unreachable"),
+    ):
         client.get_manifest(REPO, MANIFEST_DIGEST)
 
 
-def test_redirect_is_followed_without_credentials_to_another_origin(servers: list[ScriptedServer]) -> None:
-    storage = _server(servers, lambda req: response(200, BLOB, {"Content-Type": "application/octet-stream"}))
+def test_redirect_is_followed_without_credentials_to_another_origin(
+    servers: list[ScriptedServer],
+) -> None:
+    storage = _server(
+        servers, lambda req: response(200, BLOB, {"Content-Type": "application/octet-stream"})
+    )
 
     def redirecting(req: Request) -> bytes:
         if "authorization" not in req.headers:
@@ -249,7 +276,9 @@ def test_chunked_bodies_are_read_on_a_kept_alive_connection(servers: list[Script
     assert srv.accepted == 1
 
 
-def test_gzip_body_is_handed_to_httpx_and_decoded_then_verified(servers: list[ScriptedServer]) -> None:
+def test_gzip_body_is_handed_to_httpx_and_decoded_then_verified(
+    servers: list[ScriptedServer],
+) -> None:
     """We ask for identity; a server that gzips anyway is answered through httpx, which decodes as before."""
 
     def zipping(req: Request) -> bytes:
@@ -365,7 +394,9 @@ def tls_registry(
     return srv, tmp_path / "ca.pem"
 
 
-def test_tls_certificate_from_an_untrusted_ca_is_refused(tls_registry: tuple[ScriptedServer, Path]) -> None:
+def test_tls_certificate_from_an_untrusted_ca_is_refused(
+    tls_registry: tuple[ScriptedServer, Path],
+) -> None:
     with RegistryClient("registry.test", timeout=5) as client:
         assert client.base_url == "https://registry.test"
         with pytest.raises(NetworkError, match="CERTIFICATE_VERIFY_FAILED"):
@@ -386,7 +417,10 @@ def test_tls_with_a_trusted_ca_checks_the_host_name(
     assert srv.accepted == 1
     assert srv.requests[0].headers["host"] == "registry.test"
     # The same server presented for another name: the certificate does not match it.
-    with RegistryClient("other.test", timeout=5) as client, pytest.raises(NetworkError, match="(?i)hostname"):
+    with (
+        RegistryClient("other.test", timeout=5) as client,
+        pytest.raises(NetworkError, match="(?i)hostname"),
+    ):
         client.get_manifest(REPO, MANIFEST_DIGEST)
 
 
@@ -406,7 +440,10 @@ def test_retry_after_a_stale_connection_opens_a_new_one(servers: list[ScriptedSe
 
     srv = _server(servers, drops_reuse)
     with RegistryClient(srv.host, timeout=5) as client:
-        threads = [threading.Thread(target=client.get_manifest, args=(REPO, MANIFEST_DIGEST)) for _ in range(2)]
+        threads = [
+            threading.Thread(target=client.get_manifest, args=(REPO, MANIFEST_DIGEST))
+            for _ in range(2)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -418,7 +455,9 @@ def test_retry_after_a_stale_connection_opens_a_new_one(servers: list[ScriptedSe
 
 def test_interim_answer_is_skipped(servers: list[ScriptedServer]) -> None:
     def continuing(req: Request) -> bytes:
-        return b"HTTP/1.1 100 Continue\r\n\r\n" + response(200, MANIFEST, {"Content-Type": OCI_MANIFEST})
+        return b"HTTP/1.1 100 Continue\r\n\r\n" + response(
+            200, MANIFEST, {"Content-Type": OCI_MANIFEST}
+        )
 
     srv = _server(servers, continuing)
     with RegistryClient(srv.host, timeout=5) as client:
@@ -427,9 +466,12 @@ def test_interim_answer_is_skipped(servers: list[ScriptedServer]) -> None:
     assert srv.accepted == 1
 
 
-def test_bytes_after_the_answer_are_never_read_as_the_next_answer(servers: list[ScriptedServer]) -> None:
+def test_bytes_after_the_answer_are_never_read_as_the_next_answer(
+    servers: list[ScriptedServer],
+) -> None:
     """A server that sends a second, unasked answer after the first: the connection is dropped, and the
     next request gets its own answer on a new connection (a desynchronised stream must not be reused)."""
+
     def doubled(req: Request) -> bytes:
         good = response(200, MANIFEST, {"Content-Type": OCI_MANIFEST})
         forged = response(200, b'{"forged":true}', {"Content-Type": OCI_MANIFEST})

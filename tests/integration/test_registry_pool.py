@@ -63,7 +63,9 @@ class Relay:
                     for m in _REQUEST_LINE.finditer(buf):
                         with self._lock:
                             self.requests.append(f"{m.group(1).decode()} {m.group(2).decode()}")
-                    buf = buf[buf.rfind(b"\r\n") + 2 :] if _REQUEST_LINE.search(buf) else buf[-4096:]
+                    buf = (
+                        buf[buf.rfind(b"\r\n") + 2 :] if _REQUEST_LINE.search(buf) else buf[-4096:]
+                    )
                 dst.sendall(data)
         except OSError:
             pass
@@ -86,7 +88,7 @@ class Relay:
 
 
 @pytest.fixture
-def relay(registry: LocalRegistry) -> Iterator[Relay]:  # noqa: F811
+def relay(registry: LocalRegistry) -> Iterator[Relay]:
     r = Relay(registry.host)
     yield r
     r.close()
@@ -104,7 +106,9 @@ def _signed_images(reg: LocalRegistry, directory: Path, n: int) -> tuple[str, li
 
 
 def test_pooled_lookups_reuse_one_connection_and_ask_for_referrers_once(
-    registry: LocalRegistry, relay: Relay, tmp_path: Path  # noqa: F811
+    registry: LocalRegistry,
+    relay: Relay,
+    tmp_path: Path,
 ) -> None:
     repo, digests = _signed_images(registry, tmp_path, 4)
     pool = RegistryPool(timeout=5.0)
@@ -126,7 +130,9 @@ def test_pooled_lookups_reuse_one_connection_and_ask_for_referrers_once(
 
 
 def test_pinned_digest_without_manifest_fetch_and_without_att(
-    registry: LocalRegistry, relay: Relay, tmp_path: Path  # noqa: F811
+    registry: LocalRegistry,
+    relay: Relay,
+    tmp_path: Path,
 ) -> None:
     repo, (digest,) = _signed_images(registry, tmp_path, 1)
     pool = RegistryPool(timeout=5.0)
@@ -154,7 +160,8 @@ def test_pinned_digest_without_manifest_fetch_and_without_att(
 
 
 def test_pinned_digest_missing_from_the_registry_has_no_signature(
-    registry: LocalRegistry, tmp_path: Path  # noqa: F811
+    registry: LocalRegistry,
+    tmp_path: Path,
 ) -> None:
     """Without the manifest fetch an absent image is not an error, but it has nothing that signs it."""
     repo, _ = _signed_images(registry, tmp_path, 1)

@@ -43,8 +43,8 @@ from tests.integration.webhook_support import (
     write_pem,
 )
 from verifier.adapters.webhook import Metrics, create_app
+from verifier.admission.decider import AdmissionDecider, WebhookConfig, load_config
 from verifier.models import CheckResult, Finding, Severity
-from verifier.webhook_policy import AdmissionDecider, WebhookConfig, load_config
 
 ADMISSION = UPSTREAM / "admission"
 CASES = yaml.safe_load((ASSETS / "admission" / "cases.yaml").read_text())
@@ -73,11 +73,17 @@ class AllowListVerifier:
         if self.delay:
             time.sleep(self.delay)
         if ref in self.allowed:
-            return CheckResult(check="signature", subject=ref, verdict="pass",
-                               facts={"count": 1, "failed": 0})
+            return CheckResult(
+                check="signature", subject=ref, verdict="pass", facts={"count": 1, "failed": 0}
+            )
         finding = Finding(rule="no-signature", severity=Severity.HIGH, message="no signature found")
-        return CheckResult(check="signature", subject=ref, verdict="fail", findings=(finding,),
-                           facts={"count": 0, "failed": 0})
+        return CheckResult(
+            check="signature",
+            subject=ref,
+            verdict="fail",
+            findings=(finding,),
+            facts={"count": 0, "failed": 0},
+        )
 
 
 def allow_list_verifier(delay: float = 0.0) -> AllowListVerifier:
@@ -160,8 +166,10 @@ def test_real_admission_request(case: dict[str, Any], client: ApiserverClient) -
 
 
 def test_answer_uses_the_request_api_version_and_uid(client: ApiserverClient) -> None:
-    for name, version in (("connaisseur-v3/02_pod.json", "admission.k8s.io/v1"),
-                          ("connaisseur-v3/13_unknown_parent.json", "admission.k8s.io/v1beta1")):
+    for name, version in (
+        ("connaisseur-v3/02_pod.json", "admission.k8s.io/v1"),
+        ("connaisseur-v3/13_unknown_parent.json", "admission.k8s.io/v1beta1"),
+    ):
         doc = json.loads((ADMISSION / name).read_bytes())
         doc["request"]["uid"] = "0f0e0d0c-0000-4000-8000-000000000001"
         answer = client.review(json.dumps(doc).encode())
@@ -172,8 +180,11 @@ def test_answer_uses_the_request_api_version_and_uid(client: ApiserverClient) ->
 def test_client_rejects_mismatched_uid_or_api_version() -> None:
     body = (ADMISSION / "connaisseur-v3/02_pod.json").read_bytes()
     sent = json.loads(body)
-    good = {"apiVersion": sent["apiVersion"], "kind": "AdmissionReview",
-            "response": {"uid": sent["request"]["uid"], "allowed": True}}
+    good = {
+        "apiVersion": sent["apiVersion"],
+        "kind": "AdmissionReview",
+        "response": {"uid": sent["request"]["uid"], "allowed": True},
+    }
     assert check_answer(body, good)["allowed"] is True
     with pytest.raises(ApiserverRejectedError, match="uid"):
         check_answer(body, {**good, "response": {"uid": "other", "allowed": True}})
@@ -235,7 +246,8 @@ def test_ten_megabyte_chunked_body_is_400(client: ApiserverClient) -> None:
         yield b'"}'
 
     resp = client.client.post(
-        client.url("/validate?timeout=10s"), content=chunks(),
+        client.url("/validate?timeout=10s"),
+        content=chunks(),
         headers={"Content-Type": "application/json", "Host": SERVICE},
         extensions={"sni_hostname": SERVICE},
     )
@@ -245,10 +257,15 @@ def test_ten_megabyte_chunked_body_is_400(client: ApiserverClient) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"[]", b'"AdmissionReview"', b"42", b'{"kind": "Pod"}',
-     b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v2", "request": {"uid": "u"}}',
-     b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": []}',
-     b"[" * 100000 + b"]" * 100000],
+    [
+        b"[]",
+        b'"AdmissionReview"',
+        b"42",
+        b'{"kind": "Pod"}',
+        b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v2", "request": {"uid": "u"}}',
+        b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": []}',
+        b"[" * 100000 + b"]" * 100000,
+    ],
     ids=["list", "string", "number", "pod", "unknown-version", "request-list", "deep-nesting"],
 )
 def test_non_admission_review_json_is_400(client: ApiserverClient, body: bytes) -> None:
@@ -270,7 +287,9 @@ def test_non_admission_review_json_is_400(client: ApiserverClient, body: bytes) 
     ],
     ids=["operation", "object", "kind", "dryrun", "no-image", "containers-map", "no-containers"],
 )
-def test_malformed_request_with_uid_is_denied(client: ApiserverClient, mutate: Any, fragment: str) -> None:
+def test_malformed_request_with_uid_is_denied(
+    client: ApiserverClient, mutate: Any, fragment: str
+) -> None:
     doc = json.loads((ADMISSION / "connaisseur-v3/02_pod.json").read_bytes())
     mutate(doc["request"])
     answer = client.review(json.dumps(doc).encode())
@@ -362,15 +381,24 @@ def _review_with(pad: Any, uid: str = "large", image: str | None = None) -> byte
 def test_large_review_made_of_strings_is_decided(client: ApiserverClient) -> None:
     """What makes real reviews large (a big annotation such as last-applied-configuration, with its braces
     and commas) is decided like any other review."""
-    embedded = json.dumps({"spec": {"containers": [{"name": f"c{i}", "env": [{"name": "A", "value": "1"}]}
-                                                   for i in range(5000)]}})
+    embedded = json.dumps(
+        {
+            "spec": {
+                "containers": [
+                    {"name": f"c{i}", "env": [{"name": "A", "value": "1"}]} for i in range(5000)
+                ]
+            }
+        }
+    )
     body = _review_with(embedded + "x" * (1024 * 1024))
     assert len(body) > 1024 * 1024
     answer = client.review(body)
     assert answer.response is not None and answer.response["allowed"] is True
 
 
-def test_large_review_made_of_tiny_values_is_refused_before_parsing(client: ApiserverClient) -> None:
+def test_large_review_made_of_tiny_values_is_refused_before_parsing(
+    client: ApiserverClient,
+) -> None:
     """600 KB of ``0,``: 300,000 values. Parsed, 7 MiB of such values would hold the event loop for
     seconds and take ~180 MiB; the count is checked first."""
     resp = client.post("/validate?timeout=10s", _review_with([0] * 300_000))
@@ -382,10 +410,16 @@ def test_body_sent_too_slowly_is_cut_off_at_the_deadline(server: ServerThread, p
     """A client that announces 5,000 bytes and sends 10 cannot hold a request open: 408 at the deadline
     (``?timeout=2s`` minus the 1 s margin)."""
     ctx = ssl.create_default_context(cafile=str(pki.ca_file))
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw, \
-            ctx.wrap_socket(raw, server_hostname=SERVICE) as tls:
-        tls.sendall(b"POST /validate?timeout=2s HTTP/1.1\r\nHost: " + SERVICE.encode() +
-                    b"\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n" + b'{"kind": "')
+    with (
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw,
+        ctx.wrap_socket(raw, server_hostname=SERVICE) as tls,
+    ):
+        tls.sendall(
+            b"POST /validate?timeout=2s HTTP/1.1\r\nHost: "
+            + SERVICE.encode()
+            + b"\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
+            + b'{"kind": "'
+        )
         start = time.monotonic()
         answer = b""
         while b"\r\n\r\n" not in answer:
@@ -404,11 +438,16 @@ def test_large_reviews_beyond_the_limit_wait_then_get_503(pki: Pki) -> None:
     verifier = allow_list_verifier(delay=3.0)
     srv, metrics = _server(pki, load_config(CONFIG_FILE), verifier)
     pad = "x" * (512 * 1024)
-    images = sorted(ALLOWED)[:2]  # two images: two lookups, so both reviews are seen to hold their slot
+    images = sorted(ALLOWED)[
+        :2
+    ]  # two images: two lookups, so both reviews are seen to hold their slot
     try:
         clients = [ApiserverClient(srv.port, pki.ca_file) for _ in range(3)]
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
-            first = [pool.submit(clients[i].review, _review_with(pad, f"big-{i}", images[i])) for i in range(2)]
+            first = [
+                pool.submit(clients[i].review, _review_with(pad, f"big-{i}", images[i]))
+                for i in range(2)
+            ]
             deadline = time.monotonic() + 10
             while len(verifier.calls) < 2 and time.monotonic() < deadline:
                 time.sleep(0.01)  # both are past parsing, inside their slot, verifying
@@ -424,8 +463,10 @@ def test_large_reviews_beyond_the_limit_wait_then_get_503(pki: Pki) -> None:
     assert third.status_code == 503 and "large reviews at once" in third.json()["error"]
     assert 0.5 < elapsed < 2.0
     assert all(a.response is not None and a.response["allowed"] for a in answers)
-    assert 'verifier_webhook_bad_requests_total{reason="busy"} 1.0' in generate_latest(
-        metrics.registry).decode()
+    assert (
+        'verifier_webhook_bad_requests_total{reason="busy"} 1.0'
+        in generate_latest(metrics.registry).decode()
+    )
 
 
 # ------------------------------------------------------------------------------- deadline and sharing
@@ -438,8 +479,9 @@ def test_slow_verification_denies_within_the_deadline(pki: Pki) -> None:
     try:
         with ApiserverClient(srv.port, pki.ca_file, timeout=2) as c:
             start = time.monotonic()
-            answer = c.review((ADMISSION / "connaisseur-v3/02_pod.json").read_bytes(),
-                              timeout_param="2s")
+            answer = c.review(
+                (ADMISSION / "connaisseur-v3/02_pod.json").read_bytes(), timeout_param="2s"
+            )
             elapsed = time.monotonic() - start
     finally:
         srv.stop()
@@ -479,7 +521,9 @@ def test_certificate_reload_without_restart(pki: Pki, tmp_path: Path) -> None:
         new_ca_key, new_ca = make_ca("rotated CA")
         write_pem(tmp_path / "new-ca.pem", new_ca)
         with ApiserverClient(srv.port, pki.ca_file) as old_client:
-            assert old_client.get("/healthz").status_code == 200  # keep-alive connection on the old cert
+            assert (
+                old_client.get("/healthz").status_code == 200
+            )  # keep-alive connection on the old cert
             key, cert = issue_server_cert(new_ca_key, new_ca, [SERVICE])
             write_pem(own / "tls.key", key)
             write_pem(own / "tls.crt", cert)

@@ -36,17 +36,28 @@ def _free_port() -> int:
 
 def _config(d: Path) -> Path:
     key = ec.generate_private_key(ec.SECP256R1())
-    (d / "signer.pub").write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    (d / "signer.pub").write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     path = d / "verifier.yaml"
-    path.write_text("version: 1\nsigners:\n  key: signer.pub\n"
-                    "webhook:\n  exempt_namespaces: [kube-system]\n  verify_timeout_seconds: 3\n")
+    path.write_text(
+        "version: 1\nsigners:\n  key: signer.pub\n"
+        "webhook:\n  exempt_namespaces: [kube-system]\n  verify_timeout_seconds: 3\n"
+    )
     return path
 
 
 def _run(args: list[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "verifier", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    return subprocess.run(
+        [sys.executable, "-m", "verifier", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,16 +67,33 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Pki]
     port = _free_port()
     log = (d / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "verifier", "webhook", "--config", str(_config(d)),
-         "--tls-cert", str(pki.cert_file), "--tls-key", str(pki.key_file), "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+        [
+            sys.executable,
+            "-m",
+            "verifier",
+            "webhook",
+            "--config",
+            str(_config(d)),
+            "--tls-cert",
+            str(pki.cert_file),
+            "--tls-key",
+            str(pki.key_file),
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     try:
         with ApiserverClient(port, pki.ca_file, timeout=2) as c:
             deadline = time.monotonic() + 30
             while True:
                 if proc.poll() is not None:
-                    pytest.fail(f"webhook exited {proc.returncode}: {(d / 'server.log').read_text()}")
+                    pytest.fail(
+                        f"webhook exited {proc.returncode}: {(d / 'server.log').read_text()}"
+                    )
                 try:
                     if c.get("/readyz").status_code == 200:
                         break
@@ -116,8 +144,19 @@ def test_command_denies_what_it_cannot_verify(served: tuple[int, Pki]) -> None:
 def test_command_refuses_a_config_without_signers(tmp_path: Path) -> None:
     pki = make_pki(tmp_path)
     (tmp_path / "v.yaml").write_text("version: 1\nwebhook: {mode: warn}\n")
-    res = _run(["webhook", "--config", str(tmp_path / "v.yaml"), "--tls-cert", str(pki.cert_file),
-                "--tls-key", str(pki.key_file), "--port", str(_free_port())])
+    res = _run(
+        [
+            "webhook",
+            "--config",
+            str(tmp_path / "v.yaml"),
+            "--tls-cert",
+            str(pki.cert_file),
+            "--tls-key",
+            str(pki.key_file),
+            "--port",
+            str(_free_port()),
+        ]
+    )
     assert res.returncode == 2
     assert "the webhook needs a signers: section" in res.stderr
 
@@ -125,8 +164,17 @@ def test_command_refuses_a_config_without_signers(tmp_path: Path) -> None:
 def test_command_refuses_unknown_webhook_keys(tmp_path: Path) -> None:
     pki = make_pki(tmp_path)
     (tmp_path / "v.yaml").write_text("version: 1\nwebhook: {mode: enforce, exempt: [a]}\n")
-    res = _run(["webhook", "--config", str(tmp_path / "v.yaml"), "--tls-cert", str(pki.cert_file),
-                "--tls-key", str(pki.key_file)])
+    res = _run(
+        [
+            "webhook",
+            "--config",
+            str(tmp_path / "v.yaml"),
+            "--tls-cert",
+            str(pki.cert_file),
+            "--tls-key",
+            str(pki.key_file),
+        ]
+    )
     assert res.returncode == 2
     assert "webhook.exempt: Extra inputs are not permitted" in res.stderr
 

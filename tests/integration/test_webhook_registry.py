@@ -44,18 +44,30 @@ DEBUG = json.loads(
 
 def _key(directory: Path, name: str) -> ec.EllipticCurvePrivateKey:
     key = ec.generate_private_key(ec.SECP256R1())
-    (directory / f"{name}.pub").write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    (directory / f"{name}.pub").write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     return key
 
 
 def _sign(reg: LocalRegistry, repo: str, digest: str, key: ec.EllipticCurvePrivateKey) -> None:
-    payload = json.dumps({"critical": {"identity": {"docker-reference": f"{reg.host}/{repo}"},
-                                       "image": {"docker-manifest-digest": digest},
-                                       "type": "cosign container image signature"}, "optional": None},
-                         separators=(",", ":")).encode()
+    payload = json.dumps(
+        {
+            "critical": {
+                "identity": {"docker-reference": f"{reg.host}/{repo}"},
+                "image": {"docker-manifest-digest": digest},
+                "type": "cosign container image signature",
+            },
+            "optional": None,
+        },
+        separators=(",", ":"),
+    ).encode()
     sig = base64.b64encode(key.sign(payload, ec.ECDSA(hashes.SHA256()))).decode()
-    reg.attach_legacy(repo, digest, [(payload, SIMPLESIGNING, {"dev.cosignproject.cosign/signature": sig})])
+    reg.attach_legacy(
+        repo, digest, [(payload, SIMPLESIGNING, {"dev.cosignproject.cosign/signature": sig})]
+    )
 
 
 def _config(directory: Path, verify_timeout: float = 6.0) -> Path:
@@ -77,9 +89,13 @@ def _pod(containers: list[str], init: list[str] | None = None, uid: str = "pod-1
     doc["request"]["uid"] = uid
     spec = doc["request"]["object"]["spec"]
     template = spec["containers"][0]
-    spec["containers"] = [{**template, "name": f"c{i}", "image": img} for i, img in enumerate(containers)]
+    spec["containers"] = [
+        {**template, "name": f"c{i}", "image": img} for i, img in enumerate(containers)
+    ]
     if init:
-        spec["initContainers"] = [{**template, "name": f"i{i}", "image": img} for i, img in enumerate(init)]
+        spec["initContainers"] = [
+            {**template, "name": f"i{i}", "image": img} for i, img in enumerate(init)
+        ]
     return json.dumps(doc).encode()
 
 
@@ -109,8 +125,10 @@ class Images:
 
 
 @pytest.fixture(scope="module")
-def setup(registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
-          ) -> Iterator[tuple[Images, ServerThread, Pki]]:
+def setup(
+    registry: LocalRegistry,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Images, ServerThread, Pki]]:
     d = tmp_path_factory.mktemp("webhook-registry")
     images = Images(registry, d)
     pki = make_pki(d)
@@ -145,7 +163,10 @@ def test_unsigned_image_is_denied(setup: Any, client: ApiserverClient) -> None:
     images = setup[0]
     response = _review(client, _pod([images.unsigned]))
     assert response["allowed"] is False
-    assert f"{images.unsigned}: not signed by a trusted signer (no-signature)" in response["status"]["message"]
+    assert (
+        f"{images.unsigned}: not signed by a trusted signer (no-signature)"
+        in response["status"]["message"]
+    )
 
 
 def test_wrong_signer_is_denied(setup: Any, client: ApiserverClient) -> None:
@@ -229,7 +250,8 @@ def test_registry_stopped_mid_test_denies_within_the_deadline(tmp_path: Path) ->
 
 
 def test_sbom_attestation_is_required_when_the_config_asks(
-    registry: LocalRegistry, tmp_path: Path  # noqa: F811
+    registry: LocalRegistry,
+    tmp_path: Path,
 ) -> None:
     """``sbom: {required: true}`` in verifier.yaml: the webhook also runs the sbom-attestation check."""
     from tests.integration.test_sbom_registry import (
@@ -244,7 +266,13 @@ def test_sbom_attestation_is_required_when_the_config_asks(
     repo = registry.new_repo("webhook-sbom")
     with_sbom, _ = registry.push_image(repo, "with")
     _sign(registry, repo, with_sbom, good)
-    attach_att(registry, repo, with_sbom, envelope(statement(SPDX_DOC, SPDX_PT, with_sbom), key=good), SPDX_PT)
+    attach_att(
+        registry,
+        repo,
+        with_sbom,
+        envelope(statement(SPDX_DOC, SPDX_PT, with_sbom), key=good),
+        SPDX_PT,
+    )
     without, _ = registry.push_image(repo, "without")
     _sign(registry, repo, without, good)
     cfg = _config(tmp_path)
@@ -263,7 +291,8 @@ def test_sbom_attestation_is_required_when_the_config_asks(
 
 
 def test_registry_credentials_from_a_mounted_docker_config(
-    auth_registry: LocalRegistry, tmp_path: Path  # noqa: F811
+    auth_registry: LocalRegistry,
+    tmp_path: Path,
 ) -> None:
     """An htpasswd registry: admitted with ``--docker-config``, denied (not hung) without credentials."""
     good = _key(tmp_path, "good")

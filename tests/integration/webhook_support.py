@@ -60,9 +60,15 @@ def make_ca(cn: str = "verifier test CA") -> tuple[ec.EllipticCurvePrivateKey, x
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -85,9 +91,13 @@ def issue_server_cert(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     return key, cert
@@ -127,7 +137,10 @@ class ServerThread:
         self.sock.bind(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
         self.server, self.reloader = make_server(
-            app, host="127.0.0.1", port=self.port, certfile=str(pki.cert_file),
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            certfile=str(pki.cert_file),
             keyfile=str(pki.key_file),
         )
         self.error: BaseException | None = None
@@ -136,8 +149,11 @@ class ServerThread:
 
     def _run(self) -> None:
         try:
-            asyncio.run(serve(self.server, self.reloader, sockets=[self.sock],
-                              reload_interval=self._interval))
+            asyncio.run(
+                serve(
+                    self.server, self.reloader, sockets=[self.sock], reload_interval=self._interval
+                )
+            )
         except BaseException as exc:  # noqa: BLE001 - surfaced by start()/stop()
             self.error = exc
 
@@ -183,14 +199,16 @@ class ApiserverClient:
     AdmissionReview, same uid, ``allowed`` present.
     """
 
-    def __init__(self, port: int, ca_file: Path, *, server_name: str = SERVICE,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self, port: int, ca_file: Path, *, server_name: str = SERVICE, timeout: float = 10.0
+    ) -> None:
         self.port = port
         self.server_name = server_name
         self.timeout = timeout
         ctx = ssl.create_default_context(cafile=str(ca_file))
-        self.client = httpx.Client(verify=ctx, http1=True, http2=False,
-                                   timeout=httpx.Timeout(timeout + 5.0))
+        self.client = httpx.Client(
+            verify=ctx, http1=True, http2=False, timeout=httpx.Timeout(timeout + 5.0)
+        )
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -206,18 +224,24 @@ class ApiserverClient:
         """``https://127.0.0.1:PORT/path``."""
         return f"https://127.0.0.1:{self.port}{path}"
 
-    def post(self, path: str, body: bytes, content_type: str = "application/json") -> httpx.Response:
+    def post(
+        self, path: str, body: bytes, content_type: str = "application/json"
+    ) -> httpx.Response:
         """One POST with the service name as TLS server name and Host header."""
         return self.client.post(
-            self.url(path), content=body,
+            self.url(path),
+            content=body,
             headers={"Content-Type": content_type, "Host": self.server_name},
             extensions={"sni_hostname": self.server_name},
         )
 
     def get(self, path: str) -> httpx.Response:
         """One GET (health, readiness, metrics)."""
-        return self.client.get(self.url(path), headers={"Host": self.server_name},
-                               extensions={"sni_hostname": self.server_name})
+        return self.client.get(
+            self.url(path),
+            headers={"Host": self.server_name},
+            extensions={"sni_hostname": self.server_name},
+        )
 
     def review(self, body: bytes, *, timeout_param: str | None = None) -> Answer:
         """Send one AdmissionReview; check the answer like the apiserver does."""

@@ -1,5 +1,5 @@
-"""AdmissionReview parsing and image extraction (``verifier.admission``) and the webhook's decisions
-(``verifier.webhook_policy``): rules, modes, digests, cache, sharing, deadline, fail-closed.
+"""AdmissionReview parsing and image extraction (``verifier.admission.review``) and the webhook's decisions
+(``verifier.admission.decider``): rules, modes, digests, cache, sharing, deadline, fail-closed.
 
 The decider tests use the real Rego bundle (the embedded engine) unless a test is about what happens when
 the policy itself misbehaves; image verification is a fake (``verify_image`` is injected by design).
@@ -16,7 +16,17 @@ from typing import Any
 import pytest
 
 from tests.conftest import UPSTREAM
-from verifier.admission import (
+from verifier.admission.decider import (
+    AdmissionDecider,
+    ImageVerdict,
+    Mode,
+    VerdictCache,
+    WebhookConfig,
+    WebhookRule,
+    parse_timeout,
+    policy_version,
+)
+from verifier.admission.review import (
     POD_SPEC_PATHS,
     AdmissionError,
     Outcome,
@@ -28,16 +38,6 @@ from verifier.admission import (
 )
 from verifier.errors import InputError, NetworkError
 from verifier.models import CheckResult, Decision, Finding, Severity
-from verifier.webhook_policy import (
-    AdmissionDecider,
-    ImageVerdict,
-    Mode,
-    VerdictCache,
-    WebhookConfig,
-    WebhookRule,
-    parse_timeout,
-    policy_version,
-)
 
 ADMISSION = UPSTREAM / "admission"
 DIGEST = "sha256:" + "ab" * 32
@@ -52,9 +52,14 @@ def load(name: str) -> dict[str, Any]:
 POD = load("connaisseur-v3/02_pod.json")
 
 
-def pod_review(*images: str, init: tuple[str, ...] = (), ephemeral: tuple[str, ...] = (),
-               namespace: str = "apps", operation: str = "CREATE",
-               old_images: tuple[str, ...] | None = None) -> dict[str, Any]:
+def pod_review(
+    *images: str,
+    init: tuple[str, ...] = (),
+    ephemeral: tuple[str, ...] = (),
+    namespace: str = "apps",
+    operation: str = "CREATE",
+    old_images: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
     doc = copy.deepcopy(POD)
     req = doc["request"]
     req["namespace"] = namespace
@@ -63,9 +68,13 @@ def pod_review(*images: str, init: tuple[str, ...] = (), ephemeral: tuple[str, .
     tmpl = spec["containers"][0]
     spec["containers"] = [{**tmpl, "name": f"c{i}", "image": im} for i, im in enumerate(images)]
     if init:
-        spec["initContainers"] = [{**tmpl, "name": f"i{i}", "image": im} for i, im in enumerate(init)]
+        spec["initContainers"] = [
+            {**tmpl, "name": f"i{i}", "image": im} for i, im in enumerate(init)
+        ]
     if ephemeral:
-        spec["ephemeralContainers"] = [{"name": f"e{i}", "image": im} for i, im in enumerate(ephemeral)]
+        spec["ephemeralContainers"] = [
+            {"name": f"e{i}", "image": im} for i, im in enumerate(ephemeral)
+        ]
     if old_images is not None:
         old = copy.deepcopy(req["object"])
         old["spec"]["containers"] = [{**tmpl, "image": im} for im in old_images]
@@ -81,7 +90,11 @@ def pod_review(*images: str, init: tuple[str, ...] = (), ephemeral: tuple[str, .
 def test_parse_v1_and_v1beta1() -> None:
     v1 = parse_review(load("connaisseur-v3/02_pod.json"))
     assert (v1.api_version, v1.kind, v1.operation, v1.namespace) == (
-        "admission.k8s.io/v1", "Pod", "CREATE", "test-connaisseur")
+        "admission.k8s.io/v1",
+        "Pod",
+        "CREATE",
+        "test-connaisseur",
+    )
     assert v1.uid == POD["request"]["uid"]
     beta = parse_review(load("connaisseur-v3/01_deployment.json"))
     assert (beta.api_version, beta.kind) == ("admission.k8s.io/v1beta1", "Deployment")
@@ -101,20 +114,67 @@ def test_dry_run_and_subresource() -> None:
         ([], "expected a JSON object", False),
         ({"kind": "Pod"}, "expected 'AdmissionReview'", False),
         ({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v2"}, "not supported", False),
-        ({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1"}, "request is missing", False),
-        ({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": {"uid": ""}},
-         "request.uid is missing", False),
-        ({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1",
-          "request": {"uid": "u", "operation": "CREATE"}}, "request.kind.kind is missing", True),
-        ({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1",
-          "request": {"uid": "u", "operation": "CREATE", "kind": {"kind": "Pod"}}},
-         "request.object is missing on CREATE", True),
-        ({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1",
-          "request": {"uid": "u", "operation": "UPDATE", "kind": {"kind": "Pod"}, "object": {"a": 1}}},
-         "request.oldObject is missing on UPDATE", True),
-        ({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1",
-          "request": {"uid": "u", "operation": "UPDATE", "kind": {"kind": "Pod"}, "object": {"a": 1},
-                      "oldObject": "None"}}, "request.oldObject is not an object", True),
+        (
+            {"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1"},
+            "request is missing",
+            False,
+        ),
+        (
+            {
+                "kind": "AdmissionReview",
+                "apiVersion": "admission.k8s.io/v1",
+                "request": {"uid": ""},
+            },
+            "request.uid is missing",
+            False,
+        ),
+        (
+            {
+                "kind": "AdmissionReview",
+                "apiVersion": "admission.k8s.io/v1",
+                "request": {"uid": "u", "operation": "CREATE"},
+            },
+            "request.kind.kind is missing",
+            True,
+        ),
+        (
+            {
+                "kind": "AdmissionReview",
+                "apiVersion": "admission.k8s.io/v1",
+                "request": {"uid": "u", "operation": "CREATE", "kind": {"kind": "Pod"}},
+            },
+            "request.object is missing on CREATE",
+            True,
+        ),
+        (
+            {
+                "kind": "AdmissionReview",
+                "apiVersion": "admission.k8s.io/v1",
+                "request": {
+                    "uid": "u",
+                    "operation": "UPDATE",
+                    "kind": {"kind": "Pod"},
+                    "object": {"a": 1},
+                },
+            },
+            "request.oldObject is missing on UPDATE",
+            True,
+        ),
+        (
+            {
+                "kind": "AdmissionReview",
+                "apiVersion": "admission.k8s.io/v1",
+                "request": {
+                    "uid": "u",
+                    "operation": "UPDATE",
+                    "kind": {"kind": "Pod"},
+                    "object": {"a": 1},
+                    "oldObject": "None",
+                },
+            },
+            "request.oldObject is not an object",
+            True,
+        ),
     ],
 )
 def test_parse_errors(doc: Any, fragment: str, has_uid: bool) -> None:
@@ -136,44 +196,69 @@ def test_junk_old_object_on_create_is_ignored() -> None:
 
 @pytest.mark.parametrize(
     ("name", "kind", "prefix"),
-    [("core.v1.Pod", "Pod", "spec"),
-     ("apps.v1.Deployment", "Deployment", "spec.template.spec"),
-     ("batch.v1.CronJob", "CronJob", "spec.jobTemplate.spec.template.spec"),
-     ("batch.v1.Job", "Job", "spec.template.spec")],
+    [
+        ("core.v1.Pod", "Pod", "spec"),
+        ("apps.v1.Deployment", "Deployment", "spec.template.spec"),
+        ("batch.v1.CronJob", "CronJob", "spec.jobTemplate.spec.template.spec"),
+        ("batch.v1.Job", "Job", "spec.template.spec"),
+    ],
 )
 def test_every_container_field_of_fuzzed_objects(name: str, kind: str, prefix: str) -> None:
     """kubernetes/api round-trip objects fill every field: init, regular and ephemeral containers."""
     obj = load(f"k8s-api-roundtrip/{name}.json")
     found = [(c.path, c.field) for c in container_images(kind, obj)]
-    assert found == [(f"{prefix}.initContainers[0]", "initContainers"),
-                     (f"{prefix}.containers[0]", "containers"),
-                     (f"{prefix}.ephemeralContainers[0]", "ephemeralContainers")]
+    assert found == [
+        (f"{prefix}.initContainers[0]", "initContainers"),
+        (f"{prefix}.containers[0]", "containers"),
+        (f"{prefix}.ephemeralContainers[0]", "ephemeralContainers"),
+    ]
 
 
 @pytest.mark.parametrize(
     ("name", "images"),
-    [("connaisseur-v3/03_replicaset.json", ["securesystemsengineering/sample-san-sama:hai"]),
-     ("connaisseur-v3/05_replication_controller.json", ["nginx"]),
-     ("connaisseur-v3/06_daemonset.json", ["quay.io/fluentd_elasticsearch/fluentd:v2.5.2"]),
-     ("connaisseur-v3/07_statefulset.json", ["registry.k8s.io/nginx-slim:0.8"]),
-     ("connaisseur-v3/08_job.json", ["perl:5.34.0"]),
-     ("connaisseur-v3/09_dply_multi_image.json", ["busybox:1.32", "redis:alpine", "mysql:8"]),
-     ("connaisseur-v3/20_pod_ephemeralcontainer.json",
-      ["securesystemsengineering/charlie-image@" + "sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff",
-       "nginx"])],
+    [
+        ("connaisseur-v3/03_replicaset.json", ["securesystemsengineering/sample-san-sama:hai"]),
+        ("connaisseur-v3/05_replication_controller.json", ["nginx"]),
+        ("connaisseur-v3/06_daemonset.json", ["quay.io/fluentd_elasticsearch/fluentd:v2.5.2"]),
+        ("connaisseur-v3/07_statefulset.json", ["registry.k8s.io/nginx-slim:0.8"]),
+        ("connaisseur-v3/08_job.json", ["perl:5.34.0"]),
+        ("connaisseur-v3/09_dply_multi_image.json", ["busybox:1.32", "redis:alpine", "mysql:8"]),
+        (
+            "connaisseur-v3/20_pod_ephemeralcontainer.json",
+            [
+                "securesystemsengineering/charlie-image@"
+                + "sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff",
+                "nginx",
+            ],
+        ),
+    ],
 )
 def test_every_workload_kind(name: str, images: list[str]) -> None:
     assert [c.image for c in images_to_check(parse_review(load(name)))] == images
 
 
 def test_all_pod_template_kinds_are_known() -> None:
-    assert set(POD_SPEC_PATHS) >= {"Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job",
-                                   "CronJob", "ReplicationController"}
+    assert set(POD_SPEC_PATHS) >= {
+        "Pod",
+        "Deployment",
+        "ReplicaSet",
+        "StatefulSet",
+        "DaemonSet",
+        "Job",
+        "CronJob",
+        "ReplicationController",
+    }
 
 
 def test_update_checks_only_changed_images() -> None:
-    req = parse_review(pod_review(f"a.io/x@{DIGEST}", f"a.io/y@{OTHER}", operation="UPDATE",
-                                  old_images=(f"a.io/x@{DIGEST}",)))
+    req = parse_review(
+        pod_review(
+            f"a.io/x@{DIGEST}",
+            f"a.io/y@{OTHER}",
+            operation="UPDATE",
+            old_images=(f"a.io/x@{DIGEST}",),
+        )
+    )
     assert [c.image for c in images_to_check(req)] == [f"a.io/y@{OTHER}"]
     same = parse_review(load("connaisseur-v3/10_update.json"))
     assert images_to_check(same) == []
@@ -199,12 +284,14 @@ def test_delete_connect_and_non_workloads_check_nothing() -> None:
 
 @pytest.mark.parametrize(
     ("mutate", "fragment"),
-    [(lambda s: s.pop("containers"), "has no containers"),
-     (lambda s: s.update(containers="nginx"), "spec.containers is not a list"),
-     (lambda s: s.update(containers=["nginx"]), "spec.containers[0] is not an object"),
-     (lambda s: s["containers"][0].update(image=""), "spec.containers[0] has no image"),
-     (lambda s: s["containers"][0].update(image=7), "spec.containers[0] has no image"),
-     (lambda s: s.update(initContainers={}), "spec.initContainers is not a list")],
+    [
+        (lambda s: s.pop("containers"), "has no containers"),
+        (lambda s: s.update(containers="nginx"), "spec.containers is not a list"),
+        (lambda s: s.update(containers=["nginx"]), "spec.containers[0] is not an object"),
+        (lambda s: s["containers"][0].update(image=""), "spec.containers[0] has no image"),
+        (lambda s: s["containers"][0].update(image=7), "spec.containers[0] has no image"),
+        (lambda s: s.update(initContainers={}), "spec.initContainers is not a list"),
+    ],
 )
 def test_malformed_pod_specs(mutate: Any, fragment: str) -> None:
     doc = pod_review("nginx")
@@ -216,11 +303,13 @@ def test_malformed_pod_specs(mutate: Any, fragment: str) -> None:
 
 @pytest.mark.parametrize(
     ("image", "canonical", "tag", "digest"),
-    [("nginx", "docker.io/library/nginx", "", ""),
-     ("nginx:1.27", "docker.io/library/nginx", "1.27", ""),
-     ("ghcr.io/acme/app@" + DIGEST, "ghcr.io/acme/app", "", DIGEST),
-     ("localhost:5000/app:v1@" + DIGEST, "localhost:5000/app", "v1", DIGEST),
-     ("acme/app", "docker.io/acme/app", "", "")],
+    [
+        ("nginx", "docker.io/library/nginx", "", ""),
+        ("nginx:1.27", "docker.io/library/nginx", "1.27", ""),
+        ("ghcr.io/acme/app@" + DIGEST, "ghcr.io/acme/app", "", DIGEST),
+        ("localhost:5000/app:v1@" + DIGEST, "localhost:5000/app", "v1", DIGEST),
+        ("acme/app", "docker.io/acme/app", "", ""),
+    ],
 )
 def test_parse_image(image: str, canonical: str, tag: str, digest: str) -> None:
     ref = parse_image(image)
@@ -228,7 +317,9 @@ def test_parse_image(image: str, canonical: str, tag: str, digest: str) -> None:
     assert ref.pinned == (f"{canonical}@{digest}" if digest else "")
 
 
-@pytest.mark.parametrize("image", ["/itswrong", "UPPER/case", "a b", "x@sha256:short", "a.io/x:bad tag"])
+@pytest.mark.parametrize(
+    "image", ["/itswrong", "UPPER/case", "a b", "x@sha256:short", "a.io/x:bad tag"]
+)
 def test_parse_image_rejects(image: str) -> None:
     with pytest.raises(InputError, match="not a valid image reference"):
         parse_image(image)
@@ -236,9 +327,16 @@ def test_parse_image_rejects(image: str) -> None:
 
 def test_build_response() -> None:
     denied = build_response("admission.k8s.io/v1beta1", "u1", Outcome(False, "no", ("w",)))
-    assert denied == {"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview",
-                      "response": {"uid": "u1", "allowed": False, "warnings": ["w"],
-                                   "status": {"code": 403, "message": "no", "reason": "Forbidden"}}}
+    assert denied == {
+        "apiVersion": "admission.k8s.io/v1beta1",
+        "kind": "AdmissionReview",
+        "response": {
+            "uid": "u1",
+            "allowed": False,
+            "warnings": ["w"],
+            "status": {"code": 403, "message": "no", "reason": "Forbidden"},
+        },
+    }
     allowed = build_response("admission.k8s.io/v1", "u2", Outcome(True))
     assert allowed["response"] == {"uid": "u2", "allowed": True}
 
@@ -248,8 +346,18 @@ def test_build_response() -> None:
 
 @pytest.mark.parametrize(
     ("value", "budget"),
-    [("10s", 9.0), ("30s", 29.0), ("45s", 29.0), ("1m", 29.0), ("2500ms", 1.5), ("1s", 0.5),
-     (None, 9.0), ("soon", 9.0), ("", 9.0), ("0s", 0.1)],
+    [
+        ("10s", 9.0),
+        ("30s", 29.0),
+        ("45s", 29.0),
+        ("1m", 29.0),
+        ("2500ms", 1.5),
+        ("1s", 0.5),
+        (None, 9.0),
+        ("soon", 9.0),
+        ("", 9.0),
+        ("0s", 0.1),
+    ],
 )
 def test_parse_timeout(value: str | None, budget: float) -> None:
     assert parse_timeout(value, WebhookConfig()) == pytest.approx(budget)
@@ -261,7 +369,9 @@ def test_parse_timeout(value: str | None, budget: float) -> None:
 class FakeVerifier:
     """Injected verify_image: pass for refs in ``good``, fail otherwise; counts calls."""
 
-    def __init__(self, good: set[str], *, delay: float = 0.0, error: Exception | None = None) -> None:
+    def __init__(
+        self, good: set[str], *, delay: float = 0.0, error: Exception | None = None
+    ) -> None:
         self.good = good
         self.delay = delay
         self.error = error
@@ -274,10 +384,16 @@ class FakeVerifier:
         if self.error is not None:
             raise self.error
         if ref in self.good:
-            return CheckResult(check="signature", subject=ref, verdict="pass", facts={"count": 1, "failed": 0})
-        return CheckResult(check="signature", subject=ref, verdict="fail",
-                           findings=(Finding(rule="no-signature", severity=Severity.HIGH, message="none"),),
-                           facts={"count": 0, "failed": 0})
+            return CheckResult(
+                check="signature", subject=ref, verdict="pass", facts={"count": 1, "failed": 0}
+            )
+        return CheckResult(
+            check="signature",
+            subject=ref,
+            verdict="fail",
+            findings=(Finding(rule="no-signature", severity=Severity.HIGH, message="none"),),
+            facts={"count": 0, "failed": 0},
+        )
 
 
 GOOD = f"ghcr.io/acme/app@{DIGEST}"
@@ -294,8 +410,10 @@ def test_enforce_allows_signed_and_denies_unsigned() -> None:
     assert admit(decider, pod_review(GOOD)).allowed is True
     out = admit(decider, pod_review(GOOD, BAD))
     assert out.allowed is False
-    assert out.message == (f"verifier: spec.containers[1] ({BAD}): {BAD}: not signed by a trusted signer "
-                           "(no-signature)")
+    assert out.message == (
+        f"verifier: spec.containers[1] ({BAD}): {BAD}: not signed by a trusted signer "
+        "(no-signature)"
+    )
 
 
 def test_require_digest_names_the_digest_when_resolvable() -> None:
@@ -311,8 +429,9 @@ def test_require_digest_names_the_digest_when_resolvable() -> None:
 
 def test_without_require_digest_a_tag_is_resolved_once_then_verified_by_digest() -> None:
     verifier = FakeVerifier({GOOD})
-    decider = AdmissionDecider(WebhookConfig(require_digest=False), verifier,
-                               resolve_digest=lambda _ref: DIGEST)
+    decider = AdmissionDecider(
+        WebhookConfig(require_digest=False), verifier, resolve_digest=lambda _ref: DIGEST
+    )
     assert admit(decider, pod_review("ghcr.io/acme/app:v1")).allowed is True
     assert verifier.calls == [GOOD]
     unresolvable = AdmissionDecider(WebhookConfig(require_digest=False), verifier)
@@ -321,17 +440,23 @@ def test_without_require_digest_a_tag_is_resolved_once_then_verified_by_digest()
 
 
 def test_modes_warn_and_audit_admit() -> None:
-    rules = (WebhookRule(namespaces=("staging",), mode=Mode.WARN),
-             WebhookRule(namespaces=("preview-*",), images=("ghcr.io/acme/*",), mode=Mode.AUDIT))
+    rules = (
+        WebhookRule(namespaces=("staging",), mode=Mode.WARN),
+        WebhookRule(namespaces=("preview-*",), images=("ghcr.io/acme/*",), mode=Mode.AUDIT),
+    )
     decider = AdmissionDecider(WebhookConfig(rules=rules), FakeVerifier({GOOD}))
     warned = admit(decider, pod_review(BAD, namespace="staging"))
     assert warned.allowed is True
-    assert warned.warnings == (f"would be denied: spec.containers[0] ({BAD}): {BAD}: not signed by a "
-                               "trusted signer (no-signature)",)
+    assert warned.warnings == (
+        f"would be denied: spec.containers[0] ({BAD}): {BAD}: not signed by a "
+        "trusted signer (no-signature)",
+    )
     audited = admit(decider, pod_review(BAD, namespace="preview-42"))
     assert (audited.allowed, audited.warnings) == (True, ())
-    assert audited.audit == {"would-deny": f"spec.containers[0] ({BAD}): {BAD}: not signed by a trusted "
-                                           "signer (no-signature)"}
+    assert audited.audit == {
+        "would-deny": f"spec.containers[0] ({BAD}): {BAD}: not signed by a trusted "
+        "signer (no-signature)"
+    }
     # The audit rule is for ghcr.io/acme/* only: other images in preview-42 fall back to enforce.
     other = f"quay.io/acme/app@{OTHER}"
     assert admit(decider, pod_review(other, namespace="preview-42")).allowed is False
@@ -363,8 +488,12 @@ def test_dry_run_gets_the_same_answer() -> None:
 
 def test_verify_error_denies_without_details_and_is_cached_briefly() -> None:
     now = [1000.0]
-    verifier = FakeVerifier({GOOD}, error=NetworkError("registry ghcr.io: connect failed, token=s3cret"))
-    decider = AdmissionDecider(WebhookConfig(failure_ttl_seconds=10), verifier, clock=lambda: now[0])
+    verifier = FakeVerifier(
+        {GOOD}, error=NetworkError("registry ghcr.io: connect failed, token=s3cret")
+    )
+    decider = AdmissionDecider(
+        WebhookConfig(failure_ttl_seconds=10), verifier, clock=lambda: now[0]
+    )
     out = admit(decider, pod_review(GOOD))
     assert out.allowed is False
     assert "could not be verified (NetworkError, lookup " in out.message
@@ -414,7 +543,10 @@ def test_policy_deny_on_a_pass_is_respected() -> None:
     def deny_all(*_a: Any, **_k: Any) -> tuple[Decision, dict[str, Any]]:
         return Decision(allowed=False, deny=("release freeze",)), {}
 
-    out = admit(AdmissionDecider(WebhookConfig(), FakeVerifier({GOOD}), decide_fn=deny_all), pod_review(GOOD))
+    out = admit(
+        AdmissionDecider(WebhookConfig(), FakeVerifier({GOOD}), decide_fn=deny_all),
+        pod_review(GOOD),
+    )
     assert out.allowed is False and "release freeze" in out.message
 
 
@@ -429,9 +561,13 @@ def test_policy_config_reaches_the_rego_policy() -> None:
 
 def test_policy_warnings_become_admission_warnings() -> None:
     async def verify(ref: str) -> CheckResult:
-        return CheckResult(check="signature", subject=ref, verdict="pass",
-                           findings=(Finding(rule="key-mismatch", severity=Severity.LOW, message="m"),),
-                           facts={"count": 1, "failed": 1})
+        return CheckResult(
+            check="signature",
+            subject=ref,
+            verdict="pass",
+            findings=(Finding(rule="key-mismatch", severity=Severity.LOW, message="m"),),
+            facts={"count": 1, "failed": 1},
+        )
 
     out = admit(AdmissionDecider(WebhookConfig(), verify), pod_review(GOOD))
     assert out.allowed is True
@@ -458,7 +594,9 @@ def test_deadline_denies_and_the_lookup_finishes_for_later_requests() -> None:
 def test_concurrent_requests_share_one_lookup() -> None:
     verifier = FakeVerifier({GOOD}, delay=0.05)
     events: list[tuple[str, str]] = []
-    decider = AdmissionDecider(WebhookConfig(), verifier, events=lambda n, label: events.append((n, label)))
+    decider = AdmissionDecider(
+        WebhookConfig(), verifier, events=lambda n, label: events.append((n, label))
+    )
 
     async def scenario() -> list[Outcome]:
         reqs = [parse_review(pod_review(GOOD)) for _ in range(20)]
@@ -480,8 +618,12 @@ def test_cache_ttl_and_policy_version() -> None:
     now[0] = 61
     admit(decider, pod_review(GOOD))
     assert len(verifier.calls) == 2
-    assert policy_version(WebhookConfig(), "sha256:a") != policy_version(WebhookConfig(), "sha256:b")
-    assert policy_version(WebhookConfig(), "x") != policy_version(WebhookConfig(mode=Mode.WARN), "x")
+    assert policy_version(WebhookConfig(), "sha256:a") != policy_version(
+        WebhookConfig(), "sha256:b"
+    )
+    assert policy_version(WebhookConfig(), "x") != policy_version(
+        WebhookConfig(mode=Mode.WARN), "x"
+    )
 
 
 def test_cache_is_bounded() -> None:
@@ -518,12 +660,16 @@ def test_messages_are_bounded() -> None:
 def test_now_is_passed_to_the_policy() -> None:
     seen: list[datetime] = []
 
-    def recording(results: Any, config: Any, *, now: datetime, **_k: Any) -> tuple[Decision, dict[str, Any]]:
+    def recording(
+        results: Any, config: Any, *, now: datetime, **_k: Any
+    ) -> tuple[Decision, dict[str, Any]]:
         seen.append(now)
         return Decision(allowed=True), {}
 
     fixed = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    decider = AdmissionDecider(WebhookConfig(), FakeVerifier({GOOD}), decide_fn=recording, now=lambda: fixed)
+    decider = AdmissionDecider(
+        WebhookConfig(), FakeVerifier({GOOD}), decide_fn=recording, now=lambda: fixed
+    )
     admit(decider, pod_review(GOOD))
     assert seen == [fixed]
 
@@ -532,8 +678,12 @@ def test_several_results_per_image_the_first_must_pass() -> None:
     """verify_image may return [signature, sbom-attestation, ...]: all go to the policy."""
 
     def verify(ref: str) -> list[CheckResult]:
-        sig = CheckResult(check="signature", subject=ref, verdict="pass", facts={"count": 1, "failed": 0})
-        sbom = CheckResult(check="sbom-attestation", subject=ref, verdict="error", facts={"error": "boom"})
+        sig = CheckResult(
+            check="signature", subject=ref, verdict="pass", facts={"count": 1, "failed": 0}
+        )
+        sbom = CheckResult(
+            check="sbom-attestation", subject=ref, verdict="error", facts={"error": "boom"}
+        )
         return [sig, sbom]
 
     out = admit(AdmissionDecider(WebhookConfig(), verify), pod_review(GOOD))
@@ -543,10 +693,17 @@ def test_several_results_per_image_the_first_must_pass() -> None:
         return Decision(allowed=True), {}
 
     def unsigned_first(ref: str) -> list[CheckResult]:
-        return [CheckResult(check="signature", subject=ref, verdict="fail"),
-                CheckResult(check="sbom-attestation", subject=ref, verdict="pass")]
+        return [
+            CheckResult(check="signature", subject=ref, verdict="fail"),
+            CheckResult(check="sbom-attestation", subject=ref, verdict="pass"),
+        ]
 
-    out = admit(AdmissionDecider(WebhookConfig(), unsigned_first, decide_fn=allow_all), pod_review(GOOD))
+    out = admit(
+        AdmissionDecider(WebhookConfig(), unsigned_first, decide_fn=allow_all), pod_review(GOOD)
+    )
     assert out.allowed is False
     for junk in ([], ["x"], None):
-        assert admit(AdmissionDecider(WebhookConfig(), lambda _r, j=junk: j), pod_review(GOOD)).allowed is False
+        assert (
+            admit(AdmissionDecider(WebhookConfig(), lambda _r, j=junk: j), pod_review(GOOD)).allowed
+            is False
+        )

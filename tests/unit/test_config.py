@@ -65,9 +65,21 @@ def test_signer_needs_identity_or_key_and_one_identity_form() -> None:
     with pytest.raises(InputError, match="name a signer"):
         parse_config({"signers": {}}, "v.yaml")
     with pytest.raises(InputError, match="exactly one of identity / identity_regexp"):
-        parse_config({"signers": {"identity": {"identity": "a", "identity_regexp": "b", "issuer": "i"}}}, "v.yaml")
-    ok = parse_config({"signers": {"identity": {"identity_regexp": "^https://github.com/o/r/.*$",
-                                                "issuer": "https://token.actions.githubusercontent.com"}}}, "v")
+        parse_config(
+            {"signers": {"identity": {"identity": "a", "identity_regexp": "b", "issuer": "i"}}},
+            "v.yaml",
+        )
+    ok = parse_config(
+        {
+            "signers": {
+                "identity": {
+                    "identity_regexp": "^https://github.com/o/r/.*$",
+                    "issuer": "https://token.actions.githubusercontent.com",
+                }
+            }
+        },
+        "v",
+    )
     assert ok.signers is not None and ok.signers.identity is not None
 
 
@@ -101,8 +113,14 @@ def test_empty_file_is_a_config_without_checks(tmp_path: Path) -> None:
 
 
 def test_oci_layout_resolved_relative_to_config_dir() -> None:
-    assert resolve_image(Path("fixtures/demo"), "oci-layout:throwaway-key") == "oci-layout:fixtures/demo/throwaway-key"
-    assert resolve_image(Path("x"), "ghcr.io/o/r@sha256:" + "a" * 64) == "ghcr.io/o/r@sha256:" + "a" * 64
+    assert (
+        resolve_image(Path("fixtures/demo"), "oci-layout:throwaway-key")
+        == "oci-layout:fixtures/demo/throwaway-key"
+    )
+    assert (
+        resolve_image(Path("x"), "ghcr.io/o/r@sha256:" + "a" * 64)
+        == "ghcr.io/o/r@sha256:" + "a" * 64
+    )
 
 
 def test_schema_rejects_unknown_key_like_the_model() -> None:

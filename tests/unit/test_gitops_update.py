@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from verifier.errors import ConfigError, InputError
-from verifier.gitops_update import apply_update, parse_update, render_update
+from verifier.records.gitops_update import apply_update, parse_update, render_update
 
 DIGEST = "sha256:" + "ab" * 32
 VALUES = """\
@@ -48,14 +48,25 @@ def test_list_index_and_new_key() -> None:
     assert "  registry: ghcr.io\n" in out and "# The digest the gate verified" in out
 
 
-@pytest.mark.parametrize("value", ["v1.2.4", "latest", "sha256:abc", "SHA256:" + "ab" * 32, "sha256:" + "AB" * 32])
+@pytest.mark.parametrize(
+    "value", ["v1.2.4", "latest", "sha256:abc", "SHA256:" + "ab" * 32, "sha256:" + "AB" * 32]
+)
 def test_tag_refused_where_digest_required(value: str) -> None:
     with pytest.raises(ConfigError, match="a tag is refused where a digest is required"):
         parse_update(f"values.yaml:.image.digest={value}")
 
 
-@pytest.mark.parametrize("spec", ["values.yaml", "values.yaml:.image.digest", ":.a=b", "values.yaml:=b",
-                                  "values.yaml:.a..b=c", "values.yaml:.a.=c"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "values.yaml",
+        "values.yaml:.image.digest",
+        ":.a=b",
+        "values.yaml:=b",
+        "values.yaml:.a..b=c",
+        "values.yaml:.a.=c",
+    ],
+)
 def test_malformed_spec(spec: str) -> None:
     with pytest.raises(ConfigError):
         parse_update(spec)

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.conftest import REPO
-from verifier.admission import POD_SPEC_PATHS
+from verifier.admission.review import POD_SPEC_PATHS
 
 CHART = REPO / "deploy" / "helm" / "verifier"
 RELEASE = {"Name": "verifier", "Namespace": "verifier-system"}
@@ -64,32 +64,48 @@ def _truthy(value: Any) -> bool:
 def _pem(obj: Any) -> str:
     if isinstance(obj, x509.Certificate):
         return obj.public_bytes(serialization.Encoding.PEM).decode()
-    return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return obj.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def _gen_ca(cn: str, days: int) -> dict[str, Any]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     return {"Cert": _pem(cert), "Key": _pem(key), "_cert": cert, "_key": key}
 
 
-def _gen_signed(cn: str, ips: Any, names: list[str], days: int, ca: dict[str, Any]) -> dict[str, Any]:
+def _gen_signed(
+    cn: str, ips: Any, names: list[str], days: int, ca: dict[str, Any]
+) -> dict[str, Any]:
     assert ips is None
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
-            .issuer_name(ca["_cert"].subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-            .sign(ca["_key"], hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .issuer_name(ca["_cert"].subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
+        )
+        .sign(ca["_key"], hashes.SHA256())
+    )
     return {"Cert": _pem(cert), "Key": _pem(key)}
 
 
@@ -117,7 +133,9 @@ def _index(obj: Any, *keys: Any) -> Any:
 
 
 FUNCS: dict[str, Any] = {
-    "quote": lambda v: '"' + str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"',
+    "quote": lambda v: (
+        '"' + str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    ),
     "b64enc": lambda v: base64.b64encode(str(v).encode()).decode(),
     "sha256sum": lambda v: hashlib.sha256(str(v).encode()).hexdigest(),
     "toYaml": _to_yaml,
@@ -140,11 +158,21 @@ FUNCS: dict[str, Any] = {
 class Renderer:
     """Render one template text with ``.Values``, ``.Release``, ``.Chart``."""
 
-    def __init__(self, values: dict[str, Any], chart: dict[str, Any],
-                 cluster: dict[tuple[str, str, str, str], dict[str, Any]] | None = None) -> None:
-        self.root = {"Values": values, "Release": RELEASE,
-                     "Chart": {"Name": chart["name"], "AppVersion": chart["appVersion"],
-                               "Version": chart["version"]}}
+    def __init__(
+        self,
+        values: dict[str, Any],
+        chart: dict[str, Any],
+        cluster: dict[tuple[str, str, str, str], dict[str, Any]] | None = None,
+    ) -> None:
+        self.root = {
+            "Values": values,
+            "Release": RELEASE,
+            "Chart": {
+                "Name": chart["name"],
+                "AppVersion": chart["appVersion"],
+                "Version": chart["version"],
+            },
+        }
         self.cluster = cluster or {}
 
     def _lookup(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any]:
@@ -155,7 +183,7 @@ class Renderer:
         parts: list[tuple[str, str]] = []  # ("text", s) | ("action", s)
         pos = 0
         for m in _ACTION.finditer(text):
-            chunk = text[pos:m.start()]
+            chunk = text[pos : m.start()]
             if m.group(1):
                 chunk = chunk.rstrip()
             parts.append(("text", chunk))
@@ -171,8 +199,15 @@ class Renderer:
             raise TemplateError(f"unexpected {parts[index][1]!r}")
         return "".join(out)
 
-    def _block(self, parts: list[tuple[str, str]], i: int, out: list[str] | None, dot: Any,
-               variables: dict[str, Any], stop: tuple[str, ...]) -> int:
+    def _block(
+        self,
+        parts: list[tuple[str, str]],
+        i: int,
+        out: list[str] | None,
+        dot: Any,
+        variables: dict[str, Any],
+        stop: tuple[str, ...],
+    ) -> int:
         while i < len(parts):
             kind, body = parts[i]
             if kind == "text":
@@ -188,13 +223,21 @@ class Renderer:
                 return i
             if head == "if":
                 cond = out is not None and _truthy(self._expr(body[2:], dot, variables))
-                i = self._block(parts, i + 1, out if cond else None, dot, variables, ("else", "end"))
+                i = self._block(
+                    parts, i + 1, out if cond else None, dot, variables, ("else", "end")
+                )
                 if parts[i][1] == "else":
-                    i = self._block(parts, i + 1, out if (out is not None and not cond) else None,
-                                    dot, variables, ("end",))
+                    i = self._block(
+                        parts,
+                        i + 1,
+                        out if (out is not None and not cond) else None,
+                        dot,
+                        variables,
+                        ("end",),
+                    )
                 i += 1
             elif head == "range":
-                spec = body[len("range"):].strip()
+                spec = body[len("range") :].strip()
                 names: list[str] = []
                 if ":=" in spec:
                     lhs, spec = spec.split(":=", 1)
@@ -229,7 +272,9 @@ class Renderer:
             raise TemplateError(f"trailing tokens in {text!r}")
         return value
 
-    def _pipeline(self, tokens: list[str], dot: Any, variables: dict[str, Any]) -> tuple[Any, list[str]]:
+    def _pipeline(
+        self, tokens: list[str], dot: Any, variables: dict[str, Any]
+    ) -> tuple[Any, list[str]]:
         value: Any = None
         first = True
         while True:
@@ -278,12 +323,15 @@ class Renderer:
             obj = obj.get(key) if isinstance(obj, dict) else None
         return obj
 
-    def _command(self, command: list[Any], piped: Any, first: bool, dot: Any,
-                 variables: dict[str, Any]) -> Any:
+    def _command(
+        self, command: list[Any], piped: Any, first: bool, dot: Any, variables: dict[str, Any]
+    ) -> Any:
         if not command:
             raise TemplateError("empty command")
         head = command[0]
-        func = self._lookup if head == "lookup" else FUNCS.get(head) if isinstance(head, str) else None
+        func = (
+            self._lookup if head == "lookup" else FUNCS.get(head) if isinstance(head, str) else None
+        )
         if func is not None:
             args = [self._operand(t, dot, variables) for t in command[1:]]
             if not first:
@@ -306,8 +354,10 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def render(overrides: dict[str, Any] | None = None,
-           cluster: dict[tuple[str, str, str, str], dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def render(
+    overrides: dict[str, Any] | None = None,
+    cluster: dict[tuple[str, str, str, str], dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """Every non-empty document of every template, parsed (``cluster``: what ``lookup`` finds)."""
     values = _merge(yaml.safe_load((CHART / "values.yaml").read_text()), overrides or {})
     renderer = Renderer(values, yaml.safe_load((CHART / "Chart.yaml").read_text()), cluster)
@@ -334,13 +384,18 @@ def test_renderer_refuses_unknown_syntax() -> None:
     r = Renderer({}, {"name": "x", "appVersion": "1", "version": "1"})
     assert r.render('a: {{ "b" | quote }}') == 'a: "b"'
     with pytest.raises(TemplateError):
-        r.render("{{ tpl \"x\" . }}")
+        r.render('{{ tpl "x" . }}')
     with pytest.raises(TemplateError, match="index of untyped nil"):
-        r.render("{{ index .Values.missing \"key\" }}")
+        r.render('{{ index .Values.missing "key" }}')
     assert r.render("{{/* a comment */}}a") == "a"
-    assert r.render('{{ $s := lookup "v1" "Secret" "ns" "name" }}{{ $s.data | default dict | toYaml }}') == "{}"
+    assert (
+        r.render(
+            '{{ $s := lookup "v1" "Secret" "ns" "name" }}{{ $s.data | default dict | toYaml }}'
+        )
+        == "{}"
+    )
     with pytest.raises(TemplateError):
-        r.render("{{ include \"verifier.fullname\" . }}")
+        r.render('{{ include "verifier.fullname" . }}')
 
 
 def test_chart_metadata() -> None:
@@ -353,8 +408,15 @@ def test_chart_metadata() -> None:
 
 def test_default_render_kinds() -> None:
     kinds = sorted(d["kind"] for d in render())
-    assert kinds == ["ConfigMap", "Deployment", "PodDisruptionBudget", "Secret", "Service",
-                     "ServiceAccount", "ValidatingWebhookConfiguration"]
+    assert kinds == [
+        "ConfigMap",
+        "Deployment",
+        "PodDisruptionBudget",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        "ValidatingWebhookConfiguration",
+    ]
 
 
 def test_validating_webhook_configuration() -> None:
@@ -366,25 +428,39 @@ def test_validating_webhook_configuration() -> None:
     assert hook["failurePolicy"] == "Fail"
     assert 1 <= hook["timeoutSeconds"] <= 30
     assert hook["admissionReviewVersions"][0] == "v1"
-    assert hook["clientConfig"]["service"] == {"name": "verifier", "namespace": "verifier-system",
-                                               "path": "/validate", "port": 443}
+    assert hook["clientConfig"]["service"] == {
+        "name": "verifier",
+        "namespace": "verifier-system",
+        "path": "/validate",
+        "port": 443,
+    }
     [expr] = hook["namespaceSelector"]["matchExpressions"]
     assert expr["key"] == "kubernetes.io/metadata.name" and expr["operator"] == "NotIn"
     assert {"verifier-system", "kube-system"} <= set(expr["values"])
-    resources = {(g, r) for rule in hook["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+    resources = {
+        (g, r) for rule in hook["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+    }
     assert ("", "pods/ephemeralcontainers") in resources
     for rule in hook["rules"]:
         assert set(rule["operations"]) == {"CREATE", "UPDATE"}
 
 
 def test_rules_cover_every_kind_the_webhook_reads() -> None:
-    plural = {"Pod": ("", "pods"), "PodTemplate": ("", "podtemplates"),
-              "ReplicationController": ("", "replicationcontrollers"),
-              "Deployment": ("apps", "deployments"), "ReplicaSet": ("apps", "replicasets"),
-              "StatefulSet": ("apps", "statefulsets"), "DaemonSet": ("apps", "daemonsets"),
-              "Job": ("batch", "jobs"), "CronJob": ("batch", "cronjobs")}
+    plural = {
+        "Pod": ("", "pods"),
+        "PodTemplate": ("", "podtemplates"),
+        "ReplicationController": ("", "replicationcontrollers"),
+        "Deployment": ("apps", "deployments"),
+        "ReplicaSet": ("apps", "replicasets"),
+        "StatefulSet": ("apps", "statefulsets"),
+        "DaemonSet": ("apps", "daemonsets"),
+        "Job": ("batch", "jobs"),
+        "CronJob": ("batch", "cronjobs"),
+    }
     [hook] = by_kind(render(), "ValidatingWebhookConfiguration")["webhooks"]
-    resources = {(g, r) for rule in hook["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+    resources = {
+        (g, r) for rule in hook["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+    }
     assert set(POD_SPEC_PATHS) == set(plural)
     assert {plural[k] for k in POD_SPEC_PATHS} <= resources
 
@@ -436,7 +512,10 @@ def test_incomplete_secret_is_replaced_not_half_reused(missing: str) -> None:
 
 def test_secret_of_another_release_or_namespace_is_not_reused() -> None:
     first, _ = _tls(render())
-    for key in [("v1", "Secret", "other-ns", "verifier-tls"), ("v1", "Secret", "verifier-system", "x-tls")]:
+    for key in [
+        ("v1", "Secret", "other-ns", "verifier-tls"),
+        ("v1", "Secret", "verifier-system", "x-tls"),
+    ]:
         again, _ = _tls(render(cluster={key: {"data": dict(first)}}))
         assert again["ca.crt"] != first["ca.crt"]
 
@@ -448,8 +527,10 @@ def test_deployment_is_hardened_and_highly_available() -> None:
     assert dep["spec"]["replicas"] == 3
     assert spec["automountServiceAccountToken"] is False
     anti = spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
-    assert {t["podAffinityTerm"]["topologyKey"] for t in anti} == {"kubernetes.io/hostname",
-                                                                    "topology.kubernetes.io/zone"}
+    assert {t["podAffinityTerm"]["topologyKey"] for t in anti} == {
+        "kubernetes.io/hostname",
+        "topology.kubernetes.io/zone",
+    }
     assert spec["securityContext"]["runAsNonRoot"] is True
     assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     [c] = spec["containers"]
@@ -481,11 +562,18 @@ def test_default_config_is_a_valid_verifier_yaml(tmp_path: Path) -> None:
 
 
 def test_options() -> None:
-    docs = render({"image": {"digest": "sha256:" + "a" * 64},
-                   "registryCredentials": {"secretName": "regcred"},
-                   "webhook": {"failurePolicy": "Ignore", "timeoutSeconds": 5,
-                               "excludeNamespaces": ["kube-system", "flux-system"]},
-                   "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}})
+    docs = render(
+        {
+            "image": {"digest": "sha256:" + "a" * 64},
+            "registryCredentials": {"secretName": "regcred"},
+            "webhook": {
+                "failurePolicy": "Ignore",
+                "timeoutSeconds": 5,
+                "excludeNamespaces": ["kube-system", "flux-system"],
+            },
+            "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}},
+        }
+    )
     c = by_kind(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     assert c["image"] == "ghcr.io/verifier/verifier@sha256:" + "a" * 64
     assert "--docker-config=/etc/verifier/docker/config.json" in c["args"]
@@ -506,11 +594,19 @@ def test_cert_manager_mode() -> None:
     assert cert["spec"]["secretName"] == "verifier-tls"
     assert SERVICE in cert["spec"]["dnsNames"]
     vwc = by_kind(docs, "ValidatingWebhookConfiguration")
-    assert vwc["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == "verifier-system/verifier"
+    assert (
+        vwc["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]
+        == "verifier-system/verifier"
+    )
     assert "caBundle" not in vwc["webhooks"][0]["clientConfig"]
-    external = render({"certManager": {"enabled": True, "issuerRef": {"kind": "ClusterIssuer", "name": "ca"}}})
+    external = render(
+        {"certManager": {"enabled": True, "issuerRef": {"kind": "ClusterIssuer", "name": "ca"}}}
+    )
     assert "Issuer" not in [d["kind"] for d in external]
-    assert by_kind(external, "Certificate")["spec"]["issuerRef"] == {"kind": "ClusterIssuer", "name": "ca"}
+    assert by_kind(external, "Certificate")["spec"]["issuerRef"] == {
+        "kind": "ClusterIssuer",
+        "name": "ca",
+    }
 
 
 def test_signer_keys_sit_next_to_the_config_and_load(tmp_path: Path) -> None:
@@ -542,4 +638,8 @@ def test_signer_keys_refuse_a_private_key_and_roll_the_pods() -> None:
         pod = by_kind(render({"signerKeys": keys}), "Deployment")["spec"]["template"]
         return str(pod["metadata"]["annotations"]["checksum/config"])
 
-    assert checksum({}) != checksum({"cosign.pub": pem}) != checksum({"cosign.pub": pem.replace("A", "B", 1)})
+    assert (
+        checksum({})
+        != checksum({"cosign.pub": pem})
+        != checksum({"cosign.pub": pem.replace("A", "B", 1)})
+    )

@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 
 from tests.unit.test_admission import BAD, DIGEST, GOOD, FakeVerifier, admit, pod_review
-from verifier.admission import parse_review
-from verifier.webhook_policy import AdmissionDecider, Mode, WebhookConfig, WebhookRule
+from verifier.admission.decider import AdmissionDecider, Mode, WebhookConfig, WebhookRule
+from verifier.admission.review import parse_review
 
 OTHER_GOOD = f"quay.io/acme/tool@{DIGEST}"
-RULES = (WebhookRule(namespaces=("staging",), mode=Mode.WARN),
-         WebhookRule(namespaces=("preview",), mode=Mode.AUDIT))
+RULES = (
+    WebhookRule(namespaces=("staging",), mode=Mode.WARN),
+    WebhookRule(namespaces=("preview",), mode=Mode.AUDIT),
+)
 
 
 class Events:
@@ -38,7 +40,9 @@ def _decider(events: Events | None = None, **config: Any) -> tuple[AdmissionDeci
 
 
 @pytest.mark.parametrize("namespace", ["default", "staging", "preview", "kube-system"])
-@pytest.mark.parametrize("images", [(GOOD,), (BAD,), (GOOD, BAD), (GOOD, OTHER_GOOD), (BAD, GOOD, BAD)])
+@pytest.mark.parametrize(
+    "images", [(GOOD,), (BAD,), (GOOD, BAD), (GOOD, OTHER_GOOD), (BAD, GOOD, BAD)]
+)
 def test_cached_answer_equals_the_full_answer(namespace: str, images: tuple[str, ...]) -> None:
     decider, verifier = _decider(exempt_namespaces=("kube-system",))
     doc = pod_review(*images, namespace=namespace)
@@ -69,8 +73,12 @@ def test_a_request_with_one_unseen_image_takes_the_full_path_and_counts_once() -
 def test_expired_verdicts_and_tags_are_not_answered_from_the_cache() -> None:
     now = [0.0]
     verifier = FakeVerifier({GOOD})
-    decider = AdmissionDecider(WebhookConfig(cache_ttl_seconds=60, require_digest=False), verifier,
-                               resolve_digest=lambda _ref: DIGEST, clock=lambda: now[0])
+    decider = AdmissionDecider(
+        WebhookConfig(cache_ttl_seconds=60, require_digest=False),
+        verifier,
+        resolve_digest=lambda _ref: DIGEST,
+        clock=lambda: now[0],
+    )
     admit(decider, pod_review(GOOD))
     assert decider._admit_from_cache(parse_review(pod_review(GOOD))) is not None
     now[0] = 61

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 
 from tests.unit.test_admission import pod_review
-from verifier.admission import Outcome, parse_review
+from verifier.admission.decider import AdmissionDecider, WebhookConfig
+from verifier.admission.review import Outcome, parse_review
 from verifier.models import CheckResult
-from verifier.webhook_policy import AdmissionDecider, WebhookConfig
 
 
 def _image(registry: str, n: int) -> str:
@@ -38,7 +38,9 @@ class Recorder:
             await self.release.wait()
         finally:
             self.running[host] -= 1
-        return CheckResult(check="signature", subject=ref, verdict="pass", facts={"count": 1, "failed": 0})
+        return CheckResult(
+            check="signature", subject=ref, verdict="pass", facts={"count": 1, "failed": 0}
+        )
 
 
 def test_lookups_per_registry_are_bounded_and_start_in_arrival_order() -> None:
@@ -53,7 +55,9 @@ def test_lookups_per_registry_are_bounded_and_start_in_arrival_order() -> None:
             if i == 3:
                 # Another registry is not held up by ghcr.io's full slots.
                 other = _image("quay.io", 99)
-                tasks.append(asyncio.create_task(decider.admit(parse_review(pod_review(other)), 5.0)))
+                tasks.append(
+                    asyncio.create_task(decider.admit(parse_review(pod_review(other)), 5.0))
+                )
                 await asyncio.sleep(0.01)
                 assert other in rec.started
         assert rec.running["ghcr.io"] == 2
@@ -72,9 +76,14 @@ def test_waiting_past_the_deadline_for_a_slot_denies() -> None:
     async def scenario() -> tuple[Outcome, Outcome]:
         rec = Recorder()
         decider = AdmissionDecider(
-            WebhookConfig(max_lookups_per_registry=1, verify_timeout_seconds=0.2, failure_ttl_seconds=0), rec
+            WebhookConfig(
+                max_lookups_per_registry=1, verify_timeout_seconds=0.2, failure_ttl_seconds=0
+            ),
+            rec,
         )
-        first = asyncio.create_task(decider.admit(parse_review(pod_review(_image("ghcr.io", 1))), 5.0))
+        first = asyncio.create_task(
+            decider.admit(parse_review(pod_review(_image("ghcr.io", 1))), 5.0)
+        )
         await asyncio.sleep(0.01)
         second = await decider.admit(parse_review(pod_review(_image("ghcr.io", 2))), 5.0)
         rec.release.set()
@@ -97,7 +106,10 @@ def test_slots_work_across_event_loops() -> None:
         assert isinstance(rec, Recorder)
         rec.release = asyncio.Event()
         rec.release.set()
-        reqs = [decider.admit(parse_review(pod_review(_image("ghcr.io", n * 10 + i))), 5.0) for i in range(3)]
+        reqs = [
+            decider.admit(parse_review(pod_review(_image("ghcr.io", n * 10 + i))), 5.0)
+            for i in range(3)
+        ]
         return list(await asyncio.gather(*reqs))
 
     try:

@@ -15,14 +15,16 @@ from typing import Any
 import pytest
 
 from tests.unit.test_admission import BAD, GOOD, admit, pod_review
+from verifier.admission.decider import AdmissionDecider, WebhookConfig
 from verifier.errors import NetworkError
 from verifier.evaluate import decide
 from verifier.models import CheckResult, Decision
-from verifier.webhook_policy import AdmissionDecider, WebhookConfig
 
 
 def _result(ref: str, verdict: str) -> CheckResult:
-    return CheckResult(check="signature", subject=ref, verdict=verdict, facts={"count": 1, "failed": 0})
+    return CheckResult(
+        check="signature", subject=ref, verdict=verdict, facts={"count": 1, "failed": 0}
+    )
 
 
 def test_verify_and_decide_run_in_the_same_worker_thread() -> None:
@@ -73,7 +75,9 @@ def test_policy_failure_after_a_sync_verify_denies() -> None:
     def failing_decide(*_a: Any, **_k: Any) -> tuple[Decision, dict[str, Any]]:
         raise RuntimeError("policy engine broke")
 
-    decider = AdmissionDecider(WebhookConfig(), lambda ref: _result(ref, "pass"), decide_fn=failing_decide)
+    decider = AdmissionDecider(
+        WebhookConfig(), lambda ref: _result(ref, "pass"), decide_fn=failing_decide
+    )
     try:
         out = admit(decider, pod_review(GOOD))
     finally:
@@ -88,7 +92,9 @@ def test_slow_sync_verifier_times_out_and_denies() -> None:
         release.wait(5)
         return _result(ref, "pass")
 
-    decider = AdmissionDecider(WebhookConfig(verify_timeout_seconds=0.2, failure_ttl_seconds=0), hangs)
+    decider = AdmissionDecider(
+        WebhookConfig(verify_timeout_seconds=0.2, failure_ttl_seconds=0), hangs
+    )
     try:
         out = admit(decider, pod_review(GOOD), budget=5.0)
     finally:
@@ -114,7 +120,9 @@ def test_sync_verifier_returning_an_awaitable_is_awaited() -> None:
 def test_close_calls_on_close_once_lookups_are_stopped() -> None:
     closed: list[float] = []
     decider = AdmissionDecider(
-        WebhookConfig(), lambda ref: _result(ref, "pass"), on_close=lambda: closed.append(time.monotonic())
+        WebhookConfig(),
+        lambda ref: _result(ref, "pass"),
+        on_close=lambda: closed.append(time.monotonic()),
     )
     assert admit(decider, pod_review(GOOD)).allowed is True
     assert closed == []
@@ -154,7 +162,9 @@ def test_prime_raises_what_the_warm_up_raises() -> None:
     def broken() -> None:
         raise ValueError("invalid Rego")
 
-    decider = AdmissionDecider(WebhookConfig(max_concurrent_lookups=2), lambda ref: _result(ref, "pass"))
+    decider = AdmissionDecider(
+        WebhookConfig(max_concurrent_lookups=2), lambda ref: _result(ref, "pass")
+    )
     try:
         with pytest.raises(ValueError, match="invalid Rego"):
             decider.prime(broken)

@@ -19,7 +19,9 @@ from verifier.errors import EXIT_INPUT, EXIT_UNEVALUATED, VerifierError
 class LazyGroup(click.Group):
     """A click group whose subcommands live in modules imported only when used (``module:attr``)."""
 
-    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = lazy or {}
 
@@ -54,7 +56,9 @@ class LazyGroup(click.Group):
 
 
 def _unavailable(name: str) -> click.Command:
-    @click.command(name, help="Not available in this build.", context_settings={"ignore_unknown_options": True})
+    @click.command(
+        name, help="Not available in this build.", context_settings={"ignore_unknown_options": True}
+    )
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def command(args: tuple[str, ...]) -> None:
         raise click.UsageError(f"'{name}' is not available in this build of verifier")
@@ -68,10 +72,15 @@ _CMD = "verifier.adapters.commands"
 @click.group(
     cls=LazyGroup,
     lazy={
-        "sarif": (f"{_CMD}.check_sarif:command", "Trivy SARIF/JSON findings within the severity policy."),
+        "sarif": (
+            f"{_CMD}.check_sarif:command",
+            "Trivy SARIF/JSON findings within the severity policy.",
+        ),
         "actions": (f"{_CMD}.check_actions:command", "Every `uses:` pinned to a full commit SHA."),
-        "trust-policy": (f"{_CMD}.check_trust_policy:command",
-                         "Cloud OIDC trust policies scoped to the right repository and ref."),
+        "trust-policy": (
+            f"{_CMD}.check_trust_policy:command",
+            "Cloud OIDC trust policies scoped to the right repository and ref.",
+        ),
         "signature": (f"{_CMD}.check_signature:command", "Image signed by a trusted signer."),
         "sbom": (f"{_CMD}.check_sbom:command", "Verified SBOM attestation for the image."),
     },
@@ -85,8 +94,10 @@ def check() -> None:
     lazy={
         "check": (f"{__name__}:check", "Run one check and decide with the policy bundle."),
         "policy": (f"{_CMD}.policy:group", "Work with the Rego policy bundle (run its tests)."),
-        "verify-bundle": (f"{_CMD}.verify_bundle:command",
-                          "Verify a Sigstore bundle (sigstore-conformance client protocol)."),
+        "verify-bundle": (
+            f"{_CMD}.verify_bundle:command",
+            "Verify a Sigstore bundle (sigstore-conformance client protocol).",
+        ),
         "sbom": (f"{_CMD}.sbom:group", "Read and validate plain SBOM files."),
         "gate": (f"{_CMD}.gate:command", "All checks for one release, one decision."),
         "init": (f"{_CMD}.init:command", "Write a commented starter verifier.yaml."),
@@ -112,8 +123,11 @@ def cli(verbose: int) -> None:
         import logging
 
         level = logging.WARNING - 10 * verbose
-        logging.basicConfig(level=max(level, logging.DEBUG), format="verifier: %(levelname)s: %(message)s",
-                            stream=sys.stderr)
+        logging.basicConfig(
+            level=max(level, logging.DEBUG),
+            format="verifier: %(levelname)s: %(message)s",
+            stream=sys.stderr,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

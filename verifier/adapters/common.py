@@ -42,26 +42,54 @@ def report_options(func: F) -> F:
     The decorated command receives one ``report: ReportOptions`` argument instead of the separate options.
     """
     options = [
-        click.option("--format", "format_", type=click.Choice(FORMATS), default="table", show_default=True,
-                     help="Output format. json is verifier.report/v1; markdown suits $GITHUB_STEP_SUMMARY; "
-                          "github prints workflow annotations."),
-        click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Write the report here instead of stdout."),
-        click.option("--policy", "policy_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-                     help="Rego policy bundle directory (default: the bundled policies/)."),
-        click.option("--opa-url", envvar="VERIFIER_OPA_URL",
-                     help="Decide on an OPA server at this URL instead of the embedded engine."),
+        click.option(
+            "--format",
+            "format_",
+            type=click.Choice(FORMATS),
+            default="table",
+            show_default=True,
+            help="Output format. json is verifier.report/v1; markdown suits $GITHUB_STEP_SUMMARY; "
+            "github prints workflow annotations.",
+        ),
+        click.option(
+            "--output",
+            "-o",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write the report here instead of stdout.",
+        ),
+        click.option(
+            "--policy",
+            "policy_dir",
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="Rego policy bundle directory (default: the bundled policies/).",
+        ),
+        click.option(
+            "--opa-url",
+            envvar="VERIFIER_OPA_URL",
+            help="Decide on an OPA server at this URL instead of the embedded engine.",
+        ),
         click.option("--explain", is_flag=True, help="Print the policy input document to stderr."),
-        click.option("--input-json", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Write the policy input document to this file."),
-        click.option("--now", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"]),
-                     help="Evaluate as of this UTC time (ignore-file expiry, SBOM age). Default: now."),
+        click.option(
+            "--input-json",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write the policy input document to this file.",
+        ),
+        click.option(
+            "--now",
+            type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"]),
+            help="Evaluate as of this UTC time (ignore-file expiry, SBOM age). Default: now.",
+        ),
         click.option("--fail-on-warn", is_flag=True, help="Exit 1 when the policy only warns."),
-        click.option("--exit-zero", is_flag=True,
-                     help="Exit 0 even when denied (upload-only jobs). Errors still exit 2/3."),
+        click.option(
+            "--exit-zero",
+            is_flag=True,
+            help="Exit 0 even when denied (upload-only jobs). Errors still exit 2/3.",
+        ),
     ]
 
-    @functools.wraps(func)  # keeps the options of decorators applied before this one (__click_params__)
+    @functools.wraps(
+        func
+    )  # keeps the options of decorators applied before this one (__click_params__)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         now = kwargs.pop("now")
         kwargs["report"] = ReportOptions(
@@ -88,8 +116,12 @@ def now_utc(report: ReportOptions) -> datetime:
     return report.now or datetime.now(UTC).replace(microsecond=0)
 
 
-def finish(results: Sequence[CheckResult], report: ReportOptions,
-           config: Mapping[str, Any] | None = None, notices: Sequence[str] = ()) -> NoReturn:
+def finish(
+    results: Sequence[CheckResult],
+    report: ReportOptions,
+    config: Mapping[str, Any] | None = None,
+    notices: Sequence[str] = (),
+) -> NoReturn:
     """Decide on ``results`` with the policy, write the report, and exit with the decision's code.
 
     ``config`` is the per-check policy configuration, placed at ``input.config`` (keyed by check id);
@@ -98,8 +130,13 @@ def finish(results: Sequence[CheckResult], report: ReportOptions,
     from verifier.evaluate import decide
     from verifier.output import render
 
-    decision, input_doc = decide(results, config or {}, now=now_utc(report),
-                                 policy_dir=report.policy_dir, opa_url=report.opa_url)
+    decision, input_doc = decide(
+        results,
+        config or {},
+        now=now_utc(report),
+        policy_dir=report.policy_dir,
+        opa_url=report.opa_url,
+    )
     if report.explain:
         click.echo(json.dumps(input_doc, indent=2, sort_keys=True), err=True)
     if report.input_json:

@@ -22,11 +22,16 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 # GitHub shorthand flags (cosign's names) -> Fulcio certificate claims.
-_GITHUB_CLAIMS = (("gh_ref", "source_repository_ref"), ("gh_trigger", "build_trigger"),
-                  ("gh_sha", "source_repository_digest"))
+_GITHUB_CLAIMS = (
+    ("gh_ref", "source_repository_ref"),
+    ("gh_trigger", "build_trigger"),
+    ("gh_sha", "source_repository_digest"),
+)
 
 
-def _claims(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+def _claims(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in values:
         name, sep, value = item.partition("=")
@@ -64,15 +69,23 @@ class SignerArgs:
         from verifier.sigstore.identity import IdentityPolicy
 
         if self.key_path is None and not self.keyless:
-            raise click.UsageError("give --certificate-identity (or --certificate-identity-regexp) with "
-                                   "--certificate-oidc-issuer for keyless signatures, or --key for key-signed ones")
+            raise click.UsageError(
+                "give --certificate-identity (or --certificate-identity-regexp) with "
+                "--certificate-oidc-issuer for keyless signatures, or --key for key-signed ones"
+            )
         if not self.keyless:
             return None
         if not self.issuer and not issuer_optional:
-            raise click.UsageError("--certificate-oidc-issuer is required with --certificate-identity[-regexp]")
+            raise click.UsageError(
+                "--certificate-oidc-issuer is required with --certificate-identity[-regexp]"
+            )
         try:
-            return IdentityPolicy(issuer=self.issuer, identity=self.identity, identity_regexp=self.identity_regexp,
-                                  claims=self.claims)
+            return IdentityPolicy(
+                issuer=self.issuer,
+                identity=self.identity,
+                identity_regexp=self.identity_regexp,
+                claims=self.claims,
+            )
         except ValueError as exc:
             raise click.UsageError(str(exc)) from exc
 
@@ -92,60 +105,117 @@ class SignerArgs:
         """The image's evidence from its registry or OCI layout, with these options."""
         from verifier.sources.image import collect_image_evidence
 
-        return collect_image_evidence(image, docker_config=self.docker_config,
-                                      signature_repo=self.signature_repository, timeout=self.timeout)
+        return collect_image_evidence(
+            image,
+            docker_config=self.docker_config,
+            signature_repo=self.signature_repository,
+            timeout=self.timeout,
+        )
 
 
 def signer_options(func: F) -> F:
     """Add the signer options; the command receives them as one ``signer: SignerArgs`` argument."""
     options = [
-        click.option("--certificate-identity", help="Exact signer identity (certificate SAN), keyless."),
-        click.option("--certificate-identity-regexp",
-                     help="Signer identity as a fully anchored regular expression."),
-        click.option("--certificate-oidc-issuer", help="Exact OIDC issuer of the signing certificate (keyless)."),
-        click.option("--certificate-github-workflow-repository", "gh_repository",
-                     help="Required source repository: org/repo or https://github.com/org/repo (Fulcio OID 1.12)."),
-        click.option("--certificate-github-workflow-ref", "gh_ref",
-                     help="Required source ref claim, e.g. refs/heads/main (Fulcio OID 1.14)."),
-        click.option("--certificate-github-workflow-trigger", "gh_trigger",
-                     help="Required trigger claim, e.g. push (Fulcio OID 1.20)."),
-        click.option("--certificate-github-workflow-sha", "gh_sha",
-                     help="Required source commit claim (Fulcio OID 1.13)."),
-        click.option("--claim", "claims", multiple=True, callback=_claims,
-                     help="Required certificate claim NAME=VALUE (build_signer_uri, runner_environment, "
-                          "build_trigger, source_repository_uri, source_repository_ref, ...); repeatable."),
-        click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path),
-                     help="PEM public key (ECDSA P-256/P-384, Ed25519, RSA) for key-signed images."),
-        click.option("--require-tlog", is_flag=True,
-                     help="Key-signed signatures must also be in the transparency log."),
-        click.option("--trusted-root", type=click.Path(dir_okay=False, path_type=Path),
-                     help="trusted_root.json of a private Sigstore deployment (default: pinned public-good root)."),
-        click.option("--signature-repository",
-                     help="Look for signatures in this repository (like COSIGN_REPOSITORY)."),
-        click.option("--docker-config", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Docker config.json with registry credentials (default: $DOCKER_CONFIG or ~/.docker)."),
-        click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 300),
-                     help="Seconds per registry request."),
+        click.option(
+            "--certificate-identity", help="Exact signer identity (certificate SAN), keyless."
+        ),
+        click.option(
+            "--certificate-identity-regexp",
+            help="Signer identity as a fully anchored regular expression.",
+        ),
+        click.option(
+            "--certificate-oidc-issuer",
+            help="Exact OIDC issuer of the signing certificate (keyless).",
+        ),
+        click.option(
+            "--certificate-github-workflow-repository",
+            "gh_repository",
+            help="Required source repository: org/repo or https://github.com/org/repo (Fulcio OID 1.12).",
+        ),
+        click.option(
+            "--certificate-github-workflow-ref",
+            "gh_ref",
+            help="Required source ref claim, e.g. refs/heads/main (Fulcio OID 1.14).",
+        ),
+        click.option(
+            "--certificate-github-workflow-trigger",
+            "gh_trigger",
+            help="Required trigger claim, e.g. push (Fulcio OID 1.20).",
+        ),
+        click.option(
+            "--certificate-github-workflow-sha",
+            "gh_sha",
+            help="Required source commit claim (Fulcio OID 1.13).",
+        ),
+        click.option(
+            "--claim",
+            "claims",
+            multiple=True,
+            callback=_claims,
+            help="Required certificate claim NAME=VALUE (build_signer_uri, runner_environment, "
+            "build_trigger, source_repository_uri, source_repository_ref, ...); repeatable.",
+        ),
+        click.option(
+            "--key",
+            "key_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="PEM public key (ECDSA P-256/P-384, Ed25519, RSA) for key-signed images.",
+        ),
+        click.option(
+            "--require-tlog",
+            is_flag=True,
+            help="Key-signed signatures must also be in the transparency log.",
+        ),
+        click.option(
+            "--trusted-root",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="trusted_root.json of a private Sigstore deployment (default: pinned public-good root).",
+        ),
+        click.option(
+            "--signature-repository",
+            help="Look for signatures in this repository (like COSIGN_REPOSITORY).",
+        ),
+        click.option(
+            "--docker-config",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Docker config.json with registry credentials (default: $DOCKER_CONFIG or ~/.docker).",
+        ),
+        click.option(
+            "--timeout",
+            default=10.0,
+            show_default=True,
+            type=click.FloatRange(0.1, 300),
+            help="Seconds per registry request.",
+        ),
     ]
 
-    @functools.wraps(func)  # keeps the options of decorators applied before this one (__click_params__)
+    @functools.wraps(
+        func
+    )  # keeps the options of decorators applied before this one (__click_params__)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         claims = dict(kwargs.pop("claims"))
         repository = kwargs.pop("gh_repository")
         if repository:
             # cosign's flag takes org/repo (the deprecated OID 1.5); Fulcio's 1.12 claim is the repository URL.
-            claims["source_repository_uri"] = (repository if "://" in repository
-                                               else f"https://github.com/{repository.strip('/')}")
+            claims["source_repository_uri"] = (
+                repository if "://" in repository else f"https://github.com/{repository.strip('/')}"
+            )
         for option, claim in _GITHUB_CLAIMS:
             value = kwargs.pop(option)
             if value:
                 claims[claim] = value
         kwargs["signer"] = SignerArgs(
-            identity=kwargs.pop("certificate_identity"), identity_regexp=kwargs.pop("certificate_identity_regexp"),
-            issuer=kwargs.pop("certificate_oidc_issuer"), claims=claims, key_path=kwargs.pop("key_path"),
-            require_tlog=kwargs.pop("require_tlog"), trusted_root=kwargs.pop("trusted_root"),
-            signature_repository=kwargs.pop("signature_repository"), docker_config=kwargs.pop("docker_config"),
-            timeout=kwargs.pop("timeout"))
+            identity=kwargs.pop("certificate_identity"),
+            identity_regexp=kwargs.pop("certificate_identity_regexp"),
+            issuer=kwargs.pop("certificate_oidc_issuer"),
+            claims=claims,
+            key_path=kwargs.pop("key_path"),
+            require_tlog=kwargs.pop("require_tlog"),
+            trusted_root=kwargs.pop("trusted_root"),
+            signature_repository=kwargs.pop("signature_repository"),
+            docker_config=kwargs.pop("docker_config"),
+            timeout=kwargs.pop("timeout"),
+        )
         return func(*args, **kwargs)
 
     decorated: Any = wrapper

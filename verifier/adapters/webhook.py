@@ -3,7 +3,7 @@
 Routes: ``POST /validate`` (AdmissionReview v1/v1beta1), ``GET /healthz`` (process alive), ``GET /readyz``
 (policy loaded, ready to decide), ``GET /metrics`` (Prometheus text).
 
-All admission logic is in :mod:`verifier.webhook_policy` and :mod:`verifier.admission`; this module only
+All admission logic is in :mod:`verifier.admission.decider` and :mod:`verifier.admission.review`; this module only
 reads the body (bounded), maps malformed input to HTTP 400 or a deny, and counts. It never answers
 ``allowed: true`` because of an error: an exception with a known uid is a deny, without one a 400 (which the
 apiserver treats as a webhook failure, i.e. a deny under ``failurePolicy: Fail``).
@@ -36,8 +36,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from verifier.admission import AdmissionError, Outcome, build_response, parse_review
-from verifier.webhook_policy import UNKNOWN_ERROR, AdmissionDecider, parse_timeout
+from verifier.admission.decider import UNKNOWN_ERROR, AdmissionDecider, parse_timeout
+from verifier.admission.review import AdmissionError, Outcome, build_response, parse_review
 
 log = logging.getLogger("verifier.webhook")
 
@@ -185,7 +185,9 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         if int(length) > limit:
             raise BadRequest("too-large", f"body larger than {limit} bytes")
     body = bytearray()
-    while True:  # the caller bounds the time: a client that trickles its body is cut off at the deadline
+    while (
+        True
+    ):  # the caller bounds the time: a client that trickles its body is cut off at the deadline
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientGone
@@ -198,7 +200,9 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
 
 def _timeout_param(scope: Scope) -> str | None:
     value = None
-    for key, item in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+    for key, item in parse_qsl(
+        scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+    ):
         if key == "timeout":
             value = item  # the last one, as starlette's query_params.get
     return value
@@ -226,7 +230,9 @@ class ValidateApp:
     def __init__(self, state: WebhookState) -> None:
         self.state = state
 
-    def _large_review_gate(self, body: bytes, deadline: float) -> contextlib.AbstractAsyncContextManager[None]:
+    def _large_review_gate(
+        self, body: bytes, deadline: float
+    ) -> contextlib.AbstractAsyncContextManager[None]:
         """Nothing for the usual small review. A large one must not be a pile of tiny values (400), and
         waits, until the deadline (then 503), for one of MAX_LARGE_REVIEWS slots: parsing and deciding
         hold the whole document in memory, so a burst of them cannot exhaust the pod's memory limit."""
@@ -235,7 +241,8 @@ class ValidateApp:
         values = _json_values(body)
         if values > MAX_JSON_VALUES:
             raise BadRequest(
-                "too-complex", f"body has {values} JSON values, more than the limit of {MAX_JSON_VALUES}"
+                "too-complex",
+                f"body has {values} JSON values, more than the limit of {MAX_JSON_VALUES}",
             )
         return self._large_slot(deadline)
 
@@ -247,7 +254,9 @@ class ValidateApp:
                 await slot.acquire()
         except TimeoutError:
             raise BadRequest(
-                "busy", f"more than {MAX_LARGE_REVIEWS} large reviews at once; none finished in time", 503
+                "busy",
+                f"more than {MAX_LARGE_REVIEWS} large reviews at once; none finished in time",
+                503,
             ) from None
         try:
             yield
@@ -262,9 +271,16 @@ class ValidateApp:
             return
         finally:
             self.state.metrics.latency.observe(time.perf_counter() - started)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-length", str(len(body)).encode()),
-                                (b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-length", str(len(body)).encode()),
+                    (b"content-type", b"application/json"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def _respond(self, scope: Scope, receive: Receive) -> tuple[int, bytes]:
@@ -279,7 +295,9 @@ class ValidateApp:
                 async with asyncio.timeout(budget):
                     body = await _read_body(scope, receive, state.max_body)
             except TimeoutError:
-                raise BadRequest("body-timeout", f"body not received within {budget:.1f}s", 408) from None
+                raise BadRequest(
+                    "body-timeout", f"body not received within {budget:.1f}s", 408
+                ) from None
             async with self._large_review_gate(body, deadline):
                 try:
                     doc = json.loads(body)

@@ -62,7 +62,14 @@ INVALID_USES = "invalid-uses"
 UNPINNED_IMAGE = "unpinned-image"
 LOCAL_ACTION_CHECKOUT = "local-action-checkout"
 INVALID_FILE = "invalid-file"
-RULES = (UNPINNED_USES, NONCANONICAL_SHA, INVALID_USES, UNPINNED_IMAGE, LOCAL_ACTION_CHECKOUT, INVALID_FILE)
+RULES = (
+    UNPINNED_USES,
+    NONCANONICAL_SHA,
+    INVALID_USES,
+    UNPINNED_IMAGE,
+    LOCAL_ACTION_CHECKOUT,
+    INVALID_FILE,
+)
 
 # Rules that make the verdict "fail" when not waived (the default policy denies exactly these; it only
 # warns on noncanonical-sha and local-action-checkout).
@@ -81,8 +88,24 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 _SHA_INSIDE = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{40}(?![0-9a-fA-F])")
 _SEMVER = re.compile(r"v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?")
 _MAJOR_MINOR = re.compile(r"v?\d+(?:\.\d+)?")
-_BRANCHES = frozenset({"main", "master", "develop", "development", "dev", "trunk", "stable", "next",
-                       "nightly", "latest", "head", "canary", "release", "releases"})
+_BRANCHES = frozenset(
+    {
+        "main",
+        "master",
+        "develop",
+        "development",
+        "dev",
+        "trunk",
+        "stable",
+        "next",
+        "nightly",
+        "latest",
+        "head",
+        "canary",
+        "release",
+        "releases",
+    }
+)
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _REUSABLE = re.compile(r"\.github/workflows/[^/]+\.ya?ml")
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -146,35 +169,57 @@ def parse_uses(raw: str) -> UsesRef:
     if not value:
         return UsesRef(value, "invalid", ref_kind="empty", problem="empty `uses:` value")
     if "${{" in value:
-        return UsesRef(value, "invalid", ref_kind="expression",
-                       problem="`uses:` cannot contain an expression (GitHub does not evaluate `${{ }}` here)")
+        return UsesRef(
+            value,
+            "invalid",
+            ref_kind="expression",
+            problem="`uses:` cannot contain an expression (GitHub does not evaluate `${{ }}` here)",
+        )
     if value.startswith("docker://"):
-        return UsesRef(value, "docker", ref_kind=classify_image(value[len("docker://"):]))
+        return UsesRef(value, "docker", ref_kind=classify_image(value[len("docker://") :]))
     if value.startswith(("./", "$/")):
         # A path in this repository: "./x@v1" is a directory named "x@v1", not a ref.
         return UsesRef(value, "local")
     if _WHITESPACE.search(value):
-        return UsesRef(value, "invalid", ref_kind="whitespace", problem="`uses:` contains whitespace")
+        return UsesRef(
+            value, "invalid", ref_kind="whitespace", problem="`uses:` contains whitespace"
+        )
     at_count = value.count("@")
     if at_count == 0:
-        return UsesRef(value, "invalid", ref_kind="no-ref",
-                       problem="no `@ref`: GitHub requires `owner/repo@ref` for a remote action")
+        return UsesRef(
+            value,
+            "invalid",
+            ref_kind="no-ref",
+            problem="no `@ref`: GitHub requires `owner/repo@ref` for a remote action",
+        )
     if at_count > 1:
-        return UsesRef(value, "invalid", ref_kind="multiple-at",
-                       problem="several `@`: GitHub cannot resolve this (the text after the first `@` is "
-                               "not a ref, so a trailing SHA does not pin it)")
+        return UsesRef(
+            value,
+            "invalid",
+            ref_kind="multiple-at",
+            problem="several `@`: GitHub cannot resolve this (the text after the first `@` is "
+            "not a ref, so a trailing SHA does not pin it)",
+        )
     slug, ref = value.split("@")
     if not ref:
         return UsesRef(value, "invalid", ref_kind="no-ref", problem="empty ref after `@`")
     parts = slug.split("/")
     if len(parts) < 2:
-        return UsesRef(value, "invalid", ref_kind="bad-slug",
-                       problem="expected `owner/repo[/path]@ref` or a local `./path`")
+        return UsesRef(
+            value,
+            "invalid",
+            ref_kind="bad-slug",
+            problem="expected `owner/repo[/path]@ref` or a local `./path`",
+        )
     bad = [p for p in parts[:2] if not _NAME.fullmatch(p) or p in (".", "..")]
     bad += [p for p in parts[2:] if not p or p in (".", "..")]
     if bad:
-        return UsesRef(value, "invalid", ref_kind="bad-slug",
-                       problem=f"malformed owner/repo/path segment {bad[0]!r}")
+        return UsesRef(
+            value,
+            "invalid",
+            ref_kind="bad-slug",
+            problem=f"malformed owner/repo/path segment {bad[0]!r}",
+        )
     owner, repo = parts[0], parts[1]
     subpath = "/".join(parts[2:]) or None
     kind = "reusable-workflow" if subpath and _REUSABLE.fullmatch(subpath) else "repository"
@@ -201,6 +246,7 @@ def classify_image(image: str) -> str:
 
 # --- policy patterns ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PinPolicy:
     """``pattern → mode`` with most-specific-wins lookup (see module docstring)."""
@@ -219,7 +265,9 @@ class PinPolicy:
         if config and config.get("policy") is not None:
             raw = config["policy"]
         if not isinstance(raw, Mapping):
-            raise ConfigError(f"{CHECK_ID}: `policy` must map patterns to one of {', '.join(MODES)}")
+            raise ConfigError(
+                f"{CHECK_ID}: `policy` must map patterns to one of {', '.join(MODES)}"
+            )
         exact_path: dict[tuple[str, str, str], str] = {}
         exact_repo: dict[tuple[str, str], str] = {}
         repo_any: dict[tuple[str, str], str] = {}
@@ -227,8 +275,10 @@ class PinPolicy:
         default = "hash-pin"
         for pattern, mode in raw.items():
             if not isinstance(pattern, str) or mode not in MODES:
-                raise ConfigError(f"{CHECK_ID}: policy entry {pattern!r}: {mode!r} is not one of "
-                                  f"{', '.join(MODES)}")
+                raise ConfigError(
+                    f"{CHECK_ID}: policy entry {pattern!r}: {mode!r} is not one of "
+                    f"{', '.join(MODES)}"
+                )
             parts = pattern.split("/")
             if pattern == "*":
                 default = mode
@@ -238,12 +288,17 @@ class PinPolicy:
                 exact_repo[(parts[0].lower(), parts[1].lower())] = mode
             elif len(parts) == 3 and parts[2] == "*" and all(_NAME.fullmatch(p) for p in parts[:2]):
                 repo_any[(parts[0].lower(), parts[1].lower())] = mode
-            elif (len(parts) >= 3 and all(_NAME.fullmatch(p) for p in parts[:2])
-                  and all(p and p not in ("*", ".", "..") for p in parts[2:])):
+            elif (
+                len(parts) >= 3
+                and all(_NAME.fullmatch(p) for p in parts[:2])
+                and all(p and p not in ("*", ".", "..") for p in parts[2:])
+            ):
                 exact_path[(parts[0].lower(), parts[1].lower(), "/".join(parts[2:]))] = mode
             else:
-                raise ConfigError(f"{CHECK_ID}: bad policy pattern {pattern!r} (use *, owner/*, owner/repo, "
-                                  "owner/repo/* or owner/repo/path)")
+                raise ConfigError(
+                    f"{CHECK_ID}: bad policy pattern {pattern!r} (use *, owner/*, owner/repo, "
+                    "owner/repo/* or owner/repo/path)"
+                )
         return cls(exact_path, exact_repo, repo_any, owner_any, default, dict(raw))
 
     def lookup(self, owner: str, repo: str, subpath: str | None) -> tuple[str, str]:
@@ -264,7 +319,8 @@ class PinPolicy:
 
 _IGNORE = re.compile(r"verifier:\s*ignore\[([^\]]*)\]\s*[:\-\u2013\u2014]*\s*(.*)$")
 _VERSION = re.compile(
-    r"^(?:pin\s*@?\s*|tag\s*[=:]?\s*|version\s*[=:]?\s*|ratchet:\S*@)?(v?\d+(?:\.\d+)*(?:[-+][0-9A-Za-z.+-]+)?)\b")
+    r"^(?:pin\s*@?\s*|tag\s*[=:]?\s*|version\s*[=:]?\s*|ratchet:\S*@)?(v?\d+(?:\.\d+)*(?:[-+][0-9A-Za-z.+-]+)?)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -302,6 +358,7 @@ def _comments(src: SourceText, key: Node, value: Node) -> Comments:
 
 # --- the walk ----------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Site:
     """One place a ``uses:`` or image value was found."""
@@ -314,7 +371,9 @@ class Site:
     parallel_index: int | None = None
     service: str | None = None
     via_merge: bool = False
-    via_matrix: str | None = None  # an image given as ${{ matrix.NAME }}, resolved to one matrix value
+    via_matrix: str | None = (
+        None  # an image given as ${{ matrix.NAME }}, resolved to one matrix value
+    )
 
 
 class _Shape(Exception):  # noqa: N818 - internal signal, never escapes the module
@@ -330,14 +389,19 @@ class _Shape(Exception):  # noqa: N818 - internal signal, never escapes the modu
 class _Walk:
     uses: list[Site] = field(default_factory=list)
     images: list[Site] = field(default_factory=list)
-    checkouts: list[tuple[Site, Node]] = field(default_factory=list)  # (local-action site, checkout step)
+    checkouts: list[tuple[Site, Node]] = field(
+        default_factory=list
+    )  # (local-action site, checkout step)
     visits: int = 0
 
     def tick(self, n: int = 1) -> None:
         self.visits += n
         if self.visits > MAX_VISITS:
-            raise _Shape(None, f"more than {MAX_VISITS} steps/images to visit (alias expansion?); refusing "
-                               "to walk it")
+            raise _Shape(
+                None,
+                f"more than {MAX_VISITS} steps/images to visit (alias expansion?); refusing "
+                "to walk it",
+            )
 
 
 def _scalar(node: Node | None) -> str | None:
@@ -370,8 +434,17 @@ def _walk_steps(w: _Walk, steps: Node, where: str, job: str | None) -> None:
                     if isinstance(sub, MappingNode):
                         for p_key, p_key_node, p_value, p_merged in mapping_items(sub):
                             if p_key == "uses":
-                                w.uses.append(Site("parallel-step", p_key_node, p_value, job, index, p_index,
-                                                   via_merge=merged or p_merged))
+                                w.uses.append(
+                                    Site(
+                                        "parallel-step",
+                                        p_key_node,
+                                        p_value,
+                                        job,
+                                        index,
+                                        p_index,
+                                        via_merge=merged or p_merged,
+                                    )
+                                )
         if uses_site is None:
             continue
         value_text = _scalar(uses_site.value)
@@ -380,7 +453,9 @@ def _walk_steps(w: _Walk, steps: Node, where: str, job: str | None) -> None:
         value_text = value_text.strip()
         if value_text.startswith("./"):
             local = _norm_path(value_text[2:])
-            for prefix, checkout, is_foreign in reversed(checkouts):  # the latest checkout over it wins
+            for prefix, checkout, is_foreign in reversed(
+                checkouts
+            ):  # the latest checkout over it wins
                 if _covers(prefix, local):
                     if is_foreign:
                         w.checkouts.append((uses_site, checkout))
@@ -388,7 +463,9 @@ def _walk_steps(w: _Walk, steps: Node, where: str, job: str | None) -> None:
         checkout_of = _checkout_target(value_text, step)
         if checkout_of is not None:
             is_foreign, path = checkout_of
-            if is_foreign or "${{" not in path:  # an unknown path cannot be assumed to undo anything
+            if (
+                is_foreign or "${{" not in path
+            ):  # an unknown path cannot be assumed to undo anything
                 checkouts.append((path, step, is_foreign))
 
 
@@ -439,13 +516,29 @@ def _walk_workflow(w: _Walk, root: MappingNode) -> None:
             elif key == "container":
                 image = mapping_get(value, "image") if isinstance(value, MappingNode) else value
                 if image is not None and _scalar(image):
-                    _add_image(w, job, Site("container", key_node, image, job_name, via_merge=merged))
+                    _add_image(
+                        w, job, Site("container", key_node, image, job_name, via_merge=merged)
+                    )
             elif key == "services" and isinstance(value, MappingNode):
                 for name, s_key, service, s_merged in mapping_items(value):
-                    image = mapping_get(service, "image") if isinstance(service, MappingNode) else service
+                    image = (
+                        mapping_get(service, "image")
+                        if isinstance(service, MappingNode)
+                        else service
+                    )
                     if image is not None and _scalar(image):
-                        _add_image(w, job, Site("service", s_key, image, job_name, service=name,
-                                                via_merge=merged or s_merged))
+                        _add_image(
+                            w,
+                            job,
+                            Site(
+                                "service",
+                                s_key,
+                                image,
+                                job_name,
+                                service=name,
+                                via_merge=merged or s_merged,
+                            ),
+                        )
 
 
 _MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
@@ -462,8 +555,17 @@ def _add_image(w: _Walk, job: MappingNode, site: Site) -> None:
         return
     w.tick(len(values))
     for node in values:
-        w.images.append(Site(site.where, site.key, node, site.job, service=site.service,
-                             via_merge=site.via_merge, via_matrix=m.group(1) if m else None))
+        w.images.append(
+            Site(
+                site.where,
+                site.key,
+                node,
+                site.job,
+                service=site.service,
+                via_merge=site.via_merge,
+                via_matrix=m.group(1) if m else None,
+            )
+        )
 
 
 def _matrix_values(job: MappingNode, name: str) -> list[Node] | None:
@@ -553,8 +655,15 @@ def _where_text(site: Site) -> str:
     return f"job {site.job!r} {step}"
 
 
-def _finding(rule: str, severity: Severity, message: str, path: str, site: Site, props: dict[str, Any],
-             comments: Comments) -> Finding:
+def _finding(
+    rule: str,
+    severity: Severity,
+    message: str,
+    path: str,
+    site: Site,
+    props: dict[str, Any],
+    comments: Comments,
+) -> Finding:
     if comments.comment is not None:
         props["comment"] = comments.comment
     if comments.version is not None:
@@ -564,11 +673,20 @@ def _finding(rule: str, severity: Severity, message: str, path: str, site: Site,
     if rule in comments.waive:
         reason = comments.waive[rule]
         if reason is None:
-            props["ignore_rejected"] = "an ignore comment needs a reason: # verifier: ignore[<rule>] <reason>"
+            props["ignore_rejected"] = (
+                "an ignore comment needs a reason: # verifier: ignore[<rule>] <reason>"
+            )
         else:
             waived = True
-    return Finding(rule=rule, severity=severity, message=message, location=_location(path, site.value),
-                   waived=waived, waiver_reason=reason if waived else None, properties=props)
+    return Finding(
+        rule=rule,
+        severity=severity,
+        message=message,
+        location=_location(path, site.value),
+        waived=waived,
+        waiver_reason=reason if waived else None,
+        properties=props,
+    )
 
 
 @dataclass
@@ -586,16 +704,25 @@ class _Counts:
     images_local: int = 0
 
 
-def _check_uses(path: str, site: Site, src: SourceText, policy: PinPolicy, counts: _Counts,
-                out: list[Finding]) -> None:
+def _check_uses(
+    path: str, site: Site, src: SourceText, policy: PinPolicy, counts: _Counts, out: list[Finding]
+) -> None:
     counts.uses += 1
     props = _base_props(site)
     if not isinstance(site.value, ScalarNode) or is_null(site.value):
         counts.invalid += 1
         props.update(value=None, kind="invalid", ref_kind="non-scalar")
-        out.append(_finding(INVALID_USES, Severity.HIGH,
-                            f"{_where_text(site)}: `uses:` is not a string", path, site, props,
-                            _comments(src, site.key, site.value)))
+        out.append(
+            _finding(
+                INVALID_USES,
+                Severity.HIGH,
+                f"{_where_text(site)}: `uses:` is not a string",
+                path,
+                site,
+                props,
+                _comments(src, site.key, site.value),
+            )
+        )
         return
     parsed = parse_uses(site.value.value)
     props.update(value=parsed.value, kind=parsed.kind, ref_kind=parsed.ref_kind)
@@ -606,8 +733,17 @@ def _check_uses(path: str, site: Site, src: SourceText, policy: PinPolicy, count
         return
     if parsed.kind == "invalid":
         counts.invalid += 1
-        out.append(_finding(INVALID_USES, Severity.HIGH, f"{_where_text(site)}: {parsed.value!r}: {parsed.problem}",
-                            path, site, props, _comments(src, site.key, site.value)))
+        out.append(
+            _finding(
+                INVALID_USES,
+                Severity.HIGH,
+                f"{_where_text(site)}: {parsed.value!r}: {parsed.problem}",
+                path,
+                site,
+                props,
+                _comments(src, site.key, site.value),
+            )
+        )
         return
     if parsed.kind == "docker":
         counts.docker += 1
@@ -623,11 +759,18 @@ def _check_uses(path: str, site: Site, src: SourceText, policy: PinPolicy, count
     if parsed.ref_kind in REF_PINNED_KINDS:
         counts.pinned += 1
         if parsed.ref_kind == "full-sha-noncanonical" and mode == "hash-pin":
-            out.append(_finding(
-                NONCANONICAL_SHA, Severity.LOW,
-                f"{_where_text(site)}: {parsed.value} is pinned, but the SHA is not lowercase; write "
-                f"{parsed.ref.lower() if parsed.ref else ''}", path, site, props,
-                _comments(src, site.key, site.value)))
+            out.append(
+                _finding(
+                    NONCANONICAL_SHA,
+                    Severity.LOW,
+                    f"{_where_text(site)}: {parsed.value} is pinned, but the SHA is not lowercase; write "
+                    f"{parsed.ref.lower() if parsed.ref else ''}",
+                    path,
+                    site,
+                    props,
+                    _comments(src, site.key, site.value),
+                )
+            )
         return
     if mode != "hash-pin":
         counts.allowed_by_policy += 1
@@ -635,15 +778,23 @@ def _check_uses(path: str, site: Site, src: SourceText, policy: PinPolicy, count
     counts.unpinned += 1
     severity = Severity.HIGH
     what = "reusable workflow" if parsed.kind == "reusable-workflow" else "action"
-    out.append(_finding(
-        UNPINNED_USES, severity,
-        f"{_where_text(site)}: {what} {parsed.value} is not pinned to a full commit SHA "
-        f"(ref {parsed.ref!r} is {parsed.ref_kind}; policy {pattern!r}: hash-pin)",
-        path, site, props, _comments(src, site.key, site.value)))
+    out.append(
+        _finding(
+            UNPINNED_USES,
+            severity,
+            f"{_where_text(site)}: {what} {parsed.value} is not pinned to a full commit SHA "
+            f"(ref {parsed.ref!r} is {parsed.ref_kind}; policy {pattern!r}: hash-pin)",
+            path,
+            site,
+            props,
+            _comments(src, site.key, site.value),
+        )
+    )
 
 
-def _image_finding(path: str, site: Site, value: str, kind: str, props: dict[str, Any],
-                   src: SourceText) -> Finding:
+def _image_finding(
+    path: str, site: Site, value: str, kind: str, props: dict[str, Any], src: SourceText
+) -> Finding:
     props.update(value=value, image_kind=kind, ref_kind=kind)
     severity = Severity.HIGH if kind == "tag" else Severity.CRITICAL
     reason = {
@@ -654,12 +805,20 @@ def _image_finding(path: str, site: Site, value: str, kind: str, props: dict[str
         "expression": "is an expression, so its pinning cannot be checked",
     }.get(kind, "is not pinned by digest")
     via = f" (from matrix.{site.via_matrix})" if site.via_matrix else ""
-    return _finding(UNPINNED_IMAGE, severity,
-                    f"{_where_text(site)}: image {value}{via} {reason}; pin it with @sha256:<digest>",
-                    path, site, props, _comments(src, site.key, site.value))
+    return _finding(
+        UNPINNED_IMAGE,
+        severity,
+        f"{_where_text(site)}: image {value}{via} {reason}; pin it with @sha256:<digest>",
+        path,
+        site,
+        props,
+        _comments(src, site.key, site.value),
+    )
 
 
-def _check_image(path: str, site: Site, src: SourceText, counts: _Counts, out: list[Finding]) -> None:
+def _check_image(
+    path: str, site: Site, src: SourceText, counts: _Counts, out: list[Finding]
+) -> None:
     value = (_scalar(site.value) or "").strip()  # the walk only records scalar images
     counts.images += 1
     props = _base_props(site)
@@ -667,9 +826,9 @@ def _check_image(path: str, site: Site, src: SourceText, counts: _Counts, out: l
         if not value.startswith("docker://"):
             counts.images_local += 1  # a Dockerfile path in the action's repository
             return
-        value_image = value[len("docker://"):]
+        value_image = value[len("docker://") :]
     else:
-        value_image = value[len("docker://"):] if value.startswith("docker://") else value
+        value_image = value[len("docker://") :] if value.startswith("docker://") else value
     kind = classify_image(value_image)
     if kind == "digest":
         counts.images_pinned += 1
@@ -677,7 +836,9 @@ def _check_image(path: str, site: Site, src: SourceText, counts: _Counts, out: l
     out.append(_image_finding(path, site, value, kind, props, src))
 
 
-def _check_checkout(path: str, site: Site, checkout: Node, src: SourceText, out: list[Finding]) -> None:
+def _check_checkout(
+    path: str, site: Site, checkout: Node, src: SourceText, out: list[Finding]
+) -> None:
     uses = _scalar(mapping_get(checkout, "uses")) or ""
     with_ = mapping_get(checkout, "with")
     repository = _scalar(mapping_get(with_, "repository")) if with_ is not None else None
@@ -686,32 +847,68 @@ def _check_checkout(path: str, site: Site, checkout: Node, src: SourceText, out:
     pinned = classify_ref(ref) == "full-sha" if ref else False
     local = _scalar(site.value) or ""
     props = _base_props(site)
-    props.update(value=local.strip(), checkout_repository=repository, checkout_ref=ref or None,
-                 checkout_uses=uses.strip(), checkout_line=checkout.start_mark.line + 1, pinned=pinned)
+    props.update(
+        value=local.strip(),
+        checkout_repository=repository,
+        checkout_ref=ref or None,
+        checkout_uses=uses.strip(),
+        checkout_line=checkout.start_mark.line + 1,
+        pinned=pinned,
+    )
     severity = Severity.LOW if pinned else Severity.MEDIUM
-    detail = (f"at the full SHA {ref}" if pinned
-              else f"at {ref!r}, which is not a full commit SHA" if ref else "at its default branch")
-    out.append(_finding(
-        LOCAL_ACTION_CHECKOUT, severity,
-        f"{_where_text(site)}: local action {local.strip()} runs code from {repository} checked out on line "
-        f"{checkout.start_mark.line + 1} {detail}", path, site, props, _comments(src, site.key, site.value)))
+    detail = (
+        f"at the full SHA {ref}"
+        if pinned
+        else f"at {ref!r}, which is not a full commit SHA"
+        if ref
+        else "at its default branch"
+    )
+    out.append(
+        _finding(
+            LOCAL_ACTION_CHECKOUT,
+            severity,
+            f"{_where_text(site)}: local action {local.strip()} runs code from {repository} checked out on line "
+            f"{checkout.start_mark.line + 1} {detail}",
+            path,
+            site,
+            props,
+            _comments(src, site.key, site.value),
+        )
+    )
 
 
 # --- entry points --------------------------------------------------------------------------------------
 
-def _error_result(path: str, kind: str, problem: str, line: int | None = None,
-                  column: int | None = None) -> CheckResult:
-    finding = Finding(rule=INVALID_FILE, severity=Severity.HIGH, message=f"{path}: {problem}",
-                      location=Location(path=path, line=line, column=column), properties={"kind": kind})
-    return CheckResult(check=CHECK_ID, subject=path, verdict="error", findings=(finding,),
-                       facts={"kind": kind, "error": problem, "unwaived": {INVALID_FILE: 1}, "waived": 0})
+
+def _error_result(
+    path: str, kind: str, problem: str, line: int | None = None, column: int | None = None
+) -> CheckResult:
+    finding = Finding(
+        rule=INVALID_FILE,
+        severity=Severity.HIGH,
+        message=f"{path}: {problem}",
+        location=Location(path=path, line=line, column=column),
+        properties={"kind": kind},
+    )
+    return CheckResult(
+        check=CHECK_ID,
+        subject=path,
+        verdict="error",
+        findings=(finding,),
+        facts={"kind": kind, "error": problem, "unwaived": {INVALID_FILE: 1}, "waived": 0},
+    )
 
 
 _LINE_COL = re.compile(r"at line (\d+) column (\d+)")
 
 
-def check_text(path: str, kind: str, text: str, config: Mapping[str, Any] | None = None,
-               policy: PinPolicy | None = None) -> CheckResult:
+def check_text(
+    path: str,
+    kind: str,
+    text: str,
+    config: Mapping[str, Any] | None = None,
+    policy: PinPolicy | None = None,
+) -> CheckResult:
     """Check one workflow (``kind="workflow"``) or action (``kind="action"``) file given as text.
 
     Bad YAML or a bad shape gives verdict ``error`` with an ``invalid-file`` finding (never an exception),
@@ -723,8 +920,9 @@ def check_text(path: str, kind: str, text: str, config: Mapping[str, Any] | None
         documents = compose_documents(text, path)
     except InputError as exc:
         m = _LINE_COL.search(exc.problem)
-        return _error_result(path, kind, exc.problem, int(m.group(1)) if m else None,
-                             int(m.group(2)) if m else None)
+        return _error_result(
+            path, kind, exc.problem, int(m.group(1)) if m else None, int(m.group(2)) if m else None
+        )
     walk = _Walk()
     using: str | None = None
     roots = [d for d in documents if not is_null(d)]
@@ -741,8 +939,13 @@ def check_text(path: str, kind: str, text: str, config: Mapping[str, Any] | None
                 _walk_workflow(walk, root)
     except _Shape as exc:
         node = exc.node
-        return _error_result(path, kind, exc.message, node.start_mark.line + 1 if node else None,
-                             node.start_mark.column + 1 if node else None)
+        return _error_result(
+            path,
+            kind,
+            exc.message,
+            node.start_mark.line + 1 if node else None,
+            node.start_mark.column + 1 if node else None,
+        )
 
     src = SourceText(text)
     counts = _Counts()
@@ -753,7 +956,9 @@ def check_text(path: str, kind: str, text: str, config: Mapping[str, Any] | None
         _check_image(path, site, src, counts, findings)
     for site, checkout in walk.checkouts:
         _check_checkout(path, site, checkout, src, findings)
-    findings.sort(key=lambda f: (f.location.line or 0, f.location.column or 0) if f.location else (0, 0))
+    findings.sort(
+        key=lambda f: (f.location.line or 0, f.location.column or 0) if f.location else (0, 0)
+    )
 
     unwaived: dict[str, int] = {}
     for f in findings:
@@ -779,8 +984,13 @@ def check_text(path: str, kind: str, text: str, config: Mapping[str, Any] | None
     }
     if kind == "action":
         facts["using"] = using
-    return CheckResult(check=CHECK_ID, subject=path, verdict="fail" if failing else "pass",
-                       findings=tuple(findings), facts=facts)
+    return CheckResult(
+        check=CHECK_ID,
+        subject=path,
+        verdict="fail" if failing else "pass",
+        findings=tuple(findings),
+        facts=facts,
+    )
 
 
 def check_unreadable(path: str, kind: str, problem: str) -> CheckResult:
@@ -788,8 +998,10 @@ def check_unreadable(path: str, kind: str, problem: str) -> CheckResult:
     return _error_result(path, kind, problem)
 
 
-def check_files(files: Iterable[tuple[str, str, str | None, str | None]],
-                config: Mapping[str, Any] | None = None) -> list[CheckResult]:
+def check_files(
+    files: Iterable[tuple[str, str, str | None, str | None]],
+    config: Mapping[str, Any] | None = None,
+) -> list[CheckResult]:
     """Check many files given as ``(path, kind, text or None, problem or None)``; one result each."""
     policy = PinPolicy.from_config(config)
     results = []

@@ -12,16 +12,31 @@ from types import ModuleType
 from verifier.checks._base import CheckMeta
 
 CHECKS: tuple[CheckMeta, ...] = (
-    CheckMeta("sarif-severity", "Trivy (SARIF or JSON) findings within the severity policy",
-              "verifier.checks.sarif_severity"),
-    CheckMeta("actions-pinned", "GitHub Actions `uses:` pinned to full commit SHAs",
-              "verifier.checks.actions_pinned"),
-    CheckMeta("oidc-trust", "Cloud OIDC trust policies scoped to the right repository and ref",
-              "verifier.checks.oidc_trust"),
-    CheckMeta("signature", "Container image signed by a trusted signer (cosign / Sigstore)",
-              "verifier.checks.signature"),
-    CheckMeta("sbom-attestation", "Verified SBOM attestation for the image",
-              "verifier.checks.sbom_attestation"),
+    CheckMeta(
+        "sarif-severity",
+        "Trivy (SARIF or JSON) findings within the severity policy",
+        "verifier.checks.sarif_severity",
+    ),
+    CheckMeta(
+        "actions-pinned",
+        "GitHub Actions `uses:` pinned to full commit SHAs",
+        "verifier.checks.actions_pinned",
+    ),
+    CheckMeta(
+        "oidc-trust",
+        "Cloud OIDC trust policies scoped to the right repository and ref",
+        "verifier.checks.oidc_trust",
+    ),
+    CheckMeta(
+        "signature",
+        "Container image signed by a trusted signer (cosign / Sigstore)",
+        "verifier.checks.signature",
+    ),
+    CheckMeta(
+        "sbom-attestation",
+        "Verified SBOM attestation for the image",
+        "verifier.checks.sbom_attestation",
+    ),
 )
 
 _BY_ID = {meta.id: meta for meta in CHECKS}

@@ -39,21 +39,34 @@ DEFAULT_FAIL_ON: tuple[Severity, ...] = (Severity.CRITICAL, Severity.HIGH)
 
 # Trivy's severities plus the words other scanners (grype, Red Hat, anchore) use for the same levels.
 _SEVERITY_WORDS: dict[str, Severity] = {
-    "CRITICAL": Severity.CRITICAL, "HIGH": Severity.HIGH, "IMPORTANT": Severity.HIGH,
-    "MEDIUM": Severity.MEDIUM, "MODERATE": Severity.MEDIUM, "LOW": Severity.LOW,
-    "NEGLIGIBLE": Severity.LOW, "UNKNOWN": Severity.UNKNOWN,
+    "CRITICAL": Severity.CRITICAL,
+    "HIGH": Severity.HIGH,
+    "IMPORTANT": Severity.HIGH,
+    "MEDIUM": Severity.MEDIUM,
+    "MODERATE": Severity.MEDIUM,
+    "LOW": Severity.LOW,
+    "NEGLIGIBLE": Severity.LOW,
+    "UNKNOWN": Severity.UNKNOWN,
 }
 _SEVERITY_LINE = re.compile(r"^\s*Severity:\s*([A-Za-z]+)\s*$", re.MULTILINE)
 _BRACKET_PREFIX = re.compile(r"^\[([A-Za-z]+)\]\s*(.*)$")
-_FIELD_LINE = re.compile(r"^\s*(Package|Installed Version|Fixed Version|Artifact|Type):[ \t]*(.*?)\s*$", re.MULTILINE)
+_FIELD_LINE = re.compile(
+    r"^\s*(Package|Installed Version|Fixed Version|Artifact|Type):[ \t]*(.*?)\s*$", re.MULTILINE
+)
 # Template-era Trivy rule ids are "<vuln id>/<package>"; keep the vulnerability id.
-_ID_WITH_PACKAGE = re.compile(r"^((?:CVE|GHSA|ALAS|ALAS2|ELSA|RHSA|DSA|DLA|USN|GO|PYSEC|RUSTSEC|OSV|TEMP|NSWG|SNYK)-[^/\s]+)/(.+)$",
-                              re.IGNORECASE)
+_ID_WITH_PACKAGE = re.compile(
+    r"^((?:CVE|GHSA|ALAS|ALAS2|ELSA|RHSA|DSA|DLA|USN|GO|PYSEC|RUSTSEC|OSV|TEMP|NSWG|SNYK)-[^/\s]+)/(.+)$",
+    re.IGNORECASE,
+)
 # Plain-str severity names: enum `.value` lookups are measurably slow at 100,000 findings.
 _VALUE: dict[Severity, str] = {s: s.value for s in Severity}
 _KINDS = ("vulnerability", "misconfiguration", "secret", "license")
-_LEVEL_FALLBACK = {"error": Severity.CRITICAL, "warning": Severity.MEDIUM, "note": Severity.LOW,
-                   "none": Severity.UNKNOWN}
+_LEVEL_FALLBACK = {
+    "error": Severity.CRITICAL,
+    "warning": Severity.MEDIUM,
+    "note": Severity.LOW,
+    "none": Severity.UNKNOWN,
+}
 
 
 @dataclass(frozen=True)
@@ -84,9 +97,13 @@ class RawFinding:
     fixed_version: str | None = None
     purl: str | None = None
     aliases: tuple[str, ...] = ()
-    target: str | None = None  # the scanned target (Trivy result Target / SARIF artifact): ignore-file paths
+    target: str | None = (
+        None  # the scanned target (Trivy result Target / SARIF artifact): ignore-file paths
+    )
     pkg_path: str | None = None  # Trivy JSON PkgPath (ignore-file paths are tried against both)
-    image: tuple[str, str | None] | None = None  # (repo digest, arch) of the scanned image, for VEX statements
+    image: tuple[str, str | None] | None = (
+        None  # (repo digest, arch) of the scanned image, for VEX statements
+    )
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -154,14 +171,22 @@ def _rule_lookup(run: Run) -> tuple[list[Rule], dict[str, Rule]]:
 def _sarif_findings(doc: ScanDocument, name: str) -> Iterator[RawFinding]:
     for run_index, run in enumerate(doc.runs or []):
         if run.tool is None or run.tool.driver is None:
-            raise InputError(name, f"runs[{run_index}]: missing 'tool.driver' (required by SARIF 2.1.0)")
+            raise InputError(
+                name, f"runs[{run_index}]: missing 'tool.driver' (required by SARIF 2.1.0)"
+            )
         tool = run.tool.driver.name or "unknown"
         rules, by_id = _rule_lookup(run)
         facts: dict[int, _RuleFacts] = {}
         digests = (run.properties or {}).get("repoDigests") or []
-        image = (digests[0], None) if isinstance(digests, list) and digests and isinstance(digests[0], str) else None
+        image = (
+            (digests[0], None)
+            if isinstance(digests, list) and digests and isinstance(digests[0], str)
+            else None
+        )
         for index, result in enumerate(run.results or []):
-            raw = _sarif_finding(result, rules, by_id, facts, name, f"runs[{run_index}].results[{index}]", tool)
+            raw = _sarif_finding(
+                result, rules, by_id, facts, name, f"runs[{run_index}].results[{index}]", tool
+            )
             yield dataclasses.replace(raw, image=image) if image else raw
 
 
@@ -187,8 +212,15 @@ def _rule_facts(rule: Rule) -> _RuleFacts:
 _NO_RULE = _RuleFacts(None, None, {})
 
 
-def _sarif_finding(result: SarifResult, rules: list[Rule], by_id: dict[str, Rule],
-                   cache: dict[int, _RuleFacts], name: str, pointer: str, tool: str) -> RawFinding:
+def _sarif_finding(
+    result: SarifResult,
+    rules: list[Rule],
+    by_id: dict[str, Rule],
+    cache: dict[int, _RuleFacts],
+    name: str,
+    pointer: str,
+    tool: str,
+) -> RawFinding:
     rule: Rule | None = None
     if result.rule_index is not None and 0 <= result.rule_index < len(rules):
         candidate = rules[result.rule_index]
@@ -224,7 +256,9 @@ def _sarif_finding(result: SarifResult, rules: list[Rule], by_id: dict[str, Rule
     if severity is None and rule and rule.properties:
         severity, source = _cvss(rule.properties.security_severity), "security-severity"
     if severity is None:
-        level = result.level or (rule.default_configuration.level if rule and rule.default_configuration else None)
+        level = result.level or (
+            rule.default_configuration.level if rule and rule.default_configuration else None
+        )
         severity, source = _LEVEL_FALLBACK.get(level or "", Severity.CRITICAL), "level"
 
     # Per-result fields first; the rule's help only for what the result does not say.
@@ -238,14 +272,31 @@ def _sarif_finding(result: SarifResult, rules: list[Rule], by_id: dict[str, Rule
     if kind == "vulnerability" and package:
         installed = fields.get("Installed Version")
         text = f"{clean_id} in {package}" + (f" {installed}" if installed else "")
-        text += f" (fixed in {fixed})" if fixed else " (no fix available)" if "Fixed Version" in fields else ""
+        text += (
+            f" (fixed in {fixed})"
+            if fixed
+            else " (no fix available)"
+            if "Fixed Version" in fields
+            else ""
+        )
     else:
-        title = rule.short_description.text if rule and rule.short_description and rule.short_description.text else None
+        title = (
+            rule.short_description.text
+            if rule and rule.short_description and rule.short_description.text
+            else None
+        )
         text = f"{clean_id}: {title}" if title else clean_id
     return RawFinding(
-        rule=clean_id, severity=severity, severity_source=source, kind=kind, message=text,
-        path=uri, line=line if kind in ("misconfiguration", "secret") else None, target=uri,
-        package=package, installed_version=fields.get("Installed Version"),
+        rule=clean_id,
+        severity=severity,
+        severity_source=source,
+        kind=kind,
+        message=text,
+        path=uri,
+        line=line if kind in ("misconfiguration", "secret") else None,
+        target=uri,
+        package=package,
+        installed_version=fields.get("Installed Version"),
         fixed_version=fixed if "Fixed Version" in fields else None,
         extra={"tool": tool, "pointer": pointer, "has_fixed_field": "Fixed Version" in fields},
     )
@@ -274,36 +325,69 @@ def _trivy_target(target: TrivyResult, target_index: int) -> Iterator[RawFinding
         fixed = vuln.fixed_version or ""
         text = f"{vid} in {vuln.pkg_name} {vuln.installed_version or ''}".rstrip()
         text += f" (fixed in {fixed})" if fixed else " (no fix available)"
-        yield RawFinding(rule=vid, severity=severity, severity_source=source, kind="vulnerability",
-                         message=text, path=vuln.pkg_path or where, line=None, package=vuln.pkg_name,
-                         pkg_path=vuln.pkg_path,
-                         installed_version=vuln.installed_version, fixed_version=fixed,
-                         purl=vuln.pkg_identifier.purl if vuln.pkg_identifier else None,
-                         extra={"pointer": f"Results[{target_index}].Vulnerabilities[{i}]",
-                                "has_fixed_field": True, "status": vuln.status})
+        yield RawFinding(
+            rule=vid,
+            severity=severity,
+            severity_source=source,
+            kind="vulnerability",
+            message=text,
+            path=vuln.pkg_path or where,
+            line=None,
+            package=vuln.pkg_name,
+            pkg_path=vuln.pkg_path,
+            installed_version=vuln.installed_version,
+            fixed_version=fixed,
+            purl=vuln.pkg_identifier.purl if vuln.pkg_identifier else None,
+            extra={
+                "pointer": f"Results[{target_index}].Vulnerabilities[{i}]",
+                "has_fixed_field": True,
+                "status": vuln.status,
+            },
+        )
     for i, mis in enumerate(target.misconfigurations or []):
         if (mis.status or "FAIL").upper() != "FAIL":
             continue
         mid = mis.id or mis.avd_id or "unidentified"
         severity, source = _trivy_severity(mis.severity)
         aliases = tuple(a for a in (mis.avd_id,) if a and a != mid)
-        yield RawFinding(rule=mid, severity=severity, severity_source=source, kind="misconfiguration",
-                         message=f"{mid}: {mis.message or mis.title or ''}".rstrip(": "), path=where,
-                         line=mis.cause_metadata.start_line if mis.cause_metadata else None, aliases=aliases,
-                         extra={"pointer": f"Results[{target_index}].Misconfigurations[{i}]"})
+        yield RawFinding(
+            rule=mid,
+            severity=severity,
+            severity_source=source,
+            kind="misconfiguration",
+            message=f"{mid}: {mis.message or mis.title or ''}".rstrip(": "),
+            path=where,
+            line=mis.cause_metadata.start_line if mis.cause_metadata else None,
+            aliases=aliases,
+            extra={"pointer": f"Results[{target_index}].Misconfigurations[{i}]"},
+        )
     for i, secret in enumerate(target.secrets or []):
         sid = secret.rule_id or "unidentified"
         severity, source = _trivy_severity(secret.severity)
-        yield RawFinding(rule=sid, severity=severity, severity_source=source, kind="secret",
-                         message=f"{sid}: {secret.title or 'secret'}", path=where, line=secret.start_line,
-                         extra={"pointer": f"Results[{target_index}].Secrets[{i}]"})
+        yield RawFinding(
+            rule=sid,
+            severity=severity,
+            severity_source=source,
+            kind="secret",
+            message=f"{sid}: {secret.title or 'secret'}",
+            path=where,
+            line=secret.start_line,
+            extra={"pointer": f"Results[{target_index}].Secrets[{i}]"},
+        )
     for i, lic in enumerate(target.licenses or []):
         lid = lic.name or "unidentified"
         severity, source = _trivy_severity(lic.severity)
-        yield RawFinding(rule=lid, severity=severity, severity_source=source, kind="license",
-                         message=f"licence {lid} in {lic.pkg_name or lic.file_path or where}", path=lic.file_path or where,
-                         line=None, package=lic.pkg_name,
-                         extra={"pointer": f"Results[{target_index}].Licenses[{i}]"})
+        yield RawFinding(
+            rule=lid,
+            severity=severity,
+            severity_source=source,
+            kind="license",
+            message=f"licence {lid} in {lic.pkg_name or lic.file_path or where}",
+            path=lic.file_path or where,
+            line=None,
+            package=lic.pkg_name,
+            extra={"pointer": f"Results[{target_index}].Licenses[{i}]"},
+        )
 
 
 def raw_findings(doc: ScanDocument, name: str) -> list[RawFinding]:
@@ -314,7 +398,9 @@ def raw_findings(doc: ScanDocument, name: str) -> list[RawFinding]:
 def unfixed_waiver(raw: RawFinding) -> Waiver | None:
     """``--ignore-unfixed``: a vulnerability whose report says it has no fixed version."""
     if raw.kind == "vulnerability" and raw.extra.get("has_fixed_field") and not raw.fixed_version:
-        return Waiver(reason="no fixed version available (--ignore-unfixed)", source="--ignore-unfixed")
+        return Waiver(
+            reason="no fixed version available (--ignore-unfixed)", source="--ignore-unfixed"
+        )
     return None
 
 
@@ -353,12 +439,17 @@ def evaluate(
                 properties[key] = value
         if waiver is not None:
             properties["waived_by"] = waiver.source
-        findings.append(Finding(
-            rule=raw.rule, severity=raw.severity, message=raw.message,
-            location=Location(path=raw.path, line=raw.line, column=None) if raw.path else None,
-            waived=waiver is not None, waiver_reason=waiver.reason if waiver else None,
-            properties=properties,
-        ))
+        findings.append(
+            Finding(
+                rule=raw.rule,
+                severity=raw.severity,
+                message=raw.message,
+                location=Location(path=raw.path, line=raw.line, column=None) if raw.path else None,
+                waived=waiver is not None,
+                waiver_reason=waiver.reason if waiver else None,
+                properties=properties,
+            )
+        )
     fail_values = {s.value for s in fail_on}
     failing = sum(n for sev, n in unwaived.items() if sev in fail_values)
     facts = {
@@ -372,8 +463,13 @@ def evaluate(
         "fail_on": sorted(fail_values, key=lambda v: -Severity(v).rank),
         "failing": failing,
     }
-    return CheckResult(check=CHECK_ID, subject=subject, verdict="fail" if failing else "pass",
-                       findings=tuple(findings), facts=facts)
+    return CheckResult(
+        check=CHECK_ID,
+        subject=subject,
+        verdict="fail" if failing else "pass",
+        findings=tuple(findings),
+        facts=facts,
+    )
 
 
 def ignore_file_waiver(rules: Sequence[IgnoreRule], now: datetime) -> WaiverSource:
@@ -381,8 +477,16 @@ def ignore_file_waiver(rules: Sequence[IgnoreRule], now: datetime) -> WaiverSour
     from verifier.sources.trivyignore import find_waiver
 
     def waiver(raw: RawFinding) -> Waiver | None:
-        rule = find_waiver(rules, finding_id=raw.rule, kind=raw.kind, path=raw.target or raw.path,
-                           pkg_path=raw.pkg_path, purl=raw.purl, now=now, aliases=raw.aliases)
+        rule = find_waiver(
+            rules,
+            finding_id=raw.rule,
+            kind=raw.kind,
+            path=raw.target or raw.path,
+            pkg_path=raw.pkg_path,
+            purl=raw.purl,
+            now=now,
+            aliases=raw.aliases,
+        )
         if rule is None:
             return None
         return Waiver(reason=rule.statement or f"listed in {rule.source}", source=rule.source)
@@ -403,10 +507,14 @@ def vex_waiver(documents: Sequence[VexDocument]) -> WaiverSource:
         if raw.image is not None:
             image = purls.get(raw.image) or purls.setdefault(raw.image, image_purl(*raw.image))
         parents = (image,) if image else ()
-        statement = find_suppression(documents, vulnerability=raw.rule, purl=raw.purl, parents=parents)
+        statement = find_suppression(
+            documents, vulnerability=raw.rule, purl=raw.purl, parents=parents
+        )
         if statement is None:
             return None
         why = f": {statement.justification}" if statement.justification else ""
-        return Waiver(reason=f"VEX {statement.status}{why} ({statement.source})", source=statement.source)
+        return Waiver(
+            reason=f"VEX {statement.status}{why} ({statement.source})", source=statement.source
+        )
 
     return waiver

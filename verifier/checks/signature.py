@@ -64,10 +64,17 @@ class SignaturePolicy:
     def fingerprint(self) -> str:
         """Stable text of the policy (cache key and facts)."""
         parts = {
-            "trust": hashlib.sha256(self.trust.raw).hexdigest() if self.trust.raw else self.trust.name,
-            "identity": None if self.identity is None else [self.identity.issuer, self.identity.identity,
-                                                            self.identity.identity_regexp,
-                                                            sorted(self.identity.claims.items())],
+            "trust": hashlib.sha256(self.trust.raw).hexdigest()
+            if self.trust.raw
+            else self.trust.name,
+            "identity": None
+            if self.identity is None
+            else [
+                self.identity.issuer,
+                self.identity.identity,
+                self.identity.identity_regexp,
+                sorted(self.identity.claims.items()),
+            ],
             "key": key_id(self.key).hex() if self.key is not None else None,
             "require_tlog": self.require_tlog,
             "pki": self.private_pki.at.isoformat() if self.private_pki else None,
@@ -76,11 +83,17 @@ class SignaturePolicy:
 
     def config(self) -> dict[str, Any]:
         """The policy as JSON for the Rego input (``input.config.signature``)."""
-        root = "pinned:public-good" if self.trust.name == str(PINNED_TRUSTED_ROOT) else self.trust.name
+        root = (
+            "pinned:public-good" if self.trust.name == str(PINNED_TRUSTED_ROOT) else self.trust.name
+        )
         cfg: dict[str, Any] = {"trusted_root": root, "require_tlog": self.require_tlog}
         if self.identity is not None:
-            cfg.update(issuer=self.identity.issuer, identity=self.identity.identity,
-                       identity_regexp=self.identity.identity_regexp, claims=dict(self.identity.claims))
+            cfg.update(
+                issuer=self.identity.issuer,
+                identity=self.identity.identity,
+                identity_regexp=self.identity.identity_regexp,
+                claims=dict(self.identity.claims),
+            )
         if self.key is not None:
             cfg["key"] = "sha256:" + key_id(self.key).hex()
         if self.private_pki is not None:
@@ -124,7 +137,9 @@ def _cached(key: str, compute: Any) -> _Outcome:
         if hit is not None:
             _CACHE.move_to_end(key)
             return hit
-    outcome: _Outcome = compute()  # outside the lock: two threads may both verify, never block each other
+    outcome: _Outcome = (
+        compute()
+    )  # outside the lock: two threads may both verify, never block each other
     with _CACHE_LOCK:
         _CACHE[key] = outcome
         if len(_CACHE) > CACHE_SIZE:
@@ -148,8 +163,12 @@ def _verified(kind: str, where: str, verify: _Verify) -> _Outcome:
     except VerificationFailure as exc:
         return _Outcome(kind, where, reason=str(exc.reason), message=exc.message)
     except Exception as exc:  # fail closed: this signature does not count; the others still may
-        return _Outcome(kind, where, reason=str(Reason.UNSUPPORTED),
-                        message=f"could not be verified ({type(exc).__name__}: {exc})")
+        return _Outcome(
+            kind,
+            where,
+            reason=str(Reason.UNSUPPORTED),
+            message=f"could not be verified ({type(exc).__name__}: {exc})",
+        )
     fact = {**signer.as_fact(), "kind": kind, "signed_at": _when(signed_at), "log_index": log_index}
     return _Outcome(kind, where, verified=fact)
 
@@ -159,9 +178,16 @@ def _legacy(layer: SignatureLayer, index: int, digest: str, policy: SignaturePol
 
     def verify() -> tuple[Any, dt.datetime | None, int | None]:
         res: VerifiedSignature = verify_signature_layer(
-            layer.payload, layer.media_type, layer.annotations, digest, trust=policy.trust,
-            policy=policy.identity, key=policy.key, require_tlog=policy.require_tlog,
-            private_pki=policy.private_pki)
+            layer.payload,
+            layer.media_type,
+            layer.annotations,
+            digest,
+            trust=policy.trust,
+            policy=policy.identity,
+            key=policy.key,
+            require_tlog=policy.require_tlog,
+            private_pki=policy.private_pki,
+        )
         return res.signer, res.integrated_time, res.log_index
 
     def compute() -> _Outcome:
@@ -196,13 +222,22 @@ def _referrer(ref: ReferrerBundle, digest: str, policy: SignaturePolicy) -> _Out
 
     def verify() -> tuple[Any, dt.datetime | None, int | None]:
         hex_digest = digest.partition(":")[2]
-        res: BundleResult = verify_bundle(ref.bundle, trust=policy.trust, digest=bytes.fromhex(hex_digest),
-                                          policy=policy.identity, key=policy.key)
+        res: BundleResult = verify_bundle(
+            ref.bundle,
+            trust=policy.trust,
+            digest=bytes.fromhex(hex_digest),
+            policy=policy.identity,
+            key=policy.key,
+        )
         if res.statement is None or res.statement.get("predicateType") != COSIGN_SIGN_PREDICATE:
-            raise VerificationFailure(Reason.PAYLOAD_INVALID,
-                                      f"bundle is not a cosign signature (predicate {COSIGN_SIGN_PREDICATE})")
+            raise VerificationFailure(
+                Reason.PAYLOAD_INVALID,
+                f"bundle is not a cosign signature (predicate {COSIGN_SIGN_PREDICATE})",
+            )
         if policy.key is not None and policy.require_tlog and res.log_index is None:
-            raise VerificationFailure(Reason.TLOG_ENTRY_MISSING, "key-signed bundle has no transparency log entry")
+            raise VerificationFailure(
+                Reason.TLOG_ENTRY_MISSING, "key-signed bundle has no transparency log entry"
+            )
         return res.signer, res.signed_at, res.log_index
 
     def compute() -> _Outcome:
@@ -217,9 +252,14 @@ def evaluate(evidence: ImageEvidence, policy: SignaturePolicy) -> CheckResult:
     subject = str(Subject(kind="image", ref=evidence.ref, digest=evidence.digest))
     if policy.identity is None and policy.key is None:
         raise ValueError("a signature policy needs an identity policy or a key")
-    outcomes = [_legacy(layer, i, evidence.digest, policy) for i, layer in enumerate(evidence.signatures)]
-    signature_referrers = [r for r in evidence.referrers
-                           if r.artifact_type.startswith(BUNDLE_ARTIFACT_PREFIX) and _is_signature_referrer(r)]
+    outcomes = [
+        _legacy(layer, i, evidence.digest, policy) for i, layer in enumerate(evidence.signatures)
+    ]
+    signature_referrers = [
+        r
+        for r in evidence.referrers
+        if r.artifact_type.startswith(BUNDLE_ARTIFACT_PREFIX) and _is_signature_referrer(r)
+    ]
     outcomes += [_referrer(r, evidence.digest, policy) for r in signature_referrers]
 
     verified = [o.verified for o in outcomes if o.verified is not None]
@@ -242,18 +282,35 @@ def evaluate(evidence: ImageEvidence, policy: SignaturePolicy) -> CheckResult:
         "count": len(verified),
         "signatures_found": len(outcomes),
         "failed": len(failed),
-        "attestations_found": len(evidence.attestations) + len(evidence.referrers) - len(signature_referrers),
+        "attestations_found": len(evidence.attestations)
+        + len(evidence.referrers)
+        - len(signature_referrers),
         "policy": policy.config(),
     }
     if evidence.problems:
         facts["problems"] = list(evidence.problems)
     if not passing and evidence.problems:
         verdict = "error"
-        facts["error"] = "evidence incomplete and no signature verified: " + "; ".join(evidence.problems)
-        findings.append(Finding(rule=RULE_EVIDENCE_INCOMPLETE, severity=Severity.HIGH,
-                                message=facts["error"], location=Location(path=subject)))
+        facts["error"] = "evidence incomplete and no signature verified: " + "; ".join(
+            evidence.problems
+        )
+        findings.append(
+            Finding(
+                rule=RULE_EVIDENCE_INCOMPLETE,
+                severity=Severity.HIGH,
+                message=facts["error"],
+                location=Location(path=subject),
+            )
+        )
     elif not outcomes:
-        findings.append(Finding(rule=RULE_NO_SIGNATURE, severity=Severity.HIGH,
-                                message="no cosign signature (.sig layer or signature referrer) found for the image",
-                                location=Location(path=subject)))
-    return CheckResult(check=CHECK_ID, subject=subject, verdict=verdict, findings=tuple(findings), facts=facts)
+        findings.append(
+            Finding(
+                rule=RULE_NO_SIGNATURE,
+                severity=Severity.HIGH,
+                message="no cosign signature (.sig layer or signature referrer) found for the image",
+                location=Location(path=subject),
+            )
+        )
+    return CheckResult(
+        check=CHECK_ID, subject=subject, verdict=verdict, findings=tuple(findings), facts=facts
+    )

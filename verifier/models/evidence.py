@@ -16,7 +16,9 @@ class SignatureLayer:
 
     payload: bytes
     media_type: str
-    annotations: dict[str, str]  # dev.cosignproject.cosign/signature, dev.sigstore.cosign/certificate, ...
+    annotations: dict[
+        str, str
+    ]  # dev.cosignproject.cosign/signature, dev.sigstore.cosign/certificate, ...
     # Where it came from: the digest of the ``.sig`` manifest and of this layer (both re-hashed).
     manifest_digest: str = ""
     layer_digest: str = ""
@@ -28,7 +30,9 @@ class AttestationLayer:
 
     envelope: bytes
     media_type: str
-    annotations: dict[str, str]  # predicateType, dev.sigstore.cosign/certificate, dev.sigstore.cosign/bundle, ...
+    annotations: dict[
+        str, str
+    ]  # predicateType, dev.sigstore.cosign/certificate, dev.sigstore.cosign/bundle, ...
     # Where it came from: the digest of the ``.att`` manifest and of this layer (both re-hashed).
     manifest_digest: str = ""
     layer_digest: str = ""
@@ -40,7 +44,9 @@ class ReferrerBundle:
 
     artifact_type: str
     bundle: bytes
-    annotations: dict[str, str]  # the referrer manifest's annotations (dev.sigstore.bundle.predicateType, ...)
+    annotations: dict[
+        str, str
+    ]  # the referrer manifest's annotations (dev.sigstore.bundle.predicateType, ...)
     manifest_digest: str
     layer_digest: str = ""  # digest of the bundle blob
 

@@ -11,7 +11,9 @@ Format = Literal["table", "json", "sarif", "markdown", "github"]
 FORMATS: tuple[Format, ...] = ("table", "json", "sarif", "markdown", "github")
 
 
-def render(fmt: str, decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()) -> str:
+def render(
+    fmt: str, decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()
+) -> str:
     """Render ``decision`` and ``results`` in ``fmt``; raises ValueError for an unknown format.
 
     ``notices`` name inputs that were deliberately not checked (e.g. a file GitHub would not run), so every

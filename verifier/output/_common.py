@@ -29,9 +29,16 @@ def summary(result: CheckResult) -> str:
 
 def ordered(findings: Iterable[Finding]) -> list[Finding]:
     """Unwaived first, then by severity (most severe first), then by location and rule."""
+
     def key(f: Finding) -> tuple[bool, int, str, int, str]:
         loc = f.location
-        return (f.waived, -f.severity.rank, loc.path if loc else "", (loc.line or 0) if loc else 0, f.rule)
+        return (
+            f.waived,
+            -f.severity.rank,
+            loc.path if loc else "",
+            (loc.line or 0) if loc else 0,
+            f.rule,
+        )
 
     return sorted(findings, key=key)
 

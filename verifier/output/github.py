@@ -22,7 +22,9 @@ def _level(finding: Finding) -> str:
     return "warning" if finding.severity is Severity.MEDIUM else "notice"
 
 
-def render_github(decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()) -> str:
+def render_github(
+    decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()
+) -> str:
     """One annotation per unwaived finding (waived ones are notices), then the decision."""
     lines = []
     for r in results:

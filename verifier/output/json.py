@@ -41,10 +41,17 @@ class ReportV1(msgspec.Struct, frozen=True, kw_only=True):
     notices: list[str]  # inputs deliberately not checked, e.g. "skipped PATH: reason"
 
     @classmethod
-    def build(cls, decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()) -> ReportV1:
+    def build(
+        cls, decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()
+    ) -> ReportV1:
         """The report for one decision."""
-        return cls(decision=_Decision(allowed=decision.allowed, deny=list(decision.deny), warn=list(decision.warn)),
-                   results=list(results), notices=list(notices))
+        return cls(
+            decision=_Decision(
+                allowed=decision.allowed, deny=list(decision.deny), warn=list(decision.warn)
+            ),
+            results=list(results),
+            notices=list(notices),
+        )
 
 
 def _encode_other(value: Any) -> Any:
@@ -57,7 +64,9 @@ def _encode_other(value: Any) -> Any:
 _ENCODER = msgspec.json.Encoder(enc_hook=_encode_other)
 
 
-def render_json(decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()) -> str:
+def render_json(
+    decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()
+) -> str:
     """Indented JSON with a trailing newline."""
     encoded = _ENCODER.encode(ReportV1.build(decision, results, notices))
     return msgspec.json.format(encoded, indent=2).decode() + "\n"

@@ -12,7 +12,9 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()) -> str:
+def render_markdown(
+    decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()
+) -> str:
     """Decision first (what a reviewer needs), then one row per result, then findings per result."""
     title = "✅ verifier: release allowed" if decision.allowed else "❌ verifier: release denied"
     out = [f"## {title}", ""]
@@ -21,16 +23,27 @@ def render_markdown(decision: Decision, results: Sequence[CheckResult], notices:
     if decision.warn:
         out += ["**Warnings:**", ""] + [f"- {_cell(m)}" for m in decision.warn] + [""]
     out += ["| Check | Subject | Verdict | Findings |", "|---|---|---|---|"]
-    out += [f"| `{r.check}` | `{_cell(r.subject)}` | {r.verdict} | {_cell(summary(r))} |" for r in results]
+    out += [
+        f"| `{r.check}` | `{_cell(r.subject)}` | {r.verdict} | {_cell(summary(r))} |"
+        for r in results
+    ]
     for r in results:
         shown = ordered(r.findings)[:MAX_FINDINGS_SHOWN]
         if not shown:
             continue
-        out += ["", f"<details><summary><code>{r.check}</code> · {_cell(r.subject)}: {_cell(summary(r))}"
-                    "</summary>", "", "| Severity | Rule | Message | Location | Waived |", "|---|---|---|---|---|"]
+        out += [
+            "",
+            f"<details><summary><code>{r.check}</code> · {_cell(r.subject)}: {_cell(summary(r))}"
+            "</summary>",
+            "",
+            "| Severity | Rule | Message | Location | Waived |",
+            "|---|---|---|---|---|",
+        ]
         for f in shown:
             waived = f"yes: {_cell(f.waiver_reason or '')}" if f.waived else ""
-            out.append(f"| {f.severity.value} | `{_cell(f.rule)}` | {_cell(f.message)} | {_cell(where(f))} | {waived} |")
+            out.append(
+                f"| {f.severity.value} | `{_cell(f.rule)}` | {_cell(f.message)} | {_cell(where(f))} | {waived} |"
+            )
         if len(r.findings) > len(shown):
             out.append(f"\n_{len(r.findings) - len(shown)} more findings in the JSON report._")
         out += ["", "</details>"]

@@ -8,7 +8,9 @@ from verifier.models import CheckResult, Decision
 from verifier.output._common import MAX_FINDINGS_SHOWN, ordered, summary, where
 
 
-def render_table(decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()) -> str:
+def render_table(
+    decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()
+) -> str:
     """Results, their findings (unwaived first, capped), then the decision with every reason."""
     lines: list[str] = []
     if results:
@@ -18,8 +20,10 @@ def render_table(decision: Decision, results: Sequence[CheckResult], notices: Se
         header = f"{'CHECK':<{width_check}}  {'VERDICT':<{width_verdict}}  {'SUBJECT':<{width_subject}}  FINDINGS"
         lines += [header, "-" * len(header)]
         for r in results:
-            lines.append(f"{r.check:<{width_check}}  {r.verdict:<{width_verdict}}  "
-                         f"{r.subject:<{width_subject}}  {summary(r)}")
+            lines.append(
+                f"{r.check:<{width_check}}  {r.verdict:<{width_verdict}}  "
+                f"{r.subject:<{width_subject}}  {summary(r)}"
+            )
     else:
         lines.append("no results")
     for r in results:
@@ -30,7 +34,10 @@ def render_table(decision: Decision, results: Sequence[CheckResult], notices: Se
         for f in shown:
             mark = "waived " if f.waived else ""
             place = where(f)
-            lines.append(f"  {mark}{f.severity.value:<8} {f.rule:<24} {f.message}" + (f"  ({place})" if place else ""))
+            lines.append(
+                f"  {mark}{f.severity.value:<8} {f.rule:<24} {f.message}"
+                + (f"  ({place})" if place else "")
+            )
             if f.waived and f.waiver_reason:
                 lines.append(f"           reason: {f.waiver_reason}")
         hidden = len(r.findings) - len(shown)

@@ -23,7 +23,9 @@ DENY_RULE = "data.verifier.deny"
 WARN_RULE = "data.verifier.warn"
 
 
-def build_input(results: Sequence[CheckResult], config: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def build_input(
+    results: Sequence[CheckResult], config: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
     """The policy input: ``{schema, now, config, results}``.
 
     ``now`` is RFC 3339 UTC with a ``Z`` suffix (policies take time only from here); ``config`` is keyed by
@@ -77,7 +79,9 @@ def _strings(value: Any, name: str) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, (list, set, tuple, frozenset)):
-        raise PolicyError(f"policy rule '{name}' must be a set of strings, got {type(value).__name__}")
+        raise PolicyError(
+            f"policy rule '{name}' must be a set of strings, got {type(value).__name__}"
+        )
     out = []
     for item in value:
         if not isinstance(item, str):
@@ -114,8 +118,11 @@ def policy_files(policy_dir: Path, *, tests: bool = False) -> list[Path]:
     files: list[Path] = []
     for dirpath, dirnames, filenames in walk(str(policy_dir), unlistable):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        files += [Path(dirpath, name) for name in filenames
-                  if name.endswith(".rego") and (tests or not name.endswith("_test.rego"))]
+        files += [
+            Path(dirpath, name)
+            for name in filenames
+            if name.endswith(".rego") and (tests or not name.endswith("_test.rego"))
+        ]
     files.sort()
     if not files:
         raise PolicyError(f"{policy_dir}: no .rego files in the policy bundle")

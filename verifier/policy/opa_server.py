@@ -35,8 +35,9 @@ class OpaServerEngine(PolicyEngine):
         from opa_client import create_opa_client
 
         try:
-            client = create_opa_client(host=self._host, port=self._port, ssl=self._ssl,
-                                       timeout=self._timeout, retries=0)
+            client = create_opa_client(
+                host=self._host, port=self._port, ssl=self._ssl, timeout=self._timeout, retries=0
+            )
             try:
                 answer = client.query_rule(input_data=dict(input_doc), package_path="verifier")
             finally:
@@ -47,20 +48,24 @@ class OpaServerEngine(PolicyEngine):
             raise PolicyError(f"OPA server {self.url}: {exc}") from exc
         result = answer.get("result") if isinstance(answer, dict) else None
         if not isinstance(result, dict):
-            raise PolicyError(f"OPA server {self.url}: package 'verifier' is not loaded (no result)")
+            raise PolicyError(
+                f"OPA server {self.url}: package 'verifier' is not loaded (no result)"
+            )
         return decision_from_sets(result.get("deny"), result.get("warn"))
 
     def upload_bundle(self, policy_dir: Path) -> None:
         """Upload every policy file of ``policy_dir`` (ids ``verifier/<relative path>``)."""
         from opa_client import create_opa_client
 
-        client = create_opa_client(host=self._host, port=self._port, ssl=self._ssl,
-                                   timeout=self._timeout, retries=0)
+        client = create_opa_client(
+            host=self._host, port=self._port, ssl=self._ssl, timeout=self._timeout, retries=0
+        )
         try:
             for path in policy_files(policy_dir):
                 endpoint = "verifier/" + path.relative_to(policy_dir).as_posix()
-                ok = client.update_policy_from_string(path.read_text(encoding="utf-8"), endpoint,
-                                                      rego_compat=False)
+                ok = client.update_policy_from_string(
+                    path.read_text(encoding="utf-8"), endpoint, rego_compat=False
+                )
                 if not ok:
                     raise PolicyError(f"{path}: OPA server {self.url} rejected the policy")
         except OSError as exc:

@@ -62,8 +62,10 @@ def discover(policy_dir: Path) -> list[PolicyTest]:
             test = PolicyTest(path, package.group(1), match.group(1))
             # Rego merges same-named rules across files: a failing test would hide behind a passing twin.
             if test.ref in where:
-                raise PolicyError(f"{path}: {test.ref} is also defined in {where[test.ref]}; "
-                                  "give each test file its own package (verifier_test.<check>)")
+                raise PolicyError(
+                    f"{path}: {test.ref} is also defined in {where[test.ref]}; "
+                    "give each test file its own package (verifier_test.<check>)"
+                )
             where[test.ref] = path
             tests.append(test)
     return tests

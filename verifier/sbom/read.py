@@ -51,7 +51,9 @@ class SbomSummary:
     component_count: int
     purls: tuple[str, ...]
     licenses: tuple[str, ...]  # licence expressions as written (NOASSERTION/NONE left out)
-    license_ids: tuple[str, ...]  # the identifiers inside those expressions, normalised (sbom.licenses)
+    license_ids: tuple[
+        str, ...
+    ]  # the identifiers inside those expressions, normalised (sbom.licenses)
     described_digests: tuple[
         str, ...
     ]  # manifest digests the SBOM claims to describe (never ImageID)

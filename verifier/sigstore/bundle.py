@@ -119,13 +119,17 @@ def parse_bundle(raw: bytes | str) -> _Parsed:
         parsed = [_cert(c, f"x509CertificateChain.certificates[{i}]") for i, c in enumerate(certs)]
         cert, chain = parsed[0], tuple(parsed[1:])
         if any(_is_root(c) for c in parsed):
-            raise _fail(Reason.CERTIFICATE_CHAIN_INVALID,
-                        "bundle certificate chain contains a root certificate (roots come from the trusted root only)")
+            raise _fail(
+                Reason.CERTIFICATE_CHAIN_INVALID,
+                "bundle certificate chain contains a root certificate (roots come from the trusted root only)",
+            )
     elif "publicKey" in vm:
         hint = tlog.obj(vm["publicKey"], "verificationMaterial.publicKey").get("hint")
         key_hint = hint if isinstance(hint, str) else ""
     else:
-        raise _fail(Reason.BUNDLE_MALFORMED, "verificationMaterial has no certificate, chain or public key")
+        raise _fail(
+            Reason.BUNDLE_MALFORMED, "verificationMaterial has no certificate, chain or public key"
+        )
 
     entries_json = vm.get("tlogEntries") or []
     if not isinstance(entries_json, list) or len(entries_json) > MAX_TLOG_ENTRIES:
@@ -143,7 +147,9 @@ def parse_bundle(raw: bytes | str) -> _Parsed:
         if isinstance(md, dict):
             if md.get("algorithm") not in ("SHA2_256", None):
                 raise _fail(Reason.UNSUPPORTED, f"message digest algorithm {md.get('algorithm')!r}")
-            message_digest = tlog.b64decode(md.get("digest"), "messageSignature.messageDigest.digest")
+            message_digest = tlog.b64decode(
+                md.get("digest"), "messageSignature.messageDigest.digest"
+            )
     elif "dsseEnvelope" in doc:
         envelope = dsse.parse_envelope(doc["dsseEnvelope"])
     else:
@@ -151,16 +157,33 @@ def parse_bundle(raw: bytes | str) -> _Parsed:
 
     for entry in entries:
         if version >= (0, 2) and entry.inclusion_proof is None:
-            raise _fail(Reason.TLOG_INCLUSION_PROOF_INVALID,
-                        "log entry has no inclusion proof (required from bundle v0.2 on)")
+            raise _fail(
+                Reason.TLOG_INCLUSION_PROOF_INVALID,
+                "log entry has no inclusion proof (required from bundle v0.2 on)",
+            )
         if version == (0, 1) and entry.set is None:
             raise _fail(Reason.TLOG_SET_INVALID, "v0.1 bundle log entry has no inclusion promise")
-    return _Parsed(doc, version, cert, chain, key_hint, entries, message_digest, signature, envelope,
-                   has_timestamps)
+    return _Parsed(
+        doc,
+        version,
+        cert,
+        chain,
+        key_hint,
+        entries,
+        message_digest,
+        signature,
+        envelope,
+        has_timestamps,
+    )
 
 
-def _check_materials(p: _Parsed, verifier: x509.Certificate | PublicKey, artifact: bytes | None,
-                     digest: bytes | None, key_mode: bool) -> dict[str, Any] | None:
+def _check_materials(
+    p: _Parsed,
+    verifier: x509.Certificate | PublicKey,
+    artifact: bytes | None,
+    digest: bytes | None,
+    key_mode: bool,
+) -> dict[str, Any] | None:
     """Step 2: signature, artifact/subject digest and tlog body consistency. Returns the statement (DSSE)."""
     key = verifier.public_key() if isinstance(verifier, x509.Certificate) else verifier
     bad_sig = Reason.KEY_MISMATCH if key_mode else Reason.SIGNATURE_INVALID
@@ -168,42 +191,68 @@ def _check_materials(p: _Parsed, verifier: x509.Certificate | PublicKey, artifac
     if p.envelope is not None:
         env = p.envelope
         if not any(verify_signature(key, sig, env.pae()) for sig in env.signatures):  # type: ignore[arg-type]
-            raise _fail(bad_sig, "DSSE signature does not verify" + (" with the given key" if key_mode else ""))
+            raise _fail(
+                bad_sig,
+                "DSSE signature does not verify" + (" with the given key" if key_mode else ""),
+            )
         if env.payload_type == dsse.INTOTO_PAYLOAD_TYPE:
             statement = dsse.parse_statement(env)
             if digest is not None:
                 dsse.require_subject(statement, "sha256:" + digest.hex())
         elif digest is not None:
-            raise _fail(Reason.ARTIFACT_MISMATCH, f"DSSE payload type {env.payload_type!r} names no subject")
+            raise _fail(
+                Reason.ARTIFACT_MISMATCH, f"DSSE payload type {env.payload_type!r} names no subject"
+            )
         for entry in p.entries:
             if entry.kind == "hashedrekord":
                 if len(env.signatures) != 1:
-                    raise _fail(Reason.TLOG_ENTRY_MISMATCH, "hashedrekord DSSE entries need exactly one signature")
-                tlog.check_hashedrekord(entry, hashlib.sha256(env.pae()).digest(), env.signatures[0], verifier)
+                    raise _fail(
+                        Reason.TLOG_ENTRY_MISMATCH,
+                        "hashedrekord DSSE entries need exactly one signature",
+                    )
+                tlog.check_hashedrekord(
+                    entry, hashlib.sha256(env.pae()).digest(), env.signatures[0], verifier
+                )
             else:
                 tlog.check_dsse_entry(entry, env.payload, list(env.signatures), verifier)
         return statement
 
     if p.signature is None or digest is None:
-        raise _fail(Reason.ARTIFACT_MISMATCH, "no artifact or digest given for a message-signature bundle")
+        raise _fail(
+            Reason.ARTIFACT_MISMATCH, "no artifact or digest given for a message-signature bundle"
+        )
     if p.message_digest is not None and p.message_digest != digest:
-        raise _fail(Reason.ARTIFACT_MISMATCH, "artifact digest differs from the bundle's message digest")
+        raise _fail(
+            Reason.ARTIFACT_MISMATCH, "artifact digest differs from the bundle's message digest"
+        )
     if artifact is not None:
         ok = verify_signature(key, p.signature, artifact)  # type: ignore[arg-type]
     else:
         ok = verify_prehashed(key, p.signature, digest, hashes.SHA256())  # type: ignore[arg-type]
     if not ok:
-        raise _fail(bad_sig, "signature does not verify over the artifact" + (" with the given key" if key_mode else ""))
+        raise _fail(
+            bad_sig,
+            "signature does not verify over the artifact"
+            + (" with the given key" if key_mode else ""),
+        )
     for entry in p.entries:
         if entry.kind != "hashedrekord":
-            raise _fail(Reason.TLOG_ENTRY_MISMATCH, f"expected a hashedrekord log entry, got {entry.kind}")
+            raise _fail(
+                Reason.TLOG_ENTRY_MISMATCH, f"expected a hashedrekord log entry, got {entry.kind}"
+            )
         tlog.check_hashedrekord(entry, digest, p.signature, verifier)
     return None
 
 
-def verify_bundle(raw: bytes | str, *, trust: TrustRoot, artifact: bytes | None = None,
-                  digest: bytes | None = None, policy: IdentityPolicy | None = None,
-                  key: PublicKey | None = None) -> BundleResult:
+def verify_bundle(
+    raw: bytes | str,
+    *,
+    trust: TrustRoot,
+    artifact: bytes | None = None,
+    digest: bytes | None = None,
+    policy: IdentityPolicy | None = None,
+    key: PublicKey | None = None,
+) -> BundleResult:
     """Verify a bundle for ``artifact`` (bytes) or its SHA-256 ``digest``; raise VerificationFailure.
 
     For DSSE bundles the artifact is the in-toto subject. Keyless bundles need ``policy``; key-signed
@@ -215,7 +264,10 @@ def verify_bundle(raw: bytes | str, *, trust: TrustRoot, artifact: bytes | None 
     p = parse_bundle(raw)
     if p.cert is None:
         if key is None:
-            raise _fail(Reason.KEY_REQUIRED, "bundle is signed with a key (publicKey material) but no key was given")
+            raise _fail(
+                Reason.KEY_REQUIRED,
+                "bundle is signed with a key (publicKey material) but no key was given",
+            )
         return _verify_keyed(p, key, trust, artifact, digest)
     if key is not None and not same_key(p.cert.public_key(), key):  # type: ignore[arg-type]
         raise _fail(Reason.KEY_MISMATCH, "bundle certificate does not hold the given key")
@@ -223,7 +275,10 @@ def verify_bundle(raw: bytes | str, *, trust: TrustRoot, artifact: bytes | None 
         raise _fail(Reason.TLOG_ENTRY_MISSING, "keyless bundle has no transparency log entry")
     statement = _check_materials(p, p.cert, artifact, digest, key_mode=False)
     if len(p.entries) != 1:
-        raise _fail(Reason.BUNDLE_MALFORMED, f"expected exactly one transparency log entry, got {len(p.entries)}")
+        raise _fail(
+            Reason.BUNDLE_MALFORMED,
+            f"expected exactly one transparency log entry, got {len(p.entries)}",
+        )
     proof = p.entries[0].inclusion_proof
     if p.version == (0, 1) and (proof is None or proof.checkpoint is None):
         # v0.1 needs only the inclusion promise; sigstore-python 4.5 refuses these (real sigstore-js bundles).
@@ -231,8 +286,9 @@ def verify_bundle(raw: bytes | str, *, trust: TrustRoot, artifact: bytes | None 
     return _verify_keyless(p, raw, trust, policy or IdentityPolicy(), artifact, digest, statement)
 
 
-def _verify_keyless_set_only(p: _Parsed, trust: TrustRoot, policy: IdentityPolicy,
-                             statement: dict[str, Any] | None) -> BundleResult:
+def _verify_keyless_set_only(
+    p: _Parsed, trust: TrustRoot, policy: IdentityPolicy, statement: dict[str, Any] | None
+) -> BundleResult:
     """Ours, for a v0.1 bundle whose entry has an SET but no usable inclusion proof: the SET gives the signing
     time; chain to a Fulcio CA valid then, SCT, certificate profile, identity. Signature and entry body were
     checked in step 2."""
@@ -241,17 +297,23 @@ def _verify_keyless_set_only(p: _Parsed, trust: TrustRoot, policy: IdentityPolic
     if p.cert is None:
         raise _fail(Reason.KEY_REQUIRED, "bundle has no certificate")
     if p.has_timestamps:
-        raise _fail(Reason.UNSUPPORTED, "v0.1 bundle with RFC 3161 timestamps but no inclusion proof")
+        raise _fail(
+            Reason.UNSUPPORTED, "v0.1 bundle with RFC 3161 timestamps but no inclusion proof"
+        )
     entry = p.entries[0]
     at = tlog.verify_set(entry, trust)
     chain = trust.verify_chain(p.cert, list(p.chain), at)
     verify_embedded_sct(p.cert, chain[0], trust)
     check_fulcio_profile(p.cert)
     signer = policy.check(p.cert)
-    return BundleResult(signer=signer, signed_at=at,
-                        payload_type=p.envelope.payload_type if p.envelope else None,
-                        payload=p.envelope.payload if p.envelope else None, statement=statement,
-                        log_index=entry.log_index)
+    return BundleResult(
+        signer=signer,
+        signed_at=at,
+        payload_type=p.envelope.payload_type if p.envelope else None,
+        payload=p.envelope.payload if p.envelope else None,
+        statement=statement,
+        log_index=entry.log_index,
+    )
 
 
 def check_fulcio_profile(cert: x509.Certificate) -> None:
@@ -260,15 +322,22 @@ def check_fulcio_profile(cert: x509.Certificate) -> None:
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound as exc:
-        raise _fail(Reason.CERTIFICATE_PROFILE, f"signing certificate lacks {exc.oid._name}") from None
+        raise _fail(
+            Reason.CERTIFICATE_PROFILE, f"signing certificate lacks {exc.oid._name}"
+        ) from None
     if not usage.digital_signature:
-        raise _fail(Reason.CERTIFICATE_PROFILE, "signing certificate key usage is not digitalSignature")
+        raise _fail(
+            Reason.CERTIFICATE_PROFILE, "signing certificate key usage is not digitalSignature"
+        )
     if x509.oid.ExtendedKeyUsageOID.CODE_SIGNING not in eku:
-        raise _fail(Reason.CERTIFICATE_PROFILE, "signing certificate extended key usage lacks codeSigning")
+        raise _fail(
+            Reason.CERTIFICATE_PROFILE, "signing certificate extended key usage lacks codeSigning"
+        )
 
 
-def _verify_keyed(p: _Parsed, key: PublicKey, trust: TrustRoot, artifact: bytes | None,
-                  digest: bytes | None) -> BundleResult:
+def _verify_keyed(
+    p: _Parsed, key: PublicKey, trust: TrustRoot, artifact: bytes | None, digest: bytes | None
+) -> BundleResult:
     """Key-signed: the signature with the key, then each tlog entry (inclusion proof + checkpoint, SET)."""
     statement = _check_materials(p, key, artifact, digest, key_mode=True)
     signed_at: dt.datetime | None = None
@@ -277,13 +346,18 @@ def _verify_keyed(p: _Parsed, key: PublicKey, trust: TrustRoot, artifact: bytes 
             tlog.verify_inclusion(entry, trust)
         if entry.set is not None:
             signed_at = tlog.verify_set(entry, trust)
-    return BundleResult(signer=Signer(key="sha256:" + key_id(key).hex()), signed_at=signed_at,
-                        payload_type=p.envelope.payload_type if p.envelope else None,
-                        payload=p.envelope.payload if p.envelope else None, statement=statement,
-                        log_index=p.entries[0].log_index if p.entries else None)
+    return BundleResult(
+        signer=Signer(key="sha256:" + key_id(key).hex()),
+        signed_at=signed_at,
+        payload_type=p.envelope.payload_type if p.envelope else None,
+        payload=p.envelope.payload if p.envelope else None,
+        statement=statement,
+        log_index=p.entries[0].log_index if p.entries else None,
+    )
 
 
 # --- keyless through sigstore-python ---------------------------------------------------------------------
+
 
 def _sigstore_reason(exc: BaseException) -> Reason:
     text = str(exc)
@@ -337,9 +411,16 @@ def _tsa_times(p: _Parsed) -> list[dt.datetime]:
 
     vm = p.doc["verificationMaterial"]
     times: list[dt.datetime] = []
-    for ts in tlog.obj(vm.get("timestampVerificationData"), "timestampVerificationData").get("rfc3161Timestamps") or []:
-        raw = tlog.b64decode(tlog.obj(ts, "rfc3161Timestamps[]").get("signedTimestamp"),
-                             "rfc3161Timestamps[].signedTimestamp")
+    for ts in (
+        tlog.obj(vm.get("timestampVerificationData"), "timestampVerificationData").get(
+            "rfc3161Timestamps"
+        )
+        or []
+    ):
+        raw = tlog.b64decode(
+            tlog.obj(ts, "rfc3161Timestamps[]").get("signedTimestamp"),
+            "rfc3161Timestamps[].signedTimestamp",
+        )
         try:
             gen = decode_timestamp_response(raw).tst_info.gen_time
         except ValueError as exc:
@@ -372,21 +453,32 @@ def _intoto_verifier_class() -> Any:
             times: list[TimestampVerificationResult] = []
             if bundle.verification_material.timestamp_verification_data:
                 if not self._trusted_root.get_timestamp_authorities():
-                    raise VerificationError("bundle has a signed timestamp but the trusted root has no TSA")
+                    raise VerificationError(
+                        "bundle has a signed timestamp but the trusted root has no TSA"
+                    )
                 times.extend(self._verify_timestamp_authority(bundle))
             inner = bundle.log_entry._inner
             if inner.integrated_time and inner.inclusion_promise:
-                times.append(TimestampVerificationResult(
-                    source=TimestampSource.TRANSPARENCY_SERVICE,
-                    time=dt.datetime.fromtimestamp(inner.integrated_time, tz=dt.UTC)))
+                times.append(
+                    TimestampVerificationResult(
+                        source=TimestampSource.TRANSPARENCY_SERVICE,
+                        time=dt.datetime.fromtimestamp(inner.integrated_time, tz=dt.UTC),
+                    )
+                )
             return times
 
     return IntotoVerifier
 
 
-def _verify_keyless(p: _Parsed, raw: bytes | str, trust: TrustRoot, policy: IdentityPolicy,
-                    artifact: bytes | None, digest: bytes | None,
-                    statement: dict[str, Any] | None) -> BundleResult:
+def _verify_keyless(
+    p: _Parsed,
+    raw: bytes | str,
+    trust: TrustRoot,
+    policy: IdentityPolicy,
+    artifact: bytes | None,
+    digest: bytes | None,
+    statement: dict[str, Any] | None,
+) -> BundleResult:
     from sigstore.errors import Error as SigstoreError
     from sigstore.hashes import Hashed
     from sigstore.models import Bundle
@@ -423,7 +515,11 @@ def _verify_keyless(p: _Parsed, raw: bytes | str, trust: TrustRoot, policy: Iden
         times.append(dt.datetime.fromtimestamp(entry.integrated_time, tz=dt.UTC))
     for at in times:
         trust.issuer_valid_at(p.cert, at)
-    return BundleResult(signer=adapter.signer, signed_at=min(times) if times else None,
-                        payload_type=p.envelope.payload_type if p.envelope else None,
-                        payload=p.envelope.payload if p.envelope else None, statement=statement,
-                        log_index=entry.log_index)
+    return BundleResult(
+        signer=adapter.signer,
+        signed_at=min(times) if times else None,
+        payload_type=p.envelope.payload_type if p.envelope else None,
+        payload=p.envelope.payload if p.envelope else None,
+        statement=statement,
+        log_index=entry.log_index,
+    )

@@ -49,19 +49,25 @@ def parse_envelope(doc: Any) -> Envelope:
     if not isinstance(sigs, list) or not sigs:
         raise VerificationFailure(Reason.BUNDLE_MALFORMED, "DSSE envelope has no signatures")
     if len(sigs) > MAX_SIGNATURES:
-        raise VerificationFailure(Reason.BUNDLE_MALFORMED, f"DSSE envelope has over {MAX_SIGNATURES} signatures")
+        raise VerificationFailure(
+            Reason.BUNDLE_MALFORMED, f"DSSE envelope has over {MAX_SIGNATURES} signatures"
+        )
     return Envelope(
         payload_type=payload_type,
         payload=b64decode(doc.get("payload"), "DSSE payload"),
-        signatures=tuple(b64decode(obj(s, "DSSE signatures[]").get("sig"), "DSSE signature") for s in sigs),
+        signatures=tuple(
+            b64decode(obj(s, "DSSE signatures[]").get("sig"), "DSSE signature") for s in sigs
+        ),
     )
 
 
 def parse_statement(envelope: Envelope) -> dict[str, Any]:
     """The in-toto statement of an envelope (payload type and ``_type`` are checked)."""
     if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
-        raise VerificationFailure(Reason.PAYLOAD_INVALID,
-                                  f"DSSE payloadType is {envelope.payload_type!r}, not {INTOTO_PAYLOAD_TYPE}")
+        raise VerificationFailure(
+            Reason.PAYLOAD_INVALID,
+            f"DSSE payloadType is {envelope.payload_type!r}, not {INTOTO_PAYLOAD_TYPE}",
+        )
     try:
         statement = json.loads(envelope.payload)
     except ValueError as exc:
@@ -89,5 +95,7 @@ def require_subject(statement: dict[str, Any], digest: str) -> None:
     """The statement must name ``digest`` (``sha256:<hex>`` or ``<hex>``) among its subjects."""
     algorithm, _, hexval = digest.partition(":") if ":" in digest else ("sha256", ":", digest)
     if hexval.lower() not in subject_digests(statement, algorithm):
-        raise VerificationFailure(Reason.ARTIFACT_MISMATCH,
-                                  f"in-toto statement subjects do not include {algorithm}:{hexval}")
+        raise VerificationFailure(
+            Reason.ARTIFACT_MISMATCH,
+            f"in-toto statement subjects do not include {algorithm}:{hexval}",
+        )

@@ -48,7 +48,7 @@ def _der_utf8(value: bytes) -> str | None:
         n = length & 0x7F
         if n == 0 or n > 4 or len(value) < 2 + n:
             return None
-        length, offset = int.from_bytes(value[2:2 + n], "big"), 2 + n
+        length, offset = int.from_bytes(value[2 : 2 + n], "big"), 2 + n
     if len(value) != offset + length:
         return None
     try:
@@ -86,10 +86,12 @@ def cert_identities(cert: x509.Certificate) -> list[str]:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return []
-    names: list[str] = [*san.get_values_for_type(x509.UniformResourceIdentifier),
-                        *san.get_values_for_type(x509.RFC822Name),
-                        *san.get_values_for_type(x509.DNSName),
-                        *(str(ip) for ip in san.get_values_for_type(x509.IPAddress))]
+    names: list[str] = [
+        *san.get_values_for_type(x509.UniformResourceIdentifier),
+        *san.get_values_for_type(x509.RFC822Name),
+        *san.get_values_for_type(x509.DNSName),
+        *(str(ip) for ip in san.get_values_for_type(x509.IPAddress)),
+    ]
     for other in san.get_values_for_type(x509.OtherName):
         if other.type_id == OID_OTHERNAME_SAN:
             text = _der_utf8(other.value)
@@ -136,7 +138,9 @@ class Signer:
 def signer_from_cert(cert: x509.Certificate) -> Signer:
     """Identity (first SAN), issuer and claims of a signing certificate."""
     names = cert_identities(cert)
-    return Signer(identity=names[0] if names else None, issuer=cert_issuer(cert), claims=cert_claims(cert))
+    return Signer(
+        identity=names[0] if names else None, issuer=cert_issuer(cert), claims=cert_claims(cert)
+    )
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,9 @@ class IdentityPolicy:
             try:
                 re.compile(self.identity_regexp)
             except re.error as exc:
-                raise ValueError(f"invalid identity regexp {self.identity_regexp!r}: {exc}") from exc
+                raise ValueError(
+                    f"invalid identity regexp {self.identity_regexp!r}: {exc}"
+                ) from exc
         unknown = set(self.claims) - set(CLAIM_OIDS)
         if unknown:
             raise ValueError(f"unknown claims {sorted(unknown)} (known: {sorted(CLAIM_OIDS)})")
@@ -171,13 +177,17 @@ class IdentityPolicy:
     def check(self, cert: x509.Certificate) -> Signer:
         """Return the signer if ``cert`` satisfies the policy, else VerificationFailure with the reason."""
         if self.identity is None and self.identity_regexp is None:
-            raise VerificationFailure(Reason.IDENTITY_MISMATCH,
-                                      "no identity policy given: keyless signatures need "
-                                      "--certificate-identity or --certificate-identity-regexp")
+            raise VerificationFailure(
+                Reason.IDENTITY_MISMATCH,
+                "no identity policy given: keyless signatures need "
+                "--certificate-identity or --certificate-identity-regexp",
+            )
         signer = signer_from_cert(cert)
         if self.issuer is not None and signer.issuer != self.issuer:
-            raise VerificationFailure(Reason.ISSUER_MISMATCH,
-                                      f"certificate issuer {signer.issuer!r} is not {self.issuer!r}")
+            raise VerificationFailure(
+                Reason.ISSUER_MISMATCH,
+                f"certificate issuer {signer.issuer!r} is not {self.issuer!r}",
+            )
         names = cert_identities(cert)
         if self.identity is not None:
             matched = [n for n in names if n == self.identity]
@@ -185,11 +195,15 @@ class IdentityPolicy:
             pattern = re.compile(self.identity_regexp or "")
             matched = [n for n in names if pattern.fullmatch(n)]
         if not matched:
-            raise VerificationFailure(Reason.IDENTITY_MISMATCH,
-                                      f"certificate identity {', '.join(map(repr, names)) or '(none)'} does not "
-                                      f"match {self.describe()}")
+            raise VerificationFailure(
+                Reason.IDENTITY_MISMATCH,
+                f"certificate identity {', '.join(map(repr, names)) or '(none)'} does not "
+                f"match {self.describe()}",
+            )
         for name, expected in self.claims.items():
             if signer.claims.get(name) != expected:
-                raise VerificationFailure(Reason.CLAIM_MISMATCH,
-                                          f"claim {name} is {signer.claims.get(name)!r}, expected {expected!r}")
+                raise VerificationFailure(
+                    Reason.CLAIM_MISMATCH,
+                    f"claim {name} is {signer.claims.get(name)!r}, expected {expected!r}",
+                )
         return Signer(identity=matched[0], issuer=signer.issuer, claims=signer.claims)

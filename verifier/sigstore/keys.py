@@ -25,7 +25,9 @@ def _check(key: object) -> PublicKey:
         return key
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
-            raise ValueError(f"RSA key of {key.key_size} bits is too small (minimum {MIN_RSA_BITS})")
+            raise ValueError(
+                f"RSA key of {key.key_size} bits is too small (minimum {MIN_RSA_BITS})"
+            )
         return key
     if isinstance(key, ed25519.Ed25519PublicKey):
         return key
@@ -52,7 +54,9 @@ def load_der_public_key(data: bytes) -> PublicKey:
 
 def key_id(key: PublicKey) -> bytes:
     """SHA-256 of the DER SubjectPublicKeyInfo."""
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return hashlib.sha256(der).digest()
 
 
@@ -83,7 +87,9 @@ def verify_signature(key: PublicKey, signature: bytes, data: bytes) -> bool:
         return False
 
 
-def verify_prehashed(key: PublicKey, signature: bytes, digest: bytes, algorithm: hashes.HashAlgorithm) -> bool:
+def verify_prehashed(
+    key: PublicKey, signature: bytes, digest: bytes, algorithm: hashes.HashAlgorithm
+) -> bool:
     """Whether ``signature`` verifies over a message of which only ``digest`` is known.
 
     Ed25519 signs the message itself, so a digest alone can never verify with it (returns False).
@@ -93,8 +99,14 @@ def verify_prehashed(key: PublicKey, signature: bytes, digest: bytes, algorithm:
     return _verify_hashed(key, signature, digest, algorithm, prehashed=True)
 
 
-def _verify_hashed(key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey, signature: bytes, data: bytes,
-                   algo: hashes.HashAlgorithm, *, prehashed: bool) -> bool:
+def _verify_hashed(
+    key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
+    signature: bytes,
+    data: bytes,
+    algo: hashes.HashAlgorithm,
+    *,
+    prehashed: bool,
+) -> bool:
     chosen: hashes.HashAlgorithm | utils.Prehashed = utils.Prehashed(algo) if prehashed else algo
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
@@ -104,8 +116,12 @@ def _verify_hashed(key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey, signature:
             key.verify(signature, data, padding.PKCS1v15(), chosen)
             return True
         except InvalidSignature:
-            key.verify(signature, data, padding.PSS(mgf=padding.MGF1(algo), salt_length=padding.PSS.AUTO),
-                       chosen)
+            key.verify(
+                signature,
+                data,
+                padding.PSS(mgf=padding.MGF1(algo), salt_length=padding.PSS.AUTO),
+                chosen,
+            )
             return True
     except InvalidSignature:
         return False

@@ -62,9 +62,13 @@ class LogEntry:
         try:
             doc = json.loads(self.body)
         except ValueError as exc:
-            raise VerificationFailure(Reason.BUNDLE_MALFORMED, "log entry body is not JSON") from exc
+            raise VerificationFailure(
+                Reason.BUNDLE_MALFORMED, "log entry body is not JSON"
+            ) from exc
         if not isinstance(doc, dict):
-            raise VerificationFailure(Reason.BUNDLE_MALFORMED, "log entry body is not a JSON object")
+            raise VerificationFailure(
+                Reason.BUNDLE_MALFORMED, "log entry body is not a JSON object"
+            )
         return doc
 
 
@@ -112,7 +116,9 @@ def entry_from_bundle_json(obj: Any) -> LogEntry:
         proof_obj = _o(proof_obj, "inclusionProof")
         hashes = proof_obj.get("hashes") or []
         if not isinstance(hashes, list) or len(hashes) > MAX_PROOF_HASHES:
-            raise VerificationFailure(Reason.BUNDLE_MALFORMED, "inclusionProof.hashes is not a short list")
+            raise VerificationFailure(
+                Reason.BUNDLE_MALFORMED, "inclusionProof.hashes is not a short list"
+            )
         checkpoint = _o(proof_obj.get("checkpoint"), "inclusionProof.checkpoint").get("envelope")
         proof = InclusionProof(
             log_index=_uint(proof_obj.get("logIndex"), "inclusionProof.logIndex"),
@@ -129,9 +135,17 @@ def entry_from_bundle_json(obj: Any) -> LogEntry:
         kind=str(kv.get("kind", "")),
         version=str(kv.get("version", "")),
         body=b64decode(obj.get("canonicalizedBody"), "tlogEntries[].canonicalizedBody"),
-        integrated_time=_uint(integrated, "integratedTime") if integrated not in (None, "", "0", 0) else None,
-        set=(b64decode(_o(promise, "inclusionPromise").get("signedEntryTimestamp"),
-                       "inclusionPromise.signedEntryTimestamp") if promise is not None else None),
+        integrated_time=_uint(integrated, "integratedTime")
+        if integrated not in (None, "", "0", 0)
+        else None,
+        set=(
+            b64decode(
+                _o(promise, "inclusionPromise").get("signedEntryTimestamp"),
+                "inclusionPromise.signedEntryTimestamp",
+            )
+            if promise is not None
+            else None
+        ),
         inclusion_proof=proof,
     )
 
@@ -144,13 +158,17 @@ def entry_from_cosign_annotation(text: str) -> LogEntry:
         payload = doc["Payload"]
         log_id = bytes.fromhex(payload["logID"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise VerificationFailure(Reason.BUNDLE_MALFORMED, f"cosign bundle annotation is malformed: {exc}") from exc
+        raise VerificationFailure(
+            Reason.BUNDLE_MALFORMED, f"cosign bundle annotation is malformed: {exc}"
+        ) from exc
     body = b64decode(payload.get("body"), "Payload.body")
     try:
         kind_doc = json.loads(body)
         kind, version = str(kind_doc.get("kind", "")), str(kind_doc.get("apiVersion", ""))
     except (ValueError, AttributeError) as exc:
-        raise VerificationFailure(Reason.BUNDLE_MALFORMED, "cosign bundle body is not a JSON object") from exc
+        raise VerificationFailure(
+            Reason.BUNDLE_MALFORMED, "cosign bundle body is not a JSON object"
+        ) from exc
     return LogEntry(
         log_index=_uint(payload.get("logIndex"), "Payload.logIndex"),
         log_id=log_id,
@@ -168,9 +186,11 @@ def _log_key_at(entry: LogEntry, trust: TrustRoot) -> LogKey:
     if entry.integrated_time is not None:
         at = dt.datetime.fromtimestamp(entry.integrated_time, tz=dt.UTC)
         if not key.valid.contains(at):
-            raise VerificationFailure(Reason.TLOG_KEY_UNKNOWN,
-                                      f"transparency log key {entry.log_id.hex()[:16]}… was not valid at "
-                                      f"integrated time {at:%Y-%m-%dT%H:%M:%SZ}")
+            raise VerificationFailure(
+                Reason.TLOG_KEY_UNKNOWN,
+                f"transparency log key {entry.log_id.hex()[:16]}… was not valid at "
+                f"integrated time {at:%Y-%m-%dT%H:%M:%SZ}",
+            )
     return key
 
 
@@ -180,16 +200,22 @@ def verify_set(entry: LogEntry, trust: TrustRoot) -> dt.datetime:
     SET = signature by the log key over RFC 8785 JSON of {body, integratedTime, logID (hex), logIndex}.
     """
     if entry.set is None or entry.integrated_time is None:
-        raise VerificationFailure(Reason.TLOG_SET_INVALID, "log entry has no inclusion promise (SET)")
+        raise VerificationFailure(
+            Reason.TLOG_SET_INVALID, "log entry has no inclusion promise (SET)"
+        )
     key = _log_key_at(entry, trust)
-    canonical = rfc8785.dumps({
-        "body": base64.b64encode(entry.body).decode(),
-        "integratedTime": entry.integrated_time,
-        "logID": entry.log_id.hex(),
-        "logIndex": entry.log_index,
-    })
+    canonical = rfc8785.dumps(
+        {
+            "body": base64.b64encode(entry.body).decode(),
+            "integratedTime": entry.integrated_time,
+            "logID": entry.log_id.hex(),
+            "logIndex": entry.log_index,
+        }
+    )
     if not verify_signature(key.key, entry.set, canonical):
-        raise VerificationFailure(Reason.TLOG_SET_INVALID, "signed entry timestamp does not verify with the log key")
+        raise VerificationFailure(
+            Reason.TLOG_SET_INVALID, "signed entry timestamp does not verify with the log key"
+        )
     return dt.datetime.fromtimestamp(entry.integrated_time, tz=dt.UTC)
 
 
@@ -197,7 +223,9 @@ def _node(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
-def root_from_inclusion_proof(index: int, size: int, leaf_hash: bytes, proof: tuple[bytes, ...]) -> bytes:
+def root_from_inclusion_proof(
+    index: int, size: int, leaf_hash: bytes, proof: tuple[bytes, ...]
+) -> bytes:
     """RFC 9162 section 2.1.3.2: the root hash implied by an inclusion proof (ValueError if inconsistent)."""
     if index >= size:
         raise ValueError(f"leaf index {index} is not below tree size {size}")
@@ -228,17 +256,23 @@ _SIG_LINE = re.compile(r"^\u2014 (\S+) (\S+)$")
 def verify_checkpoint(text: str, log: LogKey, log_id: bytes) -> tuple[int, bytes]:
     """Verify a signed-note checkpoint from the log; return (tree size, root hash) it commits to."""
     if "\n\n" not in text:
-        raise VerificationFailure(Reason.TLOG_CHECKPOINT_INVALID, "checkpoint has no signature block")
+        raise VerificationFailure(
+            Reason.TLOG_CHECKPOINT_INVALID, "checkpoint has no signature block"
+        )
     note, _, sig_block = text.partition("\n\n")
     note += "\n"
     header = note.split("\n")
     if len(header) < 4 or not header[0] or not header[1] or not header[2]:
-        raise VerificationFailure(Reason.TLOG_CHECKPOINT_INVALID, "checkpoint header needs origin, size and root hash")
+        raise VerificationFailure(
+            Reason.TLOG_CHECKPOINT_INVALID, "checkpoint header needs origin, size and root hash"
+        )
     try:
         size = int(header[1])
         root = base64.b64decode(header[2], validate=True)
     except (ValueError, binascii.Error) as exc:
-        raise VerificationFailure(Reason.TLOG_CHECKPOINT_INVALID, "checkpoint size or root hash is malformed") from exc
+        raise VerificationFailure(
+            Reason.TLOG_CHECKPOINT_INVALID, "checkpoint size or root hash is malformed"
+        ) from exc
     found = False
     for line in sig_block.splitlines():
         match = _SIG_LINE.match(line)
@@ -254,31 +288,43 @@ def verify_checkpoint(text: str, log: LogKey, log_id: bytes) -> tuple[int, bytes
         if verify_signature(log.key, raw[4:], note.encode()):
             return size, root
     if found:
-        raise VerificationFailure(Reason.TLOG_CHECKPOINT_INVALID, "checkpoint signature does not verify")
-    raise VerificationFailure(Reason.TLOG_CHECKPOINT_INVALID,
-                              f"checkpoint has no signature from log {log_id.hex()[:16]}…")
+        raise VerificationFailure(
+            Reason.TLOG_CHECKPOINT_INVALID, "checkpoint signature does not verify"
+        )
+    raise VerificationFailure(
+        Reason.TLOG_CHECKPOINT_INVALID, f"checkpoint has no signature from log {log_id.hex()[:16]}…"
+    )
 
 
 def verify_inclusion(entry: LogEntry, trust: TrustRoot) -> None:
     """Verify the Merkle inclusion proof of ``entry`` and the signed checkpoint that anchors it."""
     proof = entry.inclusion_proof
     if proof is None:
-        raise VerificationFailure(Reason.TLOG_INCLUSION_PROOF_INVALID, "log entry has no inclusion proof")
+        raise VerificationFailure(
+            Reason.TLOG_INCLUSION_PROOF_INVALID, "log entry has no inclusion proof"
+        )
     if proof.checkpoint is None:
-        raise VerificationFailure(Reason.TLOG_CHECKPOINT_INVALID, "inclusion proof has no checkpoint")
+        raise VerificationFailure(
+            Reason.TLOG_CHECKPOINT_INVALID, "inclusion proof has no checkpoint"
+        )
     key = _log_key_at(entry, trust)
     leaf = hashlib.sha256(b"\x00" + entry.body).digest()
     try:
         root = root_from_inclusion_proof(proof.log_index, proof.tree_size, leaf, proof.hashes)
     except ValueError as exc:
-        raise VerificationFailure(Reason.TLOG_INCLUSION_PROOF_INVALID, f"inclusion proof: {exc}") from exc
+        raise VerificationFailure(
+            Reason.TLOG_INCLUSION_PROOF_INVALID, f"inclusion proof: {exc}"
+        ) from exc
     if root != proof.root_hash:
-        raise VerificationFailure(Reason.TLOG_INCLUSION_PROOF_INVALID,
-                                  "inclusion proof does not lead to its root hash")
+        raise VerificationFailure(
+            Reason.TLOG_INCLUSION_PROOF_INVALID, "inclusion proof does not lead to its root hash"
+        )
     size, cp_root = verify_checkpoint(proof.checkpoint, key, entry.log_id)
     if size != proof.tree_size or cp_root != proof.root_hash:
-        raise VerificationFailure(Reason.TLOG_CHECKPOINT_INVALID,
-                                  "checkpoint does not commit to the inclusion proof's root hash and size")
+        raise VerificationFailure(
+            Reason.TLOG_CHECKPOINT_INVALID,
+            "checkpoint does not commit to the inclusion proof's root hash and size",
+        )
 
 
 # --- body consistency -------------------------------------------------------------------------------------
@@ -290,24 +336,36 @@ def _verifier_matches(pem_or_der: bytes, expected: Verifier) -> bool:
     """Whether a body's verifier (PEM cert, PEM key, DER cert or DER key) is ``expected``."""
     if isinstance(expected, x509.Certificate):
         try:
-            cert = (x509.load_pem_x509_certificate(pem_or_der) if pem_or_der.lstrip().startswith(b"-----")
-                    else x509.load_der_x509_certificate(pem_or_der))
+            cert = (
+                x509.load_pem_x509_certificate(pem_or_der)
+                if pem_or_der.lstrip().startswith(b"-----")
+                else x509.load_der_x509_certificate(pem_or_der)
+            )
         except ValueError:
             return False
-        return cert.public_bytes(serialization.Encoding.DER) == expected.public_bytes(serialization.Encoding.DER)
+        return cert.public_bytes(serialization.Encoding.DER) == expected.public_bytes(
+            serialization.Encoding.DER
+        )
     try:
-        key = (load_pem_public_key(pem_or_der) if pem_or_der.lstrip().startswith(b"-----")
-               else load_der_public_key(pem_or_der))
+        key = (
+            load_pem_public_key(pem_or_der)
+            if pem_or_der.lstrip().startswith(b"-----")
+            else load_der_public_key(pem_or_der)
+        )
     except ValueError:
         return False
     return same_key(key, expected)
 
 
 def _mismatch(what: str) -> VerificationFailure:
-    return VerificationFailure(Reason.TLOG_ENTRY_MISMATCH, f"transparency log entry is inconsistent: {what}")
+    return VerificationFailure(
+        Reason.TLOG_ENTRY_MISMATCH, f"transparency log entry is inconsistent: {what}"
+    )
 
 
-def check_hashedrekord(entry: LogEntry, digest: bytes, signature: bytes, verifier: Verifier) -> None:
+def check_hashedrekord(
+    entry: LogEntry, digest: bytes, signature: bytes, verifier: Verifier
+) -> None:
     """hashedrekord 0.0.1 (Rekor v1) or 0.0.2 (Rekor v2) body == (sha256 digest, signature, verifier)."""
     body = entry.body_json()
     if body.get("kind") != "hashedrekord":
@@ -320,27 +378,37 @@ def check_hashedrekord(entry: LogEntry, digest: bytes, signature: bytes, verifie
         sig = _o(spec.get("signature"), "body signature")
         if b64decode(sig.get("content"), "body signature") != signature:
             raise _mismatch("signature differs")
-        if not _verifier_matches(b64decode(_o(sig.get("publicKey"), "body key").get("content"), "body key"),
-                                 verifier):
+        if not _verifier_matches(
+            b64decode(_o(sig.get("publicKey"), "body key").get("content"), "body key"), verifier
+        ):
             raise _mismatch("certificate or public key differs")
         return
     if body.get("apiVersion") == "0.0.2":
         v2 = _o(spec.get("hashedRekordV002"), "body hashedRekordV002")
         data = _o(v2.get("data"), "body data")
-        if data.get("algorithm") != "SHA2_256" or b64decode(data.get("digest"), "body digest") != digest:
+        if (
+            data.get("algorithm") != "SHA2_256"
+            or b64decode(data.get("digest"), "body digest") != digest
+        ):
             raise _mismatch("artifact digest differs")
         sig = _o(v2.get("signature"), "body signature")
         if b64decode(sig.get("content"), "body signature") != signature:
             raise _mismatch("signature differs")
         ver = _o(sig.get("verifier"), "body verifier")
-        raw = _o(ver.get("x509Certificate") or ver.get("publicKey"), "body verifier").get("rawBytes")
+        raw = _o(ver.get("x509Certificate") or ver.get("publicKey"), "body verifier").get(
+            "rawBytes"
+        )
         if not _verifier_matches(b64decode(raw, "body verifier"), verifier):
             raise _mismatch("certificate or public key differs")
         return
-    raise VerificationFailure(Reason.UNSUPPORTED, f"hashedrekord version {body.get('apiVersion')!r}")
+    raise VerificationFailure(
+        Reason.UNSUPPORTED, f"hashedrekord version {body.get('apiVersion')!r}"
+    )
 
 
-def check_dsse_entry(entry: LogEntry, payload: bytes, signatures: list[bytes], verifier: Verifier) -> None:
+def check_dsse_entry(
+    entry: LogEntry, payload: bytes, signatures: list[bytes], verifier: Verifier
+) -> None:
     """dsse 0.0.1 / intoto 0.0.2 body: payload hash and signature list must be the envelope's."""
     body = entry.body_json()
     kind, version = body.get("kind"), body.get("apiVersion")
@@ -353,8 +421,14 @@ def check_dsse_entry(entry: LogEntry, payload: bytes, signatures: list[bytes], v
         entries = spec.get("signatures") or []
         if not isinstance(entries, list):
             raise VerificationFailure(Reason.BUNDLE_MALFORMED, "body signatures: expected a list")
-        found = [(b64decode(s.get("signature"), "body signature"), b64decode(s.get("verifier"), "body verifier"))
-                 for s in entries if isinstance(s, dict)]
+        found = [
+            (
+                b64decode(s.get("signature"), "body signature"),
+                b64decode(s.get("verifier"), "body verifier"),
+            )
+            for s in entries
+            if isinstance(s, dict)
+        ]
     elif (kind, version) == ("intoto", "0.0.2"):
         content = _o(spec.get("content"), "body content")
         ph = _o(content.get("payloadHash"), "body payloadHash")
@@ -364,7 +438,9 @@ def check_dsse_entry(entry: LogEntry, payload: bytes, signatures: list[bytes], v
         found = []
         env_sigs = env.get("signatures") or []
         if not isinstance(env_sigs, list):
-            raise VerificationFailure(Reason.BUNDLE_MALFORMED, "body envelope signatures: expected a list")
+            raise VerificationFailure(
+                Reason.BUNDLE_MALFORMED, "body envelope signatures: expected a list"
+            )
         for s in env_sigs:
             if not isinstance(s, dict):
                 continue
@@ -376,7 +452,9 @@ def check_dsse_entry(entry: LogEntry, payload: bytes, signatures: list[bytes], v
                 sig = once
             found.append((sig, b64decode(s.get("publicKey"), "body verifier")))
     else:
-        raise VerificationFailure(Reason.UNSUPPORTED, f"log entry kind {kind}/{version} for a DSSE envelope")
+        raise VerificationFailure(
+            Reason.UNSUPPORTED, f"log entry kind {kind}/{version} for a DSSE envelope"
+        )
     if sorted(sig for sig, _ in found) != sorted(signatures):
         raise _mismatch("signatures differ")
     if not all(_verifier_matches(ver, verifier) for _, ver in found):

@@ -101,8 +101,10 @@ class TrustRoot:
         for key in self.tlogs:
             if key.key_id == log_id:
                 return key
-        raise VerificationFailure(Reason.TLOG_KEY_UNKNOWN,
-                                  f"no transparency log with id {log_id.hex()} in the trusted root {self.name}")
+        raise VerificationFailure(
+            Reason.TLOG_KEY_UNKNOWN,
+            f"no transparency log with id {log_id.hex()} in the trusted root {self.name}",
+        )
 
     def ctlog_key(self, log_id: bytes) -> LogKey | None:
         """The CT log key with this id, if the root has it."""
@@ -132,26 +134,31 @@ class TrustRoot:
                     adjusted.write_text(json.dumps(doc), encoding="utf-8")
                     self._sigstore.append(TrustedRoot.from_file(str(adjusted)))
             except Exception as exc:  # sigstore-python raises pydantic/ValueError/its own Error
-                raise InputError(self.name, f"not a valid Sigstore trusted root: {_short(exc)}") from exc
+                raise InputError(
+                    self.name, f"not a valid Sigstore trusted root: {_short(exc)}"
+                ) from exc
         root: TrustedRoot = self._sigstore[0]
         return root
 
-    def verify_chain(self, leaf: x509.Certificate, intermediates: list[x509.Certificate],
-                     at: dt.datetime) -> list[x509.Certificate]:
+    def verify_chain(
+        self, leaf: x509.Certificate, intermediates: list[x509.Certificate], at: dt.datetime
+    ) -> list[x509.Certificate]:
         """Verify ``leaf`` up to a Fulcio CA of this root that was valid at ``at``; return the chain above
         the leaf (issuer first). The leaf must be valid at ``at`` (not now): Fulcio certs live 10 minutes."""
         if not (leaf.not_valid_before_utc <= at <= leaf.not_valid_after_utc):
             raise VerificationFailure(
                 Reason.CERTIFICATE_NOT_VALID_AT_SIGNING_TIME,
                 f"signing certificate is valid {leaf.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ} to "
-                f"{leaf.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}, signing time is {at:%Y-%m-%dT%H:%M:%SZ}")
+                f"{leaf.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}, signing time is {at:%Y-%m-%dT%H:%M:%SZ}",
+            )
         anchors = [cert for ca in self.fulcio if ca.valid.contains(at) for cert in ca.chain]
         if not anchors:
-            raise VerificationFailure(Reason.CERTIFICATE_CHAIN_INVALID,
-                                      f"no certificate authority of the trusted root {self.name} was valid "
-                                      f"at {at:%Y-%m-%dT%H:%M:%SZ}")
+            raise VerificationFailure(
+                Reason.CERTIFICATE_CHAIN_INVALID,
+                f"no certificate authority of the trusted root {self.name} was valid "
+                f"at {at:%Y-%m-%dT%H:%M:%SZ}",
+            )
         return verify_chain_with(leaf, intermediates, anchors, at)
-
 
     def issuer_valid_at(self, leaf: x509.Certificate, at: dt.datetime) -> None:
         """The CA certificate that issued ``leaf`` must belong to a CA of this root whose validity window
@@ -171,26 +178,40 @@ class TrustRoot:
                 except (ValueError, TypeError, InvalidSignature):
                     continue
                 return
-        raise VerificationFailure(Reason.CERTIFICATE_CHAIN_INVALID,
-                                  f"the CA that issued the signing certificate is not in the trusted root "
-                                  f"{self.name} with a validity window covering {at:%Y-%m-%dT%H:%M:%SZ}")
+        raise VerificationFailure(
+            Reason.CERTIFICATE_CHAIN_INVALID,
+            f"the CA that issued the signing certificate is not in the trusted root "
+            f"{self.name} with a validity window covering {at:%Y-%m-%dT%H:%M:%SZ}",
+        )
 
 
-def verify_chain_with(leaf: x509.Certificate, intermediates: list[x509.Certificate],
-                      anchors: list[x509.Certificate], at: dt.datetime) -> list[x509.Certificate]:
+def verify_chain_with(
+    leaf: x509.Certificate,
+    intermediates: list[x509.Certificate],
+    anchors: list[x509.Certificate],
+    at: dt.datetime,
+) -> list[x509.Certificate]:
     """Path validation with cryptography at time ``at``, Fulcio-style: code-signing EKU is allowed."""
-    ca_policy = ExtensionPolicy.webpki_defaults_ca().may_be_present(x509.ExtendedKeyUsage,
-                                                                    Criticality.NON_CRITICAL, None)
-    ee_policy = ExtensionPolicy.webpki_defaults_ee().may_be_present(x509.ExtendedKeyUsage,
-                                                                    Criticality.NON_CRITICAL, None)
-    verifier = (PolicyBuilder().store(Store(anchors)).time(at)
-                .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy).build_client_verifier())
+    ca_policy = ExtensionPolicy.webpki_defaults_ca().may_be_present(
+        x509.ExtendedKeyUsage, Criticality.NON_CRITICAL, None
+    )
+    ee_policy = ExtensionPolicy.webpki_defaults_ee().may_be_present(
+        x509.ExtendedKeyUsage, Criticality.NON_CRITICAL, None
+    )
+    verifier = (
+        PolicyBuilder()
+        .store(Store(anchors))
+        .time(at)
+        .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
+        .build_client_verifier()
+    )
     try:
         return list(verifier.verify(leaf, intermediates).chain[1:])
     except (X509VerificationError, x509.UnsupportedGeneralNameType, ValueError) as exc:
-        raise VerificationFailure(Reason.CERTIFICATE_CHAIN_INVALID,
-                                  f"certificate does not chain to a trusted CA at {at:%Y-%m-%dT%H:%M:%SZ}: "
-                                  f"{_short(exc)}") from exc
+        raise VerificationFailure(
+            Reason.CERTIFICATE_CHAIN_INVALID,
+            f"certificate does not chain to a trusted CA at {at:%Y-%m-%dT%H:%M:%SZ}: {_short(exc)}",
+        ) from exc
 
 
 def _short(exc: BaseException) -> str:
@@ -257,14 +278,22 @@ def _authorities(items: Any, kind: str, name: str) -> tuple[CertAuthority, ...]:
             raise InputError(name, f"{where}: certChain.certificates must not be empty")
         chain: list[x509.Certificate] = []
         for j, cert in enumerate(certs_json):
-            der = _b64(cert.get("rawBytes") if isinstance(cert, dict) else None,
-                       f"{where}.certChain.certificates[{j}]", name)
+            der = _b64(
+                cert.get("rawBytes") if isinstance(cert, dict) else None,
+                f"{where}.certChain.certificates[{j}]",
+                name,
+            )
             try:
                 chain.append(x509.load_der_x509_certificate(der))
             except ValueError as exc:
                 raise InputError(name, f"{where}: certificate {j} is not DER X.509") from exc
-        cas.append(CertAuthority(tuple(chain), _time_range(item.get("validFor"), where, name),
-                                 str(item.get("uri", ""))))
+        cas.append(
+            CertAuthority(
+                tuple(chain),
+                _time_range(item.get("validFor"), where, name),
+                str(item.get("uri", "")),
+            )
+        )
     return tuple(cas)
 
 
@@ -301,18 +330,29 @@ def load_trust_root(path: str | Path | None) -> TrustRoot:
 def spki_sha256(cert_or_key: x509.Certificate | PublicKey) -> bytes:
     """SHA-256 of the DER SubjectPublicKeyInfo (the Rekor/CT log id of a key; the CT issuer key hash)."""
     key = cert_or_key.public_key() if isinstance(cert_or_key, x509.Certificate) else cert_or_key
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return hashlib.sha256(der).digest()
 
 
-def trust_root_from_pems(name: str, roots: bytes, intermediates: bytes = b"",
-                         valid_from: dt.datetime | None = None) -> TrustRoot:
+def trust_root_from_pems(
+    name: str, roots: bytes, intermediates: bytes = b"", valid_from: dt.datetime | None = None
+) -> TrustRoot:
     """A trust root made of private-PKI CA certificates only (no logs): for ``legacy.PrivatePki``."""
     try:
-        chain = tuple(x509.load_pem_x509_certificates(intermediates) if intermediates.strip() else [])
+        chain = tuple(
+            x509.load_pem_x509_certificates(intermediates) if intermediates.strip() else []
+        )
         chain += tuple(x509.load_pem_x509_certificates(roots))
     except ValueError as exc:
         raise InputError(name, f"not PEM certificates: {exc}") from exc
     start = valid_from or min(c.not_valid_before_utc for c in chain)
-    return TrustRoot(name=name, raw=b"", fulcio=(CertAuthority(chain, TimeRange(start)),), tlogs=(), ctlogs=(),
-                     tsas=())
+    return TrustRoot(
+        name=name,
+        raw=b"",
+        fulcio=(CertAuthority(chain, TimeRange(start)),),
+        tlogs=(),
+        ctlogs=(),
+        tsas=(),
+    )

@@ -63,7 +63,9 @@ def _load_config(path: Path | str) -> Any:
     try:
         st = os.stat(name)
     except OSError:
-        return load_json(Path(name), CONFIG_MAX_BYTES)  # raises the usual InputError naming the file
+        return load_json(
+            Path(name), CONFIG_MAX_BYTES
+        )  # raises the usual InputError naming the file
     stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     cached = _PARSED.get(name)
     if cached is not None and cached[0] == stamp:

@@ -79,7 +79,9 @@ def parse_json(data: bytes | str, name: str) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError(name, f"not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise InputError(name, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise InputError(
+            name, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
 
 
 def load_json(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Any:

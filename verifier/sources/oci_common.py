@@ -412,7 +412,9 @@ def _legacy_layers(
     manifest = _tagged_or_problem(store, digest_tag(digest, suffix), out)
     if manifest is None:
         return
-    for i, layer in enumerate(_capped(manifest.layers, limits.layers, f"{store.name} {suffix}", out)):
+    for i, layer in enumerate(
+        _capped(manifest.layers, limits.layers, f"{store.name} {suffix}", out)
+    ):
         data = known_payload(layer, digest, references) if references else None
         if data is None:
             what = f"{store.name} {kind} manifest {manifest.digest} layer {i} ({layer.digest})"
@@ -422,12 +424,18 @@ def _legacy_layers(
 
 
 def collect_signatures(
-    store: ContentStore, digest: str, out: Collected, limits: Limits, references: tuple[str, ...] = ()
+    store: ContentStore,
+    digest: str,
+    out: Collected,
+    limits: Limits,
+    references: tuple[str, ...] = (),
 ) -> None:
     """cosign's ``<alg>-<hex>.sig`` tag: one simplesigning layer per signature. ``references`` are the
     docker-reference values cosign would have signed for this image (its repository under each of its
     names); a payload that matches one is known from the layer's digest alone, a round trip saved."""
-    for sig, layer, data in _legacy_layers(store, digest, ".sig", "signature", out, limits, references):
+    for sig, layer, data in _legacy_layers(
+        store, digest, ".sig", "signature", out, limits, references
+    ):
         out.signatures.append(
             SignatureLayer(
                 payload=data,

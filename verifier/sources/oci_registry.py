@@ -279,8 +279,20 @@ class _Answer:
     repeated ones joined with ", " as httpx does) and the body chunks parsed so far. Interim 1xx answers
     are skipped; bytes after the answer mark the connection unusable."""
 
-    __slots__ = ("body", "body_bytes", "complete", "count", "extra", "fields", "final", "head_bytes",
-                 "keep_alive", "parser", "status", "url")
+    __slots__ = (
+        "body",
+        "body_bytes",
+        "complete",
+        "count",
+        "extra",
+        "fields",
+        "final",
+        "head_bytes",
+        "keep_alive",
+        "parser",
+        "status",
+        "url",
+    )
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -308,7 +320,9 @@ class _Answer:
         if self.count > _MAX_HEADERS:
             raise httpx.RemoteProtocolError(f"more than {_MAX_HEADERS} header fields ({self.url})")
         if self.head_bytes > _MAX_HEAD:
-            raise httpx.RemoteProtocolError(f"answer header larger than {_MAX_HEAD} bytes ({self.url})")
+            raise httpx.RemoteProtocolError(
+                f"answer header larger than {_MAX_HEAD} bytes ({self.url})"
+            )
         key = name.decode("latin-1").lower()
         text = value.decode("latin-1").strip()
         self.fields[key] = f"{self.fields[key]}, {text}" if key in self.fields else text
@@ -323,7 +337,9 @@ class _Answer:
             return
         encoding = self.fields.get("transfer-encoding")
         if encoding is not None and encoding.strip().lower() != "chunked":
-            raise httpx.RemoteProtocolError(f"unsupported Transfer-Encoding {encoding!r} ({self.url})")
+            raise httpx.RemoteProtocolError(
+                f"unsupported Transfer-Encoding {encoding!r} ({self.url})"
+            )
         self.status = status
         self.final = True
 
@@ -370,7 +386,9 @@ def _read_head(reader: Any, url: str) -> _Answer:
         if not data:
             if received == 0:
                 raise _StaleConnection()
-            raise httpx.RemoteProtocolError(f"connection closed in the middle of the answer's header ({url})")
+            raise httpx.RemoteProtocolError(
+                f"connection closed in the middle of the answer's header ({url})"
+            )
         received += len(data)
         answer.feed(data)
         if answer.final:
@@ -434,8 +452,14 @@ class _FastReply:
                 if answer.until_close:
                     return
                 length = answer.fields.get("content-length", "")
-                missing = f"{int(length) - answer.body_bytes} bytes of the body" if length.isdigit() else "the body"
-                raise httpx.RemoteProtocolError(f"connection closed with {missing} missing ({self._url})")
+                missing = (
+                    f"{int(length) - answer.body_bytes} bytes of the body"
+                    if length.isdigit()
+                    else "the body"
+                )
+                raise httpx.RemoteProtocolError(
+                    f"connection closed with {missing} missing ({self._url})"
+                )
             answer.feed(data)
 
     def close(self) -> None:

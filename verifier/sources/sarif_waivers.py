@@ -15,8 +15,12 @@ if TYPE_CHECKING:
     from verifier.sources.trivyignore import IgnoreRule
 
 
-def load_sarif_waivers(ignore_files: Sequence[str | Path], vex_files: Sequence[str | Path], ignore_unfixed: bool,
-                       now: datetime) -> tuple[list[WaiverSource], list[str]]:
+def load_sarif_waivers(
+    ignore_files: Sequence[str | Path],
+    vex_files: Sequence[str | Path],
+    ignore_unfixed: bool,
+    now: datetime,
+) -> tuple[list[WaiverSource], list[str]]:
     """Waiver sources for ``sarif-severity`` (ignore files, VEX, --ignore-unfixed, in that order), and the
     malformed ignore-file lines as ``file:line: problem`` (reported as warnings, never fatal)."""
     from verifier.checks import sarif_severity

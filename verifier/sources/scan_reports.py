@@ -24,7 +24,9 @@ class Text(msgspec.Struct, frozen=True):
     text: str | None = None
 
 
-class RuleProperties(msgspec.Struct, frozen=True, rename={"security_severity": "security-severity"}):
+class RuleProperties(
+    msgspec.Struct, frozen=True, rename={"security_severity": "security-severity"}
+):
     """A rule's property bag: tags and the GitHub ``security-severity`` score."""
 
     tags: list[str] | None = None
@@ -196,7 +198,9 @@ class TrivyMetadata(msgspec.Struct, frozen=True, rename="pascal"):
 class ScanDocument(msgspec.Struct, frozen=True):
     """Either a SARIF log (``version`` + ``runs``) or a Trivy report (``SchemaVersion`` + ``Results``)."""
 
-    version: str | int | None = None  # int: CycloneDX/OpenVEX documents, rejected with a clear message
+    version: str | int | None = (
+        None  # int: CycloneDX/OpenVEX documents, rejected with a clear message
+    )
     runs: list[Run] | None = None
     schema_version: int | None = msgspec.field(default=None, name="SchemaVersion")
     artifact_name: str | None = msgspec.field(default=None, name="ArtifactName")
@@ -229,16 +233,22 @@ def parse_scan_report(data: bytes, name: str) -> ScanDocument:
         raise InputError(name, "JSON is nested too deeply") from None
     if doc.runs is not None:
         if doc.version != "2.1.0":
-            raise InputError(name, f"SARIF version {doc.version!r} is not supported (expected '2.1.0')")
+            raise InputError(
+                name, f"SARIF version {doc.version!r} is not supported (expected '2.1.0')"
+            )
         return doc
     if doc.schema_version is not None:
         if doc.schema_version != 2:
-            raise InputError(name, f"Trivy JSON SchemaVersion {doc.schema_version} is not supported (expected 2)")
+            raise InputError(
+                name, f"Trivy JSON SchemaVersion {doc.schema_version} is not supported (expected 2)"
+            )
         return doc
     raise InputError(name, "neither SARIF (no 'runs') nor a Trivy JSON report (no 'SchemaVersion')")
 
 
-def load_scan_report(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> ScanDocument:
+def load_scan_report(
+    path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES
+) -> ScanDocument:
     """Read (size-capped before parsing) and decode one report."""
     name = os.fspath(path)
     return parse_scan_report(read_bytes(name, max_bytes), name)

@@ -29,20 +29,32 @@ import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from verifier.checks.oidc_trust.model import TrustConfig
 from verifier.errors import InputError
+from verifier.models.trust import TrustConfig
 from verifier.sources.files import MIB, parse_json, read_text, walk
 
 # A trust policy is at most a few KiB (IAM caps it at 4,096 characters); Terraform plans are larger.
 DEFAULT_MAX_BYTES = 8 * MIB
-_EXTENSIONS = (".json", ".yaml", ".yml", ".template", ".tf", ".tpl", ".tftpl")  # .tf.json ends in .json
+_EXTENSIONS = (
+    ".json",
+    ".yaml",
+    ".yml",
+    ".template",
+    ".tf",
+    ".tpl",
+    ".tftpl",
+)  # .tf.json ends in .json
 # A file found under a directory is read only if it mentions one of these (an IAM trust document, a
 # CloudFormation/Terraform role, a GCP provider, a GitHub issuer). Files named explicitly are always read.
-_MARKERS = re.compile(r"AssumeRolePolicyDocument|assume_role_policy|aws_iam_policy_document|AssumeRoleWith|"
-                      r"attribute_condition|attributeCondition|issuer_uri|issuerUri|federated_identity|"
-                      r"claimsMatchingExpression|token\.actions\.githubusercontent\.com|/_services/token")
-_ADMIN_ARN = re.compile(r"arn:(?:\$\{[^}]*\}|[^:\"'])*:iam::aws:policy/"
-                        r"(AdministratorAccess|PowerUserAccess|IAMFullAccess)\b")
+_MARKERS = re.compile(
+    r"AssumeRolePolicyDocument|assume_role_policy|aws_iam_policy_document|AssumeRoleWith|"
+    r"attribute_condition|attributeCondition|issuer_uri|issuerUri|federated_identity|"
+    r"claimsMatchingExpression|token\.actions\.githubusercontent\.com|/_services/token"
+)
+_ADMIN_ARN = re.compile(
+    r"arn:(?:\$\{[^}]*\}|[^:\"'])*:iam::aws:policy/"
+    r"(AdministratorAccess|PowerUserAccess|IAMFullAccess)\b"
+)
 _SKIP_DIRS = {".git", ".terraform", "node_modules", "__pycache__", ".venv"}
 
 
@@ -67,8 +79,11 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
             if not found:
                 raise InputError(given, "no trust configuration found in this directory")
         else:
-            configs.extend(_load_file(given, read_text(given, max_bytes), max_bytes, explicit=True,
-                                      modules=modules))
+            configs.extend(
+                _load_file(
+                    given, read_text(given, max_bytes), max_bytes, explicit=True, modules=modules
+                )
+            )
     return configs
 
 
@@ -81,12 +96,19 @@ def _walk(root: str) -> Iterator[str]:
                 yield os.path.join(dirpath, name)
 
 
-def _load_file(path: str, text: str, max_bytes: int, *, explicit: bool,
-               modules: dict[str, _Module] | None = None) -> list[TrustConfig]:
+def _load_file(
+    path: str,
+    text: str,
+    max_bytes: int,
+    *,
+    explicit: bool,
+    modules: dict[str, _Module] | None = None,
+) -> list[TrustConfig]:
     try:
         if path.endswith((".tf", ".tf.json")):
             module = (modules if modules is not None else {}).setdefault(
-                os.path.dirname(path) or ".", _Module(os.path.dirname(path) or ".", max_bytes))
+                os.path.dirname(path) or ".", _Module(os.path.dirname(path) or ".", max_bytes)
+            )
             items = _from_hcl(path, text, max_bytes, module, explicit=explicit)
         else:
             items = [c for doc in _parse_data(path, text) for c in _from_document(path, text, doc)]
@@ -96,13 +118,18 @@ def _load_file(path: str, text: str, max_bytes: int, *, explicit: bool,
     if not explicit:
         # Under a directory, an IAM document that never mentions STS is a permissions policy, not a trust
         # policy: not ours to report.
-        items = [c for c in items if c.provider != "aws" or "sts:" in json.dumps(c.document).lower()]
+        items = [
+            c for c in items if c.provider != "aws" or "sts:" in json.dumps(c.document).lower()
+        ]
     if not items and not explicit:
         return []
     if not items:
-        raise InputError(path, "unknown provider: no AWS trust policy (Statement, AssumeRolePolicyDocument), "
-                         "GCP workload identity provider (issuer_uri, attribute_condition) or Azure federated "
-                         "credential (issuer, subject) found")
+        raise InputError(
+            path,
+            "unknown provider: no AWS trust policy (Statement, AssumeRolePolicyDocument), "
+            "GCP workload identity provider (issuer_uri, attribute_condition) or Azure federated "
+            "credential (issuer, subject) found",
+        )
     if len(items) > 1:
         items = [_with_subject(c, f"{path}#{c.name or i}", text) for i, c in enumerate(items)]
     return items
@@ -118,7 +145,9 @@ def _first_line(text: str, name: str | None) -> int:
         return 1
     parts = name.split(".")
     if len(parts) >= 2 and parts[0] == "data":
-        pattern = rf'data\s+"{re.escape(parts[1])}"\s+"{re.escape(parts[2])}"' if len(parts) > 2 else None
+        pattern = (
+            rf'data\s+"{re.escape(parts[1])}"\s+"{re.escape(parts[2])}"' if len(parts) > 2 else None
+        )
     elif len(parts) == 2:
         pattern = rf'resource\s+"{re.escape(parts[0])}"\s+"{re.escape(parts[1])}"'
     else:
@@ -179,13 +208,16 @@ def _cfn_loader() -> type[Any]:
 
 # --- JSON / YAML documents ---------------------------------------------------------------------------
 
+
 def _from_document(path: str, text: str, data: Any) -> list[TrustConfig]:
     if isinstance(data, list):
         if data and all(isinstance(x, Mapping) and (_is_azure(x) or _is_gcp(x)) for x in data):
             return [c for x in data for c in _from_document(path, text, x)]
         raise InputError(path, "top-level JSON is a list, not a trust policy object")
     if not isinstance(data, Mapping):
-        raise InputError(path, f"top-level value is a {type(data).__name__}, not a trust policy object")
+        raise InputError(
+            path, f"top-level value is a {type(data).__name__}, not a trust policy object"
+        )
     if "Statement" in data:
         return [_aws(path, text, data)]
     if isinstance(data.get("Role"), Mapping):
@@ -201,90 +233,172 @@ def _from_document(path: str, text: str, data: Any) -> list[TrustConfig]:
     if "format_version" in data and ("planned_values" in data or "resource_changes" in data):
         return _from_plan(path, text, data)
     if _is_gcp(data):
-        return [TrustConfig(provider="gcp", subject=path, path=path, document=data, text=text,
-                            name=_str(data.get("name") or data.get("displayName")))]
+        return [
+            TrustConfig(
+                provider="gcp",
+                subject=path,
+                path=path,
+                document=data,
+                text=text,
+                name=_str(data.get("name") or data.get("displayName")),
+            )
+        ]
     if _is_azure(data):
-        return [TrustConfig(provider="azure", subject=path, path=path, document=data, text=text,
-                            name=_str(data.get("name")))]
+        return [
+            TrustConfig(
+                provider="azure",
+                subject=path,
+                path=path,
+                document=data,
+                text=text,
+                name=_str(data.get("name")),
+            )
+        ]
     if isinstance(data.get("value"), list):
-        return [c for x in data["value"] if isinstance(x, Mapping) for c in _from_document(path, text, x)]
+        return [
+            c
+            for x in data["value"]
+            if isinstance(x, Mapping)
+            for c in _from_document(path, text, x)
+        ]
     return []
 
 
 def _is_gcp(d: Mapping[str, Any]) -> bool:
-    return any(k in d for k in ("issuer_uri", "attribute_condition", "attributeCondition",
-                                "attribute_mapping", "attributeMapping")) or (
-        isinstance(d.get("oidc"), Mapping) and "issuerUri" in d["oidc"])
+    return any(
+        k in d
+        for k in (
+            "issuer_uri",
+            "attribute_condition",
+            "attributeCondition",
+            "attribute_mapping",
+            "attributeMapping",
+        )
+    ) or (isinstance(d.get("oidc"), Mapping) and "issuerUri" in d["oidc"])
 
 
 def _is_azure(d: Mapping[str, Any]) -> bool:
-    return "issuer" in d and any(k in d for k in ("subject", "claimsMatchingExpression",
-                                                  "claims_matching_expression"))
+    return "issuer" in d and any(
+        k in d for k in ("subject", "claimsMatchingExpression", "claims_matching_expression")
+    )
 
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _aws(path: str, text: str, doc: Any, *, name: str | None = None, params: Mapping[str, str] | None = None,
-         providers: Mapping[str, str] | None = None, admin: tuple[str, ...] = (),
-         notes: tuple[str, ...] = ()) -> TrustConfig:
+def _aws(
+    path: str,
+    text: str,
+    doc: Any,
+    *,
+    name: str | None = None,
+    params: Mapping[str, str] | None = None,
+    providers: Mapping[str, str] | None = None,
+    admin: tuple[str, ...] = (),
+    notes: tuple[str, ...] = (),
+) -> TrustConfig:
     if isinstance(doc, str):
         raw = urllib.parse.unquote(doc) if doc.lstrip().startswith("%7B") else doc
         doc = parse_json(raw, f"{path} (policy document of {name or 'the role'})")
     if not isinstance(doc, Mapping):
-        raise InputError(path, f"trust policy of {name or 'the role'} is a {type(doc).__name__}, not an object")
-    return TrustConfig(provider="aws", subject=path, path=path, document=doc, name=name, text=text,
-                       parameters=params or {}, oidc_providers=providers or {}, admin_permissions=admin,
-                       notes=notes)
+        raise InputError(
+            path, f"trust policy of {name or 'the role'} is a {type(doc).__name__}, not an object"
+        )
+    return TrustConfig(
+        provider="aws",
+        subject=path,
+        path=path,
+        document=doc,
+        name=name,
+        text=text,
+        parameters=params or {},
+        oidc_providers=providers or {},
+        admin_permissions=admin,
+        notes=notes,
+    )
 
 
 def _aws_role(path: str, text: str, role: Mapping[str, Any]) -> TrustConfig:
     if "AssumeRolePolicyDocument" not in role:
-        raise InputError(path, f"role {role.get('RoleName', '?')!r} has no AssumeRolePolicyDocument")
+        raise InputError(
+            path, f"role {role.get('RoleName', '?')!r} has no AssumeRolePolicyDocument"
+        )
     attached = json.dumps([role.get("AttachedPolicies"), role.get("AttachedManagedPolicies")])
     found = {m.group(1) for m in _ADMIN_ARN.finditer(attached)}
     for pol in role.get("RolePolicyList") or []:
         doc = pol.get("PolicyDocument") if isinstance(pol, Mapping) else None
         if isinstance(doc, str):
-            doc = parse_json(urllib.parse.unquote(doc), f"{path} (inline policy of {role.get('RoleName', '?')})")
+            doc = parse_json(
+                urllib.parse.unquote(doc), f"{path} (inline policy of {role.get('RoleName', '?')})"
+            )
         if _star_star(doc):
             found.add("inline policy Action '*' on Resource '*'")
     admin = tuple(sorted(found))
-    return _aws(path, text, role["AssumeRolePolicyDocument"], name=_str(role.get("RoleName")) or
-                _str(role.get("Arn")), admin=admin)
+    return _aws(
+        path,
+        text,
+        role["AssumeRolePolicyDocument"],
+        name=_str(role.get("RoleName")) or _str(role.get("Arn")),
+        admin=admin,
+    )
 
 
 def _from_cloudformation(path: str, text: str, tpl: Mapping[str, Any]) -> list[TrustConfig]:
-    params = {str(k): str(v["Default"]) for k, v in (tpl.get("Parameters") or {}).items()
-              if isinstance(v, Mapping) and "Default" in v and not isinstance(v["Default"], list | dict)}
+    params = {
+        str(k): str(v["Default"])
+        for k, v in (tpl.get("Parameters") or {}).items()
+        if isinstance(v, Mapping) and "Default" in v and not isinstance(v["Default"], list | dict)
+    }
     resources: Mapping[str, Any] = tpl["Resources"]
-    providers = {str(k): str(r.get("Properties", {}).get("Url", "")) for k, r in resources.items()
-                 if isinstance(r, Mapping) and r.get("Type") in ("AWS::IAM::OIDCProvider",
-                                                                 "Custom::AWSCDKOpenIdConnectProvider")
-                 and isinstance(r.get("Properties"), Mapping) and isinstance(r["Properties"].get("Url"), str)}
+    providers = {
+        str(k): str(r.get("Properties", {}).get("Url", ""))
+        for k, r in resources.items()
+        if isinstance(r, Mapping)
+        and r.get("Type") in ("AWS::IAM::OIDCProvider", "Custom::AWSCDKOpenIdConnectProvider")
+        and isinstance(r.get("Properties"), Mapping)
+        and isinstance(r["Properties"].get("Url"), str)
+    }
     configs = []
     for logical_id, res in resources.items():
         if not isinstance(res, Mapping) or res.get("Type") != "AWS::IAM::Role":
             continue
         props = res.get("Properties")
         if not isinstance(props, Mapping) or "AssumeRolePolicyDocument" not in props:
-            raise InputError(path, f"resource {logical_id}: AWS::IAM::Role without AssumeRolePolicyDocument")
+            raise InputError(
+                path, f"resource {logical_id}: AWS::IAM::Role without AssumeRolePolicyDocument"
+            )
         admin = _cfn_admin(props, resources, str(logical_id))
-        configs.append(_aws(path, text, props["AssumeRolePolicyDocument"], name=str(logical_id), params=params,
-                            providers=providers, admin=admin))
+        configs.append(
+            _aws(
+                path,
+                text,
+                props["AssumeRolePolicyDocument"],
+                name=str(logical_id),
+                params=params,
+                providers=providers,
+                admin=admin,
+            )
+        )
     return configs
 
 
-def _cfn_admin(props: Mapping[str, Any], resources: Mapping[str, Any], logical_id: str) -> tuple[str, ...]:
-    found = {m.group(1) for m in _ADMIN_ARN.finditer(json.dumps(props.get("ManagedPolicyArns", [])))}
+def _cfn_admin(
+    props: Mapping[str, Any], resources: Mapping[str, Any], logical_id: str
+) -> tuple[str, ...]:
+    found = {
+        m.group(1) for m in _ADMIN_ARN.finditer(json.dumps(props.get("ManagedPolicyArns", [])))
+    }
     for pol in props.get("Policies") or []:
         if isinstance(pol, Mapping) and _star_star(pol.get("PolicyDocument")):
             found.add("inline policy Action '*' on Resource '*'")
     for res in resources.values():
-        if (isinstance(res, Mapping) and res.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
-                and logical_id in json.dumps(res.get("Properties", {}).get("Roles", []))
-                and _star_star(res.get("Properties", {}).get("PolicyDocument"))):
+        if (
+            isinstance(res, Mapping)
+            and res.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+            and logical_id in json.dumps(res.get("Properties", {}).get("Roles", []))
+            and _star_star(res.get("Properties", {}).get("PolicyDocument"))
+        ):
             found.add("attached policy Action '*' on Resource '*'")
     return tuple(sorted(found))
 
@@ -294,8 +408,12 @@ def _star_star(doc: Any) -> bool:
         return False
     stmts = doc.get("Statement")
     for st in stmts if isinstance(stmts, list) else [stmts]:
-        if (isinstance(st, Mapping) and st.get("Effect") == "Allow"
-                and "*" in _as_list(st.get("Action")) and "*" in _as_list(st.get("Resource"))):
+        if (
+            isinstance(st, Mapping)
+            and st.get("Effect") == "Allow"
+            and "*" in _as_list(st.get("Action"))
+            and "*" in _as_list(st.get("Resource"))
+        ):
             return True
     return False
 
@@ -305,6 +423,7 @@ def _as_list(value: Any) -> list[Any]:
 
 
 # --- Terraform plan JSON -----------------------------------------------------------------------------
+
 
 def _from_plan(path: str, text: str, plan: Mapping[str, Any]) -> list[TrustConfig]:
     unknown: dict[str, Any] = {}
@@ -324,25 +443,57 @@ def _from_plan(path: str, text: str, plan: Mapping[str, Any]) -> list[TrustConfi
         rtype, address, values = res.get("type"), str(res.get("address")), res.get("values") or {}
         if rtype == "aws_iam_role":
             policy = values.get("assume_role_policy")
-            admin = {m.group(1) for m in _ADMIN_ARN.finditer(json.dumps(values.get("managed_policy_arns") or []))}
+            admin = {
+                m.group(1)
+                for m in _ADMIN_ARN.finditer(json.dumps(values.get("managed_policy_arns") or []))
+            }
             admin |= admin_by_role.get(str(values.get("name")), set())
             if not policy and unknown.get(address, {}).get("assume_role_policy"):
-                policy = {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-                                         "Principal": {"Federated": "${known after apply}"}}]}
-                configs.append(_aws(path, text, policy, name=address, admin=tuple(sorted(admin)),
-                                    notes=("assume_role_policy is (known after apply)",)))
+                policy = {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRoleWithWebIdentity",
+                            "Principal": {"Federated": "${known after apply}"},
+                        }
+                    ]
+                }
+                configs.append(
+                    _aws(
+                        path,
+                        text,
+                        policy,
+                        name=address,
+                        admin=tuple(sorted(admin)),
+                        notes=("assume_role_policy is (known after apply)",),
+                    )
+                )
                 continue
             if policy:
                 configs.append(_aws(path, text, policy, name=address, admin=tuple(sorted(admin))))
         elif rtype == "google_iam_workload_identity_pool_provider":
             oidc = (values.get("oidc") or [{}])[0] or {}
-            doc = {"issuer_uri": oidc.get("issuer_uri"), "attribute_mapping": values.get("attribute_mapping"),
-                   "attribute_condition": values.get("attribute_condition")}
-            configs.append(TrustConfig(provider="gcp", subject=path, path=path, document=doc, text=text,
-                                       name=address))
+            doc = {
+                "issuer_uri": oidc.get("issuer_uri"),
+                "attribute_mapping": values.get("attribute_mapping"),
+                "attribute_condition": values.get("attribute_condition"),
+            }
+            configs.append(
+                TrustConfig(
+                    provider="gcp", subject=path, path=path, document=doc, text=text, name=address
+                )
+            )
         elif rtype in _AZURE_TF:
-            configs.append(TrustConfig(provider="azure", subject=path, path=path, document=_azure_tf(values),
-                                       text=text, name=address))
+            configs.append(
+                TrustConfig(
+                    provider="azure",
+                    subject=path,
+                    path=path,
+                    document=_azure_tf(values),
+                    text=text,
+                    name=address,
+                )
+            )
     return configs
 
 
@@ -355,20 +506,31 @@ def _plan_resources(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
             yield from _plan_resources(child)
 
 
-_AZURE_TF = ("azuread_application_federated_identity_credential", "azurerm_federated_identity_credential",
-             "azuread_application_flexible_federated_identity_credential")
+_AZURE_TF = (
+    "azuread_application_federated_identity_credential",
+    "azurerm_federated_identity_credential",
+    "azuread_application_flexible_federated_identity_credential",
+)
 
 
 def _azure_tf(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {"issuer": values.get("issuer"), "subject": values.get("subject"),
-            "audiences": values.get("audiences", values.get("audience")),
-            **({"claims_matching_expression": values["claims_matching_expression"]}
-               if values.get("claims_matching_expression") is not None else {})}
+    return {
+        "issuer": values.get("issuer"),
+        "subject": values.get("subject"),
+        "audiences": values.get("audiences", values.get("audience")),
+        **(
+            {"claims_matching_expression": values["claims_matching_expression"]}
+            if values.get("claims_matching_expression") is not None
+            else {}
+        ),
+    }
 
 
 # --- Terraform HCL -----------------------------------------------------------------------------------
 
-_TF_BLOCKS = frozenset({"statement", "principals", "not_principals", "condition", "oidc", "dynamic", "content"})
+_TF_BLOCKS = frozenset(
+    {"statement", "principals", "not_principals", "condition", "oidc", "dynamic", "content"}
+)
 
 
 def _terraform_load(text: str, name: str) -> dict[str, Any]:
@@ -438,12 +600,17 @@ class _Module:
     def texts(self) -> dict[str, str]:
         if self._texts is None:
             try:
-                names = sorted(n for n in os.listdir(self.directory) if n.endswith((".tf", ".tf.json")))
+                names = sorted(
+                    n for n in os.listdir(self.directory) if n.endswith((".tf", ".tf.json"))
+                )
             except OSError as exc:
                 raise InputError(self.directory, f"cannot list: {exc.strerror}") from exc
-            self._texts = {os.path.join(self.directory, n): read_text(os.path.join(self.directory, n),
-                                                                       self.max_bytes)
-                           for n in names[: self.MAX_FILES]}
+            self._texts = {
+                os.path.join(self.directory, n): read_text(
+                    os.path.join(self.directory, n), self.max_bytes
+                )
+                for n in names[: self.MAX_FILES]
+            }
         return self._texts
 
     def parsed(self, path: str) -> dict[str, Any]:
@@ -462,8 +629,11 @@ class _Module:
 
     def referenced_elsewhere(self, name: str, besides: str) -> bool:
         pattern = re.compile(rf"data\.aws_iam_policy_document\.{re.escape(name)}[\[.]")
-        return any(pattern.search(text) for path, text in self.texts().items()
-                   if os.path.normpath(path) != os.path.normpath(besides))
+        return any(
+            pattern.search(text)
+            for path, text in self.texts().items()
+            if os.path.normpath(path) != os.path.normpath(besides)
+        )
 
     def oidc_providers(self) -> dict[str, str]:
         """``aws_iam_openid_connect_provider`` name → URL host/path, over the whole module (computed once)."""
@@ -486,8 +656,11 @@ class _Module:
 
 
 def _oidc_providers(data: Mapping[str, Any]) -> dict[str, str]:
-    return {name: re.sub(r"^https?://", "", str(body.get("url", ""))) for rtype, name, body
-            in _blocks(data, "resource") if rtype == "aws_iam_openid_connect_provider" and body.get("url")}
+    return {
+        name: re.sub(r"^https?://", "", str(body.get("url", "")))
+        for rtype, name, body in _blocks(data, "resource")
+        if rtype == "aws_iam_openid_connect_provider" and body.get("url")
+    }
 
 
 def _attachments(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -495,19 +668,25 @@ def _attachments(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for rtype, _name, body in _blocks(data, "resource"):
         if rtype == "aws_iam_role_policy_attachment":
             m = _ADMIN_ARN.search(str(body.get("policy_arn", "")))
-            role = re.search(r"aws_iam_role\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.", str(body.get("role", "")))
+            role = re.search(
+                r"aws_iam_role\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.", str(body.get("role", ""))
+            )
             if m and role:
                 yield role.group(1), m.group(1)
 
 
-def _from_hcl(path: str, text: str, max_bytes: int, module: _Module | None = None, *,
-              explicit: bool = True) -> list[TrustConfig]:
+def _from_hcl(
+    path: str, text: str, max_bytes: int, module: _Module | None = None, *, explicit: bool = True
+) -> list[TrustConfig]:
     """Trust configurations of one ``.tf`` file. A policy document used by a role of another file of the
     module is evaluated through that role when walking a directory (not twice)."""
     module = module or _Module(os.path.dirname(path) or ".", max_bytes)
     data = _terraform_load(text, path)
-    docs = {name: _policy_document(body) for rtype, name, body in _blocks(data, "data")
-            if rtype == "aws_iam_policy_document"}
+    docs = {
+        name: _policy_document(body)
+        for rtype, name, body in _blocks(data, "data")
+        if rtype == "aws_iam_policy_document"
+    }
     used: set[str] = set()
     admin_by_role: dict[str, set[str]] = {}
     for role_name, arn in _attachments(data):
@@ -526,37 +705,69 @@ def _from_hcl(path: str, text: str, max_bytes: int, module: _Module | None = Non
         if rtype in ("google_service_account_iam_member", "google_service_account_iam_binding"):
             has_bindings = True
             for member in _as_list(body.get("member")) + _as_list(body.get("members")):
-                pool = re.search(r"google_iam_workload_identity_pool\.([A-Za-z0-9_-]+)", str(member))
+                pool = re.search(
+                    r"google_iam_workload_identity_pool\.([A-Za-z0-9_-]+)", str(member)
+                )
                 pool_bindings.setdefault(pool.group(1) if pool else None, []).append(str(member))
     for rtype, name, body in _blocks(data, "resource"):
         address = f"{rtype}.{name}"
         if rtype == "aws_iam_role":
             policy = body.get("assume_role_policy")
-            admin = {m.group(1) for m in _ADMIN_ARN.finditer(json.dumps(body.get("managed_policy_arns") or []))}
+            admin = {
+                m.group(1)
+                for m in _ADMIN_ARN.finditer(json.dumps(body.get("managed_policy_arns") or []))
+            }
             admin |= admin_by_role.get(name, set())
-            doc = _with_providers(_role_policy(path, policy, docs, used, max_bytes, module), providers)
+            doc = _with_providers(
+                _role_policy(path, policy, docs, used, max_bytes, module), providers
+            )
             configs.append(_aws(path, text, doc, name=address, admin=tuple(sorted(admin))))
         elif rtype == "google_iam_workload_identity_pool_provider":
             oidc = (body.get("oidc") or [{}])[0]
-            pool = re.search(r"google_iam_workload_identity_pool\.([A-Za-z0-9_-]+)",
-                             str(body.get("workload_identity_pool_id", "")))
-            members = (pool_bindings.get(pool.group(1) if pool else None, [])
-                       + (pool_bindings.get(None, []) if pool else []))
-            doc = {"issuer_uri": oidc.get("issuer_uri") if isinstance(oidc, Mapping) else None,
-                   "attribute_mapping": body.get("attribute_mapping"),
-                   "attribute_condition": body.get("attribute_condition")}
+            pool = re.search(
+                r"google_iam_workload_identity_pool\.([A-Za-z0-9_-]+)",
+                str(body.get("workload_identity_pool_id", "")),
+            )
+            members = pool_bindings.get(pool.group(1) if pool else None, []) + (
+                pool_bindings.get(None, []) if pool else []
+            )
+            doc = {
+                "issuer_uri": oidc.get("issuer_uri") if isinstance(oidc, Mapping) else None,
+                "attribute_mapping": body.get("attribute_mapping"),
+                "attribute_condition": body.get("attribute_condition"),
+            }
             if has_bindings:
                 doc["bindings"] = [{"member": m} for m in members]
-            configs.append(TrustConfig(provider="gcp", subject=path, path=path, document=doc, text=text,
-                                       name=address))
+            configs.append(
+                TrustConfig(
+                    provider="gcp", subject=path, path=path, document=doc, text=text, name=address
+                )
+            )
         elif rtype in _AZURE_TF:
-            configs.append(TrustConfig(provider="azure", subject=path, path=path, document=_azure_tf(body),
-                                       text=text, name=address))
+            configs.append(
+                TrustConfig(
+                    provider="azure",
+                    subject=path,
+                    path=path,
+                    document=_azure_tf(body),
+                    text=text,
+                    name=address,
+                )
+            )
     for name, doc in docs.items():
-        if (name not in used and "assumerolewithwebidentity" in json.dumps(doc).lower()
-                and (explicit or not module.referenced_elsewhere(name, path))):
-            configs.append(_aws(path, text, _with_providers(doc, providers),
-                                name=f"data.aws_iam_policy_document.{name}"))
+        if (
+            name not in used
+            and "assumerolewithwebidentity" in json.dumps(doc).lower()
+            and (explicit or not module.referenced_elsewhere(name, path))
+        ):
+            configs.append(
+                _aws(
+                    path,
+                    text,
+                    _with_providers(doc, providers),
+                    name=f"data.aws_iam_policy_document.{name}",
+                )
+            )
     return configs
 
 
@@ -568,7 +779,9 @@ def _with_providers(doc: Any, providers: Mapping[str, str]) -> Any:
         url = providers.get(m.group(1))
         return f"arn:aws:iam::${{account}}:oidc-provider/{url}" if url else m.group(0)
 
-    pattern = re.compile(r"\$\{aws_iam_openid_connect_provider\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.arn\}")
+    pattern = re.compile(
+        r"\$\{aws_iam_openid_connect_provider\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.arn\}"
+    )
 
     def walk(node: Any) -> Any:
         if isinstance(node, str):
@@ -582,8 +795,14 @@ def _with_providers(doc: Any, providers: Mapping[str, str]) -> Any:
     return walk(doc)
 
 
-def _role_policy(path: str, policy: Any, docs: Mapping[str, dict[str, Any]], used: set[str],
-                 max_bytes: int, module: _Module) -> Any:
+def _role_policy(
+    path: str,
+    policy: Any,
+    docs: Mapping[str, dict[str, Any]],
+    used: set[str],
+    max_bytes: int,
+    module: _Module,
+) -> Any:
     if isinstance(policy, Mapping):
         return policy
     if not isinstance(policy, str):
@@ -592,29 +811,44 @@ def _role_policy(path: str, policy: Any, docs: Mapping[str, dict[str, Any]], use
     heredoc = re.fullmatch(r"<<-?\s*([A-Za-z_]+)\n(.*)\n\s*\1", s, re.DOTALL)
     if heredoc:
         return parse_json(_hcl_unescape(heredoc.group(2)), f"{path} (assume_role_policy heredoc)")
-    ref = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.json\}", s)
+    ref = re.fullmatch(
+        r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.json\}", s
+    )
     if ref:
         if ref.group(1) in docs:
             used.add(ref.group(1))
             return docs[ref.group(1)]
         found = module.policy_document(ref.group(1), path)
         if found is None:
-            raise InputError(path, f"assume_role_policy refers to data.aws_iam_policy_document.{ref.group(1)}, "
-                             f"which no .tf file of {module.directory} defines")
+            raise InputError(
+                path,
+                f"assume_role_policy refers to data.aws_iam_policy_document.{ref.group(1)}, "
+                f"which no .tf file of {module.directory} defines",
+            )
         return found
     enc = re.fullmatch(r"\$\{jsonencode\((.*)\)\}", s, re.DOTALL)
     if enc:
         return _hcl_unquote(_hcl_load(f"v = {enc.group(1)}\n", f"{path} (jsonencode)").get("v"))
-    file_ref = re.fullmatch(r"\$\{(?:file|templatefile)\(\s*\"?(?:\$\{path\.module\}/)?([^\",)]+)\"?.*\)\}", s,
-                            re.DOTALL)
+    file_ref = re.fullmatch(
+        r"\$\{(?:file|templatefile)\(\s*\"?(?:\$\{path\.module\}/)?([^\",)]+)\"?.*\)\}",
+        s,
+        re.DOTALL,
+    )
     if file_ref:
         target = os.path.join(os.path.dirname(path), file_ref.group(1))
         return parse_json(read_text(target, max_bytes), target)
     if s.startswith("{"):
         return parse_json(s, f"{path} (assume_role_policy)")
     # An expression we cannot follow: keep it as an unresolved principal so the verdict says so.
-    return {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-                           "Principal": {"Federated": s if s.startswith("${") else "${" + s + "}"}}]}
+    return {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Principal": {"Federated": s if s.startswith("${") else "${" + s + "}"},
+            }
+        ]
+    }
 
 
 def _hcl_unescape(text: str) -> str:
@@ -664,12 +898,16 @@ def _policy_document(body: Mapping[str, Any]) -> dict[str, Any]:
         for dyn in st.get("dynamic") or []:
             if isinstance(dyn, Mapping) and isinstance(dyn.get("condition"), Mapping):
                 content = dyn["condition"].get("content")
-                blocks.extend(c for c in (content if isinstance(content, list) else [content])
-                              if isinstance(c, Mapping))
+                blocks.extend(
+                    c
+                    for c in (content if isinstance(content, list) else [content])
+                    if isinstance(c, Mapping)
+                )
         for c in blocks:
             if isinstance(c, Mapping):
-                conditions.setdefault(str(c.get("test")), {}).setdefault(str(c.get("variable")), []).extend(
-                    _as_list(c.get("values")))
+                conditions.setdefault(str(c.get("test")), {}).setdefault(
+                    str(c.get("variable")), []
+                ).extend(_as_list(c.get("values")))
         if conditions:
             out["Condition"] = conditions
         statements.append(out)
@@ -677,6 +915,7 @@ def _policy_document(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --- a small HCL reader ------------------------------------------------------------------------------
+
 
 class HclError(ValueError):
     """The text is not HCL this reader understands (message has the line)."""
@@ -768,7 +1007,11 @@ class _HclReader:
         start = self.i
         value = self.primary()
         self.skip(newlines=False)
-        if self.i >= len(self.s) or self.s[self.i] in "\n,)]}" or self.s.startswith(("#", "//"), self.i):
+        if (
+            self.i >= len(self.s)
+            or self.s[self.i] in "\n,)]}"
+            or self.s.startswith(("#", "//"), self.i)
+        ):
             return value
         self.i = start
         return "${" + self.raw() + "}"
@@ -784,7 +1027,7 @@ class _HclReader:
             start = self.i
             text = "${" + self.raw() + "}"
             if c == "[":
-                element = _for_element(s[start + 1:self.i - 1])
+                element = _for_element(s[start + 1 : self.i - 1])
                 if element is not None:
                     # [for x in coll : "repo:${org}/${x}:*"]: every element has the template's shape.
                     return [element]
@@ -823,7 +1066,7 @@ class _HclReader:
                         raise self.error("expected an object key")
                     key = name
                 self.skip(newlines=False)
-                if s[self.i:self.i + 1] not in ("=", ":"):
+                if s[self.i : self.i + 1] not in ("=", ":"):
                     raise self.error("expected '=' after an object key")
                 self.i += 1
                 obj[key] = self.expr()
@@ -858,14 +1101,16 @@ class _HclReader:
                 self.i += 1
                 return "".join(out)
             if c == "\\":
-                nxt = s[self.i + 1:self.i + 2]
-                out.append({"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt))
+                nxt = s[self.i + 1 : self.i + 2]
+                out.append(
+                    {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt)
+                )
                 self.i += 2
             elif s.startswith("${", self.i) or s.startswith("%{", self.i):
                 start = self.i
                 self.i += 1
                 self.raw_group()
-                out.append(s[start:self.i])
+                out.append(s[start : self.i])
             else:
                 out.append(c)
                 self.i += 1
@@ -874,10 +1119,12 @@ class _HclReader:
         m = re.compile(r"<<(-?)\s*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\n").match(self.s, self.i)
         if not m:
             raise self.error("bad heredoc")
-        end = re.compile(r"^[ \t]*" + re.escape(m.group(2)) + r"[ \t]*$", re.MULTILINE).search(self.s, m.end())
+        end = re.compile(r"^[ \t]*" + re.escape(m.group(2)) + r"[ \t]*$", re.MULTILINE).search(
+            self.s, m.end()
+        )
         if not end:
             raise self.error(f"heredoc {m.group(2)} is not closed")
-        content = self.s[m.end():end.start()].rstrip("\n")
+        content = self.s[m.end() : end.start()].rstrip("\n")
         self.i = end.end()
         return textwrap.dedent(content) if m.group(1) else content
 
@@ -915,7 +1162,7 @@ class _HclReader:
                 self.raw_group()
             else:
                 self.i += 1
-        text = s[start:self.i].strip()
+        text = s[start : self.i].strip()
         if not text:
             raise self.error("expected a value")
         return text
@@ -946,7 +1193,7 @@ def _for_element(inner: str) -> str | None:
         return None
     value = reader.string()
     reader.skip()
-    rest = inner[reader.i:]
+    rest = inner[reader.i :]
     return value if not rest or re.match(r"if\b", rest) else None
 
 

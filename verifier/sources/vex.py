@@ -365,13 +365,23 @@ def _parse_cyclonedx_json(doc: dict[str, Any], name: str) -> VexDocument:
                 if isinstance(v, dict)
             ]
             affected.append((ref, versions))
-        out.append(_cdx_statement(i, vuln_id, aliases, state, justification, affected, refs, name, where))
+        out.append(
+            _cdx_statement(i, vuln_id, aliases, state, justification, affected, refs, name, where)
+        )
     return VexDocument("cyclonedx", tuple(out))
 
 
-def _cdx_statement(i: int, vuln_id: str, aliases: tuple[str, ...], state: str | None, justification: str | None,
-                   affected: list[tuple[str, list[tuple[str, str]]]], refs: dict[str, str], name: str,
-                   where: str) -> VexStatement:
+def _cdx_statement(
+    i: int,
+    vuln_id: str,
+    aliases: tuple[str, ...],
+    state: str | None,
+    justification: str | None,
+    affected: list[tuple[str, list[tuple[str, str]]]],
+    refs: dict[str, str],
+    name: str,
+    where: str,
+) -> VexStatement:
     """One CycloneDX vulnerability (JSON or XML, already read) as a statement: each ``affects`` ref resolved
     to its purl, minus the refs whose own version the entry marks as affected."""
     products: list[str] = []
@@ -491,7 +501,9 @@ def _parse_cyclonedx_xml(data: bytes, name: str) -> VexDocument:
                 for v in _children(_child(target, "versions"), "version")
             ]
             affected.append((ref, versions))
-        out.append(_cdx_statement(i, vuln_id, aliases, state, justification, affected, refs, name, where))
+        out.append(
+            _cdx_statement(i, vuln_id, aliases, state, justification, affected, refs, name, where)
+        )
     return VexDocument("cyclonedx", tuple(out))
 
 

@@ -83,14 +83,22 @@ def discover(paths: list[str]) -> Discovery:
             add(given, _kind_of(given))
             continue
         if not os.path.isdir(given):
-            problem = "not a regular file or directory" if os.path.exists(given) else "no such file or directory"
+            problem = (
+                "not a regular file or directory"
+                if os.path.exists(given)
+                else "no such file or directory"
+            )
             raise InputError(given, problem)
         for dirpath, dirnames, filenames in _walk(given, found):
             in_workflows = _in_workflows_dir(dirpath)
             if in_workflows:
                 for sub in dirnames:
-                    found.skipped.append((os.path.join(dirpath, sub),
-                                          "subdirectory of .github/workflows (GitHub only reads top-level files)"))
+                    found.skipped.append(
+                        (
+                            os.path.join(dirpath, sub),
+                            "subdirectory of .github/workflows (GitHub only reads top-level files)",
+                        )
+                    )
             for name in filenames:
                 path = os.path.join(dirpath, name)
                 if name in ACTION_NAMES and not in_workflows:
@@ -107,7 +115,9 @@ def _walk(root: str, found: Discovery) -> list[tuple[str, list[str], list[str]]]
     """``os.walk`` (symlinked directories not followed) in sorted order, pruning SKIP_DIRS and the
     contents of subdirectories of ``.github/workflows`` (reported once by the caller)."""
     out: list[tuple[str, list[str], list[str]]] = []
-    for dirpath, dirnames, filenames in walk(root, lambda path, why: found.unlistable.append((path, why))):
+    for dirpath, dirnames, filenames in walk(
+        root, lambda path, why: found.unlistable.append((path, why))
+    ):
         pruned = [d for d in dirnames if d in SKIP_DIRS]
         for d in pruned:
             found.skipped.append((os.path.join(dirpath, d), "vendored or VCS directory"))
@@ -142,15 +152,14 @@ def skip_notices(found: Discovery) -> list[str]:
     return [f"skipped {path}: {reason}" for path, reason in found.skipped]
 
 
-def read_all(paths: list[str], max_bytes: int = MAX_WORKFLOW_BYTES) -> tuple[list[WorkflowFile], Discovery]:
+def read_all(
+    paths: list[str], max_bytes: int = MAX_WORKFLOW_BYTES
+) -> tuple[list[WorkflowFile], Discovery]:
     """Discover and read every file under ``paths``."""
     found = discover(paths)
     files = [read_workflow(p, k, max_bytes) for p, k in found.files]
     files += [WorkflowFile(path, "workflow", None, why) for path, why in found.unlistable]
     return files, found
-
-
-
 
 
 def read_config_section(path: str, section: str, max_bytes: int = MIB) -> dict[str, object]:

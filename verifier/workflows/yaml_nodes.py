@@ -186,14 +186,16 @@ class SourceText:
         if isinstance(node, ScalarNode) and node.style in ("|", ">"):
             line_no, col = node.start_mark.line, node.start_mark.column
             # After the indicator: its header (chomping / indentation: "-", "+", "2"), then the comment.
-            return _comment_from(self.line(line_no + 1)[col + 1:], _HEADER_CHARS)
+            return _comment_from(self.line(line_no + 1)[col + 1 :], _HEADER_CHARS)
         mark = node.end_mark
         # After a scalar inside a flow collection, closing brackets may come before the comment.
-        return _comment_from(self.line(mark.line + 1)[mark.column:], _FLOW_END_CHARS)
+        return _comment_from(self.line(mark.line + 1)[mark.column :], _FLOW_END_CHARS)
 
     def comment_above(self, node: Node) -> str | None:
         """A whole-line comment directly above the line where ``node`` starts, without the ``#``."""
-        above = self.line(node.start_mark.line).strip()  # start_mark.line is 0-based: the line above
+        above = self.line(
+            node.start_mark.line
+        ).strip()  # start_mark.line is 0-based: the line above
         if above.startswith("#"):
             return above[1:].strip()
         return None
@@ -211,4 +213,4 @@ def _comment_from(rest: str, allowed: frozenset[str]) -> str | None:
         return None
     if not set(rest[:hash_at]) <= allowed:
         return None
-    return rest[hash_at + 1:].strip()
+    return rest[hash_at + 1 :].strip()

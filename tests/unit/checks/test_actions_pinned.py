@@ -32,61 +32,75 @@ def run(text: str, kind: str = "workflow", config: dict[str, Any] | None = None)
 
 
 def rows(result: CheckResult) -> list[tuple[str, int | None, int | None, bool]]:
-    return [(f.rule, f.location.line if f.location else None, f.location.column if f.location else None,
-             f.waived) for f in result.findings]
+    return [
+        (
+            f.rule,
+            f.location.line if f.location else None,
+            f.location.column if f.location else None,
+            f.waived,
+        )
+        for f in result.findings
+    ]
 
 
 # --- ref classification: every class named in the issue -----------------------------------------
 
-@pytest.mark.parametrize(("ref", "kind"), [
-    (SHA, "full-sha"),
-    (SHA_UPPER, "full-sha-noncanonical"),
-    ("8E5e7e5ab8b370d6c329ec480221332ada57f0ab", "full-sha-noncanonical"),
-    ("8e5e7e5", "short-sha"),
-    (SHA[:39], "short-sha"),
-    (SHA + "a", "long-hex"),
-    ("ab" * 32, "long-hex"),
-    (SHA + "-x", "sha-like"),
-    ("x-" + SHA, "sha-like"),
-    ("v4", "major-minor-tag"),
-    ("v4.2", "major-minor-tag"),
-    ("1", "major-minor-tag"),
-    ("v4.2.2", "semver-tag"),
-    ("1.0.0-rc.1", "semver-tag"),
-    ("main", "branch-like"),
-    ("release/v2", "branch-like"),
-    ("refs/heads/main", "git-ref"),
-    ("refs/tags/v1", "git-ref"),
-    ("rc", "symbolic"),
-    ("c12b8546b67672ee38ac87bea491ac94a587f7sh", "symbolic"),  # 40 chars, not hex
-    ("abc", "symbolic"),  # hex but shorter than 7
-])
+
+@pytest.mark.parametrize(
+    ("ref", "kind"),
+    [
+        (SHA, "full-sha"),
+        (SHA_UPPER, "full-sha-noncanonical"),
+        ("8E5e7e5ab8b370d6c329ec480221332ada57f0ab", "full-sha-noncanonical"),
+        ("8e5e7e5", "short-sha"),
+        (SHA[:39], "short-sha"),
+        (SHA + "a", "long-hex"),
+        ("ab" * 32, "long-hex"),
+        (SHA + "-x", "sha-like"),
+        ("x-" + SHA, "sha-like"),
+        ("v4", "major-minor-tag"),
+        ("v4.2", "major-minor-tag"),
+        ("1", "major-minor-tag"),
+        ("v4.2.2", "semver-tag"),
+        ("1.0.0-rc.1", "semver-tag"),
+        ("main", "branch-like"),
+        ("release/v2", "branch-like"),
+        ("refs/heads/main", "git-ref"),
+        ("refs/tags/v1", "git-ref"),
+        ("rc", "symbolic"),
+        ("c12b8546b67672ee38ac87bea491ac94a587f7sh", "symbolic"),  # 40 chars, not hex
+        ("abc", "symbolic"),  # hex but shorter than 7
+    ],
+)
 def test_classify_ref(ref: str, kind: str) -> None:
     assert classify_ref(ref) == kind
 
 
-@pytest.mark.parametrize(("value", "kind", "ref_kind"), [
-    (f"actions/checkout@{SHA}", "repository", "full-sha"),
-    (f"github/codeql-action/init@{SHA}", "repository", "full-sha"),
-    ("o/r/.github/workflows/ci.yml@v1", "reusable-workflow", "major-minor-tag"),
-    ("./local", "local", None),
-    ("./x@v1", "local", None),  # a directory named "x@v1"
-    ("$/x", "local", None),
-    ("actions/checkout", "invalid", "no-ref"),
-    (f"o/r@a@{SHA}", "invalid", "multiple-at"),
-    ("actions/checkout@", "invalid", "no-ref"),
-    ("o/r@${{ inputs.ref }}", "invalid", "expression"),
-    ("${{ matrix.action }}", "invalid", "expression"),
-    ("checkout@v4", "invalid", "bad-slug"),
-    ("/checkout@v4", "invalid", "bad-slug"),
-    ("o//r@v4", "invalid", "bad-slug"),
-    ("o/r//x@v4", "invalid", "bad-slug"),
-    ("o/../x@v4", "invalid", "bad-slug"),
-    ("o/r x@v4", "invalid", "whitespace"),
-    ("", "invalid", "empty"),
-    ("docker://alpine:3.20", "docker", "tag"),
-    (f"docker://alpine@{DIGEST}", "docker", "digest"),
-])
+@pytest.mark.parametrize(
+    ("value", "kind", "ref_kind"),
+    [
+        (f"actions/checkout@{SHA}", "repository", "full-sha"),
+        (f"github/codeql-action/init@{SHA}", "repository", "full-sha"),
+        ("o/r/.github/workflows/ci.yml@v1", "reusable-workflow", "major-minor-tag"),
+        ("./local", "local", None),
+        ("./x@v1", "local", None),  # a directory named "x@v1"
+        ("$/x", "local", None),
+        ("actions/checkout", "invalid", "no-ref"),
+        (f"o/r@a@{SHA}", "invalid", "multiple-at"),
+        ("actions/checkout@", "invalid", "no-ref"),
+        ("o/r@${{ inputs.ref }}", "invalid", "expression"),
+        ("${{ matrix.action }}", "invalid", "expression"),
+        ("checkout@v4", "invalid", "bad-slug"),
+        ("/checkout@v4", "invalid", "bad-slug"),
+        ("o//r@v4", "invalid", "bad-slug"),
+        ("o/r//x@v4", "invalid", "bad-slug"),
+        ("o/../x@v4", "invalid", "bad-slug"),
+        ("o/r x@v4", "invalid", "whitespace"),
+        ("", "invalid", "empty"),
+        ("docker://alpine:3.20", "docker", "tag"),
+        (f"docker://alpine@{DIGEST}", "docker", "digest"),
+    ],
+)
 def test_parse_uses(value: str, kind: str, ref_kind: str | None) -> None:
     parsed = parse_uses(value)
     assert (parsed.kind, parsed.ref_kind) == (kind, ref_kind)
@@ -94,24 +108,28 @@ def test_parse_uses(value: str, kind: str, ref_kind: str | None) -> None:
         assert parsed.problem
 
 
-@pytest.mark.parametrize(("image", "kind"), [
-    (f"ghcr.io/o/i@{DIGEST}", "digest"),
-    (f"ghcr.io/o/i:1.2@{DIGEST}", "digest"),
-    ("ghcr.io/o/i@sha256:abc", "bad-digest"),
-    (f"ghcr.io/o/i@sha256:{'AB' * 32}", "bad-digest"),
-    (f"ghcr.io/o/i@sha512:{'ab' * 64}", "bad-digest"),
-    ("ubuntu:latest", "latest"),
-    ("ubuntu", "untagged"),
-    ("localhost:5000/img", "untagged"),
-    ("localhost:5000/img:1.0", "tag"),
-    ("redis:7-alpine", "tag"),
-    ("${{ matrix.image }}", "expression"),
-])
+@pytest.mark.parametrize(
+    ("image", "kind"),
+    [
+        (f"ghcr.io/o/i@{DIGEST}", "digest"),
+        (f"ghcr.io/o/i:1.2@{DIGEST}", "digest"),
+        ("ghcr.io/o/i@sha256:abc", "bad-digest"),
+        (f"ghcr.io/o/i@sha256:{'AB' * 32}", "bad-digest"),
+        (f"ghcr.io/o/i@sha512:{'ab' * 64}", "bad-digest"),
+        ("ubuntu:latest", "latest"),
+        ("ubuntu", "untagged"),
+        ("localhost:5000/img", "untagged"),
+        ("localhost:5000/img:1.0", "tag"),
+        ("redis:7-alpine", "tag"),
+        ("${{ matrix.image }}", "expression"),
+    ],
+)
 def test_classify_image(image: str, kind: str) -> None:
     assert classify_image(image) == kind
 
 
 # --- where uses: is read, and where it is not -----------------------------------------------------
+
 
 def test_every_location_and_nothing_else() -> None:
     result = run(f"""
@@ -156,14 +174,28 @@ def test_every_location_and_nothing_else() -> None:
         ("unpinned-image", 30, 15, False),
     ]
     by_line = {f.location.line: f for f in result.findings if f.location}
-    assert by_line[5].properties["where"] == "job" and by_line[5].properties["kind"] == "reusable-workflow"
+    assert (
+        by_line[5].properties["where"] == "job"
+        and by_line[5].properties["kind"] == "reusable-workflow"
+    )
     assert by_line[16].properties == {
-        "where": "step", "job": "build", "step_index": 0, "value": "actions/checkout@v4",
-        "kind": "repository", "ref_kind": "major-minor-tag", "owner": "actions", "repo": "checkout",
-        "subpath": None, "ref": "v4", "policy": {"mode": "hash-pin", "pattern": "*"},
+        "where": "step",
+        "job": "build",
+        "step_index": 0,
+        "value": "actions/checkout@v4",
+        "kind": "repository",
+        "ref_kind": "major-minor-tag",
+        "owner": "actions",
+        "repo": "checkout",
+        "subpath": None,
+        "ref": "v4",
+        "policy": {"mode": "hash-pin", "pattern": "*"},
     }
     assert by_line[25].properties["where"] == "parallel-step"
-    assert (by_line[25].properties["step_index"], by_line[25].properties["parallel_index"]) == (3, 0)
+    assert (by_line[25].properties["step_index"], by_line[25].properties["parallel_index"]) == (
+        3,
+        0,
+    )
     assert by_line[9].properties["image_kind"] == "tag" and by_line[9].severity == "high"
     assert by_line[14].properties["image_kind"] == "latest" and by_line[14].severity == "critical"
     assert by_line[14].properties["service"] == "cache"
@@ -171,7 +203,11 @@ def test_every_location_and_nothing_else() -> None:
     assert by_line[30].properties["where"] == "step" and by_line[30].properties["kind"] == "docker"
     assert result.verdict == "fail"
     assert result.facts["uses"] == 6 and result.facts["remote"] == 5 and result.facts["pinned"] == 2
-    assert result.facts["unpinned"] == 3 and result.facts["images"] == 4 and result.facts["images_pinned"] == 1
+    assert (
+        result.facts["unpinned"] == 3
+        and result.facts["images"] == 4
+        and result.facts["images_pinned"] == 1
+    )
     assert not any("evil" in str(f.properties.get("value")) for f in result.findings)
 
 
@@ -199,7 +235,9 @@ def test_yaml_forms_quoted_flow_block_trailing_space() -> None:
     ]
     assert result.findings[2].properties["value"] == "block/folded@v3"
     assert result.findings[1].properties["quoted"] == '"'
-    assert result.facts["pinned"] == 4  # single-quoted with spaces, literal block, trailing spaces, upper
+    assert (
+        result.facts["pinned"] == 4
+    )  # single-quoted with spaces, literal block, trailing spaces, upper
     assert result.verdict == "fail"
 
 
@@ -213,7 +251,10 @@ def test_on_stays_a_key_and_yes_no_keys_are_text() -> None:
           no:
             uses: c/d/.github/workflows/w.yml@main
     """)
-    assert [(f.properties["job"], f.location.line) for f in result.findings] == [("yes", 5), ("no", 7)]
+    assert [(f.properties["job"], f.location.line) for f in result.findings] == [
+        ("yes", 5),
+        ("no", 7),
+    ]
 
 
 def test_anchors_and_aliases_report_every_use() -> None:
@@ -233,10 +274,14 @@ def test_anchors_and_aliases_report_every_use() -> None:
                 name: merged
               - <<: {{uses: m/n@v9}}
     """)
-    unpinned = [(f.properties["job"], f.properties["step_index"], f.location.line) for f in result.findings]
+    unpinned = [
+        (f.properties["job"], f.properties["step_index"], f.location.line) for f in result.findings
+    ]
     assert unpinned == [("a", 0, 4), ("b", 0, 4), ("c", 2, 14)]
     assert result.findings[2].properties["via_merge"] is True
-    assert result.facts["uses"] == 7  # 2 in a, 2 via the alias in b, 3 in c (one via a merge of *pinned)
+    assert (
+        result.facts["uses"] == 7
+    )  # 2 in a, 2 via the alias in b, 3 in c (one via a merge of *pinned)
     assert result.facts["pinned"] == 4  # x/z in a, in b (alias), in c (alias), in c (merge)
 
 
@@ -246,9 +291,17 @@ def test_alias_bomb_is_bounded() -> None:
     # instant and finds the one real use.
     lines = ["x-bomb:", "  l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 12)]
-    lines += ["jobs:", "  j:", "    steps:", "      - uses: a/b@v1", "        with: {payload: *l11}"]
+    lines += [
+        "jobs:",
+        "  j:",
+        "    steps:",
+        "      - uses: a/b@v1",
+        "        with: {payload: *l11}",
+    ]
     result = check_text("bomb.yml", "workflow", "\n".join(lines) + "\n")
-    assert [(f.rule, f.location.line if f.location else None) for f in result.findings] == [("unpinned-uses", 17)]
+    assert [(f.rule, f.location.line if f.location else None) for f in result.findings] == [
+        ("unpinned-uses", 17)
+    ]
 
 
 def test_job_that_is_a_list_is_an_error() -> None:
@@ -296,7 +349,10 @@ def test_multi_document_file() -> None:
               - uses: e/f@main
         ---
     """)
-    assert [(f.properties["job"], f.location.line) for f in result.findings] == [("one", 4), ("two", 10)]
+    assert [(f.properties["job"], f.location.line) for f in result.findings] == [
+        ("one", 4),
+        ("two", 10),
+    ]
     assert result.facts["documents"] == 2
 
 
@@ -324,7 +380,9 @@ def test_invalid_uses_reported_and_run_continues() -> None:
         ("invalid-uses", 9, "bad-slug"),
         ("unpinned-uses", 12, "major-minor-tag"),
     ]
-    assert result.facts["invalid"] == 6 and result.facts["local"] == 1 and result.facts["pinned"] == 1
+    assert (
+        result.facts["invalid"] == 6 and result.facts["local"] == 1 and result.facts["pinned"] == 1
+    )
 
 
 def test_version_comment_and_plain_comment() -> None:
@@ -338,15 +396,23 @@ def test_version_comment_and_plain_comment() -> None:
               - uses: "g/h@v2" # tag=v2.0.1
               - uses: i/j@{SHA} # v9
     """)
-    got = [(f.properties.get("comment"), f.properties.get("version_comment")) for f in result.findings]
-    assert got == [("v4.2.2", "v4.2.2"), ("pin@v7.0.1", "v7.0.1"), ("ratchet:exclude", None),
-                   ("tag=v2.0.1", "v2.0.1")]
+    got = [
+        (f.properties.get("comment"), f.properties.get("version_comment")) for f in result.findings
+    ]
+    assert got == [
+        ("v4.2.2", "v4.2.2"),
+        ("pin@v7.0.1", "v7.0.1"),
+        ("ratchet:exclude", None),
+        ("tag=v2.0.1", "v2.0.1"),
+    ]
 
 
 # --- composite and docker actions --------------------------------------------------------------------
 
+
 def test_composite_action_steps() -> None:
-    result = run(f"""
+    result = run(
+        f"""
         name: x
         runs:
           using: "composite"
@@ -355,7 +421,9 @@ def test_composite_action_steps() -> None:
             - uses: ./local
             - uses: docker://ghcr.io/o/i:1@{DIGEST}
             - uses: actions/setup-go@{SHA}
-    """, kind="action")
+    """,
+        kind="action",
+    )
     assert rows(result) == [("unpinned-uses", 5, 13, False)]
     assert result.findings[0].properties["where"] == "composite-step"
     assert "job" not in result.findings[0].properties
@@ -363,29 +431,38 @@ def test_composite_action_steps() -> None:
 
 
 def test_non_composite_action_steps_are_not_read() -> None:
-    result = run("""
+    result = run(
+        """
         runs:
           using: node20
           main: index.js
           steps:
             - uses: a/b@v1
-    """, kind="action")
+    """,
+        kind="action",
+    )
     assert result.findings == () and result.verdict == "pass"
 
 
-@pytest.mark.parametrize(("image", "findings"), [
-    ("Dockerfile", []),
-    ("docker://ghcr.io/o/i:v2.4.4", [("unpinned-image", "tag")]),
-    ("docker://ghcr.io/o/i", [("unpinned-image", "untagged")]),
-    ("docker://ghcr.io/o/i@sha256:abc", [("unpinned-image", "bad-digest")]),
-    (f"docker://ghcr.io/o/i@{DIGEST}", []),
-])
+@pytest.mark.parametrize(
+    ("image", "findings"),
+    [
+        ("Dockerfile", []),
+        ("docker://ghcr.io/o/i:v2.4.4", [("unpinned-image", "tag")]),
+        ("docker://ghcr.io/o/i", [("unpinned-image", "untagged")]),
+        ("docker://ghcr.io/o/i@sha256:abc", [("unpinned-image", "bad-digest")]),
+        (f"docker://ghcr.io/o/i@{DIGEST}", []),
+    ],
+)
 def test_docker_action_image(image: str, findings: list[tuple[str, str]]) -> None:
-    result = run(f"""
+    result = run(
+        f"""
         runs:
           using: docker
           image: '{image}'
-    """, kind="action")
+    """,
+        kind="action",
+    )
     assert [(f.rule, f.properties["image_kind"]) for f in result.findings] == findings
     assert result.verdict == ("fail" if findings else "pass")
 
@@ -427,14 +504,16 @@ def test_default_policy_is_hash_pin_everywhere() -> None:
 
 
 def test_policy_most_specific_wins_case_insensitive() -> None:
-    config = {"policy": {
-        "*": "ref-pin",
-        "actions/*": "ref-pin",
-        "actions/setup-node": "hash-pin",
-        "github/codeql-action/*": "ref-pin",
-        "github/codeql-action/analyze": "hash-pin",
-        "tj-actions/*": "hash-pin",
-    }}
+    config = {
+        "policy": {
+            "*": "ref-pin",
+            "actions/*": "ref-pin",
+            "actions/setup-node": "hash-pin",
+            "github/codeql-action/*": "ref-pin",
+            "github/codeql-action/analyze": "hash-pin",
+            "tj-actions/*": "hash-pin",
+        }
+    }
     result = run(POLICY_WF, config=config)
     assert unpinned_values(result) == [
         "Actions/Setup-Node@v4",  # owner/repo exact beats owner/*, matched case-insensitively
@@ -445,7 +524,10 @@ def test_policy_most_specific_wins_case_insensitive() -> None:
     # noncanonical-sha is a hash-pin concern only: under ref-pin it is not reported.
     assert not [f for f in result.findings if f.rule == "noncanonical-sha"]
     by_value = {f.properties["value"]: f.properties["policy"] for f in result.findings}
-    assert by_value["Actions/Setup-Node@v4"] == {"mode": "hash-pin", "pattern": "Actions/Setup-Node"}
+    assert by_value["Actions/Setup-Node@v4"] == {
+        "mode": "hash-pin",
+        "pattern": "Actions/Setup-Node",
+    }
     assert by_value["github/codeql-action/analyze@v3"]["pattern"] == "github/codeql-action/analyze"
 
 
@@ -458,25 +540,37 @@ def test_owner_repo_pattern_does_not_cover_subpaths() -> None:
 
 
 def test_any_still_reports_invalid_uses() -> None:
-    result = run("""
+    result = run(
+        """
         jobs:
           j:
             steps:
               - uses: a/b
               - uses: a/c@v1
-    """, config={"policy": {"*": "any"}})
+    """,
+        config={"policy": {"*": "any"}},
+    )
     assert rows(result) == [("invalid-uses", 4, 15, False)]
 
 
-@pytest.mark.parametrize("policy", [
-    {"*": "pin"}, {"a/b/c/*/d": "any"}, {"a": "any"}, {"*/b": "any"}, {"a/*/c": "any"}, ["*"],
-])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        {"*": "pin"},
+        {"a/b/c/*/d": "any"},
+        {"a": "any"},
+        {"*/b": "any"},
+        {"a/*/c": "any"},
+        ["*"],
+    ],
+)
 def test_bad_policy_is_a_config_error(policy: object) -> None:
     with pytest.raises(ConfigError):
         PinPolicy.from_config({"policy": policy})
 
 
 # --- waivers ------------------------------------------------------------------------------------------
+
 
 def test_ignore_comment_with_reason_waives() -> None:
     result = run("""
@@ -491,8 +585,15 @@ def test_ignore_comment_with_reason_waives() -> None:
             container:
               image: node:20 # verifier: ignore[unpinned-image] - base image mirrored internally
     """)
-    got = [(f.location.line, f.waived, f.waiver_reason, f.properties.get("ignore_rejected") is not None)
-           for f in result.findings]
+    got = [
+        (
+            f.location.line,
+            f.waived,
+            f.waiver_reason,
+            f.properties.get("ignore_rejected") is not None,
+        )
+        for f in result.findings
+    ]
     assert got == [
         (4, True, "vendored, reviewed in SEC-12", False),
         (6, True, "first-party, tag protected", False),
@@ -527,6 +628,7 @@ def test_ignore_text_inside_a_scalar_is_not_a_waiver() -> None:
 
 # --- local action from another repository's checkout ----------------------------------------------
 
+
 def test_local_action_under_foreign_checkout() -> None:
     result = run(f"""
         jobs:
@@ -558,8 +660,10 @@ def test_local_action_under_foreign_checkout() -> None:
                   repository: ${{{{ github.event.pull_request.head.repo.full_name }}}}
               - uses: ./
     """)
-    got = [(f.location.line, f.severity.value, f.properties["pinned"], f.properties["checkout_line"])
-           for f in result.findings]
+    got = [
+        (f.location.line, f.severity.value, f.properties["pinned"], f.properties["checkout_line"])
+        for f in result.findings
+    ]
     assert got == [(9, "medium", False, 5), (16, "low", True, 11), (28, "medium", False, 25)]
     assert all(f.rule == "local-action-checkout" for f in result.findings)
     # Reported, but not a pinning failure by itself: the default policy only warns.
@@ -568,18 +672,24 @@ def test_local_action_under_foreign_checkout() -> None:
 
 # --- bad input ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "problem", "line"), [
-    ("jobs:\n  j:\n    steps:\n      - uses: a/b@v1\n     bad: [\n", "YAML syntax error", 5),
-    ("- uses: a/b@v1\n", "top level is a list", 1),
-    ("just a string\n", "top level is a scalar", 1),
-    ("", "empty document", None),
-    ("# only a comment\n", "empty document", None),
-    ("jobs: [a, b]\n", "`jobs` is not a mapping", 1),
-    ("jobs:\n  j:\n    steps: {uses: a/b@v1}\n", "`steps` is not a list", 3),
-    ("jobs:\n  j:\n    steps:\n      - [uses, a/b@v1]\n", "step 0 is not a mapping", 4),
-    ("a: \x07\n", "not valid YAML", None),
-])
-def test_bad_yaml_is_an_error_result_naming_the_file(text: str, problem: str, line: int | None) -> None:
+
+@pytest.mark.parametrize(
+    ("text", "problem", "line"),
+    [
+        ("jobs:\n  j:\n    steps:\n      - uses: a/b@v1\n     bad: [\n", "YAML syntax error", 5),
+        ("- uses: a/b@v1\n", "top level is a list", 1),
+        ("just a string\n", "top level is a scalar", 1),
+        ("", "empty document", None),
+        ("# only a comment\n", "empty document", None),
+        ("jobs: [a, b]\n", "`jobs` is not a mapping", 1),
+        ("jobs:\n  j:\n    steps: {uses: a/b@v1}\n", "`steps` is not a list", 3),
+        ("jobs:\n  j:\n    steps:\n      - [uses, a/b@v1]\n", "step 0 is not a mapping", 4),
+        ("a: \x07\n", "not valid YAML", None),
+    ],
+)
+def test_bad_yaml_is_an_error_result_naming_the_file(
+    text: str, problem: str, line: int | None
+) -> None:
     result = check_text("bad/w.yml", "workflow", text)
     assert result.verdict == "error"
     (finding,) = result.findings
@@ -590,13 +700,18 @@ def test_bad_yaml_is_an_error_result_naming_the_file(text: str, problem: str, li
 
 
 def test_check_files_continues_after_bad_files() -> None:
-    results = check_files([
-        ("a.yml", "workflow", None, "binary file (contains NUL bytes), not YAML text"),
-        ("b.yml", "workflow", "- list\n", None),
-        ("c.yml", "workflow", "jobs:\n  j:\n    steps:\n      - uses: a/b@v1\n", None),
-    ])
-    assert [(r.subject, r.verdict) for r in results] == [("a.yml", "error"), ("b.yml", "error"),
-                                                         ("c.yml", "fail")]
+    results = check_files(
+        [
+            ("a.yml", "workflow", None, "binary file (contains NUL bytes), not YAML text"),
+            ("b.yml", "workflow", "- list\n", None),
+            ("c.yml", "workflow", "jobs:\n  j:\n    steps:\n      - uses: a/b@v1\n", None),
+        ]
+    )
+    assert [(r.subject, r.verdict) for r in results] == [
+        ("a.yml", "error"),
+        ("b.yml", "error"),
+        ("c.yml", "fail"),
+    ]
     assert "binary" in results[0].findings[0].message
 
 
@@ -638,14 +753,21 @@ def test_checkout_path_expression_is_assumed_to_cover() -> None:
     """)
     (finding,) = result.findings
     assert finding.rule == "local-action-checkout" and finding.properties["checkout_ref"] == "v1"
-    assert finding.severity == "medium" and "'v1', which is not a full commit SHA" in finding.message
+    assert (
+        finding.severity == "medium" and "'v1', which is not a full commit SHA" in finding.message
+    )
 
 
 def test_crlf_line_endings_keep_lines_columns_and_comments() -> None:
-    text = "jobs:\r\n  j:\r\n    steps:\r\n      - uses: a/b@v1 # v1.2.3\r\n      - uses: c/d@main\r\n"
+    text = (
+        "jobs:\r\n  j:\r\n    steps:\r\n      - uses: a/b@v1 # v1.2.3\r\n      - uses: c/d@main\r\n"
+    )
     result = check_text("crlf.yml", "workflow", text)
-    assert [(f.location.line, f.location.column, f.properties.get("version_comment"))
-            for f in result.findings if f.location] == [(4, 15, "v1.2.3"), (5, 15, None)]
+    assert [
+        (f.location.line, f.location.column, f.properties.get("version_comment"))
+        for f in result.findings
+        if f.location
+    ] == [(4, 15, "v1.2.3"), (5, 15, None)]
 
 
 def test_duplicate_uses_keys_are_both_reported() -> None:
@@ -656,7 +778,9 @@ def test_duplicate_uses_keys_are_both_reported() -> None:
               - uses: a/b@{SHA}
                 uses: c/d@v1
     """)
-    assert [(f.rule, f.location.line) for f in result.findings if f.location] == [("unpinned-uses", 5)]
+    assert [(f.rule, f.location.line) for f in result.findings if f.location] == [
+        ("unpinned-uses", 5)
+    ]
     assert result.facts["uses"] == 2
 
 
@@ -669,7 +793,9 @@ def test_multiline_literal_uses_is_invalid() -> None:
                   a/b@v1
                   c/d@v2
     """)
-    assert [(f.rule, f.properties["ref_kind"]) for f in result.findings] == [("invalid-uses", "whitespace")]
+    assert [(f.rule, f.properties["ref_kind"]) for f in result.findings] == [
+        ("invalid-uses", "whitespace")
+    ]
 
 
 def test_every_rule_has_a_docs_anchor() -> None:
@@ -677,7 +803,9 @@ def test_every_rule_has_a_docs_anchor() -> None:
 
     from verifier.checks.actions_pinned import META, RULES
 
-    page = (Path(__file__).resolve().parents[3] / "docs" / "checks" / "actions-pinned.md").read_text()
+    page = (
+        Path(__file__).resolve().parents[3] / "docs" / "checks" / "actions-pinned.md"
+    ).read_text()
     headings = {line[4:].strip() for line in page.splitlines() if line.startswith("### ")}
     assert set(RULES) <= headings
     assert META.rule_url("unpinned-uses").endswith("/docs/checks/actions-pinned.md#unpinned-uses")
@@ -703,8 +831,11 @@ def test_matrix_images_are_resolved_to_each_literal_value() -> None:
             container:
               image: ${{{{ matrix.img }}}}
     """)
-    got = [(f.location.line, f.properties["image_kind"], f.properties.get("via_matrix"))
-           for f in result.findings if f.location]
+    got = [
+        (f.location.line, f.properties["image_kind"], f.properties.get("via_matrix"))
+        for f in result.findings
+        if f.location
+    ]
     assert got == [
         (5, "tag", "img"),  # debian:12, at its place in the matrix
         (7, "untagged", "img"),  # ubuntu from include

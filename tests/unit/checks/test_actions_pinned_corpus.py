@@ -35,10 +35,12 @@ def results() -> dict[str, CheckResult]:
     out = check_files([(f.path, f.kind, f.text, f.problem) for f in files])
     prefix = str(CORPUS) + "/"
     assert all(r.subject.startswith(prefix) for r in out)
-    return {r.subject[len(prefix):]: r for r in out}
+    return {r.subject[len(prefix) :]: r for r in out}
 
 
-def test_discovers_exactly_the_corpus_files(results: dict[str, CheckResult], expected: dict[str, Any]) -> None:
+def test_discovers_exactly_the_corpus_files(
+    results: dict[str, CheckResult], expected: dict[str, Any]
+) -> None:
     assert set(results) == set(expected["files"])
     assert len(results) == 506
     kinds = Counter(r.facts["kind"] for r in results.values())
@@ -47,18 +49,32 @@ def test_discovers_exactly_the_corpus_files(results: dict[str, CheckResult], exp
         assert results[name].facts["kind"] == entry["type"], name
 
 
-def test_unpinned_uses_equal_expected_pairs(results: dict[str, CheckResult], expected: dict[str, Any]) -> None:
-    want = {(name, u["line"]) for name, entry in expected["files"].items() for u in entry["uses"]
-            if u["kind"] in REMOTE and u["pinned_full_sha"] is False}
-    got = {(name, f.location.line) for name, r in results.items() for f in r.findings
-           if f.rule == "unpinned-uses" and f.location is not None}
+def test_unpinned_uses_equal_expected_pairs(
+    results: dict[str, CheckResult], expected: dict[str, Any]
+) -> None:
+    want = {
+        (name, u["line"])
+        for name, entry in expected["files"].items()
+        for u in entry["uses"]
+        if u["kind"] in REMOTE and u["pinned_full_sha"] is False
+    }
+    got = {
+        (name, f.location.line)
+        for name, r in results.items()
+        for f in r.findings
+        if f.rule == "unpinned-uses" and f.location is not None
+    }
     assert len(want) == 354
     assert got - want == set()
     assert want - got == set()
 
 
-def test_finding_details_match_expected(results: dict[str, CheckResult], expected: dict[str, Any]) -> None:
-    by_line = {(name, u["line"]): u for name, entry in expected["files"].items() for u in entry["uses"]}
+def test_finding_details_match_expected(
+    results: dict[str, CheckResult], expected: dict[str, Any]
+) -> None:
+    by_line = {
+        (name, u["line"]): u for name, entry in expected["files"].items() for u in entry["uses"]
+    }
     for name, r in results.items():
         for f in r.findings:
             if f.rule != "unpinned-uses":
@@ -80,18 +96,32 @@ def test_per_file_counts(results: dict[str, CheckResult], expected: dict[str, An
         assert facts["remote"] == kinds["repository"] + kinds["reusable-workflow"], name
         assert facts["local"] == kinds["local"] + kinds["local-reusable-workflow"], name
         assert facts["docker"] == kinds["docker"], name
-        assert facts["pinned"] == sum(1 for u in entry["uses"] if u["pinned_full_sha"] is True), name
+        assert facts["pinned"] == sum(1 for u in entry["uses"] if u["pinned_full_sha"] is True), (
+            name
+        )
         assert facts["images"] == len(entry["images"]), name
 
 
 def test_images_match_expected(results: dict[str, CheckResult], expected: dict[str, Any]) -> None:
     # Digest-pinned images and local Dockerfiles are fine; every other image is an unpinned-image.
-    want = {(name, i["line"]) for name, entry in expected["files"].items() for i in entry["images"]
-            if i["image_kind"] not in ("digest", "local-dockerfile")}
-    want |= {(name, u["line"]) for name, entry in expected["files"].items() for u in entry["uses"]
-             if u["kind"] == "docker" and not u["docker_digest_pinned"]}
-    got = {(name, f.location.line) for name, r in results.items() for f in r.findings
-           if f.rule == "unpinned-image" and f.location is not None}
+    want = {
+        (name, i["line"])
+        for name, entry in expected["files"].items()
+        for i in entry["images"]
+        if i["image_kind"] not in ("digest", "local-dockerfile")
+    }
+    want |= {
+        (name, u["line"])
+        for name, entry in expected["files"].items()
+        for u in entry["uses"]
+        if u["kind"] == "docker" and not u["docker_digest_pinned"]
+    }
+    got = {
+        (name, f.location.line)
+        for name, r in results.items()
+        for f in r.findings
+        if f.rule == "unpinned-image" and f.location is not None
+    }
     assert got == want
     assert len(got) == 36
 

@@ -19,14 +19,27 @@ GITHUB = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubuserconten
 def _config(case: dict[str, Any]) -> TrustConfig:
     provider = case.get("provider", "aws")
     if provider == "aws":
-        doc = case.get("policy") or {"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Federated": GITHUB},
-            "Action": "sts:AssumeRoleWithWebIdentity", "Condition": case["condition"]}]}
+        doc = case.get("policy") or {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": GITHUB},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": case["condition"],
+                }
+            ],
+        }
     else:
         doc = case["document"]
     text = json.dumps(doc, indent=2)
-    return TrustConfig(provider=provider, subject=f"{case['id']}.json", path=f"{case['id']}.json",
-                       document=doc, text=text)
+    return TrustConfig(
+        provider=provider,
+        subject=f"{case['id']}.json",
+        path=f"{case['id']}.json",
+        document=doc,
+        text=text,
+    )
 
 
 def test_there_are_at_least_30_cases() -> None:
@@ -48,7 +61,10 @@ def test_case(case: dict[str, Any]) -> None:
     for absent in case.get("absent", []):
         assert absent not in rules
     # every finding carries a location in the file that was given
-    assert all(f.location is not None and f.location.path == f"{case['id']}.json" for f in result.findings
-               if f.rule != "role-admin-permissions")
+    assert all(
+        f.location is not None and f.location.path == f"{case['id']}.json"
+        for f in result.findings
+        if f.rule != "role-admin-permissions"
+    )
     assert result.facts["provider"] == case.get("provider", "aws")
     assert result.facts["summary"]

@@ -16,7 +16,9 @@ from verifier.checks.oidc_trust import check
 from verifier.sources.trust_policy_files import load_configs
 
 ROOT = Path(__file__).resolve().parents[2] / "assets" / "upstream" / "trust-policies"
-EXPECTED: dict[str, list[dict[str, Any]]] = json.loads((ROOT / "expected.json").read_text(encoding="utf-8"))
+EXPECTED: dict[str, list[dict[str, Any]]] = json.loads(
+    (ROOT / "expected.json").read_text(encoding="utf-8")
+)
 ENTRIES = [(provider, e) for provider in ("aws", "gcp", "azure") for e in EXPECTED[provider]]
 
 

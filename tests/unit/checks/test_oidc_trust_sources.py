@@ -45,15 +45,18 @@ def test_cloudformation_yaml_short_tags_parameter_defaults_and_admin() -> None:
 def test_terraform_hcl_every_shape() -> None:
     found = verdicts(ASSETS / "terraform")
     base = str(ASSETS / "terraform" / "main.tf")
-    assert found == {
-        f"{base}#aws_iam_role.deploy": "pass",  # data.aws_iam_policy_document.deploy.json
-        f"{base}#aws_iam_role.inline": "warn-org",  # jsonencode({...}) with repo:acme/*
-        f"{base}#aws_iam_role.heredoc": "warn-ref",  # <<EOF ... EOF with :pull_request
-        f"{base}#google_iam_workload_identity_pool_provider.github": "pass",
-        f"{base}#azuread_application_federated_identity_credential.fic": "pass",
-        f"{base}#azuread_application_flexible_federated_identity_credential.flex": "warn-org",
-        f"{base}#data.aws_iam_policy_document.dynamic_subjects": "indeterminate",  # dynamic "condition"
-    }
+    assert (
+        found
+        == {
+            f"{base}#aws_iam_role.deploy": "pass",  # data.aws_iam_policy_document.deploy.json
+            f"{base}#aws_iam_role.inline": "warn-org",  # jsonencode({...}) with repo:acme/*
+            f"{base}#aws_iam_role.heredoc": "warn-ref",  # <<EOF ... EOF with :pull_request
+            f"{base}#google_iam_workload_identity_pool_provider.github": "pass",
+            f"{base}#azuread_application_federated_identity_credential.fic": "pass",
+            f"{base}#azuread_application_flexible_federated_identity_credential.flex": "warn-org",
+            f"{base}#data.aws_iam_policy_document.dynamic_subjects": "indeterminate",  # dynamic "condition"
+        }
+    )
 
 
 def test_terraform_principal_resolves_to_the_oidc_provider_url() -> None:
@@ -88,7 +91,9 @@ def test_get_role_list_roles_urlencoded_and_azure_value_list() -> None:
 
 
 def test_gcloud_describe_yaml_camelcase() -> None:
-    assert verdicts(INPUTS / "gcloud-describe.yaml") == {str(INPUTS / "gcloud-describe.yaml"): "pass"}
+    assert verdicts(INPUTS / "gcloud-describe.yaml") == {
+        str(INPUTS / "gcloud-describe.yaml"): "pass"
+    }
 
 
 def test_findings_have_lines_in_the_file() -> None:
@@ -98,14 +103,17 @@ def test_findings_have_lines_in_the_file() -> None:
     assert finding.location is not None and finding.location.path == path and finding.location.line
 
 
-@pytest.mark.parametrize(("name", "problem"), [
-    ("invalid.json", "not valid JSON"),
-    ("list.json", "top-level JSON is a list"),
-    ("unknown-provider.json", "unknown provider"),
-    ("invalid.yaml", "not valid YAML"),
-    ("invalid.tf", "not valid Terraform HCL"),
-    ("statement-string.json", "no Statement list"),
-])
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("invalid.json", "not valid JSON"),
+        ("list.json", "top-level JSON is a list"),
+        ("unknown-provider.json", "unknown provider"),
+        ("invalid.yaml", "not valid YAML"),
+        ("invalid.tf", "not valid Terraform HCL"),
+        ("statement-string.json", "no Statement list"),
+    ],
+)
 def test_bad_input_names_the_file(name: str, problem: str) -> None:
     path = str(BAD / name)
     with pytest.raises(InputError) as info:
@@ -135,19 +143,41 @@ def test_missing_file_and_empty_directory(tmp_path: Path) -> None:
 
 def test_directory_skips_unrelated_files_but_not_broken_trust_files(tmp_path: Path) -> None:
     (tmp_path / "package.json").write_text('{"name": "app"}')
-    (tmp_path / "role.json").write_text(json.dumps({"Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-        "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
-        "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"}}}]}))
+    (tmp_path / "role.json").write_text(
+        json.dumps(
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Principal": {
+                            "Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"
+                        },
+                        "Condition": {
+                            "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"}
+                        },
+                    }
+                ]
+            }
+        )
+    )
     assert verdicts(tmp_path) == {str(tmp_path / "role.json"): "warn-org"}
     # files that mention no trust marker are not read: a permissions policy, a bucket policy, a Helm template
-    (tmp_path / "permissions.json").write_text(json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*",
-                                                                          "Resource": "*"}]}))
-    (tmp_path / "bucket.json").write_text(json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*",
-                                                                     "Action": "*", "Resource": "*"}]}))
-    (tmp_path / "issuer.yaml").write_text("kind: Issuer\nspec:\n  acme: {{ .Values.acme | toYaml }}\n")
+    (tmp_path / "permissions.json").write_text(
+        json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+    )
+    (tmp_path / "bucket.json").write_text(
+        json.dumps(
+            {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
+        )
+    )
+    (tmp_path / "issuer.yaml").write_text(
+        "kind: Issuer\nspec:\n  acme: {{ .Values.acme | toYaml }}\n"
+    )
     assert verdicts(tmp_path) == {str(tmp_path / "role.json"): "warn-org"}
-    (tmp_path / "broken.json").write_text('{"Statement": [{"Action": "sts:AssumeRoleWithWebIdentity",')
+    (tmp_path / "broken.json").write_text(
+        '{"Statement": [{"Action": "sts:AssumeRoleWithWebIdentity",'
+    )
     with pytest.raises(InputError) as info:
         load_configs([str(tmp_path)])
     assert info.value.path == str(tmp_path / "broken.json")
@@ -156,17 +186,20 @@ def test_directory_skips_unrelated_files_but_not_broken_trust_files(tmp_path: Pa
 def test_statement_that_is_not_an_object() -> None:
     from verifier.checks.oidc_trust import TrustConfig
 
-    cfg = TrustConfig(provider="aws", subject="p.json", path="p.json", document={"Statement": ["x"]})
+    cfg = TrustConfig(
+        provider="aws", subject="p.json", path="p.json", document={"Statement": ["x"]}
+    )
     with pytest.raises(InputError, match=r"Statement\[0\] is not an object"):
         check(cfg)
 
 
 # --- the HCL reader -----------------------------------------------------------------------------------
 
+
 def test_hcl_reader_shapes() -> None:
     from verifier.sources.trust_policy_files import parse_hcl
 
-    text = '''
+    text = """
 # comment
 /* block
    comment */
@@ -190,7 +223,7 @@ resource "aws_iam_role" "r" {
   }
 }
 locals { only = "one" }
-'''
+"""
     data = parse_hcl(text)
     body = data["resource"][0]["aws_iam_role"]["r"]
     assert body["name"] == 'a "quoted" ${var.env}-${lookup(var.m, "k", "}")}'
@@ -199,18 +232,23 @@ locals { only = "one" }
     assert body["list"] == ["a", None, 1.5]
     assert body["policy"] == '{"a": 1}'
     assert body["for_each"] == '${{ for k, v in var.m : k => v if v != "" }}'
-    assert body["nested"][0]["x"].startswith("${jsonencode({") and body["nested"][0]["x"].endswith("})}")
+    assert body["nested"][0]["x"].startswith("${jsonencode({") and body["nested"][0]["x"].endswith(
+        "})}"
+    )
     assert data["locals"] == [{"only": "one"}]
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ('resource "x" "y" {\n  a = "open\n}\n', "unterminated string at line 2"),
-    ('resource "x" "y" {\n  a = 1\n', "missing '}'"),
-    ("a = <<EOF\nno end\n", "heredoc EOF is not closed"),
-    ("a = [1,\n2\n", "expected ',' or ']' at line 3"),
-    ("resource x {\n  = 1\n}\n", "unexpected '=' at line 2"),
-    ("/* open", "unterminated comment"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('resource "x" "y" {\n  a = "open\n}\n', "unterminated string at line 2"),
+        ('resource "x" "y" {\n  a = 1\n', "missing '}'"),
+        ("a = <<EOF\nno end\n", "heredoc EOF is not closed"),
+        ("a = [1,\n2\n", "expected ',' or ']' at line 3"),
+        ("resource x {\n  = 1\n}\n", "unexpected '=' at line 2"),
+        ("/* open", "unterminated comment"),
+    ],
+)
 def test_hcl_reader_errors_name_the_line(text: str, problem: str) -> None:
     from verifier.sources.trust_policy_files import HclError, parse_hcl
 
@@ -225,21 +263,40 @@ def test_account_authorization_details_admin_amplifies() -> None:
     config, result = results["org-admin"]
     assert result.verdict == "warn-org"
     assert config.admin_permissions == ("AdministratorAccess",)
-    assert any(f.rule == "role-admin-permissions" and f.severity == Severity.CRITICAL for f in result.findings)
+    assert any(
+        f.rule == "role-admin-permissions" and f.severity == Severity.CRITICAL
+        for f in result.findings
+    )
     config, result = results["star-inline"]
     assert config.admin_permissions == ("inline policy Action '*' on Resource '*'",)
     assert result.facts["admin_permissions"] == ["inline policy Action '*' on Resource '*'"]
 
 
 def test_terraform_templatefile_is_followed(tmp_path: Path) -> None:
-    (tmp_path / "trust.json.tpl").write_text(json.dumps({"Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-        "Principal": {"Federated": "${provider_arn}"},
-        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:sub": "${subject}"}}}]}))
+    (tmp_path / "trust.json.tpl").write_text(
+        json.dumps(
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Principal": {"Federated": "${provider_arn}"},
+                        "Condition": {
+                            "StringEquals": {
+                                "token.actions.githubusercontent.com:sub": "${subject}"
+                            }
+                        },
+                    }
+                ]
+            }
+        )
+    )
     tf = tmp_path / "main.tf"
-    tf.write_text('resource "aws_iam_role" "r" {\n'
-                  '  assume_role_policy = templatefile("${path.module}/trust.json.tpl", {\n'
-                  '    provider_arn = aws_iam_openid_connect_provider.gh.arn\n    subject = var.subject\n  })\n}\n')
+    tf.write_text(
+        'resource "aws_iam_role" "r" {\n'
+        '  assume_role_policy = templatefile("${path.module}/trust.json.tpl", {\n'
+        "    provider_arn = aws_iam_openid_connect_provider.gh.arn\n    subject = var.subject\n  })\n}\n"
+    )
     (result,) = [check(c) for c in load_configs([str(tf)])]
     assert result.verdict == "indeterminate"  # the subject is passed in by the caller
     tf.write_text('resource "aws_iam_role" "r" {\n  assume_role_policy = file("missing.json")\n}\n')
@@ -248,12 +305,19 @@ def test_terraform_templatefile_is_followed(tmp_path: Path) -> None:
     assert info.value.path == str(tmp_path / "missing.json")
 
 
-@pytest.mark.parametrize("doc", [
-    {"format_version": "1.2", "planned_values": "x"},
-    {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}},
-     "Parameters": ["not", "a", "map"]},
-    {"Roles": [{"RoleName": "r", "AssumeRolePolicyDocument": "%7Bnot json"}]},
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"format_version": "1.2", "planned_values": "x"},
+        {
+            "Resources": {
+                "R": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}
+            },
+            "Parameters": ["not", "a", "map"],
+        },
+        {"Roles": [{"RoleName": "r", "AssumeRolePolicyDocument": "%7Bnot json"}]},
+    ],
+)
 def test_malformed_known_shapes_are_input_errors(tmp_path: Path, doc: object) -> None:
     path = tmp_path / "doc.json"
     path.write_text(json.dumps(doc))
@@ -267,20 +331,28 @@ def test_hcl_attribute_and_block_with_one_name() -> None:
     from verifier.sources.trust_policy_files import HclError, parse_hcl
 
     with pytest.raises(HclError, match="both an attribute and a block"):
-        parse_hcl('a = 1\na {\n}\n')
+        parse_hcl("a = 1\na {\n}\n")
 
 
 def test_multi_document_yaml(tmp_path: Path) -> None:
     path = tmp_path / "creds.yaml"
-    path.write_text("kind: ConfigMap\nmetadata: {name: x}\n---\n"
-                    "issuer: https://token.actions.githubusercontent.com\nsubject: repo:acme/app:pull_request\n"
-                    "audiences: [api://AzureADTokenExchange]\n---\n")
+    path.write_text(
+        "kind: ConfigMap\nmetadata: {name: x}\n---\n"
+        "issuer: https://token.actions.githubusercontent.com\nsubject: repo:acme/app:pull_request\n"
+        "audiences: [api://AzureADTokenExchange]\n---\n"
+    )
     assert verdicts(path) == {str(path): "warn-ref"}
     (tmp_path / "creds.yaml").write_text("kind: ConfigMap\n---\nkind: Secret\n")
     with pytest.raises(InputError, match="unknown provider"):
         load_configs([str(path)])
-    (tmp_path / "other.json").write_text(json.dumps({"issuer": "https://token.actions.githubusercontent.com",
-                                                     "subject": "repo:acme/app:ref:refs/heads/main"}))
+    (tmp_path / "other.json").write_text(
+        json.dumps(
+            {
+                "issuer": "https://token.actions.githubusercontent.com",
+                "subject": "repo:acme/app:ref:refs/heads/main",
+            }
+        )
+    )
     assert verdicts(tmp_path) == {str(tmp_path / "other.json"): "pass"}
 
 
@@ -293,7 +365,10 @@ def test_terraform_module_split_across_files() -> None:
     assert config.admin_permissions == ("AdministratorAccess",)
     result = check(config)
     assert result.verdict == "warn-org"
-    assert any(f.rule == "role-admin-permissions" and f.severity == Severity.CRITICAL for f in result.findings)
+    assert any(
+        f.rule == "role-admin-permissions" and f.severity == Severity.CRITICAL
+        for f in result.findings
+    )
     # walking the module evaluates the document once, through the role
     assert [c.subject for c in load_configs([str(module)])] == [main]
     # named explicitly, data.tf's document is evaluated on its own
@@ -304,7 +379,9 @@ def test_terraform_module_split_across_files() -> None:
 
 def test_terraform_reference_to_an_undefined_document(tmp_path: Path) -> None:
     tf = tmp_path / "main.tf"
-    tf.write_text('resource "aws_iam_role" "r" {\n  assume_role_policy = data.aws_iam_policy_document.nope.json\n}\n')
+    tf.write_text(
+        'resource "aws_iam_role" "r" {\n  assume_role_policy = data.aws_iam_policy_document.nope.json\n}\n'
+    )
     with pytest.raises(InputError, match="which no .tf file of .* defines"):
         load_configs([str(tf)])
 
@@ -327,7 +404,9 @@ def test_terraform_counted_resources_and_for_expressions() -> None:
     result = check(config)
     # every element is repo:<owner>/<name>:environment:production
     assert result.verdict == "pass"
-    assert result.facts["statements"][0]["sub"] == ["repo:${var.owner}/${name}:environment:production"]
+    assert result.facts["statements"][0]["sub"] == [
+        "repo:${var.owner}/${name}:environment:production"
+    ]
     assert result.facts["statements"][0]["issuer_hosts"] == ["token.actions.githubusercontent.com"]
 
 
@@ -336,7 +415,10 @@ def test_terraform_templated_issuer_host() -> None:
     condition bounds the broad reading at warn-org."""
     (result,) = [check(c) for c in load_configs([str(ASSETS / "terraform-templated-host")])]
     assert result.verdict == "indeterminate"
-    assert (result.facts["verdict_if_narrow"], result.facts["verdict_if_broad"]) == ("pass", "warn-org")
+    assert (result.facts["verdict_if_narrow"], result.facts["verdict_if_broad"]) == (
+        "pass",
+        "warn-org",
+    )
 
 
 def test_terraform_json_syntax() -> None:

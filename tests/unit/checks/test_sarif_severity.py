@@ -25,14 +25,24 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "trivy/trivy-golden-alpine-310.sarif.json": {"medium": 4},
     "trivy/trivy-golden-alpine-310.trivy-report.json": {"medium": 4},
     "trivy/trivy-action-config-misconfig.sarif.json": {"high": 5, "medium": 1, "low": 2},
-    "trivy/ratify-trivy-alpine-critical.sarif.json": {"critical": 4, "high": 29, "medium": 10, "low": 2},
+    "trivy/ratify-trivy-alpine-critical.sarif.json": {
+        "critical": 4,
+        "high": 29,
+        "medium": 10,
+        "low": 2,
+    },
     "trivy/rocky-linux-trivy-0.38.1.sarif.json": {"high": 4, "medium": 14},
     "trivy/austimkelly-trivy-0.49.1-critical-high.sarif.json": {"critical": 13, "high": 8},
     # Legacy contrib/sarif.tpl: "[MEDIUM] CVE-…" ids, tags carry the severity, level is always "error".
     "trivy/trivy-sarif-demo-legacy-template.sarif.json": {"medium": 3, "low": 1},
     # Trivy 0.15.0 template: tags ["vulnerability", SEVERITY, pkg]; level does not track severity.
-    "trivy/trivy-sarif-demo-v0.15.0-template.sarif.json":
-        {"critical": 27, "high": 37, "medium": 46, "low": 3, "unknown": 11},
+    "trivy/trivy-sarif-demo-v0.15.0-template.sarif.json": {
+        "critical": 27,
+        "high": 37,
+        "medium": 46,
+        "low": 3,
+        "unknown": 11,
+    },
     "trivy/ortelius-trivy-0.40.0-empty-results.sarif.json": {},
     # grype: severity only in the rule help ("Severity: low"), security-severity is the max CVSS (8.2).
     "other/grype-golden-image.sarif.json": {"low": 1, "critical": 1},
@@ -54,9 +64,18 @@ def test_real_reports_count_per_severity(name: str) -> None:
 
 
 def test_rule_ids_are_vulnerability_ids_not_template_ids() -> None:
-    legacy = sarif_severity.evaluate(load_scan_report(SARIF / "trivy/trivy-sarif-demo-legacy-template.sarif.json"), "x")
-    assert sorted(f.rule for f in legacy.findings) == ["CVE-2019-1547", "CVE-2019-1549", "CVE-2019-1551", "CVE-2019-1563"]
-    old = sarif_severity.evaluate(load_scan_report(SARIF / "trivy/trivy-sarif-demo-v0.15.0-template.sarif.json"), "x")
+    legacy = sarif_severity.evaluate(
+        load_scan_report(SARIF / "trivy/trivy-sarif-demo-legacy-template.sarif.json"), "x"
+    )
+    assert sorted(f.rule for f in legacy.findings) == [
+        "CVE-2019-1547",
+        "CVE-2019-1549",
+        "CVE-2019-1551",
+        "CVE-2019-1563",
+    ]
+    old = sarif_severity.evaluate(
+        load_scan_report(SARIF / "trivy/trivy-sarif-demo-v0.15.0-template.sarif.json"), "x"
+    )
     first = old.findings[0]
     assert first.rule == "CVE-2018-14618"
     assert first.properties["package"] == "curl"
@@ -65,22 +84,38 @@ def test_rule_ids_are_vulnerability_ids_not_template_ids() -> None:
 
 def test_repeated_rule_ids_use_per_result_package() -> None:
     """Trivy overwrites the rule with the last result's data; each result keeps its own package."""
-    result = sarif_severity.evaluate(load_scan_report(SARIF / "trivy/trivy-golden-alpine-310.sarif.json"), "x")
+    result = sarif_severity.evaluate(
+        load_scan_report(SARIF / "trivy/trivy-golden-alpine-310.sarif.json"), "x"
+    )
     packages = sorted((f.rule, f.properties["package"]) for f in result.findings)
-    assert packages == [("CVE-2019-1549", "libcrypto1.1"), ("CVE-2019-1549", "libssl1.1"),
-                        ("CVE-2019-1551", "libcrypto1.1"), ("CVE-2019-1551", "libssl1.1")]
+    assert packages == [
+        ("CVE-2019-1549", "libcrypto1.1"),
+        ("CVE-2019-1549", "libssl1.1"),
+        ("CVE-2019-1551", "libcrypto1.1"),
+        ("CVE-2019-1551", "libssl1.1"),
+    ]
 
 
 def test_misconfigurations_keep_their_ids_and_lines() -> None:
-    result = sarif_severity.evaluate(load_scan_report(SARIF / "trivy/trivy-action-config-misconfig.sarif.json"), "x")
+    result = sarif_severity.evaluate(
+        load_scan_report(SARIF / "trivy/trivy-action-config-misconfig.sarif.json"), "x"
+    )
     first = next(f for f in result.findings if f.rule == "AWS-0086")
     assert first.properties["kind"] == "misconfiguration"
-    assert first.location is not None and first.location.path == "main.tf" and first.location.line == 8
+    assert (
+        first.location is not None and first.location.path == "main.tf" and first.location.line == 8
+    )
 
 
 def _sarif(results: list[dict[str, Any]], rules: list[dict[str, Any]] | None = None) -> bytes:
-    return json.dumps({"version": "2.1.0", "runs": [
-        {"tool": {"driver": {"name": "Trivy", "rules": rules or []}}, "results": results}]}).encode()
+    return json.dumps(
+        {
+            "version": "2.1.0",
+            "runs": [
+                {"tool": {"driver": {"name": "Trivy", "rules": rules or []}}, "results": results}
+            ],
+        }
+    ).encode()
 
 
 def _one(data: bytes) -> Any:
@@ -90,47 +125,105 @@ def _one(data: bytes) -> Any:
 
 
 def test_message_severity_beats_rule_data() -> None:
-    rules = [{"id": "CVE-1", "properties": {"tags": ["vulnerability", "LOW"]}, "help": {"text": "Severity: LOW"}}]
-    finding = _one(_sarif([{"ruleId": "CVE-1", "ruleIndex": 0, "level": "note",
-                            "message": {"text": "Package: p\nSeverity: CRITICAL\nFixed Version: 2"}}], rules))
+    rules = [
+        {
+            "id": "CVE-1",
+            "properties": {"tags": ["vulnerability", "LOW"]},
+            "help": {"text": "Severity: LOW"},
+        }
+    ]
+    finding = _one(
+        _sarif(
+            [
+                {
+                    "ruleId": "CVE-1",
+                    "ruleIndex": 0,
+                    "level": "note",
+                    "message": {"text": "Package: p\nSeverity: CRITICAL\nFixed Version: 2"},
+                }
+            ],
+            rules,
+        )
+    )
     assert finding.severity is Severity.CRITICAL
     assert finding.properties["severity_source"] == "message"
 
 
 def test_tags_then_help_then_bracket_prefix() -> None:
-    by_tags = _one(_sarif([{"ruleId": "CVE-1", "message": {"text": "x"}}],
-                          [{"id": "CVE-1", "properties": {"tags": ["security", "HIGH"]}, "help": {"text": "Severity: LOW"}}]))
+    by_tags = _one(
+        _sarif(
+            [{"ruleId": "CVE-1", "message": {"text": "x"}}],
+            [
+                {
+                    "id": "CVE-1",
+                    "properties": {"tags": ["security", "HIGH"]},
+                    "help": {"text": "Severity: LOW"},
+                }
+            ],
+        )
+    )
     assert (by_tags.severity, by_tags.properties["severity_source"]) == (Severity.HIGH, "rule-tags")
-    by_help = _one(_sarif([{"ruleId": "CVE-1", "message": {"text": "x"}}],
-                          [{"id": "CVE-1", "help": {"text": "Vulnerability CVE-1\nSeverity: medium"}}]))
-    assert (by_help.severity, by_help.properties["severity_source"]) == (Severity.MEDIUM, "rule-help")
-    by_prefix = _one(_sarif([{"ruleId": "[LOW] CVE-1", "level": "error", "message": {"text": "x"}}]))
+    by_help = _one(
+        _sarif(
+            [{"ruleId": "CVE-1", "message": {"text": "x"}}],
+            [{"id": "CVE-1", "help": {"text": "Vulnerability CVE-1\nSeverity: medium"}}],
+        )
+    )
+    assert (by_help.severity, by_help.properties["severity_source"]) == (
+        Severity.MEDIUM,
+        "rule-help",
+    )
+    by_prefix = _one(
+        _sarif([{"ruleId": "[LOW] CVE-1", "level": "error", "message": {"text": "x"}}])
+    )
     assert (by_prefix.severity, by_prefix.rule) == (Severity.LOW, "CVE-1")
 
 
 def test_level_alone_is_degraded_and_fails_closed() -> None:
     """CRITICAL and HIGH both map to `error`: with nothing else, assume the worse one and say so."""
-    finding = _one(_sarif([{"ruleId": "CVE-9", "level": "error", "message": {"text": "something"}}]))
+    finding = _one(
+        _sarif([{"ruleId": "CVE-9", "level": "error", "message": {"text": "something"}}])
+    )
     assert finding.severity is Severity.CRITICAL
     assert finding.properties["degraded"] is True
-    cvss = _one(_sarif([{"ruleId": "CVE-9", "level": "error", "message": {"text": "x"}}],
-                       [{"id": "CVE-9", "properties": {"security-severity": "7.5"}}]))
-    assert (cvss.severity, cvss.properties["severity_source"]) == (Severity.HIGH, "security-severity")
+    cvss = _one(
+        _sarif(
+            [{"ruleId": "CVE-9", "level": "error", "message": {"text": "x"}}],
+            [{"id": "CVE-9", "properties": {"security-severity": "7.5"}}],
+        )
+    )
+    assert (cvss.severity, cvss.properties["severity_source"]) == (
+        Severity.HIGH,
+        "security-severity",
+    )
 
 
 def test_rule_index_pointing_at_another_rule_is_not_trusted() -> None:
-    rules = [{"id": "CVE-A", "properties": {"tags": ["LOW"]}}, {"id": "CVE-B", "properties": {"tags": ["CRITICAL"]}}]
+    rules = [
+        {"id": "CVE-A", "properties": {"tags": ["LOW"]}},
+        {"id": "CVE-B", "properties": {"tags": ["CRITICAL"]}},
+    ]
     finding = _one(_sarif([{"ruleId": "CVE-B", "ruleIndex": 0, "message": {"text": "x"}}], rules))
     assert finding.severity is Severity.CRITICAL
 
 
 def test_ignore_unfixed_waives_only_unfixed() -> None:
-    data = _sarif([
-        {"ruleId": "CVE-1", "message": {"text": "Package: a\nSeverity: CRITICAL\nFixed Version: "}},
-        {"ruleId": "CVE-2", "message": {"text": "Package: b\nSeverity: CRITICAL\nFixed Version: 1.2"}},
-        {"ruleId": "CVE-3", "message": {"text": "Package: c\nSeverity: CRITICAL"}},
-    ])
-    result = sarif_severity.evaluate(parse_scan_report(data, "t"), "t", waivers=[sarif_severity.unfixed_waiver])
+    data = _sarif(
+        [
+            {
+                "ruleId": "CVE-1",
+                "message": {"text": "Package: a\nSeverity: CRITICAL\nFixed Version: "},
+            },
+            {
+                "ruleId": "CVE-2",
+                "message": {"text": "Package: b\nSeverity: CRITICAL\nFixed Version: 1.2"},
+            },
+            {"ruleId": "CVE-3", "message": {"text": "Package: c\nSeverity: CRITICAL"}},
+        ]
+    )
+    result = sarif_severity.evaluate(
+        parse_scan_report(data, "t"), "t", waivers=[sarif_severity.unfixed_waiver]
+    )
     waived = {f.rule: f.waived for f in result.findings}
     # CVE-3 says nothing about a fix: not evidence that none exists, so it is not waived.
     assert waived == {"CVE-1": True, "CVE-2": False, "CVE-3": False}
@@ -154,11 +247,25 @@ BAD_INPUTS = {
     "other-json": (b'{"hello": "world"}', "neither SARIF"),
     "sarif-1": (b'{"version": "1.0.0", "runs": []}', "SARIF version '1.0.0' is not supported"),
     "runs-not-list": (b'{"version": "2.1.0", "runs": {}}', "not a valid SARIF or Trivy report"),
-    "no-driver": (b'{"version": "2.1.0", "runs": [{"results": []}]}', "runs[0]: missing 'tool.driver'"),
-    "no-message": (_sarif([{"ruleId": "CVE-1"}]), "runs[0].results[0]: result has no 'message.text'"),
-    "no-rule": (_sarif([{"message": {"text": "x"}}]), "runs[0].results[0]: result has neither 'ruleId'"),
-    "deep": (b'{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "properties": {"a": '
-             + b"[" * 100_000 + b"]" * 100_000 + b"}}]}", "nested too deeply"),
+    "no-driver": (
+        b'{"version": "2.1.0", "runs": [{"results": []}]}',
+        "runs[0]: missing 'tool.driver'",
+    ),
+    "no-message": (
+        _sarif([{"ruleId": "CVE-1"}]),
+        "runs[0].results[0]: result has no 'message.text'",
+    ),
+    "no-rule": (
+        _sarif([{"message": {"text": "x"}}]),
+        "runs[0].results[0]: result has neither 'ruleId'",
+    ),
+    "deep": (
+        b'{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "properties": {"a": '
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"}}]}",
+        "nested too deeply",
+    ),
 }
 
 

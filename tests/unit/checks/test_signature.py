@@ -37,8 +37,11 @@ DEMO_KEY = load_pem_public_key((DEMO / "keys" / "throwaway-cosign.pub").read_byt
 
 def _evidence(directory: str, ref: str = "registry.test/app") -> ImageEvidence:
     d = CIMG / directory
-    return ImageEvidence(ref=ref, digest=manifest_digest(d),
-                         signatures=tuple(s.layer() for s in fixture_signatures(d)))
+    return ImageEvidence(
+        ref=ref,
+        digest=manifest_digest(d),
+        signatures=tuple(s.layer() for s in fixture_signatures(d)),
+    )
 
 
 def test_real_keyless_signature_passes_with_signer_facts() -> None:
@@ -48,13 +51,18 @@ def test_real_keyless_signature_passes_with_signer_facts() -> None:
     assert result.subject == f"{KEYLESS}@{digest}"
     assert result.facts["digest"] == digest and result.facts["count"] == 1
     [signer] = result.facts["verified_signers"]
-    assert signer["identity"] == "mitr@redhat.com" and signer["issuer"] == "https://github.com/login/oauth"
+    assert (
+        signer["identity"] == "mitr@redhat.com"
+        and signer["issuer"] == "https://github.com/login/oauth"
+    )
     assert signer["kind"] == "cosign-legacy" and signer["signed_at"] == "2023-01-20T20:51:33Z"
 
 
 def test_wrong_identity_fails_with_reason() -> None:
-    policy = SignaturePolicy(trust=TRUST, identity=IdentityPolicy(identity="mitr@redhat.com",
-                                                                  issuer="https://accounts.google.com"))
+    policy = SignaturePolicy(
+        trust=TRUST,
+        identity=IdentityPolicy(identity="mitr@redhat.com", issuer="https://accounts.google.com"),
+    )
     result = evaluate(collect_image_evidence(KEYLESS), policy)
     assert result.verdict == "fail" and result.facts["count"] == 0
     [finding] = result.findings
@@ -65,16 +73,23 @@ def test_wrong_identity_fails_with_reason() -> None:
 def test_mixed_signatures_pass_and_report_the_bad_one() -> None:
     result = evaluate(_evidence("dir-img-cosign-mixed"), SignaturePolicy(trust=TRUST, key=COSIGN))
     assert result.verdict == "pass"
-    assert (result.facts["count"], result.facts["failed"], result.facts["signatures_found"]) == (1, 1, 2)
+    assert (result.facts["count"], result.facts["failed"], result.facts["signatures_found"]) == (
+        1,
+        1,
+        2,
+    )
     [finding] = result.findings
     assert (finding.rule, finding.severity) == ("key-mismatch", "low")
 
 
-@pytest.mark.parametrize(("directory", "rule"), [
-    ("dir-img-cosign-manifest-digest-error", "artifact-mismatch"),
-    ("dir-img-cosign-modified-manifest", "artifact-mismatch"),
-    ("dir-img-cosign-other-attachment", "payload-invalid"),
-])
+@pytest.mark.parametrize(
+    ("directory", "rule"),
+    [
+        ("dir-img-cosign-manifest-digest-error", "artifact-mismatch"),
+        ("dir-img-cosign-modified-manifest", "artifact-mismatch"),
+        ("dir-img-cosign-other-attachment", "payload-invalid"),
+    ],
+)
 def test_invalid_fixture_signatures_fail(directory: str, rule: str) -> None:
     result = evaluate(_evidence(directory), SignaturePolicy(trust=TRUST, key=COSIGN))
     assert result.verdict == "fail"
@@ -89,11 +104,15 @@ def test_no_signature_at_all() -> None:
 
 
 def test_incomplete_evidence_is_an_error_unless_a_signature_verified() -> None:
-    ev = ImageEvidence(ref="r/a", digest="sha256:" + "a" * 64, problems=("referrers listing capped",))
+    ev = ImageEvidence(
+        ref="r/a", digest="sha256:" + "a" * 64, problems=("referrers listing capped",)
+    )
     result = evaluate(ev, SignaturePolicy(trust=TRUST, key=COSIGN))
     assert result.verdict == "error" and "referrers listing capped" in result.facts["error"]
     assert [f.rule for f in result.findings] == ["evidence-incomplete"]
-    good = dataclasses.replace(_evidence("dir-img-cosign-valid"), problems=("one referrer unreadable",))
+    good = dataclasses.replace(
+        _evidence("dir-img-cosign-valid"), problems=("one referrer unreadable",)
+    )
     result = evaluate(good, SignaturePolicy(trust=TRUST, key=COSIGN))
     assert result.verdict == "pass" and result.facts["problems"] == ["one referrer unreadable"]
 
@@ -111,7 +130,9 @@ def test_referrer_signature_for_another_image_is_rejected() -> None:
     ev = collect_image_evidence(THROWAWAY)
     sig_referrers = [r for r in ev.referrers if signature._is_signature_referrer(r)]
     assert len(sig_referrers) == 1
-    other = ImageEvidence(ref="registry.test/other", digest="sha256:" + "b" * 64, referrers=tuple(sig_referrers))
+    other = ImageEvidence(
+        ref="registry.test/other", digest="sha256:" + "b" * 64, referrers=tuple(sig_referrers)
+    )
     result = evaluate(other, SignaturePolicy(trust=TRUST, key=DEMO_KEY))
     assert result.verdict == "fail" and [f.rule for f in result.findings] == ["artifact-mismatch"]
 
@@ -119,9 +140,12 @@ def test_referrer_signature_for_another_image_is_rejected() -> None:
 def test_sigstore_js_referrer_bundle() -> None:
     raw = (SIGNATURE_ASSETS / "js-sign-bundle.json").read_bytes()
     digest = "sha256:ae2b469e5b5dd7c959c86ee339c8b56eebea9e5084de1cf0fd93324e34754407"
-    ref = ReferrerBundle(artifact_type="application/vnd.dev.sigstore.bundle.v0.3+json", bundle=raw,
-                         annotations={"dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1"},
-                         manifest_digest="sha256:" + hashlib.sha256(raw).hexdigest())
+    ref = ReferrerBundle(
+        artifact_type="application/vnd.dev.sigstore.bundle.v0.3+json",
+        bundle=raw,
+        annotations={"dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1"},
+        manifest_digest="sha256:" + hashlib.sha256(raw).hexdigest(),
+    )
     ev = ImageEvidence(ref="127.0.0.1:5001/demo/hello", digest=digest, referrers=(ref,))
     key = load_pem_public_key((SIGNATURE_ASSETS / "k-sigstore.pub").read_bytes())
     assert evaluate(ev, SignaturePolicy(trust=TRUST, key=key)).verdict == "pass"
@@ -136,16 +160,33 @@ def test_sigstore_js_referrer_bundle() -> None:
 def test_truncated_and_garbage_referrer_bundles_fail_cleanly() -> None:
     raw = (SIGNATURE_ASSETS / "js-sign-bundle.json").read_bytes()
     digest = "sha256:ae2b469e5b5dd7c959c86ee339c8b56eebea9e5084de1cf0fd93324e34754407"
-    payload = base64.b64encode(json.dumps({"predicateType": "https://sigstore.dev/cosign/sign/v1"}).encode())
-    bundles = [raw[: len(raw) // 2],
-               json.dumps({"mediaType": "x", "dsseEnvelope": {"payload": payload.decode()}}).encode()]
-    refs = tuple(ReferrerBundle(artifact_type="application/vnd.dev.sigstore.bundle.v0.3+json", bundle=b,
-                                annotations={"dev.sigstore.bundle.predicateType":
-                                             "https://sigstore.dev/cosign/sign/v1"},
-                                manifest_digest=f"sha256:{i:064x}") for i, b in enumerate(bundles))
+    payload = base64.b64encode(
+        json.dumps({"predicateType": "https://sigstore.dev/cosign/sign/v1"}).encode()
+    )
+    bundles = [
+        raw[: len(raw) // 2],
+        json.dumps({"mediaType": "x", "dsseEnvelope": {"payload": payload.decode()}}).encode(),
+    ]
+    refs = tuple(
+        ReferrerBundle(
+            artifact_type="application/vnd.dev.sigstore.bundle.v0.3+json",
+            bundle=b,
+            annotations={
+                "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1"
+            },
+            manifest_digest=f"sha256:{i:064x}",
+        )
+        for i, b in enumerate(bundles)
+    )
     key = load_pem_public_key((SIGNATURE_ASSETS / "k-sigstore.pub").read_bytes())
-    result = evaluate(ImageEvidence(ref="r/a", digest=digest, referrers=refs), SignaturePolicy(trust=TRUST, key=key))
-    assert result.verdict == "fail" and [f.rule for f in result.findings] == ["bundle-malformed", "bundle-malformed"]
+    result = evaluate(
+        ImageEvidence(ref="r/a", digest=digest, referrers=refs),
+        SignaturePolicy(trust=TRUST, key=key),
+    )
+    assert result.verdict == "fail" and [f.rule for f in result.findings] == [
+        "bundle-malformed",
+        "bundle-malformed",
+    ]
 
 
 def test_policy_needs_identity_or_key() -> None:
@@ -162,11 +203,15 @@ def test_verifications_are_cached_by_policy_and_content() -> None:
     assert evaluate(ev, SignaturePolicy(trust=TRUST, key=COSIGN)) == first
     assert len(signature._CACHE) == cached
     # Another policy is another cache entry (never a stale answer).
-    other = evaluate(ev, SignaturePolicy(trust=TRUST, key=load_pem_public_key((CIMG / "cosign2.pub").read_bytes())))
+    other = evaluate(
+        ev,
+        SignaturePolicy(trust=TRUST, key=load_pem_public_key((CIMG / "cosign2.pub").read_bytes())),
+    )
     assert other.verdict == "fail" and len(signature._CACHE) == 4
 
 
 # --- CLI -------------------------------------------------------------------------------------------------
+
 
 def _run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(check_signature_command, list(args))
@@ -174,24 +219,42 @@ def _run(*args: str) -> tuple[int, str]:
 
 
 def test_cli_keyless_allowed_and_denied() -> None:
-    code, out = _run(KEYLESS, "--certificate-identity", "mitr@redhat.com",
-                     "--certificate-oidc-issuer", "https://github.com/login/oauth", "--format", "json")
+    code, out = _run(
+        KEYLESS,
+        "--certificate-identity",
+        "mitr@redhat.com",
+        "--certificate-oidc-issuer",
+        "https://github.com/login/oauth",
+        "--format",
+        "json",
+    )
     assert code == 0
     report = json.loads(out)
     assert report["decision"]["allowed"] is True
     assert report["results"][0]["facts"]["verified_signers"][0]["identity"] == "mitr@redhat.com"
-    code, out = _run(KEYLESS, "--certificate-identity-regexp", r".*@example\.com",
-                     "--certificate-oidc-issuer", "https://github.com/login/oauth", "--format", "json")
+    code, out = _run(
+        KEYLESS,
+        "--certificate-identity-regexp",
+        r".*@example\.com",
+        "--certificate-oidc-issuer",
+        "https://github.com/login/oauth",
+        "--format",
+        "json",
+    )
     assert code == 1
     assert json.loads(out)["decision"]["deny"] == [
         f"{KEYLESS}@sha256:0489474da8ea22426ece86ace6c1c0026ab2fd3cdfbbd62b7e94650266c37d9a: "
-        "not signed by a trusted signer (identity-mismatch)"]
+        "not signed by a trusted signer (identity-mismatch)"
+    ]
 
 
 def test_cli_key_and_usage_errors(tmp_path: Path) -> None:
     assert _run(THROWAWAY, "--key", str(DEMO / "keys" / "throwaway-cosign.pub"))[0] == 0
     assert _run(THROWAWAY, "--key", str(CIMG / "cosign.pub"))[0] == 1
-    assert _run(THROWAWAY, "--key", str(DEMO / "keys" / "throwaway-cosign.pub"), "--require-tlog")[0] == 1
+    assert (
+        _run(THROWAWAY, "--key", str(DEMO / "keys" / "throwaway-cosign.pub"), "--require-tlog")[0]
+        == 1
+    )
     code, out = _run(THROWAWAY)
     assert code == 2 and "--certificate-identity" in out
     code, out = _run(KEYLESS, "--certificate-identity", "mitr@redhat.com")
@@ -203,29 +266,52 @@ def test_cli_key_and_usage_errors(tmp_path: Path) -> None:
 
 
 def test_cli_github_claims() -> None:
-    code, out = _run(KEYLESS, "--certificate-identity", "mitr@redhat.com",
-                     "--certificate-oidc-issuer", "https://github.com/login/oauth",
-                     "--certificate-github-workflow-repository", "acme/app",
-                     "--certificate-github-workflow-ref", "refs/heads/main",
-                     "--certificate-github-workflow-trigger", "push", "--claim", "runner-environment=github-hosted",
-                     "--format", "json")
+    code, out = _run(
+        KEYLESS,
+        "--certificate-identity",
+        "mitr@redhat.com",
+        "--certificate-oidc-issuer",
+        "https://github.com/login/oauth",
+        "--certificate-github-workflow-repository",
+        "acme/app",
+        "--certificate-github-workflow-ref",
+        "refs/heads/main",
+        "--certificate-github-workflow-trigger",
+        "push",
+        "--claim",
+        "runner-environment=github-hosted",
+        "--format",
+        "json",
+    )
     assert code == 1
     result = json.loads(out)["results"][0]
     assert result["findings"][0]["rule"] == "claim-mismatch"
     assert result["facts"]["policy"]["claims"] == {
-        "source_repository_uri": "https://github.com/acme/app", "source_repository_ref": "refs/heads/main",
-        "build_trigger": "push", "runner_environment": "github-hosted"}
-    code, out = _run(KEYLESS, "--certificate-identity", "mitr@redhat.com",
-                     "--certificate-oidc-issuer", "https://github.com/login/oauth", "--claim", "workflow=x")
+        "source_repository_uri": "https://github.com/acme/app",
+        "source_repository_ref": "refs/heads/main",
+        "build_trigger": "push",
+        "runner_environment": "github-hosted",
+    }
+    code, out = _run(
+        KEYLESS,
+        "--certificate-identity",
+        "mitr@redhat.com",
+        "--certificate-oidc-issuer",
+        "https://github.com/login/oauth",
+        "--claim",
+        "workflow=x",
+    )
     assert code == 2 and "unknown claims" in out
-
 
 
 def test_concurrent_evaluations_share_the_cache_safely() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     signature.clear_cache()
-    evs = [_evidence(d) for d in ("dir-img-cosign-valid", "dir-img-cosign-mixed", "dir-img-cosign-valid-2")] * 20
+    evs = [
+        _evidence(d)
+        for d in ("dir-img-cosign-valid", "dir-img-cosign-mixed", "dir-img-cosign-valid-2")
+    ] * 20
     policy = SignaturePolicy(trust=TRUST, key=COSIGN)
     with ThreadPoolExecutor(max_workers=8) as pool:
         verdicts = list(pool.map(lambda ev: evaluate(ev, policy).verdict, evs))
@@ -277,16 +363,30 @@ def _layout_from_fixture(directory: Path, out: Path) -> str:
         return {"digest": "sha256:" + digest, "size": len(data)}
 
     manifest = (directory / "manifest.json").read_bytes()
-    image = {"mediaType": json.loads(manifest)["mediaType"], **put(manifest),
-             "annotations": {"org.opencontainers.image.ref.name": "latest"}}
-    layers = [{"mediaType": s.media_type, **put(s.payload), "annotations": s.annotations}
-              for s in fixture_signatures(directory)]
-    sig_manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                               "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **put(b"{}")},
-                               "layers": layers}).encode()
-    sig = {"mediaType": "application/vnd.oci.image.manifest.v1+json", **put(sig_manifest),
-           "annotations": {"org.opencontainers.image.ref.name":
-                           str(image["digest"]).replace(":", "-") + ".sig"}}
+    image = {
+        "mediaType": json.loads(manifest)["mediaType"],
+        **put(manifest),
+        "annotations": {"org.opencontainers.image.ref.name": "latest"},
+    }
+    layers = [
+        {"mediaType": s.media_type, **put(s.payload), "annotations": s.annotations}
+        for s in fixture_signatures(directory)
+    ]
+    sig_manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **put(b"{}")},
+            "layers": layers,
+        }
+    ).encode()
+    sig = {
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        **put(sig_manifest),
+        "annotations": {
+            "org.opencontainers.image.ref.name": str(image["digest"]).replace(":", "-") + ".sig"
+        },
+    }
     (out / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
     (out / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [image, sig]}))
     return "oci-layout:" + str(out)
@@ -295,23 +395,58 @@ def _layout_from_fixture(directory: Path, out: Path) -> str:
 def test_cli_private_pki(tmp_path: Path) -> None:
     """containers/image's private-PKI signature (no Rekor, no CT): valid with its CA via --ca-roots."""
     ref = _layout_from_fixture(CIMG / "dir-img-cosign-pki-valid", tmp_path / "pki")
-    pki = ["--ca-roots", str(CIMG / "pki_root_crts.pem"), "--ca-intermediates", str(CIMG / "pki_intermediate_crts.pem")]
-    code, out = _run(ref, "--certificate-identity", "qiwan@redhat.com", *pki, "--now", "2026-01-01T00:00:00Z",
-                     "--format", "json")
+    pki = [
+        "--ca-roots",
+        str(CIMG / "pki_root_crts.pem"),
+        "--ca-intermediates",
+        str(CIMG / "pki_intermediate_crts.pem"),
+    ]
+    code, out = _run(
+        ref,
+        "--certificate-identity",
+        "qiwan@redhat.com",
+        *pki,
+        "--now",
+        "2026-01-01T00:00:00Z",
+        "--format",
+        "json",
+    )
     assert code == 0, out
     result = json.loads(out)["results"][0]
     assert result["facts"]["verified_signers"][0]["identity"] == "qiwan@redhat.com"
     assert result["facts"]["policy"]["private_pki_at"] == "2026-01-01T00:00:00Z"
     # After the certificate expired (2052), the same signature no longer verifies: no log vouches for the time.
-    code, out = _run(ref, "--certificate-identity", "qiwan@redhat.com", *pki, "--now", "2053-01-01",
-                     "--format", "json")
+    code, out = _run(
+        ref,
+        "--certificate-identity",
+        "qiwan@redhat.com",
+        *pki,
+        "--now",
+        "2053-01-01",
+        "--format",
+        "json",
+    )
     assert code == 1 and _rules(json.loads(out)) == ["certificate-not-valid-at-signing-time"]
     # Without --ca-roots the private CA is not trusted (and there is no transparency-log entry).
-    code, out = _run(ref, "--certificate-identity", "qiwan@redhat.com", "--certificate-oidc-issuer", "x",
-                     "--format", "json")
+    code, out = _run(
+        ref,
+        "--certificate-identity",
+        "qiwan@redhat.com",
+        "--certificate-oidc-issuer",
+        "x",
+        "--format",
+        "json",
+    )
     assert code == 1 and _rules(json.loads(out)) == ["tlog-entry-missing"]
-    code, out = _run(ref, "--certificate-identity", "qiwan@redhat.com", "--certificate-oidc-issuer", "x",
-                     "--ca-intermediates", str(CIMG / "pki_intermediate_crts.pem"))
+    code, out = _run(
+        ref,
+        "--certificate-identity",
+        "qiwan@redhat.com",
+        "--certificate-oidc-issuer",
+        "x",
+        "--ca-intermediates",
+        str(CIMG / "pki_intermediate_crts.pem"),
+    )
     assert code == 2 and "--ca-intermediates needs --ca-roots" in out
 
 

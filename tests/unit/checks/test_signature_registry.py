@@ -35,10 +35,18 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out: dict[str, object] = {}
     for name in ("good", "other"):
         key = ec.generate_private_key(ec.SECP256R1())
-        (d / f"{name}.pub").write_bytes(key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-        (d / f"{name}.pem").write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (d / f"{name}.pub").write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        (d / f"{name}.pem").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
         out[name] = key
         out[f"{name}.pub"] = d / f"{name}.pub"
         out[f"{name}.pem"] = d / f"{name}.pem"
@@ -46,35 +54,65 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 
 def _payload(digest: str, ref: str = "127.0.0.1/app") -> bytes:
-    return json.dumps({"critical": {"identity": {"docker-reference": ref},
-                                    "image": {"docker-manifest-digest": digest},
-                                    "type": "cosign container image signature"}, "optional": None},
-                      separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "critical": {
+                "identity": {"docker-reference": ref},
+                "image": {"docker-manifest-digest": digest},
+                "type": "cosign container image signature",
+            },
+            "optional": None,
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
-def _sig_layer(key: ec.EllipticCurvePrivateKey, payload: bytes) -> tuple[bytes, str, dict[str, str]]:
+def _sig_layer(
+    key: ec.EllipticCurvePrivateKey, payload: bytes
+) -> tuple[bytes, str, dict[str, str]]:
     sig = base64.b64encode(key.sign(payload, ec.ECDSA(hashes.SHA256()))).decode()
     return payload, SIMPLESIGNING, {"dev.cosignproject.cosign/signature": sig}
 
 
 def _v3_bundle(key: ec.EllipticCurvePrivateKey, digest: str) -> bytes:
-    statement = {"_type": "https://in-toto.io/Statement/v1",
-                 "subject": [{"name": "app", "digest": {"sha256": digest.split(":", 1)[1]}}],
-                 "predicateType": COSIGN_SIGN_V1, "predicate": {}}
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "app", "digest": {"sha256": digest.split(":", 1)[1]}}],
+        "predicateType": COSIGN_SIGN_V1,
+        "predicate": {},
+    }
     payload = json.dumps(statement).encode()
     sig = key.sign(pae("application/vnd.in-toto+json", payload), ec.ECDSA(hashes.SHA256()))
-    return json.dumps({
-        "mediaType": BUNDLE_V03, "verificationMaterial": {"publicKey": {"hint": ""}},
-        "dsseEnvelope": {"payloadType": "application/vnd.in-toto+json",
-                         "payload": base64.b64encode(payload).decode(),
-                         "signatures": [{"sig": base64.b64encode(sig).decode(), "keyid": ""}]},
-    }).encode()
+    return json.dumps(
+        {
+            "mediaType": BUNDLE_V03,
+            "verificationMaterial": {"publicKey": {"hint": ""}},
+            "dsseEnvelope": {
+                "payloadType": "application/vnd.in-toto+json",
+                "payload": base64.b64encode(payload).decode(),
+                "signatures": [{"sig": base64.b64encode(sig).decode(), "keyid": ""}],
+            },
+        }
+    ).encode()
 
 
 def _check(ref: str, key: Path, *extra: str) -> tuple[int, dict[str, object] | None]:
     out = Path(str(key) + ".report.json")
     try:
-        main(["check", "signature", ref, "--key", str(key), "--format", "json", "--output", str(out), *extra])
+        main(
+            [
+                "check",
+                "signature",
+                ref,
+                "--key",
+                str(key),
+                "--format",
+                "json",
+                "--output",
+                str(out),
+                *extra,
+            ]
+        )
     except SystemExit as exc:
         code = int(exc.code or 0)
     report = json.loads(out.read_text()) if out.exists() and code in (0, 1) else None
@@ -88,7 +126,7 @@ def _rules(report: dict[str, object] | None) -> list[str]:
     return [f["rule"] for f in report["results"][0]["findings"]]  # type: ignore[index]
 
 
-def test_legacy_sig_signed_here(registry: LocalRegistry, keys: dict[str, object]) -> None:  # noqa: F811
+def test_legacy_sig_signed_here(registry: LocalRegistry, keys: dict[str, object]) -> None:
     repo = registry.new_repo("sig")
     digest, _ = registry.push_image(repo, "v1")
     registry.attach_legacy(repo, digest, [_sig_layer(keys["good"], _payload(digest))])  # type: ignore[arg-type]
@@ -101,7 +139,9 @@ def test_legacy_sig_signed_here(registry: LocalRegistry, keys: dict[str, object]
     assert code == 1 and _rules(report) == ["key-mismatch"]
 
 
-def test_signature_of_another_image_copied_over(registry: LocalRegistry, keys: dict[str, object]) -> None:  # noqa: F811
+def test_signature_of_another_image_copied_over(
+    registry: LocalRegistry, keys: dict[str, object]
+) -> None:
     repo = registry.new_repo("copy")
     signed, _ = registry.push_image(repo, "signed")
     victim, _ = registry.push_image(repo, "victim")
@@ -111,7 +151,9 @@ def test_signature_of_another_image_copied_over(registry: LocalRegistry, keys: d
     assert code == 1 and _rules(report) == ["artifact-mismatch"]
 
 
-def test_payload_digest_changed_after_signing(registry: LocalRegistry, keys: dict[str, object]) -> None:  # noqa: F811
+def test_payload_digest_changed_after_signing(
+    registry: LocalRegistry, keys: dict[str, object]
+) -> None:
     repo = registry.new_repo("edit")
     digest, _ = registry.push_image(repo, "v1")
     _, mt, ann = _sig_layer(keys["good"], _payload("sha256:" + "0" * 64))  # type: ignore[arg-type]
@@ -120,11 +162,16 @@ def test_payload_digest_changed_after_signing(registry: LocalRegistry, keys: dic
     assert code == 1 and _rules(report) == ["key-mismatch"]
 
 
-def test_cosign_v3_referrer_signed_here(registry: LocalRegistry, keys: dict[str, object]) -> None:  # noqa: F811
+def test_cosign_v3_referrer_signed_here(registry: LocalRegistry, keys: dict[str, object]) -> None:
     repo = registry.new_repo("v3")
     digest, raw = registry.push_image(repo, "v1")
-    registry.attach_referrer(repo, digest, len(raw), _v3_bundle(keys["good"], digest),  # type: ignore[arg-type]
-                             annotations={"dev.sigstore.bundle.predicateType": COSIGN_SIGN_V1})
+    registry.attach_referrer(
+        repo,
+        digest,
+        len(raw),
+        _v3_bundle(keys["good"], digest),  # type: ignore[arg-type]
+        annotations={"dev.sigstore.bundle.predicateType": COSIGN_SIGN_V1},
+    )
     code, report = _check(registry.ref(repo, digest), keys["good.pub"])  # type: ignore[arg-type]
     assert code == 0 and report is not None
     [signer] = report["results"][0]["facts"]["verified_signers"]  # type: ignore[index]
@@ -134,21 +181,30 @@ def test_cosign_v3_referrer_signed_here(registry: LocalRegistry, keys: dict[str,
     assert code == 1 and _rules(report) == ["tlog-entry-missing"]
 
 
-def test_unsigned_image_and_wrong_referrer(registry: LocalRegistry, keys: dict[str, object]) -> None:  # noqa: F811
+def test_unsigned_image_and_wrong_referrer(
+    registry: LocalRegistry, keys: dict[str, object]
+) -> None:
     repo = registry.new_repo("none")
     digest, raw = registry.push_image(repo, "v1")
     code, report = _check(registry.ref(repo, "v1"), keys["good.pub"])  # type: ignore[arg-type]
     assert code == 1 and _rules(report) == ["no-signature"]
     other, _ = registry.push_image(repo, "other")
     # A bundle whose statement names another image, attached to this one.
-    registry.attach_referrer(repo, digest, len(raw), _v3_bundle(keys["good"], other),  # type: ignore[arg-type]
-                             annotations={"dev.sigstore.bundle.predicateType": COSIGN_SIGN_V1})
+    registry.attach_referrer(
+        repo,
+        digest,
+        len(raw),
+        _v3_bundle(keys["good"], other),  # type: ignore[arg-type]
+        annotations={"dev.sigstore.bundle.predicateType": COSIGN_SIGN_V1},
+    )
     code, report = _check(registry.ref(repo, "v1"), keys["good.pub"])  # type: ignore[arg-type]
     assert code == 1 and _rules(report) == ["artifact-mismatch"]
 
 
-def test_tampered_blob_and_registry_down_cannot_be_evaluated(registry: LocalRegistry,  # noqa: F811
-                                                             keys: dict[str, object]) -> None:
+def test_tampered_blob_and_registry_down_cannot_be_evaluated(
+    registry: LocalRegistry,
+    keys: dict[str, object],
+) -> None:
     from verifier.sources.oci_common import compute_digest
 
     repo = registry.new_repo("tamper")
@@ -167,7 +223,7 @@ def test_tampered_blob_and_registry_down_cannot_be_evaluated(registry: LocalRegi
     assert _check("127.0.0.1:9/app@sha256:" + "a" * 64, keys["good.pub"])[0] == 3  # type: ignore[arg-type]
 
 
-def test_sigstore_js_signed_referrer(auth_registry: LocalRegistry, keys: dict[str, object]) -> None:  # noqa: F811
+def test_sigstore_js_signed_referrer(auth_registry: LocalRegistry, keys: dict[str, object]) -> None:
     """The independent signer: sigstore-js (@sigstore/sign + @sigstore/oci) attaches the bundle."""
     from tests.integration.test_oci_sigstore_js import _sign
 
@@ -217,25 +273,44 @@ def _keyless(tmp: Path, ref: str, *extra: str) -> tuple[int, dict[str, object] |
     return code, report
 
 
-MITR = ["--certificate-identity", "mitr@redhat.com", "--certificate-oidc-issuer", "https://github.com/login/oauth"]
+MITR = [
+    "--certificate-identity",
+    "mitr@redhat.com",
+    "--certificate-oidc-issuer",
+    "https://github.com/login/oauth",
+]
 
 
-def test_real_keyless_signature_from_the_registry(registry: LocalRegistry, tmp_path: Path) -> None:  # noqa: F811
+def test_real_keyless_signature_from_the_registry(registry: LocalRegistry, tmp_path: Path) -> None:
     repo, digest = _push_real_keyless(registry)
     code, report = _keyless(tmp_path, registry.ref(repo, "v1"), *MITR)
     assert code == 0 and report is not None
     [signer] = report["results"][0]["facts"]["verified_signers"]  # type: ignore[index]
     assert signer["identity"] == "mitr@redhat.com" and signer["signed_at"] == "2023-01-20T20:51:33Z"
-    code, report = _keyless(tmp_path, registry.ref(repo, "v1"), "--certificate-identity", "someone@redhat.com",
-                            "--certificate-oidc-issuer", "https://github.com/login/oauth")
+    code, report = _keyless(
+        tmp_path,
+        registry.ref(repo, "v1"),
+        "--certificate-identity",
+        "someone@redhat.com",
+        "--certificate-oidc-issuer",
+        "https://github.com/login/oauth",
+    )
     assert code == 1 and _rules(report) == ["identity-mismatch"]
-    code, report = _keyless(tmp_path, registry.ref(repo, "v1"), "--certificate-identity", "mitr@redhat.com",
-                            "--certificate-oidc-issuer", "https://accounts.google.com")
+    code, report = _keyless(
+        tmp_path,
+        registry.ref(repo, "v1"),
+        "--certificate-identity",
+        "mitr@redhat.com",
+        "--certificate-oidc-issuer",
+        "https://accounts.google.com",
+    )
     assert code == 1 and _rules(report) == ["issuer-mismatch"]
 
 
-def test_expired_certificate_without_a_timestamp_from_the_registry(registry: LocalRegistry,  # noqa: F811
-                                                                   tmp_path: Path) -> None:
+def test_expired_certificate_without_a_timestamp_from_the_registry(
+    registry: LocalRegistry,
+    tmp_path: Path,
+) -> None:
     repo, _ = _push_real_keyless(registry, drop_bundle=True)
     code, report = _keyless(tmp_path, registry.ref(repo, "v1"), *MITR)
     assert code == 1 and _rules(report) == ["tlog-entry-missing"]

@@ -13,15 +13,32 @@ from verifier import output
 from verifier.models import CheckResult, Decision, Finding, Location, Severity
 
 RESULTS = (
-    CheckResult(check="sarif-severity", subject="scan.sarif", verdict="fail", facts={"total": 2}, findings=(
-        Finding(rule="CVE-2021-44228", severity=Severity.CRITICAL, message="CVE-2021-44228 in log4j 2.14",
-                location=Location(path="app/pom.xml", line=12, column=3)),
-        Finding(rule="CVE-2020-1", severity=Severity.LOW, message="low one | with pipe, comma: and %",
-                waived=True, waiver_reason="VEX not_affected"),
-    )),
+    CheckResult(
+        check="sarif-severity",
+        subject="scan.sarif",
+        verdict="fail",
+        facts={"total": 2},
+        findings=(
+            Finding(
+                rule="CVE-2021-44228",
+                severity=Severity.CRITICAL,
+                message="CVE-2021-44228 in log4j 2.14",
+                location=Location(path="app/pom.xml", line=12, column=3),
+            ),
+            Finding(
+                rule="CVE-2020-1",
+                severity=Severity.LOW,
+                message="low one | with pipe, comma: and %",
+                waived=True,
+                waiver_reason="VEX not_affected",
+            ),
+        ),
+    ),
     CheckResult(check="actions-pinned", subject=".github/workflows/ci.yml", verdict="pass"),
 )
-DENIED = Decision(allowed=False, deny=("scan.sarif: 1 unwaived critical finding(s)",), warn=("one waived",))
+DENIED = Decision(
+    allowed=False, deny=("scan.sarif: 1 unwaived critical finding(s)",), warn=("one waived",)
+)
 
 
 def test_every_format_renders() -> None:
@@ -36,8 +53,11 @@ def test_json_report_contract() -> None:
     doc = json.loads(output.render("json", DENIED, RESULTS))
     assert doc["schema"] == "verifier.report/v1"
     assert doc["tool"]["name"] == "verifier"
-    assert doc["decision"] == {"allowed": False, "deny": ["scan.sarif: 1 unwaived critical finding(s)"],
-                               "warn": ["one waived"]}
+    assert doc["decision"] == {
+        "allowed": False,
+        "deny": ["scan.sarif: 1 unwaived critical finding(s)"],
+        "warn": ["one waived"],
+    }
     first = doc["results"][0]
     assert set(first) >= {"check", "subject", "verdict", "findings", "facts"}
     finding = first["findings"][0]
@@ -53,22 +73,33 @@ def test_sarif_is_valid_against_the_oasis_schema() -> None:
     doc = json.loads(output.render("sarif", DENIED, RESULTS))
     jsonschema.validate(doc, schema, cls=jsonschema.Draft4Validator)
     run = doc["runs"][0]
-    assert [r["ruleId"] for r in run["results"]] == ["verifier/sarif-severity/CVE-2021-44228",
-                                                      "verifier/sarif-severity/CVE-2020-1"]
+    assert [r["ruleId"] for r in run["results"]] == [
+        "verifier/sarif-severity/CVE-2021-44228",
+        "verifier/sarif-severity/CVE-2020-1",
+    ]
     assert run["results"][0]["level"] == "error"
-    assert run["results"][0]["locations"][0]["physicalLocation"]["region"] == {"startLine": 12, "startColumn": 3}
+    assert run["results"][0]["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 12,
+        "startColumn": 3,
+    }
     assert run["results"][1]["suppressions"][0]["justification"] == "VEX not_affected"
     # A schema that accepts anything would make this test pointless: check it rejects a broken log.
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"version": "2.1.0", "runs": [{"results": []}]}, schema, cls=jsonschema.Draft4Validator)
+        jsonschema.validate(
+            {"version": "2.1.0", "runs": [{"results": []}]}, schema, cls=jsonschema.Draft4Validator
+        )
 
 
 def test_github_annotations_escape_properties_and_data() -> None:
     text = output.render("github", DENIED, RESULTS)
     lines = text.splitlines()
-    assert lines[0] == ("::error file=app/pom.xml,line=12,col=3,title=sarif-severity%3A CVE-2021-44228::"
-                        "CVE-2021-44228 in log4j 2.14")
-    assert lines[1].startswith("::notice title=sarif-severity%3A CVE-2020-1::low one | with pipe, comma: and %25")
+    assert lines[0] == (
+        "::error file=app/pom.xml,line=12,col=3,title=sarif-severity%3A CVE-2021-44228::"
+        "CVE-2021-44228 in log4j 2.14"
+    )
+    assert lines[1].startswith(
+        "::notice title=sarif-severity%3A CVE-2020-1::low one | with pipe, comma: and %25"
+    )
     assert "::error title=verifier denied::scan.sarif: 1 unwaived critical finding(s)" in lines
     assert lines[-1] == "verifier: denied"
 

@@ -55,15 +55,24 @@ def test_bundle_tests_pass_on_both_engines_identically(opa: Any) -> None:
     assert not failed
 
 
-@pytest.mark.parametrize("report", sorted(p.relative_to(UPSTREAM / "sarif").as_posix()
-                                          for p in (UPSTREAM / "sarif").rglob("*.json")))
+@pytest.mark.parametrize(
+    "report",
+    sorted(
+        p.relative_to(UPSTREAM / "sarif").as_posix() for p in (UPSTREAM / "sarif").rglob("*.json")
+    ),
+)
 @pytest.mark.parametrize("fail_on", [("critical", "high"), ("medium",)])
 def test_decisions_agree_on_real_reports(opa: Any, report: str, fail_on: tuple[str, ...]) -> None:
-    result = sarif_severity.evaluate(load_scan_report(UPSTREAM / "sarif" / report), report,
-                                     fail_on=[Severity(s) for s in fail_on])
+    result = sarif_severity.evaluate(
+        load_scan_report(UPSTREAM / "sarif" / report),
+        report,
+        fail_on=[Severity(s) for s in fail_on],
+    )
     input_doc = build_input([result], {"sarif-severity": {"fail_on": list(fail_on)}}, NOW)
     embedded = RegorusEngine.for_bundle(POLICIES).evaluate(input_doc)
-    reference = decision_from_sets(opa_eval(opa, "verifier.deny", input_doc), opa_eval(opa, "verifier.warn", input_doc))
+    reference = decision_from_sets(
+        opa_eval(opa, "verifier.deny", input_doc), opa_eval(opa, "verifier.warn", input_doc)
+    )
     assert embedded == reference
     assert embedded.allowed == (result.verdict == "pass")
 
@@ -106,8 +115,12 @@ def test_one_engine_decides_from_many_threads() -> None:
     from verifier.models import CheckResult
 
     engine = RegorusEngine.for_bundle(POLICIES)
-    failing = CheckResult(check="sarif-severity", subject="s", verdict="fail",
-                          facts={"unwaived": {"critical": 1}, "waived": 0, "degraded": 0})
+    failing = CheckResult(
+        check="sarif-severity",
+        subject="s",
+        verdict="fail",
+        facts={"unwaived": {"critical": 1}, "waived": 0, "degraded": 0},
+    )
     doc = build_input([failing], {}, NOW)
     with ThreadPoolExecutor(max_workers=4) as pool:
         decisions = list(pool.map(lambda _: engine.evaluate(doc), range(16)))

@@ -31,16 +31,19 @@ class FixtureSignature:
     annotations: dict[str, str]
 
     def layer(self) -> SignatureLayer:
-        return SignatureLayer(payload=self.payload, media_type=self.media_type, annotations=self.annotations)
+        return SignatureLayer(
+            payload=self.payload, media_type=self.media_type, annotations=self.annotations
+        )
 
 
 def fixture_signatures(directory: Path) -> Iterator[FixtureSignature]:
     for path in sorted(directory.glob("signature-*")):
         raw = path.read_bytes()
         assert raw.startswith(SIGSTORE_JSON_PREFIX)
-        doc = json.loads(raw[len(SIGSTORE_JSON_PREFIX):])
-        yield FixtureSignature(path.name, base64.b64decode(doc["payload"]), doc["mimeType"],
-                               doc.get("annotations", {}))
+        doc = json.loads(raw[len(SIGSTORE_JSON_PREFIX) :])
+        yield FixtureSignature(
+            path.name, base64.b64decode(doc["payload"]), doc["mimeType"], doc.get("annotations", {})
+        )
 
 
 def manifest_digest(directory: Path) -> str:
@@ -48,8 +51,14 @@ def manifest_digest(directory: Path) -> str:
 
 
 def simplesigning(digest: str, ref: str = "registry.test/app") -> bytes:
-    doc = {"critical": {"identity": {"docker-reference": ref}, "image": {"docker-manifest-digest": digest},
-                        "type": "cosign container image signature"}, "optional": None}
+    doc = {
+        "critical": {
+            "identity": {"docker-reference": ref},
+            "image": {"docker-manifest-digest": digest},
+            "type": "cosign container image signature",
+        },
+        "optional": None,
+    }
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
@@ -61,12 +70,17 @@ def sign(key: PrivateKey, data: bytes) -> bytes:
         return key.sign(data)
     if isinstance(key, rsa.RSAPrivateKey):
         return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-    algo: hashes.HashAlgorithm = hashes.SHA384() if key.curve.name == "secp384r1" else hashes.SHA256()
+    algo: hashes.HashAlgorithm = (
+        hashes.SHA384() if key.curve.name == "secp384r1" else hashes.SHA256()
+    )
     return key.sign(data, ec.ECDSA(algo))
 
 
 def key_signed_layer(key: PrivateKey, digest: str) -> SignatureLayer:
     payload = simplesigning(digest)
     sig = base64.b64encode(sign(key, payload)).decode()
-    return SignatureLayer(payload=payload, media_type="application/vnd.dev.cosign.simplesigning.v1+json",
-                          annotations={"dev.cosignproject.cosign/signature": sig})
+    return SignatureLayer(
+        payload=payload,
+        media_type="application/vnd.dev.cosign.simplesigning.v1+json",
+        annotations={"dev.cosignproject.cosign/signature": sig},
+    )

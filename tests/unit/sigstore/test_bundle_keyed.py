@@ -38,10 +38,16 @@ def _reason(raw: bytes, **kwargs: object) -> str:
 
 def test_sigstore_js_bundles_verify_with_their_key() -> None:
     res = verify_bundle(SIGN_BUNDLE, trust=TRUST, digest=SUBJECT, key=GOOD)
-    assert res.statement is not None and res.statement["predicateType"] == "https://sigstore.dev/cosign/sign/v1"
+    assert (
+        res.statement is not None
+        and res.statement["predicateType"] == "https://sigstore.dev/cosign/sign/v1"
+    )
     assert res.signer.key is not None and res.signer.identity is None and res.signed_at is None
     spdx = verify_bundle(SPDX_BUNDLE, trust=TRUST, digest=SUBJECT, key=GOOD)
-    assert spdx.statement is not None and spdx.statement["predicateType"] == "https://spdx.dev/Document"
+    assert (
+        spdx.statement is not None
+        and spdx.statement["predicateType"] == "https://spdx.dev/Document"
+    )
 
 
 def test_sigstore_js_bundle_negatives() -> None:
@@ -63,10 +69,20 @@ def test_keyless_bundle_with_a_key_must_hold_that_key() -> None:
 def test_key_signed_bundle_made_here_with_a_non_intoto_payload() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     payload = b"plain text"
-    env = {"payloadType": "text/plain", "payload": base64.b64encode(payload).decode(),
-           "signatures": [{"sig": base64.b64encode(sign(key, dsse.pae("text/plain", payload))).decode()}]}
-    raw = json.dumps({"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-                      "verificationMaterial": {"publicKey": {"hint": ""}}, "dsseEnvelope": env}).encode()
+    env = {
+        "payloadType": "text/plain",
+        "payload": base64.b64encode(payload).decode(),
+        "signatures": [
+            {"sig": base64.b64encode(sign(key, dsse.pae("text/plain", payload))).decode()}
+        ],
+    }
+    raw = json.dumps(
+        {
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {"publicKey": {"hint": ""}},
+            "dsseEnvelope": env,
+        }
+    ).encode()
     assert verify_bundle(raw, trust=TRUST, key=key.public_key()).payload == payload
     # Asked about an artifact, a payload without subjects cannot vouch for it.
     assert _reason(raw, digest=SUBJECT, key=key.public_key()) == "artifact-mismatch"
@@ -79,7 +95,9 @@ def test_demo_attestation_layer() -> None:
     res = verify_attestation_layer(att.envelope, att.annotations, ev.digest, trust=TRUST, key=key)
     assert res.predicate_type == "https://cyclonedx.org/bom"
     with pytest.raises(VerificationFailure) as err:
-        verify_attestation_layer(att.envelope, att.annotations, "sha256:" + "0" * 64, trust=TRUST, key=key)
+        verify_attestation_layer(
+            att.envelope, att.annotations, "sha256:" + "0" * 64, trust=TRUST, key=key
+        )
     assert err.value.reason is Reason.ARTIFACT_MISMATCH
     with pytest.raises(VerificationFailure) as err:
         verify_attestation_layer(att.envelope, att.annotations, ev.digest, trust=TRUST, key=WRONG)
@@ -97,11 +115,19 @@ def test_keyless_bundle_needs_a_ca_window_covering_the_signing_time() -> None:
 
     raw = (CONFORMANCE / "happy-path-v0.3" / "bundle.sigstore.json").read_bytes()
     artifact = (CONFORMANCE / "a.txt").read_bytes()
-    policy = IdentityPolicy(identity_regexp=".*", issuer="https://token.actions.githubusercontent.com")
+    policy = IdentityPolicy(
+        identity_regexp=".*", issuer="https://token.actions.githubusercontent.com"
+    )
     signed_at = verify_bundle(raw, trust=TRUST, artifact=artifact, policy=policy).signed_at
     assert signed_at is not None
-    for end, expected in ((signed_at - dt.timedelta(seconds=1), "certificate-chain-invalid"),
-                          (signed_at, "valid")):
-        root = dataclasses.replace(TRUST, fulcio=tuple(
-            CertAuthority(ca.chain, TimeRange(ca.valid.start, end)) for ca in TRUST.fulcio))
+    for end, expected in (
+        (signed_at - dt.timedelta(seconds=1), "certificate-chain-invalid"),
+        (signed_at, "valid"),
+    ):
+        root = dataclasses.replace(
+            TRUST,
+            fulcio=tuple(
+                CertAuthority(ca.chain, TimeRange(ca.valid.start, end)) for ca in TRUST.fulcio
+            ),
+        )
         assert _reason(raw, artifact=artifact, policy=policy, trust=root) == expected

@@ -38,39 +38,54 @@ def _utf8(text: str) -> bytes:
 def _cert(san: str, extensions: dict[x509.ObjectIdentifier, bytes]) -> x509.Certificate:
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    builder = (x509.CertificateBuilder().subject_name(x509.Name([]))
-               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test")]))
-               .public_key(key.public_key()).serial_number(1).not_valid_before(now)
-               .not_valid_after(now + dt.timedelta(minutes=10))
-               .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(san)]), critical=True))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test")]))
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(minutes=10))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(san)]), critical=True
+        )
+    )
     for oid, value in extensions.items():
         builder = builder.add_extension(x509.UnrecognizedExtension(oid, value), critical=False)
     return builder.sign(key, hashes.SHA256())
 
 
-GH = _cert(WORKFLOW, {
-    OID_ISSUER_V1: b"https://token.actions.githubusercontent.com",
-    OID_ISSUER_V2: _utf8("https://token.actions.githubusercontent.com"),
-    OID_BUILD_SIGNER_URI: _utf8(WORKFLOW),
-    OID_RUNNER_ENVIRONMENT: _utf8("github-hosted"),
-    OID_SOURCE_REPOSITORY_URI: _utf8("https://github.com/acme/app"),
-    OID_SOURCE_REPOSITORY_REF: _utf8("refs/tags/v1.2.3"),
-    OID_BUILD_TRIGGER: _utf8("push"),
-})
+GH = _cert(
+    WORKFLOW,
+    {
+        OID_ISSUER_V1: b"https://token.actions.githubusercontent.com",
+        OID_ISSUER_V2: _utf8("https://token.actions.githubusercontent.com"),
+        OID_BUILD_SIGNER_URI: _utf8(WORKFLOW),
+        OID_RUNNER_ENVIRONMENT: _utf8("github-hosted"),
+        OID_SOURCE_REPOSITORY_URI: _utf8("https://github.com/acme/app"),
+        OID_SOURCE_REPOSITORY_REF: _utf8("refs/tags/v1.2.3"),
+        OID_BUILD_TRIGGER: _utf8("push"),
+    },
+)
 GH_ISSUER = "https://token.actions.githubusercontent.com"
 
 
 def test_claims_from_oids() -> None:
     assert cert_issuer(GH) == GH_ISSUER
     assert cert_claims(GH) == {
-        "build_signer_uri": WORKFLOW, "runner_environment": "github-hosted",
-        "source_repository_uri": "https://github.com/acme/app", "source_repository_ref": "refs/tags/v1.2.3",
+        "build_signer_uri": WORKFLOW,
+        "runner_environment": "github-hosted",
+        "source_repository_uri": "https://github.com/acme/app",
+        "source_repository_ref": "refs/tags/v1.2.3",
         "build_trigger": "push",
     }
 
 
 def test_issuer_v2_preferred_and_v1_fallback() -> None:
-    both = _cert(WORKFLOW, {OID_ISSUER_V1: b"https://old.example", OID_ISSUER_V2: _utf8("https://new.example")})
+    both = _cert(
+        WORKFLOW,
+        {OID_ISSUER_V1: b"https://old.example", OID_ISSUER_V2: _utf8("https://new.example")},
+    )
     assert cert_issuer(both) == "https://new.example"
     only_v1 = _cert(WORKFLOW, {OID_ISSUER_V1: b"https://old.example"})
     assert cert_issuer(only_v1) == "https://old.example"
@@ -80,16 +95,22 @@ def test_issuer_v2_preferred_and_v1_fallback() -> None:
 
 
 def test_policy_claims() -> None:
-    ok = IdentityPolicy(issuer=GH_ISSUER, identity_regexp=r"https://github\.com/acme/app/.*",
-                        claims={"source_repository_ref": "refs/tags/v1.2.3", "runner_environment": "github-hosted"})
+    ok = IdentityPolicy(
+        issuer=GH_ISSUER,
+        identity_regexp=r"https://github\.com/acme/app/.*",
+        claims={"source_repository_ref": "refs/tags/v1.2.3", "runner_environment": "github-hosted"},
+    )
     signer = ok.check(GH)
     assert signer.identity == WORKFLOW and signer.claims["build_trigger"] == "push"
     with pytest.raises(VerificationFailure) as err:
-        IdentityPolicy(issuer=GH_ISSUER, identity=WORKFLOW,
-                       claims={"source_repository_ref": "refs/heads/main"}).check(GH)
+        IdentityPolicy(
+            issuer=GH_ISSUER, identity=WORKFLOW, claims={"source_repository_ref": "refs/heads/main"}
+        ).check(GH)
     assert err.value.reason is Reason.CLAIM_MISMATCH
     with pytest.raises(VerificationFailure) as err:
-        IdentityPolicy(issuer=GH_ISSUER, identity=WORKFLOW, claims={"runner_environment": "self-hosted"}).check(GH)
+        IdentityPolicy(
+            issuer=GH_ISSUER, identity=WORKFLOW, claims={"runner_environment": "self-hosted"}
+        ).check(GH)
     assert err.value.reason is Reason.CLAIM_MISMATCH
 
 
@@ -110,15 +131,21 @@ def test_policy_construction_errors() -> None:
 
 
 def test_real_github_actions_certificate() -> None:
-    cert = parse_bundle((CONFORMANCE / "happy-path-v0.3" / "bundle.sigstore.json").read_bytes()).cert
+    cert = parse_bundle(
+        (CONFORMANCE / "happy-path-v0.3" / "bundle.sigstore.json").read_bytes()
+    ).cert
     assert cert is not None
     claims = cert_claims(cert)
     assert cert_issuer(cert) == GH_ISSUER
-    assert claims["source_repository_uri"] == \
-        "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon"
+    assert (
+        claims["source_repository_uri"]
+        == "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon"
+    )
     assert claims["source_repository_ref"] == "refs/heads/main"
     assert claims["runner_environment"] == "github-hosted"
-    assert claims["build_signer_uri"].endswith("extremely-dangerous-oidc-beacon.yml@refs/heads/main")
+    assert claims["build_signer_uri"].endswith(
+        "extremely-dangerous-oidc-beacon.yml@refs/heads/main"
+    )
     assert "build_trigger" in claims
 
 

@@ -69,7 +69,9 @@ def test_mutated_conformance_bundles(case: str, key_file: str | None) -> None:
     doc = json.loads((d / "bundle.sigstore.json").read_text())
     trust = load_trust_root(d / "trusted_root.json" if (d / "trusted_root.json").exists() else None)
     key = load_pem_public_key((d / key_file).read_bytes()) if key_file else None
-    artifact = ((d / "artifact") if (d / "artifact").exists() else CONFORMANCE / "a.txt").read_bytes()
+    artifact = (
+        (d / "artifact") if (d / "artifact").exists() else CONFORMANCE / "a.txt"
+    ).read_bytes()
     count = 0
     for mutated in _mutations(doc):
         count += 1
@@ -81,7 +83,9 @@ def test_mutated_conformance_bundles(case: str, key_file: str | None) -> None:
 
 
 def test_mutated_set_only_bundle() -> None:
-    raw = (SIGNATURE_ASSETS / "real-bundles" / "sigstore-js/bundles/bundleV01-dsse-no-proof.sigstore").read_text()
+    raw = (
+        SIGNATURE_ASSETS / "real-bundles" / "sigstore-js/bundles/bundleV01-dsse-no-proof.sigstore"
+    ).read_text()
     trust = load_trust_root(None)
     for mutated in _mutations(json.loads(raw)):
         try:
@@ -107,11 +111,21 @@ def test_mutated_cosign_annotation_and_payload() -> None:
     for mutated in _mutations(bundle):
         annotations = {**sig.annotations, "dev.sigstore.cosign/bundle": json.dumps(mutated)}
         with pytest.raises(VerificationFailure):
-            verify_signature_layer(sig.payload, sig.media_type, annotations, digest, trust=trust, policy=ANY)
+            verify_signature_layer(
+                sig.payload, sig.media_type, annotations, digest, trust=trust, policy=ANY
+            )
     for mutated in _mutations(json.loads(sig.payload)):
         with pytest.raises(VerificationFailure):
-            verify_signature_layer(json.dumps(mutated).encode(), sig.media_type, sig.annotations, digest,
-                                   trust=trust, policy=ANY)
+            verify_signature_layer(
+                json.dumps(mutated).encode(),
+                sig.media_type,
+                sig.annotations,
+                digest,
+                trust=trust,
+                policy=ANY,
+            )
     for junk in (b"", b"\x00" * 10, base64.b64encode(b"junk")):
         with pytest.raises(VerificationFailure):
-            verify_signature_layer(junk, sig.media_type, sig.annotations, digest, trust=trust, policy=ANY)
+            verify_signature_layer(
+                junk, sig.media_type, sig.annotations, digest, trust=trust, policy=ANY
+            )

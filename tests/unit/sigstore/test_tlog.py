@@ -82,7 +82,9 @@ def test_checkpoint_negatives() -> None:
     assert (size, root) == (entry.inclusion_proof.tree_size, entry.inclusion_proof.root_hash)
     cases = {
         "no signature block": text.split("\n\n")[0] + "\n",
-        "other log": text.replace("\u2014 rekor.sigstore.dev wNI9", "\u2014 rekor.sigstore.dev AAAA"),
+        "other log": text.replace(
+            "\u2014 rekor.sigstore.dev wNI9", "\u2014 rekor.sigstore.dev AAAA"
+        ),
         "tampered size": text.replace(f"\n{size}\n", f"\n{size + 1}\n", 1),
     }
     for name, bad in cases.items():
@@ -93,7 +95,9 @@ def test_checkpoint_negatives() -> None:
 
 def test_checkpoint_signed_by_another_key_is_rejected() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    log = LogKey(key_id(key.public_key()), key.public_key(), TimeRange(parse_time("2020-01-01T00:00:00Z")))
+    log = LogKey(
+        key_id(key.public_key()), key.public_key(), TimeRange(parse_time("2020-01-01T00:00:00Z"))
+    )
     note = "log.test\n5\n" + base64.b64encode(b"\x11" * 32).decode() + "\n"
     sig = base64.b64encode(log.key_id[:4] + sign(key, note.encode())).decode()
     good = note + "\n\u2014 log.test " + sig + "\n"
@@ -110,32 +114,63 @@ def test_set_over_rfc8785_json_with_a_test_log() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     log_id = key_id(key.public_key())
     body = json.dumps({"kind": "hashedrekord", "apiVersion": "0.0.1"}).encode()
-    canonical = (b'{"body":"' + base64.b64encode(body) + b'","integratedTime":1700000000,"logID":"' +
-                 log_id.hex().encode() + b'","logIndex":7}')
-    entry = tlog.LogEntry(7, log_id, "hashedrekord", "0.0.1", body, 1700000000, sign(key, canonical), None)
-    trust = dataclasses.replace(load_trust_root(None), tlogs=(
-        LogKey(log_id, key.public_key(), TimeRange(parse_time("2023-01-01T00:00:00Z"))),))
+    canonical = (
+        b'{"body":"'
+        + base64.b64encode(body)
+        + b'","integratedTime":1700000000,"logID":"'
+        + log_id.hex().encode()
+        + b'","logIndex":7}'
+    )
+    entry = tlog.LogEntry(
+        7, log_id, "hashedrekord", "0.0.1", body, 1700000000, sign(key, canonical), None
+    )
+    trust = dataclasses.replace(
+        load_trust_root(None),
+        tlogs=(LogKey(log_id, key.public_key(), TimeRange(parse_time("2023-01-01T00:00:00Z"))),),
+    )
     assert tlog.verify_set(entry, trust).year == 2023
     with pytest.raises(VerificationFailure) as err:
         tlog.verify_set(dataclasses.replace(entry, log_index=8), trust)
     assert err.value.reason is Reason.TLOG_SET_INVALID
-    expired = dataclasses.replace(trust, tlogs=(
-        LogKey(log_id, key.public_key(), TimeRange(parse_time("2023-01-01T00:00:00Z"),
-                                                   parse_time("2023-11-14T22:13:19Z"))),))
+    expired = dataclasses.replace(
+        trust,
+        tlogs=(
+            LogKey(
+                log_id,
+                key.public_key(),
+                TimeRange(parse_time("2023-01-01T00:00:00Z"), parse_time("2023-11-14T22:13:19Z")),
+            ),
+        ),
+    )
     with pytest.raises(VerificationFailure) as err:
         tlog.verify_set(entry, expired)
     assert err.value.reason is Reason.TLOG_KEY_UNKNOWN
     # The validity end is inclusive: integrated time 1700000000 == 2023-11-14T22:13:20Z.
-    edge = dataclasses.replace(trust, tlogs=(
-        LogKey(log_id, key.public_key(), TimeRange(parse_time("2023-01-01T00:00:00Z"),
-                                                   parse_time("2023-11-14T22:13:20Z"))),))
+    edge = dataclasses.replace(
+        trust,
+        tlogs=(
+            LogKey(
+                log_id,
+                key.public_key(),
+                TimeRange(parse_time("2023-01-01T00:00:00Z"), parse_time("2023-11-14T22:13:20Z")),
+            ),
+        ),
+    )
     assert tlog.verify_set(entry, edge).year == 2023
 
 
 def test_cosign_annotation_parsing_rejects_junk() -> None:
-    for bad in ["{", "[]", json.dumps({"Payload": {"logID": "zz"}}),
-                json.dumps({"SignedEntryTimestamp": "x", "Payload": {"body": "!!", "logID": "00",
-                                                                      "logIndex": 1, "integratedTime": 1}})]:
+    for bad in [
+        "{",
+        "[]",
+        json.dumps({"Payload": {"logID": "zz"}}),
+        json.dumps(
+            {
+                "SignedEntryTimestamp": "x",
+                "Payload": {"body": "!!", "logID": "00", "logIndex": 1, "integratedTime": 1},
+            }
+        ),
+    ]:
         with pytest.raises(VerificationFailure) as err:
             tlog.entry_from_cosign_annotation(bad)
         assert err.value.reason is Reason.BUNDLE_MALFORMED

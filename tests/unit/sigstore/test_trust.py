@@ -29,7 +29,9 @@ def _norm(x: object) -> object:
 
 def test_pinned_root_is_the_production_root_of_the_conformance_suite() -> None:
     """Its provenance (SOURCES.md): the suite's exported production root with its documented edit reverted."""
-    exported = json.loads((CONFORMANCE / "trust-root-tlog-validity-end-inclusive" / "trusted_root.json").read_text())
+    exported = json.loads(
+        (CONFORMANCE / "trust-root-tlog-validity-end-inclusive" / "trusted_root.json").read_text()
+    )
     assert exported["tlogs"][0]["publicKey"]["validFor"].pop("end") == "2023-07-12T15:56:36Z"
     assert json.loads(PINNED_TRUSTED_ROOT.read_text()) == exported
 
@@ -37,17 +39,27 @@ def test_pinned_root_is_the_production_root_of_the_conformance_suite() -> None:
 def test_pinned_root_matches_sigstore_pythons_embedded_production_root() -> None:
     import sigstore
 
-    embedded = (Path(sigstore.__file__).parent / "_store" / "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev" /
-                "trusted_root.json")
-    assert _norm(json.loads(PINNED_TRUSTED_ROOT.read_text())) == _norm(json.loads(embedded.read_text()))
+    embedded = (
+        Path(sigstore.__file__).parent
+        / "_store"
+        / "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"
+        / "trusted_root.json"
+    )
+    assert _norm(json.loads(PINNED_TRUSTED_ROOT.read_text())) == _norm(
+        json.loads(embedded.read_text())
+    )
 
 
 def test_pinned_staging_root_is_sigstore_pythons_embedded_staging_root() -> None:
     """Byte for byte: a sigstore-python upgrade that brings a newer staging root shows up here."""
     import sigstore
 
-    embedded = (Path(sigstore.__file__).parent / "_store" / "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev" /
-                "trusted_root.json")
+    embedded = (
+        Path(sigstore.__file__).parent
+        / "_store"
+        / "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev"
+        / "trusted_root.json"
+    )
     assert PINNED_STAGING_ROOT.read_bytes() == embedded.read_bytes()
 
 
@@ -58,17 +70,33 @@ def test_pinned_roots_parse() -> None:
     assert prod.tlogs[0].valid.end is None
     staging = load_trust_root(PINNED_STAGING_ROOT)
     assert all(k.key_id not in {p.key_id for p in prod.tlogs} for k in staging.tlogs)
-    assert len(staging.tlogs) == 4 and len(staging.ctlogs) == 4  # Rekor v1 + three v2 logs; 2026 CT key
+    assert (
+        len(staging.tlogs) == 4 and len(staging.ctlogs) == 4
+    )  # Rekor v1 + three v2 logs; 2026 CT key
 
 
-@pytest.mark.parametrize(("edit", "problem"), [
-    (lambda d: d.update(mediaType="application/json"), "unsupported trusted root mediaType"),
-    (lambda d: d["tlogs"][0]["publicKey"].pop("validFor"), "tlogs[0].publicKey: validFor.start is required"),
-    (lambda d: d["tlogs"][0]["publicKey"].update(rawBytes="!!"), "tlogs[0].publicKey.rawBytes: invalid base64"),
-    (lambda d: d["certificateAuthorities"][0]["certChain"].update(certificates=[]),
-     "certificateAuthorities[0]: certChain.certificates must not be empty"),
-    (lambda d: d["ctlogs"][1]["publicKey"]["validFor"].update(start="yesterday"), "ctlogs[1].publicKey: bad validFor"),
-])
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda d: d.update(mediaType="application/json"), "unsupported trusted root mediaType"),
+        (
+            lambda d: d["tlogs"][0]["publicKey"].pop("validFor"),
+            "tlogs[0].publicKey: validFor.start is required",
+        ),
+        (
+            lambda d: d["tlogs"][0]["publicKey"].update(rawBytes="!!"),
+            "tlogs[0].publicKey.rawBytes: invalid base64",
+        ),
+        (
+            lambda d: d["certificateAuthorities"][0]["certChain"].update(certificates=[]),
+            "certificateAuthorities[0]: certChain.certificates must not be empty",
+        ),
+        (
+            lambda d: d["ctlogs"][1]["publicKey"]["validFor"].update(start="yesterday"),
+            "ctlogs[1].publicKey: bad validFor",
+        ),
+    ],
+)
 def test_bad_trusted_roots_name_the_field(edit: object, problem: str) -> None:
     doc = json.loads(PINNED_TRUSTED_ROOT.read_text())
     edit(doc)  # type: ignore[operator]

@@ -53,7 +53,9 @@ def test_file_that_becomes_malformed_or_vanishes_is_an_error_again(tmp_path: Pat
         load_credentials("ghcr.io", cfg)
 
 
-def test_default_location_appearing_later_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_location_appearing_later_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     assert load_credentials("ghcr.io") is None
     _write(tmp_path / "config.json", "dave", "pw")

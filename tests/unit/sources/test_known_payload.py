@@ -32,7 +32,7 @@ def _real_payloads() -> list[bytes]:
     for path in sorted(ASSETS.glob("*/signature-*")):
         raw = path.read_bytes()
         assert raw.startswith(PREFIX), path
-        doc = json.loads(raw[len(PREFIX):])
+        doc = json.loads(raw[len(PREFIX) :])
         if doc["mimeType"] == SIMPLESIGNING:  # one fixture is a text/plain attachment
             found[base64.b64decode(doc["payload"])] = None
     return list(found)
@@ -41,15 +41,21 @@ def _real_payloads() -> list[bytes]:
 REAL = _real_payloads()
 
 
-def _layer(payload: bytes, media_type: str = SIMPLESIGNING, algorithm: str = "sha256") -> Descriptor:
-    return Descriptor(media_type=media_type, digest=compute_digest(payload, algorithm), size=len(payload))
+def _layer(
+    payload: bytes, media_type: str = SIMPLESIGNING, algorithm: str = "sha256"
+) -> Descriptor:
+    return Descriptor(
+        media_type=media_type, digest=compute_digest(payload, algorithm), size=len(payload)
+    )
 
 
 def test_the_assets_hold_cosign_and_containers_image_payloads() -> None:
     assert len(REAL) >= 5
     optional = [json.loads(p)["optional"] for p in REAL]
     assert None in optional  # cosign sign without annotations
-    assert any(isinstance(o, dict) and o for o in optional)  # skopeo/podman add creator and timestamp
+    assert any(
+        isinstance(o, dict) and o for o in optional
+    )  # skopeo/podman add creator and timestamp
 
 
 @pytest.mark.parametrize("payload", REAL, ids=[f"real-{i}" for i in range(len(REAL))])
@@ -86,7 +92,9 @@ def test_another_reference_or_media_type_is_not_known() -> None:
 
 def test_size_must_match_as_well_as_the_digest() -> None:
     payload = cosign_payload("r.test/app", D)
-    layer = Descriptor(media_type=SIMPLESIGNING, digest=compute_digest(payload), size=len(payload) + 1)
+    layer = Descriptor(
+        media_type=SIMPLESIGNING, digest=compute_digest(payload), size=len(payload) + 1
+    )
     assert known_payload(layer, D, ("r.test/app",)) is None
 
 
@@ -101,7 +109,11 @@ def test_sha512_descriptors_are_hashed_with_sha512() -> None:
         ("ghcr.io", "org/app", ("ghcr.io/org/app",)),
         ("127.0.0.1:5000", "demo/hello", ("127.0.0.1:5000/demo/hello",)),
         # go-containerregistry names Docker Hub "index.docker.io"; cosign signs that name.
-        ("docker.io", "library/busybox", ("index.docker.io/library/busybox", "docker.io/library/busybox")),
+        (
+            "docker.io",
+            "library/busybox",
+            ("index.docker.io/library/busybox", "docker.io/library/busybox"),
+        ),
     ],
 )
 def test_cosign_references(registry: str, repository: str, expected: tuple[str, ...]) -> None:

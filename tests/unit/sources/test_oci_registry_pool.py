@@ -96,7 +96,9 @@ def test_html_page_for_an_unknown_route_is_remembered() -> None:
 
 def test_a_supporting_registry_is_asked_for_every_image() -> None:
     seen: list[httpx.Request] = []
-    body = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}'
+    body = (
+        b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}'
+    )
     handler = _referrers_handler(seen, 200, "application/vnd.oci.image.index.v1+json", body)
     with _client(handler) as client:
         assert client.list_referrers("org/app", DIGEST) == []
@@ -114,9 +116,7 @@ def test_a_server_error_is_not_taken_as_unsupported() -> None:
 
 
 def _pool(**kw: Any) -> RegistryPool:
-    return RegistryPool(
-        transport=httpx.MockTransport(lambda r: httpx.Response(404)), **kw
-    )
+    return RegistryPool(transport=httpx.MockTransport(lambda r: httpx.Response(404)), **kw)
 
 
 def test_pool_shares_one_client_per_registry_and_credentials() -> None:
@@ -176,7 +176,9 @@ def test_pool_clients_keep_the_plain_http_and_credentials_rules() -> None:
     assert all("authorization" not in r.headers for r in calls)
 
 
-def test_long_lived_client_keeps_a_bounded_number_of_bearer_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_long_lived_client_keeps_a_bounded_number_of_bearer_tokens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import verifier.sources.oci_registry as oci_registry
 
     monkeypatch.setattr(oci_registry, "_MAX_TOKENS", 2)
@@ -187,10 +189,16 @@ def test_long_lived_client_keeps_a_bounded_number_of_bearer_tokens(monkeypatch: 
             scope = request.url.params["scope"]
             token_requests.append(scope)
             return httpx.Response(200, json={"token": f"tok:{scope}"})
-        repo = request.url.path.split("/manifests/")[0][len("/v2/"):]
+        repo = request.url.path.split("/manifests/")[0][len("/v2/") :]
         if request.headers.get("authorization") != f"Bearer tok:repository:{repo}:pull":
-            return httpx.Response(401, headers={"www-authenticate": (
-                f'Bearer realm="https://reg.example/token",service="reg.example",scope="repository:{repo}:pull"')})
+            return httpx.Response(
+                401,
+                headers={
+                    "www-authenticate": (
+                        f'Bearer realm="https://reg.example/token",service="reg.example",scope="repository:{repo}:pull"'
+                    )
+                },
+            )
         return httpx.Response(404, json={"errors": [{"code": "MANIFEST_UNKNOWN"}]})
 
     from verifier.sources.oci_common import ManifestNotFoundError
@@ -202,5 +210,8 @@ def test_long_lived_client_keeps_a_bounded_number_of_bearer_tokens(monkeypatch: 
         assert len(client._auth) == 2
     # a/three reused its token; a/one was evicted by a/three and asked for a new one.
     assert token_requests == [
-        "repository:a/one:pull", "repository:a/two:pull", "repository:a/three:pull", "repository:a/one:pull",
+        "repository:a/one:pull",
+        "repository:a/two:pull",
+        "repository:a/three:pull",
+        "repository:a/one:pull",
     ]

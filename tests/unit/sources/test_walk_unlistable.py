@@ -48,7 +48,11 @@ def test_walk_raises_naming_the_directory(tmp_path: Path, monkeypatch: pytest.Mo
     assert "cannot list directory: Permission denied" in str(info.value)
     seen: list[tuple[str, str]] = []
     dirs = [d for d, _, _ in walk(str(tmp_path), lambda path, why: seen.append((path, why)))]
-    assert dirs == [str(tmp_path), str(tmp_path / "a"), str(tmp_path / "z")]  # sorted, the rest still walked
+    assert dirs == [
+        str(tmp_path),
+        str(tmp_path / "a"),
+        str(tmp_path / "z"),
+    ]  # sorted, the rest still walked
     assert seen == [(str(tmp_path / "a" / "b"), "cannot list directory: Permission denied")]
 
 
@@ -81,7 +85,11 @@ def test_workflow_directory_that_cannot_be_listed_is_an_error_verdict(
 def test_trust_policy_directory_that_cannot_be_listed_exits_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = next(p for p in sorted(TRUST.rglob("*.json")) if "token.actions.githubusercontent.com" in p.read_text())
+    source = next(
+        p
+        for p in sorted(TRUST.rglob("*.json"))
+        if "token.actions.githubusercontent.com" in p.read_text()
+    )
     (tmp_path / "ok").mkdir()
     (tmp_path / "ok" / "role.json").write_bytes(source.read_bytes())
     (tmp_path / "secret").mkdir()

@@ -28,7 +28,10 @@ def test_repo_root_discovery_and_skips() -> None:
         ("tools/docker/action.yaml", "action"),
     ]
     assert [(os.path.relpath(p, root), why) for p, why in found.skipped] == [
-        (".github/workflows/templates", "subdirectory of .github/workflows (GitHub only reads top-level files)"),
+        (
+            ".github/workflows/templates",
+            "subdirectory of .github/workflows (GitHub only reads top-level files)",
+        ),
         (".github/workflows/README.md", "not a .yml/.yaml file"),
     ]
 
@@ -40,7 +43,10 @@ def test_paths_are_the_given_path_joined_not_absolute() -> None:
         found = discover(["repo/.github"])
         assert found.files[0] == ("repo/.github/actions/setup/action.yml", "action")
         found = discover(["repo/.github/workflows"])
-        assert [p for p, _ in found.files] == ["repo/.github/workflows/ci.yml", "repo/.github/workflows/release.yaml"]
+        assert [p for p, _ in found.files] == [
+            "repo/.github/workflows/ci.yml",
+            "repo/.github/workflows/release.yaml",
+        ]
         found = discover(["./repo/.github/workflows/release.yaml"])
         assert found.files == [("./repo/.github/workflows/release.yaml", "workflow")]
     finally:

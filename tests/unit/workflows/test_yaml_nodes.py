@@ -52,7 +52,11 @@ def test_merge_keys_followed_once_even_when_recursive() -> None:
     doc = one("base: &b {x: 1, <<: *b}\nuse:\n  <<: [*b, {y: 2}]\n  z: 3\n")
     use = mapping_get(doc, "use")
     assert isinstance(use, MappingNode)
-    assert [(k, m) for k, _kn, _v, m in mapping_items(use)] == [("z", False), ("x", True), ("y", True)]
+    assert [(k, m) for k, _kn, _v, m in mapping_items(use)] == [
+        ("z", False),
+        ("x", True),
+        ("y", True),
+    ]
 
 
 def test_quoted_merge_key_is_an_ordinary_key() -> None:
@@ -76,13 +80,16 @@ def test_multi_document() -> None:
     assert len(docs) == 3 and is_null(docs[2])
 
 
-@pytest.mark.parametrize(("text", "expect"), [
-    ("a: [1\n", "t.yml: YAML syntax error at line 2 column 1"),
-    ("a: 'x\n", "t.yml: YAML syntax error at line 2 column 1"),
-    ("a: b\n c\nd: [e}\n", "t.yml: YAML syntax error at line 3 column 6"),
-    ("a: *nope\n", "t.yml: YAML syntax error at line 1 column 4: found undefined alias"),
-    ("a: \x00\n", "t.yml: not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("a: [1\n", "t.yml: YAML syntax error at line 2 column 1"),
+        ("a: 'x\n", "t.yml: YAML syntax error at line 2 column 1"),
+        ("a: b\n c\nd: [e}\n", "t.yml: YAML syntax error at line 3 column 6"),
+        ("a: *nope\n", "t.yml: YAML syntax error at line 1 column 4: found undefined alias"),
+        ("a: \x00\n", "t.yml: not valid YAML"),
+    ],
+)
 def test_syntax_errors_name_the_file_and_position(text: str, expect: str) -> None:
     with pytest.raises(InputError) as err:
         compose_documents(text, "t.yml")

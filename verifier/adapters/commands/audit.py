@@ -23,7 +23,9 @@ class _DefaultRunGroup(click.Group):
         return "run", self.commands["run"], args
 
 
-def _shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+def _shard(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[int, int] | None:
     if value is None:
         return None
     index_text, sep, count_text = value.partition("/")
@@ -32,7 +34,9 @@ def _shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> t
     try:
         index, count = int(index_text), int(count_text)
     except ValueError:
-        raise click.BadParameter(f"expected I/N (or auto/N with JOB_COMPLETION_INDEX set), got {value!r}") from None
+        raise click.BadParameter(
+            f"expected I/N (or auto/N with JOB_COMPLETION_INDEX set), got {value!r}"
+        ) from None
     if count < 1 or not 0 <= index < count:
         raise click.BadParameter(f"shard index must be in 0..{count - 1}, got {index}")
     return index, count
@@ -53,10 +57,16 @@ class _Progress:
         self.done += 1
         self.findings += findings
         self.problems += problems
-        counts = f"{self.done}/{self.total} audited, {self.findings} findings, {self.problems} problems"
+        counts = (
+            f"{self.done}/{self.total} audited, {self.findings} findings, {self.problems} problems"
+        )
         if self.tty:
             filled = int(30 * self.done / max(self.total, 1))
-            click.echo(f"\r[{'#' * filled}{'.' * (30 - filled)}] {counts}", err=True, nl=self.done == self.total)
+            click.echo(
+                f"\r[{'#' * filled}{'.' * (30 - filled)}] {counts}",
+                err=True,
+                nl=self.done == self.total,
+            )
         elif self.done == self.total or time.monotonic() - self.last > 2 or problems:
             click.echo(f"verifier audit: {counts} (last: {ref})", err=True)
             self.last = time.monotonic()
@@ -80,7 +90,9 @@ def _exit_code(report: Any, exit_zero: bool) -> int:
     return EXIT_ALLOWED
 
 
-def _signers(identity: str | None, identity_regexp: str | None, issuer: str | None, key: Path | None) -> Any:
+def _signers(
+    identity: str | None, identity_regexp: str | None, issuer: str | None, key: Path | None
+) -> Any:
     """The ``Signers`` section the image inputs are checked against (None when no signer was given)."""
     from pydantic import ValidationError
 
@@ -89,8 +101,11 @@ def _signers(identity: str | None, identity_regexp: str | None, issuer: str | No
     if not (identity or identity_regexp or key):
         return None
     try:
-        keyless = Identity(identity=identity, identity_regexp=identity_regexp, issuer=issuer or "") \
-            if identity or identity_regexp else None
+        keyless = (
+            Identity(identity=identity, identity_regexp=identity_regexp, issuer=issuer or "")
+            if identity or identity_regexp
+            else None
+        )
         return Signers(identity=keyless, key=str(key) if key else None)
     except ValidationError as exc:
         raise click.UsageError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
@@ -117,29 +132,71 @@ def group() -> None:
 
 @group.command("run")
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--report", "fmt", type=REPORT_CHOICE, default="markdown", show_default=True, help="Report format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
-@click.option("--shard", callback=_shard, metavar="I/N",
-              help="Audit only shard I of N (0-based); `auto/N` takes I from $JOB_COMPLETION_INDEX.")
-@click.option("--jobs", "-j", type=click.IntRange(1), default=os.cpu_count() or 1, show_default=True,
-              help="Worker processes.")
-@click.option("--policy", "policy_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Rego policy bundle (default: the bundled policies/).")
+@click.option(
+    "--report",
+    "fmt",
+    type=REPORT_CHOICE,
+    default="markdown",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
+)
+@click.option(
+    "--shard",
+    callback=_shard,
+    metavar="I/N",
+    help="Audit only shard I of N (0-based); `auto/N` takes I from $JOB_COMPLETION_INDEX.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1),
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Worker processes.",
+)
+@click.option(
+    "--policy",
+    "policy_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Rego policy bundle (default: the bundled policies/).",
+)
 @click.option("--certificate-identity", help="Signer identity for image inputs (keyless).")
-@click.option("--certificate-identity-regexp", help="Signer identity regexp for image inputs (keyless).")
+@click.option(
+    "--certificate-identity-regexp", help="Signer identity regexp for image inputs (keyless)."
+)
 @click.option("--certificate-oidc-issuer", help="OIDC issuer for image inputs (keyless).")
-@click.option("--key", type=click.Path(dir_okay=False, path_type=Path), help="Public key for image inputs.")
-@click.option("--docker-config", type=click.Path(dir_okay=False, path_type=Path), help="Registry credentials.")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 when the policy denies (3 still means incomplete).")
-def run_command(inputs: tuple[str, ...], fmt: str, output: Path | None, shard: tuple[int, int] | None, jobs: int,
-                policy_dir: Path | None, certificate_identity: str | None, certificate_identity_regexp: str | None,
-                certificate_oidc_issuer: str | None, key: Path | None, docker_config: Path | None,
-                exit_zero: bool) -> None:
+@click.option(
+    "--key", type=click.Path(dir_okay=False, path_type=Path), help="Public key for image inputs."
+)
+@click.option(
+    "--docker-config", type=click.Path(dir_okay=False, path_type=Path), help="Registry credentials."
+)
+@click.option(
+    "--exit-zero", is_flag=True, help="Exit 0 when the policy denies (3 still means incomplete)."
+)
+def run_command(
+    inputs: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    shard: tuple[int, int] | None,
+    jobs: int,
+    policy_dir: Path | None,
+    certificate_identity: str | None,
+    certificate_identity_regexp: str | None,
+    certificate_oidc_issuer: str | None,
+    key: Path | None,
+    docker_config: Path | None,
+    exit_zero: bool,
+) -> None:
     """Audit PATH|IMAGE... (repositories, folders of repositories, trust policies, image lists *.txt,
     decision logs *.jsonl, gate VSAs *.intoto.json, image references)."""
     from datetime import UTC, datetime
 
-    from verifier import audit
+    from verifier.audit import plan as audit
+    from verifier.audit.report import build_report
     from verifier.evaluate import decide
     from verifier.output.audit import render
     from verifier.policy.engine import bundle_digest, default_policy_dir
@@ -148,9 +205,12 @@ def run_command(inputs: tuple[str, ...], fmt: str, output: Path | None, shard: t
     units, bad = audit.plan(inputs)
     if shard:
         units = audit.shard(units, *shard)
-    image_options = {"signers": _signers(certificate_identity, certificate_identity_regexp,
-                                         certificate_oidc_issuer, key),
-                     "docker_config": docker_config}
+    image_options = {
+        "signers": _signers(
+            certificate_identity, certificate_identity_regexp, certificate_oidc_issuer, key
+        ),
+        "docker_config": docker_config,
+    }
     progress = _Progress(len(units))
     outcomes: list[audit.UnitOutcome] = []
     if jobs > 1 and len(units) > 1:
@@ -159,42 +219,80 @@ def run_command(inputs: tuple[str, ...], fmt: str, output: Path | None, shard: t
             for future in as_completed(futures):
                 outcome = future.result()
                 outcomes.append(outcome)
-                progress.step(outcome.unit.ref, sum(len(r.findings) for r in outcome.results), len(outcome.problems))
+                progress.step(
+                    outcome.unit.ref,
+                    sum(len(r.findings) for r in outcome.results),
+                    len(outcome.problems),
+                )
     else:
         for unit in units:
             outcome = audit.audit_unit(unit, image_options)
             outcomes.append(outcome)
-            progress.step(unit.ref, sum(len(r.findings) for r in outcome.results), len(outcome.problems))
+            progress.step(
+                unit.ref, sum(len(r.findings) for r in outcome.results), len(outcome.problems)
+            )
     now = datetime.now(UTC).replace(microsecond=0)
-    results = [r for o in sorted(outcomes, key=lambda o: (o.unit.kind, o.unit.ref)) for r in o.results]
-    decision = decide(results, {}, now=now, policy_dir=bundle)[0] if results else \
-        decide([], {}, now=now, policy_dir=bundle)[0]
+    results = [
+        r for o in sorted(outcomes, key=lambda o: (o.unit.kind, o.unit.ref)) for r in o.results
+    ]
+    decision = (
+        decide(results, {}, now=now, policy_dir=bundle)[0]
+        if results
+        else decide([], {}, now=now, policy_dir=bundle)[0]
+    )
     repo_results: dict[str, list[Any]] = {}
     for o in outcomes:
         if o.unit.kind == "repository" and o.results:
             repo_results.setdefault(o.unit.repository, []).extend(o.results)
-    repo_decisions = {repo: decide(rs, {}, now=now, policy_dir=bundle)[0] for repo, rs in repo_results.items()}
-    report = audit.build_report(outcomes, bad, decision=decision, repo_decisions=repo_decisions,
-                                policy_digest=bundle_digest(bundle), now=now, shard_of=shard)
+    repo_decisions = {
+        repo: decide(rs, {}, now=now, policy_dir=bundle)[0] for repo, rs in repo_results.items()
+    }
+    report = build_report(
+        outcomes,
+        bad,
+        decision=decision,
+        repo_decisions=repo_decisions,
+        policy_digest=bundle_digest(bundle),
+        now=now,
+        shard_of=shard,
+    )
     _write(render(fmt, report), output)
     sys.exit(_exit_code(report, exit_zero))
 
 
 @group.command("merge")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--report", "fmt", type=REPORT_CHOICE, default="markdown", show_default=True, help="Report format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
-@click.option("--policy", "policy_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Rego policy bundle for the overall decision (default: the bundled policies/).")
+@click.option(
+    "--report",
+    "fmt",
+    type=REPORT_CHOICE,
+    default="markdown",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
+)
+@click.option(
+    "--policy",
+    "policy_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Rego policy bundle for the overall decision (default: the bundled policies/).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 when the policy denies.")
-def merge_command(reports: tuple[Path, ...], fmt: str, output: Path | None, policy_dir: Path | None,
-                  exit_zero: bool) -> None:
+def merge_command(
+    reports: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    policy_dir: Path | None,
+    exit_zero: bool,
+) -> None:
     """Merge shard reports written with `--report json` into one report."""
     from datetime import UTC, datetime
 
     from pydantic import ValidationError
 
-    from verifier import audit
+    from verifier.audit.report import AuditReport, merge_reports
     from verifier.errors import InputError
     from verifier.evaluate import decide
     from verifier.output.audit import render
@@ -203,12 +301,14 @@ def merge_command(reports: tuple[Path, ...], fmt: str, output: Path | None, poli
     parts = []
     for path in reports:
         try:
-            parts.append(audit.AuditReport.model_validate_json(read_bytes(path)))
+            parts.append(AuditReport.model_validate_json(read_bytes(path)))
         except ValidationError as exc:
-            raise InputError(str(path), f"not a verifier.audit/v1 JSON report: {exc.errors()[0]['msg']}") from None
+            raise InputError(
+                str(path), f"not a verifier.audit/v1 JSON report: {exc.errors()[0]['msg']}"
+            ) from None
     now = datetime.now(UTC).replace(microsecond=0)
     results = [r for p in parts for r in p.results]
     decision = decide(results, {}, now=now, policy_dir=policy_dir)[0]
-    merged = audit.merge_reports(parts, decision=decision, now=now)
+    merged = merge_reports(parts, decision=decision, now=now)
     _write(render(fmt, merged), output)
     sys.exit(_exit_code(merged, exit_zero))

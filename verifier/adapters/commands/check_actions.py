@@ -14,15 +14,25 @@ from verifier.sources.files import MIB
 
 CHECK_ID = "actions-pinned"
 # Keys of the `actions-pinned:` config section (verifier.yaml) and what each must be.
-CONFIG_KEYS = {"policy": dict, "deny_rules": list, "warn_rules": list, "mode": str, "warn_waived": bool}
+CONFIG_KEYS = {
+    "policy": dict,
+    "deny_rules": list,
+    "warn_rules": list,
+    "mode": str,
+    "warn_waived": bool,
+}
 
 
-def _pin_option(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+def _pin_option(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
     out: dict[str, str] = {}
     for value in values:
         pattern, sep, mode = value.partition("=")
         if not sep or not pattern.strip() or not mode.strip():
-            raise click.BadParameter(f"expected PATTERN=MODE (e.g. 'actions/*=ref-pin'); got {value!r}")
+            raise click.BadParameter(
+                f"expected PATTERN=MODE (e.g. 'actions/*=ref-pin'); got {value!r}"
+            )
         out[pattern.strip()] = mode.strip()
     return out
 
@@ -31,7 +41,9 @@ def _validate(section: dict[str, Any], origin: str) -> dict[str, Any]:
     for key, value in section.items():
         expected = CONFIG_KEYS.get(key)
         if expected is None:
-            raise ConfigError(f"{origin}: unknown key {key!r} in `{CHECK_ID}:` (known: {', '.join(CONFIG_KEYS)})")
+            raise ConfigError(
+                f"{origin}: unknown key {key!r} in `{CHECK_ID}:` (known: {', '.join(CONFIG_KEYS)})"
+            )
         if not isinstance(value, expected):
             raise ConfigError(f"{origin}: `{CHECK_ID}.{key}` must be a {expected.__name__}")
     if section.get("mode", "deny") not in ("deny", "warn"):
@@ -41,20 +53,44 @@ def _validate(section: dict[str, Any], origin: str) -> dict[str, Any]:
 
 @click.command("actions")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="verifier.yaml; its `actions-pinned:` section sets the pin policy "
-                   "(e.g. policy: {'*': hash-pin, 'actions/*': ref-pin}).")
-@click.option("--pin", "pins", multiple=True, callback=_pin_option, metavar="PATTERN=MODE",
-              help="Pin policy entry, overriding the config: PATTERN is *, owner/*, owner/repo, owner/repo/* "
-                   "or owner/repo/path; MODE is hash-pin, ref-pin or any. Repeatable.")
-@click.option("--max-size", default=4, show_default=True, type=click.IntRange(1),
-              help="Treat workflow/action files larger than this many MiB as unreadable.")
-@click.option("--quiet-skips", is_flag=True,
-              help="Leave out of the report the files skipped on purpose (GitHub would not run them: a "
-                   "subdirectory of .github/workflows, a non-YAML file there, .git, node_modules).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="verifier.yaml; its `actions-pinned:` section sets the pin policy "
+    "(e.g. policy: {'*': hash-pin, 'actions/*': ref-pin}).",
+)
+@click.option(
+    "--pin",
+    "pins",
+    multiple=True,
+    callback=_pin_option,
+    metavar="PATTERN=MODE",
+    help="Pin policy entry, overriding the config: PATTERN is *, owner/*, owner/repo, owner/repo/* "
+    "or owner/repo/path; MODE is hash-pin, ref-pin or any. Repeatable.",
+)
+@click.option(
+    "--max-size",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Treat workflow/action files larger than this many MiB as unreadable.",
+)
+@click.option(
+    "--quiet-skips",
+    is_flag=True,
+    help="Leave out of the report the files skipped on purpose (GitHub would not run them: a "
+    "subdirectory of .github/workflows, a non-YAML file there, .git, node_modules).",
+)
 @report_options
-def command(paths: tuple[str, ...], config_file: Path | None, pins: dict[str, str], max_size: int,
-            quiet_skips: bool, report: ReportOptions) -> None:
+def command(
+    paths: tuple[str, ...],
+    config_file: Path | None,
+    pins: dict[str, str],
+    max_size: int,
+    quiet_skips: bool,
+    report: ReportOptions,
+) -> None:
     """Check that every `uses:` is pinned to a full commit SHA and every image to a digest.
 
     PATH is a workflow file, an action.yml, a .github directory, a repository root, or a folder of
@@ -75,7 +111,9 @@ def command(paths: tuple[str, ...], config_file: Path | None, pins: dict[str, st
         merged = dict(section.get("policy") or {"*": "hash-pin"})
         merged.update(pins)
         section["policy"] = merged
-    PinPolicy.from_config(section)  # a bad pattern or mode is a usage error (exit 2) before any work
+    PinPolicy.from_config(
+        section
+    )  # a bad pattern or mode is a usage error (exit 2) before any work
 
     # A run allocates a node graph per file and drops it file by file; the graphs hold no cycles (aliases
     # are shared children, not back-references), so reference counting frees them, and the cyclic
@@ -84,6 +122,8 @@ def command(paths: tuple[str, ...], config_file: Path | None, pins: dict[str, st
     files, found = read_all(list(paths), max_size * MIB)
     notices = [] if quiet_skips else skip_notices(found)
     if not files:
-        raise InputError(", ".join(paths), "no workflow (.github/workflows/*.yml) or action.yml file found")
+        raise InputError(
+            ", ".join(paths), "no workflow (.github/workflows/*.yml) or action.yml file found"
+        )
     results = check_files([(f.path, f.kind, f.text, f.problem) for f in files], section)
     finish(results, report, {CHECK_ID: section}, notices)

@@ -16,25 +16,55 @@ def _severity_list(_ctx: click.Context, _param: click.Parameter, value: str) -> 
     items = tuple(v.strip().lower() for v in value.split(",") if v.strip())
     bad = [v for v in items if v not in SEVERITIES]
     if bad or not items:
-        raise click.BadParameter(f"expected a comma-separated list of {', '.join(SEVERITIES)}; got {value!r}")
+        raise click.BadParameter(
+            f"expected a comma-separated list of {', '.join(SEVERITIES)}; got {value!r}"
+        )
     return items
 
 
 @click.command("sarif")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--fail-on", default="critical,high", show_default=True, callback=_severity_list,
-              help="Severities that deny (comma-separated).")
-@click.option("--ignore-unfixed", is_flag=True, help="Waive vulnerabilities that have no fixed version.")
-@click.option("--ignore", "ignore_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="A .trivyignore (plain) or .trivyignore.yaml file; repeatable.")
-@click.option("--vex", "vex_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="An OpenVEX, CycloneDX VEX or CSAF VEX document; repeatable.")
-@click.option("--max-size", default=DEFAULT_MAX_BYTES // MIB, show_default=True, type=click.IntRange(1),
-              help="Refuse report files larger than this many MiB (checked before parsing).")
+@click.option(
+    "--fail-on",
+    default="critical,high",
+    show_default=True,
+    callback=_severity_list,
+    help="Severities that deny (comma-separated).",
+)
+@click.option(
+    "--ignore-unfixed", is_flag=True, help="Waive vulnerabilities that have no fixed version."
+)
+@click.option(
+    "--ignore",
+    "ignore_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A .trivyignore (plain) or .trivyignore.yaml file; repeatable.",
+)
+@click.option(
+    "--vex",
+    "vex_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An OpenVEX, CycloneDX VEX or CSAF VEX document; repeatable.",
+)
+@click.option(
+    "--max-size",
+    default=DEFAULT_MAX_BYTES // MIB,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Refuse report files larger than this many MiB (checked before parsing).",
+)
 @report_options
-def command(files: tuple[Path, ...], fail_on: tuple[str, ...], ignore_unfixed: bool,
-            ignore_files: tuple[Path, ...], vex_files: tuple[Path, ...], max_size: int,
-            report: ReportOptions) -> None:
+def command(
+    files: tuple[Path, ...],
+    fail_on: tuple[str, ...],
+    ignore_unfixed: bool,
+    ignore_files: tuple[Path, ...],
+    vex_files: tuple[Path, ...],
+    max_size: int,
+    report: ReportOptions,
+) -> None:
     """Gate on Trivy findings: every result of every run is a finding with Trivy's severity.
 
     FILE is a SARIF 2.1.0 log (`trivy --format sarif`) or Trivy's JSON report (`--format json`).
@@ -50,8 +80,13 @@ def command(files: tuple[Path, ...], fail_on: tuple[str, ...], ignore_unfixed: b
     waivers, problems = load_sarif_waivers(ignore_files, vex_files, ignore_unfixed, now)
     severities = tuple(Severity(s) for s in fail_on)
     results = [
-        sarif_severity.evaluate(load_scan_report(path, max_size * MIB), str(path), fail_on=severities,
-                                waivers=waivers, now=now)
+        sarif_severity.evaluate(
+            load_scan_report(path, max_size * MIB),
+            str(path),
+            fail_on=severities,
+            waivers=waivers,
+            now=now,
+        )
         for path in files
     ]
     config = {"sarif-severity": {"fail_on": list(fail_on), "ignore_file_problems": problems}}

@@ -65,8 +65,12 @@ def command(
     from verifier.checks.signature import SignaturePolicy
     from verifier.sigstore.trust import load_trust_root
 
-    policy = SignaturePolicy(trust=load_trust_root(signer.trusted_root), identity=signer.identity_policy(),
-                             key=signer.public_key(), require_tlog=signer.require_tlog)
+    policy = SignaturePolicy(
+        trust=load_trust_root(signer.trusted_root),
+        identity=signer.identity_policy(),
+        key=signer.public_key(),
+        require_tlog=signer.require_tlog,
+    )
     evidence = signer.collect(image)
     result = evaluate(
         evidence,

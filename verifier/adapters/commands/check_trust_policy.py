@@ -16,21 +16,43 @@ def _verdicts(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     items = [v.strip() for v in value.split(",") if v.strip()]
     unknown = [v for v in items if v not in VERDICTS]
     if unknown:
-        raise click.BadParameter(f"unknown verdict(s) {', '.join(unknown)} (known: {', '.join(VERDICTS)})")
+        raise click.BadParameter(
+            f"unknown verdict(s) {', '.join(unknown)} (known: {', '.join(VERDICTS)})"
+        )
     return items
 
 
 @click.command("trust-policy")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("--deny", "deny", callback=_verdicts, metavar="VERDICTS",
-              help="Comma-separated verdicts that deny (default: fail,warn-org).")
-@click.option("--warn", "warn", callback=_verdicts, metavar="VERDICTS",
-              help="Comma-separated verdicts that warn (default: warn-ref,broken,indeterminate).")
-@click.option("--max-size", default=8, show_default=True, type=click.IntRange(1),
-              help="Refuse input files larger than this many MiB (exit 2).")
+@click.option(
+    "--deny",
+    "deny",
+    callback=_verdicts,
+    metavar="VERDICTS",
+    help="Comma-separated verdicts that deny (default: fail,warn-org).",
+)
+@click.option(
+    "--warn",
+    "warn",
+    callback=_verdicts,
+    metavar="VERDICTS",
+    help="Comma-separated verdicts that warn (default: warn-ref,broken,indeterminate).",
+)
+@click.option(
+    "--max-size",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Refuse input files larger than this many MiB (exit 2).",
+)
 @report_options
-def command(paths: tuple[str, ...], deny: list[str] | None, warn: list[str] | None, max_size: int,
-            report: ReportOptions) -> None:
+def command(
+    paths: tuple[str, ...],
+    deny: list[str] | None,
+    warn: list[str] | None,
+    max_size: int,
+    report: ReportOptions,
+) -> None:
     """Check that cloud OIDC trust configurations admit only the intended repository and ref.
 
     PATH is a file or a directory (walked for .json/.yaml/.yml/.template/.tf/.tpl files). Accepted:

@@ -25,30 +25,78 @@ if TYPE_CHECKING:
 
 
 @click.command("gate")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="verifier.yaml (see `verifier init` and docs/configuration.md).")
-@click.option("--image", help="Image to gate (overrides `image:`): oci-layout:PATH or registry/repo@sha256:….")
-@click.option("--sarif", "sarif_files", multiple=True, type=click.Path(dir_okay=False),
-              help="Scanner report (replaces `sarif.files`); repeatable.")
-@click.option("--workflows", "workflow_paths", multiple=True, type=click.Path(),
-              help="Workflow path (replaces `workflows.paths`); repeatable.")
-@click.option("--trust-policy", "trust_paths", multiple=True, type=click.Path(),
-              help="Trust policy path (replaces `trust_policies.paths`); repeatable.")
-@click.option("--update", "updates", multiple=True, metavar="FILE:PATH=VALUE",
-              help="On allow only: set PATH in the YAML FILE to VALUE, keeping comments (repeatable). "
-                   "VALUE may be `{digest}` for the gated image's digest.")
-@click.option("--vsa", "vsa_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="On allow only: write a SLSA verification summary (in-toto statement) here.")
-@click.option("--github-output", "outputs_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Append allowed=…, digest=… and report=… lines here ($GITHUB_OUTPUT), on allow and deny.")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="verifier.yaml (see `verifier init` and docs/configuration.md).",
+)
+@click.option(
+    "--image", help="Image to gate (overrides `image:`): oci-layout:PATH or registry/repo@sha256:…."
+)
+@click.option(
+    "--sarif",
+    "sarif_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Scanner report (replaces `sarif.files`); repeatable.",
+)
+@click.option(
+    "--workflows",
+    "workflow_paths",
+    multiple=True,
+    type=click.Path(),
+    help="Workflow path (replaces `workflows.paths`); repeatable.",
+)
+@click.option(
+    "--trust-policy",
+    "trust_paths",
+    multiple=True,
+    type=click.Path(),
+    help="Trust policy path (replaces `trust_policies.paths`); repeatable.",
+)
+@click.option(
+    "--update",
+    "updates",
+    multiple=True,
+    metavar="FILE:PATH=VALUE",
+    help="On allow only: set PATH in the YAML FILE to VALUE, keeping comments (repeatable). "
+    "VALUE may be `{digest}` for the gated image's digest.",
+)
+@click.option(
+    "--vsa",
+    "vsa_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="On allow only: write a SLSA verification summary (in-toto statement) here.",
+)
+@click.option(
+    "--github-output",
+    "outputs_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append allowed=…, digest=… and report=… lines here ($GITHUB_OUTPUT), on allow and deny.",
+)
 @click.option("--timings", is_flag=True, help="Print the wall time of each check to stderr.")
-@click.option("--decision-log", "decision_log", type=click.Path(dir_okay=False, path_type=Path),
-              help="Append the decision as one JSON line to this file (overrides `decision_log:`).")
+@click.option(
+    "--decision-log",
+    "decision_log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append the decision as one JSON line to this file (overrides `decision_log:`).",
+)
 @report_options
-def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], workflow_paths: tuple[str, ...],
-            trust_paths: tuple[str, ...], updates: tuple[str, ...], vsa_path: Path | None, outputs_path: Path | None, timings: bool,
-            decision_log: Path | None,
-            report: ReportOptions) -> None:
+def command(
+    config_path: Path,
+    image: str | None,
+    sarif_files: tuple[str, ...],
+    workflow_paths: tuple[str, ...],
+    trust_paths: tuple[str, ...],
+    updates: tuple[str, ...],
+    vsa_path: Path | None,
+    outputs_path: Path | None,
+    timings: bool,
+    decision_log: Path | None,
+    report: ReportOptions,
+) -> None:
     """Run every check `verifier.yaml` configures and decide once with the policy.
 
     Command-line options override the file; their paths are relative to the current directory, the
@@ -57,35 +105,48 @@ def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], 
     from verifier.config import Sarif, TrustPolicies, Workflows, load_config
     from verifier.evaluate import decide
     from verifier.gate import resolve_paths, run_gate
-    from verifier.gitops_update import apply_update, parse_update
     from verifier.output import render
+    from verifier.records.gitops_update import apply_update, parse_update
 
     config = resolve_paths(load_config(config_path), config_path.parent)
     override: dict[str, object] = {}
     if image:
         override["image"] = image
     if sarif_files:
-        override["sarif"] = (config.sarif.model_copy(update={"files": sarif_files}) if config.sarif
-                             else Sarif(files=sarif_files))
+        override["sarif"] = (
+            config.sarif.model_copy(update={"files": sarif_files})
+            if config.sarif
+            else Sarif(files=sarif_files)
+        )
     if workflow_paths:
-        override["workflows"] = (config.workflows.model_copy(update={"paths": workflow_paths}) if config.workflows
-                                 else Workflows(paths=workflow_paths))
+        override["workflows"] = (
+            config.workflows.model_copy(update={"paths": workflow_paths})
+            if config.workflows
+            else Workflows(paths=workflow_paths)
+        )
     if trust_paths:
-        override["trust_policies"] = (config.trust_policies.model_copy(update={"paths": trust_paths})
-                                      if config.trust_policies else TrustPolicies(paths=trust_paths))
+        override["trust_policies"] = (
+            config.trust_policies.model_copy(update={"paths": trust_paths})
+            if config.trust_policies
+            else TrustPolicies(paths=trust_paths)
+        )
     config = config.model_copy(update=override)
     # Parse --update before running anything: a tag where a digest belongs is a usage error, not a deny.
     for spec in updates:
         parse_update(spec.replace("{digest}", "sha256:" + "0" * 64))
     if (vsa_path or any("{digest}" in u for u in updates)) and not config.image:
-        raise click.UsageError("--vsa and --update …={digest} need an image (set image: or --image)")
+        raise click.UsageError(
+            "--vsa and --update …={digest} need an image (set image: or --image)"
+        )
 
     policy_dir = report.policy_dir or (Path(config.policy.bundle) if config.policy.bundle else None)
     opa_url = report.opa_url or (config.policy.opa_url if config.policy.engine == "opa" else None)
     now = now_utc(report)
     run = run_gate(config, now=now)
     started = time.perf_counter()
-    decision, input_doc = decide(run.results, run.policy_config, now=now, policy_dir=policy_dir, opa_url=opa_url)
+    decision, input_doc = decide(
+        run.results, run.policy_config, now=now, policy_dir=policy_dir, opa_url=opa_url
+    )
     policy_seconds = time.perf_counter() - started
 
     if timings:
@@ -95,16 +156,26 @@ def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], 
     if report.explain:
         click.echo(json.dumps(input_doc, indent=2, sort_keys=True), err=True)
     if report.input_json:
-        report.input_json.write_text(json.dumps(input_doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        report.input_json.write_text(
+            json.dumps(input_doc, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
 
     log_path = decision_log or (Path(config.decision_log) if config.decision_log else None)
     if log_path:
-        from verifier.decision_log import DecisionRecord, append_record
         from verifier.policy.engine import bundle_digest, default_policy_dir
+        from verifier.records.decision_log import DecisionRecord, append_record
 
-        append_record(log_path, DecisionRecord.of(
-            decision, time=now, source="gate", subject=config.image or str(config_path), digest=run.digest,
-            policy_digest=bundle_digest(policy_dir or default_policy_dir())))
+        append_record(
+            log_path,
+            DecisionRecord.of(
+                decision,
+                time=now,
+                source="gate",
+                subject=config.image or str(config_path),
+                digest=run.digest,
+                policy_digest=bundle_digest(policy_dir or default_policy_dir()),
+            ),
+        )
 
     allowed = decision.allowed and not (report.fail_on_warn and decision.warn)
     if allowed:
@@ -121,22 +192,41 @@ def command(config_path: Path, image: str | None, sarif_files: tuple[str, ...], 
     else:
         click.echo(text, nl=not text.endswith("\n"))
     if outputs_path:
-        lines = [f"allowed={'true' if allowed else 'false'}", f"digest={run.digest or ''}",
-                 f"report={report.output or ''}"]
+        lines = [
+            f"allowed={'true' if allowed else 'false'}",
+            f"digest={run.digest or ''}",
+            f"report={report.output or ''}",
+        ]
         with outputs_path.open("a", encoding="utf-8") as out:
             out.write("".join(line.replace("\n", " ") + "\n" for line in lines))
     code = EXIT_ALLOWED if allowed or report.exit_zero else EXIT_DENIED
     raise SystemExit(code)
 
 
-def _write_vsa(path: Path, image: str | None, run: GateRun, decision: Decision, policy_dir: Path | None,
-               now: datetime) -> None:
+def _write_vsa(
+    path: Path,
+    image: str | None,
+    run: GateRun,
+    decision: Decision,
+    policy_dir: Path | None,
+    now: datetime,
+) -> None:
     from verifier.policy.engine import default_policy_dir
-    from verifier.vsa import build_vsa, dumps
+    from verifier.records.vsa import build_vsa, dumps
 
     if not image or not run.digest:
-        raise click.UsageError("--vsa needs an image whose digest was resolved (set image: or --image)")
+        raise click.UsageError(
+            "--vsa needs an image whose digest was resolved (set image: or --image)"
+        )
     bundle = policy_dir or default_policy_dir()
-    statement = build_vsa(image=image, digest=run.digest, decision=decision, results=run.results,
-                          policy_dir=bundle, policy_uri=bundle.resolve().as_uri(), inputs=run.inputs, now=now)
+    statement = build_vsa(
+        image=image,
+        digest=run.digest,
+        decision=decision,
+        results=run.results,
+        policy_dir=bundle,
+        policy_uri=bundle.resolve().as_uri(),
+        inputs=run.inputs,
+        now=now,
+    )
     path.write_text(dumps(statement), encoding="utf-8")

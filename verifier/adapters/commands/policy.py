@@ -16,7 +16,9 @@ def group() -> None:
 
 
 @group.command("test")
-@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument(
+    "directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
 @click.option("-v", "--verbose", is_flag=True, help="List every test, not only failures.")
 def test_command(directory: Path | None, verbose: bool) -> None:
     """Run the bundle's *_test.rego files (test_* rules) on the embedded engine.

@@ -16,9 +16,9 @@ from typing import Any
 import click
 import yaml
 
+from verifier.admission.decider import WebhookConfig
 from verifier.errors import ConfigError, InputError
 from verifier.models import CheckResult
-from verifier.webhook_policy import WebhookConfig
 
 log = logging.getLogger("verifier.webhook")
 
@@ -29,8 +29,12 @@ def unavailable_verify_image(reason: str) -> VerifyImage:
     """A verifier for builds without the signature check: verdict ``error`` for every image (denied)."""
 
     def verify(ref: str) -> CheckResult:
-        return CheckResult(check="signature", subject=ref, verdict="error",
-                           facts={"error": f"signature check not available: {reason}"})
+        return CheckResult(
+            check="signature",
+            subject=ref,
+            verdict="error",
+            facts={"error": f"signature check not available: {reason}"},
+        )
 
     return verify
 
@@ -56,8 +60,9 @@ def load_webhook_config(path: Path) -> tuple[WebhookConfig, Any]:
     try:
         webhook = WebhookConfig.model_validate(section)
     except ValidationError as exc:
-        problems = "; ".join(f"webhook.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                             for e in exc.errors())
+        problems = "; ".join(
+            f"webhook.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
         raise InputError(str(path), problems) from None
     base = path.resolve().parent
     rest = resolve_paths(parse_config(doc, str(path)), base)
@@ -70,14 +75,17 @@ def load_webhook_config(path: Path) -> tuple[WebhookConfig, Any]:
     return webhook, rest
 
 
-def signature_verifier(config: Any, *, docker_config: Path | None, timeout: float,
-                       pool: Any = None) -> tuple[VerifyImage, dict[str, Any]]:
+def signature_verifier(
+    config: Any, *, docker_config: Path | None, timeout: float, pool: Any = None
+) -> tuple[VerifyImage, dict[str, Any]]:
     """``verify_image(ref@digest) -> CheckResult`` for the config's ``signers`` (built as the gate builds it),
     and the ``signature`` entry of the policy config. ``pool`` (a ``RegistryPool``) shares registry clients
     between lookups; without it each lookup opens its own."""
     signers = config.signers
     if signers is None:
-        raise ConfigError("verifier.yaml: the webhook needs a signers: section (who may sign images)")
+        raise ConfigError(
+            "verifier.yaml: the webhook needs a signers: section (who may sign images)"
+        )
     try:
         from verifier.checks.signature import evaluate
         from verifier.gate import signature_policy
@@ -103,25 +111,41 @@ def signature_verifier(config: Any, *, docker_config: Path | None, timeout: floa
     want_attestations = sbom is not None
 
     def verify(ref: str) -> list[CheckResult]:
-        evidence = collect_image_evidence(ref, docker_config=docker_config,
-                                          signature_repo=signers.signature_repo, timeout=timeout,
-                                          pool=pool, attestations=want_attestations, fetch_pinned=False,
-                                          parallel=True)
+        evidence = collect_image_evidence(
+            ref,
+            docker_config=docker_config,
+            signature_repo=signers.signature_repo,
+            timeout=timeout,
+            pool=pool,
+            attestations=want_attestations,
+            fetch_pinned=False,
+            parallel=True,
+        )
         results: list[CheckResult] = [evaluate(evidence, policy)]
         if sbom is not None:
             if sbom_check is None:
-                results.append(CheckResult(check="sbom-attestation", subject=ref, verdict="error",
-                                           facts={"error": "sbom-attestation check not available"}))
+                results.append(
+                    CheckResult(
+                        check="sbom-attestation",
+                        subject=ref,
+                        verdict="error",
+                        facts={"error": "sbom-attestation check not available"},
+                    )
+                )
             else:
                 # As the gate runs it: the same evidence and the same signer policy.
                 att_verify = sbom_check.make_verifier(policy, evidence.digest)
-                results.append(sbom_check.evaluate(evidence, att_verify, sbom_type=sbom.format or None))
+                results.append(
+                    sbom_check.evaluate(evidence, att_verify, sbom_type=sbom.format or None)
+                )
         return results
 
     return verify, dict(policy.config())
 
 
-def tag_resolver(*, docker_config: Path | None, timeout: float, pool: Any = None) -> Callable[[str], str]:
+def tag_resolver(
+    *, docker_config: Path | None, timeout: float, pool: Any = None
+) -> Callable[[str], str]:
     """``registry/repo:tag -> sha256:…`` with the registry client (for the digest hint and require_digest off);
     the clients of ``pool`` (a ``RegistryPool``) when given."""
     from verifier.sources.docker_config import load_credentials
@@ -131,18 +155,26 @@ def tag_resolver(*, docker_config: Path | None, timeout: float, pool: Any = None
         parsed = parse_registry_ref(ref)
         creds = load_credentials(parsed.registry, docker_config)
         if pool is not None:
-            return str(pool.client(parsed.registry, creds).get_manifest(parsed.repository, parsed.tag).digest)
+            return str(
+                pool.client(parsed.registry, creds)
+                .get_manifest(parsed.repository, parsed.tag)
+                .digest
+            )
         with RegistryClient(parsed.registry, credentials=creds, timeout=timeout) as client:
             return client.get_manifest(parsed.repository, parsed.tag).digest
 
     return resolve
 
 
-def build_decider(config_path: Path, *, docker_config: Path | None = None,
-                  events: Callable[[str, str], None] | None = None) -> Any:
+def build_decider(
+    config_path: Path,
+    *,
+    docker_config: Path | None = None,
+    events: Callable[[str, str], None] | None = None,
+) -> Any:
     """The :class:`AdmissionDecider` the command serves (also used by the integration tests)."""
+    from verifier.admission.decider import AdmissionDecider
     from verifier.policy.engine import bundle_digest, default_policy_dir
-    from verifier.webhook_policy import AdmissionDecider
 
     webhook, rest = load_webhook_config(config_path)
     per_request = max(1.0, webhook.verify_timeout_seconds / 3)
@@ -151,8 +183,9 @@ def build_decider(config_path: Path, *, docker_config: Path | None = None,
     from verifier.sources.oci_registry import RegistryPool
 
     pool = RegistryPool(timeout=per_request, max_connections=4 * webhook.max_concurrent_lookups)
-    verify, signature_config = signature_verifier(rest, docker_config=docker_config, timeout=per_request,
-                                                  pool=pool)
+    verify, signature_config = signature_verifier(
+        rest, docker_config=docker_config, timeout=per_request, pool=pool
+    )
     from verifier.gate import policy_config
 
     # input.config as the gate builds it (sbom-attestation settings, ...), then the webhook's own entries.
@@ -162,30 +195,73 @@ def build_decider(config_path: Path, *, docker_config: Path | None = None,
     webhook = webhook.model_copy(update={"config": {**base, **webhook.config}})
     resolve = tag_resolver(docker_config=docker_config, timeout=per_request, pool=pool)
     digest = bundle_digest(webhook.policy_dir or default_policy_dir())
-    return AdmissionDecider(webhook, verify, resolve_digest=resolve, bundle_digest=digest, events=events,
-                            decision_log=Path(rest.decision_log) if rest.decision_log else None,
-                            on_close=pool.close)
+    return AdmissionDecider(
+        webhook,
+        verify,
+        resolve_digest=resolve,
+        bundle_digest=digest,
+        events=events,
+        decision_log=Path(rest.decision_log) if rest.decision_log else None,
+        on_close=pool.close,
+    )
 
 
 @click.command("webhook")
-@click.option("--config", "config_path", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="verifier.yaml with signers: and a webhook: section.")
-@click.option("--tls-cert", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PEM server certificate (chain); reloaded when the file changes.")
-@click.option("--tls-key", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PEM private key of the certificate.")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (0.0.0.0 in a cluster).")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="verifier.yaml with signers: and a webhook: section.",
+)
+@click.option(
+    "--tls-cert",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM server certificate (chain); reloaded when the file changes.",
+)
+@click.option(
+    "--tls-key",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM private key of the certificate.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 in a cluster).",
+)
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--docker-config", type=click.Path(dir_okay=False, path_type=Path),
-              help="Docker config.json with registry credentials (a mounted secret).")
-@click.option("--max-body", default=7 * 1024 * 1024, show_default=True, type=click.IntRange(1024),
-              help="Largest accepted request body in bytes.")
-@click.option("--cert-reload-interval", default=10.0, show_default=True, type=click.FloatRange(0.1),
-              help="Seconds between checks of the certificate files.")
-def command(config_path: Path, tls_cert: Path, tls_key: Path, host: str, port: int,
-            docker_config: Path | None, max_body: int, cert_reload_interval: float) -> None:
+@click.option(
+    "--docker-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Docker config.json with registry credentials (a mounted secret).",
+)
+@click.option(
+    "--max-body",
+    default=7 * 1024 * 1024,
+    show_default=True,
+    type=click.IntRange(1024),
+    help="Largest accepted request body in bytes.",
+)
+@click.option(
+    "--cert-reload-interval",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds between checks of the certificate files.",
+)
+def command(
+    config_path: Path,
+    tls_cert: Path,
+    tls_key: Path,
+    host: str,
+    port: int,
+    docker_config: Path | None,
+    max_body: int,
+    cert_reload_interval: float,
+) -> None:
     """Serve the Kubernetes ValidatingWebhook over TLS: POST /validate, /healthz, /readyz, /metrics.
 
     Every image of a Pod or pod template is verified with the signers of verifier.yaml and decided by the
@@ -203,9 +279,16 @@ def command(config_path: Path, tls_cert: Path, tls_key: Path, host: str, port: i
 
         from verifier.evaluate import decide
 
-        probe = _Result(check="signature", subject="warmup", verdict="error", facts={"error": "warm-up"})
-        decision, _ = decide([probe], cfg.config, now=datetime.now(UTC), policy_dir=cfg.policy_dir,
-                             opa_url=cfg.opa_url)
+        probe = _Result(
+            check="signature", subject="warmup", verdict="error", facts={"error": "warm-up"}
+        )
+        decision, _ = decide(
+            [probe],
+            cfg.config,
+            now=datetime.now(UTC),
+            policy_dir=cfg.policy_dir,
+            opa_url=cfg.opa_url,
+        )
         if decision.allowed:
             raise ConfigError("the policy bundle allows an image that could not be verified")
 
@@ -216,8 +299,11 @@ def command(config_path: Path, tls_cert: Path, tls_key: Path, host: str, port: i
         decider.prime(warm_thread)
 
     app = webhook.create_app(decider, metrics_=metrics, max_body=max_body, warmup=warmup)
-    server, reloader = webhook.make_server(app, host=host, port=port, certfile=str(tls_cert),
-                                           keyfile=str(tls_key), log_level="info")
-    click.echo(f"verifier webhook: listening on https://{host}:{port} (policy version {decider.version})",
-               err=True)
+    server, reloader = webhook.make_server(
+        app, host=host, port=port, certfile=str(tls_cert), keyfile=str(tls_key), log_level="info"
+    )
+    click.echo(
+        f"verifier webhook: listening on https://{host}:{port} (policy version {decider.version})",
+        err=True,
+    )
     webhook.run(server, reloader, reload_interval=cert_reload_interval)

@@ -21,10 +21,10 @@ from verifier.checks.oidc_trust.model import (
     RULES,
     Bind,
     Collector,
-    TrustConfig,
     TrustVerdict,
 )
 from verifier.models import CheckResult, Finding, Location, Severity
+from verifier.models.trust import TrustConfig
 
 META = registry.get("oidc-trust")
 CHECK_ID = META.id
@@ -42,12 +42,19 @@ _SUMMARY = {
 
 # When no finding explains a verdict on its own (e.g. several keys that each pin a little), say it.
 _FALLBACK = {
-    TrustVerdict.FAIL: ("sub-missing", "no condition pins the repository owner: workflows of other owners "
-                        "can assume"),
-    TrustVerdict.WARN_ORG: ("sub-wildcard-repo", "the conditions pin only the owner: every repository of it "
-                            "can assume"),
-    TrustVerdict.WARN_REF: ("sub-context-unpinned", "the conditions pin the repository but no ref or "
-                            "environment: every workflow run of it can assume"),
+    TrustVerdict.FAIL: (
+        "sub-missing",
+        "no condition pins the repository owner: workflows of other owners can assume",
+    ),
+    TrustVerdict.WARN_ORG: (
+        "sub-wildcard-repo",
+        "the conditions pin only the owner: every repository of it can assume",
+    ),
+    TrustVerdict.WARN_REF: (
+        "sub-context-unpinned",
+        "the conditions pin the repository but no ref or "
+        "environment: every workflow run of it can assume",
+    ),
 }
 
 
@@ -72,8 +79,11 @@ def _run(config: TrustConfig, scenario: Any) -> tuple[TrustVerdict, Collector, d
         binding = None if verdict_or_none is None else Bind()
         verdict = verdict_or_none or TrustVerdict.PASS
     if binding is None:
-        col.add("no-github-trust", "no statement or credential trusts GitHub Actions tokens: no workflow can "
-                "use this configuration")
+        col.add(
+            "no-github-trust",
+            "no statement or credential trusts GitHub Actions tokens: no workflow can "
+            "use this configuration",
+        )
     facts["github"] = binding is not None
     return verdict, col, facts
 
@@ -89,50 +99,82 @@ def check(config: TrustConfig) -> CheckResult:
             verdict = TrustVerdict.INDETERMINATE
             # Keep what holds either way (and the template notes), not what only the broad guess implies.
             both = {(f.rule, f.message) for f in best.findings}
-            findings = [f for f in findings if (f.rule, f.message) in both or f.rule == "unresolved-template"]
+            findings = [
+                f
+                for f in findings
+                if (f.rule, f.message) in both or f.rule == "unresolved-template"
+            ]
             facts["verdict_if_narrow"] = best_verdict.value
             facts["verdict_if_broad"] = worst_verdict.value
-            findings.append(Finding(
-                rule="unresolved-template", severity=Severity.MEDIUM,
-                message=f"the verdict depends on unresolved template values ({'; '.join(worst.templates)}): "
-                        f"{best_verdict.value} if they are narrow, {worst_verdict.value} if they are broad",
-                location=findings[0].location if findings else None,
-            ))
+            findings.append(
+                Finding(
+                    rule="unresolved-template",
+                    severity=Severity.MEDIUM,
+                    message=f"the verdict depends on unresolved template values ({'; '.join(worst.templates)}): "
+                    f"{best_verdict.value} if they are narrow, {worst_verdict.value} if they are broad",
+                    location=findings[0].location if findings else None,
+                )
+            )
     fallback = _FALLBACK.get(verdict)
     if fallback and not any(f.severity.rank >= RULES[fallback[0]].rank for f in findings):
-        findings.append(Finding(rule=fallback[0], severity=RULES[fallback[0]], message=fallback[1],
-                                location=findings[0].location if findings else None))
-    if config.admin_permissions and verdict in (TrustVerdict.FAIL, TrustVerdict.WARN_ORG,
-                                                TrustVerdict.WARN_REF, TrustVerdict.INDETERMINATE):
-        amplified = ", which amplifies the other findings" if verdict != TrustVerdict.WARN_REF else ""
-        findings.append(Finding(
-            rule="role-admin-permissions",
-            severity=Severity.CRITICAL if verdict in (TrustVerdict.FAIL, TrustVerdict.WARN_ORG) else
-            Severity.HIGH,
-            message=f"the role also carries administrator-like permissions "
-                    f"({', '.join(config.admin_permissions)}){amplified}",
-            location=_admin_location(config) or (findings[0].location if findings else None),
-        ))
+        findings.append(
+            Finding(
+                rule=fallback[0],
+                severity=RULES[fallback[0]],
+                message=fallback[1],
+                location=findings[0].location if findings else None,
+            )
+        )
+    if config.admin_permissions and verdict in (
+        TrustVerdict.FAIL,
+        TrustVerdict.WARN_ORG,
+        TrustVerdict.WARN_REF,
+        TrustVerdict.INDETERMINATE,
+    ):
+        amplified = (
+            ", which amplifies the other findings" if verdict != TrustVerdict.WARN_REF else ""
+        )
+        findings.append(
+            Finding(
+                rule="role-admin-permissions",
+                severity=Severity.CRITICAL
+                if verdict in (TrustVerdict.FAIL, TrustVerdict.WARN_ORG)
+                else Severity.HIGH,
+                message=f"the role also carries administrator-like permissions "
+                f"({', '.join(config.admin_permissions)}){amplified}",
+                location=_admin_location(config) or (findings[0].location if findings else None),
+            )
+        )
     elif config.admin_permissions:
-        findings.append(Finding(
-            rule="role-admin-permissions", severity=Severity.LOW,
-            message=f"the role carries administrator-like permissions ({', '.join(config.admin_permissions)})",
-            location=_admin_location(config),
-        ))
-    facts.update({
-        "provider": config.provider,
-        "name": config.name,
-        "summary": _SUMMARY[verdict],
-        "admin_permissions": list(config.admin_permissions),
-    })
+        findings.append(
+            Finding(
+                rule="role-admin-permissions",
+                severity=Severity.LOW,
+                message=f"the role carries administrator-like permissions ({', '.join(config.admin_permissions)})",
+                location=_admin_location(config),
+            )
+        )
+    facts.update(
+        {
+            "provider": config.provider,
+            "name": config.name,
+            "summary": _SUMMARY[verdict],
+            "admin_permissions": list(config.admin_permissions),
+        }
+    )
     if config.notes:
         facts["notes"] = list(config.notes)
     findings.sort(key=lambda f: -f.severity.rank)
     deciding = [f for f in findings if f.rule != "role-admin-permissions"] or findings
     if verdict != TrustVerdict.PASS and deciding:
         facts["reason"] = deciding[0].message
-    return CheckResult(check=CHECK_ID, subject=config.subject, verdict=verdict.value,
-                       findings=tuple(findings), facts=facts)
+    return CheckResult(
+        check=CHECK_ID,
+        subject=config.subject,
+        verdict=verdict.value,
+        findings=tuple(findings),
+        facts=facts,
+    )
 
 
 def _admin_location(config: TrustConfig) -> Location | None:
@@ -149,4 +191,6 @@ def check_all(configs: Iterable[TrustConfig]) -> list[CheckResult]:
 
 def worst_verdict(verdicts: Iterable[str]) -> str:
     """The broadest of several verdicts (``fail`` > ``warn-org`` > ``indeterminate`` > ...)."""
-    return max((TrustVerdict(v) for v in verdicts), key=BREADTH.__getitem__, default=TrustVerdict.PASS).value
+    return max(
+        (TrustVerdict(v) for v in verdicts), key=BREADTH.__getitem__, default=TrustVerdict.PASS
+    ).value

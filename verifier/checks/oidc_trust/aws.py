@@ -28,11 +28,25 @@ from verifier.errors import InputError
 
 _WEB_IDENTITY = "sts:assumerolewithwebidentity"
 _SINGLE_VALUED = GITHUB_CLAIMS - {"amr"}
-_IDENTITY_CLAIMS = frozenset({"sub", "repository", "repository_id", "repository_owner",
-                              "repository_owner_id", "workflow_ref", "job_workflow_ref", "ref",
-                              "environment", "event_name"})
-_POSITIVE: dict[str, Mode] = {"stringequals": "exact", "stringequalsignorecase": "exact_ci",
-                              "stringlike": "glob"}
+_IDENTITY_CLAIMS = frozenset(
+    {
+        "sub",
+        "repository",
+        "repository_id",
+        "repository_owner",
+        "repository_owner_id",
+        "workflow_ref",
+        "job_workflow_ref",
+        "ref",
+        "environment",
+        "event_name",
+    }
+)
+_POSITIVE: dict[str, Mode] = {
+    "stringequals": "exact",
+    "stringequalsignorecase": "exact_ci",
+    "stringlike": "glob",
+}
 _NEGATIVE = frozenset({"stringnotequals", "stringnotequalsignorecase", "stringnotlike"})
 _EXPECTED_AUD = "sts.amazonaws.com"
 
@@ -47,7 +61,9 @@ def github_host(value: str) -> str | None:
     if "oidc-provider/" in s:
         s = s.split("oidc-provider/", 1)[1]
     s = re.sub(r"^https?://", "", s).rstrip("/")
-    if s.startswith(("token.actions.githubusercontent.com", "vstoken.actions.githubusercontent.com")):
+    if s.startswith(
+        ("token.actions.githubusercontent.com", "vstoken.actions.githubusercontent.com")
+    ):
         return s
     if s.endswith("/_services/token") and "$" not in s and "<" not in s:
         return s
@@ -65,7 +81,9 @@ class _Resolver:
     gets); everything else becomes a ``${...}`` placeholder string. ``Fn::If`` yields both branches.
     """
 
-    def __init__(self, config_params: Mapping[str, str], providers: Mapping[str, str], col: Collector) -> None:
+    def __init__(
+        self, config_params: Mapping[str, str], providers: Mapping[str, str], col: Collector
+    ) -> None:
         self.params = config_params
         self.providers = providers
         self.col = col
@@ -94,16 +112,29 @@ class _Resolver:
                 return self._ref(arg)
             if fn == "Fn::Sub":
                 return self._sub(arg)
-            if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str):
+            if (
+                fn == "Fn::Join"
+                and isinstance(arg, list)
+                and len(arg) == 2
+                and isinstance(arg[0], str)
+            ):
                 parts = [self.one(p) for p in as_list(arg[1])]
                 if all(isinstance(p, str) for p in parts):
                     return arg[0].join(p for p in parts if isinstance(p, str))
-            if (fn == "Fn::GetAtt" and isinstance(arg, list) and arg and isinstance(arg[0], str)
-                    and arg[0] in self.providers):
+            if (
+                fn == "Fn::GetAtt"
+                and isinstance(arg, list)
+                and arg
+                and isinstance(arg[0], str)
+                and arg[0] in self.providers
+            ):
                 return self._ref(arg[0])
             if fn == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
-                self.col.add("unresolved-template", f"Fn::If on condition {arg[0]!r}: both branches are "
-                             "evaluated and the weaker decides")
+                self.col.add(
+                    "unresolved-template",
+                    f"Fn::If on condition {arg[0]!r}: both branches are "
+                    "evaluated and the weaker decides",
+                )
                 return self.values(arg[1:])
             return "${" + str(fn) + ":" + _short(arg) + "}"
         raise _ShapeError(f"unexpected value {_short(node)} in a policy")
@@ -112,8 +143,12 @@ class _Resolver:
         if name in self.providers:
             return f"arn:aws:iam::${{AWS::AccountId}}:oidc-provider/{self.providers[name]}"
         if name in self.params:
-            self.col.add("unresolved-template", f"Ref {name} resolved with the template's parameter "
-                         f"default {self.params[name]!r} (a deployment may override it)", name)
+            self.col.add(
+                "unresolved-template",
+                f"Ref {name} resolved with the template's parameter "
+                f"default {self.params[name]!r} (a deployment may override it)",
+                name,
+            )
             return self.params[name]
         return "${" + name + "}"
 
@@ -131,8 +166,12 @@ class _Resolver:
                 v = self.one(extra[name])
                 return v if isinstance(v, str) else m.group(0)
             if name in self.params:
-                self.col.add("unresolved-template", f"${{{name}}} resolved with the template's parameter "
-                             f"default {self.params[name]!r} (a deployment may override it)", name)
+                self.col.add(
+                    "unresolved-template",
+                    f"${{{name}}} resolved with the template's parameter "
+                    f"default {self.params[name]!r} (a deployment may override it)",
+                    name,
+                )
                 return self.params[name]
             return m.group(0)
 
@@ -162,9 +201,13 @@ def _op_parts(op: str) -> tuple[str, str, bool]:
 
 def _action_admits_web_identity(stmt: Mapping[str, Any]) -> bool:
     if "Action" in stmt:
-        return any(fnmatch.fnmatchcase(_WEB_IDENTITY, str(a).lower()) for a in as_list(stmt["Action"]))
+        return any(
+            fnmatch.fnmatchcase(_WEB_IDENTITY, str(a).lower()) for a in as_list(stmt["Action"])
+        )
     if "NotAction" in stmt:
-        return not any(fnmatch.fnmatchcase(_WEB_IDENTITY, str(a).lower()) for a in as_list(stmt["NotAction"]))
+        return not any(
+            fnmatch.fnmatchcase(_WEB_IDENTITY, str(a).lower()) for a in as_list(stmt["NotAction"])
+        )
     return False
 
 
@@ -195,29 +238,41 @@ def evaluate(col: Collector) -> tuple[Bind | None, dict[str, Any]]:
         if result is not None:
             binds.append(result[0])
             stmt_facts.append(result[1])
-    facts: dict[str, Any] = {"statements": stmt_facts,
-                             "admits": [a for f in stmt_facts for a in f["admits"]]}
+    facts: dict[str, Any] = {
+        "statements": stmt_facts,
+        "admits": [a for f in stmt_facts for a in f["admits"]],
+    }
     if not binds:
         return None, facts
     overall = any_of(binds)
     if not overall.broken:
         for fact, b in zip(stmt_facts, binds, strict=True):
             if b.broken:
-                col.add("statement-never-matches", f"statement {fact['label']} can never match a GitHub "
-                        "token (see the findings above); the other statements decide")
+                col.add(
+                    "statement-never-matches",
+                    f"statement {fact['label']} can never match a GitHub "
+                    "token (see the findings above); the other statements decide",
+                )
     return overall, facts
 
 
-def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
-               col: Collector) -> tuple[Bind, dict[str, Any]] | None:
+def _statement(
+    index: int, stmt: Mapping[str, Any], resolver: _Resolver, col: Collector
+) -> tuple[Bind, dict[str, Any]] | None:
     label = f"#{index}" + (f" ({stmt['Sid']})" if isinstance(stmt.get("Sid"), str) else "")
     if str(stmt.get("Effect", "")).lower() != "allow" or not _action_admits_web_identity(stmt):
         return None
     principal = stmt.get("Principal")
     # `Principal: "*"` counts only with an explicit STS action (a bucket policy's `*`/`*` is not a trust policy).
     sts_action = any(str(a).lower().startswith("sts:") for a in as_list(stmt.get("Action")))
-    wildcard_principal = sts_action and (principal == "*" or (
-        isinstance(principal, Mapping) and principal.get("AWS") == "*" and "Federated" not in principal))
+    wildcard_principal = sts_action and (
+        principal == "*"
+        or (
+            isinstance(principal, Mapping)
+            and principal.get("AWS") == "*"
+            and "Federated" not in principal
+        )
+    )
     federated: list[str] = []
     if isinstance(principal, Mapping) and "Federated" in principal:
         federated = resolver.values(principal["Federated"])
@@ -242,19 +297,35 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
             # Principal and key host are both templates (`${local.provider_url}:sub`): the keys belong to
             # the principal's provider, and their claims are GitHub's.
             hosts = github_keys | templated_keys
-            col.add("principal-unresolved", f"statement {label}: federated principal {unresolved[0]!r} and its "
-                    "condition keys are templates; the conditions are GitHub's", unresolved[0])
+            col.add(
+                "principal-unresolved",
+                f"statement {label}: federated principal {unresolved[0]!r} and its "
+                "condition keys are templates; the conditions are GitHub's",
+                unresolved[0],
+            )
         elif wildcard_principal:
-            col.add("principal-wildcard", f"statement {label} trusts Principal '*' for "
-                    "AssumeRoleWithWebIdentity: any identity provider's token is accepted", "Principal")
+            col.add(
+                "principal-wildcard",
+                f"statement {label} trusts Principal '*' for "
+                "AssumeRoleWithWebIdentity: any identity provider's token is accepted",
+                "Principal",
+            )
             hosts = github_keys or {"token.actions.githubusercontent.com"}
         elif unresolved and github_keys:
             hosts = github_keys
-            col.add("principal-unresolved", f"statement {label}: federated principal {unresolved[0]!r} is "
-                    "unresolved; its condition keys name the GitHub issuer", unresolved[0])
+            col.add(
+                "principal-unresolved",
+                f"statement {label}: federated principal {unresolved[0]!r} is "
+                "unresolved; its condition keys name the GitHub issuer",
+                unresolved[0],
+            )
         elif unresolved and not any(not is_template(h) and "$" not in h for h in key_hosts):
-            col.add("principal-unresolved", f"statement {label}: federated principal {unresolved[0]!r} is "
-                    "unresolved and no condition key names an issuer", unresolved[0])
+            col.add(
+                "principal-unresolved",
+                f"statement {label}: federated principal {unresolved[0]!r} is "
+                "unresolved and no condition key names an issuer",
+                unresolved[0],
+            )
             if col.unknown(f"principal {unresolved[0]!r}") == NONE:
                 hosts = {"token.actions.githubusercontent.com"}
             else:
@@ -263,8 +334,12 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
             return None
     for host in sorted(hosts):
         if host.startswith("vstoken."):
-            col.add("legacy-issuer", f"statement {label} trusts the pre-GA issuer {host}: GitHub no longer "
-                    "issues its tokens; move to token.actions.githubusercontent.com", host)
+            col.add(
+                "legacy-issuer",
+                f"statement {label} trusts the pre-GA issuer {host}: GitHub no longer "
+                "issues its tokens; move to token.actions.githubusercontent.com",
+                host,
+            )
     parts: list[Bind] = []
     negatives: list[str] = []
     aud_values: list[str] = []
@@ -276,33 +351,59 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
         prefix, base, if_exists = _op_parts(str(op))
         for key, raw_values in block.items():
             if is_template(str(op)) or is_template(str(key)):
-                col.add("unresolved-template", f"condition {op!r} on {key!r} is an unresolved template "
-                        "(a Terraform dynamic block?)", str(key))
+                col.add(
+                    "unresolved-template",
+                    f"condition {op!r} on {key!r} is an unresolved template "
+                    "(a Terraform dynamic block?)",
+                    str(key),
+                )
                 parts.append(col.unknown(f"condition {op} {key}"))
                 continue
             host, _, claim = str(key).lower().rpartition(":")
-            col.fallback = (str(key), f'"{key}"', f"variable = \"{key}\"")
+            col.fallback = (str(key), f'"{key}"', f'variable = "{key}"')
             if host not in hosts:
                 if host and (_looks_github(host) or "." in host or "/" in host):
-                    how = ("is vacuously true when the key is absent" if prefix == "forallvalues"
-                           else "can never be true, so the author's intent is lost")
-                    col.add("condition-key-unknown", f"condition key {key!r} does not belong to the trusted "
-                            f"provider ({', '.join(sorted(hosts))}): it is absent from every request, so "
-                            f"{op} {how}", str(key))
+                    how = (
+                        "is vacuously true when the key is absent"
+                        if prefix == "forallvalues"
+                        else "can never be true, so the author's intent is lost"
+                    )
+                    col.add(
+                        "condition-key-unknown",
+                        f"condition key {key!r} does not belong to the trusted "
+                        f"provider ({', '.join(sorted(hosts))}): it is absent from every request, so "
+                        f"{op} {how}",
+                        str(key),
+                    )
                 continue
             if claim not in GITHUB_CLAIMS:
-                col.add("condition-key-unknown", f"condition key {key!r}: {claim!r} is not a GitHub token "
-                        f"claim, so it is absent at evaluation time and {op} over it "
-                        f"{'is vacuously true' if prefix == 'forallvalues' else 'is never true'}", str(key))
+                col.add(
+                    "condition-key-unknown",
+                    f"condition key {key!r}: {claim!r} is not a GitHub token "
+                    f"claim, so it is absent at evaluation time and {op} over it "
+                    f"{'is vacuously true' if prefix == 'forallvalues' else 'is never true'}",
+                    str(key),
+                )
                 continue
             if if_exists:
-                col.add("if-exists-operator", f"{op} on {key!r}: '…IfExists' is true when the key is "
-                        "missing; GitHub always sends it, so use the plain operator", str(op))
+                col.add(
+                    "if-exists-operator",
+                    f"{op} on {key!r}: '…IfExists' is true when the key is "
+                    "missing; GitHub always sends it, so use the plain operator",
+                    str(op),
+                )
             if prefix in ("forallvalues", "foranyvalue") and claim in _SINGLE_VALUED:
-                col.add("set-operator-single-valued", f"{op} on the single-valued key {key!r}: "
-                        + ("ForAllValues is vacuously true when the key is absent"
-                           if prefix == "forallvalues" else "ForAnyValue adds nothing")
-                        + "; use the plain operator", str(op))
+                col.add(
+                    "set-operator-single-valued",
+                    f"{op} on the single-valued key {key!r}: "
+                    + (
+                        "ForAllValues is vacuously true when the key is absent"
+                        if prefix == "forallvalues"
+                        else "ForAnyValue adds nothing"
+                    )
+                    + "; use the plain operator",
+                    str(op),
+                )
             values = resolver.values(raw_values)
             if claim == "aud":
                 if base in _POSITIVE:
@@ -313,13 +414,21 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
                 continue
             if base in _NEGATIVE:
                 negatives.append(str(key))
-                col.add("negative-condition", f"{op} on {key!r} excludes values but never binds the "
-                        "identity; only positive operators pin the repository", str(op))
+                col.add(
+                    "negative-condition",
+                    f"{op} on {key!r} excludes values but never binds the "
+                    "identity; only positive operators pin the repository",
+                    str(op),
+                )
                 continue
             if base not in _POSITIVE:
                 if base != "null":
-                    col.add("operator-unsupported", f"operator {op} on {key!r} is not a string operator; "
-                            "it does not pin the identity", str(op))
+                    col.add(
+                        "operator-unsupported",
+                        f"operator {op} on {key!r} is not a string operator; "
+                        "it does not pin the identity",
+                        str(op),
+                    )
                 continue
             mode = _POSITIVE[base]
             admits.extend(f"{claim} {base} {v}" for v in values)
@@ -329,31 +438,63 @@ def _statement(index: int, stmt: Mapping[str, Any], resolver: _Resolver,
             else:
                 value_binds = [_claim(claim, v, mode, col) for v in values]
             if not values:
-                col.add("sub-invalid", f"{op} on {key!r} has no values, so it can never be true", str(key))
+                col.add(
+                    "sub-invalid",
+                    f"{op} on {key!r} has no values, so it can never be true",
+                    str(key),
+                )
                 value_binds = [Bind(broken=True)]
             parts.append(any_of(value_binds))
     col.fallback = ()
     result = all_of(parts) if parts else NONE
     if not aud_values and not result.broken:
-        col.add("aud-missing", f"statement {label} has no aud condition: tokens minted for any audience "
-                "are accepted (low risk on its own; add StringEquals aud = sts.amazonaws.com)", "Condition",
-                "condition")
+        col.add(
+            "aud-missing",
+            f"statement {label} has no aud condition: tokens minted for any audience "
+            "are accepted (low risk on its own; add StringEquals aud = sts.amazonaws.com)",
+            "Condition",
+            "condition",
+        )
     verdict = result.verdict()
     if verdict == TrustVerdict.FAIL and not any(f.severity == "critical" for f in col.findings):
         if negatives and not parts:
-            col.add("sub-negative-only", f"statement {label} tests the identity only with negative "
-                    "operators: every repository not excluded can assume", negatives[0])
+            col.add(
+                "sub-negative-only",
+                f"statement {label} tests the identity only with negative "
+                "operators: every repository not excluded can assume",
+                negatives[0],
+            )
         else:
-            col.add("sub-missing", f"statement {label} has no condition that pins the repository owner: "
-                    "every GitHub Actions workflow on GitHub can assume this role", "Condition",
-                    '"Federated"')
-    fact = {"label": label, "principal": federated or ["*"], "issuer_hosts": sorted(hosts),
-            "sub": sub_values, "aud": aud_values, "admits": admits, "verdict": verdict.value}
+            col.add(
+                "sub-missing",
+                f"statement {label} has no condition that pins the repository owner: "
+                "every GitHub Actions workflow on GitHub can assume this role",
+                "Condition",
+                '"Federated"',
+            )
+    fact = {
+        "label": label,
+        "principal": federated or ["*"],
+        "issuer_hosts": sorted(hosts),
+        "sub": sub_values,
+        "aud": aud_values,
+        "admits": admits,
+        "verdict": verdict.value,
+    }
     return result, fact
 
 
-_GITHUB_ONLY_CLAIMS = frozenset({"repository", "repository_id", "repository_owner", "repository_owner_id",
-                                 "job_workflow_ref", "workflow_ref", "runner_environment"})
+_GITHUB_ONLY_CLAIMS = frozenset(
+    {
+        "repository",
+        "repository_id",
+        "repository_owner",
+        "repository_owner_id",
+        "job_workflow_ref",
+        "workflow_ref",
+        "runner_environment",
+    }
+)
 
 
 def _github_shaped(conditions: Mapping[str, Any], resolver: _Resolver) -> bool:
@@ -365,8 +506,10 @@ def _github_shaped(conditions: Mapping[str, Any], resolver: _Resolver) -> bool:
             claim = str(key).lower().rpartition(":")[2]
             if claim in _GITHUB_ONLY_CLAIMS:
                 return True
-            if claim == "sub" and any(re.match(r"(repo|repository|repository_owner|job_workflow_ref):", v)
-                                      for v in resolver.values(values)):
+            if claim == "sub" and any(
+                re.match(r"(repo|repository|repository_owner|job_workflow_ref):", v)
+                for v in resolver.values(values)
+            ):
                 return True
     return False
 
@@ -382,10 +525,19 @@ def _check_aud(values: list[str], mode: Mode, col: Collector) -> None:
     for v in values:
         masked = mask(v)
         if is_template(v):
-            col.add("unresolved-template", f"aud is the unresolved value {v!r} (does not decide the verdict)",
-                    v)
+            col.add(
+                "unresolved-template",
+                f"aud is the unresolved value {v!r} (does not decide the verdict)",
+                v,
+            )
         elif mode == "glob" and ("*" in masked or "?" in masked):
-            col.add("aud-wildcard", f"aud pattern {v!r} accepts tokens minted for other audiences", v)
+            col.add(
+                "aud-wildcard", f"aud pattern {v!r} accepts tokens minted for other audiences", v
+            )
         elif v != _EXPECTED_AUD:
-            col.add("aud-unexpected", f"aud {v!r} is not {_EXPECTED_AUD!r}: workflows must request this "
-                    "audience explicitly", v)
+            col.add(
+                "aud-unexpected",
+                f"aud {v!r} is not {_EXPECTED_AUD!r}: workflows must request this "
+                "audience explicitly",
+                v,
+            )

@@ -48,7 +48,9 @@ def tokenize(text: str) -> list[Token]:
             break
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise CelSyntaxError(f"unexpected character {text[pos:].lstrip()[:1]!r} at offset {pos}")
+            raise CelSyntaxError(
+                f"unexpected character {text[pos:].lstrip()[:1]!r} at offset {pos}"
+            )
         if m.group("str") is not None:
             body = m.group("str")[1:-1]
             value = re.sub(r"\\(.)", lambda e: _ESCAPES.get(e.group(1), e.group(1)), body)
@@ -68,6 +70,7 @@ def tokenize(text: str) -> list[Token]:
 # Plain slotted classes rather than dataclasses: the tree is built per condition, and eight generated
 # dataclasses cost more at import than all the parsing a run does.
 
+
 class _Node:
     """Base: positional fields named in ``_fields``, value equality, readable repr."""
 
@@ -80,7 +83,8 @@ class _Node:
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and all(
-            getattr(self, f) == getattr(other, f) for f in self._fields)
+            getattr(self, f) == getattr(other, f) for f in self._fields
+        )
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, *(repr(getattr(self, f)) for f in self._fields)))

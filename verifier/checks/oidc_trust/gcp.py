@@ -28,8 +28,19 @@ from verifier.checks.oidc_trust.model import (
 from verifier.checks.oidc_trust.sub_grammar import eval_claim, eval_sub, is_template
 from verifier.errors import InputError
 
-_IDENTITY = frozenset({"repository", "repository_id", "repository_owner", "repository_owner_id",
-                       "workflow_ref", "job_workflow_ref", "ref", "environment", "event_name"})
+_IDENTITY = frozenset(
+    {
+        "repository",
+        "repository_id",
+        "repository_owner",
+        "repository_owner_id",
+        "workflow_ref",
+        "job_workflow_ref",
+        "ref",
+        "environment",
+        "event_name",
+    }
+)
 _REGEX_META = set(".*+?[](){}|^$\\")
 
 
@@ -39,13 +50,17 @@ def normalize(doc: Any, path: str) -> dict[str, Any]:
     if not isinstance(doc, Mapping):
         raise InputError(path, f"GCP provider must be a JSON object, not {type(doc).__name__}")
     oidc = str_map(doc.get("oidc"))
-    issuer = doc.get("issuer_uri", doc.get("issuerUri", oidc.get("issuerUri", oidc.get("issuer_uri"))))
+    issuer = doc.get(
+        "issuer_uri", doc.get("issuerUri", oidc.get("issuerUri", oidc.get("issuer_uri")))
+    )
     mapping = doc.get("attribute_mapping", doc.get("attributeMapping"))
     condition = doc.get("attribute_condition", doc.get("attributeCondition"))
     members: list[str] = []
     for b in as_list(doc.get("bindings")):
         if isinstance(b, Mapping):
-            members += [str(m) for m in as_list(b.get("member"))] + [str(m) for m in as_list(b.get("members"))]
+            members += [str(m) for m in as_list(b.get("member"))] + [
+                str(m) for m in as_list(b.get("members"))
+            ]
         elif isinstance(b, str):
             members.append(b)
     if issuer is not None and not isinstance(issuer, str):
@@ -56,7 +71,9 @@ def normalize(doc: Any, path: str) -> dict[str, Any]:
         raise InputError(path, "attribute_mapping is not an object")
     return {
         "issuer_uri": issuer,
-        "attribute_mapping": None if mapping is None else {str(k): str(v) for k, v in mapping.items()},
+        "attribute_mapping": None
+        if mapping is None
+        else {str(k): str(v) for k, v in mapping.items()},
         "attribute_condition": condition,
         "bindings": members if "bindings" in doc else None,
     }
@@ -80,8 +97,12 @@ class _Eval:
                 return name if root == "attribute" else ("sub" if name == "subject" else None)
             target = self.mapping.get(key)
             if target is None:
-                self.col.add("gcp-attribute-unmapped", f"the condition reads {key}, which attribute_mapping "
-                             "does not define: it is never set, so this test never holds", key)
+                self.col.add(
+                    "gcp-attribute-unmapped",
+                    f"the condition reads {key}, which attribute_mapping "
+                    "does not define: it is never set, so this test never holds",
+                    key,
+                )
                 return "\x01unmapped"
             m = re.fullmatch(r"\s*assertion\.([A-Za-z_]+)\s*", target)
             return m.group(1) if m else None
@@ -93,8 +114,10 @@ class _Eval:
         if isinstance(node, cel.And):
             return all_of(self.bind(n) for n in node.items)
         if isinstance(node, cel.Not):
-            self.col.add("negative-condition", "a negated test (!…) excludes tokens but never pins the "
-                         "identity")
+            self.col.add(
+                "negative-condition",
+                "a negated test (!…) excludes tokens but never pins the identity",
+            )
             return NONE
         if isinstance(node, cel.Literal):
             return BROKEN if node.value is False else NONE
@@ -105,8 +128,11 @@ class _Eval:
         return self.unsupported(node)
 
     def unsupported(self, node: cel.Node) -> Bind:
-        self.col.add("gcp-condition-unsupported", f"part of the condition is outside the supported CEL "
-                     f"subset ({type(node).__name__}); its effect is unknown")
+        self.col.add(
+            "gcp-condition-unsupported",
+            f"part of the condition is outside the supported CEL "
+            f"subset ({type(node).__name__}); its effect is unknown",
+        )
         return self.col.unknown("an unsupported CEL expression")
 
     def exact(self, claim: str, value: str) -> Bind:
@@ -124,13 +150,22 @@ class _Eval:
             left, right = right, left
         claim = self.claim_of(left)
         if node.op in ("==", "in") and claim is not None:
-            values = ([right] if node.op == "==" else list(right.items) if isinstance(right, cel.ListLit)
-                      else None)
+            values = (
+                [right]
+                if node.op == "=="
+                else list(right.items)
+                if isinstance(right, cel.ListLit)
+                else None
+            )
             if values is None or not all(isinstance(v, cel.Literal) for v in values):
                 return self.unsupported(node)
-            return any_of(self.exact(claim, str(v.value)) for v in values if isinstance(v, cel.Literal))
+            return any_of(
+                self.exact(claim, str(v.value)) for v in values if isinstance(v, cel.Literal)
+            )
         if node.op == "!=":
-            self.col.add("negative-condition", "a != test excludes one value but never pins the identity")
+            self.col.add(
+                "negative-condition", "a != test excludes one value but never pins the identity"
+            )
             return NONE
         if claim is None:
             return NONE
@@ -161,10 +196,18 @@ class _Eval:
             result = eval_claim(claim, pattern, "glob", self.col)
         else:
             return NONE
-        if not result.owner and not result.broken and claim in ("sub", "repository", "repository_owner",
-                                                                "workflow_ref", "job_workflow_ref"):
-            self.col.add("gcp-prefix-unanchored", f"assertion.{claim}.{node.name}({arg!r}) is not anchored at "
-                         "the owner followed by '/': other owners (e.g. 'org-evil') match", arg)
+        if (
+            not result.owner
+            and not result.broken
+            and claim
+            in ("sub", "repository", "repository_owner", "workflow_ref", "job_workflow_ref")
+        ):
+            self.col.add(
+                "gcp-prefix-unanchored",
+                f"assertion.{claim}.{node.name}({arg!r}) is not anchored at "
+                "the owner followed by '/': other owners (e.g. 'org-evil') match",
+                arg,
+            )
         return result
 
 
@@ -198,42 +241,64 @@ def evaluate(col: Collector) -> tuple[TrustVerdict | None, dict[str, Any]]:
     cfg = col.config
     doc = normalize(cfg.document, cfg.path)
     issuer = doc["issuer_uri"]
-    facts: dict[str, Any] = {"issuer": issuer, "attribute_condition": doc["attribute_condition"],
-                             "bindings": doc["bindings"],
-                             "admits": [x for x in [doc["attribute_condition"], *(doc["bindings"] or [])] if x]}
+    facts: dict[str, Any] = {
+        "issuer": issuer,
+        "attribute_condition": doc["attribute_condition"],
+        "bindings": doc["bindings"],
+        "admits": [x for x in [doc["attribute_condition"], *(doc["bindings"] or [])] if x],
+    }
     if not isinstance(issuer, str) or github_host(issuer) is None:
         return None, facts
     condition = doc["attribute_condition"]
     if condition is None or not condition.strip():
-        col.add("gcp-condition-missing", "the provider has no attribute_condition: every GitHub Actions token "
-                "of every repository is admitted into the pool; only IAM bindings stand in the way (Google "
-                "now rejects creating such a provider)", "attribute_condition", "attributeCondition")
+        col.add(
+            "gcp-condition-missing",
+            "the provider has no attribute_condition: every GitHub Actions token "
+            "of every repository is admitted into the pool; only IAM bindings stand in the way (Google "
+            "now rejects creating such a provider)",
+            "attribute_condition",
+            "attributeCondition",
+        )
         return TrustVerdict.FAIL, facts
     ev = _Eval(col, doc["attribute_mapping"])
     col.fallback = ("attribute_condition", "attributeCondition")
     if is_template(condition):
-        col.add("unresolved-template", f"attribute_condition is the unresolved template {condition!r}",
-                condition)
+        col.add(
+            "unresolved-template",
+            f"attribute_condition is the unresolved template {condition!r}",
+            condition,
+        )
         cond = col.unknown(f"attribute_condition {condition!r}")
     else:
         try:
             tree = cel.parse(condition)
         except cel.CelSyntaxError as exc:
-            col.add("gcp-condition-invalid", f"attribute_condition does not parse ({exc}): Google rejects "
-                    "it, or it never holds", condition[:40])
+            col.add(
+                "gcp-condition-invalid",
+                f"attribute_condition does not parse ({exc}): Google rejects it, or it never holds",
+                condition[:40],
+            )
             return TrustVerdict.BROKEN, facts
         cond = ev.bind(tree)
     if cond.broken:
         return TrustVerdict.BROKEN, facts
     if not cond.owner:
         if not any(f.severity == "critical" for f in col.findings):
-            col.add("sub-missing", "attribute_condition does not pin the owner in every || branch: tokens of "
-                    "other owners enter the pool", condition[:40], severity=None)
+            col.add(
+                "sub-missing",
+                "attribute_condition does not pin the owner in every || branch: tokens of "
+                "other owners enter the pool",
+                condition[:40],
+                severity=None,
+            )
         return TrustVerdict.FAIL, facts
     members = doc["bindings"]
     if members is None:
-        col.add("gcp-bindings-not-given", "no IAM bindings were given: the verdict rests on the condition "
-                "alone; bindings decide which repositories may use which service account")
+        col.add(
+            "gcp-bindings-not-given",
+            "no IAM bindings were given: the verdict rests on the condition "
+            "alone; bindings decide which repositories may use which service account",
+        )
         effective = cond
         whole_pool = False
     else:
@@ -248,8 +313,12 @@ def evaluate(col: Collector) -> tuple[TrustVerdict | None, dict[str, Any]]:
             return TrustVerdict.BROKEN, facts
         effective = all_of([cond, any_of(binds)]) if binds else cond
     if whole_pool and not effective.repo:
-        col.add("gcp-whole-pool-binding", "a binding grants the whole pool (principalSet://…/*) and the "
-                "condition pins only the owner: every repository of the owner can impersonate", "/*")
+        col.add(
+            "gcp-whole-pool-binding",
+            "a binding grants the whole pool (principalSet://…/*) and the "
+            "condition pins only the owner: every repository of the owner can impersonate",
+            "/*",
+        )
         return TrustVerdict.WARN_ORG, facts
     # The ref is not part of a GCP verdict: `repository == 'acme/app'` and `sub.startsWith('repo:acme/app:')`
     # admit the same tokens, and GCP's documented pattern scopes to the repository. Findings about refs

@@ -6,12 +6,10 @@ import dataclasses
 import enum
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from verifier.models import Finding, Location, Severity
-
-Provider = Literal["aws", "gcp", "azure"]
-Scenario = Literal["worst", "best"]
+from verifier.models.trust import Scenario, TrustConfig
 
 
 class TrustVerdict(enum.StrEnum):
@@ -34,29 +32,6 @@ BREADTH = {
     TrustVerdict.WARN_ORG: 4,
     TrustVerdict.FAIL: 5,
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class TrustConfig:
-    """One trust configuration as collected by ``verifier.sources.trust_policy_files``.
-
-    ``document`` is provider-specific: an IAM policy document (AWS), a dict with ``issuer_uri``,
-    ``attribute_mapping``, ``attribute_condition``, ``bindings`` (GCP), or a dict with ``issuer``,
-    ``subject``/``claims_matching_expression``, ``audiences`` (Azure). ``text`` is the file's text, used
-    only to give findings a line number.
-    """
-
-    provider: Provider
-    subject: str
-    path: str
-    document: Any
-    name: str | None = None
-    text: str = ""
-    parameters: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    oidc_providers: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    admin_permissions: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    first_line: int = 1  # where this configuration starts in ``text`` (several may share one file)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,8 +185,14 @@ class Collector:
                     return number
         return start + 1 if start else None
 
-    def add(self, rule: str, message: str, *needles: str, severity: Severity | None = None,
-            **properties: Any) -> None:
+    def add(
+        self,
+        rule: str,
+        message: str,
+        *needles: str,
+        severity: Severity | None = None,
+        **properties: Any,
+    ) -> None:
         """Record one finding (deduplicated by rule and message)."""
         key = (rule, message)
         if key in self._seen:

@@ -32,18 +32,57 @@ _NAME = re.compile(r"[A-Za-z0-9_.\-\x00]+")
 _ID = re.compile(r"[0-9\x00]+")
 
 # Claims GitHub puts in its Actions OIDC token (and so the only ones a condition or template can name).
-GITHUB_CLAIMS = frozenset({
-    "sub", "aud", "iss", "jti", "nbf", "exp", "iat", "amr", "azp",
-    "actor", "actor_id", "base_ref", "check_run_id", "context", "enterprise", "enterprise_id",
-    "environment", "environment_node_id", "event_name", "head_ref", "job_workflow_ref",
-    "job_workflow_sha", "ref", "ref_protected", "ref_type", "repo", "repository", "repository_id",
-    "repository_owner", "repository_owner_id", "repository_visibility", "run_attempt", "run_id",
-    "run_number", "runner_environment", "sha", "workflow", "workflow_ref", "workflow_sha",
-})
+GITHUB_CLAIMS = frozenset(
+    {
+        "sub",
+        "aud",
+        "iss",
+        "jti",
+        "nbf",
+        "exp",
+        "iat",
+        "amr",
+        "azp",
+        "actor",
+        "actor_id",
+        "base_ref",
+        "check_run_id",
+        "context",
+        "enterprise",
+        "enterprise_id",
+        "environment",
+        "environment_node_id",
+        "event_name",
+        "head_ref",
+        "job_workflow_ref",
+        "job_workflow_sha",
+        "ref",
+        "ref_protected",
+        "ref_type",
+        "repo",
+        "repository",
+        "repository_id",
+        "repository_owner",
+        "repository_owner_id",
+        "repository_visibility",
+        "run_attempt",
+        "run_id",
+        "run_number",
+        "runner_environment",
+        "sha",
+        "workflow",
+        "workflow_ref",
+        "workflow_sha",
+    }
+)
 
 
-_NAME_CLAIMS = {"repository": bind(repo=True), "repository_id": bind(repo=True),
-                "repository_owner": bind(owner=True), "repository_owner_id": bind(owner=True)}
+_NAME_CLAIMS = {
+    "repository": bind(repo=True),
+    "repository_id": bind(repo=True),
+    "repository_owner": bind(owner=True),
+    "repository_owner_id": bind(owner=True),
+}
 
 
 def mask(value: str) -> str:
@@ -67,9 +106,12 @@ def first_wild(text: str, mode: Mode) -> int:
 
 def _literal_wildcard(raw: str, masked: str, mode: Mode, what: str, col: Collector) -> bool:
     if mode != "glob" and ("*" in masked or "?" in masked):
-        col.add("sub-literal-wildcard",
-                f"{what} {raw!r} is compared exactly: '*' and '?' are literal characters here, and no "
-                "GitHub token carries them, so this value can never match", raw)
+        col.add(
+            "sub-literal-wildcard",
+            f"{what} {raw!r} is compared exactly: '*' and '?' are literal characters here, and no "
+            "GitHub token carries them, so this value can never match",
+            raw,
+        )
         return True
     return False
 
@@ -78,35 +120,57 @@ def eval_sub(raw: str, mode: Mode, col: Collector, what: str = "sub") -> Bind:
     """Evaluate one ``sub`` value (or pattern) to what it pins."""
     s = mask(raw)
     if is_template(raw):
-        col.add("unresolved-template", f"{what} is the unresolved template {raw!r}: the value passed in "
-                "decides who can assume", raw, severity=None)
+        col.add(
+            "unresolved-template",
+            f"{what} is the unresolved template {raw!r}: the value passed in "
+            "decides who can assume",
+            raw,
+            severity=None,
+        )
         return col.unknown(f"{what} {raw!r}")
     if _literal_wildcard(raw, s, mode, what, col):
         return BROKEN
     if s != s.strip():
-        col.add("sub-invalid", f"{what} {raw!r} has leading or trailing whitespace, which no token's sub has",
-                raw)
+        col.add(
+            "sub-invalid",
+            f"{what} {raw!r} has leading or trailing whitespace, which no token's sub has",
+            raw,
+        )
         return BROKEN
     if mode == "glob" and not s.strip("*?"):
-        col.add("sub-wildcard-owner", f"{what} pattern {raw!r} matches every token of every repository on "
-                "GitHub", raw)
+        col.add(
+            "sub-wildcard-owner",
+            f"{what} pattern {raw!r} matches every token of every repository on GitHub",
+            raw,
+        )
         return NONE
     m = re.match(r"([A-Za-z_]+):", s)
     w = first_wild(s, mode)
     if m is None or w < m.end():
         if w < _INF:
-            col.add("sub-wildcard-owner", f"{what} pattern {raw!r} has a wildcard before the owner is "
-                    "pinned: tokens of other owners can match it", raw)
+            col.add(
+                "sub-wildcard-owner",
+                f"{what} pattern {raw!r} has a wildcard before the owner is "
+                "pinned: tokens of other owners can match it",
+                raw,
+            )
             return NONE
-        col.add("sub-invalid", f"{what} {raw!r} does not start with a claim such as 'repo:', so no token "
-                "can match it", raw)
+        col.add(
+            "sub-invalid",
+            f"{what} {raw!r} does not start with a claim such as 'repo:', so no token can match it",
+            raw,
+        )
         return BROKEN
     claim = m.group(1)
     if claim != claim.lower() and mode != "exact_ci":
-        col.add("sub-invalid", f"{what} {raw!r}: claim names in a sub are lower case; this never matches", raw)
+        col.add(
+            "sub-invalid",
+            f"{what} {raw!r}: claim names in a sub are lower case; this never matches",
+            raw,
+        )
         return BROKEN
     claim = claim.lower()
-    rest = s[m.end():]
+    rest = s[m.end() :]
     if claim == "repo":
         return _owner_repo_ctx(raw, rest, mode, col, what, immutable=True)
     if claim == "repository":
@@ -116,55 +180,85 @@ def eval_sub(raw: str, mode: Mode, col: Collector, what: str = "sub") -> Bind:
         head = eval_claim(claim, value, mode, col, display=raw)
         if not sep or head.broken or not head.owner:
             if not sep and head.owner and not head.broken and claim == "repository_id":
-                col.add("sub-context-unpinned", f"{what} {raw!r} pins one repository but no ref, "
-                        "environment or event: every workflow run of it matches", raw)
+                col.add(
+                    "sub-context-unpinned",
+                    f"{what} {raw!r} pins one repository but no ref, "
+                    "environment or event: every workflow run of it matches",
+                    raw,
+                )
             return head
         if re.match(r"(repo|repository|repository_id):", tail):
             inner = eval_sub(tail, mode, col, what)
             return Bind(owner=True, repo=inner.repo, ctx=inner.ctx, broken=inner.broken)
         if claim != "repository_id":
-            col.add("sub-wildcard-repo", f"{what} {raw!r} pins the owner only: every repository of it "
-                    "matches", raw)
+            col.add(
+                "sub-wildcard-repo",
+                f"{what} {raw!r} pins the owner only: every repository of it matches",
+                raw,
+            )
             return bind(owner=True)
         return _with_context(bind(repo=True), raw, tail, mode, col, what)
     if claim == "job_workflow_ref" and ":" not in rest:
         value_bind = eval_claim("job_workflow_ref", rest, mode, col, display=raw)
         if value_bind.owner and not value_bind.broken:
-            col.add("sub-job-workflow-ref-only", f"{what} {raw!r} pins only the reusable workflow: any "
-                    "repository allowed to call it (and set a custom sub template) matches", raw)
+            col.add(
+                "sub-job-workflow-ref-only",
+                f"{what} {raw!r} pins only the reusable workflow: any "
+                "repository allowed to call it (and set a custom sub template) matches",
+                raw,
+            )
             return Bind(owner=True, ctx=value_bind.ctx)
         return value_bind
     if claim in GITHUB_CLAIMS:
-        col.add("sub-custom-template-unbound", f"{what} {raw!r} starts with '{claim}:' instead of the "
-                "repository: any repository can set its custom sub template to emit the same string", raw)
+        col.add(
+            "sub-custom-template-unbound",
+            f"{what} {raw!r} starts with '{claim}:' instead of the "
+            "repository: any repository can set its custom sub template to emit the same string",
+            raw,
+        )
         return NONE
-    col.add("sub-invalid", f"{what} {raw!r} starts with '{claim}:', which is not a GitHub claim: no token "
-            "can match it", raw)
+    col.add(
+        "sub-invalid",
+        f"{what} {raw!r} starts with '{claim}:', which is not a GitHub claim: no token "
+        "can match it",
+        raw,
+    )
     return BROKEN
 
 
-def _owner_repo_ctx(raw: str, rest: str, mode: Mode, col: Collector, what: str, *, immutable: bool) -> Bind:
+def _owner_repo_ctx(
+    raw: str, rest: str, mode: Mode, col: Collector, what: str, *, immutable: bool
+) -> Bind:
     slash = rest.find("/")
     w = first_wild(rest, mode)
     if w < _INF and (slash < 0 or w < slash):
         owner_part = rest[:w]
         example = f" (e.g. '{owner_part}-evil')" if owner_part and PH not in owner_part else ""
-        col.add("sub-wildcard-owner", f"{what} pattern {raw!r}: the owner is not pinned literally up to "
-                f"'/', so tokens of other owners{example} match", raw)
+        col.add(
+            "sub-wildcard-owner",
+            f"{what} pattern {raw!r}: the owner is not pinned literally up to "
+            f"'/', so tokens of other owners{example} match",
+            raw,
+        )
         return NONE
     if slash < 0:
         if PH in rest:
             # `repo:${x}`: the template may hold OWNER/REPO:CONTEXT, or a pattern.
-            col.add("unresolved-template", f"{what} {raw!r}: owner, repository and context come from an "
-                    "unresolved template", raw)
+            col.add(
+                "unresolved-template",
+                f"{what} {raw!r}: owner, repository and context come from an unresolved template",
+                raw,
+            )
             return col.unknown(f"{what} {raw!r}")
-        col.add("sub-invalid", f"{what} {raw!r} has no OWNER/REPO part, so no token can match it", raw)
+        col.add(
+            "sub-invalid", f"{what} {raw!r} has no OWNER/REPO part, so no token can match it", raw
+        )
         return BROKEN
     owner = rest[:slash]
     if not _valid_name(owner, immutable):
         col.add("sub-invalid", f"{what} {raw!r}: {owner!r} is not a valid owner", raw)
         return BROKEN
-    after = rest[slash + 1:]
+    after = rest[slash + 1 :]
     colon = after.find(":")
     w2 = first_wild(after, mode)
     if w2 < _INF and (colon < 0 or w2 < colon):
@@ -172,8 +266,12 @@ def _owner_repo_ctx(raw: str, rest: str, mode: Mode, col: Collector, what: str, 
         tail = re.split(r"[*?]", after)[-1]
         ctx_pinned = bool(re.fullmatch(r":(ref:refs/(heads|tags)/[^:]+|environment:[^:]+)", tail))
         named = f" {owner!r}" if PH not in owner else ""
-        col.add("sub-wildcard-repo", f"{what} pattern {raw!r} admits every repository of the owner{named}"
-                + ("" if ctx_pinned else " (and, through '*', any ref or event)"), raw)
+        col.add(
+            "sub-wildcard-repo",
+            f"{what} pattern {raw!r} admits every repository of the owner{named}"
+            + ("" if ctx_pinned else " (and, through '*', any ref or event)"),
+            raw,
+        )
         return bind(owner=True, ctx=ctx_pinned)
     repo = after if colon < 0 else after[:colon]
     if not _valid_name(repo, immutable):
@@ -181,13 +279,21 @@ def _owner_repo_ctx(raw: str, rest: str, mode: Mode, col: Collector, what: str, 
         return BROKEN
     if colon < 0:
         if PH in repo:
-            col.add("unresolved-template", f"{what} {raw!r}: the repository part is a template that may also "
-                    "carry the context", raw)
+            col.add(
+                "unresolved-template",
+                f"{what} {raw!r}: the repository part is a template that may also "
+                "carry the context",
+                raw,
+            )
             return Bind(owner=True, repo=True, ctx=col.unknown(f"{what} {raw!r}").ctx)
-        col.add("sub-context-unpinned", f"{what} {raw!r} has no context: only a custom sub template with "
-                "just the repository emits it, and then every workflow run of the repository matches", raw)
+        col.add(
+            "sub-context-unpinned",
+            f"{what} {raw!r} has no context: only a custom sub template with "
+            "just the repository emits it, and then every workflow run of the repository matches",
+            raw,
+        )
         return bind(repo=True)
-    return _with_context(bind(repo=True), raw, after[colon + 1:], mode, col, what)
+    return _with_context(bind(repo=True), raw, after[colon + 1 :], mode, col, what)
 
 
 def _valid_name(name: str, immutable: bool) -> bool:
@@ -202,7 +308,9 @@ def _valid_name(name: str, immutable: bool) -> bool:
 def _with_context(pinned: Bind, raw: str, ctx: str, mode: Mode, col: Collector, what: str) -> Bind:
     """Combine owner/repository ``pinned`` with the evaluation of the CONTEXT part."""
     if ctx and not ctx.replace(PH, "").strip():
-        col.add("unresolved-template", f"{what} {raw!r}: the context is an unresolved template", raw)
+        col.add(
+            "unresolved-template", f"{what} {raw!r}: the context is an unresolved template", raw
+        )
         assumed = col.unknown(f"{what} context {raw!r}")
         return Bind(owner=True, repo=pinned.repo, ctx=assumed.ctx)
     state = _context(raw, ctx, mode, col, what)
@@ -218,23 +326,39 @@ def _context(raw: str, ctx: str, mode: Mode, col: Collector, what: str) -> str:
     """'pinned' | 'weak' (any ref, pull_request) | 'open' (not pinned) | 'broken' | 'unknown' (a template)."""
     w = first_wild(ctx, mode)
     if w == 0:
-        col.add("sub-any-ref", f"{what} pattern {raw!r} admits any ref, environment or event of the "
-                "repository, pull_request included", raw)
+        col.add(
+            "sub-any-ref",
+            f"{what} pattern {raw!r} admits any ref, environment or event of the "
+            "repository, pull_request included",
+            raw,
+        )
         return "weak"
     if ctx.startswith("pull_request"):
-        col.add("sub-pull-request", f"{what} {raw!r} admits workflows triggered by pull_request: any pull "
-                "request workflow of the repository can assume", raw)
+        col.add(
+            "sub-pull-request",
+            f"{what} {raw!r} admits workflows triggered by pull_request: any pull "
+            "request workflow of the repository can assume",
+            raw,
+        )
         return "weak"
     m = re.match(r"([A-Za-z_]+):", ctx)
     if m is None or w < m.end():
         if w < _INF:
-            col.add("sub-any-ref", f"{what} pattern {raw!r} does not pin the kind of context (ref, "
-                    "environment, pull_request)", raw)
+            col.add(
+                "sub-any-ref",
+                f"{what} pattern {raw!r} does not pin the kind of context (ref, "
+                "environment, pull_request)",
+                raw,
+            )
             return "weak"
-        col.add("sub-invalid", f"{what} {raw!r}: context {ctx!r} is not ref:…, environment:… or "
-                "pull_request, so no token can match it", raw)
+        col.add(
+            "sub-invalid",
+            f"{what} {raw!r}: context {ctx!r} is not ref:…, environment:… or "
+            "pull_request, so no token can match it",
+            raw,
+        )
         return "broken"
-    claim, value = m.group(1), ctx[m.end():]
+    claim, value = m.group(1), ctx[m.end() :]
     wv = first_wild(value, mode)
     if claim == "ref" and value and not value.replace(PH, "").strip():
         return "unknown"
@@ -242,55 +366,91 @@ def _context(raw: str, ctx: str, mode: Mode, col: Collector, what: str) -> str:
         pm = re.match(r"refs/(heads|tags)/", value)
         if pm is None:
             if wv < _INF and wv < len("refs/heads/"):
-                col.add("sub-any-ref", f"{what} pattern {raw!r} admits any ref of the repository", raw)
+                col.add(
+                    "sub-any-ref", f"{what} pattern {raw!r} admits any ref of the repository", raw
+                )
                 return "weak"
             if value.startswith("refs/pull/"):
                 col.add("sub-pull-request", f"{what} {raw!r} admits a pull request ref", raw)
                 return "weak"
             if value.startswith("refs/") and len(value) > len("refs/"):
                 return "pinned"
-            col.add("sub-invalid", f"{what} {raw!r}: {value!r} is not a full ref (refs/heads/…, "
-                    "refs/tags/…), so no token can match it", raw)
+            col.add(
+                "sub-invalid",
+                f"{what} {raw!r}: {value!r} is not a full ref (refs/heads/…, "
+                "refs/tags/…), so no token can match it",
+                raw,
+            )
             return "broken"
         kind = "branch" if pm.group(1) == "heads" else "tag"
-        name = value[pm.end():]
+        name = value[pm.end() :]
         wn = first_wild(name, mode)
         if not name:
             col.add("sub-invalid", f"{what} {raw!r} has an empty {kind} name", raw)
             return "broken"
         if wn == 0:
-            col.add("sub-any-ref", f"{what} pattern {raw!r} admits any {kind} of the repository: anyone who "
-                    f"can push a {kind} can assume", raw)
+            col.add(
+                "sub-any-ref",
+                f"{what} pattern {raw!r} admits any {kind} of the repository: anyone who "
+                f"can push a {kind} can assume",
+                raw,
+            )
             return "weak"
         if wn < _INF:
-            col.add("sub-ref-pattern", f"{what} pattern {raw!r} admits {kind}{'es' if kind == 'branch' else 's'} matching a prefix: anyone "
-                    f"who can push such a {kind} can assume (protect them with rulesets)", raw)
+            col.add(
+                "sub-ref-pattern",
+                f"{what} pattern {raw!r} admits {kind}{'es' if kind == 'branch' else 's'} matching a prefix: anyone "
+                f"who can push such a {kind} can assume (protect them with rulesets)",
+                raw,
+            )
         return "pinned"
     if claim == "environment":
         if not value:
             col.add("sub-invalid", f"{what} {raw!r} has an empty environment name", raw)
             return "broken"
         if wv == 0:
-            col.add("sub-any-ref", f"{what} pattern {raw!r} admits any environment of the repository", raw)
+            col.add(
+                "sub-any-ref",
+                f"{what} pattern {raw!r} admits any environment of the repository",
+                raw,
+            )
             return "weak"
         if wv < _INF:
-            col.add("sub-ref-pattern", f"{what} pattern {raw!r} admits environments matching a prefix", raw)
+            col.add(
+                "sub-ref-pattern",
+                f"{what} pattern {raw!r} admits environments matching a prefix",
+                raw,
+            )
         return "pinned"
     if claim in ("job_workflow_ref", "workflow_ref"):
         if wv < _INF:
-            col.add("sub-context-unpinned", f"{what} pattern {raw!r}: the {claim} part has a wildcard, so "
-                    "it does not pin which workflow at which ref runs", raw)
+            col.add(
+                "sub-context-unpinned",
+                f"{what} pattern {raw!r}: the {claim} part has a wildcard, so "
+                "it does not pin which workflow at which ref runs",
+                raw,
+            )
             return "open"
         return "pinned"
     if claim in GITHUB_CLAIMS:
-        col.add("sub-context-unpinned", f"{what} {raw!r}: the custom template's '{claim}' claim does not "
-                "pin a ref or environment", raw)
+        col.add(
+            "sub-context-unpinned",
+            f"{what} {raw!r}: the custom template's '{claim}' claim does not "
+            "pin a ref or environment",
+            raw,
+        )
         return "open"
-    col.add("sub-invalid", f"{what} {raw!r}: '{claim}' is not a GitHub claim, so no token can match it", raw)
+    col.add(
+        "sub-invalid",
+        f"{what} {raw!r}: '{claim}' is not a GitHub claim, so no token can match it",
+        raw,
+    )
     return "broken"
 
 
-def eval_claim(claim: str, value: str, mode: Mode, col: Collector, display: str | None = None) -> Bind:
+def eval_claim(
+    claim: str, value: str, mode: Mode, col: Collector, display: str | None = None
+) -> Bind:
     """Evaluate a condition on one identity claim other than ``sub`` (``repository_id``, ``ref``...).
 
     Claims that identify nothing the caller cannot choose (``actor``, ``workflow``, ``event_name``...)
@@ -301,19 +461,30 @@ def eval_claim(claim: str, value: str, mode: Mode, col: Collector, display: str 
     s = mask(value)
     if is_template(value) and claim in _NAME_CLAIMS:
         # One value of a name claim pins exactly one name, whichever is passed in.
-        col.add("unresolved-template", f"{label} is a template; taken as one literal "
-                f"{claim.replace('_', ' ')}", raw)
+        col.add(
+            "unresolved-template",
+            f"{label} is a template; taken as one literal {claim.replace('_', ' ')}",
+            raw,
+        )
         if claim == "repository_owner":
-            col.add("owner-by-name", f"{label} pins the owner by name; prefer repository_owner_id (a "
-                    "deleted and re-registered name gets a new id)", raw)
+            col.add(
+                "owner-by-name",
+                f"{label} pins the owner by name; prefer repository_owner_id (a "
+                "deleted and re-registered name gets a new id)",
+                raw,
+            )
         return _NAME_CLAIMS[claim]
     if _literal_wildcard(raw, s, mode, claim, col):
         return BROKEN
     w = first_wild(s, mode)
     if claim in ("repository_id", "repository_owner_id"):
         if w < _INF:
-            col.add("sub-wildcard-owner", f"{label}: a pattern over ids does not pin one "
-                    f"{'repository' if claim == 'repository_id' else 'owner'}", raw)
+            col.add(
+                "sub-wildcard-owner",
+                f"{label}: a pattern over ids does not pin one "
+                f"{'repository' if claim == 'repository_id' else 'owner'}",
+                raw,
+            )
             return NONE
         if not _ID.fullmatch(s):
             col.add("sub-invalid", f"{label}: ids are decimal numbers, so no token can match", raw)
@@ -321,15 +492,23 @@ def eval_claim(claim: str, value: str, mode: Mode, col: Collector, display: str 
         return bind(repo=True) if claim == "repository_id" else bind(owner=True)
     if claim == "repository_owner":
         if w < _INF:
-            col.add("sub-wildcard-owner", f"{label}: the owner is a pattern, other owners match", raw)
+            col.add(
+                "sub-wildcard-owner", f"{label}: the owner is a pattern, other owners match", raw
+            )
             return NONE
-        col.add("owner-by-name", f"{label} pins the owner by name; prefer repository_owner_id (a deleted "
-                "and re-registered name gets a new id)", raw)
+        col.add(
+            "owner-by-name",
+            f"{label} pins the owner by name; prefer repository_owner_id (a deleted "
+            "and re-registered name gets a new id)",
+            raw,
+        )
         return bind(owner=True)
     if claim == "repository":
         slash = s.find("/")
         if w < _INF and (slash < 0 or w < slash):
-            col.add("sub-wildcard-owner", f"{label}: the owner is not pinned literally up to '/'", raw)
+            col.add(
+                "sub-wildcard-owner", f"{label}: the owner is not pinned literally up to '/'", raw
+            )
             return NONE
         if slash <= 0 or slash == len(s) - 1:
             col.add("sub-invalid", f"{label} is not OWNER/REPO, so no token can match", raw)
@@ -345,7 +524,9 @@ def eval_claim(claim: str, value: str, mode: Mode, col: Collector, display: str 
             return NONE
         path, at, ref = s.partition("@")
         if slash <= 0 or not at:
-            col.add("sub-invalid", f"{label} is not OWNER/REPO/PATH@REF, so no token can match", raw)
+            col.add(
+                "sub-invalid", f"{label} is not OWNER/REPO/PATH@REF, so no token can match", raw
+            )
             return BROKEN
         second = s.find("/", slash + 1)
         repo_pinned = w == _INF or (second > 0 and w > second)
@@ -359,7 +540,11 @@ def eval_claim(claim: str, value: str, mode: Mode, col: Collector, display: str 
             col.add("sub-any-ref", f"{label} admits any ref", raw)
             return NONE
         if not s.startswith("refs/"):
-            col.add("sub-invalid", f"{label} is not a full ref (refs/heads/…), so no token can match", raw)
+            col.add(
+                "sub-invalid",
+                f"{label} is not a full ref (refs/heads/…), so no token can match",
+                raw,
+            )
             return BROKEN
         return Bind(ctx=True)
     if claim == "environment":

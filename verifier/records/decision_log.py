@@ -36,11 +36,29 @@ class DecisionRecord(BaseModel):
     namespace: str | None = None
 
     @classmethod
-    def of(cls, decision: Decision, *, time: datetime, source: str, subject: str, digest: str | None = None,
-           policy_digest: str | None = None, namespace: str | None = None) -> DecisionRecord:
+    def of(
+        cls,
+        decision: Decision,
+        *,
+        time: datetime,
+        source: str,
+        subject: str,
+        digest: str | None = None,
+        policy_digest: str | None = None,
+        namespace: str | None = None,
+    ) -> DecisionRecord:
         """The record of one decision."""
-        return cls(time=time, source=source, subject=subject, digest=digest, allowed=decision.allowed,
-                   deny=decision.deny, warn=decision.warn, policy_digest=policy_digest, namespace=namespace)
+        return cls(
+            time=time,
+            source=source,
+            subject=subject,
+            digest=digest,
+            allowed=decision.allowed,
+            deny=decision.deny,
+            warn=decision.warn,
+            policy_digest=policy_digest,
+            namespace=namespace,
+        )
 
 
 def append_record(path: str | os.PathLike[str], record: DecisionRecord) -> None:
@@ -53,8 +71,9 @@ def append_record(path: str | os.PathLike[str], record: DecisionRecord) -> None:
         raise InputError(os.fspath(path), f"cannot append decision record: {exc.strerror}") from exc
 
 
-def read_records(path: str | os.PathLike[str],
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[DecisionRecord], list[str]]:
+def read_records(
+    path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[list[DecisionRecord], list[str]]:
     """Every valid record of a decision log, and ``"file:line: problem"`` for each line that is not."""
     name = os.fspath(path)
     records: list[DecisionRecord] = []

@@ -40,7 +40,9 @@ class Update:
     @property
     def requires_digest(self) -> bool:
         """True when the last key is ``digest``: only a digest may be written there."""
-        return bool(self.path) and isinstance(self.path[-1], str) and self.path[-1].lower() == "digest"
+        return (
+            bool(self.path) and isinstance(self.path[-1], str) and self.path[-1].lower() == "digest"
+        )
 
 
 def parse_update(spec: str) -> Update:
@@ -48,7 +50,9 @@ def parse_update(spec: str) -> Update:
     head, eq, value = spec.partition("=")
     file, colon, path = head.rpartition(":")
     if not eq or not colon or not file or not path:
-        raise ConfigError(f"--update {spec!r}: expected FILE:PATH=VALUE (e.g. values.yaml:.image.digest=sha256:…)")
+        raise ConfigError(
+            f"--update {spec!r}: expected FILE:PATH=VALUE (e.g. values.yaml:.image.digest=sha256:…)"
+        )
     parts: list[str | int] = []
     pos = 1 if path.startswith(".") else 0
     while pos < len(path):
@@ -71,8 +75,10 @@ def parse_update(spec: str) -> Update:
 def check_value(update: Update) -> None:
     """Refuse a tag (or anything else that is not a digest) where a digest is required."""
     if update.requires_digest and not DIGEST_RE.match(update.value):
-        raise ConfigError(f"--update {update.file}:{update.path_text}: {update.value!r} is not a digest "
-                          "(sha256:<64 hex>); a tag is refused where a digest is required")
+        raise ConfigError(
+            f"--update {update.file}:{update.path_text}: {update.value!r} is not a digest "
+            "(sha256:<64 hex>); a tag is refused where a digest is required"
+        )
 
 
 def _yaml() -> Any:
@@ -95,7 +101,9 @@ def render_update(text: str, update: Update) -> str:
     try:
         _, seq_indent, block_seq_indent = load_yaml_guess_indent(text)
         # Keep the file's own indentation of mappings and of `- ` list items.
-        y.indent(mapping=_mapping_indent(text), sequence=seq_indent or 2, offset=block_seq_indent or 0)
+        y.indent(
+            mapping=_mapping_indent(text), sequence=seq_indent or 2, offset=block_seq_indent or 0
+        )
         doc = y.load(text)
     except YAMLError as exc:
         raise InputError(name, f"not valid YAML: {str(exc).splitlines()[0]}") from None

@@ -45,7 +45,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from verifier.admission import (
+from verifier.admission.review import (
     AdmissionRequest,
     ContainerImage,
     ImageRef,
@@ -369,20 +369,30 @@ class AdmissionDecider:
             outcome = None
         if outcome is None:
             outcome = await self._admit_within(req, budget)
-        if self.decision_log is not None and req.is_workload and req.operation in ("CREATE", "UPDATE") \
-                and not req.dry_run:
+        if (
+            self.decision_log is not None
+            and req.is_workload
+            and req.operation in ("CREATE", "UPDATE")
+            and not req.dry_run
+        ):
             self._log_decision(self.decision_log, req, outcome)
         return outcome
 
     def _log_decision(self, path: Path, req: AdmissionRequest, outcome: Outcome) -> None:
         """Append the decision record (read by `verifier audit`); a failing log never changes the answer."""
-        from verifier.decision_log import DecisionRecord, append_record
         from verifier.errors import VerifierError
+        from verifier.records.decision_log import DecisionRecord, append_record
 
         record = DecisionRecord(
-            time=self._now(), source="webhook", subject=f"{req.kind} {req.namespace}/{req.name or '(generated)'}",
-            allowed=outcome.allowed, deny=() if outcome.allowed else (outcome.message,), warn=outcome.warnings,
-            policy_digest=self.version, namespace=req.namespace or None)
+            time=self._now(),
+            source="webhook",
+            subject=f"{req.kind} {req.namespace}/{req.name or '(generated)'}",
+            allowed=outcome.allowed,
+            deny=() if outcome.allowed else (outcome.message,),
+            warn=outcome.warnings,
+            policy_digest=self.version,
+            namespace=req.namespace or None,
+        )
         try:
             append_record(path, record)
         except VerifierError:
@@ -480,7 +490,12 @@ class AdmissionDecider:
             else:
                 audited.append(line)
             log.info(
-                "uid=%s dryRun=%s: %s: %s [%s]", req.uid, req.dry_run, _where(req), line, rule.mode.value
+                "uid=%s dryRun=%s: %s: %s [%s]",
+                req.uid,
+                req.dry_run,
+                _where(req),
+                line,
+                rule.mode.value,
             )
         warnings = list(dict.fromkeys(_short(w) for w in warnings))
         if denied:
@@ -533,14 +548,20 @@ class AdmissionDecider:
     def _decide_sync(self, results: list[CheckResult], rule: ResolvedRule) -> Decision:
         cfg = self.config
         decision, _input = self._decide(
-            results, dict(rule.config), now=self._now(), policy_dir=cfg.policy_dir, opa_url=cfg.opa_url
+            results,
+            dict(rule.config),
+            now=self._now(),
+            policy_dir=cfg.policy_dir,
+            opa_url=cfg.opa_url,
         )
         return decision
 
     def _registry_slot(self, pinned: str) -> asyncio.Semaphore:
         """The semaphore bounding verifications of ``pinned``'s registry host (``host[:port]``)."""
         loop = asyncio.get_running_loop()
-        if self._slots_loop is not loop:  # a new event loop (tests run one per call): fresh semaphores
+        if (
+            self._slots_loop is not loop
+        ):  # a new event loop (tests run one per call): fresh semaphores
             self._slots = {}
             self._slots_loop = loop
         host = pinned.split("/", 1)[0]

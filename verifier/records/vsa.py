@@ -49,8 +49,17 @@ def verified_levels(results: Sequence[CheckResult], allowed: bool) -> list[str]:
     return levels
 
 
-def build_vsa(*, image: str, digest: str, decision: Decision, results: Sequence[CheckResult],
-              policy_dir: Path, policy_uri: str, inputs: Sequence[dict[str, Any]], now: datetime) -> dict[str, Any]:
+def build_vsa(
+    *,
+    image: str,
+    digest: str,
+    decision: Decision,
+    results: Sequence[CheckResult],
+    policy_dir: Path,
+    policy_uri: str,
+    inputs: Sequence[dict[str, Any]],
+    now: datetime,
+) -> dict[str, Any]:
     """The in-toto Statement v1 with the VSA v1 predicate for ``digest``."""
     algo, _, hexdigest = digest.partition(":")
     name = image.split("@", 1)[0]

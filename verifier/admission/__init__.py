@@ -1,0 +1,1 @@
+"""Kubernetes admission: the AdmissionReview wire format (``review``) and the decider (``decider``)."""

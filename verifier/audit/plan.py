@@ -1,0 +1,223 @@
+"""Audit planning and per-unit work: the command line into units, and one unit into check results.
+
+``plan`` turns the inputs into units of work, ``audit_unit`` runs the checks on one unit (pure of printing;
+safe to run in a worker process). :mod:`verifier.audit.report` aggregates the outcomes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from verifier.errors import InputError, VerifierError
+from verifier.models import CheckResult
+from verifier.records.decision_log import DecisionRecord, is_decision_log, read_records
+from verifier.records.vsa import PREDICATE_TYPE
+from verifier.sources.files import MIB, read_bytes, read_text
+
+_IMAGE_REF = re.compile(
+    r"^(oci-layout:.+|[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?)$"
+)
+_REPO_MARKERS = (".github", "action.yml", "action.yaml")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One thing to audit: a repository checkout, a decision log, a VSA file or an image reference."""
+
+    kind: str  # "repository" | "decision-log" | "vsa" | "image"
+    ref: str
+    repository: str  # grouping key in the per-repository table ("" for non-repository units)
+
+
+@dataclass
+class UnitOutcome:
+    """What auditing one unit produced."""
+
+    unit: Unit
+    results: list[CheckResult] = field(default_factory=list)
+    records: list[DecisionRecord] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    not_checked: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (path, reason): skipped on purpose
+    digest: str | None = None
+
+
+def _is_repository(path: Path) -> bool:
+    return any((path / marker).exists() for marker in _REPO_MARKERS)
+
+
+def plan(inputs: Sequence[str]) -> tuple[list[Unit], list[tuple[str, str]]]:
+    """Units to audit (sorted, de-duplicated) and the inputs that could not be understood (input, reason).
+
+    A directory is a repository when it holds ``.github`` or an ``action.yml``; otherwise each immediate
+    subdirectory that is one is audited as a repository (a folder of checkouts), and if there are none the
+    directory itself is audited (e.g. a folder of trust policies). ``*.jsonl`` files are decision logs,
+    ``*.intoto.json`` / VSA statements are gate records, ``*.txt`` files are image lists (one reference per
+    line, ``#`` comments), and anything that looks like an image reference is an image.
+    """
+    units: dict[tuple[str, str], Unit] = {}
+    bad: list[tuple[str, str]] = []
+
+    def add(unit: Unit) -> None:
+        units.setdefault((unit.kind, unit.ref), unit)
+
+    for given in inputs:
+        path = Path(given)
+        if path.is_dir():
+            if _is_repository(path):
+                add(Unit("repository", given, path.resolve().name))
+                continue
+            children = sorted(c for c in path.iterdir() if c.is_dir() and _is_repository(c))
+            for child in children:
+                add(Unit("repository", os.path.join(given, child.name), child.name))
+            if not children:
+                add(Unit("repository", given, path.resolve().name))
+        elif path.is_file():
+            if is_decision_log(path):
+                add(Unit("decision-log", given, ""))
+            elif path.suffix == ".txt":
+                try:
+                    lines = read_text(given, 4 * MIB).splitlines()
+                except InputError as exc:
+                    bad.append((given, exc.problem))
+                    continue
+                for number, line in enumerate(lines, start=1):
+                    ref = line.split("#", 1)[0].strip()
+                    if not ref:
+                        continue
+                    if _IMAGE_REF.match(ref):
+                        add(Unit("image", ref, ""))
+                    else:
+                        bad.append((f"{given}:{number}", f"not an image reference: {ref!r}"))
+            elif path.name.endswith((".intoto.json", ".vsa.json")):
+                add(Unit("vsa", given, ""))
+            else:
+                add(Unit("repository", given, path.parent.resolve().name))
+        elif _IMAGE_REF.match(given):
+            add(Unit("image", given, ""))
+        else:
+            bad.append((given, "no such file or directory, and not an image reference"))
+    return sorted(units.values(), key=lambda u: (u.kind, u.ref)), bad
+
+
+def shard(units: Sequence[Unit], index: int, count: int) -> list[Unit]:
+    """The units of shard ``index`` of ``count``: stable (by a hash of the unit, not its position), so
+    adding an input moves only that input between shards."""
+
+    def bucket(unit: Unit) -> int:
+        return int(hashlib.sha256(f"{unit.kind}\0{unit.ref}".encode()).hexdigest(), 16) % count
+
+    return [u for u in units if bucket(u) == index]
+
+
+def _file_digest(paths: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for path in sorted(set(paths)):
+        try:
+            content = read_bytes(path, 64 * MIB)
+        except InputError:
+            continue
+        h.update(f"{path}\0{hashlib.sha256(content).hexdigest()}\n".encode())
+    return "sha256:" + h.hexdigest()
+
+
+def _audit_repository(unit: Unit, outcome: UnitOutcome) -> None:
+    from verifier.checks.actions_pinned import check_files
+    from verifier.checks.oidc_trust import check_all
+    from verifier.sources.trust_policy_files import load_configs
+    from verifier.sources.workflow_files import read_all
+
+    try:
+        files, found = read_all([unit.ref])
+        outcome.not_checked += found.skipped
+        outcome.results += check_files([(f.path, f.kind, f.text, f.problem) for f in files], {})
+    except VerifierError as exc:
+        outcome.problems.append(f"{unit.ref}: workflows: {exc.diagnostics()}")
+    try:
+        outcome.results += check_all(load_configs([unit.ref]))
+    except InputError as exc:
+        if not exc.problem.startswith("no trust configuration found"):
+            outcome.problems.append(f"{unit.ref}: trust policies: {exc.diagnostics()}")
+    except VerifierError as exc:
+        outcome.problems.append(f"{unit.ref}: trust policies: {exc.diagnostics()}")
+    subjects = [r.subject.split("#", 1)[0] for r in outcome.results]
+    outcome.digest = _file_digest(subjects) if subjects else None
+    if not outcome.results and not outcome.problems:
+        outcome.problems.append(
+            f"{unit.ref}: nothing to audit (no workflows, actions or trust policies found)"
+        )
+
+
+def _audit_vsa(unit: Unit, outcome: UnitOutcome) -> None:
+    data = read_bytes(unit.ref, 16 * MIB)
+    outcome.digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    try:
+        statement = json.loads(data)
+        predicate = statement["predicate"]
+        if statement.get("predicateType") != PREDICATE_TYPE:
+            raise ValueError(f"predicateType is {statement.get('predicateType')!r}, not a SLSA VSA")
+        subject = statement["subject"][0]
+        digest = subject.get("digest", {}).get("sha256")
+        result = predicate["verificationResult"]
+        policy = predicate.get("policy", {})
+        outcome.records.append(
+            DecisionRecord(
+                time=predicate["timeVerified"],
+                source="gate",
+                subject=predicate.get("resourceUri") or subject.get("name", ""),
+                digest=f"sha256:{digest}" if digest else None,
+                allowed=result == "PASSED",
+                deny=tuple(predicate.get("deny", ())) if result != "PASSED" else (),
+                policy_digest=(policy.get("digest") or {}).get("sha256"),
+            )
+        )
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        outcome.problems.append(f"{unit.ref}: not a readable SLSA verification summary: {exc}")
+
+
+def _audit_image(unit: Unit, outcome: UnitOutcome, options: dict[str, Any]) -> None:
+    """The signature check on one image, with the signer given to ``verifier audit`` (a ``Signers``)."""
+    from verifier.checks.signature import evaluate
+    from verifier.gate import signature_policy
+    from verifier.sources.image import collect_image_evidence
+
+    signers = options.get("signers")
+    if signers is None:
+        outcome.problems.append(
+            f"{unit.ref}: no signer policy: give --certificate-identity(-regexp) with "
+            "--certificate-oidc-issuer, or --key"
+        )
+        return
+    evidence = collect_image_evidence(
+        unit.ref, docker_config=options.get("docker_config"), timeout=10.0
+    )
+    outcome.results.append(evaluate(evidence, signature_policy(signers)))
+    outcome.digest = evidence.digest
+
+
+def audit_unit(unit: Unit, image_options: dict[str, Any] | None = None) -> UnitOutcome:
+    """Run every applicable check on one unit. Never raises for bad input: problems are recorded."""
+    outcome = UnitOutcome(unit)
+    try:
+        if unit.kind == "repository":
+            _audit_repository(unit, outcome)
+        elif unit.kind == "decision-log":
+            records, problems = read_records(unit.ref)
+            outcome.records += records
+            outcome.problems += problems
+            outcome.digest = "sha256:" + hashlib.sha256(read_bytes(unit.ref)).hexdigest()
+        elif unit.kind == "vsa":
+            _audit_vsa(unit, outcome)
+        elif unit.kind == "image":
+            _audit_image(unit, outcome, image_options or {})
+    except VerifierError as exc:
+        outcome.problems.append(f"{unit.ref}: {exc.diagnostics()}")
+    return outcome

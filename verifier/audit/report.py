@@ -1,0 +1,213 @@
+"""The audit report: unit outcomes aggregated into one sorted, reproducible ``verifier.audit/v1`` document.
+
+Everything is sorted, so two runs on the same inputs give the same report except for ``generated_at``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from verifier import __version__
+from verifier.errors import InputError
+from verifier.models import CheckResult, Decision
+from verifier.records.decision_log import DecisionRecord, summarise
+
+if TYPE_CHECKING:
+    from verifier.audit.plan import UnitOutcome
+
+AUDIT_SCHEMA = "verifier.audit/v1"
+
+
+# --- the report ---------------------------------------------------------------------------------------
+
+
+class AuditInput(BaseModel):
+    """One audited input and the digest of what was read from it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    ref: str
+    digest: str | None
+
+
+class RepositoryScore(BaseModel):
+    """One row of the per-repository table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repository: str
+    subjects: int
+    passed: int
+    findings: dict[str, int]
+    by_check: dict[str, dict[str, int]]
+    score: float | None
+    allowed: bool | None = None
+    deny: list[str] = Field(default_factory=list)
+
+
+class Problem(BaseModel):
+    """An input (or part of one) that could not be audited, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input: str
+    reason: str
+
+
+class AuditReport(BaseModel):
+    """The ``verifier.audit/v1`` report (fields are added, never renamed)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    schema_: str = Field(default=AUDIT_SCHEMA, alias="schema")
+    tool: dict[str, str] = Field(
+        default_factory=lambda: {"name": "verifier", "version": __version__}
+    )
+    generated_at: str
+    policy_digest: str
+    shard: dict[str, int] | None = None
+    inputs: list[AuditInput]
+    summary: dict[str, Any]
+    repositories: list[RepositoryScore]
+    decision: Decision
+    decisions: dict[str, Any]
+    could_not_audit: list[Problem]
+    results: list[CheckResult]
+    records: list[DecisionRecord]
+    # Files left out on purpose (GitHub would not run them); absent in reports of earlier versions.
+    not_checked: list[Problem] = Field(default_factory=list)
+
+
+def repository_rows(
+    results_by_repo: dict[str, list[CheckResult]], decisions: dict[str, Decision] | None = None
+) -> list[RepositoryScore]:
+    """Per-repository counts and a score: the share of checked files/configs whose verdict is pass, 0-10."""
+    rows = []
+    for repo in sorted(results_by_repo):
+        results = results_by_repo[repo]
+        findings: Counter[str] = Counter()
+        by_check: dict[str, Counter[str]] = {}
+        for result in results:
+            by_check.setdefault(result.check, Counter())[result.verdict] += 1
+            for f in result.findings:
+                if not f.waived:
+                    findings[f.severity.value] += 1
+        passed = sum(1 for r in results if r.verdict == "pass")
+        decision = (decisions or {}).get(repo)
+        rows.append(
+            RepositoryScore(
+                repository=repo,
+                subjects=len(results),
+                passed=passed,
+                findings=dict(sorted(findings.items())),
+                by_check={c: dict(sorted(v.items())) for c, v in sorted(by_check.items())},
+                score=round(10 * passed / len(results), 1) if results else None,
+                allowed=decision.allowed if decision else None,
+                deny=list(decision.deny) if decision else [],
+            )
+        )
+    return rows
+
+
+def summary_counts(results: Sequence[CheckResult]) -> dict[str, Any]:
+    """Totals: results per check and verdict, unwaived findings per check and severity, rules per check."""
+    verdicts: dict[str, Counter[str]] = {}
+    severities: dict[str, Counter[str]] = {}
+    rules: dict[str, Counter[str]] = {}
+    waived = 0
+    for result in results:
+        verdicts.setdefault(result.check, Counter())[result.verdict] += 1
+        for f in result.findings:
+            if f.waived:
+                waived += 1
+                continue
+            severities.setdefault(result.check, Counter())[f.severity.value] += 1
+            rules.setdefault(result.check, Counter())[f.rule] += 1
+    return {
+        "results": len(results),
+        "verdicts": {c: dict(sorted(v.items())) for c, v in sorted(verdicts.items())},
+        "findings": {c: dict(sorted(v.items())) for c, v in sorted(severities.items())},
+        "rules": {c: dict(sorted(v.items())) for c, v in sorted(rules.items())},
+        "waived": waived,
+    }
+
+
+def build_report(
+    outcomes: Sequence[UnitOutcome],
+    bad_inputs: Sequence[tuple[str, str]],
+    *,
+    decision: Decision,
+    repo_decisions: dict[str, Decision],
+    policy_digest: str,
+    now: datetime,
+    shard_of: tuple[int, int] | None = None,
+) -> AuditReport:
+    """Aggregate unit outcomes into one sorted, reproducible report."""
+    ordered = sorted(outcomes, key=lambda o: (o.unit.kind, o.unit.ref))
+    results = [r for o in ordered for r in o.results]
+    records = sorted(
+        (r for o in ordered for r in o.records), key=lambda r: (r.time, r.subject, r.source)
+    )
+    by_repo: dict[str, list[CheckResult]] = {}
+    for o in ordered:
+        if o.unit.kind == "repository":
+            by_repo.setdefault(o.unit.repository, []).extend(o.results)
+    problems = [Problem(input=i, reason=r) for i, r in bad_inputs]
+    problems += [Problem(input=o.unit.ref, reason=p) for o in ordered for p in o.problems]
+    return AuditReport(
+        generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        policy_digest=policy_digest,
+        shard={"index": shard_of[0], "count": shard_of[1]} if shard_of else None,
+        inputs=[AuditInput(kind=o.unit.kind, ref=o.unit.ref, digest=o.digest) for o in ordered],
+        summary=summary_counts(results),
+        repositories=repository_rows(by_repo, repo_decisions),
+        decision=decision,
+        decisions=summarise(records),
+        could_not_audit=sorted(problems, key=lambda p: (p.input, p.reason)),
+        results=results,
+        records=records,
+        not_checked=[
+            Problem(input=i, reason=r)
+            for i, r in sorted({n for o in ordered for n in o.not_checked})
+        ],
+    )
+
+
+def merge_reports(
+    reports: Sequence[AuditReport], *, decision: Decision, now: datetime
+) -> AuditReport:
+    """Combine shard reports (same policy bundle) into one; totals are recomputed from the parts."""
+    digests = {r.policy_digest for r in reports}
+    if len(digests) != 1:
+        raise InputError(
+            "audit merge", f"shards must share one policy bundle, got {sorted(digests)}"
+        )
+    inputs = {(i.kind, i.ref): i for rep in reports for i in rep.inputs}
+    results = [r for rep in reports for r in rep.results]
+    records = sorted(
+        (r for rep in reports for r in rep.records), key=lambda r: (r.time, r.subject, r.source)
+    )
+    rows = {row.repository: row for rep in reports for row in rep.repositories}
+    problems = sorted({(p.input, p.reason) for rep in reports for p in rep.could_not_audit})
+    return AuditReport(
+        generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        policy_digest=digests.pop(),
+        inputs=[inputs[k] for k in sorted(inputs)],
+        summary=summary_counts(results),
+        repositories=[rows[k] for k in sorted(rows)],
+        decision=decision,
+        decisions=summarise(records),
+        could_not_audit=[Problem(input=i, reason=r) for i, r in problems],
+        results=results,
+        records=records,
+        not_checked=[
+            Problem(input=i, reason=r)
+            for i, r in sorted({(p.input, p.reason) for rep in reports for p in rep.not_checked})
+        ],
+    )

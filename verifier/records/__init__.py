@@ -1,0 +1,1 @@
+"""What a decision writes: the decision log, the SLSA verification summary, the GitOps update."""
