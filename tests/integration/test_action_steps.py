@@ -1,15 +1,20 @@
-"""The composite action's shell steps, run locally as the runner would run them.
+"""The composite action's shell steps, run locally exactly as the runner runs them.
 
-Each `run:` script of action.yml is executed with bash, its `env:` evaluated from the inputs (only the
-`${{ inputs.NAME }}` form is allowed there), and fake GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GITHUB_ENV /
-GITHUB_PATH files. The gate and summary steps run the real `verifier` (from this venv) on fixtures/demo.
-The install step's `python3` is a stub that records its arguments: installing the package for real needs
-the network (build backend), which the suite must not rely on.
+GitHub runs a `shell: bash` step as `bash --noprofile --norc -eo pipefail {0}` with the script in a file;
+so does this test (:func:`_run_step`). Each step's `env:` is evaluated from the inputs (only the
+`${{ inputs.NAME }}` form is allowed there), with fake GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GITHUB_ENV /
+GITHUB_PATH files. The gate step runs the real `verifier` (from this venv) on fixtures/demo.
+
+The install step is run for real, offline, from a wheelhouse by `make offline-install` (it needs the
+wheels downloaded first); here its `python3` is a stub that records what pip was asked for, to pin down the
+arguments (hashes required, no resolver) and the `version` input's checks.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +28,8 @@ ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 STEPS = {s.get("id") or s["name"]: s for s in ACTION["runs"]["steps"]}
 EXPR = re.compile(r"\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}")
 BIN = Path(sys.executable).parent
+# What GitHub runs for `shell: bash` (docs: "Exit codes and error action preference").
+GITHUB_BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
 
 
 def _inputs(**given: str) -> dict[str, str]:
@@ -35,13 +42,13 @@ def _inputs(**given: str) -> dict[str, str]:
 
 
 def _run_step(
-    step: dict[str, Any], inputs: dict[str, str], tmp: Path, path: str
+    step: dict[str, Any], inputs: dict[str, str], tmp: Path, path: str, action: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": path,
         "HOME": str(tmp),
         "RUNNER_TEMP": str(tmp),
-        "GITHUB_ACTION_PATH": str(ROOT),
+        "GITHUB_ACTION_PATH": str(action),
         "GITHUB_OUTPUT": str(tmp / "output"),
         "GITHUB_STEP_SUMMARY": str(tmp / "summary"),
         "GITHUB_ENV": str(tmp / "env"),
@@ -49,8 +56,10 @@ def _run_step(
     }
     for key, expr in (step.get("env") or {}).items():
         env[key] = EXPR.sub(lambda m: inputs[m.group(1)], str(expr))
+    script = tmp / f"step-{step.get('id', 'x')}.sh"
+    script.write_text(step["run"])
     return subprocess.run(
-        ["bash", "-c", step["run"]],
+        [*GITHUB_BASH, str(script)],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -65,19 +74,25 @@ def _outputs(tmp: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
-def _gate(
-    tmp: Path, **given: str
-) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+def _gate(tmp: Path, **given: str) -> subprocess.CompletedProcess[str]:
     inputs = _inputs(**given)
     # Where the install step puts the venv; here it is this suite's own venv.
     venv_bin = tmp / "verifier-venv" / "bin"
     venv_bin.mkdir(parents=True, exist_ok=True)
     if not (venv_bin / "verifier").exists():
         (venv_bin / "verifier").symlink_to(BIN / "verifier")
-    path = "/usr/bin:/bin"
-    gate = _run_step(STEPS["gate"], inputs, tmp, path)
-    summary = _run_step(STEPS["Job summary"], inputs, tmp, path)
-    return gate, summary
+    return _run_step(STEPS["gate"], inputs, tmp, "/usr/bin:/bin")
+
+
+def _render(report: Path, fmt: str) -> str:
+    done = subprocess.run(
+        [str(BIN / "verifier"), "report", "render", str(report), "--format", fmt],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return done.stdout
 
 
 def test_no_input_is_expanded_inside_run() -> None:
@@ -92,6 +107,8 @@ def test_no_input_is_expanded_inside_run() -> None:
 def test_outputs_declared() -> None:
     assert set(ACTION["outputs"]) == {"allowed", "report", "digest"}
     assert {
+        "docker-config",
+        "sarif-file",
         "config",
         "image",
         "sarif",
@@ -114,30 +131,46 @@ def _core_config(tmp: Path) -> str:
     return str(cfg)
 
 
-def test_allow_writes_outputs_summary_update_and_sarif(tmp_path: Path) -> None:
+def test_github_shell_stops_at_the_first_failing_command(tmp_path: Path) -> None:
+    """Why the steps are written `cmd || code=$?`: under GitHub's flags a bare failing command ends the
+    script, so a line after it (an `::error::` annotation) never prints."""
+    step = {"id": "probe", "run": 'false\necho "::error::never printed"\n'}
+    done = _run_step(step, _inputs(), tmp_path, "/usr/bin:/bin")
+    assert done.returncode == 1
+    assert "::error::" not in done.stdout
+
+
+def test_allow_writes_outputs_summary_update_and_sarif_from_one_decision(tmp_path: Path) -> None:
     values = tmp_path / "values.yaml"
     values.write_text("image:\n  digest: sha256:" + "0" * 64 + "  # set by the gate\n")
     sarif_out = tmp_path / "gate.sarif"
-    gate, summary = _gate(
+    gate = _gate(
         tmp_path,
         config=_core_config(tmp_path),
         update=f"{values}:.image.digest={{digest}}",
         sarif_file=str(sarif_out),
     )
     assert gate.returncode == 0, gate.stdout + gate.stderr
+    assert "::error::" not in gate.stdout
     out = _outputs(tmp_path)
     assert out["allowed"] == "true"
     assert (
         out["digest"] == "sha256:716e353bc5cad15053aa54e70f2f35085c2ed047b69d9a917fdf66b857fc623b"
     )
-    assert Path(out["report"]).read_text().startswith("#")  # markdown report file
-    assert summary.returncode == 0
-    assert (tmp_path / "summary").read_text() == Path(out["report"]).read_text()
+    report = Path(out["report"])
+    assert report.name == "verifier-report.markdown"
+    assert report.read_text().startswith("## ✅ verifier: release allowed")
+    # One gate run: the report file, the summary and the SARIF are all renderings of its JSON.
+    decision_json = tmp_path / "verifier-report.json"
+    assert json.loads(decision_json.read_text())["decision"]["allowed"] is True
+    assert (tmp_path / "summary").read_text() == report.read_text()
+    assert report.read_text() == _render(decision_json, "markdown")
+    assert sarif_out.read_text() == _render(decision_json, "sarif")
+    assert json.loads(sarif_out.read_text())["runs"][0]["properties"]["decision"]["allowed"]
     assert f"digest: {out['digest']}  # set by the gate" in values.read_text()
-    assert '"version": "2.1.0"' in sarif_out.read_text()
 
 
-def test_deny_fails_the_step_and_writes_nothing(tmp_path: Path) -> None:
+def test_deny_prints_the_error_annotation_and_writes_nothing(tmp_path: Path) -> None:
     values = tmp_path / "values.yaml"
     original = "image:\n  digest: sha256:" + "0" * 64 + "\n"
     values.write_text(original)
@@ -150,41 +183,103 @@ def test_deny_fails_the_step_and_writes_nothing(tmp_path: Path) -> None:
         / "trivy"
         / "ratify-trivy-alpine-critical.sarif.json"
     )
-    gate, summary = _gate(
+    sarif_out = tmp_path / "gate.sarif"
+    gate = _gate(
         tmp_path,
         config=_core_config(tmp_path),
         sarif=f"{critical}\n",
         update=f"{values}:.image.digest={{digest}}",
         format="json",
+        sarif_file=str(sarif_out),
     )
     assert gate.returncode == 1
     assert "::error::verifier gate: release denied" in gate.stdout
-    assert _outputs(tmp_path)["allowed"] == "false"
+    out = _outputs(tmp_path)
+    assert out["allowed"] == "false"
+    assert out["report"] == str(tmp_path / "verifier-report.json")
     assert values.read_text() == original
-    assert summary.returncode == 0
-    assert (
-        "critical" in (tmp_path / "summary").read_text()
-    )  # re-rendered as markdown for the summary
+    summary = (tmp_path / "summary").read_text()
+    assert summary.startswith("## ❌ verifier: release denied")
+    assert "critical" in summary
+    sarif = json.loads(sarif_out.read_text())
+    assert sarif["runs"][0]["properties"]["decision"]["allowed"] is False
+
+
+def test_registry_down_is_exit_3_with_the_error_annotation(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gate = _gate(
+        tmp_path,
+        config=_core_config(tmp_path),
+        image=f"127.0.0.1:{port}/app@sha256:" + "a" * 64,
+        sarif_file=str(tmp_path / "gate.sarif"),
+    )
+    assert gate.returncode == 3, gate.stdout + gate.stderr
+    assert "::error::verifier gate could not decide (exit 3): treated as deny" in gate.stdout
+    assert _outputs(tmp_path) == {"allowed": "false", "digest": "", "report": ""}
+    assert "could not decide (exit 3)" in (tmp_path / "summary").read_text()
+    assert not (tmp_path / "gate.sarif").exists()
+
+
+def test_bad_config_is_exit_2_with_the_error_annotation(tmp_path: Path) -> None:
+    gate = _gate(tmp_path, config=str(tmp_path / "missing.yaml"))
+    assert gate.returncode == 2
+    assert "::error::verifier gate could not decide (exit 2): treated as deny" in gate.stdout
+    assert _outputs(tmp_path)["allowed"] == "false"
+
+
+def test_unknown_format_input_is_refused(tmp_path: Path) -> None:
+    gate = _gate(tmp_path, config=_core_config(tmp_path), format="html")
+    assert gate.returncode == 2
+    assert "::error::format input 'html'" in gate.stdout
 
 
 def test_demo_deny_config(tmp_path: Path) -> None:
-    gate, _ = _gate(tmp_path, config=str(DEMO / "verifier-deny.yaml"))
+    gate = _gate(tmp_path, config=str(DEMO / "verifier-deny.yaml"))
     assert gate.returncode == 1
     assert "workflows-deny/release.yml" in (tmp_path / "summary").read_text()
 
 
 def test_input_with_shell_metacharacters_is_data(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
-    gate, _ = _gate(tmp_path, config=_core_config(tmp_path), image=f"$(touch {marker})")
+    gate = _gate(tmp_path, config=_core_config(tmp_path), image=f"$(touch {marker})")
     assert gate.returncode in (2, 3)
     assert not marker.exists()
 
 
-def test_install_step_installs_the_action_checkout(tmp_path: Path) -> None:
-    """python3 is a stub (see module docstring): it records what pip was asked to install."""
-    stub = tmp_path / "bin"
+def test_docker_config_input_reaches_the_gate_as_docker_config_env(tmp_path: Path) -> None:
+    """The copy the gate reads is private to the user (0600) and a missing file is refused."""
+    missing = _gate(tmp_path, config=_core_config(tmp_path), docker_config=str(tmp_path / "nope"))
+    assert missing.returncode == 2
+    assert "::error::docker-config input: no file at" in missing.stdout
+    config = tmp_path / "creds.json"
+    config.write_text('{"auths": {}}')
+    ok = _gate(tmp_path, config=_core_config(tmp_path), docker_config=str(config))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    copied = tmp_path / "verifier-docker" / "config.json"
+    assert copied.read_text() == config.read_text()
+    assert copied.stat().st_mode & 0o777 == 0o600
+
+
+def test_docker_config_input_with_a_broken_file_is_exit_2(tmp_path: Path) -> None:
+    """A gated registry image makes the gate read the credentials: a malformed file is bad input."""
+    config = tmp_path / "creds.json"
+    config.write_text("{not json")
+    gate = _gate(
+        tmp_path,
+        config=_core_config(tmp_path),
+        image="127.0.0.1:9/app@sha256:" + "a" * 64,
+        docker_config=str(config),
+    )
+    assert gate.returncode == 2, gate.stdout + gate.stderr
+    assert "config.json" in gate.stderr
+
+
+def _stub_python(tmp: Path) -> tuple[Path, Path]:
+    stub = tmp / "bin"
     stub.mkdir()
-    log = tmp_path / "calls"
+    log = tmp / "calls"
     (stub / "python3").write_text(
         "#!/bin/bash\n"
         f'echo "$@" >> {log}\n'
@@ -193,13 +288,48 @@ def test_install_step_installs_the_action_checkout(tmp_path: Path) -> None:
         'chmod +x "$3/bin/python" "$3/bin/verifier"; fi\n'
     )
     (stub / "python3").chmod(0o755)
-    ok = _run_step(STEPS["install"], _inputs(version="9.9"), tmp_path, f"{stub}:/usr/bin:/bin")
+    return stub, log
+
+
+def test_install_step_installs_the_lock_with_hashes_and_no_resolver(tmp_path: Path) -> None:
+    """python3 is a stub (see module docstring): it records what pip was asked to install."""
+    stub, log = _stub_python(tmp_path)
+    ok = _run_step(STEPS["install"], _inputs(), tmp_path, f"{stub}:/usr/bin:/bin")
     assert ok.returncode == 0, ok.stderr
-    assert f"-m pip install --quiet --disable-pip-version-check {ROOT}" in log.read_text()
+    calls = log.read_text().splitlines()
+    locked = next(c for c in calls if "-r" in c.split())
+    for flag in ("--require-hashes", "--no-deps", "--only-binary :all:"):
+        assert flag in locked
+    assert f"-r {ROOT}/requirements/runtime.txt -r {ROOT}/requirements/build.txt" in locked
+    checkout = next(c for c in calls if c.endswith(f" {ROOT}"))
+    for flag in ("--no-deps", "--no-build-isolation", "--no-index"):
+        assert flag in checkout
     assert not (tmp_path / "path").exists()  # nothing written to GITHUB_PATH
-    bad = _run_step(STEPS["install"], _inputs(version="1.0"), tmp_path, f"{stub}:/usr/bin:/bin")
-    assert bad.returncode == 2
-    assert "expected 1.0" in bad.stdout
+
+
+def test_install_step_version_input(tmp_path: Path) -> None:
+    """A release not in requirements/releases.txt, or a version that is not a release number, is refused
+    before anything is installed; a listed one installs exactly that line, with its hash."""
+    stub, log = _stub_python(tmp_path)
+    action = tmp_path / "action"
+    (action / "requirements").mkdir(parents=True)
+    line = "verifier==9.9.0 --hash=sha256:" + "ab" * 32
+    (action / "requirements" / "releases.txt").write_text(f"# releases\n{line}\n")
+    for bad in ("1.0.0", "9.9.0 --index-url http://evil", "9.9", "9.9.0; rm -rf /"):
+        refused = _run_step(
+            STEPS["install"], _inputs(version=bad), tmp_path, f"{stub}:/usr/bin:/bin", action
+        )
+        assert refused.returncode == 2, bad
+        assert "::error::" in refused.stdout
+    assert not log.exists()
+    ok = _run_step(
+        STEPS["install"], _inputs(version="9.9.0"), tmp_path, f"{stub}:/usr/bin:/bin", action
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert (tmp_path / "verifier-release.txt").read_text() == line + "\n"
+    assert f"-r {action}/requirements/runtime.txt -r {tmp_path}/verifier-release.txt" in (
+        log.read_text()
+    )
 
 
 def test_every_run_step_is_bash_with_strict_flags() -> None:

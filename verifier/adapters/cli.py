@@ -43,6 +43,8 @@ class LazyGroup(click.Group):
             command = getattr(module, attr)
             if not isinstance(command, click.Command):
                 raise TypeError(f"{target} is not a click command")
+            if cmd_name in _EXTRAS:
+                _require_extra(*_EXTRAS[cmd_name])
             return command
         return super().get_command(ctx, cmd_name)
 
@@ -53,6 +55,21 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(sorted(rows))
+
+
+# Commands that need an optional extra: (extra, modules it installs). Checked when the command is chosen.
+_EXTRAS = {"webhook": ("webhook", ("uvicorn", "starlette", "prometheus_client"))}
+
+
+def _require_extra(extra: str, modules: tuple[str, ...]) -> None:
+    from importlib.util import find_spec
+
+    missing = [m for m in modules if find_spec(m) is None]
+    if missing:
+        raise click.ClickException(
+            f"this needs the [{extra}] extra ({', '.join(missing)} not installed): "
+            f"pip install 'verifier[{extra}]'"
+        )
 
 
 def _unavailable(name: str) -> click.Command:
@@ -103,6 +120,7 @@ def check() -> None:
         "init": (f"{_CMD}.init:command", "Write a commented starter verifier.yaml."),
         "webhook": (f"{_CMD}.webhook:command", "Serve the Kubernetes ValidatingWebhook."),
         "audit": (f"{_CMD}.audit:group", "Auditors' reports over many repositories and images."),
+        "report": (f"{_CMD}.report:group", "Render a JSON report in another format."),
     },
 )
 @click.version_option(__version__, prog_name="verifier", message="%(prog)s %(version)s")
