@@ -1,42 +1,69 @@
-# Two entry points for people (README): `make demo` and `make test`. CI runs .ci/run (lint + test).
+# Two entry points for people (README): `make demo` and `make test`. CI runs .ci/run.
+# Every Python package comes from the lock (requirements/*.txt, exported from uv.lock by `make lock`) with
+# --require-hashes: nothing is resolved at install time.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# The real OPA engine, in-process, for the policy cross-engine tests only. Its wheel declares a newer
-# Python than it needs, hence --ignore-requires-python (see DESIGN.md).
-OPA_BINDINGS := opa-golib-python-bindings==0.4.4
+LOCK   := requirements
+WHEELHOUSE ?= .wheelhouse
+PIP_LOCKED := $(BIN)/python -m pip install --quiet --require-hashes --no-deps --only-binary :all:
+# The project itself, built by the locked backend (requirements/build.txt): no unpinned download.
+PIP_PROJECT := $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation
+UV := $(BIN)/uv
+UV_EXPORT := $(UV) export --frozen --format requirements-txt --no-emit-project --quiet
 
-.PHONY: dev system-deps demo test lint policy-test bench clean
+.PHONY: dev runtime system-deps image-deps demo test lint policy-test bench clean \
+	lock lock-check wheelhouse offline-install image image-test helm-validate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[webhook]" --group dev
-	$(BIN)/pip install --quiet --ignore-requires-python $(OPA_BINDINGS)
+# `make demo`: the runtime only (what the Action installs), no dev tools.
+$(VENV)/.runtime: $(LOCK)/runtime.txt $(LOCK)/build.txt pyproject.toml | $(BIN)/python
+	$(PIP_LOCKED) -r $(LOCK)/runtime.txt -r $(LOCK)/build.txt
+	$(PIP_PROJECT) -e .
 	touch $@
+
+runtime: $(VENV)/.runtime
+
+$(VENV)/.installed: $(LOCK)/dev.txt $(LOCK)/opa-test.txt pyproject.toml | $(BIN)/python
+	$(PIP_LOCKED) -r $(LOCK)/dev.txt
+	$(PIP_PROJECT) -e ".[webhook]"
+	$(PIP_LOCKED) --ignore-requires-python -r $(LOCK)/opa-test.txt
+	touch $(VENV)/.runtime $@
 
 dev: $(VENV)/.installed
 
-# The Debian registry the OCI integration tests start on 127.0.0.1, Chromium for the audit report's
-# rendering test, and the npm signer (sigstore-js).
-SYSTEM_PACKAGES := docker-registry chromium apache2-utils skopeo
-system-deps:
-	@missing=""; for pkg in $(SYSTEM_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
-	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
-	@if [ -f tests/sigstore-js/package-lock.json ]; then cd tests/sigstore-js && npm ci --silent --no-audit --no-fund; fi
+# Debian packages the tests use: the registry the OCI tests start on 127.0.0.1 (docker-registry, htpasswd
+# from apache2-utils), skopeo, Chromium for the audit report's rendering test, Node.js and npm for the
+# independent signer (sigstore-js, tests/sigstore-js). Installed with apt-get when missing (root or sudo).
+SYSTEM_PACKAGES := docker-registry chromium apache2-utils skopeo nodejs npm
+# The image build (make image, make image-test): a Debian rootfs and a daemonless, rootless-capable builder.
+IMAGE_PACKAGES := mmdebstrap buildah
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-demo: dev
+define apt_install
+	@missing=""; for pkg in $(1); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
+endef
+
+system-deps:
+	$(call apt_install,$(SYSTEM_PACKAGES))
+	@cd tests/sigstore-js && npm ci --silent --no-audit --no-fund
+
+image-deps:
+	$(call apt_install,$(IMAGE_PACKAGES))
+
+demo: runtime
 	@bash fixtures/demo/run-demo.sh $(BIN)/verifier
 
 test: dev system-deps
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: dev
-	$(BIN)/ruff check verifier tests bench
-	$(BIN)/ruff format --check verifier tests bench
+	$(BIN)/ruff check verifier tests bench image .ci
+	$(BIN)/ruff format --check verifier tests bench image .ci
 	$(BIN)/typos
 	$(BIN)/interrogate verifier
 	$(BIN)/mypy
@@ -45,5 +72,45 @@ lint: dev
 bench: dev
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+# The lock: uv.lock (universal: every platform and Python version the project supports) and its exports,
+# which pip installs with --require-hashes. Run after changing dependencies in pyproject.toml.
+lock: dev
+	$(UV) lock
+	$(UV_EXPORT) --no-default-groups -o $(LOCK)/runtime.txt
+	$(UV_EXPORT) --no-default-groups --extra webhook -o $(LOCK)/webhook.txt
+	$(UV_EXPORT) --extra webhook --group dev --group build -o $(LOCK)/dev.txt
+	$(UV_EXPORT) --only-group build -o $(LOCK)/build.txt
+	$(UV_EXPORT) --only-group bootstrap -o $(LOCK)/bootstrap.txt
+
+# CI: uv.lock still satisfies pyproject.toml (tests/integration/test_lock.py checks the exports offline).
+lock-check: dev
+	$(UV) lock --check
+
+# Every locked wheel the Action and the image install, downloaded once (hashes checked) for offline installs.
+$(WHEELHOUSE)/.complete: $(LOCK)/webhook.txt $(LOCK)/build.txt $(LOCK)/bootstrap.txt | $(BIN)/python
+	mkdir -p $(WHEELHOUSE)
+	PIP_CONFIG_FILE=/dev/null $(BIN)/python -m pip download --quiet --require-hashes --no-deps \
+		--only-binary :all: -r $(LOCK)/webhook.txt -r $(LOCK)/build.txt -r $(LOCK)/bootstrap.txt \
+		-d $(WHEELHOUSE)
+	touch $@
+
+wheelhouse: $(WHEELHOUSE)/.complete
+
+# The Action's install step, run as GitHub runs it, in a clean venv with no network at all (unshare --net),
+# from the wheelhouse; then the installed verifier gates the demo and refuses `webhook` without its extra.
+offline-install: wheelhouse dev
+	$(BIN)/python .ci/offline_install.py --wheelhouse $(WHEELHOUSE)
+
+image: image-deps wheelhouse dev
+	bash image/build.sh
+
+# Builds the image, runs it, pushes it to a local registry, signs it, attests its SBOM and gates it.
+image-test: image-deps wheelhouse dev system-deps
+	$(BIN)/pytest -q -p no:cacheprovider image/tests
+
+# The Helm chart rendered and validated against the Kubernetes OpenAPI schemas (kubernetes-validate).
+helm-validate: dev
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_helm_chart.py
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(WHEELHOUSE) .mypy_cache .ruff_cache

@@ -277,31 +277,39 @@ def test_docker_config_input_with_a_broken_file_is_exit_2(tmp_path: Path) -> Non
 
 
 def _stub_python(tmp: Path) -> tuple[Path, Path]:
+    """A ``python3`` whose ``-m venv DIR`` makes DIR/bin/{python,uv,verifier}; each records its arguments."""
     stub = tmp / "bin"
     stub.mkdir()
     log = tmp / "calls"
     (stub / "python3").write_text(
         "#!/bin/bash\n"
-        f'echo "$@" >> {log}\n'
+        f'echo "$(basename "$0") $*" >> {log}\n'
         'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin"; '
-        f'cp {stub}/python3 "$3/bin/python"; printf "#!/bin/bash\\necho verifier 9.9\\n" > "$3/bin/verifier"; '
-        'chmod +x "$3/bin/python" "$3/bin/verifier"; fi\n'
+        f'cp {stub}/python3 "$3/bin/python"; cp {stub}/python3 "$3/bin/uv"; '
+        'printf "#!/bin/bash\\necho verifier 9.9\\n" > "$3/bin/verifier"; '
+        'chmod +x "$3/bin/python" "$3/bin/uv" "$3/bin/verifier"; fi\n'
     )
     (stub / "python3").chmod(0o755)
     return stub, log
 
 
 def test_install_step_installs_the_lock_with_hashes_and_no_resolver(tmp_path: Path) -> None:
-    """python3 is a stub (see module docstring): it records what pip was asked to install."""
+    """python3 is a stub (see module docstring): it records what pip and uv were asked to install."""
     stub, log = _stub_python(tmp_path)
     ok = _run_step(STEPS["install"], _inputs(), tmp_path, f"{stub}:/usr/bin:/bin")
     assert ok.returncode == 0, ok.stderr
+    venv = tmp_path / "verifier-venv"
     calls = log.read_text().splitlines()
-    locked = next(c for c in calls if "-r" in c.split())
-    for flag in ("--require-hashes", "--no-deps", "--only-binary :all:"):
-        assert flag in locked
-    assert f"-r {ROOT}/requirements/runtime.txt -r {ROOT}/requirements/build.txt" in locked
-    checkout = next(c for c in calls if c.endswith(f" {ROOT}"))
+    assert calls[0] == f"python3 -m venv {venv}"
+    bootstrap, locked, checkout = calls[1:]
+    assert bootstrap.startswith("python -m pip install")
+    assert bootstrap.endswith(f"-r {ROOT}/requirements/bootstrap.txt")
+    assert locked.startswith(f"uv pip install --quiet --no-config --python {venv}/bin/python")
+    assert locked.endswith(f"-r {ROOT}/requirements/runtime.txt -r {ROOT}/requirements/build.txt")
+    for call in (bootstrap, locked):
+        for flag in ("--require-hashes", "--no-deps", "--only-binary :all:"):
+            assert flag in call
+    assert checkout.endswith(f" {ROOT}")
     for flag in ("--no-deps", "--no-build-isolation", "--no-index"):
         assert flag in checkout
     assert not (tmp_path / "path").exists()  # nothing written to GITHUB_PATH
@@ -327,9 +335,18 @@ def test_install_step_version_input(tmp_path: Path) -> None:
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert (tmp_path / "verifier-release.txt").read_text() == line + "\n"
-    assert f"-r {action}/requirements/runtime.txt -r {tmp_path}/verifier-release.txt" in (
-        log.read_text()
+    locked = log.read_text().splitlines()[2]
+    assert "--require-hashes" in locked
+    assert locked.endswith(
+        f"-r {action}/requirements/runtime.txt -r {tmp_path}/verifier-release.txt"
     )
+    assert len(log.read_text().splitlines()) == 3  # the checkout itself is not installed
+
+
+def test_releases_file_lists_only_hashed_verifier_wheels() -> None:
+    for line in (ROOT / "requirements" / "releases.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            assert re.fullmatch(r"verifier==\d+\.\d+\.\d+\S* --hash=sha256:[0-9a-f]{64}", line)
 
 
 def test_every_run_step_is_bash_with_strict_flags() -> None:
