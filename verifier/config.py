@@ -22,7 +22,9 @@ from verifier.errors import InputError
 from verifier.sources.files import read_text
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "verifier.schema.json"
-SCHEMA_ID = "https://github.com/verifier/verifier/blob/main/verifier/schemas/verifier.schema.json"
+SCHEMA_ID = (
+    "https://github.com/verifier-dev/verifier/blob/main/verifier/schemas/verifier.schema.json"
+)
 MAX_CONFIG_BYTES = 1024 * 1024
 
 SeverityName = Literal["critical", "high", "medium", "low", "unknown"]

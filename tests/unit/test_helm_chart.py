@@ -541,7 +541,7 @@ def test_deployment_is_hardened_and_highly_available() -> None:
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "https", "scheme": "HTTPS"}
     assert c["args"][0] == "webhook"
     assert "--tls-cert=/etc/verifier/tls/tls.crt" in c["args"] and "--host=0.0.0.0" in c["args"]
-    assert c["image"] == "ghcr.io/verifier/verifier:0.1.0"
+    assert c["image"] == "ghcr.io/verifier-dev/verifier:0.1.0"
     assert len(dep["spec"]["template"]["metadata"]["annotations"]["checksum/config"]) == 64
     pdb = by_kind(docs, "PodDisruptionBudget")
     assert pdb["spec"]["minAvailable"] == 2 < dep["spec"]["replicas"]
@@ -575,7 +575,7 @@ def test_options() -> None:
         }
     )
     c = by_kind(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
-    assert c["image"] == "ghcr.io/verifier/verifier@sha256:" + "a" * 64
+    assert c["image"] == "ghcr.io/verifier-dev/verifier@sha256:" + "a" * 64
     assert "--docker-config=/etc/verifier/docker/config.json" in c["args"]
     [hook] = by_kind(docs, "ValidatingWebhookConfiguration")["webhooks"]
     assert (hook["failurePolicy"], hook["timeoutSeconds"]) == ("Ignore", 5)

@@ -19,7 +19,7 @@ from verifier.models import CheckResult, Decision
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/verification_summary/v1"
-VERIFIER_ID = "https://github.com/verifier/verifier/gate"
+VERIFIER_ID = "https://github.com/verifier-dev/verifier/gate"
 
 
 def policy_digest(policy_dir: Path) -> dict[str, str]:
