@@ -13,7 +13,7 @@ UV := $(BIN)/uv
 UV_EXPORT := $(UV) export --frozen --format requirements-txt --no-emit-project --quiet
 
 .PHONY: dev runtime system-deps image-deps demo test lint policy-test bench clean \
-	lock lock-check wheelhouse offline-install image image-test helm-validate
+	lock lock-exports lock-check wheelhouse offline-install image image-test helm-validate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,10 @@ bench: dev
 # which pip installs with --require-hashes. Run after changing dependencies in pyproject.toml.
 lock: dev
 	$(UV) lock
+	$(MAKE) lock-exports
+
+# The exports alone, from uv.lock as it is (no resolution; .github/workflows/lock-exports.yml runs it).
+lock-exports: dev
 	$(UV_EXPORT) --no-default-groups -o $(LOCK)/runtime.txt
 	$(UV_EXPORT) --no-default-groups --extra webhook -o $(LOCK)/webhook.txt
 	$(UV_EXPORT) --extra webhook --group dev --group build -o $(LOCK)/dev.txt
@@ -86,20 +90,26 @@ lock: dev
 lock-check: dev
 	$(UV) lock --check
 
-# Every locked wheel the Action and the image install, downloaded once (hashes checked) for offline installs.
-$(WHEELHOUSE)/.complete: $(LOCK)/webhook.txt $(LOCK)/build.txt $(LOCK)/bootstrap.txt | $(BIN)/python
-	mkdir -p $(WHEELHOUSE)
-	PIP_CONFIG_FILE=/dev/null $(BIN)/python -m pip download --quiet --require-hashes --no-deps \
-		--only-binary :all: -r $(LOCK)/webhook.txt -r $(LOCK)/build.txt -r $(LOCK)/bootstrap.txt \
-		-d $(WHEELHOUSE)
+# Every locked wheel, downloaded once (hashes checked) for offline installs: host/ for this machine's Python
+# (the Action's install step, make offline-install), image/ for the image's Debian Python 3.11 on x86_64.
+LOCKED_DOWNLOAD := PIP_CONFIG_FILE=/dev/null $(BIN)/python -m pip download --quiet --require-hashes \
+	--no-deps --only-binary :all: -r $(LOCK)/webhook.txt -r $(LOCK)/build.txt -r $(LOCK)/bootstrap.txt
+$(WHEELHOUSE)/host/.complete: $(LOCK)/webhook.txt $(LOCK)/build.txt $(LOCK)/bootstrap.txt | $(BIN)/python
+	$(LOCKED_DOWNLOAD) -d $(WHEELHOUSE)/host
+	touch $@
+# bookworm's glibc is 2.36: every manylinux tag up to it (pip does not expand --platform by itself).
+IMAGE_PLATFORMS := $(foreach v,$(shell seq 36 -1 5),--platform manylinux_2_$(v)_x86_64) \
+	--platform manylinux2014_x86_64 --platform manylinux2010_x86_64 --platform manylinux1_x86_64
+$(WHEELHOUSE)/image/.complete: $(LOCK)/webhook.txt $(LOCK)/build.txt $(LOCK)/bootstrap.txt | $(BIN)/python
+	$(LOCKED_DOWNLOAD) --python-version 3.11 --implementation cp $(IMAGE_PLATFORMS) -d $(WHEELHOUSE)/image
 	touch $@
 
-wheelhouse: $(WHEELHOUSE)/.complete
+wheelhouse: $(WHEELHOUSE)/host/.complete $(WHEELHOUSE)/image/.complete
 
 # The Action's install step, run as GitHub runs it, in a clean venv with no network at all (unshare --net),
 # from the wheelhouse; then the installed verifier gates the demo and refuses `webhook` without its extra.
 offline-install: wheelhouse dev
-	$(BIN)/python .ci/offline_install.py --wheelhouse $(WHEELHOUSE)
+	$(BIN)/python .ci/offline_install.py --wheelhouse $(WHEELHOUSE)/host
 
 image: image-deps wheelhouse dev
 	bash image/build.sh

@@ -7,14 +7,20 @@
 #   bash image/build.sh [OUT_DIR]      (make image; needs root, `make image-deps` and `make wheelhouse`)
 #
 # OUT_DIR (default .image) receives verifier.oci.tar (the image, tag localhost/verifier:dev) and buildah's
-# storage. The Debian bases are kept there and reused while the lists of their packages are unchanged.
+# storage. The Debian bases are kept there and reused the same day while the lists of their packages are
+# unchanged. Debian's mirror is VERIFIER_IMAGE_MIRROR (default http://deb.debian.org; apt checks the
+# release signatures with the host's debian-archive-keyring).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="$(realpath -m "${1:-.image}")"
 suite="${VERIFIER_IMAGE_SUITE:-bookworm}"
+mirror="${VERIFIER_IMAGE_MIRROR:-http://deb.debian.org}"
+# The release, its point updates and its security updates (the image should carry the fixed packages).
+sources=("deb $mirror/debian $suite main" "deb $mirror/debian $suite-updates main"
+         "deb $mirror/debian-security $suite-security main")
 tag="localhost/verifier:dev"
 mkdir -p "$out"
-[ -f .wheelhouse/.complete ] || { echo "image/build.sh: run 'make wheelhouse' first" >&2; exit 2; }
+[ -f .wheelhouse/image/.complete ] || { echo "image/build.sh: run 'make wheelhouse' first" >&2; exit 2; }
 
 buildah=(buildah --root "$out/storage" --runroot "$out/run" --storage-driver vfs)
 export BUILDAH_ISOLATION=chroot
@@ -26,11 +32,12 @@ trim=(--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/sha
 
 base() {  # base NAME PACKAGES
   local name="$1" packages="$2" tar="$out/base-$1.tar"
-  if [ ! -f "$tar" ] || [ "$(cat "$tar.packages" 2>/dev/null)" != "$suite:$packages" ]; then
+  local stamp="$suite:$packages:$(date -u +%F)"  # rebuilt daily, to pick up security updates
+  if [ ! -f "$tar" ] || [ "$(cat "$tar.packages" 2>/dev/null)" != "$stamp" ]; then
     mmdebstrap --quiet --variant=minbase --include="$packages" "${trim[@]}" --format=tar \
-      "$suite" "$tar.tmp"
+      "$suite" "$tar.tmp" "${sources[@]}"
     mv "$tar.tmp" "$tar"
-    echo "$suite:$packages" > "$tar.packages"
+    echo "$stamp" > "$tar.packages"
   fi
   local ctr
   ctr="$("${buildah[@]}" from --quiet scratch)"

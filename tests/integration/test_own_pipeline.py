@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -61,3 +63,61 @@ def test_workflow_permissions_are_least_privilege(path: Path) -> None:
         for step in job.get("steps", []):
             if str(step.get("uses", "")).startswith("actions/checkout@"):
                 assert step.get("with", {}).get("persist-credentials") is False, f"{name}: checkout"
+
+
+def _workflow(name: str) -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+    return doc
+
+
+def _uses(steps: list[dict[str, Any]]) -> list[str]:
+    return [str(s.get("uses", "")).split("@")[0] for s in steps]
+
+
+def test_release_pipeline_gates_itself_before_the_gitops_update() -> None:
+    """deploy.yml: build → scan → sign + SBOM + provenance → `uses: ./` gate with verifier.yaml → update
+    only on allow (and the update job verifies again before it writes)."""
+    jobs = _workflow("deploy.yml")["jobs"]
+    assert jobs["build-scan-sign"]["uses"] == "./.github/workflows/build-scan-sign.yml"
+    build_steps = _workflow("build-scan-sign.yml")["jobs"]["build"]["steps"]
+    names = " ".join(str(s.get("run", "")) for s in build_steps)
+    assert "image/build.sh" in names and "make wheelhouse" in names
+    assert "cosign sign --yes" in names and "cosign attest --yes --type cyclonedx" in names
+    uses = _uses(build_steps)
+    assert uses.index("aquasecurity/trivy-action") < uses.index("actions/attest-build-provenance")
+    gate = jobs["gate"]
+    assert gate["needs"] == "build-scan-sign"
+    assert "github/codeql-action/upload-sarif" in _uses(gate["steps"])  # Trivy's SARIF
+    [step] = [s for s in gate["steps"] if s.get("uses") == "./"]
+    assert step["with"]["config"] == "verifier.yaml"
+    assert step["with"]["sarif-file"] == "verifier.sarif"
+    update = jobs["update-gitops"]
+    assert update["needs"] == "gate"
+    assert update["if"] == "needs.gate.outputs.allowed == 'true'"
+    [reverify] = [s for s in update["steps"] if s.get("uses") == "./"]
+    assert reverify["with"]["update"].endswith(":.image.digest={digest}")
+
+
+def test_placeholders_are_named_in_one_documented_place() -> None:
+    deploy = _workflow("deploy.yml")
+    docs = (ROOT / "docs" / "deploy.md").read_text()
+    for name in deploy["env"]:
+        assert f"| `{name}` |" in docs, name
+    secrets = set()
+    for path in WORKFLOWS:
+        secrets |= set(re.findall(r"secrets\.([A-Z_]+)", path.read_text()))
+    for secret in secrets - {"GITHUB_TOKEN"}:
+        assert f"| `{secret}` |" in docs, secret
+
+
+def test_own_verifier_yaml_is_valid_and_names_the_release_signer() -> None:
+    from verifier.config import load_config
+
+    config = load_config(ROOT / "verifier.yaml")
+    assert config.signers is not None and config.signers.identity is not None
+    assert config.signers.identity.identity == (
+        "https://github.com/verifier-dev/verifier/.github/workflows/build-scan-sign.yml@refs/heads/main"
+    )
+    assert config.sbom is not None and config.sbom.format == "cyclonedx"
+    assert config.workflows is not None
+    assert set(config.workflows.paths) == {".github/workflows", "action.yml"}

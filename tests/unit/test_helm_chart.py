@@ -643,3 +643,71 @@ def test_signer_keys_refuse_a_private_key_and_roll_the_pods() -> None:
         != checksum({"cosign.pub": pem})
         != checksum({"cosign.pub": pem.replace("A", "B", 1)})
     )
+
+
+# ------------------------------------------------------------- the rendered chart against Kubernetes itself
+
+# Chart.yaml's kubeVersion (>=1.25) up to the newest schema kubernetes-validate ships: every minor release.
+KUBERNETES_VERSIONS = tuple(f"1.{minor}.0" for minor in range(25, 38))
+# Custom resources: not in the Kubernetes OpenAPI schemas (cert-manager's and prometheus-operator's own).
+CUSTOM_KINDS = {
+    ("cert-manager.io/v1", "Certificate"),
+    ("cert-manager.io/v1", "Issuer"),
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+}
+VARIANTS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "options": {
+        "image": {"digest": "sha256:" + "a" * 64},
+        "registryCredentials": {"secretName": "regcred"},
+        "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}},
+        "priorityClassName": "system-cluster-critical",
+        "nodeSelector": {"kubernetes.io/os": "linux"},
+        "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
+    },
+    "cert-manager": {"certManager": {"enabled": True}},
+}
+
+
+def test_supported_versions_match_the_chart() -> None:
+    import kubernetes_validate.utils as kv
+
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["kubeVersion"] == f">={KUBERNETES_VERSIONS[0]}-0"
+    assert KUBERNETES_VERSIONS[-1] == kv.latest_version()
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_manifest_is_valid_for_every_supported_kubernetes(variant: str) -> None:
+    """Strict validation (unknown fields are errors) with kubernetes-validate against the OpenAPI schemas
+    of each supported release; custom resources are listed, not skipped silently."""
+    import kubernetes_validate
+
+    docs = render(VARIANTS[variant])
+    core = [d for d in docs if (d["apiVersion"], d["kind"]) not in CUSTOM_KINDS]
+    custom = {(d["apiVersion"], d["kind"]) for d in docs} - {
+        (d["apiVersion"], d["kind"]) for d in core
+    }
+    assert custom <= CUSTOM_KINDS
+    if variant == "cert-manager":
+        assert {k for _, k in custom} == {"Certificate", "Issuer"}
+    for version in KUBERNETES_VERSIONS:
+        for doc in core:
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+            except kubernetes_validate.ValidationError as exc:
+                pytest.fail(f"Kubernetes {version}: {doc['kind']} {doc['metadata']['name']}: {exc}")
+
+
+def test_validation_catches_a_broken_manifest() -> None:
+    """The validator is not a rubber stamp: a misspelt field and a wrong type in the Deployment fail."""
+    import kubernetes_validate
+
+    deployment = by_kind(render(), "Deployment")
+    misspelt = copy.deepcopy(deployment)
+    misspelt["spec"]["replica"] = 3
+    wrong_type = copy.deepcopy(deployment)
+    wrong_type["spec"]["replicas"] = "three"
+    for broken in (misspelt, wrong_type):
+        with pytest.raises(kubernetes_validate.ValidationError):
+            kubernetes_validate.validate(broken, KUBERNETES_VERSIONS[-1], strict=True)
