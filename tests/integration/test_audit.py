@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import zlib
 from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -212,10 +213,12 @@ def test_files_skipped_on_purpose_are_listed_as_not_checked(
         out = out_dir / f"report.{fmt}"
         run_cli(capsys, "audit", str(repos), "--report", fmt, "-o", str(out))
         assert marker in out.read_text() and str(wf_a / "notes.md") in out.read_text(), fmt
-    old = dict(report)
+    # Two runs over different inputs: one written before not_checked existed (the field left out), one now.
+    _, old = audit_json(capsys, out_dir, str(repos / "a"))
+    _, new = audit_json(capsys, out_dir, str(repos / "b"))
     old.pop("not_checked")
     (out_dir / "old.json").write_text(json.dumps(old))
-    (out_dir / "new.json").write_text(json.dumps(report))
+    (out_dir / "new.json").write_text(json.dumps(new))
     run_cli(
         capsys,
         "audit",
@@ -227,7 +230,9 @@ def test_files_skipped_on_purpose_are_listed_as_not_checked(
         "-o",
         str(out_dir / "merged.json"),
     )
-    assert json.loads((out_dir / "merged.json").read_text())["not_checked"] == report["not_checked"]
+    merged = json.loads((out_dir / "merged.json").read_text())
+    assert merged["not_checked"] == new["not_checked"] and len(new["not_checked"]) == 2
+    assert len(merged["inputs"]) == 2
 
 
 def test_shard_index_from_job_completion_index(
@@ -423,5 +428,83 @@ def test_image_list_is_checked_with_the_signer(
     assert verdicts == {"throwaway-key": "pass", "keyless-real": "fail"}
     assert code == 1
     assert all(i["digest"].startswith("sha256:") for i in report["inputs"])
+    # Every image is listed, the passing one too.
+    listed = {row["image"].rsplit("/", 1)[1]: row for row in report["images"]}
+    assert set(listed) == {"throwaway-key", "keyless-real"}
+    assert listed["throwaway-key"]["passed"] is True
+    assert listed["throwaway-key"]["verdicts"] == {"signature": "pass"}
+    assert listed["throwaway-key"]["digest"].startswith("sha256:")
+    assert listed["keyless-real"]["passed"] is False
+    markdown = tmp_path / "images.md"
+    run_cli(
+        capsys,
+        "audit",
+        str(images),
+        "--key",
+        str(demo / "keys" / "throwaway-cosign.pub"),
+        "--report",
+        "markdown",
+        "-o",
+        str(markdown),
+    )
+    text = markdown.read_text()
+    assert "## Images" in text and "1 of 2 passed." in text
+    assert f"| `oci-layout:{demo / 'throwaway-key'}` |" in text
     code, report = audit_json(capsys, tmp_path, str(images))
     assert code == 3 and all("no signer policy" in p["reason"] for p in report["could_not_audit"])
+
+
+def test_every_finding_has_its_remediation(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The Remediation column is the check docs' text (verifier/audit/remediation.json), in every human
+    format, and the JSON report carries it per rule."""
+    from verifier.audit.report import remediation_table
+
+    repo = str(WORKFLOWS / "sigstore__fulcio")
+    code, report = audit_json(capsys, tmp_path, repo, str(TRUST / "aws"))
+    assert code == 1
+    rules = {
+        (r["check"], f["rule"]) for r in report["results"] for f in r["findings"] if not f["waived"]
+    }
+    assert ("actions-pinned", "unpinned-uses") in rules
+    table = remediation_table()
+    for check, rule in rules:
+        assert report["remediation"][check][rule] == table[check][rule]["remediation"]
+    pin = table["actions-pinned"]["unpinned-uses"]["remediation"]
+    for fmt in ("markdown", "html", "csv"):
+        out = tmp_path / f"report.{fmt}"
+        run_cli(capsys, "audit", repo, "--report", fmt, "-o", str(out))
+        text = out.read_text()
+        assert (pin.replace("|", "\\|") if fmt == "markdown" else pin) in text or (
+            fmt == "html" and escape(pin) in text
+        ), fmt
+
+
+def _shard(capsys: pytest.CaptureFixture[str], tmp_path: Path, spec: str) -> str:
+    out = tmp_path / f"shard-{spec.replace('/', 'of')}.json"
+    run_cli(capsys, "audit", str(WORKFLOWS), "--shard", spec, "--report", "json", "-o", str(out))
+    return str(out)
+
+
+def test_merge_refuses_a_shard_or_an_input_it_already_has(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    first, second = _shard(capsys, tmp_path, "0/2"), _shard(capsys, tmp_path, "1/2")
+    twice = run_cli(capsys, "audit", "merge", first, second, first, "--report", "json")
+    assert twice.code == 2 and twice.out == ""
+    assert f"{first}: shard 0/2 is already merged from {first}" in twice.err
+    copy = tmp_path / "copy.json"
+    shutil.copy(first, copy)
+    renamed = run_cli(capsys, "audit", "merge", first, str(copy), "--report", "json")
+    assert renamed.code == 2 and f"{copy}: shard 0/2 is already merged from {first}" in renamed.err
+    whole = tmp_path / "whole.json"
+    run_cli(capsys, "audit", str(WORKFLOWS), "--report", "json", "-o", str(whole))
+    overlap = run_cli(capsys, "audit", "merge", first, str(whole), "--report", "json")
+    assert overlap.code == 2 and "is already merged from" in overlap.err
+    other_split = _shard(capsys, tmp_path, "0/3")
+    mixed = run_cli(capsys, "audit", "merge", second, other_split, "--report", "json")
+    assert mixed.code == 2
+    assert "already merged" in mixed.err or "different splits" in mixed.err
+    once = run_cli(capsys, "audit", "merge", first, second, "--report", "json")
+    assert once.code in (0, 1), once.err

@@ -5,22 +5,59 @@ Everything is sorted, so two runs on the same inputs give the same report except
 
 from __future__ import annotations
 
+import functools
+import json
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from verifier import __version__
 from verifier.errors import InputError
-from verifier.models import CheckResult, Decision
+from verifier.models import CheckResult, Decision, Finding
 from verifier.records.decision_log import DecisionRecord, summarise
 
 if TYPE_CHECKING:
     from verifier.audit.plan import UnitOutcome
 
 AUDIT_SCHEMA = "verifier.audit/v1"
+# {check: {rule: {remediation, explicit, docs}}}: the check docs' text (tests/unit/test_audit_remediation.py).
+REMEDIATION_TABLE = Path(__file__).with_name("remediation.json")
+
+
+# --- remediation ----------------------------------------------------------------------------------------
+
+
+@functools.cache
+def remediation_table() -> dict[str, dict[str, dict[str, Any]]]:
+    """The remediation table, read once."""
+    table: dict[str, dict[str, dict[str, Any]]] = json.loads(
+        REMEDIATION_TABLE.read_text(encoding="utf-8")
+    )
+    return table
+
+
+def remediation_for(check: str, finding: Finding) -> str:
+    """What to do about ``finding``: the docs' text for its rule; for a scanner's vulnerability id, the
+    upgrade it names (package, fixed version) then the check's general advice; else the check's docs."""
+    from verifier.checks._base import DOCS_BASE
+
+    rules = remediation_table().get(check, {})
+    if finding.rule in rules:
+        return str(rules[finding.rule]["remediation"])
+    if check == "sarif-severity" and "unwaived-severity" in rules:
+        general = str(rules["unwaived-severity"]["remediation"])
+        package = finding.properties.get("package")
+        fixed = finding.properties.get("fixed_version")
+        if package and fixed:
+            return f"Upgrade {package} to {fixed} or later. {general}"
+        if package:
+            return f"No fixed version of {package} yet: replace it or record why it does not apply. {general}"
+        return general
+    return f"See {DOCS_BASE}/{check}.md"
 
 
 # --- the report ---------------------------------------------------------------------------------------
@@ -49,6 +86,17 @@ class RepositoryScore(BaseModel):
     score: float | None
     allowed: bool | None = None
     deny: list[str] = Field(default_factory=list)
+
+
+class ImageRow(BaseModel):
+    """One audited image: its checks' verdicts, passing or not (every image is listed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    image: str
+    digest: str | None
+    verdicts: dict[str, str]
+    passed: bool
 
 
 class Problem(BaseModel):
@@ -82,6 +130,10 @@ class AuditReport(BaseModel):
     records: list[DecisionRecord]
     # Files left out on purpose (GitHub would not run them); absent in reports of earlier versions.
     not_checked: list[Problem] = Field(default_factory=list)
+    # Every audited image, passing ones too; absent in reports of earlier versions.
+    images: list[ImageRow] = Field(default_factory=list)
+    # What to do, per check and rule, for every rule with an unwaived finding (docs/checks/*.md).
+    remediation: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
 def repository_rows(
@@ -138,6 +190,32 @@ def summary_counts(results: Sequence[CheckResult]) -> dict[str, Any]:
     }
 
 
+def image_rows(outcomes: Sequence[UnitOutcome]) -> list[ImageRow]:
+    """One row per image unit, sorted by reference: verdict per check, passed when every check passed."""
+    rows = []
+    for o in sorted((o for o in outcomes if o.unit.kind == "image"), key=lambda o: o.unit.ref):
+        verdicts = {r.check: r.verdict for r in o.results}
+        rows.append(
+            ImageRow(
+                image=o.unit.ref,
+                digest=o.digest,
+                verdicts=dict(sorted(verdicts.items())),
+                passed=bool(verdicts) and not o.problems and set(verdicts.values()) == {"pass"},
+            )
+        )
+    return rows
+
+
+def remediation_of(results: Sequence[CheckResult]) -> dict[str, dict[str, str]]:
+    """Remediation text for every (check, rule) with an unwaived finding, sorted."""
+    out: dict[str, dict[str, str]] = {}
+    for result in results:
+        for f in result.findings:
+            if not f.waived and f.rule not in out.get(result.check, {}):
+                out.setdefault(result.check, {})[f.rule] = remediation_for(result.check, f)
+    return {c: dict(sorted(rules.items())) for c, rules in sorted(out.items())}
+
+
 def build_report(
     outcomes: Sequence[UnitOutcome],
     bad_inputs: Sequence[tuple[str, str]],
@@ -176,18 +254,59 @@ def build_report(
             Problem(input=i, reason=r)
             for i, r in sorted({n for o in ordered for n in o.not_checked})
         ],
+        images=image_rows(ordered),
+        remediation=remediation_of(results),
     )
 
 
+def _refuse_overlaps(reports: Sequence[AuditReport], names: Sequence[str]) -> None:
+    """Each shard, and each input, at most once: merging one twice would count it twice."""
+    shard_of: dict[tuple[int, int], str] = {}
+    counts = set()
+    input_of: dict[tuple[str, str], str] = {}
+    for report, name in zip(reports, names, strict=True):
+        if report.shard is not None:
+            key = (report.shard["index"], report.shard["count"])
+            counts.add(key[1])
+            if key in shard_of:
+                raise InputError(
+                    name,
+                    f"shard {key[0]}/{key[1]} is already merged from {shard_of[key]}: "
+                    "give each shard once",
+                )
+            shard_of[key] = name
+        for i in report.inputs:
+            if (i.kind, i.ref) in input_of:
+                raise InputError(
+                    name,
+                    f"input {i.ref} is already merged from {input_of[(i.kind, i.ref)]}: "
+                    "a report (or shard) given twice, or shards of different runs",
+                )
+            input_of[(i.kind, i.ref)] = name
+    if len(counts) > 1:
+        raise InputError(
+            "audit merge", f"shards of different splits (counts {sorted(counts)}): merge one split"
+        )
+
+
 def merge_reports(
-    reports: Sequence[AuditReport], *, decision: Decision, now: datetime
+    reports: Sequence[AuditReport],
+    *,
+    decision: Decision,
+    now: datetime,
+    names: Sequence[str] | None = None,
 ) -> AuditReport:
-    """Combine shard reports (same policy bundle) into one; totals are recomputed from the parts."""
+    """Combine shard reports (same policy bundle) into one; totals are recomputed from the parts.
+
+    ``names`` (the files the reports came from) name the culprit when a shard or an input is given twice:
+    that is refused (InputError), never counted twice.
+    """
     digests = {r.policy_digest for r in reports}
     if len(digests) != 1:
         raise InputError(
             "audit merge", f"shards must share one policy bundle, got {sorted(digests)}"
         )
+    _refuse_overlaps(reports, names or [f"report {n + 1}" for n in range(len(reports))])
     inputs = {(i.kind, i.ref): i for rep in reports for i in rep.inputs}
     results = [r for rep in reports for r in rep.results]
     records = sorted(
@@ -210,4 +329,6 @@ def merge_reports(
             Problem(input=i, reason=r)
             for i, r in sorted({(p.input, p.reason) for rep in reports for p in rep.not_checked})
         ],
+        images=sorted((row for rep in reports for row in rep.images), key=lambda r: r.image),
+        remediation=remediation_of(results),
     )

@@ -7,7 +7,8 @@ import io
 from collections.abc import Callable
 from html import escape
 
-from verifier.audit.report import AuditReport, Problem
+from verifier.audit.report import AuditReport, ImageRow, Problem, remediation_for
+from verifier.models import Finding
 from verifier.output._common import ordered, where
 
 REPORT_FORMATS = ("html", "markdown", "json", "sarif", "csv")
@@ -56,11 +57,24 @@ def render_csv(report: AuditReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["check", "subject", "verdict", "rule", "severity", "path", "line", "waived", "message"]
+        [
+            "check",
+            "subject",
+            "verdict",
+            "rule",
+            "severity",
+            "path",
+            "line",
+            "waived",
+            "message",
+            "remediation",
+        ]
     )
     for result in report.results:
         if not result.findings:
-            writer.writerow([result.check, result.subject, result.verdict, "", "", "", "", "", ""])
+            writer.writerow(
+                [result.check, result.subject, result.verdict, "", "", "", "", "", "", ""]
+            )
         for f in result.findings:
             loc = f.location
             writer.writerow(
@@ -74,6 +88,7 @@ def render_csv(report: AuditReport) -> str:
                     (loc.line or "") if loc else "",
                     str(f.waived).lower(),
                     f.message,
+                    remediation_for(result.check, f),
                 ]
             )
     return out.getvalue()
@@ -81,6 +96,16 @@ def render_csv(report: AuditReport) -> str:
 
 def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _verdicts(image: ImageRow) -> str:
+    return ", ".join(f"{check}: {verdict}" for check, verdict in image.verdicts.items()) or "-"
+
+
+def _remediation(report: AuditReport, check: str, finding: Finding) -> str:
+    """The report's own text for the rule (what the auditing version knew), else this version's."""
+    recorded = report.remediation.get(check, {}).get(finding.rule)
+    return recorded if recorded is not None else remediation_for(check, finding)
 
 
 def render_markdown(report: AuditReport) -> str:
@@ -115,6 +140,22 @@ def render_markdown(report: AuditReport) -> str:
             f"| {_cell(row.repository)} | {row.score if row.score is not None else '-'} | {row.subjects} | "
             f"{row.passed} | {findings} | {gate} |"
         )
+    if report.images:
+        passed = sum(1 for i in report.images if i.passed)
+        lines += [
+            "",
+            "## Images",
+            "",
+            f"{passed} of {len(report.images)} passed.",
+            "",
+            "| Image | Digest | Checks | Result |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{_cell(i.image)}` | `{i.digest or '-'}` | {_verdicts(i)} | "
+            f"{'passed' if i.passed else 'failed'} |"
+            for i in report.images
+        ]
     for title, problems in (
         ("Could not audit", report.could_not_audit),
         ("Not checked (skipped on purpose)", report.not_checked),
@@ -154,11 +195,12 @@ def render_markdown(report: AuditReport) -> str:
             "",
             f"## `{check}`",
             "",
-            "| Severity | Rule | Location | Message |",
-            "|---|---|---|---|",
+            "| Severity | Rule | Location | Message | Remediation |",
+            "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {f.severity.value} | `{_cell(f.rule)}` | {_cell(where(f) or r.subject)} | {_cell(f.message)} |"
+            f"| {f.severity.value} | `{_cell(f.rule)}` | {_cell(where(f) or r.subject)} | {_cell(f.message)} | "
+            f"{_cell(_remediation(report, check, f))} |"
             for r, f in rows[:MAX_ROWS]
         ]
         if len(rows) > MAX_ROWS:
@@ -346,6 +388,26 @@ def render_html(report: AuditReport) -> str:
             numeric={1, 2, 3, 4, 5, 6, 7},
         ),
     ]
+    if report.images:
+        passed = sum(1 for i in report.images if i.passed)
+        parts += [
+            f'<h2 id=images>Images</h2><p class="muted">{passed} of {len(report.images)} passed</p>',
+            _table(
+                "table-images",
+                ["Image", "Digest", "Checks", "Result"],
+                [
+                    [
+                        f"<code>{escape(i.image)}</code>",
+                        f"<code>{escape(i.digest or '-')}</code>",
+                        escape(_verdicts(i)),
+                        '<span class="ok">passed</span>'
+                        if i.passed
+                        else '<span class="no">failed</span>',
+                    ]
+                    for i in report.images
+                ],
+            ),
+        ]
     parts.append("<h2 id=could-not-audit>Could not audit</h2>")
     if report.could_not_audit:
         parts.append(_problems_table("table-problems", "Input", report.could_not_audit))
@@ -385,7 +447,7 @@ def render_html(report: AuditReport) -> str:
             continue
         table_rows = []
         for r, f in rows[:MAX_ROWS]:
-            remediation = f.properties.get("remediation") or f.properties.get("fix") or ""
+            remediation = _remediation(report, check, f)
             evidence = f.properties.get("value") or f.properties.get("package") or ""
             table_rows.append(
                 [

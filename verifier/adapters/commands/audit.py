@@ -309,6 +309,6 @@ def merge_command(
     now = datetime.now(UTC).replace(microsecond=0)
     results = [r for p in parts for r in p.results]
     decision = decide(results, {}, now=now, policy_dir=policy_dir)[0]
-    merged = merge_reports(parts, decision=decision, now=now)
+    merged = merge_reports(parts, decision=decision, now=now, names=[str(p) for p in reports])
     _write(render(fmt, merged), output)
     sys.exit(_exit_code(merged, exit_zero))
