@@ -37,7 +37,7 @@ dev: $(VENV)/.installed
 # Debian packages the tests use: the registry the OCI tests start on 127.0.0.1 (docker-registry, htpasswd
 # from apache2-utils), skopeo, Chromium for the audit report's rendering test, Node.js and npm for the
 # independent signer (sigstore-js, tests/sigstore-js). Installed with apt-get when missing (root or sudo).
-SYSTEM_PACKAGES := docker-registry chromium apache2-utils skopeo nodejs npm
+SYSTEM_PACKAGES := docker-registry chromium apache2-utils skopeo
 # The image build (make image, make image-test): a Debian rootfs and a daemonless, rootless-capable builder.
 IMAGE_PACKAGES := mmdebstrap buildah
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -50,6 +50,9 @@ endef
 
 system-deps:
 	$(call apt_install,$(SYSTEM_PACKAGES))
+	@# Node.js and npm from Debian unless a node with its npm is already installed (e.g. NodeSource's).
+	@command -v npm >/dev/null 2>&1 || { echo "installing: nodejs npm"; $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
 	@cd tests/sigstore-js && npm ci --silent --no-audit --no-fund
 
 image-deps:
