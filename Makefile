@@ -16,7 +16,10 @@ UV_EXPORT := $(UV) export --frozen --format requirements-txt --no-emit-project -
 	lock lock-exports lock-check wheelhouse offline-install image image-test helm-validate
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), sys.version' 2>/dev/null || \
+		{ echo "verifier needs Python >= 3.11 ($(PYTHON) is $$($(PYTHON) -V 2>&1))"; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "$(PYTHON) -m venv failed: on Debian/Ubuntu, apt-get install python3-venv"; exit 1; }
 
 # `make demo`: the runtime only (what the Action installs), no dev tools.
 $(VENV)/.runtime: $(LOCK)/runtime.txt $(LOCK)/build.txt pyproject.toml | $(BIN)/python

@@ -8,8 +8,10 @@ per test run would need the network.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +52,44 @@ def test_other_commands_do_not_need_the_webhook_extra() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("verifier ")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _make_dry_run(target: str, tmp: Path) -> str:
+    """What `make TARGET` would run for a fresh checkout (a venv that does not exist yet)."""
+    done = subprocess.run(
+        ["make", "-n", target, f"VENV={tmp / 'venv'}", f"WHEELHOUSE={tmp / 'wheels'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_make_demo_installs_only_the_runtime(tmp_path: Path) -> None:
+    commands = _make_dry_run("demo", tmp_path)
+    assert "--require-hashes" in commands
+    assert "-r requirements/runtime.txt -r requirements/build.txt" in commands
+    for dev_only in ("requirements/dev.txt", "opa-test.txt", "[webhook]", "apt-get update", "npm"):
+        assert dev_only not in commands, dev_only
+    assert "run-demo.sh" in commands
+
+
+def test_make_test_installs_node_npm_and_every_apt_package_the_readme_lists(tmp_path: Path) -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    readme = (ROOT / "README.md").read_text()
+    packages = re.search(r"^SYSTEM_PACKAGES := (.*)$", makefile, re.MULTILINE)
+    image_packages = re.search(r"^IMAGE_PACKAGES := (.*)$", makefile, re.MULTILINE)
+    assert packages and image_packages
+    listed = packages.group(1).split() + ["nodejs", "npm"] + image_packages.group(1).split()
+    for package in listed:
+        assert f"`{package}`" in readme, f"README does not name {package}"
+    for prerequisite in ("python3-venv", "make", "git"):
+        assert prerequisite in readme
+    commands = _make_dry_run("test", tmp_path)
+    assert "apt-get install -y -qq nodejs npm" in commands
+    assert "npm ci" in commands
