@@ -119,8 +119,8 @@ class WebhookRule:
     require_digest: bool | None = None
     """Deny images not pinned by digest (default: the section's require_digest)."""
     config: dict[str, dict[str, Any]] | None = None
-    """Policy settings for matching images, keyed by check id (input.config of the Rego policy); replaces
-    the section's `config` for that check id."""
+    """Policy settings for matching images, keyed by check id (input.config of the Rego policy), laid
+    over the section's `config` key by key."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
