@@ -39,6 +39,10 @@ _SHARED: dict[str, tuple[Any, str]] = {
         str,
         "The image to admit: registry/repo@sha256:…, registry/repo:tag, oci-layout:PATH[@digest].",
     ),
+    "images": (
+        tuple[str, ...],
+        "The release's images when it ships several (each verified by every image check, concurrently).",
+    ),
     "policy": (Policy, "Where the decision is made: the Rego bundle and the engine."),
     "webhook": (WebhookConfig, "The admission webhook (`verifier webhook`)."),
     "decision_log": (
@@ -106,7 +110,7 @@ def parse_config(data: Any, name: str) -> VerifierConfig:
             if key == "version" and value != 1:
                 problems.append(f"version: must be 1, got {value!r}")
                 continue
-            if tp in (int, str) and value is None:
+            if tp in (int, str, tuple[str, ...]) and value is None:
                 continue
             checked = _validate(tp, value, str(key), problems)
             if checked is not None:
@@ -134,6 +138,7 @@ def parse_config(data: Any, name: str) -> VerifierConfig:
         raise InputError(name, "; ".join(problems))
     return VerifierConfig(
         image=shared.get("image"),
+        images=shared.get("images", ()),
         policy=shared.get("policy", Policy()),
         webhook=webhook,
         decision_log=shared.get("decision_log"),
@@ -221,6 +226,7 @@ def resolve_paths(config: VerifierConfig, base: Path) -> VerifierConfig:
     return dataclasses.replace(
         config,
         image=resolve_image(base, config.image) if config.image else None,
+        images=tuple(resolve_image(base, i) for i in config.images),
         policy=policy,
         decision_log=resolve(base, config.decision_log) if config.decision_log else None,
         sections={k: _resolve_section(v, base) for k, v in config.sections.items()},
@@ -316,7 +322,7 @@ def reference_markdown() -> str:
     schema = json_schema()
     defs = schema["$defs"]
     sections = {meta.section: meta.id for meta in registry.CHECKS}
-    order = ["version", "image", *sections, "policy", "webhook", "decision_log"]
+    order = ["version", "image", "images", *sections, "policy", "webhook", "decision_log"]
     out: list[str] = []
     for key in order:
         field = schema["properties"][key]
