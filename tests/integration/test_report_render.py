@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import run_cli
+from tests.conftest import REPO
 from tests.integration.test_golden_outputs import CASES, EXTENSIONS, GOLDEN, _redact
 from verifier import __version__
 
@@ -113,3 +114,38 @@ def test_render_of_a_rendered_json_is_a_fixed_point(
     second = run_cli(capsys, "report", "render", str(again), "--format", "json")
     assert first.code == second.code == 0
     assert first.out == second.out
+
+
+@pytest.mark.parametrize("fmt", sorted(EXTENSIONS))
+def test_a_release_of_several_images_renders_as_the_gate_printed_it(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Differential: the gate's own output in each format against `report render` of its JSON, for a
+    release of two images (the report then groups results per image)."""
+    demo = REPO / "fixtures" / "demo"
+    config = tmp_path / "release.yaml"
+    config.write_text(
+        f"images:\n  - oci-layout:{demo / 'throwaway-key'}\n  - oci-layout:{demo / 'keyless-real'}\n"
+        f"signers:\n  key: {demo / 'keys' / 'throwaway-cosign.pub'}\n"
+        f"sarif:\n  files: [{demo / 'scan.sarif'}]\n"
+    )
+    gate = ["gate", "--config", str(config), "--now", "2026-01-01T00:00:00Z"]
+    report = tmp_path / "report.json"
+    first = run_cli(capsys, *gate, "--format", "json", "--output", str(report))
+    assert first.code == 1, first.err  # the keyless image is not signed by the key
+    assert len(json.loads(report.read_text())["images"]) == 2
+    direct = run_cli(capsys, *gate, "--format", fmt)
+    rendered = run_cli(capsys, "report", "render", str(report), "--format", fmt)
+    assert rendered.code == 0, rendered.err
+    assert rendered.out == direct.out
+
+
+def test_fields_the_renderer_does_not_model_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = _golden_doc()
+    doc["extra"] = {"would be": "silently dropped"}
+    assert "not a verifier.report/v1 document" in _bad(tmp_path, capsys, doc)
+    doc = _golden_doc()
+    doc["images"] = [{"ref": "a", "digest": None, "results": [99]}]
+    assert "names a result the report does not have" in _bad(tmp_path, capsys, doc)

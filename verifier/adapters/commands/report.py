@@ -8,6 +8,7 @@ shows the same decision.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ import msgspec
 from verifier import __version__
 from verifier.errors import InputError
 from verifier.models import CheckResult, Decision
+from verifier.output._common import ImageGroup
 
 REPORT_SCHEMA = "verifier.report/v1"
 # Reports are the gate's own output; the largest real ones (100,000 findings) stay far below this.
@@ -23,29 +25,47 @@ MAX_REPORT_BYTES = 256 * 1024 * 1024
 RENDER_FORMATS = ("table", "json", "sarif", "markdown", "github")
 
 
-class _Tool(msgspec.Struct, frozen=True):
+class _Tool(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: str
     version: str
 
 
-class _Decision(msgspec.Struct, frozen=True):
+class _Decision(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     allowed: bool
     deny: list[str]
     warn: list[str]
 
 
-class _Report(msgspec.Struct, frozen=True):
+class _Image(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    ref: str
+    digest: str | None
+    results: list[int]
+
+
+# Unknown fields are refused: a field this renderer does not model would be silently left out.
+class _Report(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     schema: str
     tool: _Tool
     decision: _Decision
     results: list[CheckResult]
     notices: list[str] = msgspec.field(default_factory=list)
+    images: list[_Image] = msgspec.field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A decision as a deciding command reported it: what :func:`verifier.output.render` takes."""
+
+    decision: Decision
+    results: list[CheckResult]
+    notices: list[str]
+    images: list[ImageGroup]
 
 
 _DECODER = msgspec.json.Decoder(_Report)
 
 
-def read_report(data: bytes, name: str) -> tuple[Decision, list[CheckResult], list[str]]:
+def read_report(data: bytes, name: str) -> Report:
     """Parse a ``verifier.report/v1`` document written by this version; InputError names what is wrong.
 
     Refused: another schema, another verifier version (its formats may differ, so the rendering would not
@@ -73,10 +93,24 @@ def read_report(data: bytes, name: str) -> tuple[Decision, list[CheckResult], li
         raise InputError(
             name, f"decision is {state} with {len(decision.deny)} deny reasons: not a real decision"
         )
-    return (
-        Decision(allowed=decision.allowed, deny=tuple(decision.deny), warn=tuple(decision.warn)),
-        report.results,
-        report.notices,
+    images = []
+    for image in report.images:
+        if any(not 0 <= i < len(report.results) for i in image.results):
+            raise InputError(name, f"image {image.ref} names a result the report does not have")
+        images.append(
+            ImageGroup(
+                ref=image.ref,
+                digest=image.digest,
+                results=tuple(report.results[i] for i in image.results),
+            )
+        )
+    return Report(
+        decision=Decision(
+            allowed=decision.allowed, deny=tuple(decision.deny), warn=tuple(decision.warn)
+        ),
+        results=report.results,
+        notices=report.notices,
+        images=images,
     )
 
 
@@ -109,8 +143,8 @@ def render_command(report_path: Path, format_: str, output: Path | None) -> None
     from verifier.sources.files import read_bytes
 
     name = str(report_path)
-    decision, results, notices = read_report(read_bytes(report_path, MAX_REPORT_BYTES), name)
-    text = render(format_, decision, results, notices)
+    report = read_report(read_bytes(report_path, MAX_REPORT_BYTES), name)
+    text = render(format_, report.decision, report.results, report.notices, report.images)
     if output:
         output.write_text(text, encoding="utf-8")
     else:
