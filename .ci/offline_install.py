@@ -6,7 +6,8 @@ The step's script is taken from action.yml and run exactly as GitHub runs it
 (``bash --noprofile --norc -eo pipefail FILE``) inside ``unshare --net`` (a network namespace with no
 interfaces but loopback), with pip and uv pointed at the wheelhouse only. Then the installed verifier, still
 offline, must print its version, allow and deny the demo release, and refuse ``webhook`` (the runtime lock
-has no webhook extra) with the one-line hint and exit 2. Prints one line per check and a closing
+has no webhook extra) with the one-line hint and exit 2. Last, plain ``pip install --require-hashes`` of the
+runtime lock into another clean venv, offline from the same wheelhouse. Prints one line per check and a closing
 ``N passed, N failed`` line; exits 1 on any failure.
 """
 
@@ -103,6 +104,51 @@ def main() -> int:
                     webhook.stderr,
                 )
             )
+        # The same lock with plain pip (what the Containerfile and `make demo` use), also offline.
+        pip_venv = runner_temp / "pip-venv"
+        subprocess.run([sys.executable, "-m", "venv", str(pip_venv)], check=True, timeout=300)
+        pip = _run(
+            [
+                str(pip_venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--require-hashes",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "-r",
+                "requirements/runtime.txt",
+                "-r",
+                "requirements/build.txt",
+            ],
+            env,
+        )
+        if pip.returncode == 0:
+            pip = _run(
+                [
+                    str(pip_venv / "bin" / "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--no-deps",
+                    "--no-build-isolation",
+                    "--no-index",
+                    str(REPO),
+                ],
+                env,
+            )
+        if pip.returncode == 0:
+            pip = _run([str(pip_venv / "bin" / "verifier"), "--version"], env)
+        results.append(
+            (
+                "pip install --require-hashes from the lock, offline, clean venv",
+                pip.returncode == 0 and pip.stdout.startswith("verifier "),
+                pip.stdout + pip.stderr,
+            )
+        )
     failed = 0
     for name, ok, detail in results:
         print(f"{'PASS' if ok else 'FAIL'} {name}")
