@@ -52,6 +52,8 @@ DSSE_LAYER = "application/vnd.dsse.envelope.v1+json"
 INTOTO = "application/vnd.in-toto+json"
 CYCLONEDX = "https://cyclonedx.org/bom"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+# The shells of Debian's essential set (sh is a link to dash).
+SHELLS = ("usr/bin/dash", "usr/bin/bash")
 # Made for this test run and never stored outside its temporary directory: a THROWAWAY signing key.
 THROWAWAY_KEY = ec.generate_private_key(ec.SECP256R1())
 
@@ -112,9 +114,11 @@ def run_in_image(
     *args: str,
     binds: dict[str, Path] | None = None,
     network: bool = False,
+    program: str = "/opt/verifier/bin/verifier",
 ) -> subprocess.CompletedProcess[str]:
     """``verifier ARGS`` inside the image: root filesystem read-only, user 65532, a tmpfs on /tmp, the
-    image's environment only, and no network unless ``network`` (then the host's, to reach the registry).
+    image's environment only, its shells blanked out (the entrypoint needs none), and no network unless
+    ``network`` (then the host's, to reach the registry).
     ``binds`` maps mount points inside the image to host directories, mounted read-only."""
     binds = binds or {}
     lines = ["set -e", f"mount --bind {shlex.quote(str(root))} {shlex.quote(str(root))}"]
@@ -125,12 +129,15 @@ def run_in_image(
             f"mount --bind {shlex.quote(str(host))} {target}",
             f"mount -o remount,bind,ro {target}",
         ]
+    # No shell at run time: every shell of the image is replaced by an empty file for the run.
+    for shell in SHELLS:
+        lines.append(f"mount --bind /dev/null {shlex.quote(str(root / shell))}")
     lines += [
         f"mount -t tmpfs -o size=64m tmpfs {shlex.quote(str(root / 'tmp'))}",
         f"mount -o remount,bind,ro {shlex.quote(str(root))}",
         "exec env -i PATH=/opt/verifier/bin:/usr/bin:/bin PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 "
         f"HOME=/tmp /usr/sbin/chroot --userspec=65532:65532 {shlex.quote(str(root))} "
-        + " ".join(shlex.quote(a) for a in ("/opt/verifier/bin/verifier", *args)),
+        + " ".join(shlex.quote(a) for a in (program, *args)),
     ]
     unshare = ["unshare", "--mount", "--fork", *([] if network else ["--net"])]
     return subprocess.run(
@@ -173,6 +180,8 @@ def test_runtime_venv_holds_the_lock_and_no_build_tools(rootfs: Path) -> None:
     assert {"verifier", "uvicorn", "starlette", "sigstore", "gordon_to_regorus"} <= installed
     assert not installed & {"pip", "hatchling", "setuptools", "uv"}
     assert not (rootfs / "opt" / "verifier" / "bin" / "pip").exists()
+    for shell in SHELLS:  # what run_in_image blanks out is really there
+        assert (rootfs / shell).is_file()
     # Every module was byte-compiled at build time (a read-only root cannot take .pyc files later).
     assert list((site / "verifier" / "__pycache__").glob("__init__.cpython-311.pyc"))
 
@@ -191,6 +200,9 @@ def test_runs_read_only_as_non_root_without_network(rootfs: Path) -> None:
     assert "DECISION: DENIED" in deny.stdout
     webhook = run_in_image(rootfs, "webhook", "--help")  # the [webhook] extra is in the image
     assert webhook.returncode == 0, webhook.stderr
+    # Control: in those runs there was no shell to fall back on.
+    shell = run_in_image(rootfs, "-c", "echo reached", program="/bin/sh")
+    assert shell.returncode != 0 and "reached" not in shell.stdout
 
 
 def _cyclonedx_sbom(tmp: Path) -> dict[str, Any]:
