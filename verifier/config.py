@@ -86,7 +86,10 @@ class Sarif(_Strict):
         ..., min_length=1, description="SARIF 2.1.0 or Trivy JSON reports."
     )
     fail_on: tuple[SeverityName, ...] = Field(
-        ("critical", "high"), min_length=1, description="Severities that deny."
+        ("critical", "high"),
+        min_length=1,
+        description="Severities that deny: one level means it and every level above; a list must "
+        "name every level from critical down.",
     )
     ignore_files: tuple[str, ...] = Field((), description=".trivyignore / .trivyignore.yaml files.")
     vex: tuple[str, ...] = Field((), description="OpenVEX, CycloneDX VEX or CSAF VEX documents.")
@@ -94,6 +97,15 @@ class Sarif(_Strict):
         False, description="Waive vulnerabilities without a fixed version."
     )
     deny_ids: tuple[str, ...] = Field((), description="Ids denied at any severity unless waived.")
+    max_age: str = Field(
+        "",
+        description="Deny a report whose scan is older than this Go duration (e.g. 168h); '' = no limit.",
+    )
+    require_image_identity: bool = Field(
+        True,
+        description="With an image gated, deny a report that does not name the image's digest "
+        "(a report naming another image always denies).",
+    )
 
 
 class Workflows(_Strict):

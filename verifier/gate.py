@@ -97,10 +97,18 @@ def policy_config(config: VerifierConfig) -> dict[str, Any]:
     """``input.config`` for the policy: the per-check settings the Rego rules read."""
     out: dict[str, Any] = {}
     if config.sarif:
+        from verifier.checks.sarif_severity import fail_on_levels
+
+        try:
+            fail_on = [s.value for s in fail_on_levels(config.sarif.fail_on)]
+        except ValueError as exc:
+            raise ConfigError(f"sarif.fail_on: {exc}") from None
         out["sarif-severity"] = {
-            "fail_on": list(config.sarif.fail_on),
+            "fail_on": fail_on,
             "deny_ids": list(config.sarif.deny_ids),
             "ignore_file_problems": [],
+            "max_age": config.sarif.max_age,
+            "require_image_identity": config.sarif.require_image_identity,
         }
     if config.workflows:
         out["actions-pinned"] = {"mode": config.workflows.mode}
@@ -171,22 +179,27 @@ def _attr(module: Any, name: str) -> Any:
 
 def _run_sarif(ctx: _Ctx) -> list[CheckResult]:
     from verifier.checks import sarif_severity
-    from verifier.models import Severity
-    from verifier.sources.sarif_waivers import load_sarif_waivers
-    from verifier.sources.scan_reports import load_scan_report
+    from verifier.sources.scan_reports import load_scan_report, load_waiver_inputs
 
     cfg = ctx.config.sarif
     assert cfg is not None  # noqa: S101
-    waivers, problems = load_sarif_waivers(cfg.ignore_files, cfg.vex, cfg.ignore_unfixed, ctx.now)
+    waivers = load_waiver_inputs(cfg.ignore_files, cfg.vex)
     ctx.inputs.extend({"uri": path, "kind": "ignore-file"} for path in cfg.ignore_files)
     ctx.inputs.extend({"uri": path, "kind": "vex"} for path in cfg.vex)
-    ctx.policy_config["sarif-severity"]["ignore_file_problems"] = problems
-    severities = tuple(Severity(s) for s in cfg.fail_on)
+    ctx.policy_config["sarif-severity"]["ignore_file_problems"] = list(waivers.ignore_problems)
+    # A scan report must be of the gated image: its digest is the one it may name.
+    digests = [ctx.image_evidence().digest] if ctx.config.image else None
     results = []
     for path in cfg.files:
         results.append(
             sarif_severity.evaluate(
-                load_scan_report(path), path, fail_on=severities, waivers=waivers, now=ctx.now
+                load_scan_report(path),
+                path,
+                fail_on=cfg.fail_on,
+                waivers=waivers,
+                ignore_unfixed=cfg.ignore_unfixed,
+                now=ctx.now,
+                image_digests=digests,
             )
         )
         ctx.inputs.append({"uri": path, "kind": "scan-report"})

@@ -106,7 +106,7 @@ def test_missing_file_and_size_limit(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(capsys, "check", "sarif", CRITICAL, "--fail-on", "severe")
-    assert run.code == 2 and "expected a comma-separated list" in run.err
+    assert run.code == 2 and "unknown severity 'severe'" in run.err
     assert run_cli(capsys, "check", "sarif").code == 2
 
 

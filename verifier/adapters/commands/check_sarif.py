@@ -9,17 +9,14 @@ import click
 from verifier.adapters.common import ReportOptions, finish, now_utc, report_options
 from verifier.sources.files import DEFAULT_MAX_BYTES, MIB
 
-SEVERITIES = ("critical", "high", "medium", "low", "unknown")
-
 
 def _severity_list(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
-    items = tuple(v.strip().lower() for v in value.split(",") if v.strip())
-    bad = [v for v in items if v not in SEVERITIES]
-    if bad or not items:
-        raise click.BadParameter(
-            f"expected a comma-separated list of {', '.join(SEVERITIES)}; got {value!r}"
-        )
-    return items
+    from verifier.checks.sarif_severity import fail_on_levels
+
+    try:
+        return tuple(s.value for s in fail_on_levels(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.command("sarif")
@@ -29,7 +26,8 @@ def _severity_list(_ctx: click.Context, _param: click.Parameter, value: str) -> 
     default="critical,high",
     show_default=True,
     callback=_severity_list,
-    help="Severities that deny (comma-separated).",
+    help="Lowest severity that denies, and every level above it (high = critical and high). "
+    "A comma-separated list must name every level from critical down.",
 )
 @click.option(
     "--ignore-unfixed", is_flag=True, help="Waive vulnerabilities that have no fixed version."
@@ -72,22 +70,21 @@ def command(
     Malformed ignore-file lines are reported as warnings.
     """
     from verifier.checks import sarif_severity
-    from verifier.models import Severity
-    from verifier.sources.sarif_waivers import load_sarif_waivers
-    from verifier.sources.scan_reports import load_scan_report
+    from verifier.sources.scan_reports import load_scan_report, load_waiver_inputs
 
     now = now_utc(report)
-    waivers, problems = load_sarif_waivers(ignore_files, vex_files, ignore_unfixed, now)
-    severities = tuple(Severity(s) for s in fail_on)
+    waivers = load_waiver_inputs(ignore_files, vex_files)
     results = [
         sarif_severity.evaluate(
             load_scan_report(path, max_size * MIB),
             str(path),
-            fail_on=severities,
+            fail_on=fail_on,
             waivers=waivers,
+            ignore_unfixed=ignore_unfixed,
             now=now,
         )
         for path in files
     ]
+    problems = list(waivers.ignore_problems)
     config = {"sarif-severity": {"fail_on": list(fail_on), "ignore_file_problems": problems}}
     finish(results, report, config)
