@@ -99,6 +99,7 @@ class Sarif(_Strict):
     deny_ids: tuple[str, ...] = Field((), description="Ids denied at any severity unless waived.")
     max_age: str = Field(
         "",
+        pattern=r"^(?:(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h))+)?$",
         description="Deny a report whose scan is older than this Go duration (e.g. 168h); '' = no limit.",
     )
     require_image_identity: bool = Field(

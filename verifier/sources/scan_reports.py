@@ -524,7 +524,8 @@ def parse_cosign_vuln(data: bytes, name: str) -> ScanReport:
     body: CosignVulnPredicate | _CosignVulnInput = wrapper
     prefix = ""
     if wrapper.predicate_type is not None or wrapper.predicate is not None:
-        if wrapper.predicate_type != COSIGN_VULN_PREDICATE:
+        # A statement names its predicate type; the spec's own example wraps the body in "predicate" only.
+        if wrapper.predicate_type not in (None, COSIGN_VULN_PREDICATE):
             raise InputError(
                 name,
                 f"predicateType {wrapper.predicate_type!r} is not {COSIGN_VULN_PREDICATE!r}",
