@@ -209,7 +209,7 @@ def _kind(rule: Rule | None, message: str) -> str:
 
 
 class _RuleIndex:
-    """The rules of a run's driver and extensions, looked up as SARIF 3.27.6 says: ``ruleIndex`` (or
+    """The rules of a run's driver and extensions, looked up as SARIF 2.1.0 says: ``ruleIndex`` (or
     ``rule.index``) points into the rules of the component ``rule.toolComponent`` names (the driver when
     absent); a result whose index does not hold its ``ruleId`` is looked up by id."""
 
