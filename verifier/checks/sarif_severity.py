@@ -239,8 +239,12 @@ class _RuleIndex:
 
     def find(self, result: SarifResult, rule_id: str | None) -> Rule | None:
         ref = result.rule
-        component = self._component(ref.tool_component if ref else None)
-        index = ref.index if ref is not None and ref.index is not None else result.rule_index
+        if ref is None:  # the common case (Trivy, grype): the driver's rules
+            component: int | None = 0
+            index = result.rule_index
+        else:
+            component = self._component(ref.tool_component)
+            index = ref.index if ref.index is not None else result.rule_index
         if component is not None and index is not None and 0 <= index < len(self.rules[component]):
             candidate = self.rules[component][index]
             if rule_id is None or candidate.id == rule_id:
