@@ -106,7 +106,12 @@ def test_missing_file_and_size_limit(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(capsys, "check", "sarif", CRITICAL, "--fail-on", "severe")
-    assert run.code == 2 and "unknown severity 'severe'" in run.err
+    assert (
+        run.code == 2 and "expected critical, high, medium, low or unknown; got severe" in run.err
+    )
+    # A list that leaves out a more severe level would let critical findings pass unnoticed.
+    run = run_cli(capsys, "check", "sarif", CRITICAL, "--fail-on", "low,medium")
+    assert run.code == 2 and "leaves out the more severe high, critical" in run.err
     assert run_cli(capsys, "check", "sarif").code == 2
 
 
@@ -243,7 +248,7 @@ def test_fail_on_is_a_threshold(capsys: pytest.CaptureFixture[str]) -> None:
     report = str(TRIVY / "austimkelly-trivy-0.49.1-critical-high.sarif.json")
     run = run_cli(capsys, "check", "sarif", report, "--fail-on", "low,medium")
     assert run.code == 2
-    assert "fail-on 'low,medium' leaves out critical, high" in run.err
+    assert "fail_on: low, medium leaves out the more severe high, critical" in run.err
     run = run_cli(capsys, "check", "sarif", report, "--fail-on", "low", "--format", "json")
     assert run.code == 1
     doc = json.loads(run.out)

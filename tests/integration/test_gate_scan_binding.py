@@ -117,8 +117,8 @@ def test_max_age_on_a_report_without_time_is_denied(
 @pytest.mark.parametrize(
     ("setting", "problem"),
     [
-        ("fail_on: [low, medium]", "sarif.fail_on: fail-on 'low,medium' leaves out critical, high"),
-        ("max_age: 7d", "sarif.max_age"),
+        ("fail_on: [low, medium]", "sarif: fail_on: low, medium leaves out the more severe high"),
+        ("max_age: 7d", "sarif: max_age: '7d' is not a Go duration such as 168h or 90m"),
     ],
 )
 def test_bad_sarif_settings_exit_2(

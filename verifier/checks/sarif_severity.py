@@ -37,8 +37,10 @@ from datetime import datetime
 from typing import Any
 
 from verifier.checks import registry
+from verifier.checks._base import Check, RunContext
 from verifier.errors import InputError
 from verifier.models import CheckResult, Finding, Location, Severity
+from verifier.models.config import STRICT
 from verifier.sources.scan_reports import (
     Rule,
     Run,
@@ -74,24 +76,23 @@ def fail_on_levels(value: str | Sequence[str]) -> tuple[Severity, ...]:
     severe than one it names (``critical,high,medium``); ``low,medium`` raises ValueError, because read
     as written it would let critical findings through without a word. Names are case-insensitive.
     """
-    items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
-    names = [item.strip().lower() for item in items if item.strip()]
+    items = [value] if isinstance(value, str) else [str(v) for v in value]
+    names = [name.strip().lower() for item in items for name in item.split(",") if name.strip()]
     if not names:
-        raise ValueError(f"fail-on: no severity given (expected one of {_LEVEL_NAMES})")
+        raise ValueError(f"fail_on: name a severity ({_LEVEL_NAMES})")
     unknown = [n for n in names if n not in _SCANNER_LEVEL_BY_NAME]
     if unknown:
         raise ValueError(
-            f"fail-on: unknown severity {unknown[0]!r} (expected one of {_LEVEL_NAMES})"
+            f"fail_on: expected critical, high, medium, low or unknown; got {', '.join(unknown)}"
         )
     named = {_SCANNER_LEVEL_BY_NAME[n] for n in names}
     least = min(named, key=lambda s: s.rank)
     levels = tuple(s for s in SCANNER_LEVELS if s.rank >= least.rank)
-    left_out = [s.value for s in levels if s not in named]
+    left_out = [s.value for s in reversed(levels) if s not in named]
     if len(named) > 1 and left_out:
         raise ValueError(
-            f"fail-on {','.join(names)!r} leaves out {', '.join(left_out)}, more severe than "
-            f"{least.value}: write {least.value!r} for {least.value} and above, or name every level "
-            f"from critical down to {least.value}"
+            f"fail_on: {', '.join(names)} leaves out the more severe {', '.join(left_out)}; give "
+            f"the threshold alone ({least.value} means {least.value} and above)"
         )
     return levels
 
@@ -790,3 +791,127 @@ def evaluate(
         findings=tuple(findings),
         facts=facts,
     )
+
+
+# --- the check as the pipeline runs it -------------------------------------------------------------------
+
+_GO_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+")
+
+
+def _no_input_result(subject: str, reason: str) -> CheckResult:
+    return CheckResult(check=CHECK_ID, subject=subject, verdict="error", facts={"error": reason})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SarifSection:
+    """Scanner reports (check `sarif-severity`): Trivy SARIF or Trivy JSON."""
+
+    __pydantic_config__ = STRICT
+
+    files: tuple[str, ...] = ()
+    """SARIF 2.1.0 or Trivy JSON reports; a missing file is exit 2 (`verifier check sarif` takes them from
+    its arguments; an empty list in the gate gives verdict error)."""
+    fail_on: str | tuple[str, ...] = "high"
+    """The lowest severity that denies: critical, high, medium, low or unknown (`high` = high and
+    critical). A list is accepted when it leaves out no level more severe than one it names."""
+    ignore_files: tuple[str, ...] = ()
+    """.trivyignore / .trivyignore.yaml files (Trivy's semantics, with expiry)."""
+    vex: tuple[str, ...] = ()
+    """OpenVEX, CycloneDX VEX or CSAF VEX documents."""
+    ignore_unfixed: bool = False
+    """Waive vulnerabilities that have no fixed version."""
+    deny_ids: tuple[str, ...] = ()
+    """Ids that deny at any severity unless waived."""
+    max_size: int = dataclasses.field(default=64, metadata={"ge": 1})
+    """Refuse report files larger than this many MiB (checked before parsing)."""
+    max_age: str = ""
+    """Deny a report whose scan ran longer ago than this Go duration (e.g. `168h`), from `input.now`;
+    a report that records no scan time (Trivy SARIF) is then denied. Empty: no limit."""
+    require_image_identity: bool = True
+    """With an image gated, deny a report that does not name the image's digest (false: warn). A report
+    naming another image always denies."""
+
+    def __post_init__(self) -> None:
+        fail_on_levels(self.fail_on)
+        if self.max_age and not _GO_DURATION.fullmatch(self.max_age):
+            raise ValueError(f"max_age: {self.max_age!r} is not a Go duration such as 168h or 90m")
+
+    @property
+    def levels(self) -> tuple[Severity, ...]:
+        """The severities that deny, most severe first."""
+        return fail_on_levels(self.fail_on)
+
+
+@dataclasses.dataclass(frozen=True)
+class SarifEvidence:
+    """The read reports (by path), the parsed waiver files, and the digests a report may name (``None``
+    when no image is gated)."""
+
+    reports: tuple[tuple[str, ScanReport], ...]
+    waivers: WaiverInputs
+    image_digests: tuple[str, ...] | None = None
+
+
+class SarifSeverityCheck(Check[SarifSection, SarifEvidence]):
+    """``sarif-severity``: every report's findings within the severity policy, from a scan that ran, of
+    the gated image."""
+
+    meta = META
+    section_type = SarifSection
+
+    def collect(self, section: SarifSection, ctx: RunContext) -> SarifEvidence:
+        """Read the waiver files, then every report (size-capped before parsing); with an image gated, the
+        image's digest (the one a scan of it names)."""
+        from verifier.sources.files import MIB
+        from verifier.sources.scan_reports import load_scan_report, load_waiver_inputs
+
+        waivers = load_waiver_inputs(section.ignore_files, section.vex)
+        for path in section.ignore_files:
+            ctx.record_input(path, "ignore-file")
+        for path in section.vex:
+            ctx.record_input(path, "vex")
+        reports = []
+        for path in section.files:
+            reports.append((path, load_scan_report(path, section.max_size * MIB)))
+            ctx.record_input(path, "scan-report")
+        digests = (ctx.image_evidence().digest,) if ctx.image else None
+        return SarifEvidence(tuple(reports), waivers, digests)
+
+    def judge(
+        self, evidence: SarifEvidence, section: SarifSection, ctx: RunContext
+    ) -> list[CheckResult]:
+        """One result per report; an error result when no report is configured."""
+        if not evidence.reports:
+            return [_no_input_result("sarif.files", "no scan report configured")]
+        return [
+            evaluate(
+                report,
+                path,
+                fail_on=section.levels,
+                waivers=evidence.waivers,
+                ignore_unfixed=section.ignore_unfixed,
+                now=ctx.now,
+                image_digests=evidence.image_digests,
+            )
+            for path, report in evidence.reports
+        ]
+
+    def policy_config(
+        self, section: SarifSection, evidence: SarifEvidence | None
+    ) -> dict[str, Any]:
+        """fail_on (every level that denies), deny_ids, max_age, require_image_identity and the
+        malformed ignore-file lines."""
+        return {
+            "fail_on": [level.value for level in section.levels],
+            "deny_ids": list(section.deny_ids),
+            "max_age": section.max_age,
+            "require_image_identity": section.require_image_identity,
+            "ignore_file_problems": list(evidence.waivers.ignore_problems) if evidence else [],
+        }
+
+    def subject(self, section: SarifSection, ctx: RunContext) -> str:
+        """The report files."""
+        return ", ".join(section.files)
+
+
+CHECK = SarifSeverityCheck()

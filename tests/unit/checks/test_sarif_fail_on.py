@@ -48,15 +48,17 @@ def test_threshold_and_closed_lists(value: str | list[str], levels: tuple[Severi
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("low,medium", "leaves out critical, high, more severe than low"),
-        (["critical", "medium"], "leaves out high, more severe than medium"),
-        ("high,low", "leaves out critical, medium"),
-        ("critical,unknown", "leaves out high, medium, low"),
-        ("severe", "unknown severity 'severe'"),
-        ("info", "unknown severity 'info'"),
-        ("", "no severity given"),
-        (" , ", "no severity given"),
-        ([], "no severity given"),
+        ("low,medium", "leaves out the more severe high, critical"),
+        (["critical", "medium"], "leaves out the more severe high;"),
+        (["critical,medium"], "leaves out the more severe high;"),
+        ("high,low", "leaves out the more severe medium, critical"),
+        ("critical,unknown", "leaves out the more severe low, medium, high;"),
+        ("severe", "expected critical, high, medium, low or unknown; got severe"),
+        ("high,severe", "got severe$"),
+        ("info", "got info"),
+        ("", "name a severity"),
+        (" , ", "name a severity"),
+        ([], "name a severity"),
     ],
 )
 def test_lists_with_holes_and_unknown_words_are_errors(
@@ -69,7 +71,10 @@ def test_lists_with_holes_and_unknown_words_are_errors(
 def test_hole_message_says_what_to_write() -> None:
     with pytest.raises(ValueError) as info:
         fail_on_levels("low,medium")
-    assert "write 'low' for low and above" in str(info.value)
+    assert str(info.value) == (
+        "fail_on: low, medium leaves out the more severe high, critical; give the threshold alone "
+        "(low means low and above)"
+    )
 
 
 def test_every_accepted_list_equals_the_threshold_of_its_least_severe_level() -> None:
