@@ -127,3 +127,75 @@ def test_bad_sarif_settings_exit_2(
     doc = _gate(capsys, tmp_path, f"  files: [{DEMO}/scan.sarif]\n  {setting}\n")
     assert doc["code"] == 2
     assert problem in doc["err"] and "Traceback" not in doc["err"]
+
+
+# --- through a real registry (Debian docker-registry on 127.0.0.1) ------------------------------------------
+
+
+def _report_naming(tmp_path: Path, repo_digest: str) -> Path:
+    """Trivy's golden JSON report (medium findings only) with RepoDigests rewritten to ``repo_digest``."""
+    doc = json.loads((TRIVY / "trivy-golden-alpine-310.trivy-report.json").read_text())
+    doc["Metadata"]["RepoDigests"] = [repo_digest]
+    path = tmp_path / "scan.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _gate_image(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, image: str, report: Path
+) -> dict[str, Any]:
+    cfg = tmp_path / "verifier.yaml"
+    cfg.write_text(f"image: {image}\nsarif:\n  files: [{report}]\n")
+    run = run_cli(capsys, "gate", "--config", str(cfg), "--format", "json", "--now", NOW)
+    doc: dict[str, Any] = json.loads(run.out)
+    doc["code"] = run.code
+    return doc
+
+
+def test_tag_moved_after_the_scan_is_denied(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, registry: Any
+) -> None:
+    """The scan named the digest `v1` pointed to; after a push moves `v1`, the same report is of another
+    image, and the gate (which resolves the tag once) says so."""
+    repo = registry.new_repo("scan")
+    scanned, _ = registry.push_image(repo, "v1")
+    report = _report_naming(tmp_path, f"{registry.host}/{repo}@{scanned}")
+    allowed = _gate_image(capsys, tmp_path, registry.ref(repo, "v1"), report)
+    assert allowed["code"] == 0, allowed["decision"]
+    assert allowed["results"][0]["facts"]["image_binding"]["gated"] == [scanned]
+    moved, _ = registry.push_image(repo, "v1")
+    denied = _gate_image(capsys, tmp_path, registry.ref(repo, "v1"), report)
+    assert denied["code"] == 1
+    [deny] = denied["decision"]["deny"]
+    assert f"the scan is of another image, not the gated {moved}" in deny
+
+
+def test_report_naming_the_index_binds_when_the_index_is_gated(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, registry: Any
+) -> None:
+    """`trivy image repo@<index digest>` records the index digest (remote.Get's descriptor)."""
+    from verifier.sources.oci_common import OCI_INDEX, OCI_MANIFEST
+
+    repo = registry.new_repo("scan")
+    platform, raw = registry.push_image(repo, None)
+    index = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": platform,
+                "size": len(raw),
+                "platform": {"architecture": "amd64", "os": "linux"},
+            }
+        ],
+    }
+    index_digest, _ = registry.push_manifest(repo, "multi", index, OCI_INDEX)
+    report = _report_naming(tmp_path, f"{registry.host}/{repo}@{index_digest}")
+    doc = _gate_image(capsys, tmp_path, registry.ref(repo, index_digest), report)
+    assert doc["code"] == 0, doc["decision"]
+    # Gated by the platform manifest, the same report names the index: not bound until the pipeline
+    # passes the index that contains the manifest as an acceptable digest too.
+    doc = _gate_image(capsys, tmp_path, registry.ref(repo, platform), report)
+    assert doc["code"] == 1
+    assert doc["results"][0]["facts"]["image_binding"]["status"] == "mismatch"
