@@ -109,14 +109,23 @@ deny contains msg if {
 
 sarif_binding(result) := object.get(result.facts, "image_binding", {"status": "not-checked"})
 
+sarif_gated(binding) := concat(" / ", object.get(binding, "gated", []))
+
+sarif_problems(binding) := concat("; ", object.get(binding, "problems", []))
+
+# The digest to show in the hint: the gated one (a report is only unbound when an image is gated).
+sarif_hint_digest(binding) := binding.gated[0] if {
+	count(object.get(binding, "gated", [])) > 0
+} else := "sha256:<digest>"
+
 deny contains msg if {
 	some result in sarif_results
 	binding := sarif_binding(result)
 	binding.status == "mismatch"
-	msg := sprintf("%s: the scan is of another image, not the gated %s: %s", [result.subject, concat(" / ", binding.gated), concat("; ", binding.problems)])
+	msg := sprintf("%s: the scan is of another image, not the gated %s: %s", [result.subject, sarif_gated(binding), sarif_problems(binding)])
 }
 
-sarif_unbound_msg(result, binding) := sprintf("%s: the report does not say it is a scan of the gated image %s (%s); scan the image by digest so the report records it, e.g. trivy image --format sarif registry/repo@%s", [result.subject, concat(" / ", binding.gated), concat("; ", binding.problems), binding.gated[0]])
+sarif_unbound_msg(result, binding) := sprintf("%s: the report does not say it is a scan of the gated image %s (%s); scan the image by digest so the report records it, e.g. trivy image --format sarif registry/repo@%s", [result.subject, sarif_gated(binding), sarif_problems(binding), sarif_hint_digest(binding)])
 
 deny contains msg if {
 	some result in sarif_results
@@ -132,6 +141,16 @@ warn contains msg if {
 	binding.status == "unbound"
 	not sarif_cfg.require_image_identity
 	msg := sarif_unbound_msg(result, binding)
+}
+
+# A binding status this policy does not know must not pass as bound.
+sarif_binding_statuses := {"bound", "unbound", "mismatch", "not-checked"}
+
+deny contains msg if {
+	some result in sarif_results
+	binding := sarif_binding(result)
+	not binding.status in sarif_binding_statuses
+	msg := sprintf("%s: unknown image binding status %v", [result.subject, object.get(binding, "status", null)])
 }
 
 # --- scan-too-old: max_age (a Go duration such as "168h") against input.now ----------------------------

@@ -187,3 +187,15 @@ test_scan_from_the_future_denies if {
 	msgs == {"scan.sarif: the scan time 2026-11-26T00:10:00Z is after now (2026-11-26T00:00:00Z)"}
 	count(verifier.deny) == 0 with input as {"results": [timed_result("2026-11-26T00:04:00Z")], "config": {}, "now": "2026-11-26T00:00:00Z"}
 }
+
+test_unknown_binding_status_denies if {
+	r := sarif_result({}, {"facts": {"unwaived": {}, "waived": 0, "degraded": 0, "image_binding": {"status": "maybe"}}})
+	msgs := verifier.deny with input as {"results": [r], "config": {}}
+	msgs == {"scan.sarif: unknown image binding status maybe"}
+}
+
+test_unbound_without_details_still_denies if {
+	r := sarif_result({}, {"facts": {"unwaived": {}, "waived": 0, "degraded": 0, "image_binding": {"status": "unbound"}}})
+	msgs := verifier.deny with input as {"results": [r], "config": {}}
+	msgs == {"scan.sarif: the report does not say it is a scan of the gated image  (); scan the image by digest so the report records it, e.g. trivy image --format sarif registry/repo@sha256:<digest>"}
+}
