@@ -292,3 +292,22 @@ def test_a_log_that_does_not_prove_the_scan_ran_denies(
     assert run.code == 1
     [deny] = json.loads(run.out)["decision"]["deny"]
     assert deny.startswith(f"{path}: the scan did not run or did not finish: {reason}")
+
+
+def test_cosign_vuln_body_is_read_like_a_trivy_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`trivy image --format cosign-vuln` output: its scanner.result is Trivy's JSON report."""
+    body = str(UPSTREAM / "cosign-vuln" / "trivy-doc-alpine-3.10.cosign-vuln.json")
+    run = run_cli(capsys, "check", "sarif", body, "--format", "json")
+    assert run.code == 1
+    facts = json.loads(run.out)["results"][0]["facts"]
+    assert (facts["format"], facts["unwaived"]) == ("cosign-vuln", {"critical": 1})
+    assert facts["scanned_at"] == "2022-07-24T08:14:04.864682Z"
+    empty = tmp_path / "vuln.json"
+    empty.write_text('{"scanner": {"uri": "pkg:github/aquasecurity/trivy@v0.50.0"}}')
+    run = run_cli(capsys, "check", "sarif", str(empty))
+    assert run.code == 2
+    assert run.err == (
+        f"verifier: error: {empty}: scanner.result is missing: the attestation carries no scan\n"
+    )

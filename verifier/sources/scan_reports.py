@@ -466,8 +466,9 @@ def _check_trivy(doc: ScanDocument, name: str, where: str = "") -> None:
 
 
 def parse_scan_report(data: bytes, name: str) -> ScanReport:
-    """Decode and shape-check a SARIF log or a Trivy JSON report; every problem is an InputError naming
-    ``name`` (not JSON, another kind of document, an unsupported version, a malformed time)."""
+    """Decode and shape-check a SARIF log, a Trivy JSON report, or a cosign-vuln body
+    (:func:`parse_cosign_vuln`); every problem is an InputError naming ``name`` (not JSON, another kind of
+    document, an unsupported version, a malformed time)."""
     doc: ScanDocument = _decode(_DECODER, data, name, "SARIF 2.1.0 or a Trivy JSON report")
     if doc.runs is not None:
         if doc.version != "2.1.0":
@@ -505,7 +506,25 @@ def parse_scan_report(data: bytes, name: str) -> ScanReport:
             scans=(_trivy_record(doc, name, ""),),
             scanner=_scanner("Trivy", version),
         )
+    if _looks_like_cosign_vuln(data):
+        return parse_cosign_vuln(data, name)
     raise InputError(name, "neither SARIF (no 'runs') nor a Trivy JSON report (no 'SchemaVersion')")
+
+
+class _CosignVulnProbe(msgspec.Struct, frozen=True):
+    """Only whether a document has the keys of a cosign-vuln body or of a statement carrying one."""
+
+    predicate_type: Any = msgspec.field(default=None, name="predicateType")
+    predicate: Any = None
+    scanner: Any = None
+
+
+def _looks_like_cosign_vuln(data: bytes) -> bool:
+    try:
+        probe = msgspec.json.decode(data.lstrip(b"\xef\xbb\xbf \t\r\n"), type=_CosignVulnProbe)
+    except (msgspec.DecodeError, RecursionError):
+        return False
+    return any(v is not None for v in (probe.predicate_type, probe.predicate, probe.scanner))
 
 
 def _scanner(tool: str | None, version: str | None) -> str | None:
