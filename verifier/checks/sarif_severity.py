@@ -576,10 +576,6 @@ def waiver_sources(
 # --- did the scan run, and of which image ----------------------------------------------------------
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
-BOUND_REPORT_HINT = (
-    "scan the image by digest so the report records it, e.g. "
-    "trivy image --format sarif registry/repo@sha256:<digest>"
-)
 
 
 def canonical_digest(value: str) -> str | None:
@@ -612,7 +608,8 @@ def not_run_reasons(report: ScanReport) -> list[str]:
     return reasons
 
 
-def _invocation_problems(report: ScanReport, name: str) -> None:
+def _require_execution_successful(report: ScanReport, name: str) -> None:
+    """SARIF requires ``executionSuccessful`` on every invocation: without it the log says nothing."""
     for i, run in enumerate(report.document.runs or []):
         for j, invocation in enumerate(run.invocations or []):
             if invocation.execution_successful is None:
@@ -639,13 +636,12 @@ def _artifact_facts(artifact: ScannedArtifact | None) -> dict[str, Any] | None:
 def _binding(record: ScanRecord, gated: frozenset[str]) -> tuple[str, str | None]:
     """(bound | unbound | mismatch, problem) for one scan against the acceptable digests."""
     artifact = record.artifact
-    digests = (
-        [d for d in (canonical_digest(r) for r in artifact.repo_digests) if d] if artifact else []
-    )
+    repo_digests = artifact.repo_digests if artifact else ()
+    digests = [d for d in (canonical_digest(r) for r in repo_digests) if d]
     if any(d in gated for d in digests):
         return "bound", None
     if digests:
-        names = ", ".join(artifact.repo_digests) if artifact else ""
+        names = ", ".join(repo_digests)
         return "mismatch", f"{record.pointer} is a scan of {names}, not of the gated image"
     said = []
     if artifact and artifact.name:
@@ -719,7 +715,7 @@ def evaluate(
     levels = fail_on_levels(fail_on)
     sources = waiver_sources(waivers, ignore_unfixed=ignore_unfixed, now=now)
     if report.is_sarif:
-        _invocation_problems(report, subject)
+        _require_execution_successful(report, subject)
     findings: list[Finding] = []
     counts: Counter[str] = Counter()
     unwaived: Counter[str] = Counter()
