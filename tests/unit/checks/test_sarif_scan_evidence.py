@@ -7,6 +7,7 @@ tests/assets/upstream/cosign-vuln/SOURCES.md), not produced by the code under te
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -420,3 +421,22 @@ def test_cosign_vuln_bad_bodies(document: dict[str, Any], problem: str) -> None:
 def test_sarif_is_not_a_cosign_vuln_body() -> None:
     with pytest.raises(InputError, match="scanner.result is missing"):
         parse_cosign_vuln(ORTELIUS.read_bytes(), str(ORTELIUS))
+
+
+def test_binding_is_the_worst_scan_whatever_the_order() -> None:
+    """Metamorphic: over every ordered choice of up to three runs, the report's status is its worst run's
+    (mismatch > unbound > bound), and adding a bound run never improves it."""
+    kinds = {
+        "bound": _run(results=[], properties={"repoDigests": ["r@" + OTHER_DIGEST]}),
+        "unbound": _run(results=[]),
+        "mismatch": _run(results=[], properties={"repoDigests": ["r@" + ORTELIUS_DIGEST]}),
+    }
+    worst = ("mismatch", "unbound", "bound")
+    for size in (1, 2, 3):
+        for combo in itertools.product(kinds, repeat=size):
+            runs = [kinds[k] for k in combo]
+            status = _evaluate(_sarif(runs), image_digests=[OTHER_DIGEST]).facts["image_binding"]
+            expected = next(k for k in worst if k in combo)
+            assert status["status"] == expected, combo
+            more = _evaluate(_sarif([*runs, kinds["bound"]]), image_digests=[OTHER_DIGEST])
+            assert more.facts["image_binding"]["status"] == expected, combo
