@@ -143,6 +143,34 @@ warn contains msg if {
 	msg := sarif_unbound_msg(result, binding)
 }
 
+# Several images in one release: each needs a report that names its digest (a report of one of them binds
+# only that one). Said once some report is bound; an unbound report already denies on its own.
+sarif_release_digests contains digest if {
+	some result in sarif_results
+	some digest in object.get(sarif_binding(result), "gated", [])
+}
+
+sarif_scanned_digests contains digest if {
+	some result in sarif_results
+	some digest in object.get(sarif_binding(result), "bound_to", [])
+}
+
+sarif_unscanned_msg(digest) := sprintf("sarif-severity: no scan report of the release's image %s (every image needs a report that names its digest)", [digest])
+
+deny contains sarif_unscanned_msg(digest) if {
+	sarif_cfg.require_image_identity
+	count(sarif_scanned_digests) > 0
+	some digest in sarif_release_digests
+	not digest in sarif_scanned_digests
+}
+
+warn contains sarif_unscanned_msg(digest) if {
+	not sarif_cfg.require_image_identity
+	count(sarif_scanned_digests) > 0
+	some digest in sarif_release_digests
+	not digest in sarif_scanned_digests
+}
+
 # A binding status this policy does not know must not pass as bound.
 sarif_binding_statuses := {"bound", "unbound", "mismatch", "not-checked"}
 

@@ -199,3 +199,28 @@ test_unbound_without_details_still_denies if {
 	msgs := verifier.deny with input as {"results": [r], "config": {}}
 	msgs == {"scan.sarif: the report does not say it is a scan of the gated image  (); scan the image by digest so the report records it, e.g. trivy image --format sarif registry/repo@sha256:<digest>"}
 }
+
+other := "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+release_result(subject, bound_to) := {
+	"check": "sarif-severity", "subject": subject, "verdict": "pass", "findings": [],
+	"facts": {"unwaived": {}, "waived": 0, "degraded": 0, "image_binding": {
+		"status": "bound", "gated": [gated, other], "bound_to": bound_to, "problems": [],
+	}},
+}
+
+test_every_image_of_a_release_needs_a_report if {
+	msgs := verifier.deny with input as {"results": [release_result("a.sarif", [gated])], "config": {}}
+	msgs == {sprintf("sarif-severity: no scan report of the release's image %s (every image needs a report that names its digest)", [other])}
+	count(verifier.deny) == 0 with input as {
+		"results": [release_result("a.sarif", [gated]), release_result("b.sarif", [other])],
+		"config": {},
+	}
+	count(verifier.deny) == 0 with input as {"results": [release_result("ab.sarif", [gated, other])], "config": {}}
+}
+
+test_release_coverage_only_warns_when_identity_optional if {
+	inp := {"results": [release_result("a.sarif", [gated])], "config": {"sarif-severity": {"require_image_identity": false}}}
+	count(verifier.deny) == 0 with input as inp
+	verifier.warn == {sprintf("sarif-severity: no scan report of the release's image %s (every image needs a report that names its digest)", [other])} with input as inp
+}

@@ -199,3 +199,29 @@ def test_report_naming_the_index_binds_when_the_index_is_gated(
     doc = _gate_image(capsys, tmp_path, registry.ref(repo, platform), report)
     assert doc["code"] == 1
     assert doc["results"][0]["facts"]["image_binding"]["status"] == "mismatch"
+
+
+def test_every_image_of_a_release_needs_its_own_scan(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Two images (the demo's throwaway-key and throwaway-worker layouts): the demo report names the first,
+    so the second has no scan until a report naming it is added (Trivy's golden JSON, RepoDigests rewritten
+    here to name the worker)."""
+    worker = "sha256:517ec2ddd7cba68ee8318d4e14771f7de0af464a53d725c1942964d985660772"
+    images = (
+        f"images:\n  - oci-layout:{DEMO}/throwaway-key\n  - oci-layout:{DEMO}/throwaway-worker\n"
+    )
+    cfg = tmp_path / "verifier.yaml"
+    cfg.write_text(images + f"sarif:\n  files: [{DEMO}/scan.sarif]\n")
+    run = run_cli(capsys, "gate", "--config", str(cfg), "--format", "json", "--now", NOW)
+    assert run.code == 1
+    assert json.loads(run.out)["decision"]["deny"] == [
+        f"sarif-severity: no scan report of the release's image {worker} (every image needs a report "
+        "that names its digest)"
+    ]
+    report = _report_naming(tmp_path, f"localhost:5000/demo/throwaway-worker@{worker}")
+    cfg.write_text(images + f"sarif:\n  files: [{DEMO}/scan.sarif, {report}]\n")
+    run = run_cli(capsys, "gate", "--config", str(cfg), "--format", "json", "--now", NOW)
+    assert run.code == 0, run.out
+    bound = [r["facts"]["image_binding"]["bound_to"] for r in json.loads(run.out)["results"]]
+    assert bound == [[DEMO_DIGEST], [worker]]

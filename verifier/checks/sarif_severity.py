@@ -633,47 +633,58 @@ def _artifact_facts(artifact: ScannedArtifact | None) -> dict[str, Any] | None:
     return out
 
 
-def _binding(record: ScanRecord, gated: frozenset[str]) -> tuple[str, str | None]:
-    """(bound | unbound | mismatch, problem) for one scan against the acceptable digests."""
+def _binding(record: ScanRecord, gated: frozenset[str]) -> tuple[str, str | None, frozenset[str]]:
+    """(bound | unbound | mismatch, problem, the gated digests it names) for one scan."""
     artifact = record.artifact
     repo_digests = artifact.repo_digests if artifact else ()
     digests = [d for d in (canonical_digest(r) for r in repo_digests) if d]
-    if any(d in gated for d in digests):
-        return "bound", None
+    named = gated.intersection(digests)
+    if named:
+        return "bound", None, named
     if digests:
         names = ", ".join(repo_digests)
-        return "mismatch", f"{record.pointer} is a scan of {names}, not of the gated image"
+        return "mismatch", f"{record.pointer} is a scan of {names}, not of the gated image", named
     said = []
     if artifact and artifact.name:
         said.append(f"image {artifact.name}")
     if artifact and artifact.image_id:
         said.append(f"image ID {artifact.image_id}")
     what = f"names {' and '.join(said)} but no repository digest" if said else "names no image"
-    return "unbound", f"{record.pointer} {what}"
+    return "unbound", f"{record.pointer} {what}", named
 
 
 def image_binding(report: ScanReport, image_digests: Collection[str] | None) -> dict[str, Any]:
-    """Whether the report is a scan of the gated image: ``status`` is ``bound``, ``unbound``,
-    ``mismatch`` or ``not-checked`` (no image gated); ``problems`` say which scan and why."""
+    """Whether the report is a scan of a gated image: ``status`` is ``bound`` (every scan names one of
+    ``image_digests``), ``unbound``, ``mismatch`` or ``not-checked`` (no image gated); ``problems`` say which
+    scan and why; ``bound_to`` lists the gated digests its scans name (the policy checks that every image
+    of a release has a report)."""
     if image_digests is None:
-        return {"status": "not-checked", "gated": [], "problems": []}
+        return {"status": "not-checked", "gated": [], "bound_to": [], "problems": []}
     gated = set()
     for value in image_digests:
         digest = canonical_digest(value)
         if digest is None:
             raise ValueError(f"sarif-severity: {value!r} is not an image digest (sha256:<hex>)")
         gated.add(digest)
-    statuses, problems = [], []
+    statuses: list[str] = []
+    problems: list[str] = []
+    bound_to: set[str] = set()
     for record in report.scans:
-        status, problem = _binding(record, frozenset(gated))
+        status, problem, named = _binding(record, frozenset(gated))
         statuses.append(status)
+        bound_to |= named
         if problem:
             problems.append(problem)
     if not report.scans:
         statuses.append("unbound")
         problems.append("the report records no scan")
     status = next((s for s in ("mismatch", "unbound") if s in statuses), "bound")
-    return {"status": status, "gated": sorted(gated), "problems": problems}
+    return {
+        "status": status,
+        "gated": sorted(gated),
+        "bound_to": sorted(bound_to),
+        "problems": problems,
+    }
 
 
 def rfc3339(moment: datetime) -> str:
@@ -856,8 +867,8 @@ class SarifSeverityCheck(Check[SarifSection, SarifEvidence]):
     section_type = SarifSection
 
     def collect(self, section: SarifSection, ctx: RunContext) -> SarifEvidence:
-        """Read the waiver files, then every report (size-capped before parsing); with an image gated, the
-        image's digest (the one a scan of it names)."""
+        """Read the waiver files, then every report (size-capped before parsing); with images gated, the
+        digests of the release's images (a scan of one of them names its digest)."""
         from verifier.sources.files import MIB
         from verifier.sources.scan_reports import load_scan_report, load_waiver_inputs
 
@@ -870,7 +881,8 @@ class SarifSeverityCheck(Check[SarifSection, SarifEvidence]):
         for path in section.files:
             reports.append((path, load_scan_report(path, section.max_size * MIB)))
             ctx.record_input(path, "scan-report")
-        digests = (ctx.image_evidence().digest,) if ctx.image else None
+        release = ctx.release_digests() if ctx.config.all_images else {}
+        digests = tuple(dict.fromkeys(release.values())) if release else None
         return SarifEvidence(tuple(reports), waivers, digests)
 
     def judge(

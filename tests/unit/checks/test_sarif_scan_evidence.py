@@ -171,6 +171,7 @@ def test_report_naming_the_gated_digest_is_bound() -> None:
     assert result.facts["image_binding"] == {
         "status": "bound",
         "gated": [ORTELIUS_DIGEST],
+        "bound_to": [ORTELIUS_DIGEST],
         "problems": [],
     }
     assert result.facts["scans"][0]["image"]["repo_digests"] == [
@@ -204,6 +205,7 @@ def test_report_of_another_image_is_a_mismatch() -> None:
     assert result.facts["image_binding"] == {
         "status": "mismatch",
         "gated": [OTHER_DIGEST],
+        "bound_to": [],
         "problems": [
             "runs[0] is a scan of quay.io/ortelius/ms-nginx@"
             + ORTELIUS_DIGEST
@@ -244,7 +246,12 @@ def test_report_without_a_digest_is_unbound(name: str, problem: str) -> None:
 
 def test_no_gated_image_means_not_checked() -> None:
     result = _evaluate(load_scan_report(TRIVY / "trivy-golden-alpine-310.sarif.json"))
-    assert result.facts["image_binding"] == {"status": "not-checked", "gated": [], "problems": []}
+    assert result.facts["image_binding"] == {
+        "status": "not-checked",
+        "gated": [],
+        "bound_to": [],
+        "problems": [],
+    }
     assert result.verdict == "pass"
 
 
