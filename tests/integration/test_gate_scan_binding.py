@@ -225,3 +225,17 @@ def test_every_image_of_a_release_needs_its_own_scan(
     assert run.code == 0, run.out
     bound = [r["facts"]["image_binding"]["bound_to"] for r in json.loads(run.out)["results"]]
     assert bound == [[DEMO_DIGEST], [worker]]
+
+
+def test_check_sarif_with_a_config_that_names_the_image_binds_too(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`verifier check sarif FILE --config C` decides as the gate does: C's image is the gated one."""
+    cfg = tmp_path / "verifier.yaml"
+    cfg.write_text(f"image: oci-layout:{DEMO}/throwaway-key\nsarif:\n  files: []\n")
+    other = str(TRIVY / "ortelius-trivy-0.40.0-empty-results.sarif.json")
+    run = run_cli(capsys, "check", "sarif", other, "--config", str(cfg), "--format", "json")
+    assert run.code == 1
+    assert json.loads(run.out)["results"][0]["facts"]["image_binding"]["status"] == "mismatch"
+    run = run_cli(capsys, "check", "sarif", f"{DEMO}/scan.sarif", "--config", str(cfg))
+    assert run.code == 0, run.out
