@@ -20,9 +20,10 @@ Besides the findings, the facts say what the policy needs to deny a report that 
 
 * ``not_run``: the log has no runs, a run has no ``results`` (SARIF: absent means not computed, ``[]``
   means none found), or an invocation says ``executionSuccessful: false``;
-* ``image_binding``: with ``image_digests`` given (the gated manifest digest, or the index containing it),
-  whether every scan names one of them in its repository digests (``bound``), names none (``unbound``), or
-  names another image (``mismatch``); ``not-checked`` when no image is gated;
+* ``image_binding``: with ``image_digests`` given (the digests of the release's images; an index that
+  contains a gated manifest would belong there too), whether every scan names one of them in its repository
+  digests (``bound``), names none (``unbound``), or names another image (``mismatch``); ``not-checked`` when
+  no image is gated;
 * ``scanned_at``: when the oldest scan finished (UTC), for ``max_age`` in the policy.
 """
 
