@@ -108,11 +108,13 @@ class _Run:
         options: SourceOptions,
         collect_image: CollectImage,
         image: str | None = None,
+        signer_set: str | None = None,
         release_digests: dict[str, str] | None = None,
     ) -> None:
         self.config = config
         self.now = now
         self.image = image
+        self.signer_set = signer_set
         self._options = options
         self._collect_image = collect_image
         self._evidence: ImageEvidence | None = None
@@ -234,14 +236,16 @@ def run_checks(
     collect_image: CollectImage | None = None,
     clock: Callable[[], float] = time.perf_counter,
     max_parallel_images: int = 8,
+    signer_set: str | None = None,
 ) -> CheckRun:
     """Collect and judge: every check ``config`` configures (or those of ``only``), no decision yet.
 
     Image checks run on every image of the release (:attr:`VerifierConfig.all_images`), the images
     concurrently (at most ``max_parallel_images`` at a time), each image's evidence collected once for all
     of them; the other checks run once. Results come per image (in the release's order), then the others,
-    each group in registry order. :func:`evaluate` is this plus the decision; the audit calls it per unit
-    and decides on the aggregate.
+    each group in registry order. ``signer_set`` names the signer set every image is verified with (a
+    webhook rule's choice) instead of the sets' ``images`` patterns. :func:`evaluate` is this plus the
+    decision; the audit calls it per unit and decides on the aggregate.
     """
     options = sources or SourceOptions()
     reader = collect_image or _default_collect_image
@@ -254,7 +258,7 @@ def run_checks(
     release_digests: dict[str, str] = {}
 
     def run(image: str | None, ids: list[str]) -> tuple[_Run, list[CheckResult], dict[str, float]]:
-        ctx = _Run(config, now, options, reader, image, release_digests)
+        ctx = _Run(config, now, options, reader, image, signer_set, release_digests)
         ctx.attestations = attestations
         out: list[CheckResult] = []
         spent: dict[str, float] = {}
@@ -303,6 +307,7 @@ def evaluate(
     opa_url: str | None = None,
     collect_image: CollectImage | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    signer_set: str | None = None,
 ) -> Evaluation:
     """Run every check ``config`` configures (or those of ``only``) and decide once with the policy.
 
@@ -312,7 +317,13 @@ def evaluate(
     section. ``collect_image`` replaces the registry/layout reader (a test seam).
     """
     run = run_checks(
-        config, now=now, only=only, sources=sources, collect_image=collect_image, clock=clock
+        config,
+        now=now,
+        only=only,
+        sources=sources,
+        collect_image=collect_image,
+        clock=clock,
+        signer_set=signer_set,
     )
     merged = merge_policy_config(run.policy_config, *policy_overrides)
     if policy_dir is None and config.policy.bundle:
