@@ -634,16 +634,36 @@ def _artifact_facts(artifact: ScannedArtifact | None) -> dict[str, Any] | None:
     return out
 
 
+def _scan_facts(record: ScanRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "pointer": record.pointer,
+        "image": _artifact_facts(record.artifact),
+        "scanned_at": rfc3339(record.scanned_at) if record.scanned_at else None,
+    }
+    if record.attested:
+        out["attested"] = list(record.attested)
+    return out
+
+
 def _binding(record: ScanRecord, gated: frozenset[str]) -> tuple[str, str | None, frozenset[str]]:
     """(bound | unbound | mismatch, problem, the gated digests it names) for one scan."""
     artifact = record.artifact
     repo_digests = artifact.repo_digests if artifact else ()
     digests = [d for d in (canonical_digest(r) for r in repo_digests) if d]
+    attested = [d for d in (canonical_digest(a) for a in record.attested) if d]
+    if attested and digests and not set(attested) & set(digests):
+        # The statement is about one image and the scan inside it about another.
+        problem = (
+            f"{record.pointer} is a scan of {', '.join(repo_digests)}, but its attestation is about "
+            f"{', '.join(record.attested)}"
+        )
+        return "mismatch", problem, frozenset()
+    digests += attested
     named = gated.intersection(digests)
     if named:
         return "bound", None, named
     if digests:
-        names = ", ".join(repo_digests)
+        names = ", ".join((*repo_digests, *record.attested))
         return "mismatch", f"{record.pointer} is a scan of {names}, not of the gated image", named
     said = []
     if artifact and artifact.name:
@@ -782,14 +802,7 @@ def evaluate(
         "not_run": not_run,
         "image_binding": binding,
         "scanned_at": _scanned_at(report),
-        "scans": [
-            {
-                "pointer": record.pointer,
-                "image": _artifact_facts(record.artifact),
-                "scanned_at": rfc3339(record.scanned_at) if record.scanned_at else None,
-            }
-            for record in report.scans
-        ],
+        "scans": [_scan_facts(record) for record in report.scans],
     }
     bad = failing or not_run or binding["status"] in ("mismatch", "unbound")
     return CheckResult(

@@ -312,9 +312,17 @@ class CosignVulnPredicate(msgspec.Struct, frozen=True):
     metadata: CosignVulnMetadata | None = None
 
 
+class StatementSubject(msgspec.Struct, frozen=True):
+    """An in-toto statement subject: a name and its digests by algorithm."""
+
+    name: str | None = None
+    digest: dict[str, str] | None = None
+
+
 class _CosignVulnInput(msgspec.Struct, frozen=True):
     """A predicate body, or an in-toto statement that carries one (``predicateType`` + ``predicate``)."""
 
+    subject: list[StatementSubject] | None = None
     predicate_type: str | None = msgspec.field(default=None, name="predicateType")
     predicate: CosignVulnPredicate | None = None
     scanner: CosignVulnScanner | None = None
@@ -346,6 +354,9 @@ class ScanRecord:
     pointer: str
     artifact: ScannedArtifact | None
     scanned_at: datetime | None
+    # The subjects of the in-toto statement that carried the scan, as ``name@algorithm:hex`` (empty when
+    # the body came alone): what the attestation says the scan is about.
+    attested: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -536,8 +547,9 @@ def _scanner(tool: str | None, version: str | None) -> str | None:
 def parse_cosign_vuln(data: bytes, name: str) -> ScanReport:
     """Decode the body of a cosign vulnerability attestation (or an in-toto statement carrying one) whose
     ``scanner.result`` is a Trivy JSON report (``trivy image --format cosign-vuln``). The scan time is
-    ``metadata.scanFinishedOn`` (else ``scanStartedOn``, else the report's ``CreatedAt``). Nothing here
-    verifies a signature: the caller reads the body from a verified envelope."""
+    ``metadata.scanFinishedOn`` (else ``scanStartedOn``, else the report's ``CreatedAt``); a statement's
+    subjects are kept as :attr:`ScanRecord.attested`. Nothing here verifies a signature: the caller reads
+    the body from a verified envelope."""
     what = f"cosign vulnerability attestation ({COSIGN_VULN_PREDICATE})"
     wrapper: _CosignVulnInput = _decode(_COSIGN_VULN_DECODER, data, name, what)
     body: CosignVulnPredicate | _CosignVulnInput = wrapper
@@ -567,17 +579,22 @@ def parse_cosign_vuln(data: bytes, name: str) -> ScanReport:
     _check_trivy(result, name, f"{prefix}scanner.result: ")
     record = _trivy_record(result, name, f"{prefix}scanner.result")
     meta = body.metadata
+    scanned_at = record.scanned_at
     for field, value in (
         ("scanFinishedOn", meta.scan_finished_on if meta else None),
         ("scanStartedOn", meta.scan_started_on if meta else None),
     ):
         if value:
-            record = ScanRecord(
-                pointer=record.pointer,
-                artifact=record.artifact,
-                scanned_at=_time(value, name, f"{prefix}metadata.{field}"),
-            )
+            scanned_at = _time(value, name, f"{prefix}metadata.{field}")
             break
+    attested = tuple(
+        f"{subject.name or ''}@{algorithm}:{value}"
+        for subject in wrapper.subject or ()
+        for algorithm, value in sorted((subject.digest or {}).items())
+    )
+    record = ScanRecord(
+        pointer=record.pointer, artifact=record.artifact, scanned_at=scanned_at, attested=attested
+    )
     # The scanner uri often ends with the version already (pkg:github/aquasecurity/trivy@v0.30.1).
     tool = scanner.uri or "Trivy"
     version = scanner.version if scanner.version and not tool.endswith(scanner.version) else None

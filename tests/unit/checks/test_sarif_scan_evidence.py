@@ -447,3 +447,42 @@ def test_binding_is_the_worst_scan_whatever_the_order() -> None:
             assert status["status"] == expected, combo
             more = _evaluate(_sarif([*runs, kinds["bound"]]), image_digests=[OTHER_DIGEST])
             assert more.facts["image_binding"]["status"] == expected, combo
+
+
+def _statement(subject_digest: str, repo_digests: list[str] | None) -> ScanReport:
+    """The Trivy doc's cosign-vuln body in an in-toto statement about ``subject_digest`` (hand-built:
+    no real signed cosign-vuln statement exists as upstream data, see the SOURCES.md)."""
+    body = json.loads((COSIGN_VULN / "trivy-doc-alpine-3.10.cosign-vuln.json").read_text())
+    body["scanner"]["result"]["Metadata"]["RepoDigests"] = repo_digests
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [
+            {"name": "ghcr.io/acme/app", "digest": {"sha256": subject_digest.split(":")[1]}}
+        ],
+        "predicateType": "https://cosign.sigstore.dev/attestation/vuln/v1",
+        "predicate": body,
+    }
+    return parse_cosign_vuln(json.dumps(statement).encode(), "att.json")
+
+
+def test_statement_subject_binds_a_scan_that_names_no_digest() -> None:
+    report = _statement(OTHER_DIGEST, None)
+    assert report.scans[0].attested == ("ghcr.io/acme/app@" + OTHER_DIGEST,)
+    result = _evaluate(report, image_digests=[OTHER_DIGEST])
+    assert result.facts["image_binding"]["status"] == "bound"
+    assert result.facts["scans"][0]["attested"] == ["ghcr.io/acme/app@" + OTHER_DIGEST]
+    assert _evaluate(report, image_digests=[ORTELIUS_DIGEST]).facts["image_binding"]["status"] == (
+        "mismatch"
+    )
+
+
+def test_statement_about_one_image_carrying_a_scan_of_another_is_a_mismatch() -> None:
+    """Subject = the gated image, but Trivy's metadata says it scanned quay.io/ortelius/ms-nginx."""
+    report = _statement(OTHER_DIGEST, ["quay.io/ortelius/ms-nginx@" + ORTELIUS_DIGEST])
+    binding = _evaluate(report, image_digests=[OTHER_DIGEST]).facts["image_binding"]
+    assert binding["status"] == "mismatch"
+    assert "but its attestation is about ghcr.io/acme/app@" + OTHER_DIGEST in binding["problems"][0]
+    agreeing = _statement(OTHER_DIGEST, ["ghcr.io/acme/app@" + OTHER_DIGEST])
+    assert _evaluate(agreeing, image_digests=[OTHER_DIGEST]).facts["image_binding"]["status"] == (
+        "bound"
+    )
