@@ -85,6 +85,13 @@ def test_release_pipeline_gates_itself_before_the_gitops_update() -> None:
     assert "cosign sign --yes" in names and "cosign attest --yes --type cyclonedx" in names
     uses = _uses(build_steps)
     assert uses.index("aquasecurity/trivy-action") < uses.index("actions/attest-build-provenance")
+    # The released scan reads the pushed image by digest, so the report names it (scan binding).
+    [released_scan] = [
+        s
+        for s in build_steps
+        if s.get("if") == "inputs.push" and s.get("with", {}).get("output") == "trivy.sarif"
+    ]
+    assert released_scan["with"]["image-ref"].endswith("@${{ steps.push.outputs.digest }}")
     gate = jobs["gate"]
     assert gate["needs"] == "build-scan-sign"
     assert "github/codeql-action/upload-sarif" in _uses(gate["steps"])  # Trivy's SARIF
