@@ -13,7 +13,7 @@ UV := $(BIN)/uv
 UV_EXPORT := $(UV) export --frozen --format requirements-txt --no-emit-project --quiet
 
 .PHONY: dev runtime system-deps image-deps demo test lint policy-test bench clean \
-	lock lock-exports lock-check wheelhouse offline-install image image-test helm-validate
+	lock lock-exports lock-check remediation wheelhouse offline-install image image-test helm-validate
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), sys.version' 2>/dev/null || \
@@ -91,6 +91,10 @@ lock-exports: dev
 	$(UV_EXPORT) --extra webhook --group dev --group build -o $(LOCK)/dev.txt
 	$(UV_EXPORT) --only-group build -o $(LOCK)/build.txt
 	$(UV_EXPORT) --only-group bootstrap -o $(LOCK)/bootstrap.txt
+
+# The audit report's remediation table, regenerated from docs/checks/*.md after a rule's docs change.
+remediation: dev
+	VERIFIER_UPDATE_REMEDIATION=1 $(BIN)/pytest -q -p no:cacheprovider tests/unit/test_audit_remediation.py
 
 # CI: uv.lock still satisfies pyproject.toml (tests/integration/test_lock.py checks the exports offline).
 lock-check: dev
