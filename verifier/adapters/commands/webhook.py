@@ -48,7 +48,8 @@ def image_config(config: VerifierConfig) -> VerifierConfig:
     keys = [
         meta.section
         for meta in registry.CHECKS
-        if meta.section in config.sections and registry.load(meta.id).needs_image
+        if meta.section in config.sections
+        and registry.load(meta.id).reads_images(config.sections[meta.section])
     ]
     return config.only(*keys)
 
