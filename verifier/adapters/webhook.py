@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import uvicorn
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -104,6 +104,24 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self.lookups = Gauge(
+            "verifier_webhook_lookups",
+            "Image lookups waiting for a thread (queued) or running on one (running), at scrape time.",
+            ["state"],
+            registry=self.registry,
+        )
+        self.open_circuits = Gauge(
+            "verifier_webhook_registries_circuit_open",
+            "Registries not asked because they failed too many lookups in a row, at scrape time.",
+            registry=self.registry,
+        )
+
+    def observe(self, decider: AdmissionDecider) -> None:
+        """Set the gauges from the decider's current state (called when /metrics is scraped)."""
+        queued, running = decider.lookup_stats()
+        self.lookups.labels("queued").set(queued)
+        self.lookups.labels("running").set(running)
+        self.open_circuits.set(sum(1 for r in decider.bulkhead.states() if r.open))
 
     def event(self, name: str, label: str) -> None:
         """The ``events`` callback of :class:`AdmissionDecider`."""
@@ -335,16 +353,19 @@ async def healthz(_request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Readiness: the policy bundle loaded and a warm-up decision ran."""
+    """Readiness: the policy bundle loaded, a warm-up decision ran, and images can be looked up (lookups are
+    not stuck waiting for a thread: :meth:`AdmissionDecider.health`)."""
     state: WebhookState = request.app.state.webhook
-    if state.ready:
-        return PlainTextResponse("ready")
-    return PlainTextResponse("not ready", status_code=503)
+    if not state.ready:
+        return PlainTextResponse("not ready", status_code=503)
+    ready, why = state.decider.health()
+    return PlainTextResponse(why, status_code=200 if ready else 503)
 
 
 async def metrics(request: Request) -> Response:
     """Prometheus text exposition."""
     state: WebhookState = request.app.state.webhook
+    state.metrics.observe(state.decider)
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
