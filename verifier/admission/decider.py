@@ -626,7 +626,9 @@ class AdmissionDecider:
         hop (no second hand-off)."""
         host = _registry_host(pinned)
         evaluate_image = self._evaluate_image
-        if evaluate_image is not None:  # the pipeline: verify and decide in one call, on a lookup thread
+        if (
+            evaluate_image is not None
+        ):  # the pipeline: verify and decide in one call, on a lookup thread
             results, decided = await self._in_bulkhead(
                 host, functools.partial(evaluate_image, pinned, rule.config), deadline
             )
