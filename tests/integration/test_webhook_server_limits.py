@@ -132,25 +132,64 @@ def test_a_handshake_that_never_finishes_is_closed(
         assert _closed_after(sock, 0.5 + MARGIN) < 0.5 + MARGIN
 
 
+HEALTHZ = f"GET /healthz HTTP/1.1\r\nHost: {SERVICE}\r\n\r\n".encode()
+
+
+def _ask(sock: ssl.SSLSocket) -> bytes:
+    """One GET /healthz on a kept-alive connection: the whole answer (header and the body "ok")."""
+    sock.sendall(HEALTHZ)
+    answer = b""
+    while not answer.endswith(b"\r\n\r\nok"):
+        data = sock.recv(4096)
+        if not data:
+            raise ConnectionResetError("closed by the server")
+        answer += data
+    return answer
+
+
 @pytest.mark.parametrize(
     "served", [ServerLimits(max_connections=3, header_timeout=30)], indirect=True
 )
-def test_connections_beyond_the_cap_are_closed_at_once(
+def test_at_the_cap_a_new_connection_replaces_the_oldest_silent_one(
+    served: tuple[ServerThread, Metrics], pki: Pki
+) -> None:
+    """An idle flood holds connections that never send a request; the apiserver's new connection sends one
+    at once. At the cap the oldest silent connection makes room, so the flood cannot lock the apiserver out."""
+    srv, metrics = served
+    silent = [_tls(pki, srv.port) for _ in range(3)]
+    try:
+        time.sleep(0.2)  # the server has taken all three
+        with _tls(pki, srv.port) as newcomer:
+            assert b"200 OK" in _ask(newcomer)
+        assert _closed_after(silent[0], MARGIN) < MARGIN  # the oldest made room
+        assert _shed(metrics, "evicted-silent") == 1
+        assert b"200 OK" in _ask(silent[1])  # the others were left alone
+    finally:
+        for sock in silent:
+            sock.close()
+
+
+@pytest.mark.parametrize(
+    "served", [ServerLimits(max_connections=3, header_timeout=30)], indirect=True
+)
+def test_at_the_cap_with_every_connection_in_use_a_new_one_is_closed(
     served: tuple[ServerThread, Metrics], pki: Pki
 ) -> None:
     srv, metrics = served
-    held = [_tls(pki, srv.port) for _ in range(3)]
+    busy = [_tls(pki, srv.port) for _ in range(3)]
     try:
-        time.sleep(0.2)  # the server has taken all three
+        for sock in busy:
+            assert b"200 OK" in _ask(sock)  # each has sent a request: none is silent
         with _tls(pki, srv.port) as extra:
             assert _closed_after(extra, MARGIN) < MARGIN
         assert _shed(metrics, "too-many-connections") == 1
-        held.pop().close()
+        assert all(b"200 OK" in _ask(sock) for sock in busy)  # the connections in use were kept
+        busy.pop().close()
         time.sleep(0.2)
         with ApiserverClient(srv.port, pki.ca_file) as client:  # a slot is free again
             assert client.get("/healthz").status_code == 200
     finally:
-        for sock in held:
+        for sock in busy:
             sock.close()
 
 
@@ -159,15 +198,8 @@ def test_a_connection_is_closed_after_its_last_allowed_request(
     served: tuple[ServerThread, Metrics], pki: Pki
 ) -> None:
     srv, _metrics = served
-    request = f"GET /healthz HTTP/1.1\r\nHost: {SERVICE}\r\n\r\n".encode()
     with _tls(pki, srv.port) as sock:
-        answers = []
-        for _ in range(2):
-            sock.sendall(request)
-            answer = b""
-            while not answer.endswith(b"\r\n\r\nok"):  # the header, then the body "ok"
-                answer += sock.recv(4096)
-            answers.append(answer)
+        answers = [_ask(sock), _ask(sock)]
         assert b"200 OK" in answers[0] and b"connection: close" not in answers[0].lower()
         assert b"200 OK" in answers[1] and b"connection: close" in answers[1].lower()
         assert _closed_after(sock, MARGIN) < MARGIN

@@ -522,8 +522,10 @@ def _pem_files(cert: bytes, key: bytes) -> Iterator[tuple[str, str]]:
 class ServerLimits:
     """What the server holds at most, and for how long (docs/webhook.md, "Server limits").
 
-    - ``max_connections``: open connections (TLS established); more are closed at once. Requests in
-      progress are bounded by the same number (uvicorn's ``limit_concurrency``: 503 beyond it).
+    - ``max_connections``: open connections (TLS established). At the cap a new connection closes the
+      oldest one that has not sent a request yet (an idle flood cannot lock the apiserver out), or is
+      closed itself when every open connection has. Requests in progress are bounded by the same number
+      (uvicorn's ``limit_concurrency``: 503 beyond it).
     - ``handshake_timeout``: seconds for the TLS handshake (and, on Linux, for the first byte to arrive:
       until then the kernel does not hand the connection over at all, ``TCP_DEFER_ACCEPT``).
     - ``header_timeout``: seconds from the handshake to the first request's complete header, and from each
@@ -549,6 +551,8 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     limits: ClassVar[ServerLimits] = ServerLimits()
     shed_counter: ClassVar[Counter | None] = None  # Metrics.shed of the app, when it has one
+    # Connections that have not sent a complete request header yet, oldest first (one dict per server).
+    silent: ClassVar[dict[_GuardedProtocol, None]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -565,6 +569,8 @@ class _GuardedProtocol(HttpToolsProtocol):
             self.transport.close()  # an answer may still be on its way out
         else:
             self.transport.abort()
+        # No longer counted against the cap now (the transport reports the loss on the next loop turn).
+        self.connections.discard(self)
 
     def _arm_header_timer(self, seconds: float) -> None:
         self._disarm_header_timer()
@@ -582,12 +588,20 @@ class _GuardedProtocol(HttpToolsProtocol):
             self._shed("header-timeout", flush=self._requests > 0)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Close at once beyond the connection cap; else start the first header's deadline."""
+        """At the connection cap, make room by closing the oldest connection that has not sent a request
+        (idle floods hold those; the apiserver sends its request at once), else close this one. Then start
+        the first header's deadline."""
         if len(self.connections) >= self.limits.max_connections:
-            self.transport = transport
-            self._shed("too-many-connections")
-            return
+            if not self.silent:
+                self.transport = transport
+                self._shed("too-many-connections")
+                return
+            oldest = next(iter(self.silent))
+            self.silent.pop(oldest)
+            oldest._disarm_header_timer()
+            oldest._shed("evicted-silent")
         super().connection_made(transport)
+        self.silent[self] = None
         self._arm_header_timer(self.limits.header_timeout)
 
     def data_received(self, data: bytes) -> None:
@@ -609,6 +623,7 @@ class _GuardedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         """The header arrived in time; the last allowed request on this connection closes it after."""
         self._disarm_header_timer()
+        self.silent.pop(self, None)
         self._requests += 1
         self._reading_body = True
         super().on_headers_complete()
@@ -637,6 +652,7 @@ class _GuardedProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         """Drop the header timer with the connection."""
         self._disarm_header_timer()
+        self.silent.pop(self, None)
         super().connection_lost(exc)
 
 
@@ -704,7 +720,7 @@ def make_server(
     protocol = type(
         "GuardedProtocol",
         (_GuardedProtocol,),
-        {"limits": limits, "shed_counter": shed},
+        {"limits": limits, "shed_counter": shed, "silent": {}},
     )
     config = uvicorn.Config(
         app,
