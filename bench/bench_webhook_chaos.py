@@ -5,17 +5,20 @@ tests in front of it (the bad registry: its answers drip one byte every 0.5 s) a
 ``verifier webhook`` process. Then, with apiserver-like clients (HTTP/1.1 over TLS, ``?timeout=10s``):
 
 1. good: unseen signed images on the good registry, 4 clients, no attacker: p50/p99, share admitted;
-2. attacked: the same while 40 reviews for unseen images on the bad registry are kept in flight;
-3. after: the same once the attacker stopped (the bad registry still drips);
+2. attacked: 40 reviews for unseen images on the bad registry are kept in flight for ATTACK_SECONDS, and
+   unseen good images are reviewed one every ATTACK_SECONDS / GOOD_PER_PHASE seconds meanwhile (a lookup's
+   deadline is 5 s here, ``verify_timeout_seconds``, so threads abandoned at it pile up within the phase
+   where they are not bounded);
+3. after: unseen good images once the attacker stopped (the bad registry still drips);
 4. idle: 7,000 TLS connections that finish the handshake and send nothing: server RSS peak, connections
-   the server still holds after 15 s, and a review answered in the middle of it;
+   the server still holds 15 s after the last handshake, and a review sent right after it;
 5. slow-loris: 200 connections that drip a request header (a byte a second): still open after 15 s.
 
-``--baseline PATH`` runs the same against another checkout (e.g. a worktree of main) in the same run and
-prints both with ratios. ``--no-breaker`` switches the circuit breaker off (bulkheads and deadlines alone;
-only for checkouts that have it). Counts are fixed in this file.
+This checkout runs twice: with the circuit breaker (the default) and without it (bulkheads and deadlines
+alone). ``--baseline PATH`` also runs another checkout (e.g. a worktree of the code before) in the same run
+and prints ratios against it. Counts and durations are fixed in this file.
 
-    python bench/bench_webhook_chaos.py [--baseline ../main-checkout] [--no-breaker]
+    python bench/bench_webhook_chaos.py [--baseline ../older-checkout]
 """
 
 from __future__ import annotations
@@ -53,6 +56,9 @@ ATTACKERS = 40
 IDLE_CONNECTIONS = 7000
 LORIS_CONNECTIONS = 200
 HOLD_SECONDS = 15.0
+ATTACK_SECONDS = 40.0
+ATTACKER_PAUSE = 0.2  # between one attacker's answered review and its next
+VERIFY_TIMEOUT = 5.0
 REVIEW_TIMEOUT = "10s"
 
 
@@ -119,7 +125,7 @@ async def good_phase(port: int, ctx: ssl.SSLContext, images: list[str], tag: str
 async def attacked_phase(
     port: int, ctx: ssl.SSLContext, images: list[str], bad_host: str, tag: str
 ) -> tuple[Phase, int]:
-    """Good reviews while ATTACKERS reviews for unseen bad images are always in flight."""
+    """Good reviews spread over ATTACK_SECONDS while ATTACKERS reviews for unseen bad images are in flight."""
     stop = asyncio.Event()
     sent = [0]
 
@@ -130,10 +136,16 @@ async def attacked_phase(
             sent[0] += 1
             image = f"{bad_host}/bench/bad@sha256:{(n << 32 | k):064x}"
             await review(port, ctx, image, f"{tag}-bad-{n}-{k}")
+            await asyncio.sleep(ATTACKER_PAUSE)
 
     attackers = [asyncio.create_task(attacker(n)) for n in range(ATTACKERS)]
-    await asyncio.sleep(1.0)  # the attack is in flight
-    phase = await good_phase(port, ctx, images, tag)
+    phase = Phase()
+    interval = ATTACK_SECONDS / len(images)
+    for i, image in enumerate(images):
+        await asyncio.sleep(interval)
+        ms, ok = await review(port, ctx, image, f"{tag}-{i}")
+        phase.latencies.append(ms)
+        phase.allowed.append(ok)
     stop.set()
     await asyncio.gather(*attackers)
     return phase, sent[0]
@@ -161,9 +173,10 @@ def idle_flood(port: int, ctx: ssl.SSLContext, pid: int, probe_image: str) -> di
             else:
                 held.append(sock)
             peak = max(peak, rss_mib(pid)) if len(held) % 200 == 0 else peak
-    opened = time.monotonic() - start
+    done = time.monotonic()
+    opened = done - start
     probe_ms, probe_ok = asyncio.run(review(port, ctx, probe_image, "idle-probe"))
-    while time.monotonic() - start < HOLD_SECONDS:
+    while time.monotonic() - done < HOLD_SECONDS:
         peak = max(peak, rss_mib(pid))
         time.sleep(0.2)
     still_open = 0
@@ -218,6 +231,7 @@ def start_webhook(source: Path, directory: Path, pki: Pki, breaker: bool) -> tup
     cfg = directory / "verifier.yaml"
     cfg.write_text(
         "version: 1\nsigners:\n  key: good.pub\nwebhook:\n  cache_ttl_seconds: 3600\n"
+        f"  verify_timeout_seconds: {VERIFY_TIMEOUT}\n"
         + ("" if breaker else "  breaker_failures: 1000000\n")
     )
     with socket.socket() as s:
@@ -247,7 +261,9 @@ def start_webhook(source: Path, directory: Path, pki: Pki, breaker: bool) -> tup
         except OSError:
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
-            raise SystemExit(f"webhook from {source} did not start")
+            proc.kill()
+            tail = (directory / f"server-{port}.log").read_text()[-2000:]
+            raise SystemExit(f"webhook from {source} did not start:\n{tail}")
         time.sleep(0.2)
 
 
@@ -280,7 +296,7 @@ def run(
 
 
 def report(name: str, r: dict[str, Any]) -> None:
-    print(f"\n== {name}")
+    print(f"\n== {name}", flush=True)
     print(f"{'phase':<10} {'reviews':>7} {'p50 ms':>9} {'p99 ms':>9} {'admitted':>9}")
     for phase in ("good", "attacked", "after"):
         p: Phase = r[phase]
@@ -292,21 +308,22 @@ def report(name: str, r: dict[str, Any]) -> None:
         f"attacker reviews sent during 'attacked': {r['attack_reviews']}\n"
         f"idle TLS connections: {idle['handshakes']} handshakes done ({idle['refused']} refused) in "
         f"{idle['open_seconds']:.1f}s; RSS {idle['baseline']:.0f} -> peak {idle['peak']:.0f} MiB; "
-        f"still open after {HOLD_SECONDS:.0f}s: {idle['open_after']}; a review in the middle: "
+        f"still open {HOLD_SECONDS:.0f}s after the last handshake: {idle['open_after']}; "
+        "a review right after the last handshake: "
         f"{idle['probe_ms']:.0f} ms, {'admitted' if idle['probe_ok'] else 'NOT admitted'}\n"
         f"slow-loris connections still open after {HOLD_SECONDS:.0f}s: "
-        f"{r['loris_open']}/{LORIS_CONNECTIONS}"
+        f"{r['loris_open']}/{LORIS_CONNECTIONS}",
+        flush=True,
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--baseline", type=Path, help="another checkout to run the same against")
-    parser.add_argument("--no-breaker", action="store_true", help="circuit breaker off")
     args = parser.parse_args()
-    sources = [("this checkout", REPO)]
+    sources = [("this checkout", REPO, True), ("this checkout, no circuit breaker", REPO, False)]
     if args.baseline:
-        sources.append((f"baseline {args.baseline}", args.baseline.resolve()))
+        sources.append((f"baseline {args.baseline}", args.baseline.resolve(), True))
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         reg = _start_registry(d / "registry", htpasswd=None)
@@ -325,29 +342,30 @@ def main() -> None:
             with concurrent.futures.ThreadPoolExecutor(8) as pool:
                 images = list(pool.map(push, range(per_run * len(sources))))
             results = []
-            for i, (name, source) in enumerate(sources):
+            for i, (name, source, breaker) in enumerate(sources):
                 run_dir = d / f"run{i}"
                 run_dir.mkdir()
+                (run_dir / "good.pub").write_bytes((d / "good.pub").read_bytes())
                 mine = images[i * per_run : (i + 1) * per_run]
-                results.append((name, run(source, reg, proxy, mine, run_dir, not args.no_breaker)))
+                results.append((name, run(source, reg, proxy, mine, run_dir, breaker)))
+                report(*results[-1])
         finally:
             proxy.stop()
             reg.close()
-    for name, r in results:
-        report(name, r)
-    if len(results) == 2:
-        (_, a), (_, b) = results
-        print("\n== ratios (this checkout / baseline)")
-        for phase in ("good", "attacked", "after"):
+    if args.baseline:
+        _, b = results[-1]
+        for name, a in results[:-1]:
+            print(f"\n== ratios ({name} / baseline)")
+            for phase in ("good", "attacked", "after"):
+                print(
+                    f"{phase:<10} p50 {a[phase].p(0.5) / b[phase].p(0.5):.2f}x  "
+                    f"p99 {a[phase].p(0.99) / b[phase].p(0.99):.2f}x  "
+                    f"admitted {a[phase].admitted:.0%} vs {b[phase].admitted:.0%}"
+                )
             print(
-                f"{phase:<10} p50 {a[phase].p(0.5) / b[phase].p(0.5):.2f}x  "
-                f"p99 {a[phase].p(0.99) / b[phase].p(0.99):.2f}x  "
-                f"admitted {a[phase].admitted:.0%} vs {b[phase].admitted:.0%}"
+                f"idle RSS peak {a['idle']['peak']:.0f} vs {b['idle']['peak']:.0f} MiB "
+                f"({a['idle']['peak'] / b['idle']['peak']:.2f}x)"
             )
-        print(
-            f"idle RSS peak {a['idle']['peak']:.0f} vs {b['idle']['peak']:.0f} MiB "
-            f"({a['idle']['peak'] / b['idle']['peak']:.2f}x)"
-        )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ Anonymous access, bearer tokens from a ``Www-Authenticate`` challenge (anonymous
 identity token), and basic auth. Every manifest and blob is re-hashed and compared with the digest it was
 asked for; ``Docker-Content-Digest`` is never read. A tag is resolved to a digest once, by hashing the
 manifest the registry returns for it. Sizes are capped (Content-Length is checked first, then the body is
-counted while it streams), and every request has a deadline, so a slow or hostile registry cannot hang us.
+counted while it streams). Every request has a deadline (``timeout``, and the caller's from
+:mod:`verifier.sources.deadline` when earlier): the name lookup, the connect, the TLS handshake and every read
+wait only for the time left, so a slow, stalled or dripping registry cannot hang us.
 
 Plain http is used only for loopback hosts (``localhost``, ``127.0.0.0/8``, ``::1``) or when the caller asks
 for it explicitly (``insecure=True``); credentials are never sent to a plain-http host that is not loopback.
