@@ -65,8 +65,11 @@ log = logging.getLogger("verifier.webhook")
 VerifyImage = Callable[[str], Any]
 ResolveDigest = Callable[[str], "str | Awaitable[str]"]
 DecideFn = Callable[..., tuple[Decision, dict[str, Any]]]
-# (ref@digest, input.config for the image's rule) -> (results, decision): one pipeline evaluation, sync.
-EvaluateImage = Callable[[str, Mapping[str, Any]], tuple[Sequence[CheckResult], Decision]]
+# (ref@digest, input.config for the image's rule, the rule's signer set) -> (results, decision): one
+# pipeline evaluation, sync.
+EvaluateImage = Callable[
+    [str, Mapping[str, Any], str | None], tuple[Sequence[CheckResult], Decision]
+]
 Events = Callable[[str, str], None]
 
 # Shown to users when something unexpected happened; the details are in the log.
@@ -83,6 +86,7 @@ class ResolvedRule:
     mode: Mode
     require_digest: bool
     config: Mapping[str, Any]
+    signers: str | None = None  # the named signer set of the rule (None: chosen by image pattern)
 
 
 @dataclass(frozen=True)
@@ -349,6 +353,7 @@ class AdmissionDecider:
                         rule.mode or cfg.mode,
                         cfg.require_digest if rule.require_digest is None else rule.require_digest,
                         merge_policy_config(cfg.config, rule.config),
+                        rule.signers,
                     )
         return ResolvedRule(-1, cfg.mode, cfg.require_digest, merge_policy_config(cfg.config))
 
@@ -630,7 +635,7 @@ class AdmissionDecider:
             evaluate_image is not None
         ):  # the pipeline: verify and decide in one call, on a lookup thread
             results, decided = await self._in_bulkhead(
-                host, functools.partial(evaluate_image, pinned, rule.config), deadline
+                host, functools.partial(evaluate_image, pinned, rule.config, rule.signers), deadline
             )
             return _results(list(results)), decided
         verify_image = self._verify
