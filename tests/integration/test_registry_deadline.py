@@ -244,3 +244,26 @@ def test_deadline_exceeded_names_the_deadline_and_counts_as_could_not_evaluate()
     assert info.value.exit_code == 3
     assert "raise --timeout" in info.value.diagnostics()
     assert os.linesep not in str(info.value)
+
+
+def test_a_release_of_many_images_shares_one_deadline(
+    proxy: FaultProxy, signed: tuple[str, str, Path]
+) -> None:
+    """16 images on a dripping registry, 8 verified at a time: with a deadline per image the second eight
+    would start when the first eight give up and take as long again; the command's one deadline ends all
+    of them at ``timeout``."""
+    from datetime import UTC, datetime
+
+    from verifier.config import parse_config
+    from verifier.pipeline import SourceOptions, run_checks
+
+    repo, _digest, key = signed
+    proxy.mode = "drip"
+    images = [f"{proxy.host}/{repo}@sha256:{i:064x}" for i in range(16)]
+    config = parse_config({"signers": {"key": str(key)}, "images": images}, "verifier.yaml")
+    error, elapsed = _timed(
+        lambda: run_checks(config, now=datetime.now(UTC), sources=SourceOptions(timeout=3.0))
+    )
+    assert isinstance(error, DeadlineExceeded), error
+    assert "the --timeout deadline" in str(error)
+    assert elapsed < 3.0 + 2.0, elapsed  # a deadline per image: about 6 s
