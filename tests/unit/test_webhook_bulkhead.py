@@ -299,3 +299,29 @@ def test_bulkhead_open_circuit_raises_at_once() -> None:
     asyncio.run(scenario())
     (state,) = bulkhead.states()
     assert state.open and state.failures == 2 and state.running == 0
+
+
+def test_bulkhead_memory_is_bounded_by_forgetting_idle_registries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hosts come from pod specs: many distinct failing registries must not grow the bulkhead without end."""
+    import verifier.admission.bulkhead as bulkhead_module
+
+    monkeypatch.setattr(bulkhead_module, "MAX_REGISTRIES", 10)
+    bulkhead = Bulkhead(limit=1, failures=3, cooldown=30)
+
+    async def fail(host: str) -> None:
+        await bulkhead.acquire(host)
+        bulkhead.release(host, False)
+
+    async def scenario() -> None:
+        await bulkhead.acquire("busy.example")  # held: never forgotten
+        for i in range(100):
+            await fail(f"r{i}.example")
+        assert "busy.example" in {state.host for state in bulkhead.states()}
+        bulkhead.release("busy.example", True)
+
+    asyncio.run(scenario())
+    hosts = {state.host for state in bulkhead.states()}
+    assert len(hosts) <= 10
+    assert "r99.example" in hosts  # the most recent failures are remembered

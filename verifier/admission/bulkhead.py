@@ -35,6 +35,10 @@ from dataclasses import dataclass, field
 
 from verifier.errors import SourceError
 
+# Registries remembered at most (hosts come from pod specs: many distinct failing hosts must not grow memory
+# without bound). Beyond it the oldest idle ones are forgotten, their failure counts with them.
+MAX_REGISTRIES = 4096
+
 
 class RegistryCircuitOpen(SourceError):  # noqa: N818 - a state, reported as the lookup's error
     """The registry failed too many lookups in a row; it is not asked until its cooldown ends."""
@@ -97,6 +101,10 @@ class Bulkhead:
     def _registry(self, host: str) -> _Registry:
         reg = self._registries.get(host)
         if reg is None:
+            if len(self._registries) >= MAX_REGISTRIES:
+                idle = [h for h, r in self._registries.items() if not r.running and not r.waiters]
+                for old in idle[: max(1, len(idle) // 2)]:
+                    del self._registries[old]
             reg = self._registries[host] = _Registry()
         return reg
 
