@@ -70,6 +70,11 @@ class RunContext(Protocol):
     def image_evidence(self) -> ImageEvidence:
         """The image's evidence, collected once per evaluation and shared by every image check."""
 
+    def release_digests(self) -> dict[str, str]:
+        """Every image of the release (``config.all_images``) -> the digest its reference resolves to,
+        read once per evaluation (for checks that are not image checks but judge evidence about the
+        release's images, e.g. scan reports); empty when the release has no image."""
+
     def record_input(self, uri: str, kind: str) -> None:
         """Note a file or image the check read (listed in the VSA's inputs)."""
 

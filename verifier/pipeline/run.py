@@ -112,6 +112,7 @@ class _Run:
         collect_image: CollectImage,
         image: str | None = None,
         signer_set: str | None = None,
+        release_digests: dict[str, str] | None = None,
     ) -> None:
         self.config = config
         self.now = now
@@ -120,6 +121,8 @@ class _Run:
         self._options = options
         self._collect_image = collect_image
         self._evidence: ImageEvidence | None = None
+        # Shared by every run of one evaluation: image reference -> the digest it resolved to.
+        self._release_digests = release_digests if release_digests is not None else {}
         self.attestations = not options.lean
         self.inputs: list[dict[str, str]] = []
         self.notices: list[str] = []
@@ -130,7 +133,16 @@ class _Run:
             raise RuntimeError("no image configured")
         if self._evidence is None:
             self._evidence = self._collect_image(self.image, self.attestations, self._options)
+            self._release_digests[self.image] = self._evidence.digest
         return self._evidence
+
+    def release_digests(self) -> dict[str, str]:
+        """Each image of the release -> its digest: those the image checks resolved, the others read now."""
+        for image in self.config.all_images:
+            if image not in self._release_digests:
+                evidence = self._collect_image(image, False, self._options)
+                self._release_digests[image] = evidence.digest
+        return {image: self._release_digests[image] for image in self.config.all_images}
 
     @property
     def digest(self) -> str | None:
@@ -253,9 +265,10 @@ def run_checks(
         registry.load(c).reads_attestations for c in image_checks
     )
     policy_config: dict[str, Any] = {}
+    release_digests: dict[str, str] = {}
 
     def run(image: str | None, ids: list[str]) -> tuple[_Run, list[CheckResult], dict[str, float]]:
-        ctx = _Run(config, now, options, reader, image, signer_set)
+        ctx = _Run(config, now, options, reader, image, signer_set, release_digests)
         ctx.attestations = attestations
         out: list[CheckResult] = []
         spent: dict[str, float] = {}
