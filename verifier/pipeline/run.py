@@ -50,6 +50,9 @@ class SourceOptions:
     timeout: float = 10.0
     pool: Any = None
     lean: bool = False
+    # A ``verifier.sources.deadline.Deadline`` for all image collections of one evaluation (set from
+    # ``timeout`` when no pool is given, so a command's images share one --timeout deadline).
+    deadline: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +173,7 @@ def _default_collect_image(ref: str, attestations: bool, options: SourceOptions)
         ref,
         docker_config=options.docker_config,
         timeout=options.timeout,
+        deadline=options.deadline,
         pool=options.pool,
         attestations=attestations,
         fetch_pinned=not options.lean,
@@ -262,6 +266,12 @@ def run_checks(
     decision; the audit calls it per unit and decides on the aggregate.
     """
     options = sources or SourceOptions()
+    if options.pool is None and options.deadline is None:
+        from verifier.sources.deadline import Deadline
+
+        options = dataclasses.replace(
+            options, deadline=Deadline.after(options.timeout, "--timeout")
+        )
     reader = collect_image or _default_collect_image
     checks = configured_checks(config, only)
     image_checks = [c for c in checks if _needs_image(c)]
