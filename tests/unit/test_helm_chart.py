@@ -668,6 +668,19 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
     },
     "cert-manager": {"certManager": {"enabled": True}},
+    "network-policy": {
+        "networkPolicy": {
+            "enabled": True,
+            "apiServer": [{"ipBlock": {"cidr": "10.0.0.10/32"}}],
+            "metrics": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+                    }
+                }
+            ],
+        }
+    },
 }
 
 
@@ -693,6 +706,8 @@ def test_every_manifest_is_valid_for_every_supported_kubernetes(variant: str) ->
     assert custom <= CUSTOM_KINDS
     if variant == "cert-manager":
         assert {k for _, k in custom} == {"Certificate", "Issuer"}
+    if variant == "network-policy":
+        assert "NetworkPolicy" in {d["kind"] for d in core}
     for version in KUBERNETES_VERSIONS:
         for doc in core:
             try:
