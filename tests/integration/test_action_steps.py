@@ -12,6 +12,7 @@ arguments (hashes required, no resolver) and the `version` input's checks.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
@@ -20,7 +21,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.integration.conftest import LocalRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "fixtures" / "demo"
@@ -353,3 +359,55 @@ def test_every_run_step_is_bash_with_strict_flags() -> None:
     for step in ACTION["runs"]["steps"]:
         assert step["shell"] == "bash", step["name"]
         assert step["run"].startswith(("set -euo pipefail", "set -uo pipefail")), step["name"]
+
+
+@pytest.mark.registry
+def test_docker_config_input_reaches_a_private_registry(
+    auth_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    """End to end through a registry that requires a login (docker-registry with htpasswd): the image,
+    signed here with a THROWAWAY key, is allowed with the `docker-config` input and not without it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    repo = auth_registry.new_repo("private")
+    digest, _ = auth_registry.push_image(repo)
+    payload = json.dumps(
+        {
+            "critical": {
+                "identity": {"docker-reference": f"{auth_registry.host}/{repo}"},
+                "image": {"docker-manifest-digest": digest},
+                "type": "cosign container image signature",
+            },
+            "optional": None,
+        },
+        separators=(",", ":"),
+    ).encode()
+    signature = base64.b64encode(key.sign(payload, ec.ECDSA(hashes.SHA256()))).decode()
+    auth_registry.attach_legacy(
+        repo,
+        digest,
+        [
+            (
+                payload,
+                "application/vnd.dev.cosign.simplesigning.v1+json",
+                {"dev.cosignproject.cosign/signature": signature},
+            )
+        ],
+    )
+    public = tmp_path / "throwaway.pub"
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    config = tmp_path / "private.yaml"
+    config.write_text(f"image: {auth_registry.host}/{repo}@{digest}\nsigners:\n  key: {public}\n")
+    assert auth_registry.docker_config is not None
+    with_login, without = tmp_path / "with-login", tmp_path / "without"
+    with_login.mkdir(), without.mkdir()
+    allowed = _gate(with_login, config=str(config), docker_config=str(auth_registry.docker_config))
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert _outputs(with_login)["allowed"] == "true"
+    refused = _gate(without, config=str(config))
+    assert refused.returncode != 0
+    assert "::error::" in refused.stdout
+    assert _outputs(without)["allowed"] == "false"
