@@ -279,7 +279,9 @@ def _run_sbom(ctx: _Ctx) -> list[CheckResult]:
     evidence = ctx.image_evidence()
     # The Verify function (DSSE + signer policy) is built by the sbom check's own helper.
     verify = _attr(check, "make_verifier")(signature_policy(signers), evidence.digest)
-    result: CheckResult = _attr(check, "evaluate")(evidence, verify, sbom_type=sbom.format or None)
+    result: CheckResult = _attr(check, "evaluate")(
+        evidence, verify, sbom_type=sbom.format or None, package_rules=sbom.denied_packages
+    )
     return [result]
 
 

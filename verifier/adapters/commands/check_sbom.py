@@ -77,6 +77,7 @@ def command(
         make_verifier(policy, evidence.digest),
         sbom_type=sbom_type,
         max_sbom_bytes=max_size * MIB,
+        package_rules=denied_packages,
     )
     config: dict[str, object] = {}
     if sbom_type:

@@ -9,7 +9,7 @@ credentials of a mounted docker config (``--docker-config``); tags are resolved 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +76,17 @@ def load_webhook_config(path: Path) -> tuple[WebhookConfig, Any]:
 
 
 def signature_verifier(
-    config: Any, *, docker_config: Path | None, timeout: float, pool: Any = None
+    config: Any,
+    *,
+    docker_config: Path | None,
+    timeout: float,
+    pool: Any = None,
+    package_rules: Sequence[str] = (),
 ) -> tuple[VerifyImage, dict[str, Any]]:
     """``verify_image(ref@digest) -> CheckResult`` for the config's ``signers`` (built as the gate builds it),
     and the ``signature`` entry of the policy config. ``pool`` (a ``RegistryPool``) shares registry clients
-    between lookups; without it each lookup opens its own."""
+    between lookups; without it each lookup opens its own. ``package_rules``: the SBOM package rules of
+    every webhook rule (the SBOM check matches them all; each rule's policy denies on its own)."""
     signers = config.signers
     if signers is None:
         raise ConfigError(
@@ -136,7 +142,12 @@ def signature_verifier(
                 # As the gate runs it: the same evidence and the same signer policy.
                 att_verify = sbom_check.make_verifier(policy, evidence.digest)
                 results.append(
-                    sbom_check.evaluate(evidence, att_verify, sbom_type=sbom.format or None)
+                    sbom_check.evaluate(
+                        evidence,
+                        att_verify,
+                        sbom_type=sbom.format or None,
+                        package_rules=(*sbom.denied_packages, *package_rules),
+                    )
                 )
         return results
 
@@ -166,6 +177,16 @@ def tag_resolver(
     return resolve
 
 
+def _package_rules(webhook: Any) -> list[str]:
+    """``denied_packages`` of the webhook's own ``config`` and of every rule's (the SBOM check's input)."""
+    rules: list[str] = []
+    for section in (webhook.config, *(r.config or {} for r in webhook.rules)):
+        entry = section.get("sbom-attestation") if isinstance(section, dict) else None
+        if isinstance(entry, dict) and isinstance(entry.get("denied_packages"), list):
+            rules.extend(str(p) for p in entry["denied_packages"])
+    return rules
+
+
 def build_decider(
     config_path: Path,
     *,
@@ -184,7 +205,11 @@ def build_decider(
 
     pool = RegistryPool(timeout=per_request, max_connections=4 * webhook.max_concurrent_lookups)
     verify, signature_config = signature_verifier(
-        rest, docker_config=docker_config, timeout=per_request, pool=pool
+        rest,
+        docker_config=docker_config,
+        timeout=per_request,
+        pool=pool,
+        package_rules=_package_rules(webhook),
     )
     from verifier.gate import policy_config
 
