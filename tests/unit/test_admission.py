@@ -904,3 +904,22 @@ def test_several_results_per_image_the_first_must_pass() -> None:
             admit(AdmissionDecider(WebhookConfig(), lambda _r, j=junk: j), pod_review(GOOD)).allowed
             is False
         )
+
+
+def test_webhook_hands_the_sbom_check_every_rules_package_rules() -> None:
+    """Each webhook rule may name its own sbom-attestation denied_packages: the check evaluates them all
+    (its policy input then carries each rule's own list, and the policy denies on those only)."""
+    from verifier.adapters.commands.webhook import _package_rules
+
+    config = WebhookConfig(
+        config={"sbom-attestation": {"denied_packages": ["pkg:npm/lodash@<4.17.21"]}},
+        rules=(
+            WebhookRule(
+                namespaces=("prod",),
+                config={"sbom-attestation": {"denied_packages": ["openssl@<3"]}},
+            ),
+            WebhookRule(namespaces=("dev",)),
+            WebhookRule(namespaces=("qa",), config={"signature": {}}),
+        ),
+    )
+    assert _package_rules(config) == ["pkg:npm/lodash@<4.17.21", "openssl@<3"]
