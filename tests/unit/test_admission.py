@@ -906,20 +906,19 @@ def test_several_results_per_image_the_first_must_pass() -> None:
         )
 
 
-def test_webhook_hands_the_sbom_check_every_rules_package_rules() -> None:
-    """Each webhook rule may name its own sbom-attestation denied_packages: the check evaluates them all
-    (its policy input then carries each rule's own list, and the policy denies on those only)."""
-    from verifier.adapters.commands.webhook import _package_rules
+def test_webhook_rules_package_rules_reach_the_sbom_check() -> None:
+    """A webhook rule may name its own sbom-attestation denied_packages (policy settings): the check must
+    evaluate them too (the policy denies on the matches of the rules its settings name, and denies a rule
+    the check did not evaluate)."""
+    from verifier.adapters.commands.webhook import with_rule_package_rules
+    from verifier.checks.sbom_attestation import SbomSection
+    from verifier.models.config import VerifierConfig
 
-    config = WebhookConfig(
-        config={"sbom-attestation": {"denied_packages": ["pkg:npm/lodash@<4.17.21"]}},
-        rules=(
-            WebhookRule(
-                namespaces=("prod",),
-                config={"sbom-attestation": {"denied_packages": ["openssl@<3"]}},
-            ),
-            WebhookRule(namespaces=("dev",)),
-            WebhookRule(namespaces=("qa",), config={"signature": {}}),
-        ),
+    base = VerifierConfig(
+        sections={"sbom": SbomSection(denied_packages=("pkg:npm/lodash@<4.17.21",))}
     )
-    assert _package_rules(config) == ["pkg:npm/lodash@<4.17.21", "openssl@<3"]
+    rule = {"sbom-attestation": {"denied_packages": ["openssl@<3", "pkg:npm/lodash@<4.17.21"]}}
+    merged = with_rule_package_rules(base, rule)
+    assert merged.sections["sbom"].denied_packages == ("pkg:npm/lodash@<4.17.21", "openssl@<3")
+    assert with_rule_package_rules(base, {"signature": {}}) is base
+    assert with_rule_package_rules(VerifierConfig(), rule).sections == {}
