@@ -89,6 +89,11 @@ RELATIONSHIP_TYPES = frozenset(
     TEST_OF TEST_TOOL_OF DOCUMENTATION_OF OPTIONAL_COMPONENT_OF METAFILE_OF PACKAGE_OF AMENDS
     PREREQUISITE_FOR HAS_PREREQUISITE REQUIREMENT_DESCRIPTION_FOR SPECIFICATION_FOR OTHER""".split()
 )
+_CATEGORIES = {
+    "SECURITY": "SECURITY",
+    "PACKAGE-MANAGER": "PACKAGE_MANAGER",
+    "PERSISTENT-ID": "PERSISTENT_ID",
+}
 _INVERSE = {"DESCRIBES": "DESCRIBED_BY", "CONTAINS": "CONTAINED_BY"}
 _INVERSE.update({v: k for k, v in _INVERSE.items()})
 
@@ -218,6 +223,7 @@ class _Checker:
         self.doc_refs: set[str] = set()
         self.license_refs: set[str] = set()
         self._license_cache: dict[str, list[tuple[str, str]]] = {}
+        self.well_formed: set[str] = set()  # ids of this document's elements that are SPDXRef- ids
 
     def add(self, rule: str, element: object, message: str) -> None:
         self.problems.append(
@@ -335,6 +341,8 @@ class _Checker:
 
     def spdx_id(self, value: str, where: object, *, must_exist: bool = False) -> None:
         """An SPDX id or ``DocumentRef-x:SPDXRef-y`` reference (``must_exist``: in this document)."""
+        if value in self.kinds and value in self.well_formed:
+            return  # the common case: a relationship to an element of this document
         parts = value.split(":")
         if len(parts) > 2:
             self.add("spdx-id", where, f"{value!r} has more than one colon")
@@ -401,12 +409,16 @@ def _is_object(c: _Checker, value: object, key: str) -> bool:
 def _index(c: _Checker, packages: list[Any], files: list[Any], snippets: list[Any]) -> None:
     c.all_ids.append(c.doc_id)
     c.kinds[c.doc_id] = "document"
+    if _SPDX_ID_RE.fullmatch(c.doc_id):
+        c.well_formed.add(c.doc_id)
     for kind, elements in (("package", packages), ("file", files), ("snippet", snippets)):
         for element in elements:
             ident = element.get("SPDXID")
             if isinstance(ident, str):
                 c.all_ids.append(ident)
                 c.kinds.setdefault(ident, kind)
+                if _SPDX_ID_RE.fullmatch(ident):
+                    c.well_formed.add(ident)
     for ref in c.items("externalDocumentRefs"):
         if isinstance(ref, dict) and isinstance(ref.get("externalDocumentId"), str):
             c.doc_refs.add(ref["externalDocumentId"])
@@ -701,7 +713,9 @@ def _external_ref(c: _Checker, ref: object, where: str) -> None:
         ref.get("referenceType"),
         ref.get("referenceLocator"),
     )
-    name = enum_name(category) if isinstance(category, str) else ""
+    name = _CATEGORIES.get(category, "") if isinstance(category, str) else ""
+    if not name and isinstance(category, str):
+        name = enum_name(category)
     if name not in REF_TYPES:
         c.add("parse-enum", where, f"referenceCategory {category!r} is not an SPDX category")
         return
@@ -710,7 +724,8 @@ def _external_ref(c: _Checker, ref: object, where: str) -> None:
             "parse-missing", where, "an external reference lacks referenceType or referenceLocator"
         )
         return
-    c.optional_str(ref, ("comment",), where)
+    if "comment" in ref:
+        c.optional_str(ref, ("comment",), where)
     if name == "OTHER":
         if " " in locator:
             c.add("external-ref", where, f"OTHER locator {locator!r} contains a space")
