@@ -232,10 +232,14 @@ class _Checker:
 
     # -------------------------------------------------------------------------------------- helpers
 
-    def items(self, key: str, owner: Mapping[str, Any] | None = None) -> list[Any]:
-        """A list field, with a ``parse`` problem when it is something else (falsy means absent)."""
-        node = (self.doc if owner is None else owner).get(key)
-        if not node:
+    def items(
+        self, key: str, owner: Mapping[str, Any] | None = None, *, strict: bool = False
+    ) -> list[Any]:
+        """A list field, with a ``parse`` problem when it is something else. An empty value means absent,
+        except for ``strict`` keys (spdx-tools iterates those as they are: ``null`` breaks it)."""
+        holder = self.doc if owner is None else owner
+        node = holder.get(key)
+        if not node and not (strict and key in holder and not isinstance(node, list)):
             return []
         if not isinstance(node, list):
             self.add(
@@ -290,11 +294,12 @@ class _Checker:
                 f"{algorithm} checksum must be {want} lower-case hex digits, is {digits!r}",
             )
 
-    def license(self, value: object, where: object, key: str) -> None:
-        """One licence expression field (NOASSERTION / NONE allowed)."""
-        if value is None or value == "":
+    def license(self, value: object, where: object, key: str, *, in_list: bool = False) -> None:
+        """One licence expression field (NOASSERTION / NONE allowed). An empty field is absent (as
+        spdx-tools reads it), an empty entry of a list is not."""
+        if not value and not in_list:
             return
-        if not isinstance(value, str):
+        if not isinstance(value, str) or not value:
             self.add("parse-license", where, f"{key} is not a string")
             return
         if value.upper() in (NOASSERTION, NONE):
@@ -373,9 +378,9 @@ def spdx2_problems(doc: Mapping[str, Any], version: str | None = None) -> list[S
             f"SPDX version {c.version!r} is not supported (SPDX-2.2 or SPDX-2.3)",
         )
         return c.problems
-    packages = [p for p in c.items("packages") if _is_object(c, p, "packages")]
-    files = [f for f in c.items("files") if _is_object(c, f, "files")]
-    snippets = [s for s in c.items("snippets") if _is_object(c, s, "snippets")]
+    packages = [p for p in c.items("packages", strict=True) if _is_object(c, p, "packages")]
+    files = [f for f in c.items("files", strict=True) if _is_object(c, f, "files")]
+    snippets = [s for s in c.items("snippets", strict=True) if _is_object(c, s, "snippets")]
     _index(c, packages, files, snippets)
     _creation_info(c)
     for lic in c.items("hasExtractedLicensingInfos"):
@@ -540,19 +545,27 @@ def _relationships(c: _Checker, packages: list[Any]) -> list[tuple[str, tuple[st
             seen.add(triple)
             out.append(("implied", triple))
 
-    for described in dict.fromkeys(c.items("documentDescribes")):
-        if not isinstance(described, str):
-            c.add("parse-type", c.doc_id, "documentDescribes holds a non-string")
-            continue
+    for described in _strings_once(
+        c, c.items("documentDescribes", strict=True), c.doc_id, "documentDescribes"
+    ):
         implied((c.doc_id, "DESCRIBES", described))
     for pkg in packages:
         ident = pkg.get("SPDXID")
-        for file_id in dict.fromkeys(c.items("hasFiles", pkg)):
-            if not isinstance(file_id, str) or not isinstance(ident, str):
-                c.add("parse-type", ident, "hasFiles holds a non-string")
-                continue
-            implied((ident, "CONTAINS", file_id))
+        for file_id in _strings_once(c, c.items("hasFiles", pkg, strict=True), ident, "hasFiles"):
+            if isinstance(ident, str):
+                implied((ident, "CONTAINS", file_id))
     return out
+
+
+def _strings_once(c: _Checker, values: list[Any], where: object, key: str) -> list[str]:
+    """The strings of ``values`` in order, each once; anything else is a ``parse`` problem."""
+    out: dict[str, None] = {}
+    for value in values:
+        if isinstance(value, str):
+            out[value] = None
+        else:
+            c.add("parse-type", where, f"{key} holds a non-string")
+    return list(out)
 
 
 def _file_links(
@@ -653,13 +666,19 @@ def _package(
     if from_files and analyzed is False:
         c.add("files-not-analyzed", where, "licenseInfoFromFiles is set but filesAnalyzed is false")
         for value in from_files:
-            if isinstance(value, str) and value.upper() not in (NOASSERTION, NONE):
+            if not isinstance(value, str) or not value:
+                c.add(
+                    "parse-license",
+                    where,
+                    "licenseInfoFromFiles holds an empty or non-string entry",
+                )
+            elif value.upper() not in (NOASSERTION, NONE):
                 for rule, message in c._license_findings(value):
                     if rule.startswith("parse"):
                         c.add(rule, where, f"licenseInfoFromFiles {value!r}: {message}")
     else:
         for value in from_files:
-            c.license(value, where, "licenseInfoFromFiles")
+            c.license(value, where, "licenseInfoFromFiles", in_list=True)
     if (
         analyzed is False
         and isinstance(ident, str)
@@ -769,7 +788,9 @@ def _file(c: _Checker, file: Mapping[str, Any]) -> None:
         c.add("parse-type", where, "copyrightText is not a string")
     types = file.get("fileTypes")
     if types:
-        if not isinstance(types, list) or not all(t in FILE_TYPES for t in types):
+        if not isinstance(types, list) or not all(
+            isinstance(t, str) and t in FILE_TYPES for t in types
+        ):
             c.add(
                 "parse-enum",
                 where,
@@ -780,7 +801,7 @@ def _file(c: _Checker, file: Mapping[str, Any]) -> None:
     c.license(file.get("licenseConcluded"), where, "licenseConcluded")
     in_file = c.items("licenseInfoInFiles", file)
     for value in in_file:
-        c.license(value, where, "licenseInfoInFiles")
+        c.license(value, where, "licenseInfoInFiles", in_list=True)
     if c.version == "SPDX-2.2":
         if not file.get("licenseConcluded"):
             c.add("spdx-2.2", where, "licenseConcluded is mandatory in SPDX-2.2")
@@ -810,7 +831,7 @@ def _snippet(c: _Checker, snippet: Mapping[str, Any]) -> None:
     if "offset" not in ranges and len(c.problems) == before:
         c.add("parse-missing", where, "the snippet has no byte range")
     for kind, rng in ranges.items():
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in rng):
+        if not all(isinstance(v, int) for v in rng):  # spdx-tools' int check lets booleans through
             c.add("parse-type", where, f"snippet {kind} range {rng!r} is not two integers")
             continue
         label = "byte" if kind == "offset" else "line"
@@ -819,10 +840,14 @@ def _snippet(c: _Checker, snippet: Mapping[str, Any]) -> None:
         if rng[0] > rng[1]:
             c.add("snippet-range", where, f"{label} range {rng} ends before it starts")
     c.optional_str(snippet, ("name", "comment", "licenseComments"), where)
+    if snippet.get("copyrightText") is not None and not isinstance(
+        snippet.get("copyrightText"), str
+    ):
+        c.add("parse-type", where, "copyrightText is not a string")
     c.str_list(snippet, ("attributionTexts",), where)
     c.license(snippet.get("licenseConcluded"), where, "licenseConcluded")
     for value in c.items("licenseInfoInSnippets", snippet):
-        c.license(value, where, "licenseInfoInSnippets")
+        c.license(value, where, "licenseInfoInSnippets", in_list=True)
     if c.version == "SPDX-2.2":
         if not snippet.get("licenseConcluded"):
             c.add("spdx-2.2", where, "licenseConcluded is mandatory in SPDX-2.2")

@@ -413,3 +413,70 @@ def test_url_grammars_agree_with_spdx_tools() -> None:
         assert url_ok(value) == (validate_url(value) == []), value
         assert download_location_ok(value) == (validate_download_location(value) == []), value
         assert absolute_uri_ok(value) == (validate_uri(value) == []), value
+
+
+# ------------------------------------------------------------------------------------ robustness
+
+_WRONG_VALUES: list[Any] = [None, 0, 1.5, True, "", "x", [], ["x"], [1], {}, {"a": 1}, [{}], [[]]]
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [path] if path else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node[:2]):
+            out += _paths(value, (*path, i))
+    return out
+
+
+def _spdx_tools_verdict(doc: dict[str, Any]) -> bool:
+    """True when spdx-tools parses and validates ``doc`` without a message (a crash is a refusal)."""
+    try:
+        document = JsonLikeDictParser().parse(copy.deepcopy(doc))
+    except Exception:  # noqa: BLE001 - SPDXParsingError, and AttributeError/TypeError on odd types
+        return False
+    return not validate_full_spdx_document(document)
+
+
+def test_any_field_of_any_type_is_a_problem_not_a_crash() -> None:
+    """Every field of the richest example (first two items of each list) replaced by every JSON type:
+    the checker never raises, and whatever spdx-tools refuses is refused here too (every eighth document
+    is compared, for time). The other way round we may be stricter on nonsense types: spdx-tools reads an
+    empty string or object as an absent list, and checks one random item of a list of strings (beartype)."""
+    base = json.loads(RICH_JSON.read_bytes())
+    paths = _paths(base)
+    assert len(paths) > 150
+    compared = agreed = 0
+    for n, (path, wrong) in enumerate((path, wrong) for path in paths for wrong in _WRONG_VALUES):
+        doc = copy.deepcopy(base)
+        node = doc
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = copy.deepcopy(wrong)
+        problems = spdx2_problems(doc)  # must not raise
+        assert all(isinstance(p, SpdxProblem) for p in problems)
+        if n % 8 == 0:
+            compared += 1
+            theirs_valid = _spdx_tools_verdict(doc)
+            assert problems or theirs_valid, (path, wrong)
+            agreed += theirs_valid == (not problems)
+    assert compared > 250 and agreed / compared > 0.98, (agreed, compared)
+
+
+def test_tag_value_reader_survives_any_line() -> None:
+    """Every third line of the richest tag-value example replaced by junk, truncated, or emptied."""
+    lines = (SPDX2 / "tools-python-SPDXTagExample-v2.3.spdx").read_text().splitlines()
+    for i, line in list(enumerate(lines))[::3]:
+        tag = line.split(":", 1)[0]
+        for variant in (
+            "",
+            "junk",
+            f"{tag}:",
+            f"{tag}: <text>never closed",
+            line[: len(line) // 2],
+        ):
+            text = "\n".join([*lines[:i], variant, *lines[i + 1 :]])
+            doc, problems = tag_value_document(text)  # must not raise
+            spdx2_problems(doc)
