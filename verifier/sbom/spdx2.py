@@ -1047,6 +1047,8 @@ _TAGS: dict[str, tuple[str, str, str]] = {
     "Relationship": ("relationship", "", "relationship"),
     "RelationshipComment": ("relationship", "comment", "text"),
 }
+# Forms whose tag may appear once per element (spdx-tools: "Multiple values for … found").
+_SINGLE_VALUED = frozenset({"line", "text", "bool", "date", "actor", "supplier", "code", "range"})
 _TV_DATE_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 _TV_CHECKSUM_RE = re.compile(
     r"(ADLER32|BLAKE2b-256|BLAKE2b-384|BLAKE2b-512|BLAKE3|MD2|MD4|MD5|MD6|SHA1|SHA224|SHA256|SHA384|"
@@ -1081,7 +1083,13 @@ def _tag_value_lines(text: str) -> Iterator[tuple[int, str, str, bool]]:
             if "</text>" not in body:
                 yield number, "", stripped, False  # an unterminated text block
                 continue
-            yield number, tag, body.split("</text>", 1)[0], True
+            content, _, after = body.partition("</text>")
+            if (
+                "<text>" in content or after.strip()
+            ):  # left open into the next block, or trailing junk
+                yield number, "", stripped, False
+                continue
+            yield number, tag, content, True
             continue
         yield number, tag, value, False
 
@@ -1172,6 +1180,13 @@ def tag_value_document(text: str) -> tuple[dict[str, Any], list[SpdxProblem]]:
                     "_implied": True,
                 }
             )
+    for annotation in doc.get("annotations", []):
+        if "SPDXID" not in annotation:
+            problems.append(
+                SpdxProblem(
+                    "parse-missing", "", "an annotation has no SPDXREF (the element it is about)"
+                )
+            )
     for snippet in doc.get("snippets", []):
         ranges = [
             {"startPointer": {k: r[0]}, "endPointer": {k: r[1]}}
@@ -1191,6 +1206,12 @@ def _tv_value(
     is_text: bool,
     bad: Any,
 ) -> None:
+    if not value and not is_text:
+        bad("no value")
+        return
+    if key and key in target and form in _SINGLE_VALUED:
+        bad("given twice for one element")
+        return
     if form in ("line", "text"):
         if form == "line" and is_text:
             bad("a <text> block where one line is expected")

@@ -480,3 +480,33 @@ def test_tag_value_reader_survives_any_line() -> None:
             text = "\n".join([*lines[:i], variant, *lines[i + 1 :]])
             doc, problems = tag_value_document(text)  # must not raise
             spdx2_problems(doc)
+
+
+LITE = SPDX2 / "tools-python-SPDXLite.spdx"
+TAG_VALUE_MUTATIONS: dict[str, Callable[[str], str]] = {
+    "no-value": lambda t: t.replace("PackageVersion:\t2.0.3", "PackageVersion:"),
+    "twice": lambda t: t.replace("PackageVersion:\t2.0.3", "PackageVersion: 1\nPackageVersion: 2"),
+    "created-fraction": lambda t: t.replace("01:23:45Z", "01:23:45.123Z"),
+    "unknown-tag": lambda t: t.replace("FilesAnalyzed: false", "FilesAnalyzed: false\nFoo: bar"),
+    "out-of-scope": lambda t: t.replace(
+        "## 3 Package", "ExtractedText: <text>x</text>\n## 3 Package"
+    ),
+    "no-download": lambda t: t.replace("PackageDownloadLocation: NONE\n", ""),
+    "checksum-upper": lambda t: t.replace(
+        "FilesAnalyzed", "PackageChecksum: SHA1: ABC\nFilesAnalyzed"
+    ),
+    "text-trailing": lambda t: t.replace(
+        "LicenseComment: <text></text>", "LicenseComment: <text></text>:"
+    ),
+    "describes-unknown": lambda t: t + "Relationship: SPDXRef-DOCUMENT DESCRIBES SPDXRef-nope\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAG_VALUE_MUTATIONS))
+def test_tag_value_mutations_agree_with_spdx_tools(name: str) -> None:
+    text = TAG_VALUE_MUTATIONS[name](LITE.read_text())
+    assert text != LITE.read_text()
+    doc, problems = tag_value_document(text)
+    ours = problems + spdx2_problems(doc)
+    assert ours
+    _compare(lambda: TagValueParser().parse(text), ours)
