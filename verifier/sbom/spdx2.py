@@ -1180,13 +1180,11 @@ def tag_value_document(text: str) -> tuple[dict[str, Any], list[SpdxProblem]]:
                     "_implied": True,
                 }
             )
-    for annotation in doc.get("annotations", []):
-        if "SPDXID" not in annotation:
-            problems.append(
-                SpdxProblem(
-                    "parse-missing", "", "an annotation has no SPDXREF (the element it is about)"
-                )
-            )
+    problems.extend(
+        SpdxProblem("parse-missing", "", "an annotation has no SPDXREF (the element it is about)")
+        for annotation in doc.get("annotations", [])
+        if "SPDXID" not in annotation
+    )
     for snippet in doc.get("snippets", []):
         ranges = [
             {"startPointer": {k: r[0]}, "endPointer": {k: r[1]}}
