@@ -3,6 +3,8 @@
 - Image volumes (``volumes[].image.reference``) and the pre-1.23 ``EphemeralContainers`` kind: the real
   signature check against the local registry (Debian docker-registry on 127.0.0.1), images signed here with
   THROWAWAY keys, the decider built by the command's own :func:`build_decider`.
+- Multi-arch: an OCI index of two platform manifests, signed on the index or on the platform manifests,
+  pinned either way; what the webhook verifies today (the pinned digest's own signatures).
 - Spellings of one image (``GHCR.IO``, ``:443``, ``index.docker.io``, ``registry-1.docker.io``): image
   verification is a stand-in that fails every image, because these names are on ghcr.io and Docker Hub,
   which cannot be reached here, and the point is which rule (enforce or audit) the failure falls under. The
@@ -14,18 +16,20 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import ASSETS
 from tests.integration.conftest import LocalRegistry, registry  # noqa: F401 - fixture used by name
-from tests.integration.test_webhook_registry import POD, Images, _config, _pod
+from tests.integration.test_webhook_registry import POD, Images, _config, _key, _pod, _sign
 from tests.integration.webhook_support import ApiserverClient, Pki, ServerThread, make_pki
 from verifier.adapters.commands.webhook import build_decider
 from verifier.adapters.webhook import create_app
 from verifier.admission.decider import AdmissionDecider, Mode, WebhookConfig, WebhookRule
 from verifier.models import CheckResult, Finding, Severity
+from verifier.sources.oci_common import OCI_INDEX, OCI_MANIFEST
 
 EPHEMERAL_KIND = json.loads(
     (ASSETS / "admission" / "ephemeralcontainers_kind_update_v1.json").read_bytes()
@@ -182,3 +186,74 @@ def test_other_images_fall_under_the_default_audit_mode(
     }
     assert set(verifier.calls) <= canonical
     assert len(verifier.calls) == len(set(verifier.calls))
+
+
+# ------------------------------------------------------------------------------------ multi-arch today
+
+
+class MultiArch:
+    """An OCI index of two platform manifests in the local registry, in four signing states: the index
+    signed, only the platform manifests signed (and the reverse, per pin)."""
+
+    def __init__(self, reg: LocalRegistry, directory: Path) -> None:
+        good = _key(directory, "good")
+        self.reg = reg
+        self.index, self.amd64, self.arm64, self.repo = self._push("multiarch-index-signed")
+        _sign(reg, self.repo, self.index, good)
+        self.children_only = self._push("multiarch-children-signed")
+        for child in self.children_only[1:3]:
+            _sign(reg, self.children_only[3], child, good)
+
+    def _push(self, prefix: str) -> tuple[str, str, str, str]:
+        repo = self.reg.new_repo(prefix)
+        children = []
+        for arch in ("amd64", "arm64"):
+            digest, raw = self.reg.push_image(repo, None)
+            children.append(
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": digest,
+                    "size": len(raw),
+                    "platform": {"os": "linux", "architecture": arch},
+                }
+            )
+        index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children}
+        digest, _ = self.reg.push_manifest(repo, "v1", index, OCI_INDEX)
+        return digest, children[0]["digest"], children[1]["digest"], repo
+
+
+@pytest.fixture(scope="module")
+def multi_arch(
+    registry: LocalRegistry,  # noqa: F811 - the fixture
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[MultiArch, ServerThread, Pki]]:
+    d = tmp_path_factory.mktemp("webhook-multiarch")
+    images = MultiArch(registry, d)
+    pki = make_pki(d)
+    srv = ServerThread(create_app(build_decider(_config(d))), pki).start()
+    try:
+        yield images, srv, pki
+    finally:
+        srv.stop()
+
+
+@pytest.mark.registry
+def test_multi_arch_today_verifies_exactly_the_pinned_digest(multi_arch: Any) -> None:
+    """What is verified today (issue 17, multi-arch): signatures on the pinned digest only. The index pinned
+    and signed is admitted (its signature binds every platform manifest by digest); a platform manifest
+    pinned when only the index is signed, and the index pinned when only the platform manifests are
+    signed, are denied. The choice between these and the alternatives is the lead's (see the report)."""
+    images, srv, pki = multi_arch
+    reg = images.reg
+    index_signed = reg.ref(images.repo, images.index)
+    platform_of_signed_index = reg.ref(images.repo, images.amd64)
+    children_index, children_amd64, _arm, children_repo = images.children_only
+    with ApiserverClient(srv.port, pki.ca_file) as client:
+        assert _review(client, _pod([index_signed]))["allowed"] is True
+        denied = _review(client, _pod([platform_of_signed_index]))
+        assert denied["allowed"] is False
+        assert "not signed by a trusted signer (no-signature)" in denied["status"]["message"]
+        assert _review(client, _pod([reg.ref(children_repo, children_amd64)]))["allowed"] is True
+        denied = _review(client, _pod([reg.ref(children_repo, children_index)]))
+        assert denied["allowed"] is False
+        assert "no-signature" in denied["status"]["message"]
