@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import operator
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,10 @@ _SHARED: dict[str, tuple[Any, str]] = {
     "image": (
         str,
         "The image to admit: registry/repo@sha256:…, registry/repo:tag, oci-layout:PATH[@digest].",
+    ),
+    "images": (
+        tuple[str, ...],
+        "The release's images when it ships several (each verified by every image check, concurrently).",
     ),
     "policy": (Policy, "Where the decision is made: the Rego bundle and the engine."),
     "webhook": (WebhookConfig, "The admission webhook (`verifier webhook`)."),
@@ -106,7 +111,7 @@ def parse_config(data: Any, name: str) -> VerifierConfig:
             if key == "version" and value != 1:
                 problems.append(f"version: must be 1, got {value!r}")
                 continue
-            if tp in (int, str) and value is None:
+            if tp in (int, str, tuple[str, ...]) and value is None:
                 continue
             checked = _validate(tp, value, str(key), problems)
             if checked is not None:
@@ -121,7 +126,8 @@ def parse_config(data: Any, name: str) -> VerifierConfig:
                 # the check verdict error (denied), never a silent skip.
                 sections[key] = value
                 continue
-            checked = _validate(check.section_type, {} if value is None else value, key, problems)
+            value = {} if value is None else value
+            checked = _validate(check.section_type_for(value), value, key, problems)
             if checked is not None:
                 sections[key] = checked
         else:
@@ -130,10 +136,22 @@ def parse_config(data: Any, name: str) -> VerifierConfig:
     webhook = shared.get("webhook")
     if isinstance(webhook, WebhookConfig):
         _check_ids(webhook, problems)
+        named = sections.get("signers")
+        for i, rule in enumerate(webhook.rules):
+            if rule.signers is not None and not (isinstance(named, dict) and rule.signers in named):
+                known = (
+                    ", ".join(sorted(named))
+                    if isinstance(named, dict)
+                    else "none: signers: is one set"
+                )
+                problems.append(
+                    f"webhook.rules.{i}.signers: no signer set named '{rule.signers}' (named sets: {known})"
+                )
     if problems:
         raise InputError(name, "; ".join(problems))
     return VerifierConfig(
         image=shared.get("image"),
+        images=shared.get("images", ()),
         policy=shared.get("policy", Policy()),
         webhook=webhook,
         decision_log=shared.get("decision_log"),
@@ -195,6 +213,10 @@ _IMAGE_FIELDS = frozenset({"signature_repo"})
 
 
 def _resolve_section(section: Any, base: Path) -> Any:
+    """Path fields made relative to ``base``, in a section, a map of sections (named signer sets) and the
+    dataclasses nested in them (a set's authorities)."""
+    if isinstance(section, dict):
+        return {k: _resolve_section(v, base) for k, v in section.items()}
     if not dataclasses.is_dataclass(section) or isinstance(section, type):
         return section
     changes: dict[str, Any] = {}
@@ -202,7 +224,9 @@ def _resolve_section(section: Any, base: Path) -> Any:
         value = getattr(section, f.name)
         if value is None:
             continue
-        if f.name in _PATH_FIELDS:
+        if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
+            changes[f.name] = tuple(_resolve_section(v, base) for v in value)
+        elif f.name in _PATH_FIELDS:
             changes[f.name] = (
                 tuple(resolve(base, v) for v in value)
                 if isinstance(value, tuple)
@@ -221,6 +245,7 @@ def resolve_paths(config: VerifierConfig, base: Path) -> VerifierConfig:
     return dataclasses.replace(
         config,
         image=resolve_image(base, config.image) if config.image else None,
+        images=tuple(resolve_image(base, i) for i in config.images),
         policy=policy,
         decision_log=resolve(base, config.decision_log) if config.decision_log else None,
         sections={k: _resolve_section(v, base) for k, v in config.sections.items()},
@@ -241,7 +266,9 @@ def json_schema() -> dict[str, Any]:
         if key != "version":
             fields.append((key, Annotated[tp | None, Field(description=desc)], None))
     for meta in registry.CHECKS:
-        section = registry.load(meta.id).section_type
+        check = registry.load(meta.id)
+        forms = (check.section_type, *check.section_alternatives)
+        section = functools.reduce(operator.or_, forms)
         desc = f"Check `{meta.id}`: {meta.desc}."
         fields.append((meta.section, Annotated[section | None, Field(description=desc)], None))
     document = dataclasses.make_dataclass(
@@ -316,7 +343,7 @@ def reference_markdown() -> str:
     schema = json_schema()
     defs = schema["$defs"]
     sections = {meta.section: meta.id for meta in registry.CHECKS}
-    order = ["version", "image", *sections, "policy", "webhook", "decision_log"]
+    order = ["version", "image", "images", *sections, "policy", "webhook", "decision_log"]
     out: list[str] = []
     for key in order:
         field = schema["properties"][key]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,19 +50,29 @@ class SourceOptions:
     timeout: float = 10.0
     pool: Any = None
     lean: bool = False
+    # A ``verifier.sources.deadline.Deadline`` for all image collections of one evaluation (set from
+    # ``timeout`` when no pool is given, so a command's images share one --timeout deadline).
+    deadline: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
 class CheckRun:
     """The checks' side of an evaluation: results, each check's policy settings (``input.config``),
-    wall time per check id, notices, the verified image digest and the inputs read."""
+    wall time per check id (summed over images), notices, the digest verified (or pinned) per image and
+    the inputs read."""
 
     results: tuple[CheckResult, ...]
     policy_config: dict[str, Any]
     timings: dict[str, float]
     notices: tuple[str, ...]
-    digest: str | None
+    digests: dict[str, str]
     inputs: tuple[dict[str, str], ...]
+    images: tuple[str, ...] = ()  # the release's images, in order
+
+    @property
+    def digest(self) -> str | None:
+        """The image digest when the release has exactly one image."""
+        return next(iter(self.digests.values())) if len(self.digests) == 1 else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,8 +81,8 @@ class Evaluation:
 
     ``policy_input`` is the exact document the policy saw (``--explain``); ``timings`` is wall time in
     seconds per check id (evidence collection included) and for ``policy``; ``notices`` are inputs
-    deliberately not checked; ``digest`` is the image digest the image checks verified (or the one the
-    configured reference pins); ``inputs`` are the files and images read, for the VSA.
+    deliberately not checked; ``digests`` maps each image reference to the digest the image checks
+    verified (or the one the reference pins); ``inputs`` are the files and images read, for the VSA.
     """
 
     results: tuple[CheckResult, ...]
@@ -80,8 +91,14 @@ class Evaluation:
     policy_config: dict[str, Any]
     timings: dict[str, float]
     notices: tuple[str, ...]
-    digest: str | None
+    digests: dict[str, str]
     inputs: tuple[dict[str, str], ...]
+    images: tuple[str, ...] = ()  # the release's images, in order
+
+    @property
+    def digest(self) -> str | None:
+        """The image digest when the release has exactly one image."""
+        return next(iter(self.digests.values())) if len(self.digests) == 1 else None
 
 
 class _Run:
@@ -93,13 +110,18 @@ class _Run:
         now: datetime,
         options: SourceOptions,
         collect_image: CollectImage,
+        image: str | None = None,
+        signer_set: str | None = None,
+        release: dict[str, ImageEvidence] | None = None,
     ) -> None:
         self.config = config
         self.now = now
-        self.image = config.image
+        self.image = image
+        self.signer_set = signer_set
         self._options = options
         self._collect_image = collect_image
-        self._evidence: ImageEvidence | None = None
+        # Shared by every run of one evaluation: image reference -> its evidence, collected once.
+        self._release = release if release is not None else {}
         self.attestations = not options.lean
         self.inputs: list[dict[str, str]] = []
         self.notices: list[str] = []
@@ -108,15 +130,29 @@ class _Run:
         """Collected once, on first use, for every image check of the evaluation."""
         if self.image is None:  # the pipeline never runs an image check without an image
             raise RuntimeError("no image configured")
-        if self._evidence is None:
-            self._evidence = self._collect_image(self.image, self.attestations, self._options)
-        return self._evidence
+        return self._image(self.image)
+
+    def _image(self, image: str) -> ImageEvidence:
+        evidence = self._release.get(image)
+        if evidence is None:
+            evidence = self._collect_image(image, self.attestations, self._options)
+            self._release[image] = evidence
+        return evidence
+
+    def release_evidence(self) -> dict[str, ImageEvidence]:
+        """Each image of the release -> its evidence: what the image checks collected, the rest now."""
+        return {image: self._image(image) for image in self.config.all_images}
+
+    def release_digests(self) -> dict[str, str]:
+        """Each image of the release -> the digest it resolved to."""
+        return {image: evidence.digest for image, evidence in self.release_evidence().items()}
 
     @property
     def digest(self) -> str | None:
         """The digest the image checks verified, else the one the reference pins."""
-        if self._evidence is not None:
-            return self._evidence.digest
+        evidence = self._release.get(self.image) if self.image else None
+        if evidence is not None:
+            return evidence.digest
         if self.image and "@sha256:" in self.image:
             return self.image.rsplit("@", 1)[1]
         return None
@@ -137,6 +173,7 @@ def _default_collect_image(ref: str, attestations: bool, options: SourceOptions)
         ref,
         docker_config=options.docker_config,
         timeout=options.timeout,
+        deadline=options.deadline,
         pool=options.pool,
         attestations=attestations,
         fetch_pinned=not options.lean,
@@ -191,6 +228,23 @@ def merge_policy_config(
     return out
 
 
+def _needs_image(check_id: str) -> bool:
+    try:
+        return registry.load(check_id).needs_image
+    except ModuleNotFoundError:
+        return False  # reported by _run_one as a check this build cannot run
+
+
+def _reads(check_id: str, config: VerifierConfig, what: str) -> bool:
+    """``check.reads_images(section)`` / ``check.reads_attestations(section)`` of a configured check."""
+    try:
+        check = registry.load(check_id)
+    except ModuleNotFoundError:
+        return False
+    section = config.sections[registry.get(check_id).section]
+    return bool(getattr(check, what)(section))
+
+
 def run_checks(
     config: VerifierConfig,
     *,
@@ -199,28 +253,72 @@ def run_checks(
     sources: SourceOptions | None = None,
     collect_image: CollectImage | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    max_parallel_images: int = 8,
+    signer_set: str | None = None,
 ) -> CheckRun:
     """Collect and judge: every check ``config`` configures (or those of ``only``), no decision yet.
 
-    :func:`evaluate` is this plus the decision; the audit calls it per unit and decides on the aggregate.
+    Image checks run on every image of the release (:attr:`VerifierConfig.all_images`), the images
+    concurrently (at most ``max_parallel_images`` at a time), each image's evidence collected once for all
+    of them; the other checks run once. Results come per image (in the release's order), then the others,
+    each group in registry order. ``signer_set`` names the signer set every image is verified with (a
+    webhook rule's choice) instead of the sets' ``images`` patterns. :func:`evaluate` is this plus the
+    decision; the audit calls it per unit and decides on the aggregate.
     """
-    run = _Run(config, now, sources or SourceOptions(), collect_image or _default_collect_image)
+    options = sources or SourceOptions()
+    if options.pool is None and options.deadline is None:
+        from verifier.sources.deadline import Deadline
+
+        options = dataclasses.replace(
+            options, deadline=Deadline.after(options.timeout, "--timeout")
+        )
+    reader = collect_image or _default_collect_image
+    checks = configured_checks(config, only)
+    image_checks = [c for c in checks if _needs_image(c)]
+    reading = [c for c in checks if _reads(c, config, "reads_images")]
+    attestations = not options.lean or any(_reads(c, config, "reads_attestations") for c in checks)
+    policy_config: dict[str, Any] = {}
+    release: dict[str, ImageEvidence] = {}
+
+    def run(image: str | None, ids: list[str]) -> tuple[_Run, list[CheckResult], dict[str, float]]:
+        ctx = _Run(config, now, options, reader, image, signer_set, release)
+        ctx.attestations = attestations
+        out: list[CheckResult] = []
+        spent: dict[str, float] = {}
+        for check_id in ids:
+            start = clock()
+            out += _run_one(check_id, ctx, policy_config)
+            spent[check_id] = clock() - start
+        return ctx, out, spent
+
+    images = config.all_images
+    runs: list[tuple[_Run, list[CheckResult], dict[str, float]]] = []
+    if image_checks and len(images) > 1:
+        with ThreadPoolExecutor(min(max_parallel_images, len(images))) as pool:
+            runs += list(pool.map(lambda image: run(image, image_checks), images))
+    elif image_checks:
+        runs.append(run(images[0] if images else None, image_checks))
+    runs.append(run(None, [c for c in checks if c not in image_checks]))
     results: list[CheckResult] = []
     timings: dict[str, float] = {}
-    policy_config: dict[str, Any] = {}
-    checks = configured_checks(config, only)
-    run.attestations = run.attestations or any(registry.load(c).reads_attestations for c in checks)
-    for check_id in checks:
-        start = clock()
-        results += _run_one(check_id, run, policy_config)
-        timings[check_id] = clock() - start
+    digests: dict[str, str] = {}
+    for ctx, out, spent in runs:
+        results += out
+        for check_id, seconds in spent.items():
+            timings[check_id] = timings.get(check_id, 0.0) + seconds
+        if ctx.image is not None and ctx.digest is not None:
+            digests[ctx.image] = ctx.digest
+    for image in images:
+        if image not in digests and image in release:
+            digests[image] = release[image].digest
     return CheckRun(
         results=tuple(results),
         policy_config=policy_config,
         timings=timings,
-        notices=tuple(run.notices),
-        digest=run.digest,
-        inputs=tuple(run.inputs),
+        notices=tuple(n for ctx, _, _ in runs for n in ctx.notices),
+        digests=digests,
+        inputs=tuple(i for ctx, _, _ in runs for i in ctx.inputs),
+        images=images if reading else (),
     )
 
 
@@ -235,6 +333,7 @@ def evaluate(
     opa_url: str | None = None,
     collect_image: CollectImage | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    signer_set: str | None = None,
 ) -> Evaluation:
     """Run every check ``config`` configures (or those of ``only``) and decide once with the policy.
 
@@ -244,7 +343,13 @@ def evaluate(
     section. ``collect_image`` replaces the registry/layout reader (a test seam).
     """
     run = run_checks(
-        config, now=now, only=only, sources=sources, collect_image=collect_image, clock=clock
+        config,
+        now=now,
+        only=only,
+        sources=sources,
+        collect_image=collect_image,
+        clock=clock,
+        signer_set=signer_set,
     )
     merged = merge_policy_config(run.policy_config, *policy_overrides)
     if policy_dir is None and config.policy.bundle:
@@ -262,6 +367,7 @@ def evaluate(
         policy_config=merged,
         timings={**run.timings, "policy": clock() - start},
         notices=run.notices,
-        digest=run.digest,
+        digests=run.digests,
         inputs=run.inputs,
+        images=run.images,
     )
