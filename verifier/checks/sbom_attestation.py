@@ -486,6 +486,15 @@ class SbomSection:
     max_size: int = dataclasses.field(default=128, metadata={"ge": 1})
     """Refuse SBOM payloads larger than this many MiB (checked before parsing)."""
 
+    def __post_init__(self) -> None:
+        from verifier.sbom.packages import PackageRuleError, parse_rule
+
+        for rule in self.denied_packages:
+            try:
+                parse_rule(rule)
+            except PackageRuleError as exc:
+                raise ValueError(f"denied_packages: {exc}") from None
+
 
 @dataclass(frozen=True)
 class SbomEvidence:

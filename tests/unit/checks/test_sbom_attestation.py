@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.conftest import UPSTREAM
 from verifier.checks.sbom_attestation import CHECK_ID, evaluate, make_verifier
 from verifier.checks.signature import SignaturePolicy
-from verifier.errors import ConfigError
+from verifier.errors import ConfigError, InputError
 from verifier.models import CheckResult
 from verifier.models.evidence import AttestationLayer, ImageEvidence, ReferrerBundle
 from verifier.pipeline import decide
@@ -544,3 +544,23 @@ def test_a_rule_the_check_did_not_evaluate_denies() -> None:
 def test_an_unreadable_rule_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="sbom.denied_packages: pkg:npm/lodash@<: "):
         run(package_rules=("pkg:npm/lodash@<",))
+
+
+def test_an_unreadable_rule_in_verifier_yaml_is_refused_when_the_file_is_read(
+    tmp_path: Path,
+) -> None:
+    """Exit 2 naming the file before anything runs (the webhook would otherwise deny every image)."""
+    from verifier.config import load_config
+
+    path = tmp_path / "verifier.yaml"
+    path.write_text(
+        "signers:\n  key: k.pub\nsbom:\n  denied_packages: ['pkg:golang/golang.org/x/net@<v0.17.0',"
+        " 'pkg:pypi/jose@<not a version']\n"
+    )
+    with pytest.raises(InputError) as info:
+        load_config(path)
+    assert info.value.exit_code == 2
+    assert str(info.value) == (
+        f"{path}: sbom: denied_packages: pkg:pypi/jose@<not a version: 'not a version' is not a pypi "
+        "version"
+    )
