@@ -47,7 +47,7 @@ class SourceOptions:
     """
 
     docker_config: Path | None = None
-    timeout: float = 10.0
+    timeout: float = 30.0  # seconds for all of an evaluation's registry work (the CLI's --timeout)
     pool: Any = None
     lean: bool = False
     # A ``verifier.sources.deadline.Deadline`` for all image collections of one evaluation (set from
