@@ -2,7 +2,9 @@
 
 The production root is pinned in the package (``trusted_root.json``, a copy of the public-good root snapshot
 that cosign's tests use; see ``SOURCES.md`` next to it). ``--trusted-root FILE`` replaces it for private
-Sigstore deployments. Nothing is ever fetched: there is no TUF refresh, and no user cache is trusted.
+Sigstore deployments. GitHub's instance has its own pinned root (``trusted_root_github.json``). Nothing is
+fetched while verifying, and no user cache is trusted: ``verifier trust update`` refreshes the pinned files
+through TUF (:mod:`verifier.sigstore.tuf_update`).
 
 Validity windows of the trust root are closed intervals (``start <= t <= end``), as the protobuf-specs say.
 """
@@ -17,6 +19,7 @@ import hashlib
 import json
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +40,9 @@ if TYPE_CHECKING:
 
 PINNED_TRUSTED_ROOT = Path(__file__).with_name("trusted_root.json")
 PINNED_STAGING_ROOT = Path(__file__).with_name("trusted_root_staging.json")
+# GitHub's own Sigstore instance (fulcio.githubapp.com + timestamp.githubapp.com, no transparency log): what
+# actions/attest-build-provenance uses for non-public repositories and GitHub release attestations.
+PINNED_GITHUB_ROOT = Path(__file__).with_name("trusted_root_github.json")
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024
 
@@ -183,6 +189,28 @@ class TrustRoot:
             f"the CA that issued the signing certificate is not in the trusted root "
             f"{self.name} with a validity window covering {at:%Y-%m-%dT%H:%M:%SZ}",
         )
+
+
+def issued_by(
+    root: TrustRoot, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate] = ()
+) -> bool:
+    """Whether a Fulcio CA certificate of ``root`` signed ``leaf`` or one of the bundle's intermediates.
+
+    This picks the Sigstore instance whose rules apply to a bundle by a signature only that instance's CA can
+    make; the full path (at the signing time) is validated afterwards against the instance picked.
+    """
+    candidates = (leaf, *intermediates)
+    for ca in root.fulcio:
+        for ca_cert in ca.chain:
+            for cert in candidates:
+                if cert.issuer != ca_cert.subject:
+                    continue
+                try:
+                    cert.verify_directly_issued_by(ca_cert)
+                except (ValueError, TypeError, InvalidSignature):
+                    continue
+                return True
+    return False
 
 
 def verify_chain_with(
