@@ -24,7 +24,14 @@ OID_RUNNER_ENVIRONMENT = ObjectIdentifier("1.3.6.1.4.1.57264.1.11")
 OID_SOURCE_REPOSITORY_URI = ObjectIdentifier("1.3.6.1.4.1.57264.1.12")
 OID_SOURCE_REPOSITORY_DIGEST = ObjectIdentifier("1.3.6.1.4.1.57264.1.13")
 OID_SOURCE_REPOSITORY_REF = ObjectIdentifier("1.3.6.1.4.1.57264.1.14")
+OID_SOURCE_REPOSITORY_IDENTIFIER = ObjectIdentifier("1.3.6.1.4.1.57264.1.15")
+OID_SOURCE_REPOSITORY_OWNER_URI = ObjectIdentifier("1.3.6.1.4.1.57264.1.16")
+OID_SOURCE_REPOSITORY_OWNER_IDENTIFIER = ObjectIdentifier("1.3.6.1.4.1.57264.1.17")
+OID_BUILD_CONFIG_URI = ObjectIdentifier("1.3.6.1.4.1.57264.1.18")
+OID_BUILD_CONFIG_DIGEST = ObjectIdentifier("1.3.6.1.4.1.57264.1.19")
 OID_BUILD_TRIGGER = ObjectIdentifier("1.3.6.1.4.1.57264.1.20")
+OID_RUN_INVOCATION_URI = ObjectIdentifier("1.3.6.1.4.1.57264.1.21")
+OID_SOURCE_REPOSITORY_VISIBILITY = ObjectIdentifier("1.3.6.1.4.1.57264.1.22")
 OID_OTHERNAME_SAN = ObjectIdentifier("1.3.6.1.4.1.57264.1.7")
 
 # Claim name (policy key, snake_case) -> OID. All are DER UTF8Strings.
@@ -36,6 +43,22 @@ CLAIM_OIDS: dict[str, ObjectIdentifier] = {
     "source_repository_digest": OID_SOURCE_REPOSITORY_DIGEST,
     "source_repository_ref": OID_SOURCE_REPOSITORY_REF,
     "build_trigger": OID_BUILD_TRIGGER,
+    "source_repository_identifier": OID_SOURCE_REPOSITORY_IDENTIFIER,
+    "source_repository_owner_uri": OID_SOURCE_REPOSITORY_OWNER_URI,
+    "source_repository_owner_identifier": OID_SOURCE_REPOSITORY_OWNER_IDENTIFIER,
+    "build_config_uri": OID_BUILD_CONFIG_URI,
+    "build_config_digest": OID_BUILD_CONFIG_DIGEST,
+    "run_invocation_uri": OID_RUN_INVOCATION_URI,
+    "source_repository_visibility_at_signing": OID_SOURCE_REPOSITORY_VISIBILITY,
+}
+# The deprecated GitHub workflow claims (raw strings, not DER): certificates issued before Fulcio added the
+# claims above (early 2023, e.g. slsa-github-generator v1.4.0 provenance) carry only these.
+LEGACY_CLAIM_OIDS: dict[str, ObjectIdentifier] = {
+    "github_workflow_trigger": ObjectIdentifier("1.3.6.1.4.1.57264.1.2"),
+    "github_workflow_sha": ObjectIdentifier("1.3.6.1.4.1.57264.1.3"),
+    "github_workflow_name": ObjectIdentifier("1.3.6.1.4.1.57264.1.4"),
+    "github_workflow_repository": ObjectIdentifier("1.3.6.1.4.1.57264.1.5"),
+    "github_workflow_ref": ObjectIdentifier("1.3.6.1.4.1.57264.1.6"),
 }
 
 
@@ -112,6 +135,19 @@ def cert_claims(cert: x509.Certificate) -> dict[str, str]:
     return claims
 
 
+def cert_legacy_claims(cert: x509.Certificate) -> dict[str, str]:
+    """The deprecated raw-string GitHub workflow claims (``LEGACY_CLAIM_OIDS``) present in the certificate."""
+    claims: dict[str, str] = {}
+    for name, oid in LEGACY_CLAIM_OIDS.items():
+        raw = _extension(cert, oid)
+        if raw is not None:
+            try:
+                claims[name] = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+    return claims
+
+
 @dataclass(frozen=True)
 class Signer:
     """A verified signer. ``identity``/``issuer`` are None for key-signed signatures (``key`` set instead)."""
@@ -139,7 +175,9 @@ def signer_from_cert(cert: x509.Certificate) -> Signer:
     """Identity (first SAN), issuer and claims of a signing certificate."""
     names = cert_identities(cert)
     return Signer(
-        identity=names[0] if names else None, issuer=cert_issuer(cert), claims=cert_claims(cert)
+        identity=names[0] if names else None,
+        issuer=cert_issuer(cert),
+        claims={**cert_legacy_claims(cert), **cert_claims(cert)},
     )
 
 
