@@ -230,28 +230,43 @@ def collect_image_provenance(
                 else client.get_manifest(parsed.repository, parsed.tag)
             )
             store, source = registry_store, "registry"
-        found = collect_all(
-            store,
-            image.digest,
-            limits,
-            parallel=parallel and source == "registry",
-            attestations=True,
+        return provenance_in_store(
+            store, image.digest, image, limits, subject=ref, source=source, parallel=parallel
         )
-        other: list[str] = []
-        problems = list(found.problems)
-        items = _att_items(found.attestations, other)
-        items += _referrer_items(found.referrers, other)
+
+
+def provenance_in_store(
+    store: ContentStore,
+    digest: str,
+    image: Manifest | None,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    subject: str = "",
+    source: str = "",
+    parallel: bool = False,
+) -> ProvenanceEvidence:
+    """Every provenance candidate for ``digest`` in ``store``; ``image`` (its manifest, when fetched) gives the
+    BuildKit attestation manifests of an index."""
+    found = collect_all(
+        store, digest, limits, parallel=parallel and source == "registry", attestations=True
+    )
+    other: list[str] = []
+    problems = list(found.problems)
+    items = _att_items(found.attestations, other)
+    items += _referrer_items(found.referrers, other)
+    platforms: list[str] = []
+    if image is not None:
         kit, platforms = buildkit_items(store, image, limits, other, problems)
         items += kit
-        return ProvenanceEvidence(
-            subject=ref,
-            digest=image.digest,
-            items=tuple(items),
-            platform_digests=tuple(platforms),
-            other_attestations=tuple(other),
-            problems=tuple(problems),
-            source=source,
-        )
+    return ProvenanceEvidence(
+        subject=subject or digest,
+        digest=digest,
+        items=tuple(items),
+        platform_digests=tuple(platforms),
+        other_attestations=tuple(other),
+        problems=tuple(problems),
+        source=source,
+    )
 
 
 def _file_item(doc: object, raw: bytes, where: str) -> ProvenanceItem:
@@ -341,5 +356,6 @@ __all__ = [
     "collect_image_provenance",
     "is_provenance_hint",
     "merge",
+    "provenance_in_store",
     "read_attestation_file",
 ]

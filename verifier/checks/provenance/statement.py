@@ -44,12 +44,128 @@ MAX_DEPTH = 64
 
 
 class StatementError(Exception):
-    """The bytes are not SLSA provenance we can read. ``rule`` is the finding rule id."""
+    """The bytes are not SLSA provenance we can read. ``rule`` is the finding rule id; ``upstream`` names the
+    in-toto Go validation error for the same defect, when there is one."""
 
-    def __init__(self, rule: str, message: str) -> None:
+    def __init__(self, rule: str, message: str, upstream: str = "") -> None:
         super().__init__(message)
         self.rule = rule
         self.message = message
+        self.upstream = upstream
+
+
+# Digest algorithms with a fixed hex length (in-toto attestation ResourceDescriptor rules); gitCommit and the
+# other git object ids are SHA-1 or SHA-256 object names.
+HEX_DIGEST_LENGTHS: dict[str, tuple[int, ...]] = {
+    "sha1": (40,),
+    "md5": (32,),
+    "sha224": (56,),
+    "sha256": (64,),
+    "sha384": (96,),
+    "sha512": (128,),
+    "sha512_224": (56,),
+    "sha512_256": (64,),
+    "sha3_224": (56,),
+    "sha3_256": (64,),
+    "sha3_384": (96,),
+    "sha3_512": (128,),
+    "ripemd160": (40,),
+    "sm3": (64,),
+    "gitCommit": (40, 64),
+    "gitTree": (40, 64),
+    "gitBlob": (40, 64),
+    "gitTag": (40, 64),
+}
+HEX_DIGESTS_ANY_LENGTH = frozenset({"shake128", "shake256", "blake2b", "blake2s"})
+_HEX = frozenset("0123456789abcdef")
+
+
+def _invalid(message: str, upstream: str) -> StatementError:
+    return StatementError("statement-invalid", message, upstream)
+
+
+def validate_resource_descriptor(rd: Any, where: str, need_digest: bool = False) -> None:
+    """An in-toto ResourceDescriptor: a name, uri or digest; digests of known algorithms in lower-case hex of
+    the algorithm's length."""
+    if not isinstance(rd, dict):
+        raise _invalid(f"{where} is not an object", "ErrRDRequiredField")
+    digest = rd.get("digest")
+    if not any(rd.get(key) for key in ("name", "uri", "digest")):
+        raise _invalid(f"{where} has no name, uri or digest", "ErrRDRequiredField")
+    if digest is None or digest == {}:
+        if need_digest:
+            raise _invalid(f"{where} has no digest", "ErrDigestRequired")
+        return
+    if not isinstance(digest, dict):
+        raise _invalid(f"{where}.digest is not an object", "ErrInvalidDigestEncoding")
+    for algorithm, value in digest.items():
+        if not isinstance(value, str):
+            raise _invalid(
+                f"{where}.digest.{algorithm} is not a string", "ErrInvalidDigestEncoding"
+            )
+        if algorithm in HEX_DIGEST_LENGTHS or algorithm in HEX_DIGESTS_ANY_LENGTH:
+            if not value or not set(value) <= _HEX:
+                raise _invalid(
+                    f"{where}.digest.{algorithm} is not lower-case hex", "ErrInvalidDigestEncoding"
+                )
+            lengths = HEX_DIGEST_LENGTHS.get(algorithm)
+            if lengths is not None and len(value) not in lengths:
+                raise _invalid(
+                    f"{where}.digest.{algorithm} has {len(value)} hex digits, not "
+                    + " or ".join(map(str, lengths)),
+                    "ErrIncorrectDigestLength",
+                )
+
+
+def validate_statement(doc: dict[str, Any]) -> None:
+    """in-toto Statement rules (type, subject with digests, predicateType, predicate)."""
+    statement_type = _str(doc.get("_type"))
+    if statement_type not in STATEMENT_TYPES:
+        raise _invalid(
+            f"statement _type {statement_type or '(missing)'!r} is not an in-toto Statement v0.1 or v1",
+            "ErrInvalidStatementType",
+        )
+    subjects = doc.get("subject")
+    if not isinstance(subjects, list) or not subjects:
+        raise _invalid("statement has no subject", "ErrSubjectRequired")
+    for i, subject in enumerate(subjects):
+        validate_resource_descriptor(subject, f"subject[{i}]", need_digest=True)
+    if not _str(doc.get("predicateType")):
+        raise _invalid("statement has no predicateType", "ErrPredicateTypeRequired")
+    if not isinstance(doc.get("predicate"), dict) and not isinstance(
+        doc.get("slsaProvenance"), dict
+    ):
+        raise _invalid("statement has no predicate", "ErrPredicateRequired")
+
+
+def validate_provenance_v1(pred: dict[str, Any], allow_empty_builder: bool = False) -> None:
+    """SLSA v1 predicate rules: buildDefinition with buildType and externalParameters, runDetails with a
+    builder id; every resolved dependency a valid ResourceDescriptor. ``allow_empty_builder`` reads BuildKit's
+    ``"id": ""`` (in-toto's validation refuses it) as a builder no policy can trust."""
+    definition = pred.get("buildDefinition")
+    if not isinstance(definition, dict) or not definition:
+        raise _invalid("predicate has no buildDefinition", "ErrBuildDefinitionRequired")
+    if not _str(definition.get("buildType")):
+        raise _invalid("buildDefinition has no buildType", "ErrBuildTypeRequired")
+    if not isinstance(definition.get("externalParameters"), dict) or not definition.get(
+        "externalParameters"
+    ):
+        raise _invalid("buildDefinition has no externalParameters", "ErrExternalParamsRequired")
+    deps = definition.get("resolvedDependencies")
+    if deps is not None:
+        if not isinstance(deps, list):
+            raise _invalid("resolvedDependencies is not a list", "ErrRDRequiredField")
+        for i, dep in enumerate(deps):
+            validate_resource_descriptor(dep, f"resolvedDependencies[{i}]")
+    run = pred.get("runDetails")
+    if not isinstance(run, dict) or not run:
+        raise _invalid("predicate has no runDetails", "ErrRunDetailsRequired")
+    builder = run.get("builder")
+    if not isinstance(builder, dict) or not builder:
+        raise _invalid("runDetails has no builder", "ErrBuilderRequired")
+    builder_id = builder.get("id")
+    if not isinstance(builder_id, str) or not (builder_id or allow_empty_builder):
+        raise _invalid("runDetails.builder has no id", "ErrBuilderIdRequired")
 
 
 @dataclass(frozen=True)
@@ -206,12 +322,8 @@ def looks_like_provenance(predicate_type: str) -> bool:
 
 def read_provenance(doc: dict[str, Any]) -> Provenance:
     """Normalise a decoded statement (StatementError with the rule on anything it cannot vouch for)."""
+    validate_statement(doc)
     statement_type = _str(doc.get("_type"))
-    if statement_type not in STATEMENT_TYPES:
-        raise StatementError(
-            "statement-invalid",
-            f"statement _type {statement_type or '(missing)'!r} is not an in-toto Statement v0.1 or v1",
-        )
     predicate_type = predicate_type_of(doc)
     if not is_provenance_type(predicate_type):
         rule = (
@@ -231,6 +343,8 @@ def read_provenance(doc: dict[str, Any]) -> Provenance:
     if not isinstance(predicate, dict):
         raise StatementError("statement-invalid", "statement has no predicate object")
     if predicate_type == PROVENANCE_V1:
+        build_type = _obj(predicate.get("buildDefinition")).get("buildType")
+        validate_provenance_v1(predicate, allow_empty_builder=build_type in BUILDKIT_BUILD_TYPES)
         return _v1(statement_type, subjects, predicate)
     if predicate_type == PROVENANCE_V02:
         return _v02(statement_type, subjects, predicate)
