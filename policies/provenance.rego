@@ -11,7 +11,8 @@ provenance_defaults := {
 	"allow_unsigned": false,
 }
 
-provenance_reasons(result) := concat(", ", sort([r | some r in {f.rule | some f in result.findings}]))
+# The rules that decided: high-severity findings (problems of unsigned evidence next to them are low).
+provenance_reasons(result) := concat(", ", sort([r | some r in {f.rule | some f in result.findings; f.severity == "high"}]))
 
 provenance_unsigned_accepted(result, cfg) if {
 	cfg.allow_unsigned

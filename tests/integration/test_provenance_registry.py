@@ -4,6 +4,7 @@ OCI 1.1 referrer, collected over HTTP and verified end to end."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,7 @@ def test_github_instance_attestation_as_an_oci_referrer(registry: LocalRegistry)
         "source_repository_visibility_at_signing"
     ] == ("public")
     # Against the public-good root alone the same referrer is refused.
-    only_public = cfg.model_copy(update={"trusted_roots": ("public-good",)})
+    only_public = dataclasses.replace(cfg, instances=("public-good",))
     refused = evaluate(evidence, policy_from_config(only_public))
     assert refused.verdict == "fail"
     assert refused.findings[0].rule in {"tlog-entry-missing", "certificate-chain-invalid"}

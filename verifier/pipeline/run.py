@@ -98,6 +98,9 @@ class _Run:
         self.now = now
         self.image = config.image
         self._options = options
+        self.sources = (
+            options  # how the image's evidence is reached (checks that read more of the image)
+        )
         self._collect_image = collect_image
         self._evidence: ImageEvidence | None = None
         self.attestations = not options.lean

@@ -23,11 +23,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from verifier.errors import InputError
-from verifier.models.evidence import AttestationLayer, ReferrerBundle
+from verifier.models.evidence import AttestationLayer, ImageEvidence, ReferrerBundle
 from verifier.models.provenance import (
     KIND_BUILDKIT,
     KIND_COSIGN_ATT,
@@ -269,6 +270,77 @@ def provenance_in_store(
     )
 
 
+@dataclass(frozen=True)
+class BuildkitFound:
+    """The BuildKit attestation statements of an image index, its platform manifests, what else it holds."""
+
+    items: tuple[ProvenanceItem, ...] = ()
+    platforms: tuple[str, ...] = ()
+    other: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def buildkit_for_image(
+    ref: str,
+    digest: str,
+    *,
+    docker_config: Path | None = None,
+    timeout: float = 10.0,
+    pool: RegistryPool | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> BuildkitFound:
+    """The BuildKit provenance of the image ``ref`` resolved to ``digest``: its manifest is read by digest
+    (one lookup; for a single-platform manifest that is all) and each attestation manifest it lists."""
+    with ExitStack() as stack:
+        store: ContentStore
+        if ref.startswith(OCI_LAYOUT_PREFIX):
+            path, _, _ = parse_layout_ref(ref)
+            store = OciLayout(path, limits)
+        else:
+            from verifier.sources.oci_registry import (
+                RegistryClient,
+                RegistryStore,
+                parse_registry_ref,
+            )
+
+            parsed = parse_registry_ref(ref)
+            creds = load_credentials(parsed.registry, docker_config)
+            client = (
+                pool.client(parsed.registry, creds)
+                if pool is not None
+                else stack.enter_context(
+                    RegistryClient(
+                        parsed.registry, credentials=creds, timeout=timeout, limits=limits
+                    )
+                )
+            )
+            store = RegistryStore(client, parsed.repository)
+        image = store.get_manifest(digest)
+        other: list[str] = []
+        problems: list[str] = []
+        items, platforms = buildkit_items(store, image, limits, other, problems)
+        return BuildkitFound(tuple(items), tuple(platforms), tuple(other), tuple(problems))
+
+
+def from_image_evidence(
+    image: ImageEvidence, kit: BuildkitFound | None = None
+) -> ProvenanceEvidence:
+    """Provenance candidates among what the image checks already collected (``.att`` layers, referrer
+    bundles), plus BuildKit's."""
+    other: list[str] = []
+    items = _att_items(image.attestations, other) + _referrer_items(image.referrers, other)
+    kit = kit or BuildkitFound()
+    return ProvenanceEvidence(
+        subject=image.ref,
+        digest=image.digest,
+        items=tuple(items) + kit.items,
+        platform_digests=kit.platforms,
+        other_attestations=tuple(other) + kit.other,
+        problems=tuple(image.problems) + kit.problems,
+        source=image.source,
+    )
+
+
 def _file_item(doc: object, raw: bytes, where: str) -> ProvenanceItem:
     """Classify one decoded JSON document of an attestation file."""
     if isinstance(doc, dict) and isinstance(doc.get("bundle"), dict):
@@ -351,7 +423,10 @@ def merge(evidence: ProvenanceEvidence, extra: Sequence[ProvenanceItem]) -> Prov
 
 
 __all__ = [
+    "BuildkitFound",
+    "buildkit_for_image",
     "buildkit_items",
+    "from_image_evidence",
     "collect_file_provenance",
     "collect_image_provenance",
     "is_provenance_hint",

@@ -8,6 +8,7 @@ X.509 chains and Fulcio's claim extensions, no stubs. Real public bundles cover 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
@@ -459,7 +460,7 @@ def _file_result(path: Path, digest: str, tmp_path: Path, **cfg: Any) -> CheckRe
 
 def test_github_bundle_needs_the_github_root(tmp_path: Path) -> None:
     assert _file_result(GITHUB_BUNDLE, GITHUB_SUBJECT, tmp_path).verdict == "pass"
-    refused = _file_result(GITHUB_BUNDLE, GITHUB_SUBJECT, tmp_path, trusted_roots=("public-good",))
+    refused = _file_result(GITHUB_BUNDLE, GITHUB_SUBJECT, tmp_path, instances=("public-good",))
     assert refused.verdict == "fail"
     assert rules(refused)[0] in {"tlog-entry-missing", "certificate-chain-invalid"}
 
@@ -483,7 +484,7 @@ def test_staging_bundle_against_production(tmp_path: Path) -> None:
     )
     assert rules(evaluate(evidence, policy_from_config(cfg)))[0] == "certificate-chain-invalid"
     staging_root = str(PROV / "sigstore-go/examples/trusted-root-github-staging.json")
-    ok = cfg.model_copy(update={"trusted_roots": (staging_root,)})
+    ok = dataclasses.replace(cfg, instances=(), trusted_root=staging_root)
     # Against its own root the signature verifies; the statement is for an npm package, not this digest.
     assert rules(evaluate(evidence, policy_from_config(ok)))[0] == "subject-mismatch"
 

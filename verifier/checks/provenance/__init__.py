@@ -26,6 +26,7 @@ and source, the SLSA Build level the passing provenance supports (``build_level`
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -35,10 +36,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
+from verifier.checks import registry
+from verifier.checks._base import Check, RunContext
 from verifier.checks.provenance.requirements import (
     DEFAULT_TRUSTED_BUILDERS,
     GITHUB_ACTIONS_ISSUER,
@@ -55,6 +56,7 @@ from verifier.checks.provenance.statement import (
     read_provenance,
 )
 from verifier.models import CheckResult, Finding, Location, Severity
+from verifier.models.config import STRICT
 from verifier.models.provenance import (
     KIND_BUILDKIT,
     KIND_COSIGN_ATT,
@@ -73,6 +75,7 @@ from verifier.sigstore.legacy import PrivatePki
 from verifier.sigstore.trust import TrustRoot
 
 CHECK_ID = "provenance"
+META = registry.get(CHECK_ID)
 UNSIGNED_KINDS = frozenset({KIND_BUILDKIT, KIND_FILE_STATEMENT})
 CACHE_SIZE = 1024
 RULE_NO_PROVENANCE = "no-provenance"
@@ -106,86 +109,98 @@ UPSTREAM_ERRORS: dict[str, tuple[str, ...]] = {
 }
 
 
-class SourceConfig(BaseModel):
-    """The gate's ``source:`` section (proposed): where releases must come from. The provenance check holds the
-    provenance to it, next to its own ``provenance:`` requirements; a mismatch names both values."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SourceSection:
+    """Where releases must come from (the gate's `source:`): the provenance is held to it next to its own
+    requirements, and a mismatch names both values."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    __pydantic_config__ = STRICT
 
-    repository: str | None = Field(None, description="Source repository, e.g. github.com/org/app.")
-    repository_id: str | None = Field(None, description="Numeric repository id (GitHub).")
-    ref: str | None = Field(None, description="Exact git ref, e.g. refs/heads/main.")
-    ref_regexp: str | None = Field(None, description="Anchored pattern for the git ref.")
-    workflow_path: str | None = Field(
-        None, description="Workflow file, e.g. .github/workflows/release.yml."
-    )
+    repository: str | None = None
+    """Source repository, e.g. github.com/org/app."""
+    repository_id: str | None = None
+    """Numeric repository id (GitHub)."""
+    ref: str | None = None
+    """Exact git ref, e.g. refs/heads/main."""
+    ref_regexp: str | None = None
+    """Anchored regular expression for the git ref."""
+    workflow_path: str | None = None
+    """Workflow file, e.g. .github/workflows/release.yml."""
+
+    def __post_init__(self) -> None:
+        _compile("source.ref_regexp", self.ref_regexp)
 
 
-class ProvenanceConfig(BaseModel):
-    """The ``provenance:`` section of verifier.yaml (proposed for the lead's config)."""
+SourceConfig = SourceSection
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    required: bool = Field(
-        True, description="Deny when no verified provenance satisfies the policy."
-    )
-    builder_id: str | None = Field(
-        None,
-        description="Trusted builder: NAME (any version) or NAME@VERSION. Default: slsa-github-generator's "
-        "SLSA 3 workflows.",
-    )
-    builder_id_regexp: str | None = Field(None, description="Anchored pattern for the builder id.")
-    hardened_builders: tuple[str, ...] = Field(
-        DEFAULT_TRUSTED_BUILDERS,
-        description="Builder names (without @version) vouched for as SLSA Build L3 (hardened); other "
-        "verified builders count as L2.",
-    )
-    source_repository: str | None = Field(None, description="e.g. github.com/org/app")
-    source_repository_id: str | None = Field(None, description="Numeric GitHub repository id.")
-    branch: str | None = Field(None, description="Branch the build ran on (tag pushes: its base).")
-    tag: str | None = Field(None, description="Exact tag, e.g. v1.2.3.")
-    versioned_tag: str | None = Field(
-        None, description="Semver prefix of the tag, e.g. v1 or v1.2."
-    )
-    ref: str | None = Field(None, description="Exact git ref.")
-    ref_regexp: str | None = Field(None, description="Anchored pattern for the git ref.")
-    workflow_path: str | None = Field(None, description="Workflow file that ran the build.")
-    source_commit: str | None = Field(None, description="Git commit the build used.")
-    build_type: str | None = Field(None, description="Exact SLSA buildType.")
-    signer_issuer: str = Field(
-        GITHUB_ACTIONS_ISSUER, description="OIDC issuer of keyless provenance signers."
-    )
-    signer_identity_regexp: str = Field(
-        r"https://.+",
-        description="Anchored pattern for the signing certificate's identity (the builder is tied to it "
-        "separately).",
-    )
-    keys: tuple[str, ...] = Field((), description="PEM public keys of key-signed provenance.")
-    trusted_roots: tuple[str, ...] = Field(
-        ("public-good", "github"),
-        description="Sigstore instances: public-good, github, staging, or trusted_root.json paths.",
-    )
-    files: tuple[str, ...] = Field(
-        (), description="Attestation files (gh attestation download JSONL, bundles), read offline."
-    )
-    allow_unsigned: bool = Field(
-        False,
-        description="Let the policy accept unsigned provenance (BuildKit) that satisfies the requirements "
-        "(a warning instead of a denial).",
-    )
+def _compile(name: str, pattern: str | None) -> None:
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"{name}: invalid regular expression: {exc}") from None
 
-    @model_validator(mode="after")
-    def _patterns(self) -> ProvenanceConfig:
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProvenanceSection:
+    """Verified SLSA build provenance for the image (check `provenance`): who built it, from which source."""
+
+    __pydantic_config__ = STRICT
+
+    required: bool = True
+    """Deny when no verified provenance satisfies the policy."""
+    builder_id: str | None = None
+    """Trusted builder: NAME (any version) or NAME@VERSION. Default: slsa-github-generator's SLSA 3
+    workflows."""
+    builder_id_regexp: str | None = None
+    """Anchored regular expression for the builder id (instead of builder_id)."""
+    hardened_builders: tuple[str, ...] = DEFAULT_TRUSTED_BUILDERS
+    """Builder names (without @version) vouched for as SLSA Build L3; other verified builders count as L2."""
+    source_repository: str | None = None
+    """Source repository, e.g. github.com/org/app."""
+    source_repository_id: str | None = None
+    """Numeric GitHub repository id."""
+    branch: str | None = None
+    """Branch the build ran on (for a tag push: the branch the event names)."""
+    tag: str | None = None
+    """Exact tag, e.g. v1.2.3."""
+    versioned_tag: str | None = None
+    """Semver prefix of the tag, e.g. v1 or v1.2."""
+    ref: str | None = None
+    """Exact git ref."""
+    ref_regexp: str | None = None
+    """Anchored regular expression for the git ref."""
+    workflow_path: str | None = None
+    """Workflow file that ran the build."""
+    source_commit: str | None = None
+    """Git commit the build used."""
+    build_type: str | None = None
+    """Exact SLSA buildType."""
+    signer_issuer: str = GITHUB_ACTIONS_ISSUER
+    """OIDC issuer of keyless provenance signers."""
+    signer_identity_regexp: str = r"https://.+"
+    """Anchored pattern for the signing certificate's identity (the builder is tied to it separately)."""
+    instances: tuple[Literal["public-good", "github", "staging"], ...] = ("public-good", "github")
+    """Sigstore instances whose pinned roots are trusted."""
+    trusted_root: str | None = None
+    """An extra Sigstore trusted_root.json (a private deployment)."""
+    key: str | None = None
+    """PEM public key of key-signed provenance."""
+    files: tuple[str, ...] = ()
+    """Attestation files read offline (gh attestation download JSONL, bundles, gcloud JSON)."""
+    allow_unsigned: bool = False
+    """Let the policy accept unsigned provenance (BuildKit) that satisfies every requirement (it warns)."""
+    source: SourceSection | None = None
+    """The gate's `source:` (until verifier.yaml has a top-level one)."""
+
+    def __post_init__(self) -> None:
         for name in ("builder_id_regexp", "ref_regexp", "signer_identity_regexp"):
-            value = getattr(self, name)
-            if value is not None:
-                try:
-                    re.compile(value)
-                except re.error as exc:
-                    raise ValueError(f"{name}: invalid regular expression: {exc}") from None
+            _compile(name, getattr(self, name))
         if self.builder_id is not None and self.builder_id_regexp is not None:
             raise ValueError("give builder_id or builder_id_regexp, not both")
-        return self
+        if not self.instances and self.trusted_root is None:
+            raise ValueError("name at least one Sigstore instance or a trusted_root")
 
     def requirements(self) -> Requirements:
         """The requirements this section states."""
@@ -206,7 +221,10 @@ class ProvenanceConfig(BaseModel):
         )
 
 
-def source_requirements(source: SourceConfig) -> Requirements:
+ProvenanceConfig = ProvenanceSection
+
+
+def source_requirements(source: SourceSection) -> Requirements:
     """The gate's ``source:`` as requirements (the builder is left to the provenance section)."""
     return Requirements(
         builder_id_regexp=".*",
@@ -634,11 +652,11 @@ def evaluate(evidence: ProvenanceEvidence, policy: ProvenancePolicy) -> CheckRes
 # -------------------------------------------------------------------------------------- policy from config
 
 
-TRUST_ALIASES = ("public-good", "github", "staging", "github-staging")
+INSTANCE_ROOTS = ("public-good", "github", "staging")
 
 
-def load_roots(names: Sequence[str], base: Path | None = None) -> tuple[TrustRoot, ...]:
-    """Trusted roots by alias (``public-good``, ``github``, ``staging``) or trusted_root.json path."""
+def load_roots(instances: Sequence[str], extra: str | Path | None = None) -> tuple[TrustRoot, ...]:
+    """The pinned roots of ``instances`` (``public-good``, ``github``, ``staging``), then ``extra``."""
     from verifier.sigstore.trust import (
         PINNED_GITHUB_ROOT,
         PINNED_STAGING_ROOT,
@@ -646,37 +664,39 @@ def load_roots(names: Sequence[str], base: Path | None = None) -> tuple[TrustRoo
         load_trust_root,
     )
 
-    aliases = {
+    pinned = {
         "public-good": PINNED_TRUSTED_ROOT,
         "github": PINNED_GITHUB_ROOT,
         "staging": PINNED_STAGING_ROOT,
     }
-    roots = []
-    for name in names:
-        path = aliases.get(name)
-        if path is None:
-            path = Path(name) if base is None or Path(name).is_absolute() else base / name
-        roots.append(load_trust_root(path))
+    roots = [load_trust_root(pinned[name]) for name in instances]
+    if extra is not None:
+        roots.append(load_trust_root(extra))
     return tuple(roots)
 
 
 def policy_from_config(
-    cfg: ProvenanceConfig, source: SourceConfig | None = None, base: Path | None = None
+    cfg: ProvenanceSection, source: SourceSection | None = None
 ) -> ProvenancePolicy:
-    """A :class:`ProvenancePolicy` from the config sections (files relative to ``base``)."""
+    """A :class:`ProvenancePolicy` from the section (paths already resolved) and the gate's ``source:``."""
     from verifier.checks.provenance.gcb_verify import pinned_gcb_keys
     from verifier.sigstore.keys import load_pem_public_key
     from verifier.sources.files import read_bytes
 
     requirements = [cfg.requirements()]
+    source = source or cfg.source
     if source is not None:
         requirements.append(source_requirements(source))
     keys = []
-    for path in cfg.keys:
-        p = Path(path) if base is None or Path(path).is_absolute() else base / path
-        keys.append(load_pem_public_key(read_bytes(p, 1024 * 1024)))
+    if cfg.key is not None:
+        try:
+            keys.append(load_pem_public_key(read_bytes(cfg.key, 1024 * 1024)))
+        except ValueError as exc:
+            from verifier.errors import InputError
+
+            raise InputError(cfg.key, f"not a usable PEM public key: {exc}") from None
     return ProvenancePolicy(
-        trust=load_roots(cfg.trusted_roots, base),
+        trust=load_roots(cfg.instances, cfg.trusted_root),
         identity=IdentityPolicy(
             issuer=cfg.signer_issuer, identity_regexp=cfg.signer_identity_regexp
         ),
@@ -689,11 +709,76 @@ def policy_from_config(
     )
 
 
+# --- the check as the pipeline runs it -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineEvidence:
+    """The policy as read from its files, and every provenance item found for the image."""
+
+    policy: ProvenancePolicy
+    evidence: ProvenanceEvidence
+
+
+class ProvenanceCheck(Check[ProvenanceSection, PipelineEvidence]):
+    """``provenance``: verified build provenance from a trusted builder and the expected source."""
+
+    meta = META
+    section_type = ProvenanceSection
+    needs_image = True
+    reads_attestations = True
+
+    def collect(self, section: ProvenanceSection, ctx: RunContext) -> PipelineEvidence:
+        """The image's attestations and referrers (shared with the other image checks), its BuildKit
+        attestation manifests, and the configured attestation files."""
+        from verifier.sources.provenance import (
+            buildkit_for_image,
+            from_image_evidence,
+            merge,
+            read_attestation_file,
+        )
+
+        policy = policy_from_config(section, getattr(ctx.config, "source", None))
+        image = ctx.image_evidence()
+        options = getattr(ctx, "sources", None)
+        kit = buildkit_for_image(
+            image.ref,
+            image.digest,
+            docker_config=getattr(options, "docker_config", None),
+            timeout=getattr(options, "timeout", 10.0),
+            pool=getattr(options, "pool", None),
+        )
+        extra = []
+        for path in section.files:
+            extra += read_attestation_file(path)
+            ctx.record_input(path, "provenance")
+        return PipelineEvidence(policy, merge(from_image_evidence(image, kit), extra))
+
+    def judge(
+        self, evidence: PipelineEvidence, section: ProvenanceSection, ctx: RunContext
+    ) -> list[CheckResult]:
+        """Pass when one signed provenance satisfies the whole policy."""
+        return [evaluate(evidence.evidence, evidence.policy)]
+
+    def policy_config(
+        self, section: ProvenanceSection, evidence: PipelineEvidence | None
+    ) -> dict[str, Any]:
+        """``required`` and ``allow_unsigned`` for the Rego policy, and the requirements for reports."""
+        if evidence is not None:
+            return evidence.policy.config()
+        return {"required": section.required, "allow_unsigned": section.allow_unsigned}
+
+
+CHECK = ProvenanceCheck()
+
 __all__ = [
+    "CHECK",
     "CHECK_ID",
     "ProvenanceConfig",
     "ProvenancePolicy",
+    "ProvenanceSection",
     "SourceConfig",
+    "SourceSection",
     "Verified",
     "clear_cache",
     "evaluate",

@@ -278,6 +278,7 @@ def canonical_repository(uri: str, strip_ref: bool = True) -> str:
         return text  # gs://, s3:// ...: compared as written
     if not sep:
         rest = text
+    rest = rest.split("#", 1)[0]  # BuildKit's vcs source: https://host/o/r.git#<commit or ref>
     if strip_ref:
         rest = split_git_uri("https://" + rest)[0][len("https://") :]
     rest = rest.removesuffix("/").removesuffix(".git")
