@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import os
 import re
 import tempfile
 from collections.abc import Sequence
@@ -43,6 +44,8 @@ PINNED_STAGING_ROOT = Path(__file__).with_name("trusted_root_staging.json")
 # GitHub's own Sigstore instance (fulcio.githubapp.com + timestamp.githubapp.com, no transparency log): what
 # actions/attest-build-provenance uses for non-public repositories and GitHub release attestations.
 PINNED_GITHUB_ROOT = Path(__file__).with_name("trusted_root_github.json")
+# Where `verifier trust update --dir DIR` put refreshed copies, when the package's own files are read-only.
+TRUST_DIR_ENV = "VERIFIER_TRUST_DIR"
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024
 
@@ -348,9 +351,23 @@ def _load_cached(name: str, digest: str, raw: bytes) -> TrustRoot:
     return parse_trust_root(raw, name)
 
 
+def pinned(path: Path) -> Path:
+    """A pinned root of the package, or its refreshed copy in ``$VERIFIER_TRUST_DIR`` when there is one.
+
+    The file is read on every load (parsing is cached by content), so a refreshed root is used from the next
+    verification on, by a long-running webhook too, without a restart.
+    """
+    directory = os.environ.get(TRUST_DIR_ENV)
+    if directory:
+        refreshed = Path(directory) / path.name
+        if refreshed.is_file():
+            return refreshed
+    return path
+
+
 def load_trust_root(path: str | Path | None) -> TrustRoot:
     """Load ``path`` (or the pinned production root when None). Parsed roots are cached by content."""
-    file = Path(path) if path is not None else PINNED_TRUSTED_ROOT
+    file = Path(path) if path is not None else pinned(PINNED_TRUSTED_ROOT)
     raw = read_bytes(file, MAX_TRUSTED_ROOT_BYTES)
     return _load_cached(str(file), hashlib.sha256(raw).hexdigest(), raw)
 

@@ -663,13 +663,14 @@ def load_roots(instances: Sequence[str], extra: str | Path | None = None) -> tup
         PINNED_TRUSTED_ROOT,
         load_trust_root,
     )
+    from verifier.sigstore.trust import pinned as refreshed
 
     pinned = {
         "public-good": PINNED_TRUSTED_ROOT,
         "github": PINNED_GITHUB_ROOT,
         "staging": PINNED_STAGING_ROOT,
     }
-    roots = [load_trust_root(pinned[name]) for name in instances]
+    roots = [load_trust_root(refreshed(pinned[name])) for name in instances]
     if extra is not None:
         roots.append(load_trust_root(extra))
     return tuple(roots)
