@@ -200,20 +200,47 @@ def parse_bundle(raw: bytes | str) -> _Parsed:
     )
 
 
+# Log entry kinds whose body sigstore-python 4.5 checks against the bundle (and whose signature it verifies)
+# when it verifies a keyless bundle: step 2 leaves those to it instead of doing them twice.
+_SIGSTORE_CHECKS_DSSE = frozenset({("dsse", "0.0.1"), ("hashedrekord", "0.0.2")})
+_SIGSTORE_CHECKS_MESSAGE = frozenset({("hashedrekord", "0.0.1"), ("hashedrekord", "0.0.2")})
+
+
+def _delegated(p: _Parsed) -> bool:
+    """Whether sigstore-python will verify this keyless bundle's signature and entry body (step 3)."""
+    if len(p.entries) != 1 or p.cert is None:
+        return False
+    entry = p.entries[0]
+    if p.version == (0, 1) and (
+        entry.inclusion_proof is None or entry.inclusion_proof.checkpoint is None
+    ):
+        return False  # the SET-only path is ours
+    kinds = _SIGSTORE_CHECKS_DSSE if p.envelope is not None else _SIGSTORE_CHECKS_MESSAGE
+    return (entry.kind, entry.version) in kinds
+
+
 def _check_materials(
     p: _Parsed,
     verifier: x509.Certificate | PublicKey,
     artifact: bytes | None,
     digest: bytes | None,
     key_mode: bool,
+    delegated: bool = False,
 ) -> dict[str, Any] | None:
-    """Step 2: signature, artifact/subject digest and tlog body consistency. Returns the statement (DSSE)."""
+    """Step 2: signature, artifact/subject digest and tlog body consistency. Returns the statement (DSSE).
+
+    ``delegated``: sigstore-python verifies the signature and the entry body next (step 3), so only the
+    statement and the digests are checked here.
+    """
     key = verifier.public_key() if isinstance(verifier, x509.Certificate) else verifier
     bad_sig = Reason.KEY_MISMATCH if key_mode else Reason.SIGNATURE_INVALID
     statement: dict[str, Any] | None = None
     if p.envelope is not None:
         env = p.envelope
-        if not any(verify_signature(key, sig, env.pae()) for sig in env.signatures):  # type: ignore[arg-type]
+        if not delegated and not any(
+            verify_signature(key, sig, env.pae())  # type: ignore[arg-type]
+            for sig in env.signatures
+        ):
             raise _fail(
                 bad_sig,
                 "DSSE signature does not verify" + (" with the given key" if key_mode else ""),
@@ -226,7 +253,7 @@ def _check_materials(
             raise _fail(
                 Reason.ARTIFACT_MISMATCH, f"DSSE payload type {env.payload_type!r} names no subject"
             )
-        for entry in p.entries:
+        for entry in () if delegated else p.entries:
             if entry.kind == "hashedrekord":
                 if len(env.signatures) != 1:
                     raise _fail(
@@ -248,6 +275,8 @@ def _check_materials(
         raise _fail(
             Reason.ARTIFACT_MISMATCH, "artifact digest differs from the bundle's message digest"
         )
+    if delegated:
+        return None
     if artifact is not None:
         ok = verify_signature(key, p.signature, artifact)  # type: ignore[arg-type]
     else:
@@ -311,7 +340,9 @@ def verify_bundle(
             f"keyless bundle has no transparency log entry (the trusted root {root.name} lists "
             "transparency logs: its bundles need an entry)",
         )
-    statement = _check_materials(p, p.cert, artifact, digest, key_mode=False)
+    statement = _check_materials(
+        p, p.cert, artifact, digest, key_mode=False, delegated=_delegated(p)
+    )
     if len(p.entries) != 1:
         raise _fail(
             Reason.BUNDLE_MALFORMED,
@@ -508,13 +539,26 @@ class _PolicyAdapter:
         self.signer = self.policy.check(cert)
 
 
+# sigstore-python Verifiers by (trust root object, intoto): building one sets up its key rings, and a
+# Verifier keeps no state between verifications, so one per root is reused (as a long-lived client would).
+_VERIFIERS: dict[tuple[int, bool], tuple[TrustRoot, Any]] = {}
+
+
 def _sigstore_verifier(trust: TrustRoot, intoto: bool) -> Any:
+    key = (id(trust), intoto)
+    hit = _VERIFIERS.get(key)
+    if hit is not None and hit[0] is trust:
+        return hit[1]
     from sigstore.verify import Verifier
 
     root = trust.sigstore_root()
-    if not intoto:
-        return Verifier(trusted_root=root)
-    return _intoto_verifier_class()(trusted_root=root)
+    verifier = (
+        Verifier(trusted_root=root) if not intoto else _intoto_verifier_class()(trusted_root=root)
+    )
+    if len(_VERIFIERS) > 64:
+        _VERIFIERS.clear()
+    _VERIFIERS[key] = (trust, verifier)
+    return verifier
 
 
 def _intoto_verifier_class() -> Any:
@@ -584,6 +628,10 @@ def _verify_keyless(
     except VerificationFailure:
         raise
     except Exception as exc:  # sigstore-python raises its errors, pydantic and ValueError alike
+        if _delegated(p):
+            # Step 2 was left to sigstore-python; run it now so that the failure keeps our finer reason
+            # (which material does not match) and the order of the checks stays as documented above.
+            _check_materials(p, p.cert, artifact, digest, key_mode=False)
         raise _fail(_sigstore_reason(exc), " ".join(str(exc).split())[:400]) from exc
     if adapter.signer is None:
         raise _fail(Reason.IDENTITY_MISMATCH, "the identity policy was not evaluated")

@@ -104,6 +104,28 @@ class TrustRoot:
     ctlogs: tuple[LogKey, ...]
     tsas: tuple[CertAuthority, ...]
     _sigstore: list[Any] = field(default_factory=list, compare=False, repr=False)
+    # init=False: dataclasses.replace() (a root with other CAs) starts with a fresh index.
+    _by_subject: dict[bytes, list[CertAuthority]] = field(
+        default_factory=dict, compare=False, repr=False, init=False
+    )
+    _by_issuer: dict[x509.Certificate, list[CertAuthority]] = field(
+        default_factory=dict, compare=False, repr=False, init=False
+    )
+
+    def issuer_authorities(self, leaf: x509.Certificate) -> list[CertAuthority]:
+        """The Fulcio CAs with a certificate whose subject is ``leaf``'s issuer (indexed once per root; the
+        answer is remembered per certificate, which compares by its DER bytes)."""
+        if not self._by_subject and self.fulcio:
+            for ca in self.fulcio:
+                for cert in ca.chain:
+                    self._by_subject.setdefault(cert.subject.public_bytes(), []).append(ca)
+        hit = self._by_issuer.get(leaf)
+        if hit is None:
+            hit = self._by_subject.get(leaf.issuer.public_bytes(), [])
+            if len(self._by_issuer) > 256:
+                self._by_issuer.clear()
+            self._by_issuer[leaf] = hit
+        return hit
 
     def tlog_key(self, log_id: bytes) -> LogKey:
         """The Rekor key with this log id; VerificationFailure if the root has none."""
@@ -173,7 +195,7 @@ class TrustRoot:
         """The CA certificate that issued ``leaf`` must belong to a CA of this root whose validity window
         (``validFor``) covers ``at``. The full path is verified elsewhere; here, when every CA certificate that
         could have issued ``leaf`` (same subject) is in a window covering ``at``, no signature check is needed."""
-        candidates = [ca for ca in self.fulcio for cert in ca.chain if cert.subject == leaf.issuer]
+        candidates = self.issuer_authorities(leaf)
         if candidates and all(ca.valid.contains(at) for ca in candidates):
             return
         for ca in self.fulcio:

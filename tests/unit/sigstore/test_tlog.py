@@ -122,7 +122,14 @@ def test_set_over_rfc8785_json_with_a_test_log() -> None:
         + b'","logIndex":7}'
     )
     entry = tlog.LogEntry(
-        7, log_id, "hashedrekord", "0.0.1", body, 1700000000, sign(key, canonical), None
+        7,
+        log_id,
+        "hashedrekord",
+        "0.0.1",
+        base64.b64encode(body).decode(),
+        1700000000,
+        sign(key, canonical),
+        None,
     )
     trust = dataclasses.replace(
         load_trust_root(None),
