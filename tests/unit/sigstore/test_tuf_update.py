@@ -257,3 +257,34 @@ def test_age_warning(tmp_path: Path) -> None:
     assert pinned.refreshed_at.year >= 2026  # from tuf_roots/pinned.json, not the checkout's mtime
     with pytest.raises(ValueError, match="90d"):
         parse_age("ninety days")
+
+
+def test_a_refreshed_root_is_used_by_the_next_evaluation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a running webhook does per review: the same pipeline, evaluated again after the root changed."""
+    from verifier.config import parse_config
+    from verifier.pipeline import evaluate
+
+    demo = Path(__file__).parents[3] / "fixtures" / "demo" / "keyless-real"
+    config = parse_config(
+        {
+            "image": f"oci-layout:{demo}",
+            "signers": {
+                "identity": {
+                    "identity": "mitr@redhat.com",
+                    "issuer": "https://github.com/login/oauth",
+                }
+            },
+        },
+        "test",
+    )
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    monkeypatch.setenv(trust.TRUST_DIR_ENV, str(tmp_path))
+    assert evaluate(config, now=now).decision.allowed
+    # An update lands a root without the public-good Fulcio CA (here: GitHub's): the next review denies.
+    (tmp_path / "trusted_root.json").write_bytes(PINNED_GITHUB_ROOT.read_bytes())
+    second = evaluate(config, now=now)
+    assert not second.decision.allowed
+    [result] = second.results
+    assert result.findings[0].rule in {"certificate-chain-invalid", "tlog-key-unknown"}
