@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from verifier.models import CheckResult, Decision
-from verifier.policy.engine import build_input, make_engine
+from verifier.policy import make_engine
+from verifier.policy.engine import build_input
 
 
 def decide(
