@@ -4,7 +4,7 @@ The production root is pinned in the package (``trusted_root.json``, a copy of t
 that cosign's tests use; see ``SOURCES.md`` next to it). ``--trusted-root FILE`` replaces it for private
 Sigstore deployments. GitHub's instance has its own pinned root (``trusted_root_github.json``). Nothing is
 fetched while verifying, and no user cache is trusted: ``verifier trust update`` refreshes the pinned files
-through TUF (:mod:`verifier.sigstore.tuf_update`).
+through TUF (:mod:`verifier.sources.tuf_update`).
 
 Validity windows of the trust root are closed intervals (``start <= t <= end``), as the protobuf-specs say.
 """

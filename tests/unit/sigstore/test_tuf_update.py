@@ -27,7 +27,7 @@ from tuf.api.metadata import (
 from tests.cli import run_cli
 from verifier.sigstore import trust
 from verifier.sigstore.trust import PINNED_GITHUB_ROOT, PINNED_TRUSTED_ROOT, load_trust_root
-from verifier.sigstore.tuf_update import (
+from verifier.sources.tuf_update import (
     INSTANCES,
     Instance,
     TrustUpdateError,

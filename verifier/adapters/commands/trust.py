@@ -62,7 +62,7 @@ def _common(func: click.decorators.FC) -> click.decorators.FC:
 
 
 def _max_age(text: str) -> dt.timedelta:
-    from verifier.sigstore.tuf_update import parse_age
+    from verifier.sources.tuf_update import parse_age
 
     try:
         return parse_age(text)
@@ -96,7 +96,7 @@ def update_command(
 ) -> None:
     """Refresh the trusted roots through TUF; nothing is replaced unless every signature, version and
     expiry checks out."""
-    from verifier.sigstore.tuf_update import INSTANCES, default_state_dir, update_instance
+    from verifier.sources.tuf_update import INSTANCES, default_state_dir, update_instance
 
     _max_age(max_age)
     names = instances or ("public-good", "github")
@@ -131,7 +131,7 @@ def status_command(
     as_json: bool,
 ) -> None:
     """Each trusted root's age; a warning (stderr) for every one older than --max-age."""
-    from verifier.sigstore.tuf_update import INSTANCES, default_state_dir, root_age
+    from verifier.sources.tuf_update import INSTANCES, default_state_dir, root_age
 
     limit = _max_age(max_age)
     now = dt.datetime.now(dt.UTC)

@@ -34,7 +34,8 @@ from verifier.sigstore.trust import (
     parse_trust_root,
 )
 
-TUF_ROOTS = Path(__file__).with_name("tuf_roots")
+# The bootstrap TUF roots live next to the pinned trusted roots (verifier/sigstore/tuf_roots/SOURCES.md).
+TUF_ROOTS = PINNED_TRUSTED_ROOT.with_name("tuf_roots")
 TARGET = "trusted_root.json"
 STATUS_FILE = "status.json"
 MAX_METADATA_BYTES = 4 * 1024 * 1024
