@@ -540,3 +540,22 @@ def test_file_bundle_kind_from_jsonl(tmp_path: Path) -> None:
     result = evaluate(evidence, policy_from_config(ProvenanceConfig(builder_id=PROBER)))
     assert result.verdict == "pass"  # the GitHub one; the public-good one is for another artifact
     assert "subject-mismatch" in rules(result)
+
+
+def test_an_item_that_breaks_the_verifier_fails_closed_alone() -> None:
+    """The seam stands in for a verifier bug: that item is refused, a good one next to it still passes."""
+
+    def broken(item: ProvenanceItem, pol: ProvenancePolicy) -> Any:
+        if item.where == "att-layer broken":
+            raise RuntimeError("boom")
+        from verifier.checks.provenance import verify_item
+
+        return verify_item(item, pol)
+
+    good = signed_att(statement())
+    bad = dataclasses.replace(good, where="att-layer broken", data=good.data + b" ")
+    seam = dataclasses.replace(policy(), verify=broken)
+    result = judge(bad, good, pol=seam)
+    assert result.verdict == "pass"
+    assert [f.rule for f in result.findings] == ["unsupported"]
+    assert judge(bad, pol=seam).verdict == "fail"

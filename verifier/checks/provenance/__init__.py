@@ -529,6 +529,11 @@ def _judge(
     except StatementError as exc:
         outcome.problems.append(Problem(exc.rule, exc.message))
         return outcome
+    except Exception as exc:  # noqa: BLE001 - fail closed: this item does not count, the others still may
+        outcome.problems.append(
+            Problem("unsupported", f"could not be verified ({type(exc).__name__}: {exc})")
+        )
+        return outcome
     prov = outcome.provenance
     if item.kind == KIND_GCLOUD and outcome.verified.context is not None:
         from verifier.checks.provenance.gcb_verify import summary_problems
