@@ -35,10 +35,10 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from verifier.checks import signature  # noqa: E402
 from verifier.checks.signature import SignaturePolicy, evaluate  # noqa: E402
-from verifier.sigstore import trust as trust_mod  # noqa: E402
 from verifier.sigstore.bundle import verify_bundle  # noqa: E402
 from verifier.sigstore.identity import IdentityPolicy  # noqa: E402
 from verifier.sigstore.keys import load_pem_public_key  # noqa: E402
+from verifier.sources import trust_roots  # noqa: E402
 from verifier.sources.image import collect_image_evidence  # noqa: E402
 
 DEMO = REPO / "fixtures" / "demo"
@@ -126,7 +126,7 @@ def main() -> int:
     runs = args.runs
 
     t = time.perf_counter()
-    root = trust_mod.load_trust_root(None)
+    root = trust_roots.load_trust_root(None)
     root.sigstore_root()
     print(
         f"trusted root parse (ours + sigstore-python TrustedRoot), once per process: "

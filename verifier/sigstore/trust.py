@@ -4,7 +4,8 @@ The production root is pinned in the package (``trusted_root.json``, a copy of t
 that cosign's tests use; see ``SOURCES.md`` next to it). ``--trusted-root FILE`` replaces it for private
 Sigstore deployments. GitHub's instance has its own pinned root (``trusted_root_github.json``). Nothing is
 fetched while verifying, and no user cache is trusted: ``verifier trust update`` refreshes the pinned files
-through TUF (:mod:`verifier.sources.tuf_update`).
+through TUF (:mod:`verifier.sources.tuf_update`). Reading the files is a source's job
+(:func:`verifier.sources.trust_roots.load_trust_root`); this module parses bytes.
 
 Validity windows of the trust root are closed intervals (``start <= t <= end``), as the protobuf-specs say.
 """
@@ -17,7 +18,6 @@ import datetime as dt
 import functools
 import hashlib
 import json
-import os
 import re
 import tempfile
 from collections.abc import Sequence
@@ -31,10 +31,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store
 from cryptography.x509.verification import VerificationError as X509VerificationError
 
+from verifier._internal.text import parse_json
 from verifier.errors import InputError
 from verifier.sigstore.errors import Reason, VerificationFailure
 from verifier.sigstore.keys import PublicKey, load_der_public_key
-from verifier.sources.files import parse_json, read_bytes
 
 if TYPE_CHECKING:
     from sigstore.models import TrustedRoot
@@ -44,8 +44,6 @@ PINNED_STAGING_ROOT = Path(__file__).with_name("trusted_root_staging.json")
 # GitHub's own Sigstore instance (fulcio.githubapp.com + timestamp.githubapp.com, no transparency log): what
 # actions/attest-build-provenance uses for non-public repositories and GitHub release attestations.
 PINNED_GITHUB_ROOT = Path(__file__).with_name("trusted_root_github.json")
-# Where `verifier trust update --dir DIR` put refreshed copies, when the package's own files are read-only.
-TRUST_DIR_ENV = "VERIFIER_TRUST_DIR"
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024
 
@@ -368,30 +366,10 @@ def parse_trust_root(raw: bytes, name: str) -> TrustRoot:
 
 
 @functools.lru_cache(maxsize=16)
-def _load_cached(name: str, digest: str, raw: bytes) -> TrustRoot:
-    del digest  # part of the cache key only
+def parse_trust_root_cached(name: str, digest: str, raw: bytes) -> TrustRoot:
+    """:func:`parse_trust_root`, remembered by content (``digest`` is part of the cache key only)."""
+    del digest
     return parse_trust_root(raw, name)
-
-
-def pinned(path: Path) -> Path:
-    """A pinned root of the package, or its refreshed copy in ``$VERIFIER_TRUST_DIR`` when there is one.
-
-    The file is read on every load (parsing is cached by content), so a refreshed root is used from the next
-    verification on, by a long-running webhook too, without a restart.
-    """
-    directory = os.environ.get(TRUST_DIR_ENV)
-    if directory:
-        refreshed = Path(directory) / path.name
-        if refreshed.is_file():
-            return refreshed
-    return path
-
-
-def load_trust_root(path: str | Path | None) -> TrustRoot:
-    """Load ``path`` (or the pinned production root when None). Parsed roots are cached by content."""
-    file = Path(path) if path is not None else pinned(PINNED_TRUSTED_ROOT)
-    raw = read_bytes(file, MAX_TRUSTED_ROOT_BYTES)
-    return _load_cached(str(file), hashlib.sha256(raw).hexdigest(), raw)
 
 
 def spki_sha256(cert_or_key: x509.Certificate | PublicKey) -> bytes:

@@ -44,16 +44,13 @@ from verifier.models.provenance import KIND_GCLOUD, ProvenanceEvidence, Provenan
 from verifier.sigstore.bundle import verify_bundle  # noqa: E402
 from verifier.sigstore.errors import VerificationFailure  # noqa: E402
 from verifier.sigstore.identity import IdentityPolicy  # noqa: E402
-from verifier.sigstore.trust import (  # noqa: E402
-    PINNED_GITHUB_ROOT,
-    PINNED_TRUSTED_ROOT,
-    load_trust_root,
-)
+from verifier.sigstore.trust import PINNED_GITHUB_ROOT, PINNED_TRUSTED_ROOT  # noqa: E402
 from verifier.sources.provenance import (  # noqa: E402
     collect_file_provenance,
     collect_image_provenance,
     read_attestation_file,
 )
+from verifier.sources.trust_roots import load_trust_root  # noqa: E402
 
 PROV = REPO / "tests" / "assets" / "upstream" / "provenance"
 EXPECTED: dict[str, Any] = json.loads((PROV / "expected.json").read_text())

@@ -16,11 +16,8 @@ from verifier.sigstore.bundle import verify_bundle
 from verifier.sigstore.errors import VerificationFailure
 from verifier.sigstore.identity import IdentityPolicy
 from verifier.sigstore.keys import load_pem_public_key
-from verifier.sigstore.trust import (
-    PINNED_GITHUB_ROOT,
-    PINNED_STAGING_ROOT,
-    load_trust_root,
-)
+from verifier.sigstore.trust import PINNED_GITHUB_ROOT, PINNED_STAGING_ROOT
+from verifier.sources.trust_roots import load_trust_root
 
 PROV = Path(__file__).parents[2] / "assets" / "upstream" / "provenance"
 AUTOMATA = PROV / "automata" / "samples"

@@ -14,7 +14,8 @@ from verifier.sigstore import tlog
 from verifier.sigstore.bundle import parse_bundle
 from verifier.sigstore.errors import Reason, VerificationFailure
 from verifier.sigstore.keys import key_id
-from verifier.sigstore.trust import LogKey, TimeRange, load_trust_root, parse_time
+from verifier.sigstore.trust import LogKey, TimeRange, parse_time
+from verifier.sources.trust_roots import load_trust_root
 
 
 def _leaf(data: bytes) -> bytes:

@@ -25,8 +25,9 @@ from tuf.api.metadata import (
 )
 
 from tests.cli import run_cli
-from verifier.sigstore import trust
-from verifier.sigstore.trust import PINNED_GITHUB_ROOT, PINNED_TRUSTED_ROOT, load_trust_root
+from verifier.sigstore.trust import PINNED_GITHUB_ROOT, PINNED_TRUSTED_ROOT
+from verifier.sources import trust_roots
+from verifier.sources.trust_roots import load_trust_root
 from verifier.sources.tuf_update import (
     INSTANCES,
     Instance,
@@ -201,7 +202,7 @@ def test_cli_update_from_directory_and_reload_without_restart(
     # The machine already trusts this repository's root (as after a first update).
     (state / "public-good" / "metadata" / "root.json").write_bytes(repo.root_bytes())
     out = tmp_path / "trust"
-    monkeypatch.setenv(trust.TRUST_DIR_ENV, str(out))
+    monkeypatch.setenv(trust_roots.TRUST_DIR_ENV, str(out))
     before = load_trust_root(None)
     assert before.name == str(PINNED_TRUSTED_ROOT)
     repo.publish(PINNED_GITHUB_ROOT.read_bytes())
@@ -280,7 +281,7 @@ def test_a_refreshed_root_is_used_by_the_next_evaluation(
         "test",
     )
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-    monkeypatch.setenv(trust.TRUST_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(trust_roots.TRUST_DIR_ENV, str(tmp_path))
     assert evaluate(config, now=now).decision.allowed
     # An update lands a root without the public-good Fulcio CA (here: GitHub's): the next review denies.
     (tmp_path / "trusted_root.json").write_bytes(PINNED_GITHUB_ROOT.read_bytes())

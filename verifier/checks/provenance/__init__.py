@@ -662,13 +662,9 @@ INSTANCE_ROOTS = ("public-good", "github", "staging")
 
 def load_roots(instances: Sequence[str], extra: str | Path | None = None) -> tuple[TrustRoot, ...]:
     """The pinned roots of ``instances`` (``public-good``, ``github``, ``staging``), then ``extra``."""
-    from verifier.sigstore.trust import (
-        PINNED_GITHUB_ROOT,
-        PINNED_STAGING_ROOT,
-        PINNED_TRUSTED_ROOT,
-        load_trust_root,
-    )
-    from verifier.sigstore.trust import pinned as refreshed
+    from verifier.sigstore.trust import PINNED_GITHUB_ROOT, PINNED_STAGING_ROOT, PINNED_TRUSTED_ROOT
+    from verifier.sources.trust_roots import load_trust_root
+    from verifier.sources.trust_roots import pinned as refreshed
 
     pinned = {
         "public-good": PINNED_TRUSTED_ROOT,
