@@ -119,6 +119,9 @@ class _Run:
         self.image = image
         self.signer_set = signer_set
         self._options = options
+        self.sources = (
+            options  # how the image's evidence is reached (checks that read more of the image)
+        )
         self._collect_image = collect_image
         # Shared by every run of one evaluation: image reference -> its evidence, collected once.
         self._release = release if release is not None else {}
