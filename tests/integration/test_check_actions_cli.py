@@ -152,7 +152,7 @@ def test_bad_files_reported_and_others_still_checked(
             "input is expected)",
         ),
         "junk.yml": ("error", "binary file (contains NUL bytes), not YAML text"),
-        "list.yml": ("error", "top level is a list, expected a mapping"),
+        "list.yml": ("error", "not a workflow: the top level is not a mapping"),
         "syntax.yml": (
             "error",
             "YAML syntax error at line 6 column 1: did not find expected ',' or ']'",
