@@ -205,9 +205,8 @@ def _run_actions(ctx: _Ctx) -> list[CheckResult]:
             ", ".join(cfg.paths), "no workflow (.github/workflows/*.yml) or action.yml file found"
         )
     ctx.inputs.extend({"uri": f.path, "kind": f.kind} for f in files)
-    rows = [(f.path, f.kind, f.text, f.problem) for f in files]
     results: list[CheckResult] = _attr(checks, "check_files")(
-        rows, ctx.policy_config["actions-pinned"]
+        files.rows(), ctx.policy_config["actions-pinned"]
     )
     return results
 

@@ -138,7 +138,8 @@ def _audit_repository(unit: Unit, outcome: UnitOutcome) -> None:
     try:
         files, found = read_all([unit.ref])
         outcome.not_checked += found.skipped
-        outcome.results += check_files([(f.path, f.kind, f.text, f.problem) for f in files], {})
+        if not found.empty:  # a repository without workflows or actions has nothing to pin
+            outcome.results += check_files(files.rows(), {})
     except VerifierError as exc:
         outcome.problems.append(f"{unit.ref}: workflows: {exc.diagnostics()}")
     try:

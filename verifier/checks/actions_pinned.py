@@ -65,6 +65,7 @@ INVALID_USES = "invalid-uses"
 UNPINNED_IMAGE = "unpinned-image"
 LOCAL_ACTION_CHECKOUT = "local-action-checkout"
 INVALID_FILE = "invalid-file"
+NOTHING_TO_CHECK = "nothing-to-check"
 RULES = (
     UNPINNED_USES,
     NONCANONICAL_SHA,
@@ -72,6 +73,7 @@ RULES = (
     UNPINNED_IMAGE,
     LOCAL_ACTION_CHECKOUT,
     INVALID_FILE,
+    NOTHING_TO_CHECK,
 )
 
 # Rules that make the verdict "fail" when not waived (the default policy denies exactly these; it only
@@ -969,12 +971,15 @@ def _check_checkout(
 
 
 def _error_result(
-    path: str, kind: str, problems: Sequence[tuple[str, int | None, int | None]]
+    path: str,
+    kind: str,
+    problems: Sequence[tuple[str, int | None, int | None]],
+    rule: str = INVALID_FILE,
 ) -> CheckResult:
-    """Verdict ``error`` with one ``invalid-file`` finding per ``(problem, line, column)``."""
+    """Verdict ``error`` with one ``rule`` finding per ``(problem, line, column)``."""
     findings = tuple(
         Finding(
-            rule=INVALID_FILE,
+            rule=rule,
             severity=Severity.HIGH,
             message=f"{path}: {problem}",
             location=Location(path=path, line=line, column=column),
@@ -992,7 +997,7 @@ def _error_result(
         facts={
             "kind": kind,
             "error": error,
-            "unwaived": {INVALID_FILE: len(findings)},
+            "unwaived": {rule: len(findings)},
             "waived": 0,
         },
     )
@@ -1128,8 +1133,10 @@ def check_text(
 
 
 def check_unreadable(path: str, kind: str, problem: str) -> CheckResult:
-    """The result for a file that could not be read (too large, binary, not UTF-8)."""
-    return _error_result(path, kind, [(problem, None, None)])
+    """The result for a file that could not be read (too large, binary, not UTF-8), or for a directory
+    given to be checked (``kind="directory"``) under which there is nothing to check."""
+    rule = NOTHING_TO_CHECK if kind == "directory" else INVALID_FILE
+    return _error_result(path, kind, [(problem, None, None)], rule)
 
 
 def check_files(

@@ -32,7 +32,7 @@ def expected() -> dict[str, Any]:
 def results() -> dict[str, CheckResult]:
     files, found = read_all([str(CORPUS)])
     assert found.skipped == []
-    out = check_files([(f.path, f.kind, f.text, f.problem) for f in files])
+    out = check_files(files.rows())
     prefix = str(CORPUS) + "/"
     assert all(r.subject.startswith(prefix) for r in out)
     return {r.subject[len(prefix) :]: r for r in out}

@@ -125,5 +125,5 @@ def command(
         raise InputError(
             ", ".join(paths), "no workflow (.github/workflows/*.yml) or action.yml file found"
         )
-    results = check_files([(f.path, f.kind, f.text, f.problem) for f in files], section)
+    results = check_files(files.rows(), section)
     finish(results, report, {CHECK_ID: section}, notices)
