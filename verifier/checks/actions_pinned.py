@@ -217,16 +217,30 @@ def parse_uses(raw: str) -> UsesRef:
             problem="expected `owner/repo[/path]@ref` or a local `./path`",
         )
     bad = [p for p in parts[:2] if not _NAME.fullmatch(p) or p in (".", "..")]
-    bad += [p for p in parts[2:] if not p or p in (".", "..")]
     if bad:
         return UsesRef(
             value,
             "invalid",
             ref_kind="bad-slug",
-            problem=f"malformed owner/repo/path segment {bad[0]!r}",
+            problem=f"malformed owner/repo segment {bad[0]!r}",
         )
     owner, repo = parts[0], parts[1]
-    subpath = "/".join(parts[2:]) or None
+    # The path inside the repository, canonical as the runner resolves it on disk: empty and `.`
+    # segments vanish, `..` goes up one (`o/r/a/../b` is `o/r/b`); policy patterns match this form.
+    path: list[str] = []
+    for part in parts[2:]:
+        if part == "..":
+            if not path:
+                return UsesRef(
+                    value,
+                    "invalid",
+                    ref_kind="bad-slug",
+                    problem="the path climbs out of the repository with `..`",
+                )
+            path.pop()
+        elif part not in ("", "."):
+            path.append(part)
+    subpath = "/".join(path) or None
     kind = "reusable-workflow" if subpath and _REUSABLE.fullmatch(subpath) else "repository"
     return UsesRef(value, kind, owner, repo, subpath, ref, classify_ref(ref))
 

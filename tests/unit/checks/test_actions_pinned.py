@@ -93,8 +93,10 @@ def test_classify_ref(ref: str, kind: str) -> None:
         ("checkout@v4", "invalid", "bad-slug"),
         ("/checkout@v4", "invalid", "bad-slug"),
         ("o//r@v4", "invalid", "bad-slug"),
-        ("o/r//x@v4", "invalid", "bad-slug"),
         ("o/../x@v4", "invalid", "bad-slug"),
+        ("o/r/../x@v4", "invalid", "bad-slug"),  # out of the repository
+        ("o/r//x@v4", "repository", "major-minor-tag"),  # the runner reads o/r/x
+        (f"actions/checkout/@{SHA}", "repository", "full-sha"),
         ("o/r x@v4", "invalid", "whitespace"),
         ("", "invalid", "empty"),
         ("docker://alpine:3.20", "docker", "tag"),
@@ -106,6 +108,38 @@ def test_parse_uses(value: str, kind: str, ref_kind: str | None) -> None:
     assert (parsed.kind, parsed.ref_kind) == (kind, ref_kind)
     if kind == "invalid":
         assert parsed.problem
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("github/codeql-action/init", "github/codeql-action/init"),
+        ("github/codeql-action/./init", "github/codeql-action/init"),
+        ("github/codeql-action//init/", "github/codeql-action/init"),
+        ("github/codeql-action/x/../init", "github/codeql-action/init"),
+        ("actions/checkout/", "actions/checkout"),
+        ("actions/checkout/.", "actions/checkout"),
+        ("actions/cache/save/../save", "actions/cache/save"),
+    ],
+)
+def test_paths_are_canonical_before_the_policy_sees_them(written: str, canonical: str) -> None:
+    # Metamorphic: a path written another way is the same action, pinned or not alike, under the same
+    # policy pattern (a `hash-pin` exception cannot be dodged by `./`).
+    policy = PinPolicy.from_config(
+        {"policy": {"*": "ref-pin", "github/codeql-action/init": "hash-pin"}}
+    )
+    for ref in ("v3", SHA):
+        a, b = parse_uses(f"{written}@{ref}"), parse_uses(f"{canonical}@{ref}")
+        assert (a.kind, a.owner, a.repo, a.subpath, a.ref_kind) == (
+            b.kind,
+            b.owner,
+            b.repo,
+            b.subpath,
+            b.ref_kind,
+        )
+        assert policy.lookup(a.owner or "", a.repo or "", a.subpath) == policy.lookup(
+            b.owner or "", b.repo or "", b.subpath
+        )
 
 
 @pytest.mark.parametrize(
