@@ -75,7 +75,7 @@ MUTATIONS = {
     "no runs-on": ("ci.yml", WORKFLOW.replace("    runs-on: ubuntu-latest\n", "")),
     "uses misspelt": ("ci.yml", WORKFLOW.replace("- uses: actions", "- use: actions")),
     "steps misspelt": ("ci.yml", WORKFLOW.replace("    steps:", "    step:")),
-    "with misspelt": ("ci.yml", WORKFLOW.replace("        with:", "        whith:")),
+    "with capitalised": ("ci.yml", WORKFLOW.replace("        with:", "        With:")),
     "run and uses in one step": (
         "ci.yml",
         WORKFLOW.replace("      - run: make test", "        run: make test"),
