@@ -278,33 +278,76 @@ def _truthy(value: object) -> bool | None:
     return True  # a mapping or a sequence
 
 
+_JS_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_JS_PREFIXED = {"0x": 16, "0o": 8, "0b": 2}
+
+
+def _to_number(value: object) -> float:
+    """GitHub's conversion of a value to a number for comparing mixed types: null 0, booleans 1/0, a
+    string read as a JavaScript number literal ('' is 0; anything else is NaN), containers NaN."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, float):
+        return value
+    if not isinstance(value, str):
+        return math.nan
+    text = value.strip(" \t\n\r\v\f\u00a0\ufeff\u2028\u2029")
+    if text == "":
+        return 0.0
+    if _JS_NUMBER.fullmatch(text):
+        return float(text)
+    if text in ("Infinity", "+Infinity", "-Infinity"):
+        return -math.inf if text.startswith("-") else math.inf
+    base = _JS_PREFIXED.get(text[:2].lower())
+    if base is not None:
+        try:
+            return float(int(text[2:], base))
+        except ValueError:
+            return math.nan
+    return math.nan
+
+
+def _upper(text: str) -> str:
+    """Upper case as GitHub compares strings (ignoring case), leaving the dotless i alone."""
+    return "".join(c if c == "\u0131" else c.upper() for c in text)
+
+
 def _compare(op: str, left: object, right: object) -> bool | None:
-    """The comparison when both sides are known scalars of the same type; None otherwise."""
-    if left is UNKNOWN or right is UNKNOWN or type(left) is not type(right):
+    """GitHub's comparison of two known values; None when either is UNKNOWN.
+
+    Values of different types are compared as numbers (see :func:`_to_number`); strings compare
+    ignoring case; NaN is neither equal, less nor greater; containers are equal only to themselves and
+    have no order. ``<=`` is "equal or less", ``>=`` "equal or greater".
+    """
+    if left is UNKNOWN or right is UNKNOWN:
         return None
-    if op in ("==", "!="):
-        if isinstance(left, str) and isinstance(right, str):
-            equal = left.casefold() == right.casefold()
-        elif isinstance(left, float | bool) or left is None:
-            equal = left == right
-        else:
-            return None
-        return equal if op == "==" else not equal
-    a: float | str
-    b: float | str
-    if isinstance(left, str) and isinstance(right, str):
-        a, b = left.casefold(), right.casefold()
-    elif isinstance(left, float) and isinstance(right, float):
-        a, b = left, right
-    else:
-        return None
+    a, b = left, right
+    scalar = (str, float, bool, type(None))
+    if type(a) is not type(b) and isinstance(a, scalar) and isinstance(b, scalar):
+        a, b = _to_number(a), _to_number(b)
+    equal = less = greater = False
+    if isinstance(a, str) and isinstance(b, str):
+        x, y = _upper(a), _upper(b)
+        equal, less, greater = x == y, x < y, x > y
+    elif isinstance(a, float) and isinstance(b, float):
+        equal, less, greater = a == b, a < b, a > b  # all False for NaN
+    elif isinstance(a, bool) and isinstance(b, bool):
+        equal, less, greater = a == b, b and not a, a and not b
+    elif a is None and b is None:
+        equal = True
+    elif type(a) is type(b):
+        equal = a is b
+    if op == "==":
+        return equal
+    if op == "!=":
+        return not equal
     if op == "<":
-        return a < b  # type: ignore[operator]
-    if op == "<=":
-        return a <= b  # type: ignore[operator]
+        return less
     if op == ">":
-        return a > b  # type: ignore[operator]
-    return a >= b  # type: ignore[operator]
+        return greater
+    return equal or (less if op == "<=" else greater)
 
 
 class _Budget:
