@@ -120,6 +120,16 @@ def test_pin_option_overrides_config(capsys: pytest.CaptureFixture[str], in_asse
     assert report["results"][2]["facts"]["allowed_by_policy"] == 2
 
 
+def test_the_command_leaves_the_garbage_collector_enabled(
+    capsys: pytest.CaptureFixture[str], in_assets: None
+) -> None:
+    import gc
+
+    assert gc.isenabled()
+    code, _out, _err = run(["repo"], capsys)
+    assert code == 1 and gc.isenabled()  # it used to call gc.disable() and never re-enable it
+
+
 def test_pinned_workflow_allowed_with_exit_zero(
     capsys: pytest.CaptureFixture[str], in_assets: None
 ) -> None:

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from verifier._internal.collector import collector_paused
 from verifier.checks import registry
 from verifier.errors import ConfigError, InputError
 from verifier.models import CheckResult, Finding, Location, Severity
@@ -1157,12 +1158,18 @@ def check_files(
     files: Iterable[tuple[str, str, str | None, str | None]],
     config: Mapping[str, Any] | None = None,
 ) -> list[CheckResult]:
-    """Check many files given as ``(path, kind, text or None, problem or None)``; one result each."""
+    """Check many files given as ``(path, kind, text or None, problem or None)``; one result each.
+
+    ``files`` is consumed one row at a time (``WorkflowFiles.rows()`` reads each file only then), and no
+    result keeps its file's text. The cyclic garbage collector is paused meanwhile (see
+    :mod:`verifier._internal.collector`) and restored to its previous state afterwards.
+    """
     policy = PinPolicy.from_config(config)
     results = []
-    for path, kind, text, problem in files:
-        if text is None:
-            results.append(check_unreadable(path, kind, problem or "could not be read"))
-        else:
-            results.append(check_text(path, kind, text, policy=policy))
+    with collector_paused():
+        for path, kind, text, problem in files:
+            if text is None:
+                results.append(check_unreadable(path, kind, problem or "could not be read"))
+            else:
+                results.append(check_text(path, kind, text, policy=policy))
     return results

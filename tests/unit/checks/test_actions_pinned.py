@@ -999,3 +999,34 @@ def test_matrix_images_are_resolved_to_each_value() -> None:
     assert result.facts["images"] == 4 and result.facts["images_pinned"] == 1
     assert "(from matrix.img)" in result.findings[0].message
     assert result.findings[0].properties["expression"] == "${{ matrix.img }}"
+
+
+def test_check_files_pauses_the_collector_and_puts_it_back() -> None:
+    import gc
+
+    from verifier._internal.collector import collector_paused
+
+    seen: list[bool] = []
+
+    def rows() -> Any:
+        seen.append(gc.isenabled())
+        yield ("a.yml", "workflow", None, "unreadable")
+        seen.append(gc.isenabled())
+
+    assert gc.isenabled()
+    check_files(rows())
+    assert seen == [False, False] and gc.isenabled()
+    # A caller that disabled it itself keeps it disabled; an exception restores it too.
+    gc.disable()
+    try:
+        check_files(rows())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(ConfigError):
+        check_files(rows(), {"policy": {"*": "pinned"}})
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("boom")
+    assert gc.isenabled()
