@@ -40,7 +40,7 @@ SKIP_DIRS = frozenset({".git", "node_modules"})
 NOTHING_FOUND = "no workflow (.github/workflows/*.yml) or action.yml file under it"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkflowFile:
     """One file to check. ``text`` is None when it could not be read (or is not read yet: see
     :class:`WorkflowFiles`); ``problem`` then says why it cannot be read."""
