@@ -1,7 +1,7 @@
 """Check ``actions-pinned``: every GitHub Actions ``uses:`` pinned to a full commit SHA.
 
-Pure: it takes the text of one workflow or action file (read by :mod:`verifier.sources.workflow_files`)
-and the check's configuration, and returns one :class:`CheckResult`. No I/O.
+Pure: it takes the text of one workflow or action file (read by :mod:`verifier.sources.workflow_files`,
+one file at a time) and the check's configuration, and returns one :class:`CheckResult`. No I/O.
 
 Where ``uses:`` is looked for (nowhere else: not in ``run:`` scripts, comments or ``with:`` inputs):
 ``jobs.*.uses`` (reusable workflows), ``jobs.*.steps[*].uses``, ``jobs.*.steps[*].parallel[*].uses``,
@@ -21,7 +21,14 @@ Rules (ids never change; docs anchors in docs/checks/actions-pinned.md):
   ``@sha256:<64 hex>`` (``latest`` and untagged rank above a plain tag);
 - ``local-action-checkout``: a local ``./path`` action used after a step checked out *another*
   repository into a prefix of that path, so the action's code comes from that repository;
-- ``invalid-file``: the file is not readable YAML of the expected shape (verdict ``error``).
+- ``invalid-file``: the file is not a workflow or action as GitHub reads it (unreadable, bad YAML,
+  several documents, a duplicate key, not GitHub's shape: :mod:`verifier.workflows.shape`), verdict
+  ``error`` with one finding per problem;
+- ``nothing-to-check``: a directory given to check holds no workflow or action (verdict ``error``).
+
+An image that holds an expression is judged for every value the expression can take with the job's
+matrix (:mod:`verifier.workflows.expressions`); a value the file does not determine is an
+``unpinned-image`` of kind ``expression``.
 
 Policy patterns (``policy:`` in the config): ``*``, ``owner/*``, ``owner/repo``, ``owner/repo/*``,
 ``owner/repo/path`` → ``hash-pin`` | ``ref-pin`` | ``any``; the most specific pattern wins; owner and repo
@@ -754,6 +761,8 @@ def _where_text(site: Site) -> str:
     if site.where == "container":
         return f"job {site.job!r} container"
     if site.where == "service":
+        if site.service is None:  # `services: ${{ ... }}`
+            return f"job {site.job!r} services"
         return f"job {site.job!r} service {site.service!r}"
     step = f"step {site.step_index}"
     if site.parallel_index is not None:

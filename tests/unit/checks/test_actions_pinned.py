@@ -1030,3 +1030,38 @@ def test_check_files_pauses_the_collector_and_puts_it_back() -> None:
         assert not gc.isenabled()
         raise RuntimeError("boom")
     assert gc.isenabled()
+
+
+def test_computed_services_and_templated_images() -> None:
+    result = run(f"""
+        on: push
+        jobs:
+          j:
+            runs-on: r
+            services: ${{{{ fromJSON(inputs.services) }}}}
+            container:
+              image: ghcr.io/o/i:${{{{ matrix.v }}}}
+            strategy:
+              matrix:
+                v: ['1', '2@{DIGEST}']
+    """)
+    got = [
+        (f.location.line, f.properties["image_kind"], f.message)
+        for f in result.findings
+        if f.location
+    ]
+    assert got == [
+        (
+            5,
+            "expression",
+            "job 'j' services: image ${{ fromJSON(inputs.services) }} is an expression, so its "
+            "pinning cannot be checked; pin it with @sha256:<digest>",
+        ),
+        (
+            10,
+            "tag",
+            "job 'j' container: image ghcr.io/o/i:1 (from matrix.v) is pinned by tag only; pin it "
+            "with @sha256:<digest>",
+        ),
+    ]
+    assert result.facts["images"] == 3 and result.facts["images_pinned"] == 1
