@@ -167,32 +167,38 @@ def _unknown_keys(
 
 def duplicate_keys(root: Node) -> list[Problem]:
     """Every key that repeats an earlier key of the same mapping, ignoring case, anywhere under ``root``
-    (each node visited once, so aliases cost nothing extra)."""
+    (each collection node visited once, so aliases cost nothing extra)."""
     found = _Problems()
     seen: set[int] = set()
     pending: list[Node] = [root]
+    # Exact class checks and no visit of scalars: this walk touches every node of every file checked.
+    mapping, sequence, scalar = MappingNode, SequenceNode, ScalarNode
     while pending and len(found.items) < MAX_PROBLEMS:
         node = pending.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, MappingNode):
-            first: dict[str, Node] = {}
-            for key, value in node.value:
+        if node.__class__ is sequence:
+            pending.extend(n for n in node.value if n.__class__ is mapping or n.__class__ is sequence)
+            continue
+        if node.__class__ is not mapping:
+            continue
+        first: dict[str, Node] = {}
+        for key, value in node.value:
+            if value.__class__ is mapping or value.__class__ is sequence:
                 pending.append(value)
-                if not isinstance(key, ScalarNode):
-                    pending.append(key)
-                    continue
-                if key.tag == MERGE_TAG:
-                    continue
-                folded = key.value.upper()
-                if folded in first:
-                    line = first[folded].start_mark.line + 1
-                    found.add(key, f"duplicate key {key.value!r} (first defined on line {line})")
-                else:
-                    first[folded] = key
-        elif isinstance(node, SequenceNode):
-            pending.extend(node.value)
+            if key.__class__ is not scalar:
+                pending.append(key)
+                continue
+            if key.tag == MERGE_TAG:
+                continue
+            folded = key.value.upper()
+            earlier = first.get(folded)
+            if earlier is None:
+                first[folded] = key
+            else:
+                line = earlier.start_mark.line + 1
+                found.add(key, f"duplicate key {key.value!r} (first defined on line {line})")
     found.items.sort(
         key=lambda p: (p.node.start_mark.line, p.node.start_mark.column) if p.node else (0, 0)
     )
