@@ -179,7 +179,9 @@ def duplicate_keys(root: Node) -> list[Problem]:
             continue
         seen.add(id(node))
         if node.__class__ is sequence:
-            pending.extend(n for n in node.value if n.__class__ is mapping or n.__class__ is sequence)
+            pending.extend(
+                n for n in node.value if n.__class__ is mapping or n.__class__ is sequence
+            )
             continue
         if node.__class__ is not mapping:
             continue
