@@ -1065,3 +1065,36 @@ def test_computed_services_and_templated_images() -> None:
         ),
     ]
     assert result.facts["images"] == 3 and result.facts["images_pinned"] == 1
+
+
+def test_mutated_real_files_never_raise() -> None:
+    """Bounded mutation run over the real and zizmor corpora (line deletions, duplications, indents,
+    renamed keys, stray anchors/aliases/quotes/expressions): always a result, never an exception."""
+    import random
+    from pathlib import Path
+
+    upstream = Path(__file__).resolve().parents[2] / "assets" / "upstream"
+    files = sorted((upstream / "workflows").rglob("*.y*ml"))
+    files += sorted((upstream / "zizmor-test-data").rglob("*.y*ml"))
+    rng = random.Random(19)  # noqa: S311 - reproducible cases, not cryptography
+    verdicts: dict[str, int] = {}
+    for _ in range(300):
+        path = rng.choice(files)
+        lines = path.read_text(encoding="utf-8").split("\n")
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(lines))
+            op = rng.random()
+            if op < 0.3 and len(lines) > 1:
+                del lines[i]
+            elif op < 0.5:
+                lines.insert(i, lines[rng.randrange(len(lines))])
+            elif op < 0.7:
+                lines[i] = lines[i].replace("uses", rng.choice(["use", "Uses", "run"]))
+            elif op < 0.85:
+                lines[i] = "  " + lines[i]
+            else:
+                lines[i] += rng.choice([" ${{ matrix.x }}", " &a", " *a", ": x", " ''", "'"])
+        kind = "action" if path.name.startswith("action.") else "workflow"
+        result = check_text(str(path), kind, "\n".join(lines))
+        verdicts[result.verdict] = verdicts.get(result.verdict, 0) + 1
+    assert set(verdicts) == {"pass", "fail", "error"}
