@@ -53,7 +53,7 @@ from verifier.errors import ConfigError, InputError
 from verifier.models import CheckResult, Finding, Location, Severity
 from verifier.models.config import STRICT
 from verifier.workflows.expressions import UNKNOWN, Possible, as_text, possible_values
-from verifier.workflows.shape import Problem, action_problems, duplicate_keys, workflow_problems
+from verifier.workflows.shape import Problem, action_problems, key_problems, workflow_problems
 from verifier.workflows.yaml_nodes import (
     MappingNode,
     Node,
@@ -1036,7 +1036,7 @@ def _error_result(
 def _shape_problems(kind: str, root: Node) -> list[Problem]:
     """Why ``root`` is not a file of ``kind`` (duplicate keys first, as GitHub reports them)."""
     shape = action_problems(root) if kind == "action" else workflow_problems(root)
-    return duplicate_keys(root) + shape
+    return key_problems(root) + shape
 
 
 _LINE_COL = re.compile(r"at line (\d+) column (\d+)")

@@ -13,7 +13,8 @@ The rules are GitHub's own, from the schemas its workflow parser loads (``workfl
 - an action is a mapping with ``runs``, whose ``using`` is ``composite``, ``docker`` or ``nodeNN`` and
   whose other keys belong to that kind (``steps`` for composite, ``image`` for docker, ``main`` for node);
 - no mapping anywhere in the file has the same key twice; GitHub compares keys ignoring case
-  (``'x' is already defined``).
+  (``'x' is already defined``); and no mapping uses a YAML merge key ``<<`` (GitHub resolves anchors and
+  aliases, not merges).
 
 Values GitHub lets an expression stand for (``container``, ``services``, a service) may be ``${{ }}``;
 the check judges those. A file that breaks a rule is not what it claims to be: :func:`problems` lists
@@ -35,7 +36,7 @@ from verifier.workflows.yaml_nodes import (
     mapping_items,
 )
 
-__all__ = ["MAX_PROBLEMS", "Problem", "action_problems", "duplicate_keys", "workflow_problems"]
+__all__ = ["MAX_PROBLEMS", "Problem", "action_problems", "key_problems", "workflow_problems"]
 
 # A broken file can break a rule at every line; the first ones say enough.
 MAX_PROBLEMS = 20
@@ -148,10 +149,12 @@ def _scalar_text(node: Node | None) -> str | None:
 
 
 def _entries(node: MappingNode) -> dict[str, tuple[Node, Node]]:
-    """The mapping's entries by key (merges included; the first of duplicates, reported elsewhere)."""
+    """The mapping's own entries by key (the first of duplicates; duplicates and merge keys are
+    reported by :func:`key_problems`, and what a merge would bring in is not GitHub's)."""
     out: dict[str, tuple[Node, Node]] = {}
-    for name, key, value, _merged in mapping_items(node):
-        out.setdefault(name, (key, value))
+    for name, key, value, merged in mapping_items(node):
+        if not merged:
+            out.setdefault(name, (key, value))
     return out
 
 
@@ -165,9 +168,13 @@ def _unknown_keys(
             )
 
 
-def duplicate_keys(root: Node) -> list[Problem]:
-    """Every key that repeats an earlier key of the same mapping, ignoring case, anywhere under ``root``
-    (each collection node visited once, so aliases cost nothing extra)."""
+def key_problems(root: Node) -> list[Problem]:
+    """Every key that repeats an earlier key of the same mapping, ignoring case, and every YAML merge key
+    ``<<``, anywhere under ``root`` (each collection node visited once, so aliases cost nothing extra).
+
+    GitHub resolves anchors and aliases but not merge keys: its parser reads ``<<`` as an ordinary,
+    unknown key (``Unexpected value '<<'``), so a file that relies on a merge is not one GitHub runs.
+    """
     found = _Problems()
     seen: set[int] = set()
     pending: list[Node] = [root]
@@ -193,6 +200,7 @@ def duplicate_keys(root: Node) -> list[Problem]:
                 pending.append(key)
                 continue
             if key.tag == MERGE_TAG:
+                found.add(key, "merge key `<<`: GitHub does not support YAML merge keys")
                 continue
             folded = key.value.upper()
             earlier = first.get(folded)

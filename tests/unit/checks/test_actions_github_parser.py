@@ -133,6 +133,12 @@ MUTATIONS = {
         "action.yml",
         "name: x\ndescription: y\nruns:\n  using: node20\n  main: i.js\n  steps:\n    - uses: a/b@v1\n",
     ),
+    "a merge key": (
+        "ci.yml",
+        WORKFLOW.replace("  call:", "  again:\n    <<: *build\n  call:").replace(
+            "  build:", "  build: &build"
+        ),
+    ),
     "duplicate key in an action": (
         "action.yml",
         ACTION.replace("    - run: echo hi", "    - run: echo hi\n      Run: x"),

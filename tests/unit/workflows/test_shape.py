@@ -6,7 +6,7 @@ from __future__ import annotations
 from verifier.workflows.shape import (
     MAX_PROBLEMS,
     action_problems,
-    duplicate_keys,
+    key_problems,
     workflow_problems,
 )
 from verifier.workflows.yaml_nodes import compose_documents
@@ -31,16 +31,17 @@ def test_a_minimal_workflow_and_action_are_fine() -> None:
     )
 
 
-def test_duplicates_through_aliases_are_reported_once_and_merges_are_not_duplicates() -> None:
+def test_duplicates_through_aliases_are_reported_once_and_merges_are_refused() -> None:
     text = "base: &b {x: 1, X: 2}\nuse1: *b\nuse2: *b\nmerged:\n  <<: *b\n  x: 3\n"
-    assert messages(duplicate_keys(root(text))) == [
-        (1, "duplicate key 'X' (first defined on line 1)")
+    assert messages(key_problems(root(text))) == [
+        (1, "duplicate key 'X' (first defined on line 1)"),
+        (5, "merge key `<<`: GitHub does not support YAML merge keys"),
     ]
 
 
 def test_a_mapping_used_as_a_key_is_still_searched() -> None:
     text = "? {a: 1, a: 2}\n: v\n"
-    assert [m for _line, m in messages(duplicate_keys(root(text)))] == [
+    assert [m for _line, m in messages(key_problems(root(text)))] == [
         "duplicate key 'a' (first defined on line 1)"
     ]
 
