@@ -710,7 +710,7 @@ def _walk_action(w: _Walk, root: MappingNode) -> str | None:
         return None
     if not isinstance(runs, MappingNode):
         raise _Shape(runs, "`runs` is not a mapping")
-    using = (_scalar(mapping_get(runs, "using")) or "").strip().lower()
+    using = _scalar(mapping_get(runs, "using")) or ""
     if using == "composite":
         steps = mapping_get(runs, "steps")
         if steps is not None:

@@ -4,21 +4,21 @@ The rules are GitHub's own, from the schemas its workflow parser loads (``workfl
 ``action-v1.0.json`` in actions/languageservices, ``workflow-parser/src``), at the levels where a
 ``uses:`` or an image can hide:
 
-- a workflow is a mapping with ``on`` and ``jobs`` and no other keys than the workflow keywords;
-  ``jobs`` is a non-empty mapping of job ids (a letter or ``_``, then letters, digits, ``-``, ``_``) to
+- a workflow is a mapping with ``on`` (not empty) and ``jobs`` and no other keys than the workflow
+  keywords; ``jobs`` is a non-empty mapping of job ids (a letter or ``_``, then letters, digits, ``-``, ``_``) to
   jobs; a job is either a reusable-workflow call (``uses``) or a job that ``runs-on`` a runner, each
   with its own keywords; a step is a mapping with exactly one of ``run``, ``uses``, ``wait``,
-  ``wait-all``, ``cancel``, ``parallel`` and only that kind's keywords; ``container`` is a string or an
-  image mapping; ``services`` maps names to a string or an image mapping;
-- an action is a mapping with ``runs``, whose ``using`` is ``composite``, ``docker`` or ``nodeNN`` and
-  whose other keys belong to that kind (``steps`` for composite, ``image`` for docker, ``main`` for node);
+  ``wait-all``, ``cancel``, ``parallel`` and only that kind's keywords; ``container`` is a string or a
+  mapping with an ``image``; ``services`` maps names to a string or a mapping with an ``image``;
+- an action is a mapping with ``runs``, whose ``using`` is exactly ``composite``, ``docker`` or
+  ``nodeNN`` and whose other keys belong to that kind (``steps`` for composite, ``image`` for docker, ``main`` for node);
 - no mapping anywhere in the file has the same key twice; GitHub compares keys ignoring case
   (``'x' is already defined``); and no mapping uses a YAML merge key ``<<`` (GitHub resolves anchors and
   aliases, not merges).
 
 Values GitHub lets an expression stand for (``container``, ``services``, a service) may be ``${{ }}``;
-the check judges those. A file that breaks a rule is not what it claims to be: :func:`problems` lists
-every such place, and the check denies the file.
+the check judges those. A file that breaks a rule is not what it claims to be: :func:`key_problems`,
+:func:`workflow_problems` and :func:`action_problems` list every such place, and the check denies it.
 """
 
 from __future__ import annotations
@@ -226,6 +226,8 @@ def workflow_problems(root: Node) -> list[Problem]:
     for required in ("on", "jobs"):
         if required not in top:
             found.add(root, f"not a workflow: no top-level `{required}`")
+    if "on" in top and is_null(top["on"][1]):
+        found.add(top["on"][1], "`on` is empty: the workflow has no trigger")
     if "jobs" in top:
         _check_jobs(found, top["jobs"][1])
     return found.items
@@ -297,7 +299,10 @@ def _check_container(found: _Problems, node: Node, allowed: frozenset[str], wher
     if not isinstance(node, MappingNode):
         found.add(node, f"{where} is neither an image name nor a mapping")
         return
-    _unknown_keys(found, _entries(node), allowed, where)
+    entries = _entries(node)
+    _unknown_keys(found, entries, allowed, where)
+    if "image" not in entries:
+        found.add(node, f"{where} has no `image`")
 
 
 def _check_services(found: _Problems, services: Node, where: str) -> None:
@@ -329,8 +334,9 @@ def action_problems(root: Node) -> list[Problem]:
         return found.items
     fields = _entries(runs)
     using_node = fields.get("using", (runs, runs))[1]
-    using = (_scalar_text(using_node) or "").strip()
-    kind = "node" if _NODE_USING.fullmatch(using.lower()) else using.lower()
+    using = _scalar_text(using_node) or ""
+    # Exact, as GitHub's schema lists the values (`Composite` or `node20 ` is refused there too).
+    kind = "node" if _NODE_USING.fullmatch(using) else using
     if kind not in RUNS_KEYS:
         shown = f"{using!r}" if using else "missing"
         found.add(

@@ -139,6 +139,23 @@ MUTATIONS = {
             "  build:", "  build: &build"
         ),
     ),
+    "a trigger-less workflow": ("ci.yml", WORKFLOW.replace("on:\n  push:\n", "on:\n")),
+    "a container without an image": (
+        "ci.yml",
+        WORKFLOW.replace("      image: node:20", "      options: --cpus 1"),
+    ),
+    "a service without an image": (
+        "ci.yml",
+        WORKFLOW.replace("        image: postgres:16", "        ports: [5432]"),
+    ),
+    "using written in capitals": (
+        "action.yml",
+        ACTION.replace("using: composite", "using: Composite"),
+    ),
+    "using with a trailing space": (
+        "action.yml",
+        "name: x\ndescription: y\nruns:\n  using: 'node20 '\n  main: i.js\n",
+    ),
     "duplicate key in an action": (
         "action.yml",
         ACTION.replace("    - run: echo hi", "    - run: echo hi\n      Run: x"),

@@ -23,9 +23,10 @@ def messages(problems: list) -> list[tuple[int, str]]:  # type: ignore[type-arg]
 
 def test_a_minimal_workflow_and_action_are_fine() -> None:
     assert workflow_problems(root("on: push\njobs:\n  j:\n    runs-on: r\n")) == []
-    assert (
-        action_problems(root("runs: {using: Composite, steps: []}\n")) == []
-    )  # using ignores case
+    assert action_problems(root("runs: {using: composite, steps: []}\n")) == []
+    assert [p.message for p in action_problems(root("runs: {using: Composite, steps: []}\n"))] == [
+        "`runs.using` is 'Composite': expected composite, docker or nodeNN (e.g. node20)"
+    ]
     assert (
         action_problems(root("runs: {using: node24, main: x.js}\nauthor: me\nbranding: {}\n")) == []
     )
