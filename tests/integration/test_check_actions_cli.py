@@ -298,15 +298,16 @@ job:
             "scan.sarif.json",
             lambda: (SARIF / "ratify-trivy-alpine-critical.sarif.json").read_text(),
             [
-                "not a workflow: no top-level `on`",
-                "not a workflow: no top-level `jobs`",
-                "not a workflow: unknown key 'version'",
+                "not a workflow: no top-level `on` or `jobs` (top-level keys: version, $schema, runs)"
             ],
         ),
         (
             "verifier.yaml",
             lambda: (DEMO / "verifier.yaml").read_text(),
-            ["not a workflow: unknown key 'version'"],
+            [
+                "not a workflow: no top-level `on` or `jobs` (top-level keys: version, image, "
+                "signers, sbom, sarif, workflows, trust_policies)"
+            ],
         ),
         (
             "ci.yml",
@@ -316,7 +317,7 @@ job:
         (
             "dependabot.yml",
             lambda: "version: 2\nupdates:\n  - package-ecosystem: pip\n    directory: /\n",
-            ["not a workflow: unknown key 'version'"],
+            ["not a workflow: no top-level `on` or `jobs` (top-level keys: version, updates)"],
         ),
     ],
 )

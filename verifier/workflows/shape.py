@@ -222,6 +222,14 @@ def workflow_problems(root: Node) -> list[Problem]:
         found.add(root, "not a workflow: the top level is not a mapping")
         return found.items
     top = _entries(root)
+    if "on" not in top and "jobs" not in top:
+        # Another kind of file (a SARIF log, a verifier.yaml, a Dependabot config): one problem, naming
+        # what is there, says more than one unknown-key finding per top-level key.
+        shown = ", ".join(list(top)[:8]) + (", …" if len(top) > 8 else "")
+        found.add(
+            root, f"not a workflow: no top-level `on` or `jobs` (top-level keys: {shown or 'none'})"
+        )
+        return found.items
     _unknown_keys(found, top, WORKFLOW_KEYS, "not a workflow")
     for required in ("on", "jobs"):
         if required not in top:

@@ -553,10 +553,7 @@ def test_an_action_checked_as_a_workflow_is_not_a_workflow() -> None:
     """)
     assert result.verdict == "error"
     assert [f.message for f in result.findings] == [
-        "w.yml: not a workflow: unknown key 'runs' (GitHub allows: concurrency, defaults, "
-        "description, env, jobs, name, on, permissions, run-name)",
-        "w.yml: not a workflow: no top-level `on`",
-        "w.yml: not a workflow: no top-level `jobs`",
+        "w.yml: not a workflow: no top-level `on` or `jobs` (top-level keys: runs)"
     ]
 
 

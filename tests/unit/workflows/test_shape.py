@@ -49,8 +49,12 @@ def test_a_mapping_used_as_a_key_is_still_searched() -> None:
 
 def test_problems_are_capped() -> None:
     keys = "\n".join(f"k{i}: 1" for i in range(100))
-    problems = workflow_problems(root(keys + "\n"))
+    problems = workflow_problems(root("on: push\njobs: {j: {runs-on: r}}\n" + keys + "\n"))
     assert len(problems) == MAX_PROBLEMS
+    (other,) = workflow_problems(root(keys + "\n"))  # another kind of file: one problem, keys named
+    assert other.message == (
+        "not a workflow: no top-level `on` or `jobs` (top-level keys: k0, k1, k2, k3, k4, k5, k6, k7, …)"
+    )
 
 
 def test_parallel_groups_nest_to_a_limit() -> None:
