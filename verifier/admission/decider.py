@@ -61,8 +61,11 @@ log = logging.getLogger("verifier.webhook")
 VerifyImage = Callable[[str], Any]
 ResolveDigest = Callable[[str], "str | Awaitable[str]"]
 DecideFn = Callable[..., tuple[Decision, dict[str, Any]]]
-# (ref@digest, input.config for the image's rule) -> (results, decision): one pipeline evaluation, sync.
-EvaluateImage = Callable[[str, Mapping[str, Any]], tuple[Sequence[CheckResult], Decision]]
+# (ref@digest, input.config for the image's rule, the rule's signer set) -> (results, decision): one
+# pipeline evaluation, sync.
+EvaluateImage = Callable[
+    [str, Mapping[str, Any], str | None], tuple[Sequence[CheckResult], Decision]
+]
 Events = Callable[[str, str], None]
 
 # Shown to users when something unexpected happened; the details are in the log.
@@ -79,6 +82,7 @@ class ResolvedRule:
     mode: Mode
     require_digest: bool
     config: Mapping[str, Any]
+    signers: str | None = None  # the named signer set of the rule (None: chosen by image pattern)
 
 
 @dataclass(frozen=True)
@@ -287,6 +291,7 @@ class AdmissionDecider:
                         rule.mode or cfg.mode,
                         cfg.require_digest if rule.require_digest is None else rule.require_digest,
                         merge_policy_config(cfg.config, rule.config),
+                        rule.signers,
                     )
         return ResolvedRule(-1, cfg.mode, cfg.require_digest, merge_policy_config(cfg.config))
 
@@ -518,7 +523,7 @@ class AdmissionDecider:
         loop = asyncio.get_running_loop()
         if self._evaluate_image is not None:
             results, decision = await loop.run_in_executor(
-                self._pool, self._evaluate_image, pinned, rule.config
+                self._pool, self._evaluate_image, pinned, rule.config, rule.signers
             )
             return _results(list(results)), decision
         verify = self._verify

@@ -250,7 +250,7 @@ def _audit_image(unit: Unit, outcome: UnitOutcome, options: AuditOptions) -> Non
     from verifier.checks import registry
 
     config = options.config
-    if config.signers is None:
+    if "signers" not in config.sections:
         outcome.problems.append(
             f"{unit.ref}: no signer policy: give --certificate-identity(-regexp) with "
             "--certificate-oidc-issuer, or --key (or a --config with signers:)"

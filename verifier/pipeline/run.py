@@ -108,13 +108,18 @@ class _Run:
         options: SourceOptions,
         collect_image: CollectImage,
         image: str | None = None,
+        signer_set: str | None = None,
+        release_digests: dict[str, str] | None = None,
     ) -> None:
         self.config = config
         self.now = now
         self.image = image
+        self.signer_set = signer_set
         self._options = options
         self._collect_image = collect_image
         self._evidence: ImageEvidence | None = None
+        # Shared by every run of one evaluation: image reference -> the digest it resolved to.
+        self._release_digests = release_digests if release_digests is not None else {}
         self.attestations = not options.lean
         self.inputs: list[dict[str, str]] = []
         self.notices: list[str] = []
@@ -125,7 +130,16 @@ class _Run:
             raise RuntimeError("no image configured")
         if self._evidence is None:
             self._evidence = self._collect_image(self.image, self.attestations, self._options)
+            self._release_digests[self.image] = self._evidence.digest
         return self._evidence
+
+    def release_digests(self) -> dict[str, str]:
+        """Each image of the release -> its digest: those the image checks resolved, the others read now."""
+        for image in self.config.all_images:
+            if image not in self._release_digests:
+                evidence = self._collect_image(image, False, self._options)
+                self._release_digests[image] = evidence.digest
+        return {image: self._release_digests[image] for image in self.config.all_images}
 
     @property
     def digest(self) -> str | None:
@@ -222,14 +236,16 @@ def run_checks(
     collect_image: CollectImage | None = None,
     clock: Callable[[], float] = time.perf_counter,
     max_parallel_images: int = 8,
+    signer_set: str | None = None,
 ) -> CheckRun:
     """Collect and judge: every check ``config`` configures (or those of ``only``), no decision yet.
 
     Image checks run on every image of the release (:attr:`VerifierConfig.all_images`), the images
     concurrently (at most ``max_parallel_images`` at a time), each image's evidence collected once for all
     of them; the other checks run once. Results come per image (in the release's order), then the others,
-    each group in registry order. :func:`evaluate` is this plus the decision; the audit calls it per unit
-    and decides on the aggregate.
+    each group in registry order. ``signer_set`` names the signer set every image is verified with (a
+    webhook rule's choice) instead of the sets' ``images`` patterns. :func:`evaluate` is this plus the
+    decision; the audit calls it per unit and decides on the aggregate.
     """
     options = sources or SourceOptions()
     reader = collect_image or _default_collect_image
@@ -239,9 +255,10 @@ def run_checks(
         registry.load(c).reads_attestations for c in image_checks
     )
     policy_config: dict[str, Any] = {}
+    release_digests: dict[str, str] = {}
 
     def run(image: str | None, ids: list[str]) -> tuple[_Run, list[CheckResult], dict[str, float]]:
-        ctx = _Run(config, now, options, reader, image)
+        ctx = _Run(config, now, options, reader, image, signer_set, release_digests)
         ctx.attestations = attestations
         out: list[CheckResult] = []
         spent: dict[str, float] = {}
@@ -290,6 +307,7 @@ def evaluate(
     opa_url: str | None = None,
     collect_image: CollectImage | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    signer_set: str | None = None,
 ) -> Evaluation:
     """Run every check ``config`` configures (or those of ``only``) and decide once with the policy.
 
@@ -299,7 +317,13 @@ def evaluate(
     section. ``collect_image`` replaces the registry/layout reader (a test seam).
     """
     run = run_checks(
-        config, now=now, only=only, sources=sources, collect_image=collect_image, clock=clock
+        config,
+        now=now,
+        only=only,
+        sources=sources,
+        collect_image=collect_image,
+        clock=clock,
+        signer_set=signer_set,
     )
     merged = merge_policy_config(run.policy_config, *policy_overrides)
     if policy_dir is None and config.policy.bundle:

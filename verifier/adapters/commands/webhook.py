@@ -41,7 +41,7 @@ def image_config(config: VerifierConfig) -> VerifierConfig:
     that read the image's attestations); a config without ``signers:`` is an error."""
     from verifier.checks import registry
 
-    if config.signers is None:
+    if "signers" not in config.sections:
         raise ConfigError(
             "verifier.yaml: the webhook needs a signers: section (who may sign images)"
         )
@@ -56,20 +56,24 @@ def image_config(config: VerifierConfig) -> VerifierConfig:
 def image_evaluator(
     config: VerifierConfig, *, docker_config: Path | None, timeout: float, pool: Any = None
 ) -> EvaluateImage:
-    """``evaluate_image(ref@digest, input.config) -> (results, decision)``: the pipeline on the image
-    checks of ``config`` for that one image, as the gate runs them, with lean lookups (``pool``: a
-    ``RegistryPool`` shared by every lookup; the webhook's rules add their policy settings)."""
+    """``evaluate_image(ref@digest, input.config, signer set) -> (results, decision)``: the pipeline on the
+    image checks of ``config`` for that one image, as the gate runs them, with lean lookups (``pool``: a
+    ``RegistryPool`` shared by every lookup; the webhook's rules add their policy settings and may name
+    the signer set)."""
     from verifier.pipeline import SourceOptions, evaluate
 
     checks = image_config(config)
     sources = SourceOptions(docker_config=docker_config, timeout=timeout, pool=pool, lean=True)
 
-    def evaluate_image(pinned: str, policy_config: Mapping[str, Any]) -> tuple[Any, Decision]:
+    def evaluate_image(
+        pinned: str, policy_config: Mapping[str, Any], signer_set: str | None
+    ) -> tuple[Any, Decision]:
         evaluation = evaluate(
             dataclasses.replace(checks, image=pinned),
             now=datetime.now(UTC).replace(microsecond=0),
             sources=sources,
             policy_overrides=[policy_config],
+            signer_set=signer_set,
         )
         return evaluation.results, evaluation.decision
 

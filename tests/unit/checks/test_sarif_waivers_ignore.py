@@ -1,4 +1,4 @@
-""".trivyignore / .trivyignore.yaml parsing and matching.
+""".trivyignore / .trivyignore.yaml: read by verifier.sources.trivyignore, judged by verifier.checks.sarif_waivers.
 
 Expected outcomes are written from Trivy's own tests and sources (aquasecurity/trivy
 ``pkg/result/ignore_test.go``, ``filter_test.go``, ``ignore.go``) applied to the vendored test files
@@ -14,17 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ASSETS, UPSTREAM
+from verifier.checks.sarif_waivers import find_ignore_rule, glob_match, is_expired, purl_matches
 from verifier.errors import InputError
-from verifier.sources.trivyignore import (
-    IgnoreRule,
-    find_waiver,
-    glob_match,
-    is_expired,
-    load_ignore_file,
-    parse_plain,
-    parse_yaml,
-    purl_matches,
-)
+from verifier.sources.trivyignore import IgnoreRule, load_ignore_file, parse_plain, parse_yaml
 
 IGNORE = UPSTREAM / "trivyignore"
 OWN = ASSETS / "sarif-severity" / "ignore"
@@ -40,7 +32,7 @@ def waived(
     now: datetime.datetime = NOW,
     pkg_path: str | None = None,
 ) -> IgnoreRule | None:
-    return find_waiver(
+    return find_ignore_rule(
         rules,
         finding_id=finding_id,
         kind=kind,

@@ -1,4 +1,4 @@
-"""VEX parsing (OpenVEX, CycloneDX JSON/XML, CSAF) and suppression matching.
+"""VEX (OpenVEX, CycloneDX JSON/XML, CSAF): read by verifier.sources.vex, matched by verifier.checks.sarif_waivers.
 
 Every real file in tests/assets/upstream/vex/ has a test whose expected suppressions were written by
 hand from the file and from Trivy's tests (aquasecurity/trivy ``pkg/vex/vex_test.go``,
@@ -14,14 +14,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ASSETS, UPSTREAM
+from verifier.checks.sarif_waivers import find_suppression, image_purl, purl_matches
 from verifier.errors import InputError
-from verifier.sources.trivyignore import purl_matches
 from verifier.sources.vex import (
     SUPPRESSING_STATUSES,
     VexDocument,
     VexStatement,
-    find_suppression,
-    image_purl,
     load_vex,
     parse_vex,
 )
@@ -608,15 +606,12 @@ def _waived_packages(report: str) -> tuple[dict[str, int], set[tuple[str, str]]]
     import datetime
 
     from verifier.checks import sarif_severity
-    from verifier.sources.scan_reports import load_scan_report
-    from verifier.sources.trivyignore import load_ignore_file
+    from verifier.sources.scan_reports import load_scan_report, load_waiver_inputs
 
     now = datetime.datetime(2026, 11, 26, tzinfo=datetime.UTC)
-    rules = load_ignore_file(OWN / "alpine-310.trivyignore.yaml").rules
-    waivers = [
-        sarif_severity.ignore_file_waiver(rules, now),
-        sarif_severity.vex_waiver([own("alpine-310.openvex.json")]),
-    ]
+    waivers = load_waiver_inputs(
+        [OWN / "alpine-310.trivyignore.yaml"], [OWN / "alpine-310.openvex.json"]
+    )
     result = sarif_severity.evaluate(
         load_scan_report(UPSTREAM / "sarif" / "trivy" / report), report, waivers=waivers, now=now
     )
