@@ -30,12 +30,13 @@ Besides the findings, the facts say what the policy needs to deny a report that 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifier.checks import registry
 from verifier.checks._base import Check, RunContext
@@ -43,6 +44,7 @@ from verifier.errors import InputError
 from verifier.models import CheckResult, Finding, Location, Severity
 from verifier.models.config import STRICT
 from verifier.sources.scan_reports import (
+    COSIGN_VULN_PREDICATE,
     Rule,
     Run,
     SarifResult,
@@ -53,6 +55,11 @@ from verifier.sources.scan_reports import (
     TrivyResult,
     WaiverInputs,
 )
+
+if TYPE_CHECKING:
+    from verifier.checks.signature import SignaturePolicy
+    from verifier.models.evidence import ImageEvidence
+    from verifier.sources.vex import VexDocument
 
 CHECK_ID = "sarif-severity"
 META = registry.get(CHECK_ID)
@@ -851,6 +858,12 @@ class SarifSection:
     require_image_identity: bool = True
     """With an image gated, deny a report that does not name the image's digest (false: warn). A report
     naming another image always denies."""
+    attestations: bool = False
+    """Also read signed scan results attached to each image of the release: the newest cosign
+    vulnerability attestation (`trivy image --format cosign-vuln` + `cosign attest --type vuln`) is judged
+    like a report, OpenVEX attestations waive its findings; verified with the image's signer set, as the
+    SBOM attestation is. An image without a verified scan attestation is an error verdict. This is how the
+    webhook and the audit gate on scan results."""
 
     def __post_init__(self) -> None:
         fail_on_levels(self.fail_on)
@@ -864,13 +877,89 @@ class SarifSection:
 
 
 @dataclasses.dataclass(frozen=True)
+class AttestedScan:
+    """The scan results signed onto one image: its newest verified vulnerability report, the VEX
+    documents attested on it, and what did not verify."""
+
+    image: str
+    digest: str
+    report: tuple[str, ScanReport] | None
+    vex: tuple[VexDocument, ...]
+    problems: tuple[str, ...]
+    superseded: int = 0  # older verified vulnerability attestations, not judged
+    no_signer_set: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class SarifEvidence:
-    """The read reports (by path), the parsed waiver files, and the digests a report may name (``None``
-    when no image is gated)."""
+    """The read reports (by path), the parsed waiver files, the digests a report may name (``None``
+    when no image is gated), and the scans attested on each image (``sarif.attestations``)."""
 
     reports: tuple[tuple[str, ScanReport], ...]
     waivers: WaiverInputs
     image_digests: tuple[str, ...] | None = None
+    attested: tuple[AttestedScan, ...] = ()
+
+
+_OPENVEX_PREFIX = "https://openvex.dev/ns"
+
+
+def attested_scan(
+    image: str, evidence: ImageEvidence, policies: Sequence[SignaturePolicy], max_bytes: int
+) -> AttestedScan:
+    """The verified vulnerability and OpenVEX attestations of one image. Annotations only pre-select:
+    a statement's own predicateType decides, after its signature, signer and subject verified."""
+    from verifier.checks.sbom_attestation import any_verifier, attestations_of, make_verifier
+    from verifier.sigstore.errors import VerificationFailure
+    from verifier.sources.files import parse_json
+    from verifier.sources.scan_reports import parse_cosign_vuln
+    from verifier.sources.vex import parse_vex
+
+    verify = any_verifier([make_verifier(p, evidence.digest) for p in policies])
+    reports: list[tuple[str, ScanReport]] = []
+    vex: list[VexDocument] = []
+    problems: list[str] = []
+    for att in attestations_of(evidence):
+        hint = att.predicate_hint or ""
+        if hint != COSIGN_VULN_PREDICATE and not hint.startswith(_OPENVEX_PREFIX):
+            continue
+        name = f"{image}@{evidence.digest} ({att.source})"
+        try:
+            verified = verify(att)
+        except VerificationFailure as exc:
+            problems.append(f"{att.source}: {hint} attestation did not verify: {exc}")
+            continue
+        if len(verified.payload) > max_bytes:
+            problems.append(f"{att.source}: attestation over {max_bytes} bytes")
+            continue
+        try:
+            statement = parse_json(verified.payload, name)
+            predicate_type = statement.get("predicateType") if isinstance(statement, dict) else None
+            if predicate_type == COSIGN_VULN_PREDICATE:
+                reports.append((name, parse_cosign_vuln(verified.payload, name)))
+            elif isinstance(predicate_type, str) and predicate_type.startswith(_OPENVEX_PREFIX):
+                predicate = statement.get("predicate")
+                vex.append(parse_vex(json.dumps(predicate).encode(), name))
+            else:
+                problems.append(
+                    f"{att.source}: labelled {hint} but the statement is {predicate_type!r}"
+                )
+        except InputError as exc:
+            problems.append(f"{att.source}: {exc.problem}")
+
+    def finished(item: tuple[str, ScanReport]) -> float:
+        times = [s.scanned_at.timestamp() for s in item[1].scans if s.scanned_at]
+        return max(times) if times else float("-inf")
+
+    reports.sort(key=finished)
+    return AttestedScan(
+        image=image,
+        digest=evidence.digest,
+        report=reports[-1] if reports else None,
+        vex=tuple(vex),
+        problems=tuple(problems),
+        superseded=max(len(reports) - 1, 0),
+    )
 
 
 class SarifSeverityCheck(Check[SarifSection, SarifEvidence]):
@@ -879,6 +968,14 @@ class SarifSeverityCheck(Check[SarifSection, SarifEvidence]):
 
     meta = META
     section_type = SarifSection
+
+    def reads_images(self, section: SarifSection) -> bool:
+        """With ``attestations``, the scans signed onto the images are read."""
+        return section.attestations
+
+    def reads_attestations(self, section: SarifSection) -> bool:
+        """With ``attestations``, the scans signed onto the images are read."""
+        return section.attestations
 
     def collect(self, section: SarifSection, ctx: RunContext) -> SarifEvidence:
         """Read the waiver files, then every report (size-capped before parsing); with images gated, the
@@ -895,16 +992,84 @@ class SarifSeverityCheck(Check[SarifSection, SarifEvidence]):
         for path in section.files:
             reports.append((path, load_scan_report(path, section.max_size * MIB)))
             ctx.record_input(path, "scan-report")
-        release = ctx.release_digests() if ctx.config.all_images else {}
-        digests = tuple(dict.fromkeys(release.values())) if release else None
-        return SarifEvidence(tuple(reports), waivers, digests)
+        release = ctx.release_evidence() if ctx.config.all_images else {}
+        digests = tuple(dict.fromkeys(e.digest for e in release.values())) if release else None
+        attested: list[AttestedScan] = []
+        if section.attestations:
+            from verifier.checks.signature import signature_policies
+
+            for image, image_evidence in release.items():
+                chosen = ctx.config.signers_for(image, ctx.signer_set)
+                if chosen is None:
+                    attested.append(
+                        AttestedScan(image, image_evidence.digest, None, (), (), no_signer_set=True)
+                    )
+                    continue
+                policies = signature_policies(chosen[1], ctx.now)
+                scan = attested_scan(image, image_evidence, policies, section.max_size * MIB)
+                attested.append(scan)
+                ctx.record_input(f"{image}@{image_evidence.digest}", "scan-attestation")
+        return SarifEvidence(tuple(reports), waivers, digests, tuple(attested))
 
     def judge(
         self, evidence: SarifEvidence, section: SarifSection, ctx: RunContext
     ) -> list[CheckResult]:
-        """One result per report; an error result when no report is configured."""
-        if not evidence.reports:
+        """One result per report and per image's attested scan; an error result when there is nothing to
+        judge (no report configured, no image to read attestations from, an image without one)."""
+        if not evidence.reports and not section.attestations:
             return [_no_input_result("sarif.files", "no scan report configured")]
+        if section.attestations and not ctx.config.all_images:
+            return [
+                _no_input_result("sarif.attestations", "no image to read scan attestations from")
+            ]
+        return [
+            *self._judge_files(evidence, section, ctx),
+            *self._judge_attested(evidence, section, ctx),
+        ]
+
+    def _judge_attested(
+        self, evidence: SarifEvidence, section: SarifSection, ctx: RunContext
+    ) -> list[CheckResult]:
+        out = []
+        for scan in evidence.attested:
+            subject = f"{scan.image}@{scan.digest}"
+            if scan.report is None:
+                reason = (
+                    f"no signer set applies to {scan.image}"
+                    if scan.no_signer_set
+                    else "no verified cosign vulnerability attestation "
+                    f"({COSIGN_VULN_PREDICATE}) from the image's signers"
+                )
+                facts: dict[str, Any] = {
+                    "error": reason,
+                    "attestation_problems": list(scan.problems),
+                }
+                out.append(
+                    CheckResult(check=CHECK_ID, subject=subject, verdict="error", facts=facts)
+                )
+                continue
+            waivers = dataclasses.replace(evidence.waivers, vex=(*evidence.waivers.vex, *scan.vex))
+            result = evaluate(
+                scan.report[1],
+                scan.report[0],
+                fail_on=section.levels,
+                waivers=waivers,
+                ignore_unfixed=section.ignore_unfixed,
+                now=ctx.now,
+                image_digests=(scan.digest,),
+            )
+            extra = {
+                "attested": True,
+                "vex_attestations": len(scan.vex),
+                "superseded_attestations": scan.superseded,
+                "attestation_problems": list(scan.problems),
+            }
+            out.append(dataclasses.replace(result, facts={**result.facts, **extra}))
+        return out
+
+    def _judge_files(
+        self, evidence: SarifEvidence, section: SarifSection, ctx: RunContext
+    ) -> list[CheckResult]:
         return [
             evaluate(
                 report,

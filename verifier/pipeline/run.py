@@ -50,6 +50,9 @@ class SourceOptions:
     timeout: float = 10.0
     pool: Any = None
     lean: bool = False
+    # A ``verifier.sources.deadline.Deadline`` for all image collections of one evaluation (set from
+    # ``timeout`` when no pool is given, so a command's images share one --timeout deadline).
+    deadline: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +112,7 @@ class _Run:
         collect_image: CollectImage,
         image: str | None = None,
         signer_set: str | None = None,
-        release_digests: dict[str, str] | None = None,
+        release: dict[str, ImageEvidence] | None = None,
     ) -> None:
         self.config = config
         self.now = now
@@ -117,9 +120,8 @@ class _Run:
         self.signer_set = signer_set
         self._options = options
         self._collect_image = collect_image
-        self._evidence: ImageEvidence | None = None
-        # Shared by every run of one evaluation: image reference -> the digest it resolved to.
-        self._release_digests = release_digests if release_digests is not None else {}
+        # Shared by every run of one evaluation: image reference -> its evidence, collected once.
+        self._release = release if release is not None else {}
         self.attestations = not options.lean
         self.inputs: list[dict[str, str]] = []
         self.notices: list[str] = []
@@ -128,24 +130,29 @@ class _Run:
         """Collected once, on first use, for every image check of the evaluation."""
         if self.image is None:  # the pipeline never runs an image check without an image
             raise RuntimeError("no image configured")
-        if self._evidence is None:
-            self._evidence = self._collect_image(self.image, self.attestations, self._options)
-            self._release_digests[self.image] = self._evidence.digest
-        return self._evidence
+        return self._image(self.image)
+
+    def _image(self, image: str) -> ImageEvidence:
+        evidence = self._release.get(image)
+        if evidence is None:
+            evidence = self._collect_image(image, self.attestations, self._options)
+            self._release[image] = evidence
+        return evidence
+
+    def release_evidence(self) -> dict[str, ImageEvidence]:
+        """Each image of the release -> its evidence: what the image checks collected, the rest now."""
+        return {image: self._image(image) for image in self.config.all_images}
 
     def release_digests(self) -> dict[str, str]:
-        """Each image of the release -> its digest: those the image checks resolved, the others read now."""
-        for image in self.config.all_images:
-            if image not in self._release_digests:
-                evidence = self._collect_image(image, False, self._options)
-                self._release_digests[image] = evidence.digest
-        return {image: self._release_digests[image] for image in self.config.all_images}
+        """Each image of the release -> the digest it resolved to."""
+        return {image: evidence.digest for image, evidence in self.release_evidence().items()}
 
     @property
     def digest(self) -> str | None:
         """The digest the image checks verified, else the one the reference pins."""
-        if self._evidence is not None:
-            return self._evidence.digest
+        evidence = self._release.get(self.image) if self.image else None
+        if evidence is not None:
+            return evidence.digest
         if self.image and "@sha256:" in self.image:
             return self.image.rsplit("@", 1)[1]
         return None
@@ -166,6 +173,7 @@ def _default_collect_image(ref: str, attestations: bool, options: SourceOptions)
         ref,
         docker_config=options.docker_config,
         timeout=options.timeout,
+        deadline=options.deadline,
         pool=options.pool,
         attestations=attestations,
         fetch_pinned=not options.lean,
@@ -227,6 +235,16 @@ def _needs_image(check_id: str) -> bool:
         return False  # reported by _run_one as a check this build cannot run
 
 
+def _reads(check_id: str, config: VerifierConfig, what: str) -> bool:
+    """``check.reads_images(section)`` / ``check.reads_attestations(section)`` of a configured check."""
+    try:
+        check = registry.load(check_id)
+    except ModuleNotFoundError:
+        return False
+    section = config.sections[registry.get(check_id).section]
+    return bool(getattr(check, what)(section))
+
+
 def run_checks(
     config: VerifierConfig,
     *,
@@ -248,17 +266,22 @@ def run_checks(
     decision; the audit calls it per unit and decides on the aggregate.
     """
     options = sources or SourceOptions()
+    if options.pool is None and options.deadline is None:
+        from verifier.sources.deadline import Deadline
+
+        options = dataclasses.replace(
+            options, deadline=Deadline.after(options.timeout, "--timeout")
+        )
     reader = collect_image or _default_collect_image
     checks = configured_checks(config, only)
     image_checks = [c for c in checks if _needs_image(c)]
-    attestations = not options.lean or any(
-        registry.load(c).reads_attestations for c in image_checks
-    )
+    reading = [c for c in checks if _reads(c, config, "reads_images")]
+    attestations = not options.lean or any(_reads(c, config, "reads_attestations") for c in checks)
     policy_config: dict[str, Any] = {}
-    release_digests: dict[str, str] = {}
+    release: dict[str, ImageEvidence] = {}
 
     def run(image: str | None, ids: list[str]) -> tuple[_Run, list[CheckResult], dict[str, float]]:
-        ctx = _Run(config, now, options, reader, image, signer_set, release_digests)
+        ctx = _Run(config, now, options, reader, image, signer_set, release)
         ctx.attestations = attestations
         out: list[CheckResult] = []
         spent: dict[str, float] = {}
@@ -285,6 +308,9 @@ def run_checks(
             timings[check_id] = timings.get(check_id, 0.0) + seconds
         if ctx.image is not None and ctx.digest is not None:
             digests[ctx.image] = ctx.digest
+    for image in images:
+        if image not in digests and image in release:
+            digests[image] = release[image].digest
     return CheckRun(
         results=tuple(results),
         policy_config=policy_config,
@@ -292,7 +318,7 @@ def run_checks(
         notices=tuple(n for ctx, _, _ in runs for n in ctx.notices),
         digests=digests,
         inputs=tuple(i for ctx, _, _ in runs for i in ctx.inputs),
-        images=images if image_checks else (),
+        images=images if reading else (),
     )
 
 

@@ -48,7 +48,8 @@ def image_config(config: VerifierConfig) -> VerifierConfig:
     keys = [
         meta.section
         for meta in registry.CHECKS
-        if meta.section in config.sections and registry.load(meta.id).needs_image
+        if meta.section in config.sections
+        and registry.load(meta.id).reads_images(config.sections[meta.section])
     ]
     return config.only(*keys)
 
@@ -185,6 +186,42 @@ def build_decider(
     type=click.FloatRange(0.1),
     help="Seconds between checks of the certificate files.",
 )
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Open connections held at most; more are closed at once (also the cap on requests in progress).",
+)
+@click.option(
+    "--handshake-timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 60),
+    help="Seconds for a client's TLS handshake.",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 300),
+    help="Seconds from the handshake (or, on a kept-alive connection, from the end of the keep-alive time) "
+    "to a complete request header.",
+)
+@click.option(
+    "--keep-alive-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(1, 3600),
+    help="Seconds an idle connection is kept open.",
+)
+@click.option(
+    "--max-requests-per-connection",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Requests answered on one connection before it is closed.",
+)
 def command(
     config_path: Path,
     tls_cert: Path,
@@ -194,6 +231,11 @@ def command(
     docker_config: Path | None,
     max_body: int,
     cert_reload_interval: float,
+    max_connections: int,
+    handshake_timeout: float,
+    header_timeout: float,
+    keep_alive_timeout: float,
+    max_requests_per_connection: int,
 ) -> None:
     """Serve the Kubernetes ValidatingWebhook over TLS: POST /validate, /healthz, /readyz, /metrics.
 
@@ -230,8 +272,21 @@ def command(
         decider.prime(warm_thread)
 
     app = webhook.create_app(decider, metrics_=metrics, max_body=max_body, warmup=warmup)
+    limits = webhook.ServerLimits(
+        max_connections=max_connections,
+        handshake_timeout=handshake_timeout,
+        header_timeout=header_timeout,
+        keep_alive_timeout=keep_alive_timeout,
+        max_requests_per_connection=max_requests_per_connection,
+    )
     server, reloader = webhook.make_server(
-        app, host=host, port=port, certfile=str(tls_cert), keyfile=str(tls_key), log_level="info"
+        app,
+        host=host,
+        port=port,
+        certfile=str(tls_cert),
+        keyfile=str(tls_key),
+        log_level="info",
+        limits=limits,
     )
     click.echo(
         f"verifier webhook: listening on https://{host}:{port} (policy version {decider.version})",
