@@ -54,6 +54,20 @@ def image_config(config: VerifierConfig) -> VerifierConfig:
     return config.only(*keys)
 
 
+def _load_signers(config: VerifierConfig) -> None:
+    """Read every signer set's trust root and keys once now: a missing or bad file stops the webhook at
+    start-up (exit 2, the file named) instead of denying every image later."""
+    from verifier.checks.signature import signature_policies
+    from verifier.models.config import Signers
+
+    section = config.sections.get("signers")
+    sets = section.values() if isinstance(section, dict) else [section]
+    now = datetime.now(UTC)
+    for signers in sets:
+        if isinstance(signers, Signers):
+            signature_policies(signers, now)
+
+
 def image_evaluator(
     config: VerifierConfig, *, docker_config: Path | None, timeout: float, pool: Any = None
 ) -> EvaluateImage:
@@ -64,6 +78,7 @@ def image_evaluator(
     from verifier.pipeline import SourceOptions, evaluate
 
     checks = image_config(config)
+    _load_signers(checks)
     sources = SourceOptions(docker_config=docker_config, timeout=timeout, pool=pool, lean=True)
 
     def evaluate_image(
