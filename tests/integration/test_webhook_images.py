@@ -197,6 +197,7 @@ class MultiArch:
 
     def __init__(self, reg: LocalRegistry, directory: Path) -> None:
         good = _key(directory, "good")
+        self.key = directory / "good.pub"
         self.reg = reg
         self.index, self.amd64, self.arm64, self.repo = self._push("multiarch-index-signed")
         _sign(reg, self.repo, self.index, good)
@@ -257,3 +258,34 @@ def test_multi_arch_today_verifies_exactly_the_pinned_digest(multi_arch: Any) ->
         denied = _review(client, _pod([reg.ref(children_repo, children_index)]))
         assert denied["allowed"] is False
         assert "no-signature" in denied["status"]["message"]
+
+
+@pytest.mark.registry
+def test_the_gate_agrees_and_says_how_to_sign_an_index(
+    multi_arch: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The gate gives the webhook's four answers; an index pinned with only its platforms signed is denied
+    with the remedy (the gate reads the manifest, so it knows the pin is an index)."""
+    from tests.cli import run_cli
+
+    images, _srv, _pki = multi_arch
+    reg = images.reg
+    children_index, children_amd64, _arm, children_repo = images.children_only
+    config = tmp_path / "verifier.yaml"
+    config.write_text(f"signers: {{key: {images.key}}}\n")
+    cases = [
+        (reg.ref(images.repo, images.index), 0),
+        (reg.ref(images.repo, images.amd64), 1),
+        (reg.ref(children_repo, children_index), 1),
+        (reg.ref(children_repo, children_amd64), 0),
+    ]
+    for image, code in cases:
+        run = run_cli(capsys, "gate", "--config", str(config), "--image", image, "--format", "json")
+        assert run.code == code, (image, run.out, run.err)
+    run = run_cli(
+        capsys, "gate", "--config", str(config), "--image", cases[2][0], "--format", "json"
+    )
+    [finding] = json.loads(run.out)["results"][0]["findings"]
+    assert (
+        "it is an index" in finding["message"] and "cosign sign --recursive" in finding["message"]
+    )
