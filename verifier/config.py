@@ -15,11 +15,11 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from verifier.errors import InputError
 from verifier.sources.files import read_text
+from verifier.sources.yaml_files import load_yaml
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "verifier.schema.json"
 SCHEMA_ID = "https://github.com/verifier/verifier/blob/main/verifier/schemas/verifier.schema.json"
@@ -217,14 +217,7 @@ def parse_config(data: Any, name: str) -> VerifierConfig:
 
 def load_config(path: str | Path) -> VerifierConfig:
     """Read and validate ``verifier.yaml``."""
-    text = read_text(path, MAX_CONFIG_BYTES)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise InputError(str(path), f"not valid YAML{where}") from None
-    return parse_config(data, str(path))
+    return parse_config(load_yaml(read_text(path, MAX_CONFIG_BYTES), str(path)), str(path))
 
 
 def resolve(base: Path, value: str) -> str:

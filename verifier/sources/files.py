@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ def read_text(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) 
 
 
 def parse_json(data: bytes | str, name: str) -> Any:
-    """``json.loads`` with errors that name the input, including excessive nesting."""
+    """``json.loads`` with errors that name the input, including excessive nesting and huge integers."""
     try:
         return json.loads(data)
     except RecursionError:
@@ -82,6 +83,10 @@ def parse_json(data: bytes | str, name: str) -> Any:
         raise InputError(
             name, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except ValueError:
+        # int() refuses numbers of more than sys.get_int_max_str_digits() digits (CVE-2020-10735).
+        limit = sys.get_int_max_str_digits()
+        raise InputError(name, f"a number in the JSON has more than {limit} digits") from None
 
 
 def load_json(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Any:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from verifier.admission.decider import WebhookConfig
 from verifier.errors import ConfigError, InputError
@@ -46,12 +45,9 @@ def load_webhook_config(path: Path) -> tuple[WebhookConfig, Any]:
     from verifier.config import parse_config
     from verifier.gate import resolve_paths
     from verifier.sources.files import read_text
+    from verifier.sources.yaml_files import load_yaml
 
-    text = read_text(path, 1024 * 1024)
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise InputError(str(path), "not valid YAML") from None
+    doc = load_yaml(read_text(path, 1024 * 1024), str(path))
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
