@@ -1,0 +1,176 @@
+"""The crashes the fuzzers found (issue 19), one reproducer each, through the real CLI entry point.
+
+Fixed here: an exit-2 error naming the file. Found in another slice's code: kept as ``xfail(strict=True)``
+with the owning slice in the reason, so the test turns red (XPASS) the day the owner fixes it and the
+marker can go.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.fuzz import seeds
+from tests.fuzz.harness import CrashError, invoke
+
+DEEP_YAML = "version: 1\nwebhook: " + "[" * 800 + "]" * 800 + "\n"
+BIG_INT_YAML = "version: " + "9" * 5_000 + "\n"
+BIG_INT_JSON = '{"Version": "2012-10-17", "Statement": [{"Effect": ' + "9" * 5_000 + "}]}"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (DEEP_YAML, "line 2: nested deeper than 64 levels"),
+        (BIG_INT_YAML, "line 1: integer of 5000 characters (the limit is 100)"),
+        ("a: " + "[" * 5_000 + "]" * 5_000, "exceeded maximum nesting depth"),
+        ("version: 1\nversion: 1\n", "line 2: duplicate key 'version' (first at line 1)"),
+    ],
+    ids=["nested-800", "int-5000-digits", "nested-5000", "duplicate-key"],
+)
+def test_gate_config_hostile_yaml_is_exit_2(tmp_path: Path, text: str, problem: str) -> None:
+    """Was: RecursionError / ValueError traceback, exit 1 (config.py's yaml.safe_load)."""
+    config = tmp_path / "verifier.yaml"
+    config.write_text(text)
+    outcome = invoke("gate", "--config", config)
+    assert outcome.code == 2
+    assert outcome.err.startswith(f"verifier: error: {config}: ")
+    assert problem in outcome.err
+
+
+@pytest.mark.parametrize("text", [DEEP_YAML, BIG_INT_YAML], ids=["nested-800", "int-5000-digits"])
+def test_webhook_config_hostile_yaml_is_an_input_error(tmp_path: Path, text: str) -> None:
+    """Was: the same tracebacks from the webhook's own loader (now the same load_yaml)."""
+    from verifier.adapters.commands.webhook import load_webhook_config
+    from verifier.errors import InputError
+
+    config = tmp_path / "verifier.yaml"
+    config.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_webhook_config(config)
+    assert info.value.path == str(config)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("check", "trust-policy"), ("sbom", "inspect", "--validate"), ("verify-bundle-root",)],
+)
+def test_json_with_a_5000_digit_integer_is_exit_2(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """Was: ValueError (int max str digits) traceback from files.parse_json's callers."""
+    doc = tmp_path / "input.json"
+    doc.write_text(BIG_INT_JSON)
+    if command == ("verify-bundle-root",):
+        case = seeds.CONFORMANCE / "happy-path-v0.3"
+        outcome = invoke(
+            "verify-bundle",
+            "--bundle",
+            case / "bundle.sigstore.json",
+            "--certificate-identity",
+            seeds.CONFORMANCE_IDENTITY,
+            "--certificate-oidc-issuer",
+            seeds.CONFORMANCE_ISSUER,
+            "--trusted-root",
+            doc,
+            seeds.CONFORMANCE / "a.txt",
+        )
+    else:
+        outcome = invoke(*command, doc)
+    assert outcome.code == 2
+    assert f"{doc}: a number in the JSON has more than 4300 digits" in outcome.err
+
+
+def test_spdx_document_describes_a_list(tmp_path: Path) -> None:
+    """Was: TypeError (unhashable list) traceback in the SPDX reader; now a reported problem (invalid, exit 1)."""
+    doc = json.loads(
+        (
+            seeds.UPSTREAM / "sbom" / "spdx2" / "spdx-examples-example10-hello-source.spdx.json"
+        ).read_text()
+    )
+    doc["documentDescribes"] = [[]]
+    path = tmp_path / "sbom.spdx.json"
+    path.write_text(json.dumps(doc))
+    outcome = invoke("sbom", "inspect", "--validate", path)
+    assert outcome.code == 1
+    assert "documentDescribes holds a value that is not an SPDX id string" in outcome.out
+
+
+def test_cyclonedx_xml_in_an_unknown_encoding(tmp_path: Path) -> None:
+    """Was: LookupError (unknown encoding) traceback from expat through defusedxml."""
+    xml = (seeds.UPSTREAM / "sbom" / "cyclonedx" / "syft-golden-image.cdx.xml").read_bytes()
+    path = tmp_path / "sbom.cdx.xml"
+    path.write_bytes(xml.replace(b'encoding="UTF-8"', b'encoding="TTF-8"', 1))
+    outcome = invoke("sbom", "inspect", "--validate", path)
+    assert outcome.code == 2
+    assert f"{path}: XML in an unknown encoding" in outcome.err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="scans slice (SARIF reader, verifier/sources/scan_reports.py): invalid UTF-8 inside a string "
+    "is accepted and the report passes (exit 0) where json rejects the file",
+)
+def test_sarif_with_invalid_utf8_is_not_allowed(tmp_path: Path) -> None:
+    data = (
+        seeds.UPSTREAM / "sarif" / "trivy" / "ortelius-trivy-0.40.0-empty-results.sarif.json"
+    ).read_bytes()
+    path = tmp_path / "report.sarif.json"
+    path.write_bytes(data.replace(b'"$schema"', b'"\xa4schema"', 1))
+    outcome = invoke("check", "sarif", path)
+    assert outcome.code != 0
+
+
+def _bundle_with_leaf_byte(offset: int, value: int) -> dict[str, object]:
+    bundle = json.loads(
+        (seeds.CONFORMANCE / "happy-path-v0.1" / "bundle.sigstore.json").read_bytes()
+    )
+    cert = bundle["verificationMaterial"]["x509CertificateChain"]["certificates"][0]  # type: ignore[index]
+    der = bytearray(base64.b64decode(cert["rawBytes"]))
+    der[offset] = value
+    cert["rawBytes"] = base64.b64encode(bytes(der)).decode()
+    return bundle
+
+
+_EC_PUBLIC_KEY_OID = bytes.fromhex("06072a8648ce3d0201")  # 1.2.840.10045.2.1 (id-ecPublicKey)
+
+
+def _leaf_offset(marker: bytes) -> int:
+    bundle = json.loads(
+        (seeds.CONFORMANCE / "happy-path-v0.1" / "bundle.sigstore.json").read_bytes()
+    )
+    cert = bundle["verificationMaterial"]["x509CertificateChain"]["certificates"][0]
+    return base64.b64decode(cert["rawBytes"]).index(marker)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=CrashError,
+    reason="provenance slice (bundle verification, verifier/sigstore/bundle.py _check_materials): a leaf "
+    "certificate whose public key cannot be loaded raises ValueError / UnsupportedAlgorithm, a traceback",
+)
+@pytest.mark.parametrize(
+    ("offset", "value"),
+    [
+        # The 0x04 (uncompressed point) prefix of the leaf's P-256 key: "Invalid key".
+        (_leaf_offset(_EC_PUBLIC_KEY_OID) + len(_EC_PUBLIC_KEY_OID) + 13, 0x84),
+        # id-ecPublicKey's first byte 0x2a (1.2) -> 0x26 (0.38): "Unknown key type".
+        (_leaf_offset(_EC_PUBLIC_KEY_OID) + 2, 0x26),
+    ],
+    ids=["point-not-on-curve", "unknown-key-type"],
+)
+def test_bundle_leaf_with_an_unusable_public_key(tmp_path: Path, offset: int, value: int) -> None:
+    path = tmp_path / "bundle.sigstore.json"
+    path.write_text(json.dumps(_bundle_with_leaf_byte(offset, value)))
+    outcome = invoke(
+        "verify-bundle",
+        "--bundle",
+        path,
+        "--certificate-identity",
+        seeds.CONFORMANCE_IDENTITY,
+        "--certificate-oidc-issuer",
+        seeds.CONFORMANCE_ISSUER,
+        seeds.CONFORMANCE / "a.txt",
+    )
+    assert outcome.code == 1
