@@ -57,13 +57,12 @@ TRUST_POLICIES = json_seeds(
 )
 WORKFLOWS = yaml_seeds("workflows/sigstore__rekor/.github/workflows/*.yml")
 WORKFLOW_BYTES = byte_seeds("workflows/sigstore__rekor/.github/workflows/*.yml")
-# Keyless happy paths on the pinned public-good root (no custom trusted_root.json, no key.pub).
+# Happy paths on the pinned public-good root over a.txt: keyless ones and the key-signed one (key.pub).
 BUNDLE_CASES = sorted(
     d
     for d in CONFORMANCE.iterdir()
     if d.is_dir()
     and not d.name.endswith("_fail")
-    and not (d / "key.pub").exists()
     and not (d / "trusted_root.json").exists()
     and not (d / "artifact").exists()
 )

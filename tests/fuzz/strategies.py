@@ -111,6 +111,8 @@ _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{
 EXTREME_INTS = (
     "0",
     "-1",
+    "253402300800",  # the first second after the year 9999
+    "9223372036854775807",
     "9223372036854775808",
     "18446744073709551616",
     "99999999999999999999",
@@ -133,7 +135,9 @@ def _extreme(draw: st.DrawFn, value: Any) -> Any:
     if isinstance(value, bool):
         return not value
     if isinstance(value, int):
-        return draw(st.sampled_from((2**63, -(2**63) - 1, 2**64, 10**30, -1, 0)))
+        return draw(
+            st.sampled_from((2**63 - 1, 2**63, -(2**63) - 1, 2**64, 10**30, 253402300800, -1, 0))
+        )
     if not isinstance(value, str):
         return _other_type(value)
     if _DIGITS.fullmatch(value):

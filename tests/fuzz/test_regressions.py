@@ -174,3 +174,90 @@ def test_bundle_leaf_with_an_unusable_public_key(tmp_path: Path, offset: int, va
         seeds.CONFORMANCE / "a.txt",
     )
     assert outcome.code == 1
+
+
+def _verify(bundle: Path, *extra: str | Path, key: Path | None = None) -> tuple[int, str]:
+    identity = (
+        ("--key", key)
+        if key is not None
+        else (
+            "--certificate-identity",
+            seeds.CONFORMANCE_IDENTITY,
+            "--certificate-oidc-issuer",
+            seeds.CONFORMANCE_ISSUER,
+        )
+    )
+    outcome = invoke(
+        "verify-bundle", "--bundle", bundle, *identity, *extra, seeds.CONFORMANCE / "a.txt"
+    )
+    return outcome.code, outcome.err
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "value", "problem"),
+    [
+        ("tlogs", "start", "9999-12-31T23:59:59-01:00", "time out of range"),
+        ("certificateAuthorities", "end", "9999-12-31T23:59:59-01:00", "time out of range"),
+        ("timestampAuthorities", "end", 5, "validFor.end must be an RFC 3339 time string"),
+        ("ctlogs", "end", {}, "validFor.end must be an RFC 3339 time string"),
+    ],
+)
+def test_trusted_root_with_an_unusable_validity_time(
+    tmp_path: Path, section: str, field: str, value: object, problem: str
+) -> None:
+    """Was: OverflowError traceback (trust.parse_time), or a non-string end read as "valid for ever"."""
+    root = json.loads(json.dumps(seeds.TRUSTED_ROOT))
+    entry = root[section][0]
+    valid_for = entry["publicKey"]["validFor"] if "publicKey" in entry else entry["validFor"]
+    valid_for[field] = value
+    path = tmp_path / "trusted_root.json"
+    path.write_text(json.dumps(root))
+    code, err = _verify(
+        seeds.CONFORMANCE / "happy-path-v0.3" / "bundle.sigstore.json", "--trusted-root", path
+    )
+    assert code == 2
+    assert err.startswith(f"verifier: error: {path}: {section}[0]")
+    assert problem in err
+
+
+def test_trusted_root_tsa_ending_at_the_last_datetime(tmp_path: Path) -> None:
+    """Was: OverflowError when the TSA end is widened by 1 µs for sigstore-python (trust.sigstore_root)."""
+    root = json.loads(json.dumps(seeds.TRUSTED_ROOT))
+    root["timestampAuthorities"][0]["validFor"]["end"] = "9999-12-31T23:59:59.999999Z"
+    path = tmp_path / "trusted_root.json"
+    path.write_text(json.dumps(root))
+    code, err = _verify(
+        seeds.CONFORMANCE / "happy-path-v0.3" / "bundle.sigstore.json", "--trusted-root", path
+    )
+    assert (code, err) == (0, "")
+
+
+KEY_CASE = seeds.CONFORMANCE / "managed-key-happy-path"
+
+
+@pytest.mark.parametrize("key_signed", [True, False], ids=["key-signed", "keyless"])
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("canonicalizedBody", "deep", "log entry body is not JSON"),
+        ("integratedTime", "253402300800", "integratedTime: 253402300800 is after the year 9999"),
+        ("integratedTime", str(2**63 - 1), "is after the year 9999"),
+    ],
+)
+def test_log_entry_with_hostile_values(
+    tmp_path: Path, key_signed: bool, field: str, value: str, problem: str
+) -> None:
+    """Was: RecursionError (deeply nested body) and ValueError/OSError (integratedTime past the year 9999)
+    tracebacks from tlog.py on key-signed bundles; keyless ones failed as "unsupported"."""
+    case = KEY_CASE if key_signed else seeds.CONFORMANCE / "happy-path-v0.3"
+    bundle = json.loads((case / "bundle.sigstore.json").read_bytes())
+    entry = bundle["verificationMaterial"]["tlogEntries"][0]
+    entry[field] = (
+        base64.b64encode(b"[" * 100_000 + b"]" * 100_000).decode() if value == "deep" else value
+    )
+    path = tmp_path / "bundle.sigstore.json"
+    path.write_text(json.dumps(bundle))
+    code, err = _verify(path, key=case / "key.pub" if key_signed else None)
+    assert code == 1
+    assert "verification failed [bundle-malformed]" in err
+    assert problem in err

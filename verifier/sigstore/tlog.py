@@ -61,7 +61,7 @@ class LogEntry:
         """The canonicalized body as JSON (VerificationFailure if it is not)."""
         try:
             doc = json.loads(self.body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise VerificationFailure(
                 Reason.BUNDLE_MALFORMED, "log entry body is not JSON"
             ) from exc
@@ -103,6 +103,19 @@ def _uint(value: Any, what: str) -> int:
     return number
 
 
+# 9999-12-31T23:59:59Z: the last second a datetime can hold (a later integratedTime cannot be compared).
+MAX_UNIX_TIME = 253_402_300_799
+
+
+def _unix_time(value: Any, what: str) -> int:
+    number = _uint(value, what)
+    if number > MAX_UNIX_TIME:
+        raise VerificationFailure(
+            Reason.BUNDLE_MALFORMED, f"{what}: {number} is after the year 9999"
+        )
+    return number
+
+
 _o = obj
 
 
@@ -135,7 +148,7 @@ def entry_from_bundle_json(obj: Any) -> LogEntry:
         kind=str(kv.get("kind", "")),
         version=str(kv.get("version", "")),
         body=b64decode(obj.get("canonicalizedBody"), "tlogEntries[].canonicalizedBody"),
-        integrated_time=_uint(integrated, "integratedTime")
+        integrated_time=_unix_time(integrated, "integratedTime")
         if integrated not in (None, "", "0", 0)
         else None,
         set=(
@@ -157,7 +170,7 @@ def entry_from_cosign_annotation(text: str) -> LogEntry:
         doc = json.loads(text)
         payload = doc["Payload"]
         log_id = bytes.fromhex(payload["logID"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise VerificationFailure(
             Reason.BUNDLE_MALFORMED, f"cosign bundle annotation is malformed: {exc}"
         ) from exc
@@ -165,7 +178,7 @@ def entry_from_cosign_annotation(text: str) -> LogEntry:
     try:
         kind_doc = json.loads(body)
         kind, version = str(kind_doc.get("kind", "")), str(kind_doc.get("apiVersion", ""))
-    except (ValueError, AttributeError) as exc:
+    except (ValueError, AttributeError, RecursionError) as exc:
         raise VerificationFailure(
             Reason.BUNDLE_MALFORMED, "cosign bundle body is not a JSON object"
         ) from exc
@@ -175,7 +188,7 @@ def entry_from_cosign_annotation(text: str) -> LogEntry:
         kind=kind,
         version=version,
         body=body,
-        integrated_time=_uint(payload.get("integratedTime"), "Payload.integratedTime"),
+        integrated_time=_unix_time(payload.get("integratedTime"), "Payload.integratedTime"),
         set=b64decode(doc.get("SignedEntryTimestamp"), "SignedEntryTimestamp"),
         inclusion_proof=None,
     )
