@@ -106,7 +106,7 @@ def command(
     from verifier.evaluate import decide
     from verifier.gate import resolve_paths, run_gate
     from verifier.output import render
-    from verifier.records.gitops_update import apply_update, parse_update
+    from verifier.records.gitops_update import apply_updates, parse_update
 
     config = resolve_paths(load_config(config_path), config_path.parent)
     override: dict[str, object] = {}
@@ -179,10 +179,16 @@ def command(
 
     allowed = decision.allowed and not (report.fail_on_warn and decision.warn)
     if allowed:
-        for spec in updates:
-            if "{digest}" in spec and not run.digest:
-                raise click.UsageError("--update uses {digest} but no image digest was resolved")
-            apply_update(parse_update(spec.replace("{digest}", run.digest or "")))
+        if any("{digest}" in spec for spec in updates) and not run.digest:
+            raise click.UsageError("--update uses {digest} but no image digest was resolved")
+        # All files or none (InputError says none was changed).
+        changes = apply_updates(
+            [parse_update(s.replace("{digest}", run.digest or "")) for s in updates]
+        )
+        for change in changes:
+            click.echo(
+                f"verifier: updated {change.file}: {change.path_text} = {change.value}", err=True
+            )
         if vsa_path:
             _write_vsa(vsa_path, config.image, run, decision, policy_dir, now)
 
