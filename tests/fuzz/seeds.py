@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,10 @@ import yaml
 
 from verifier.sigstore.trust import PINNED_TRUSTED_ROOT
 
-UPSTREAM = Path(__file__).resolve().parents[1] / "assets" / "upstream"
-CONFORMANCE = UPSTREAM / "sigstore-conformance" / "bundle-verify"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+# A campaign may seed from the larger real corpora (same layout): VERIFIER_FUZZ_SEED_DIR=../shared/real.
+UPSTREAM = Path(os.environ.get("VERIFIER_FUZZ_SEED_DIR") or ASSETS / "upstream")
+CONFORMANCE = ASSETS / "upstream" / "sigstore-conformance" / "bundle-verify"
 CONFORMANCE_IDENTITY = (
     "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/"
     ".github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
@@ -55,6 +58,12 @@ SPDX = json_seeds("sbom/spdx2/*.spdx.json", "sbom/spdx3/*.json")
 TRUST_POLICIES = json_seeds(
     "trust-policies/aws/*.json", "trust-policies/gcp/*.json", "trust-policies/azure/*.json"
 )
+# Terraform and YAML (CloudFormation, gcloud output) trust configurations, kept with their file suffix.
+TRUST_POLICY_TEXTS = [
+    (p.suffix, p.read_bytes())
+    for p in sorted((ASSETS / "oidc-trust").rglob("*"))
+    if p.suffix in (".tf", ".yaml") and p.name != "cases.yaml"
+]
 WORKFLOWS = yaml_seeds("workflows/sigstore__rekor/.github/workflows/*.yml")
 WORKFLOW_BYTES = byte_seeds("workflows/sigstore__rekor/.github/workflows/*.yml")
 # Happy paths on the pinned public-good root over a.txt: keyless ones and the key-signed one (key.pub).

@@ -216,32 +216,50 @@ def raw_json_attacks(draw: st.DrawFn) -> bytes:
     return b""
 
 
+FRAGMENTS = (
+    b"\xff\xfe",
+    b"\x00",
+    b"\xed\xa0\x80",
+    b"[" * 2000,
+    b"{" * 2000,
+    b"${" * 500,
+    b"(" * 2000,
+    b"9" * 5000,
+    b"\n- ",
+    b": :",
+    b"&a *a",
+    b"\x1b[2J",
+    b"\t",
+    b'"',
+    b"<<EOF\n",
+    b"}",
+    b"\\u",
+    b"!Ref ",
+    b"\r",
+)
+
+
 @st.composite
 def byte_mutations(draw: st.DrawFn, data: bytes) -> bytes:
-    """``data`` truncated, with bytes flipped, or with a hostile fragment spliced in."""
-    kind = draw(st.sampled_from(("truncate", "flip", "splice")))
-    pos = draw(st.integers(0, max(len(data) - 1, 0)))
-    if kind == "truncate":
-        return data[:pos]
-    if kind == "flip" and data:
-        return data[:pos] + bytes([data[pos] ^ draw(st.integers(1, 255))]) + data[pos + 1 :]
-    fragment = draw(
-        st.sampled_from(
-            (
-                b"\xff\xfe",
-                b"\x00",
-                b"\xed\xa0\x80",
-                b"[" * 2000,
-                b"9" * 5000,
-                b"\n- ",
-                b": :",
-                b"&a *a",
-                b"\x1b[2J",
-                b"\t",
-            )
+    """``data`` truncated, with bytes flipped, with text deleted or duplicated, or with a hostile fragment
+    spliced in; one to three times."""
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(
+            st.sampled_from(("truncate", "flip", "delete", "duplicate", "splice", "splice"))
         )
-    )
-    return data[:pos] + fragment + data[pos:]
+        pos = draw(st.integers(0, max(len(data) - 1, 0)))
+        end = draw(st.integers(pos, min(len(data), pos + 200)))
+        if kind == "truncate":
+            data = data[:pos]
+        elif kind == "flip" and data:
+            data = data[:pos] + bytes([data[pos] ^ draw(st.integers(1, 255))]) + data[pos + 1 :]
+        elif kind == "delete":
+            data = data[:pos] + data[end:]
+        elif kind == "duplicate":
+            data = data[:end] + data[pos:end] + data[end:]
+        else:
+            data = data[:pos] + draw(st.sampled_from(FRAGMENTS)) + data[pos:]
+    return data
 
 
 @st.composite

@@ -92,6 +92,21 @@ def test_check_trust_policy(work: Path, data: bytes) -> None:
         require_not_allowed(outcome, "json rejects")
 
 
+@FUZZ
+@given(
+    seed=st.sampled_from(seeds.TRUST_POLICY_TEXTS),
+    damage=st.data(),
+)
+def test_check_trust_policy_text(
+    work: Path, seed: tuple[str, bytes], damage: st.DataObject
+) -> None:
+    """``check trust-policy FILE`` on damaged Terraform and YAML (CloudFormation, gcloud) files."""
+    suffix, data = seed
+    policy = work / f"trust{suffix}"
+    policy.write_bytes(damage.draw(byte_mutations(data)))
+    invoke("check", "trust-policy", policy)
+
+
 def _dump_yaml(doc: Any) -> bytes:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=False).encode("utf-8")
 
