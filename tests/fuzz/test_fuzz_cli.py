@@ -5,11 +5,12 @@ command, in-process through ``verifier.adapters.cli:main``, and asserts exit 0/1
 exit 0 on input that the reference parser (json, libyaml, the schemas, sigstore-python) rejects. The suite
 runs a fixed, derandomised number of examples per command (``VERIFIER_FUZZ_EXAMPLES``, default 40); a long
 campaign runs the same tests with ``VERIFIER_FUZZ_CAMPAIGN=1`` and many more examples (see
-tests/fuzz/README.md).
+tests/fuzz/campaign.py).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -79,6 +80,34 @@ def test_check_sarif(work: Path, data: bytes) -> None:
     # Invalid UTF-8 is accepted by the SARIF reader (scans slice): test_regressions.py keeps that case.
     if _is_utf8(data) and json_rejects(data):
         require_not_allowed(outcome, "json rejects")
+    elif outcome.code == 0 and _is_utf8(data) and _sarif_schema_rejects(json.loads(data)):
+        require_not_allowed(outcome, "the SARIF 2.1.0 schema rejects")
+
+
+@functools.cache
+def _sarif_validator() -> Any:
+    import jsonschema
+
+    schema = json.loads(
+        (seeds.ASSETS / "upstream" / "sarif-schema" / "sarif-2.1.0.json").read_bytes()
+    )
+    return jsonschema.Draft7Validator(schema)
+
+
+# Where the SARIF reader ignores a wrongly typed value without harm to the verdict (scans slice; kept as
+# test_regressions.py::test_sarif_with_a_wrongly_typed_informational_field).
+_SARIF_IGNORED_FIELDS = (("$schema",), ("runs", "*", "tool", "driver"))
+
+
+def _sarif_schema_rejects(doc: Any) -> bool:
+    """The SARIF 2.1.0 schema (the reference for documents with ``runs``; Trivy JSON has its own shape)."""
+    if not isinstance(doc, dict) or "runs" not in doc:
+        return False
+    for error in _sarif_validator().iter_errors(doc):
+        path = [str(p) if isinstance(p, str) else "*" for p in error.absolute_path]
+        if not any(path[: len(prefix)] == list(prefix) for prefix in _SARIF_IGNORED_FIELDS):
+            return True
+    return False
 
 
 @FUZZ

@@ -122,6 +122,28 @@ def test_sarif_with_invalid_utf8_is_not_allowed(tmp_path: Path) -> None:
     assert outcome.code != 0
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="scans slice (SARIF reader): a SARIF document the 2.1.0 schema rejects (here a $schema that is "
+    "a list, a driver fullName that is not a string) passes (exit 0); informational fields, no finding is "
+    "lost, but the input is not what it claims to be",
+)
+@pytest.mark.parametrize("field", ["$schema", "fullName"])
+def test_sarif_with_a_wrongly_typed_informational_field(tmp_path: Path, field: str) -> None:
+    doc = json.loads(
+        (
+            seeds.UPSTREAM / "sarif" / "trivy" / "ortelius-trivy-0.40.0-empty-results.sarif.json"
+        ).read_bytes()
+    )
+    if field == "$schema":
+        doc["$schema"] = [doc["$schema"]]
+    else:
+        doc["runs"][0]["tool"]["driver"]["fullName"] = []
+    path = tmp_path / "report.sarif.json"
+    path.write_text(json.dumps(doc))
+    assert invoke("check", "sarif", path).code != 0
+
+
 def _bundle_with_leaf_byte(offset: int, value: int) -> dict[str, object]:
     bundle = json.loads(
         (seeds.CONFORMANCE / "happy-path-v0.1" / "bundle.sigstore.json").read_bytes()
