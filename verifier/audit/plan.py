@@ -6,17 +6,21 @@ safe to run in a worker process). :mod:`verifier.audit.report` aggregates the ou
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from verifier.errors import InputError, VerifierError
 from verifier.models import CheckResult
+from verifier.models.config import VerifierConfig
+from verifier.pipeline import SourceOptions, run_checks
 from verifier.records.decision_log import DecisionRecord, is_decision_log, read_records
 from verifier.records.vsa import PREDICATE_TYPE
 from verifier.sources.files import MIB, read_bytes, read_text
@@ -44,10 +48,11 @@ class UnitOutcome:
     results: list[CheckResult] = field(default_factory=list)
     records: list[DecisionRecord] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    not_checked: list[tuple[str, str]] = field(
-        default_factory=list
-    )  # (path, reason): skipped on purpose
+    # (path, reason): files skipped on purpose
+    not_checked: list[tuple[str, str]] = field(default_factory=list)
     digest: str | None = None
+    # input.config of the unit's checks (per check id), for the audit's decisions.
+    policy_config: dict[str, Any] = field(default_factory=dict)
 
 
 def _is_repository(path: Path) -> bool:
@@ -129,20 +134,60 @@ def _file_digest(paths: Sequence[str]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _audit_repository(unit: Unit, outcome: UnitOutcome) -> None:
-    from verifier.checks.actions_pinned import check_files
-    from verifier.checks.oidc_trust import check_all
-    from verifier.sources.trust_policy_files import load_configs
-    from verifier.sources.workflow_files import read_all
+@dataclass(frozen=True)
+class AuditOptions:
+    """What every unit is audited with: the user's configuration (its check settings and signers), how
+    registries are reached, and the evaluation time."""
 
+    config: VerifierConfig
+    sources: SourceOptions
+    now: datetime
+
+
+def _evaluate_into(
+    outcome: UnitOutcome, config: VerifierConfig, check_id: str, options: AuditOptions
+) -> None:
+    """The pipeline's checks (``check_id`` only) on the unit; results and settings into ``outcome``."""
+    run = run_checks(config, now=options.now, only={check_id}, sources=options.sources)
+    outcome.results += run.results
+    outcome.policy_config.update(run.policy_config)
+    if run.digest:
+        outcome.digest = run.digest
+
+
+def _audit_repository(unit: Unit, outcome: UnitOutcome, options: AuditOptions) -> None:
+    """The workflow and trust-policy checks under a repository checkout, with the user's settings for
+    them (paths replaced by the repository); a repository without trust policies is not a problem."""
+    from verifier.checks.actions_pinned import WorkflowsSection
+    from verifier.checks.oidc_trust import TrustPoliciesSection
+    from verifier.sources.workflow_files import discover
+
+    config = options.config
+    workflows = config.sections.get("workflows")
+    trust = config.sections.get("trust_policies")
+    found = discover([unit.ref])
+    outcome.not_checked += found.skipped
+    if found.files or found.unlistable:
+        section = (
+            dataclasses.replace(workflows, paths=(unit.ref,))
+            if isinstance(workflows, WorkflowsSection)
+            else WorkflowsSection(paths=(unit.ref,))
+        )
+        try:
+            _evaluate_into(
+                outcome, config.with_sections(workflows=section), "actions-pinned", options
+            )
+        except VerifierError as exc:
+            outcome.problems.append(f"{unit.ref}: workflows: {exc.diagnostics()}")
+    section_trust = (
+        dataclasses.replace(trust, paths=(unit.ref,))
+        if isinstance(trust, TrustPoliciesSection)
+        else TrustPoliciesSection(paths=(unit.ref,))
+    )
     try:
-        files, found = read_all([unit.ref])
-        outcome.not_checked += found.skipped
-        outcome.results += check_files([(f.path, f.kind, f.text, f.problem) for f in files], {})
-    except VerifierError as exc:
-        outcome.problems.append(f"{unit.ref}: workflows: {exc.diagnostics()}")
-    try:
-        outcome.results += check_all(load_configs([unit.ref]))
+        _evaluate_into(
+            outcome, config.with_sections(trust_policies=section_trust), "oidc-trust", options
+        )
     except InputError as exc:
         if not exc.problem.startswith("no trust configuration found"):
             outcome.problems.append(f"{unit.ref}: trust policies: {exc.diagnostics()}")
@@ -183,32 +228,29 @@ def _audit_vsa(unit: Unit, outcome: UnitOutcome) -> None:
         outcome.problems.append(f"{unit.ref}: not a readable SLSA verification summary: {exc}")
 
 
-def _audit_image(unit: Unit, outcome: UnitOutcome, options: dict[str, Any]) -> None:
-    """The signature check on one image, with the signer given to ``verifier audit`` (a ``Signers``)."""
-    from verifier.checks.signature import evaluate
-    from verifier.gate import signature_policy
-    from verifier.sources.image import collect_image_evidence
+def _audit_image(unit: Unit, outcome: UnitOutcome, options: AuditOptions) -> None:
+    """The image checks of the user's configuration (at least ``signers:``) on one image."""
+    from verifier.checks import registry
 
-    signers = options.get("signers")
-    if signers is None:
+    config = options.config
+    if config.signers is None:
         outcome.problems.append(
             f"{unit.ref}: no signer policy: give --certificate-identity(-regexp) with "
-            "--certificate-oidc-issuer, or --key"
+            "--certificate-oidc-issuer, or --key (or a --config with signers:)"
         )
         return
-    evidence = collect_image_evidence(
-        unit.ref, docker_config=options.get("docker_config"), timeout=10.0
-    )
-    outcome.results.append(evaluate(evidence, signature_policy(signers)))
-    outcome.digest = evidence.digest
+    image = dataclasses.replace(config, image=unit.ref)
+    for meta in registry.CHECKS:
+        if meta.section in config.sections and registry.load(meta.id).needs_image:
+            _evaluate_into(outcome, image, meta.id, options)
 
 
-def audit_unit(unit: Unit, image_options: dict[str, Any] | None = None) -> UnitOutcome:
+def audit_unit(unit: Unit, options: AuditOptions) -> UnitOutcome:
     """Run every applicable check on one unit. Never raises for bad input: problems are recorded."""
     outcome = UnitOutcome(unit)
     try:
         if unit.kind == "repository":
-            _audit_repository(unit, outcome)
+            _audit_repository(unit, outcome, options)
         elif unit.kind == "decision-log":
             records, problems = read_records(unit.ref)
             outcome.records += records
@@ -217,7 +259,7 @@ def audit_unit(unit: Unit, image_options: dict[str, Any] | None = None) -> UnitO
         elif unit.kind == "vsa":
             _audit_vsa(unit, outcome)
         elif unit.kind == "image":
-            _audit_image(unit, outcome, image_options or {})
+            _audit_image(unit, outcome, options)
     except VerifierError as exc:
         outcome.problems.append(f"{unit.ref}: {exc.diagnostics()}")
     return outcome

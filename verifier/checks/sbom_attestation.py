@@ -20,11 +20,15 @@ denied packages and licences.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from verifier.checks import registry
+from verifier.checks._base import Check, RunContext
 from verifier.models import CheckResult, Finding, Location, Severity
+from verifier.models.config import STRICT
 from verifier.models.evidence import AttestationLayer, ImageEvidence, ReferrerBundle
 from verifier.sbom.intoto import (
     AttestationProblem,
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
     from verifier.checks.signature import SignaturePolicy
 
 CHECK_ID = "sbom-attestation"
+META = registry.get(CHECK_ID)
 LEGACY_PREDICATE_ANNOTATION = "predicateType"
 BUNDLE_PREDICATE_ANNOTATION = "dev.sigstore.bundle.predicateType"
 # Purls listed per SBOM in the facts. Real image SBOMs have a few thousand; the cap keeps the policy input
@@ -404,3 +409,96 @@ def make_verifier(policy: SignaturePolicy, image_digest: str) -> Verify:
         )
 
     return verify
+
+
+# --- the check as the pipeline runs it -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SbomSection:
+    """A verified SBOM attestation on the image (check `sbom-attestation`), from the configured signer."""
+
+    __pydantic_config__ = STRICT
+
+    required: bool = True
+    """Deny when no verified SBOM attestation names the image digest."""
+    format: Literal["", "spdx", "cyclonedx"] = ""
+    """Require this SBOM format (default: either)."""
+    max_age: str = ""
+    """Deny SBOMs older than this Go duration, e.g. 720h (measured from the evaluation time)."""
+    denied_packages: tuple[str, ...] = ()
+    """purl patterns (with an optional version range) that deny, e.g. pkg:npm/lodash@<4.17.21."""
+    denied_licenses: tuple[str, ...] = ()
+    """SPDX licence ids that deny."""
+    allowed_licenses: tuple[str, ...] = ()
+    """If set, every licence must be one of these."""
+    digest_must_match: bool = True
+    """Deny when the SBOM names image digests and none is this image's."""
+    require_valid: bool = False
+    """Deny (not warn) when an SBOM fails schema (CycloneDX) or structural (SPDX) validation."""
+    max_size: int = dataclasses.field(default=128, metadata={"ge": 1})
+    """Refuse SBOM payloads larger than this many MiB (checked before parsing)."""
+
+
+@dataclass(frozen=True)
+class SbomEvidence:
+    """The signer policy (the signature check's) and the image's evidence, attestations included."""
+
+    policy: SignaturePolicy
+    image: ImageEvidence
+
+
+class SbomAttestationCheck(Check[SbomSection, SbomEvidence]):
+    """``sbom-attestation``: a verified SBOM attestation for the image, within the SBOM policy."""
+
+    meta = META
+    section_type = SbomSection
+    needs_image = True
+    reads_attestations = True
+
+    def collect(self, section: SbomSection, ctx: RunContext) -> SbomEvidence:
+        """The signer policy of ``signers:`` and the image's attestations."""
+        from verifier.checks.signature import signature_policy
+        from verifier.errors import ConfigError
+
+        signers = ctx.config.signers
+        if signers is None:
+            raise ConfigError(
+                "sbom: needs signers: (the SBOM attestation must be signed by a trusted signer)"
+            )
+        policy = signature_policy(signers, ctx.now)
+        return SbomEvidence(policy, ctx.image_evidence())
+
+    def judge(
+        self, evidence: SbomEvidence, section: SbomSection, ctx: RunContext
+    ) -> list[CheckResult]:
+        """Verify each attestation with the signer policy and read the SBOMs it carries."""
+        from verifier.sources.files import MIB
+
+        verify = make_verifier(evidence.policy, evidence.image.digest)
+        return [
+            evaluate(
+                evidence.image,
+                verify,
+                sbom_type=section.format or None,
+                max_sbom_bytes=section.max_size * MIB,
+            )
+        ]
+
+    def policy_config(self, section: SbomSection, evidence: SbomEvidence | None) -> dict[str, Any]:
+        """Every SBOM setting; licence ids spelled as the SBOM facts spell them."""
+        from verifier.sbom.licenses import normalize_license_id
+
+        return {
+            "required": section.required,
+            "max_age": section.max_age,
+            "required_format": section.format,
+            "denied_packages": list(section.denied_packages),
+            "denied_licenses": [normalize_license_id(i) for i in section.denied_licenses],
+            "allowed_licenses": [normalize_license_id(i) for i in section.allowed_licenses],
+            "digest_must_match": section.digest_must_match,
+            "require_valid": section.require_valid,
+        }
+
+
+CHECK = SbomAttestationCheck()

@@ -29,7 +29,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from verifier.checks import registry
+from verifier.checks._base import Check, RunContext
 from verifier.models import CheckResult, Finding, Location, Severity, Subject
+from verifier.models.config import Signers
 from verifier.models.evidence import ImageEvidence, ReferrerBundle, SignatureLayer
 from verifier.sigstore.bundle import BundleResult, verify_bundle
 from verifier.sigstore.errors import Reason, VerificationFailure
@@ -39,6 +42,7 @@ from verifier.sigstore.legacy import PrivatePki, VerifiedSignature, verify_signa
 from verifier.sigstore.trust import PINNED_TRUSTED_ROOT, TrustRoot
 
 CHECK_ID = "signature"
+META = registry.get(CHECK_ID)
 COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
 BUNDLE_ARTIFACT_PREFIX = "application/vnd.dev.sigstore.bundle"
 RULE_NO_SIGNATURE = "no-signature"
@@ -314,3 +318,89 @@ def evaluate(evidence: ImageEvidence, policy: SignaturePolicy) -> CheckResult:
     return CheckResult(
         check=CHECK_ID, subject=subject, verdict=verdict, findings=tuple(findings), facts=facts
     )
+
+
+# --- the check as the pipeline runs it -------------------------------------------------------------------
+
+
+def signature_policy(signers: Signers, now: dt.datetime) -> SignaturePolicy:
+    """The :class:`SignaturePolicy` for a ``signers:`` section: its trust root (or private-PKI CA
+    certificates, verified at ``now``), identity policy and public key, read from their files."""
+    from pathlib import Path
+
+    from verifier.errors import ConfigError, InputError
+    from verifier.sigstore.keys import load_pem_public_key
+    from verifier.sigstore.legacy import PrivatePki
+    from verifier.sigstore.trust import load_trust_root, trust_root_from_pems
+    from verifier.sources.files import MIB, read_bytes
+
+    identity = None
+    if signers.identity is not None:
+        i = signers.identity
+        try:
+            identity = IdentityPolicy(
+                issuer=i.issuer,
+                identity=i.identity,
+                identity_regexp=i.identity_regexp,
+                claims=dict(i.claims),
+            )
+        except ValueError as exc:
+            raise ConfigError(f"signers.identity: {exc}") from None
+    key = None
+    if signers.key is not None:
+        try:
+            key = load_pem_public_key(read_bytes(signers.key, MIB))
+        except ValueError as exc:
+            raise InputError(signers.key, str(exc)) from None
+    private_pki = None
+    if signers.ca_roots is not None:
+        intermediates = (
+            read_bytes(signers.ca_intermediates, MIB) if signers.ca_intermediates else b""
+        )
+        trust = trust_root_from_pems(
+            signers.ca_roots, read_bytes(signers.ca_roots, MIB), intermediates
+        )
+        private_pki = PrivatePki(now)
+    else:
+        trust = load_trust_root(Path(signers.trusted_root) if signers.trusted_root else None)
+    return SignaturePolicy(
+        trust=trust,
+        identity=identity,
+        key=key,
+        require_tlog=signers.require_tlog,
+        private_pki=private_pki,
+    )
+
+
+@dataclass(frozen=True)
+class SignatureEvidence:
+    """The signer policy as read from its files, and the image's evidence."""
+
+    policy: SignaturePolicy
+    image: ImageEvidence
+
+
+class SignatureCheck(Check[Signers, SignatureEvidence]):
+    """``signature``: the image signed by a trusted signer."""
+
+    meta = META
+    section_type = Signers
+    needs_image = True
+
+    def collect(self, section: Signers, ctx: RunContext) -> SignatureEvidence:
+        """The signer policy, then the image's signatures."""
+        policy = signature_policy(section, ctx.now)
+        return SignatureEvidence(policy, ctx.image_evidence())
+
+    def judge(
+        self, evidence: SignatureEvidence, section: Signers, ctx: RunContext
+    ) -> list[CheckResult]:
+        """Pass when at least one signature satisfies the policy."""
+        return [evaluate(evidence.image, evidence.policy)]
+
+    def policy_config(self, section: Signers, evidence: SignatureEvidence | None) -> dict[str, Any]:
+        """The signer policy as the Rego input sees it."""
+        return evidence.policy.config() if evidence is not None else {}
+
+
+CHECK = SignatureCheck()

@@ -7,21 +7,25 @@ config, 3 not evaluated (registry down, policy engine unavailable).
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from verifier.adapters.common import ReportOptions, now_utc, report_options
-from verifier.errors import EXIT_ALLOWED, EXIT_DENIED
+from verifier.adapters.common import (
+    ReportOptions,
+    emit_report,
+    exit_code,
+    is_allowed,
+    now_utc,
+    report_options,
+    with_section,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from verifier.gate import GateRun
-    from verifier.models import Decision
+    from verifier.pipeline import Evaluation
 
 
 @click.command("gate")
@@ -102,35 +106,25 @@ def command(
     Command-line options override the file; their paths are relative to the current directory, the
     file's paths to the file's directory.
     """
-    from verifier.config import Sarif, TrustPolicies, Workflows, load_config
-    from verifier.evaluate import decide
-    from verifier.gate import resolve_paths, run_gate
-    from verifier.output import render
+    import dataclasses
+
+    from verifier.checks.actions_pinned import WorkflowsSection
+    from verifier.checks.oidc_trust import TrustPoliciesSection
+    from verifier.checks.sarif_severity import SarifSection
+    from verifier.config import load_config
+    from verifier.pipeline import evaluate
     from verifier.records.gitops_update import apply_updates, parse_update
 
-    config = resolve_paths(load_config(config_path), config_path.parent)
-    override: dict[str, object] = {}
+    config = load_config(config_path)
+    for key, given, field, section_type in (
+        ("sarif", sarif_files, "files", SarifSection),
+        ("workflows", workflow_paths, "paths", WorkflowsSection),
+        ("trust_policies", trust_paths, "paths", TrustPoliciesSection),
+    ):
+        if given:
+            config = with_section(config, key, section_type, {field: tuple(given)})
     if image:
-        override["image"] = image
-    if sarif_files:
-        override["sarif"] = (
-            config.sarif.model_copy(update={"files": sarif_files})
-            if config.sarif
-            else Sarif(files=sarif_files)
-        )
-    if workflow_paths:
-        override["workflows"] = (
-            config.workflows.model_copy(update={"paths": workflow_paths})
-            if config.workflows
-            else Workflows(paths=workflow_paths)
-        )
-    if trust_paths:
-        override["trust_policies"] = (
-            config.trust_policies.model_copy(update={"paths": trust_paths})
-            if config.trust_policies
-            else TrustPolicies(paths=trust_paths)
-        )
-    config = config.model_copy(update=override)
+        config = dataclasses.replace(config, image=image)
     # Parse --update before running anything: a tag where a digest belongs is a usage error, not a deny.
     for spec in updates:
         parse_update(spec.replace("{digest}", "sha256:" + "0" * 64))
@@ -139,26 +133,14 @@ def command(
             "--vsa and --update …={digest} need an image (set image: or --image)"
         )
 
-    policy_dir = report.policy_dir or (Path(config.policy.bundle) if config.policy.bundle else None)
-    opa_url = report.opa_url or (config.policy.opa_url if config.policy.engine == "opa" else None)
     now = now_utc(report)
-    run = run_gate(config, now=now)
-    started = time.perf_counter()
-    decision, input_doc = decide(
-        run.results, run.policy_config, now=now, policy_dir=policy_dir, opa_url=opa_url
-    )
-    policy_seconds = time.perf_counter() - started
+    evaluation = evaluate(config, now=now, policy_dir=report.policy_dir, opa_url=report.opa_url)
+    decision = evaluation.decision
+    policy_dir = report.policy_dir or (Path(config.policy.bundle) if config.policy.bundle else None)
 
     if timings:
-        for check_id, seconds in run.timings.items():
+        for check_id, seconds in evaluation.timings.items():
             click.echo(f"timing: {check_id}: {seconds * 1000:.1f} ms", err=True)
-        click.echo(f"timing: policy: {policy_seconds * 1000:.1f} ms", err=True)
-    if report.explain:
-        click.echo(json.dumps(input_doc, indent=2, sort_keys=True), err=True)
-    if report.input_json:
-        report.input_json.write_text(
-            json.dumps(input_doc, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
 
     log_path = decision_log or (Path(config.decision_log) if config.decision_log else None)
     if log_path:
@@ -172,67 +154,57 @@ def command(
                 time=now,
                 source="gate",
                 subject=config.image or str(config_path),
-                digest=run.digest,
+                digest=evaluation.digest,
                 policy_digest=bundle_digest(policy_dir or default_policy_dir()),
             ),
         )
 
-    allowed = decision.allowed and not (report.fail_on_warn and decision.warn)
+    allowed = is_allowed(decision, report)
     if allowed:
-        if any("{digest}" in spec for spec in updates) and not run.digest:
+        if any("{digest}" in spec for spec in updates) and not evaluation.digest:
             raise click.UsageError("--update uses {digest} but no image digest was resolved")
         # All files or none (InputError says none was changed).
         changes = apply_updates(
-            [parse_update(s.replace("{digest}", run.digest or "")) for s in updates]
+            [parse_update(s.replace("{digest}", evaluation.digest or "")) for s in updates]
         )
         for change in changes:
             click.echo(
                 f"verifier: updated {change.file}: {change.path_text} = {change.value}", err=True
             )
         if vsa_path:
-            _write_vsa(vsa_path, config.image, run, decision, policy_dir, now)
+            _write_vsa(vsa_path, config.image, evaluation, policy_dir, now)
 
-    text = render(report.format, decision, run.results, run.notices)
-    if report.output:
-        report.output.write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+    emit_report(evaluation, report)
     if outputs_path:
         lines = [
             f"allowed={'true' if allowed else 'false'}",
-            f"digest={run.digest or ''}",
+            f"digest={evaluation.digest or ''}",
             f"report={report.output or ''}",
         ]
         with outputs_path.open("a", encoding="utf-8") as out:
             out.write("".join(line.replace("\n", " ") + "\n" for line in lines))
-    code = EXIT_ALLOWED if allowed or report.exit_zero else EXIT_DENIED
-    raise SystemExit(code)
+    raise SystemExit(exit_code(decision, report))
 
 
 def _write_vsa(
-    path: Path,
-    image: str | None,
-    run: GateRun,
-    decision: Decision,
-    policy_dir: Path | None,
-    now: datetime,
+    path: Path, image: str | None, evaluation: Evaluation, policy_dir: Path | None, now: datetime
 ) -> None:
     from verifier.policy.engine import default_policy_dir
     from verifier.records.vsa import build_vsa, dumps
 
-    if not image or not run.digest:
+    if not image or not evaluation.digest:
         raise click.UsageError(
             "--vsa needs an image whose digest was resolved (set image: or --image)"
         )
     bundle = policy_dir or default_policy_dir()
     statement = build_vsa(
         image=image,
-        digest=run.digest,
-        decision=decision,
-        results=run.results,
+        digest=evaluation.digest,
+        decision=evaluation.decision,
+        results=list(evaluation.results),
         policy_dir=bundle,
         policy_uri=bundle.resolve().as_uri(),
-        inputs=run.inputs,
+        inputs=list(evaluation.inputs),
         now=now,
     )
     path.write_text(dumps(statement), encoding="utf-8")
