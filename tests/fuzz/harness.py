@@ -58,7 +58,12 @@ def _no_network() -> Iterator[None]:
 def invoke(*args: str | Path) -> Outcome:
     """``verifier ARGS…`` in-process; raises CrashError when the run breaks the exit-code promise."""
     argv = [str(arg) for arg in args]
-    out, err = io.StringIO(), io.StringIO()
+    # Streams that encode as a real process's do (UTF-8; stdout strict, stderr backslashreplace), so that
+    # text the terminal or a pipe cannot take (a lone surrogate) fails here as it would for a user.
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict", write_through=True)
+    err = io.TextIOWrapper(
+        io.BytesIO(), encoding="utf-8", errors="backslashreplace", write_through=True
+    )
     code: object = None
     with _no_network(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
@@ -71,7 +76,7 @@ def invoke(*args: str | Path) -> Outcome:
             if is_known_crash(crash) and currently_in_test_context():
                 reject()
             raise crash from exc
-    outcome = Outcome(code if isinstance(code, int) else -1, out.getvalue(), err.getvalue())
+    outcome = Outcome(code if isinstance(code, int) else -1, _text(out), _text(err))
     if outcome.code not in EXIT_CODES:
         raise CrashError(f"verifier {' '.join(argv)}: exit {code!r}\n{outcome.err[-2000:]}")
     if "Traceback (most recent call last)" in outcome.out + outcome.err:
@@ -101,6 +106,12 @@ def is_known_crash(crash: CrashError) -> bool:
     return innermost is not None and any(
         innermost[0].endswith(path) and innermost[1] == function for path, function in KNOWN_CRASHES
     )
+
+
+def _text(stream: io.TextIOWrapper) -> str:
+    buffer = stream.buffer
+    assert isinstance(buffer, io.BytesIO)
+    return buffer.getvalue().decode("utf-8")
 
 
 def json_rejects(data: bytes) -> bool:

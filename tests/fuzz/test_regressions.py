@@ -16,6 +16,7 @@ import pytest
 from tests.fuzz import seeds
 from tests.fuzz.harness import CrashError, invoke
 
+UPSTREAM = seeds.ASSETS / "upstream"
 DEEP_YAML = "version: 1\nwebhook: " + "[" * 800 + "]" * 800 + "\n"
 BIG_INT_YAML = "version: " + "9" * 5_000 + "\n"
 BIG_INT_JSON = '{"Version": "2012-10-17", "Statement": [{"Effect": ' + "9" * 5_000 + "}]}"
@@ -85,9 +86,7 @@ def test_json_with_a_5000_digit_integer_is_exit_2(tmp_path: Path, command: tuple
 def test_spdx_document_describes_a_list(tmp_path: Path) -> None:
     """Was: TypeError (unhashable list) traceback in the SPDX reader; now a reported problem (invalid, exit 1)."""
     doc = json.loads(
-        (
-            seeds.UPSTREAM / "sbom" / "spdx2" / "spdx-examples-example10-hello-source.spdx.json"
-        ).read_text()
+        (UPSTREAM / "sbom" / "spdx2" / "spdx-examples-example10-hello-source.spdx.json").read_text()
     )
     doc["documentDescribes"] = [[]]
     path = tmp_path / "sbom.spdx.json"
@@ -99,7 +98,7 @@ def test_spdx_document_describes_a_list(tmp_path: Path) -> None:
 
 def test_cyclonedx_xml_in_an_unknown_encoding(tmp_path: Path) -> None:
     """Was: LookupError (unknown encoding) traceback from expat through defusedxml."""
-    xml = (seeds.UPSTREAM / "sbom" / "cyclonedx" / "syft-golden-image.cdx.xml").read_bytes()
+    xml = (UPSTREAM / "sbom" / "cyclonedx" / "syft-golden-image.cdx.xml").read_bytes()
     path = tmp_path / "sbom.cdx.xml"
     path.write_bytes(xml.replace(b'encoding="UTF-8"', b'encoding="TTF-8"', 1))
     outcome = invoke("sbom", "inspect", "--validate", path)
@@ -114,7 +113,7 @@ def test_cyclonedx_xml_in_an_unknown_encoding(tmp_path: Path) -> None:
 )
 def test_sarif_with_invalid_utf8_is_not_allowed(tmp_path: Path) -> None:
     data = (
-        seeds.UPSTREAM / "sarif" / "trivy" / "ortelius-trivy-0.40.0-empty-results.sarif.json"
+        UPSTREAM / "sarif" / "trivy" / "ortelius-trivy-0.40.0-empty-results.sarif.json"
     ).read_bytes()
     path = tmp_path / "report.sarif.json"
     path.write_bytes(data.replace(b'"$schema"', b'"\xa4schema"', 1))
@@ -132,7 +131,7 @@ def test_sarif_with_invalid_utf8_is_not_allowed(tmp_path: Path) -> None:
 def test_sarif_with_a_wrongly_typed_informational_field(tmp_path: Path, field: str) -> None:
     doc = json.loads(
         (
-            seeds.UPSTREAM / "sarif" / "trivy" / "ortelius-trivy-0.40.0-empty-results.sarif.json"
+            UPSTREAM / "sarif" / "trivy" / "ortelius-trivy-0.40.0-empty-results.sarif.json"
         ).read_bytes()
     )
     if field == "$schema":
@@ -283,3 +282,15 @@ def test_log_entry_with_hostile_values(
     assert code == 1
     assert "verification failed [bundle-malformed]" in err
     assert problem in err
+
+
+def test_sbom_table_with_lone_surrogates_and_escapes(tmp_path: Path) -> None:
+    """Was: UnicodeEncodeError traceback when the table printed a lone surrogate (JSON \\ud800) to stdout;
+    ANSI escapes from the SBOM reached the terminal. Values are escaped now."""
+    doc = json.loads((UPSTREAM / "sbom" / "cyclonedx" / "syft-identify-1.6.cdx.json").read_bytes())
+    doc["components"][0]["purl"] = "pkg:npm/a\ud800\x1b[2J@1"
+    path = tmp_path / "sbom.cdx.json"
+    path.write_text(json.dumps(doc))
+    outcome = invoke("sbom", "inspect", path)
+    assert outcome.code == 0
+    assert "  pkg:npm/a\\ud800\\x1b[2J@1" in outcome.out.splitlines()
