@@ -3,7 +3,7 @@
 Each test feeds generated and mutated documents (seeds: the vendored real documents, see seeds.py) to one
 command, in-process through ``verifier.adapters.cli:main``, and asserts exit 0/1/2/3, no traceback, and no
 exit 0 on input that the reference parser (json, libyaml, the schemas, sigstore-python) rejects. The suite
-runs a fixed, derandomised number of examples per command (``VERIFIER_FUZZ_EXAMPLES``, default 40); a long
+runs a fixed, derandomised number of examples per command (``VERIFIER_FUZZ_EXAMPLES``, default 50); a long
 campaign runs the same tests with ``VERIFIER_FUZZ_CAMPAIGN=1`` and many more examples (see
 tests/fuzz/campaign.py).
 """
@@ -34,7 +34,7 @@ from tests.fuzz.strategies import (
 
 CAMPAIGN = os.environ.get("VERIFIER_FUZZ_CAMPAIGN") == "1"
 FUZZ = settings(
-    max_examples=int(os.environ.get("VERIFIER_FUZZ_EXAMPLES", "40")),
+    max_examples=int(os.environ.get("VERIFIER_FUZZ_EXAMPLES", "50")),
     deadline=None,
     derandomize=not CAMPAIGN,
     database=None,
