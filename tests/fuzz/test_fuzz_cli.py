@@ -94,9 +94,18 @@ def _sarif_validator() -> Any:
     return jsonschema.Draft7Validator(schema)
 
 
-# Where the SARIF reader ignores a wrongly typed value without harm to the verdict (scans slice; kept as
+# The parts of a SARIF document the reader judges by: the top level, each run object, its results and its
+# rules. Elsewhere (``$schema``, the driver's name, ``columnKind``, ...) a wrongly typed value is ignored
+# without harm to the verdict (scans slice; kept as
 # test_regressions.py::test_sarif_with_a_wrongly_typed_informational_field).
-_SARIF_IGNORED_FIELDS = (("$schema",), ("runs", "*", "tool", "driver"))
+def _judged(path: list[str]) -> bool:
+    if path == ["$schema"]:
+        return False
+    return (
+        len(path) <= 2
+        or path[:3] == ["runs", "*", "results"]
+        or path[:5] == ["runs", "*", "tool", "driver", "rules"]
+    )
 
 
 def _sarif_schema_rejects(doc: Any) -> bool:
@@ -104,8 +113,7 @@ def _sarif_schema_rejects(doc: Any) -> bool:
     if not isinstance(doc, dict) or "runs" not in doc:
         return False
     for error in _sarif_validator().iter_errors(doc):
-        path = [str(p) if isinstance(p, str) else "*" for p in error.absolute_path]
-        if not any(path[: len(prefix)] == list(prefix) for prefix in _SARIF_IGNORED_FIELDS):
+        if _judged([p if isinstance(p, str) else "*" for p in error.absolute_path]):
             return True
     return False
 

@@ -123,11 +123,11 @@ def test_sarif_with_invalid_utf8_is_not_allowed(tmp_path: Path) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="scans slice (SARIF reader): a SARIF document the 2.1.0 schema rejects (here a $schema that is "
-    "a list, a driver fullName that is not a string) passes (exit 0); informational fields, no finding is "
-    "lost, but the input is not what it claims to be",
+    reason="scans slice (SARIF reader): a SARIF document the 2.1.0 schema rejects (here a $schema, a driver "
+    "fullName or a columnKind of the wrong type) passes (exit 0); informational fields, no finding is lost, "
+    "but the input is not what it claims to be",
 )
-@pytest.mark.parametrize("field", ["$schema", "fullName"])
+@pytest.mark.parametrize("field", ["$schema", "fullName", "columnKind"])
 def test_sarif_with_a_wrongly_typed_informational_field(tmp_path: Path, field: str) -> None:
     doc = json.loads(
         (
@@ -136,11 +136,26 @@ def test_sarif_with_a_wrongly_typed_informational_field(tmp_path: Path, field: s
     )
     if field == "$schema":
         doc["$schema"] = [doc["$schema"]]
-    else:
+    elif field == "fullName":
         doc["runs"][0]["tool"]["driver"]["fullName"] = []
+    else:
+        doc["runs"][0]["columnKind"] = ["utf16CodeUnits"]
     path = tmp_path / "report.sarif.json"
     path.write_text(json.dumps(doc))
     assert invoke("check", "sarif", path).code != 0
+
+
+def test_sbom_created_past_the_last_datetime(tmp_path: Path) -> None:
+    """Was: OverflowError traceback when a creation time with an offset lands past the year 9999."""
+    doc = json.loads(
+        (UPSTREAM / "sbom" / "spdx2" / "spdx-examples-example10-hello-source.spdx.json").read_text()
+    )
+    doc["creationInfo"]["created"] = "9999-12-31T23:59:59-01:00"
+    path = tmp_path / "sbom.spdx.json"
+    path.write_text(json.dumps(doc))
+    outcome = invoke("sbom", "inspect", "--validate", path)
+    assert outcome.code == 1
+    assert "is not an RFC 3339 date-time" in outcome.out
 
 
 def _bundle_with_leaf_byte(offset: int, value: int) -> dict[str, object]:

@@ -153,7 +153,10 @@ def normalize_time(value: object) -> str | None:
         return None
     if m[9]:
         offset = timedelta(hours=int(m[10]), minutes=int(m[11]))
-        moment = moment - offset if m[9] == "+" else moment + offset
+        try:
+            moment = moment - offset if m[9] == "+" else moment + offset
+        except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the last datetime
+            return None
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
