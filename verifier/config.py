@@ -39,6 +39,10 @@ _SHARED: dict[str, tuple[Any, str]] = {
         str,
         "The image to admit: registry/repo@sha256:…, registry/repo:tag, oci-layout:PATH[@digest].",
     ),
+    "images": (
+        tuple[str, ...],
+        "The release's images when it ships several (each verified by every image check, concurrently).",
+    ),
     "policy": (Policy, "Where the decision is made: the Rego bundle and the engine."),
     "webhook": (WebhookConfig, "The admission webhook (`verifier webhook`)."),
     "decision_log": (
@@ -106,7 +110,7 @@ def parse_config(data: Any, name: str) -> VerifierConfig:
             if key == "version" and value != 1:
                 problems.append(f"version: must be 1, got {value!r}")
                 continue
-            if tp in (int, str) and value is None:
+            if tp in (int, str, tuple[str, ...]) and value is None:
                 continue
             checked = _validate(tp, value, str(key), problems)
             if checked is not None:
@@ -134,6 +138,7 @@ def parse_config(data: Any, name: str) -> VerifierConfig:
         raise InputError(name, "; ".join(problems))
     return VerifierConfig(
         image=shared.get("image"),
+        images=shared.get("images", ()),
         policy=shared.get("policy", Policy()),
         webhook=webhook,
         decision_log=shared.get("decision_log"),
@@ -212,6 +217,7 @@ def resolve_paths(config: VerifierConfig, base: Path) -> VerifierConfig:
     return dataclasses.replace(
         config,
         image=resolve_image(base, config.image) if config.image else None,
+        images=tuple(resolve_image(base, i) for i in config.images),
         policy=policy,
         decision_log=resolve(base, config.decision_log) if config.decision_log else None,
         sections={k: _resolve_section(v, base) for k, v in config.sections.items()},
@@ -246,6 +252,83 @@ def json_schema() -> dict[str, Any]:
     schema["$id"] = SCHEMA_ID
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
+
+
+def _type_text(schema: dict[str, Any], defs: dict[str, Any]) -> str:
+    """A short type name for the reference tables."""
+    if "$ref" in schema:
+        target = defs[schema["$ref"].rsplit("/", 1)[1]]
+        if "enum" in target:
+            return " / ".join(f"`{v}`" for v in target["enum"])
+        return "mapping"
+    if "anyOf" in schema:
+        kinds = [_type_text(s, defs) for s in schema["anyOf"] if s.get("type") != "null"]
+        return " or ".join(kinds)
+    if "enum" in schema:
+        return " / ".join(f"`{v}`" for v in schema["enum"])
+    if "const" in schema:
+        return f"`{schema['const']}`"
+    kind = schema.get("type")
+    if kind == "array":
+        return f"list of {_type_text(schema.get('items', {}), defs)}"
+    if kind == "object":
+        return "mapping"
+    names = {"string": "string", "integer": "integer", "number": "number", "boolean": "bool"}
+    return names.get(str(kind), str(kind))
+
+
+def _default_text(schema: dict[str, Any], required: bool) -> str:
+    if required:
+        return "required"
+    value = schema.get("default")
+    if value is None or value in ("", [], {}):
+        return ""
+    return f"`{json.dumps(value)}`"
+
+
+def _rows(
+    schema: dict[str, Any], defs: dict[str, Any], prefix: str
+) -> list[tuple[str, str, str, str]]:
+    """(key, type, default, meaning) for every field, nested mappings flattened as ``a.b``."""
+    rows: list[tuple[str, str, str, str]] = []
+    required = set(schema.get("required", []))
+    for name, field in schema.get("properties", {}).items():
+        key = f"{prefix}{name}"
+        desc = " ".join(str(field.get("description", "")).split())
+        rows.append((key, _type_text(field, defs), _default_text(field, name in required), desc))
+        nested = [field, *field.get("anyOf", [])]
+        for candidate in nested:
+            items = candidate.get("items", {}) if candidate.get("type") == "array" else candidate
+            ref = items.get("$ref")
+            if ref:
+                target = defs[ref.rsplit("/", 1)[1]]
+                if "properties" in target:
+                    suffix = "[]." if candidate.get("type") == "array" else "."
+                    rows += _rows(target, defs, f"{key}{suffix}")
+    return rows
+
+
+def reference_markdown() -> str:
+    """The reference part of docs/configuration.md: one table per top-level key, from the schema."""
+    schema = json_schema()
+    defs = schema["$defs"]
+    sections = {meta.section: meta.id for meta in registry.CHECKS}
+    order = ["version", "image", "images", *sections, "policy", "webhook", "decision_log"]
+    out: list[str] = []
+    for key in order:
+        field = schema["properties"][key]
+        title = f"## `{key}`" + (f" (check `{sections[key]}`)" if key in sections else "")
+        ref = next((s["$ref"] for s in field.get("anyOf", []) if "$ref" in s), None)
+        if ref is None:
+            desc = " ".join(str(field.get("description", "")).split())
+            out += [title, "", desc, "", f"Type: {_type_text(field, defs)}.", ""]
+            continue
+        target = defs[ref.rsplit("/", 1)[1]]
+        out += [title, "", " ".join(str(target.get("description", "")).split()), ""]
+        out += ["| key | type | default | meaning |", "|---|---|---|---|"]
+        out += [f"| `{k}` | {t} | {d} | {m} |" for k, t, d, m in _rows(target, defs, "")]
+        out.append("")
+    return "\n".join(out)
 
 
 def json_schema_text() -> str:

@@ -185,6 +185,7 @@ def emit_report(
     """The policy input (``--explain`` / ``--input-json``) and the report in ``--format`` (stdout or
     ``--output``)."""
     from verifier.output import render
+    from verifier.output._common import image_groups
 
     if report.explain:
         click.echo(json.dumps(evaluation.policy_input, indent=2, sort_keys=True), err=True)
@@ -197,6 +198,7 @@ def emit_report(
         evaluation.decision,
         evaluation.results,
         evaluation.notices if notices is None else notices,
+        image_groups(evaluation.results, evaluation.digests, evaluation.images),
     )
     if report.output:
         _write(report.output, text)

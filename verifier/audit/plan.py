@@ -35,7 +35,7 @@ _REPO_MARKERS = (".github", "action.yml", "action.yaml")
 class Unit:
     """One thing to audit: a repository checkout, a decision log, a VSA file or an image reference."""
 
-    kind: str  # "repository" | "decision-log" | "vsa" | "image"
+    kind: str  # "repository" | "decision-log" | "vsa" | "image" | "scan-report"
     ref: str
     repository: str  # grouping key in the per-repository table ("" for non-repository units)
 
@@ -65,8 +65,9 @@ def plan(inputs: Sequence[str]) -> tuple[list[Unit], list[tuple[str, str]]]:
     A directory is a repository when it holds ``.github`` or an ``action.yml``; otherwise each immediate
     subdirectory that is one is audited as a repository (a folder of checkouts), and if there are none the
     directory itself is audited (e.g. a folder of trust policies). ``*.jsonl`` files are decision logs,
-    ``*.intoto.json`` / VSA statements are gate records, ``*.txt`` files are image lists (one reference per
-    line, ``#`` comments), and anything that looks like an image reference is an image.
+    ``*.intoto.json`` / VSA statements are gate records, ``*.sarif`` / ``*.sarif.json`` files are scan reports,
+    ``*.txt`` files are image lists (one reference per line, ``#`` comments), and anything that looks like an
+    image reference is an image.
     """
     units: dict[tuple[str, str], Unit] = {}
     bad: list[tuple[str, str]] = []
@@ -104,6 +105,8 @@ def plan(inputs: Sequence[str]) -> tuple[list[Unit], list[tuple[str, str]]]:
                         bad.append((f"{given}:{number}", f"not an image reference: {ref!r}"))
             elif path.name.endswith((".intoto.json", ".vsa.json")):
                 add(Unit("vsa", given, ""))
+            elif path.name.endswith((".sarif", ".sarif.json")):
+                add(Unit("scan-report", given, ""))
             else:
                 add(Unit("repository", given, path.parent.resolve().name))
         elif _IMAGE_REF.match(given):
@@ -137,11 +140,22 @@ def _file_digest(paths: Sequence[str]) -> str:
 @dataclass(frozen=True)
 class AuditOptions:
     """What every unit is audited with: the user's configuration (its check settings and signers), how
-    registries are reached, and the evaluation time."""
+    registries are reached, and the evaluation time.
+
+    As everywhere, a section that is present turns its check on: with check sections in the config only
+    those checks run; a config without any (no ``--config``) audits with every check's defaults.
+    """
 
     config: VerifierConfig
     sources: SourceOptions
     now: datetime
+
+    def runs(self, check_id: str) -> bool:
+        """Whether ``check_id`` is audited."""
+        from verifier.checks import registry
+
+        configured = [m for m in registry.CHECKS if m.section in self.config.sections]
+        return not configured or any(m.id == check_id for m in configured)
 
 
 def _evaluate_into(
@@ -167,7 +181,10 @@ def _audit_repository(unit: Unit, outcome: UnitOutcome, options: AuditOptions) -
     trust = config.sections.get("trust_policies")
     found = discover([unit.ref])
     outcome.not_checked += found.skipped
-    if found.files or found.unlistable:
+    # Without a workflows: section a repository need not hold workflows (a folder of trust policies);
+    # with one, the audit judges as the gate does: nothing to check is an error verdict.
+    configured = isinstance(workflows, WorkflowsSection)
+    if (configured or found.files or found.unlistable) and options.runs("actions-pinned"):
         section = (
             dataclasses.replace(workflows, paths=(unit.ref,))
             if isinstance(workflows, WorkflowsSection)
@@ -185,9 +202,9 @@ def _audit_repository(unit: Unit, outcome: UnitOutcome, options: AuditOptions) -
         else TrustPoliciesSection(paths=(unit.ref,))
     )
     try:
-        _evaluate_into(
-            outcome, config.with_sections(trust_policies=section_trust), "oidc-trust", options
-        )
+        if options.runs("oidc-trust"):
+            trust_config = config.with_sections(trust_policies=section_trust)
+            _evaluate_into(outcome, trust_config, "oidc-trust", options)
     except InputError as exc:
         if not exc.problem.startswith("no trust configuration found"):
             outcome.problems.append(f"{unit.ref}: trust policies: {exc.diagnostics()}")
@@ -245,6 +262,23 @@ def _audit_image(unit: Unit, outcome: UnitOutcome, options: AuditOptions) -> Non
             _evaluate_into(outcome, image, meta.id, options)
 
 
+def _audit_scan_report(unit: Unit, outcome: UnitOutcome, options: AuditOptions) -> None:
+    """The sarif-severity check on one scan report, with the config's ``sarif:`` settings."""
+    from verifier.checks.sarif_severity import SarifSection
+
+    if not options.runs("sarif-severity"):
+        outcome.not_checked.append((unit.ref, "the config turns sarif-severity off"))
+        return
+    base = options.config.sections.get("sarif")
+    section = (
+        dataclasses.replace(base, files=(unit.ref,))
+        if isinstance(base, SarifSection)
+        else SarifSection(files=(unit.ref,))
+    )
+    _evaluate_into(outcome, options.config.with_sections(sarif=section), "sarif-severity", options)
+    outcome.digest = "sha256:" + hashlib.sha256(read_bytes(unit.ref, 64 * MIB)).hexdigest()
+
+
 def audit_unit(unit: Unit, options: AuditOptions) -> UnitOutcome:
     """Run every applicable check on one unit. Never raises for bad input: problems are recorded."""
     outcome = UnitOutcome(unit)
@@ -260,6 +294,8 @@ def audit_unit(unit: Unit, options: AuditOptions) -> UnitOutcome:
             _audit_vsa(unit, outcome)
         elif unit.kind == "image":
             _audit_image(unit, outcome, options)
+        elif unit.kind == "scan-report":
+            _audit_scan_report(unit, outcome, options)
     except VerifierError as exc:
         outcome.problems.append(f"{unit.ref}: {exc.diagnostics()}")
     return outcome

@@ -119,8 +119,8 @@ class WebhookRule:
     require_digest: bool | None = None
     """Deny images not pinned by digest (default: the section's require_digest)."""
     config: dict[str, dict[str, Any]] | None = None
-    """Policy settings for matching images, keyed by check id (input.config of the Rego policy); replaces
-    the section's `config` for that check id."""
+    """Policy settings for matching images, keyed by check id (input.config of the Rego policy), laid
+    over the section's `config` key by key."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -161,6 +161,7 @@ class WebhookConfig:
 class VerifierConfig:
     """The whole ``verifier.yaml``: shared sections plus one section per configured check.
 
+    ``image`` and ``images`` name the release's images (every image check runs on each, concurrently).
     ``sections`` maps a check section's YAML key (``sarif``, ``workflows``, …; see
     :mod:`verifier.checks.registry`) to its validated dataclass; a section that is present turns its check on.
     ``signers`` is both the ``signature`` check's section and the signer every attestation check verifies with.
@@ -168,10 +169,20 @@ class VerifierConfig:
 
     version: Literal[1] = 1
     image: str | None = None
+    images: tuple[str, ...] = ()
     policy: Policy = dataclasses.field(default_factory=Policy)
     webhook: WebhookConfig | None = None
     decision_log: str | None = None
     sections: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def all_images(self) -> tuple[str, ...]:
+        """Every image of the release: ``image`` and ``images``, in order, each once."""
+        return tuple(dict.fromkeys((*((self.image,) if self.image else ()), *self.images)))
+
+    def with_images(self, images: tuple[str, ...]) -> VerifierConfig:
+        """A copy whose release is exactly these images."""
+        return dataclasses.replace(self, image=None, images=images)
 
     @property
     def signers(self) -> Signers | None:

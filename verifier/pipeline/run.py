@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,14 +55,21 @@ class SourceOptions:
 @dataclasses.dataclass(frozen=True)
 class CheckRun:
     """The checks' side of an evaluation: results, each check's policy settings (``input.config``),
-    wall time per check id, notices, the verified image digest and the inputs read."""
+    wall time per check id (summed over images), notices, the digest verified (or pinned) per image and
+    the inputs read."""
 
     results: tuple[CheckResult, ...]
     policy_config: dict[str, Any]
     timings: dict[str, float]
     notices: tuple[str, ...]
-    digest: str | None
+    digests: dict[str, str]
     inputs: tuple[dict[str, str], ...]
+    images: tuple[str, ...] = ()  # the release's images, in order
+
+    @property
+    def digest(self) -> str | None:
+        """The image digest when the release has exactly one image."""
+        return next(iter(self.digests.values())) if len(self.digests) == 1 else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,8 +78,8 @@ class Evaluation:
 
     ``policy_input`` is the exact document the policy saw (``--explain``); ``timings`` is wall time in
     seconds per check id (evidence collection included) and for ``policy``; ``notices`` are inputs
-    deliberately not checked; ``digest`` is the image digest the image checks verified (or the one the
-    configured reference pins); ``inputs`` are the files and images read, for the VSA.
+    deliberately not checked; ``digests`` maps each image reference to the digest the image checks
+    verified (or the one the reference pins); ``inputs`` are the files and images read, for the VSA.
     """
 
     results: tuple[CheckResult, ...]
@@ -80,8 +88,14 @@ class Evaluation:
     policy_config: dict[str, Any]
     timings: dict[str, float]
     notices: tuple[str, ...]
-    digest: str | None
+    digests: dict[str, str]
     inputs: tuple[dict[str, str], ...]
+    images: tuple[str, ...] = ()  # the release's images, in order
+
+    @property
+    def digest(self) -> str | None:
+        """The image digest when the release has exactly one image."""
+        return next(iter(self.digests.values())) if len(self.digests) == 1 else None
 
 
 class _Run:
@@ -93,10 +107,11 @@ class _Run:
         now: datetime,
         options: SourceOptions,
         collect_image: CollectImage,
+        image: str | None = None,
     ) -> None:
         self.config = config
         self.now = now
-        self.image = config.image
+        self.image = image
         self._options = options
         self._collect_image = collect_image
         self._evidence: ImageEvidence | None = None
@@ -191,6 +206,13 @@ def merge_policy_config(
     return out
 
 
+def _needs_image(check_id: str) -> bool:
+    try:
+        return registry.load(check_id).needs_image
+    except ModuleNotFoundError:
+        return False  # reported by _run_one as a check this build cannot run
+
+
 def run_checks(
     config: VerifierConfig,
     *,
@@ -199,28 +221,61 @@ def run_checks(
     sources: SourceOptions | None = None,
     collect_image: CollectImage | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    max_parallel_images: int = 8,
 ) -> CheckRun:
     """Collect and judge: every check ``config`` configures (or those of ``only``), no decision yet.
 
-    :func:`evaluate` is this plus the decision; the audit calls it per unit and decides on the aggregate.
+    Image checks run on every image of the release (:attr:`VerifierConfig.all_images`), the images
+    concurrently (at most ``max_parallel_images`` at a time), each image's evidence collected once for all
+    of them; the other checks run once. Results come per image (in the release's order), then the others,
+    each group in registry order. :func:`evaluate` is this plus the decision; the audit calls it per unit
+    and decides on the aggregate.
     """
-    run = _Run(config, now, sources or SourceOptions(), collect_image or _default_collect_image)
+    options = sources or SourceOptions()
+    reader = collect_image or _default_collect_image
+    checks = configured_checks(config, only)
+    image_checks = [c for c in checks if _needs_image(c)]
+    attestations = not options.lean or any(
+        registry.load(c).reads_attestations for c in image_checks
+    )
+    policy_config: dict[str, Any] = {}
+
+    def run(image: str | None, ids: list[str]) -> tuple[_Run, list[CheckResult], dict[str, float]]:
+        ctx = _Run(config, now, options, reader, image)
+        ctx.attestations = attestations
+        out: list[CheckResult] = []
+        spent: dict[str, float] = {}
+        for check_id in ids:
+            start = clock()
+            out += _run_one(check_id, ctx, policy_config)
+            spent[check_id] = clock() - start
+        return ctx, out, spent
+
+    images = config.all_images
+    runs: list[tuple[_Run, list[CheckResult], dict[str, float]]] = []
+    if image_checks and len(images) > 1:
+        with ThreadPoolExecutor(min(max_parallel_images, len(images))) as pool:
+            runs += list(pool.map(lambda image: run(image, image_checks), images))
+    elif image_checks:
+        runs.append(run(images[0] if images else None, image_checks))
+    runs.append(run(None, [c for c in checks if c not in image_checks]))
     results: list[CheckResult] = []
     timings: dict[str, float] = {}
-    policy_config: dict[str, Any] = {}
-    checks = configured_checks(config, only)
-    run.attestations = run.attestations or any(registry.load(c).reads_attestations for c in checks)
-    for check_id in checks:
-        start = clock()
-        results += _run_one(check_id, run, policy_config)
-        timings[check_id] = clock() - start
+    digests: dict[str, str] = {}
+    for ctx, out, spent in runs:
+        results += out
+        for check_id, seconds in spent.items():
+            timings[check_id] = timings.get(check_id, 0.0) + seconds
+        if ctx.image is not None and ctx.digest is not None:
+            digests[ctx.image] = ctx.digest
     return CheckRun(
         results=tuple(results),
         policy_config=policy_config,
         timings=timings,
-        notices=tuple(run.notices),
-        digest=run.digest,
-        inputs=tuple(run.inputs),
+        notices=tuple(n for ctx, _, _ in runs for n in ctx.notices),
+        digests=digests,
+        inputs=tuple(i for ctx, _, _ in runs for i in ctx.inputs),
+        images=images if image_checks else (),
     )
 
 
@@ -262,6 +317,7 @@ def evaluate(
         policy_config=merged,
         timings={**run.timings, "policy": clock() - start},
         notices=run.notices,
-        digest=run.digest,
+        digests=run.digests,
         inputs=run.inputs,
+        images=run.images,
     )

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from verifier.pipeline import Evaluation
+    from verifier.records.gitops_update import Update
+    from verifier.sources.release_images import FoundImage
 
 
 @click.command("gate")
@@ -37,7 +39,19 @@ if TYPE_CHECKING:
     help="verifier.yaml (see `verifier init` and docs/configuration.md).",
 )
 @click.option(
-    "--image", help="Image to gate (overrides `image:`): oci-layout:PATH or registry/repo@sha256:…."
+    "--image",
+    "image_refs",
+    multiple=True,
+    help="Image to gate (replaces `image:` / `images:`): oci-layout:PATH or registry/repo@sha256:…; "
+    "repeatable.",
+)
+@click.option(
+    "--images-from",
+    "images_from",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Gate every image this file names (replaces `image:` / `images:`): Kubernetes manifests, a "
+    "kustomization (images:) or Helm values (image.repository + tag/digest); repeatable.",
 )
 @click.option(
     "--sarif",
@@ -64,9 +78,10 @@ if TYPE_CHECKING:
     "--update",
     "updates",
     multiple=True,
-    metavar="FILE:PATH=VALUE",
-    help="On allow only: set PATH in the YAML FILE to VALUE, keeping comments (repeatable). "
-    "VALUE may be `{digest}` for the gated image's digest.",
+    metavar="FILE:PATH=VALUE | FILE",
+    help="On allow only: set PATH in the YAML FILE to VALUE, keeping comments; VALUE may be `{digest}` "
+    "for the gated image's digest (one image). A FILE given to --images-from alone pins every image it "
+    "names to its verified digest, where it names it. Repeatable.",
 )
 @click.option(
     "--vsa",
@@ -90,7 +105,8 @@ if TYPE_CHECKING:
 @report_options
 def command(
     config_path: Path,
-    image: str | None,
+    image_refs: tuple[str, ...],
+    images_from: tuple[str, ...],
     sarif_files: tuple[str, ...],
     workflow_paths: tuple[str, ...],
     trust_paths: tuple[str, ...],
@@ -104,16 +120,16 @@ def command(
     """Run every check `verifier.yaml` configures and decide once with the policy.
 
     Command-line options override the file; their paths are relative to the current directory, the
-    file's paths to the file's directory.
+    file's paths to the file's directory. A release of several images (`images:`, --image repeated,
+    --images-from) has every image verified by every image check, concurrently, and one decision.
     """
-    import dataclasses
-
     from verifier.checks.actions_pinned import WorkflowsSection
     from verifier.checks.oidc_trust import TrustPoliciesSection
     from verifier.checks.sarif_severity import SarifSection
     from verifier.config import load_config
     from verifier.pipeline import evaluate
     from verifier.records.gitops_update import apply_updates, parse_update
+    from verifier.sources.release_images import read_images
 
     config = load_config(config_path)
     for key, given, field, section_type in (
@@ -123,14 +139,24 @@ def command(
     ):
         if given:
             config = with_section(config, key, section_type, {field: tuple(given)})
-    if image:
-        config = dataclasses.replace(config, image=image)
+    found = {name: read_images(name) for name in images_from}
+    if image_refs or found:
+        named = [*image_refs, *(i.ref for images in found.values() for i in images)]
+        config = config.with_images(tuple(dict.fromkeys(named)))
     # Parse --update before running anything: a tag where a digest belongs is a usage error, not a deny.
-    for spec in updates:
+    pins = [spec for spec in updates if spec in found]
+    specs = [spec for spec in updates if spec not in found]
+    for spec in specs:
         parse_update(spec.replace("{digest}", "sha256:" + "0" * 64))
-    if (vsa_path or any("{digest}" in u for u in updates)) and not config.image:
+    wants_digest = any("{digest}" in spec for spec in specs)
+    if (vsa_path or wants_digest) and not config.all_images:
         raise click.UsageError(
-            "--vsa and --update …={digest} need an image (set image: or --image)"
+            "--vsa and --update …={digest} need an image (set image: / images: or --image)"
+        )
+    if wants_digest and len(config.all_images) > 1:
+        raise click.UsageError(
+            "--update …={digest} needs exactly one image; pin several with --update FILE "
+            "for a file given to --images-from"
         )
 
     now = now_utc(report)
@@ -153,7 +179,7 @@ def command(
                 decision,
                 time=now,
                 source="gate",
-                subject=config.image or str(config_path),
+                subject=", ".join(config.all_images) or str(config_path),
                 digest=evaluation.digest,
                 policy_digest=bundle_digest(policy_dir or default_policy_dir()),
             ),
@@ -161,18 +187,18 @@ def command(
 
     allowed = is_allowed(decision, report)
     if allowed:
-        if any("{digest}" in spec for spec in updates) and not evaluation.digest:
-            raise click.UsageError("--update uses {digest} but no image digest was resolved")
+        planned = [
+            parse_update(spec.replace("{digest}", evaluation.digest or "")) for spec in specs
+        ]
+        for name in pins:
+            planned += _pins(found[name], evaluation.digests)
         # All files or none (InputError says none was changed).
-        changes = apply_updates(
-            [parse_update(s.replace("{digest}", evaluation.digest or "")) for s in updates]
-        )
-        for change in changes:
+        for change in apply_updates(planned):
             click.echo(
                 f"verifier: updated {change.file}: {change.path_text} = {change.value}", err=True
             )
         if vsa_path:
-            _write_vsa(vsa_path, config.image, evaluation, policy_dir, now)
+            _write_vsa(vsa_path, evaluation, policy_dir, now)
 
     emit_report(evaluation, report)
     if outputs_path:
@@ -186,25 +212,51 @@ def command(
     raise SystemExit(exit_code(decision, report))
 
 
-def _write_vsa(
-    path: Path, image: str | None, evaluation: Evaluation, policy_dir: Path | None, now: datetime
-) -> None:
+def _pins(images: list[FoundImage], digests: dict[str, str]) -> list[Update]:
+    """The updates that write each image's verified digest where its file names it."""
+    from verifier.records.gitops_update import Update
+
+    pins = []
+    for image in images:
+        digest = digests.get(image.ref)
+        if digest is None:
+            raise click.UsageError(f"{image.file}: no digest was verified for {image.ref}")
+        if image.document:
+            raise click.UsageError(
+                f"{image.file}: only the first YAML document of a file can be pinned; pin "
+                "{image.ref} in the kustomization or values it was rendered from"
+            )
+        pins.append(Update(Path(image.file), image.pin_path, image.pin_value(digest)))
+    return pins
+
+
+def _write_vsa(path: Path, evaluation: Evaluation, policy_dir: Path | None, now: datetime) -> None:
+    """One SLSA VSA per image (in-toto statements; several are written as JSON Lines)."""
     from verifier.policy.engine import default_policy_dir
     from verifier.records.vsa import build_vsa, dumps
 
-    if not image or not evaluation.digest:
-        raise click.UsageError(
-            "--vsa needs an image whose digest was resolved (set image: or --image)"
-        )
+    if not evaluation.digests:
+        raise click.UsageError("--vsa needs an image whose digest was resolved")
     bundle = policy_dir or default_policy_dir()
-    statement = build_vsa(
-        image=image,
-        digest=evaluation.digest,
-        decision=evaluation.decision,
-        results=list(evaluation.results),
-        policy_dir=bundle,
-        policy_uri=bundle.resolve().as_uri(),
-        inputs=list(evaluation.inputs),
-        now=now,
-    )
-    path.write_text(dumps(statement), encoding="utf-8")
+    statements = [
+        build_vsa(
+            image=image,
+            digest=digest,
+            decision=evaluation.decision,
+            results=list(evaluation.results),
+            policy_dir=bundle,
+            policy_uri=bundle.resolve().as_uri(),
+            inputs=list(evaluation.inputs),
+            now=now,
+        )
+        for image, digest in evaluation.digests.items()
+    ]
+    if len(statements) == 1:
+        text = dumps(statements[0])
+    else:
+        import json
+
+        text = "".join(
+            json.dumps(s, sort_keys=True, separators=(",", ":")) + "\n" for s in statements
+        )
+    path.write_text(text, encoding="utf-8")
