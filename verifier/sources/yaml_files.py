@@ -16,6 +16,9 @@ values from the node graph here, with:
   and merge keys (``<<``); anything else is refused.
 
 Every problem is an :class:`~verifier.errors.InputError` naming the file and the line.
+
+Written here because no loader offers these limits: ruamel.yaml refuses duplicate keys but, like PyYAML's
+constructor, recurses without a depth limit and has no integer or alias bounds; libyaml does the parsing.
 """
 
 from __future__ import annotations
