@@ -95,11 +95,16 @@ def _sarif_validator() -> Any:
 
 
 # The parts of a SARIF document the reader judges by: the top level, each run object, its results and its
-# rules. Elsewhere (``$schema``, the driver's name, ``columnKind``, ...) a wrongly typed value is ignored
-# without harm to the verdict (scans slice; kept as
+# rules, except their texts for people. Elsewhere (``$schema``, the driver's name, ``columnKind``, a rule's
+# description, ...) a wrongly typed value is ignored without harm to the verdict (scans slice; kept as
 # test_regressions.py::test_sarif_with_a_wrongly_typed_informational_field).
+_INFORMATIONAL = frozenset(
+    {"$schema", "columnKind", "fullName", "shortDescription", "fullDescription", "help", "helpUri"}
+)
+
+
 def _judged(path: list[str]) -> bool:
-    if path == ["$schema"]:
+    if _INFORMATIONAL.intersection(path):
         return False
     return (
         len(path) <= 2

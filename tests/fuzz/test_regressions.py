@@ -124,10 +124,10 @@ def test_sarif_with_invalid_utf8_is_not_allowed(tmp_path: Path) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="scans slice (SARIF reader): a SARIF document the 2.1.0 schema rejects (here a $schema, a driver "
-    "fullName or a columnKind of the wrong type) passes (exit 0); informational fields, no finding is lost, "
-    "but the input is not what it claims to be",
+    "fullName, a columnKind or a rule description of the wrong shape) passes (exit 0); informational "
+    "fields, no finding is lost, but the input is not what it claims to be",
 )
-@pytest.mark.parametrize("field", ["$schema", "fullName", "columnKind"])
+@pytest.mark.parametrize("field", ["$schema", "fullName", "columnKind", "shortDescription"])
 def test_sarif_with_a_wrongly_typed_informational_field(tmp_path: Path, field: str) -> None:
     doc = json.loads(
         (
@@ -138,8 +138,12 @@ def test_sarif_with_a_wrongly_typed_informational_field(tmp_path: Path, field: s
         doc["$schema"] = [doc["$schema"]]
     elif field == "fullName":
         doc["runs"][0]["tool"]["driver"]["fullName"] = []
-    else:
+    elif field == "columnKind":
         doc["runs"][0]["columnKind"] = ["utf16CodeUnits"]
+    else:
+        doc["runs"][0]["tool"]["driver"]["rules"] = [
+            {"id": "CVE-0000-0001", "shortDescription": {"uext": "a rule's text for people"}}
+        ]
     path = tmp_path / "report.sarif.json"
     path.write_text(json.dumps(doc))
     assert invoke("check", "sarif", path).code != 0
