@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import operator
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,8 @@ def parse_config(data: Any, name: str) -> VerifierConfig:
                 # the check verdict error (denied), never a silent skip.
                 sections[key] = value
                 continue
-            checked = _validate(check.section_type, {} if value is None else value, key, problems)
+            value = {} if value is None else value
+            checked = _validate(check.section_type_for(value), value, key, problems)
             if checked is not None:
                 sections[key] = checked
         else:
@@ -134,6 +136,17 @@ def parse_config(data: Any, name: str) -> VerifierConfig:
     webhook = shared.get("webhook")
     if isinstance(webhook, WebhookConfig):
         _check_ids(webhook, problems)
+        named = sections.get("signers")
+        for i, rule in enumerate(webhook.rules):
+            if rule.signers is not None and not (isinstance(named, dict) and rule.signers in named):
+                known = (
+                    ", ".join(sorted(named))
+                    if isinstance(named, dict)
+                    else "none: signers: is one set"
+                )
+                problems.append(
+                    f"webhook.rules.{i}.signers: no signer set named '{rule.signers}' (named sets: {known})"
+                )
     if problems:
         raise InputError(name, "; ".join(problems))
     return VerifierConfig(
@@ -191,6 +204,10 @@ _IMAGE_FIELDS = frozenset({"signature_repo"})
 
 
 def _resolve_section(section: Any, base: Path) -> Any:
+    """Path fields made relative to ``base``, in a section, a map of sections (named signer sets) and the
+    dataclasses nested in them (a set's authorities)."""
+    if isinstance(section, dict):
+        return {k: _resolve_section(v, base) for k, v in section.items()}
     if not dataclasses.is_dataclass(section) or isinstance(section, type):
         return section
     changes: dict[str, Any] = {}
@@ -198,7 +215,9 @@ def _resolve_section(section: Any, base: Path) -> Any:
         value = getattr(section, f.name)
         if value is None:
             continue
-        if f.name in _PATH_FIELDS:
+        if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
+            changes[f.name] = tuple(_resolve_section(v, base) for v in value)
+        elif f.name in _PATH_FIELDS:
             changes[f.name] = (
                 tuple(resolve(base, v) for v in value)
                 if isinstance(value, tuple)
@@ -238,7 +257,9 @@ def json_schema() -> dict[str, Any]:
         if key != "version":
             fields.append((key, Annotated[tp | None, Field(description=desc)], None))
     for meta in registry.CHECKS:
-        section = registry.load(meta.id).section_type
+        check = registry.load(meta.id)
+        forms = (check.section_type, *check.section_alternatives)
+        section = functools.reduce(operator.or_, forms)
         desc = f"Check `{meta.id}`: {meta.desc}."
         fields.append((meta.section, Annotated[section | None, Field(description=desc)], None))
     document = dataclasses.make_dataclass(

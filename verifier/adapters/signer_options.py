@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from verifier.models.config import Signers
+    from verifier.models.config import SignerSection
     from verifier.pipeline import SourceOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,13 +62,14 @@ class SignerArgs:
 
     def signers(
         self,
-        base: Signers | None,
+        base: SignerSection | None,
         *,
         ca_roots: Path | None = None,
         ca_intermediates: Path | None = None,
-    ) -> Signers:
+    ) -> SignerSection:
         """The ``signers:`` section to verify with: built from these options when they name a signer,
-        else the config's; usage errors (exit 2) for incomplete combinations."""
+        else the config's (one set, or named sets chosen by image); usage errors (exit 2) for incomplete
+        combinations."""
         from verifier.models.config import Identity, Signers
 
         if not self.given:
@@ -78,6 +79,8 @@ class SignerArgs:
                     "--certificate-oidc-issuer for keyless signatures, or --key for key-signed ones "
                     "(or a --config whose signers: section names them)"
                 )
+            if isinstance(base, dict):
+                return base
             changes: dict[str, Any] = {}
             if self.signature_repository:
                 changes["signature_repo"] = self.signature_repository
@@ -196,10 +199,11 @@ def signer_options(func: F) -> F:
         ),
         click.option(
             "--timeout",
-            default=10.0,
+            default=30.0,
             show_default=True,
             type=click.FloatRange(0.1, 300),
-            help="Seconds per registry request.",
+            help="Deadline in seconds for all of the command's registry work (every connect, "
+            "handshake and read); exit 3 when it runs out.",
         ),
     ]
 

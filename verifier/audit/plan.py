@@ -250,7 +250,7 @@ def _audit_image(unit: Unit, outcome: UnitOutcome, options: AuditOptions) -> Non
     from verifier.checks import registry
 
     config = options.config
-    if config.signers is None:
+    if "signers" not in config.sections:
         outcome.problems.append(
             f"{unit.ref}: no signer policy: give --certificate-identity(-regexp) with "
             "--certificate-oidc-issuer, or --key (or a --config with signers:)"
@@ -258,7 +258,9 @@ def _audit_image(unit: Unit, outcome: UnitOutcome, options: AuditOptions) -> Non
         return
     image = dataclasses.replace(config, image=unit.ref)
     for meta in registry.CHECKS:
-        if meta.section in config.sections and registry.load(meta.id).needs_image:
+        if meta.section in config.sections and registry.load(meta.id).reads_images(
+            config.sections[meta.section]
+        ):
             _evaluate_into(outcome, image, meta.id, options)
 
 

@@ -340,6 +340,27 @@ def _facts(
     return facts
 
 
+def any_verifier(verifiers: Sequence[Verify]) -> Verify:
+    """A :data:`Verify` that accepts what any of ``verifiers`` accepts (the signers of a set); when none
+    does, the first one's failure is reported."""
+    if len(verifiers) == 1:
+        return verifiers[0]
+
+    def verify(att: Attestation) -> Verified:
+        from verifier.sigstore.errors import VerificationFailure
+
+        first: VerificationFailure | None = None
+        for one in verifiers:
+            try:
+                return one(att)
+            except VerificationFailure as exc:
+                first = first or exc
+        assert first is not None  # noqa: S101 - verifiers is not empty
+        raise first
+
+    return verify
+
+
 def make_verifier(policy: SignaturePolicy, image_digest: str) -> Verify:
     """A :data:`Verify` from the signature check's signer policy (same identity / key / trust root).
 
@@ -442,10 +463,12 @@ class SbomSection:
 
 @dataclass(frozen=True)
 class SbomEvidence:
-    """The signer policy (the signature check's) and the image's evidence, attestations included."""
+    """The signer set's policies (the signature check's) and the image's evidence, attestations included;
+    ``no_set`` names the image when no signer set applies to it."""
 
-    policy: SignaturePolicy
-    image: ImageEvidence
+    policies: list[SignaturePolicy]
+    image: ImageEvidence | None
+    no_set: str | None = None
 
 
 class SbomAttestationCheck(Check[SbomSection, SbomEvidence]):
@@ -454,28 +477,42 @@ class SbomAttestationCheck(Check[SbomSection, SbomEvidence]):
     meta = META
     section_type = SbomSection
     needs_image = True
-    reads_attestations = True
+
+    def reads_attestations(self, section: SbomSection) -> bool:
+        """The SBOM is an attestation."""
+        return True
 
     def collect(self, section: SbomSection, ctx: RunContext) -> SbomEvidence:
-        """The signer policy of ``signers:`` and the image's attestations."""
-        from verifier.checks.signature import signature_policy
+        """The policies of the image's signer set and the image's attestations."""
+        from verifier.checks.signature import signature_policies, signer_set_for
         from verifier.errors import ConfigError
 
-        signers = ctx.config.signers
-        if signers is None:
+        if "signers" not in ctx.config.sections:
             raise ConfigError(
                 "sbom: needs signers: (the SBOM attestation must be signed by a trusted signer)"
             )
-        policy = signature_policy(signers, ctx.now)
-        return SbomEvidence(policy, ctx.image_evidence())
+        chosen = signer_set_for(ctx)
+        if chosen is None:
+            return SbomEvidence([], None, no_set=ctx.image or "(no image)")
+        return SbomEvidence(signature_policies(chosen[1], ctx.now), ctx.image_evidence())
 
     def judge(
         self, evidence: SbomEvidence, section: SbomSection, ctx: RunContext
     ) -> list[CheckResult]:
-        """Verify each attestation with the signer policy and read the SBOMs it carries."""
+        """Verify each attestation with the signer set and read the SBOMs it carries."""
         from verifier.sources.files import MIB
 
-        verify = make_verifier(evidence.policy, evidence.image.digest)
+        if evidence.image is None:
+            reason = f"no signer set applies to {evidence.no_set} (set its `images:` patterns)"
+            return [
+                CheckResult(
+                    check=CHECK_ID,
+                    subject=evidence.no_set or "(no image)",
+                    verdict="error",
+                    facts={"error": reason},
+                )
+            ]
+        verify = any_verifier([make_verifier(p, evidence.image.digest) for p in evidence.policies])
         return [
             evaluate(
                 evidence.image,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import fnmatch
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -40,18 +41,23 @@ class Identity:
     identity_regexp: str | None = None
     """Regular expression the identity must match fully."""
     issuer: str | None = None
-    """Exact OIDC issuer, e.g. https://token.actions.githubusercontent.com (required unless `ca_roots`)."""
+    """Exact OIDC issuer, e.g. https://token.actions.githubusercontent.com (required unless `issuer_regexp`
+    or `ca_roots`)."""
+    issuer_regexp: str | None = None
+    """Instead of `issuer`: a regular expression the issuer must match fully."""
     claims: dict[str, str] = dataclasses.field(default_factory=dict)
     """Required certificate claims (source_repository_uri, source_repository_ref, build_signer_uri, ...)."""
 
     def __post_init__(self) -> None:
         if (self.identity is None) == (self.identity_regexp is None):
             raise ValueError("give exactly one of identity / identity_regexp")
+        if self.issuer is not None and self.issuer_regexp is not None:
+            raise ValueError("give at most one of issuer / issuer_regexp")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Signers:
-    """Who may sign the image (check `signature`); the SBOM attestation must come from the same signer."""
+class Authority:
+    """One signer of a set: a keyless identity or a public key."""
 
     __pydantic_config__ = STRICT
 
@@ -59,6 +65,33 @@ class Signers:
     """Keyless (Fulcio certificate) signer."""
     key: str | None = None
     """PEM public key file (cosign key pair)."""
+
+    def __post_init__(self) -> None:
+        if (self.identity is None) == (self.key is None):
+            raise ValueError("an authority is exactly one of identity (keyless) or key")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Signers:
+    """Who may sign the image (check `signature`); the SBOM attestation must come from the same signers.
+
+    `signers:` is one such set, or a map of named sets (`signers: {release: {...}, partner: {...}}`): each
+    image is verified by the first set whose `images` patterns match it (a webhook rule may name its set);
+    an image no set applies to is an error verdict.
+    """
+
+    __pydantic_config__ = STRICT
+
+    identity: Identity | None = None
+    """Keyless (Fulcio certificate) signer."""
+    key: str | None = None
+    """PEM public key file (cosign key pair)."""
+    authorities: tuple[Authority, ...] = ()
+    """More signers of the set (each an identity or a key), besides `identity` and `key`."""
+    threshold: int = dataclasses.field(default=1, metadata={"ge": 1})
+    """How many distinct signers of the set must have signed the image (N of M)."""
+    images: tuple[str, ...] = ("*",)
+    """Image patterns (registry/repository, shell-style) this set verifies, in a map of named sets."""
     require_tlog: bool = False
     """Key-signed signatures must also be in the transparency log."""
     trusted_root: str | None = None
@@ -72,14 +105,38 @@ class Signers:
     """PEM intermediate certificates for `ca_roots`."""
 
     def __post_init__(self) -> None:
-        if self.identity is None and self.key is None:
-            raise ValueError("name a signer: identity (keyless) or key")
-        if self.identity is not None and not self.identity.issuer and self.ca_roots is None:
-            raise ValueError("identity.issuer is required (unless ca_roots names a private PKI)")
+        if not self.all_authorities:
+            raise ValueError("name a signer: identity (keyless), key or authorities")
+        for authority in self.all_authorities:
+            identity = authority.identity
+            if identity is not None and not (identity.issuer or identity.issuer_regexp):
+                if self.ca_roots is None:
+                    raise ValueError(
+                        "identity.issuer (or issuer_regexp) is required (unless ca_roots names a "
+                        "private PKI)"
+                    )
+        if self.threshold > len(self.all_authorities):
+            raise ValueError(
+                f"threshold {self.threshold} is more than the {len(self.all_authorities)} signer(s) "
+                "of the set"
+            )
         if self.ca_roots is not None and self.trusted_root is not None:
             raise ValueError("ca_roots and trusted_root are mutually exclusive")
         if self.ca_intermediates is not None and self.ca_roots is None:
             raise ValueError("ca_intermediates needs ca_roots")
+
+    @property
+    def all_authorities(self) -> tuple[Authority, ...]:
+        """Every signer of the set: ``identity``, ``key``, then ``authorities``."""
+        first = (
+            *((Authority(identity=self.identity),) if self.identity else ()),
+            *((Authority(key=self.key),) if self.key else ()),
+        )
+        return (*first, *self.authorities)
+
+
+# The signature check's section: one set of signers, or named sets.
+SignerSection = Signers | dict[str, Signers]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -121,6 +178,8 @@ class WebhookRule:
     config: dict[str, dict[str, Any]] | None = None
     """Policy settings for matching images, keyed by check id (input.config of the Rego policy), laid
     over the section's `config` key by key."""
+    signers: str | None = None
+    """The named signer set (of `signers:`) that verifies matching images (default: by its `images`)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -155,6 +214,11 @@ class WebhookConfig:
     """Worker threads for registry lookups: cold requests beyond this many wait in a queue."""
     max_lookups_per_registry: int = dataclasses.field(default=8, metadata={"ge": 1, "le": 256})
     """Verifications in flight per registry host (more wait in arrival order); raise it for a far registry."""
+    breaker_failures: int = dataclasses.field(default=5, metadata={"ge": 1})
+    """Network failures in a row (no answer by the deadline, refused, reset, 429/5xx) after which a registry
+    is not asked for ``breaker_cooldown_seconds`` (its images are denied at once); then one probe decides."""
+    breaker_cooldown_seconds: float = dataclasses.field(default=30.0, metadata={"ge": 0})
+    """How long a registry whose circuit opened is not asked."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -186,9 +250,26 @@ class VerifierConfig:
 
     @property
     def signers(self) -> Signers | None:
-        """The ``signers:`` section, if present."""
+        """The ``signers:`` section when it is one set (not named sets)."""
         signers = self.sections.get("signers")
         return signers if isinstance(signers, Signers) else None
+
+    def signers_for(self, image: str, name: str | None = None) -> tuple[str, Signers] | None:
+        """The signer set that verifies ``image``: the one set, the set called ``name``, or the first named
+        set whose ``images`` patterns match the image's ``registry/repository``; None when none applies."""
+        section = self.sections.get("signers")
+        if isinstance(section, Signers):
+            return ("signers", section) if name is None or name == "signers" else None
+        if not isinstance(section, dict):
+            return None
+        if name is not None:
+            chosen = section.get(name)
+            return (name, chosen) if chosen is not None else None
+        repository = image_repository(image)
+        for set_name, signers in section.items():
+            if any(fnmatch.fnmatchcase(repository, p) for p in signers.images):
+                return set_name, signers
+        return None
 
     def with_sections(self, **sections: Any) -> VerifierConfig:
         """A copy with these sections replaced (``None`` removes one)."""
@@ -202,3 +283,14 @@ class VerifierConfig:
         return dataclasses.replace(
             self, sections={k: v for k, v in self.sections.items() if k in keys}
         )
+
+
+def image_repository(image: str) -> str:
+    """``registry/repository`` of an image reference (tag and digest left out), as rules match it."""
+    name = image.split("@", 1)[0]
+    if name.startswith("oci-layout:"):
+        path = name[len("oci-layout:") :]
+        head, sep, tail = path.rpartition(":")
+        return "oci-layout:" + (head if sep and "/" not in tail else path)
+    head, sep, tail = name.rpartition(":")
+    return head if sep and "/" not in tail else name

@@ -80,7 +80,7 @@ def command(
     from verifier.checks.sbom_attestation import SbomSection
 
     config = load_base_config(config_file)
-    signers = signer.signers(config.signers)
+    signers = signer.signers(config.sections.get("signers"))
     changes: dict[str, Any] = {}
     if sbom_type:
         changes["format"] = sbom_type

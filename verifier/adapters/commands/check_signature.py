@@ -54,6 +54,8 @@ def command(
     if ca_intermediates is not None and ca_roots is None:
         raise click.UsageError("--ca-intermediates needs --ca-roots")
     config = load_base_config(config_file)
-    signers = signer.signers(config.signers, ca_roots=ca_roots, ca_intermediates=ca_intermediates)
+    signers = signer.signers(
+        config.sections.get("signers"), ca_roots=ca_roots, ca_intermediates=ca_intermediates
+    )
     config = dataclasses.replace(config.with_sections(signers=signers), image=image)
     run_check(config, CHECK_ID, report, sources=signer.sources())
