@@ -100,6 +100,9 @@ def _sarif_validator() -> Any:
 # test_regressions.py::test_sarif_with_a_wrongly_typed_informational_field).
 _INFORMATIONAL = frozenset(
     {"$schema", "columnKind", "fullName", "shortDescription", "fullDescription", "help", "helpUri"}
+    # Read without checking its enum: a rule's default level (results carry their own; severity comes
+    # from the rule's security-severity and tags).
+    | {"defaultConfiguration"}
 )
 
 

@@ -124,12 +124,14 @@ def test_sarif_with_invalid_utf8_is_not_allowed(tmp_path: Path) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="scans slice (SARIF reader): a SARIF document the 2.1.0 schema rejects (here a $schema, a driver "
-    "fullName, a columnKind or a rule description of the wrong shape, or an unknown key) passes (exit 0); "
+    "fullName, a columnKind or a rule description of the wrong shape, an unknown key, a rule default level "
+    "outside the enum) passes (exit 0); "
     "no finding is lost (checked: renamed level/properties keep the severity), but the input is not what "
     "it claims to be",
 )
 @pytest.mark.parametrize(
-    "field", ["$schema", "fullName", "columnKind", "shortDescription", "unknown-key"]
+    "field",
+    ["$schema", "fullName", "columnKind", "shortDescription", "unknown-key", "rule-default-level"],
 )
 def test_sarif_with_a_wrongly_typed_informational_field(tmp_path: Path, field: str) -> None:
     doc = json.loads(
@@ -145,6 +147,10 @@ def test_sarif_with_a_wrongly_typed_informational_field(tmp_path: Path, field: s
         doc["runs"][0]["columnKind"] = ["utf16CodeUnits"]
     elif field == "unknown-key":
         doc["%schema"] = doc.pop("$schema")  # the schema allows no other top-level key
+    elif field == "rule-default-level":
+        doc["runs"][0]["tool"]["driver"]["rules"] = [
+            {"id": "CVE-0000-0001", "defaultConfiguration": {"level": "varning"}}
+        ]
     else:
         doc["runs"][0]["tool"]["driver"]["rules"] = [
             {"id": "CVE-0000-0001", "shortDescription": {"uext": "a rule's text for people"}}
