@@ -30,6 +30,8 @@ from verifier.pipeline.decide import decide
 
 if TYPE_CHECKING:
     from verifier.models.evidence import ImageEvidence
+    from verifier.sources.deadline import Deadline
+    from verifier.sources.oci_registry import RegistryPool
 
 # (image ref, attestations wanted, source options) -> the image's evidence.
 CollectImage = Callable[[str, bool, "SourceOptions"], "ImageEvidence"]
@@ -48,11 +50,11 @@ class SourceOptions:
 
     docker_config: Path | None = None
     timeout: float = 30.0  # seconds for all of an evaluation's registry work (the CLI's --timeout)
-    pool: Any = None
+    pool: RegistryPool | None = None
     lean: bool = False
     # A ``verifier.sources.deadline.Deadline`` for all image collections of one evaluation (set from
     # ``timeout`` when no pool is given, so a command's images share one --timeout deadline).
-    deadline: Any = None
+    deadline: Deadline | None = None
 
 
 @dataclasses.dataclass(frozen=True)

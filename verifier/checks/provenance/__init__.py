@@ -728,7 +728,10 @@ class ProvenanceCheck(Check[ProvenanceSection, PipelineEvidence]):
     meta = META
     section_type = ProvenanceSection
     needs_image = True
-    reads_attestations = True
+
+    def reads_attestations(self, section: ProvenanceSection) -> bool:
+        """Provenance is an attestation."""
+        return True
 
     def collect(self, section: ProvenanceSection, ctx: RunContext) -> PipelineEvidence:
         """The image's attestations and referrers (shared with the other image checks), its BuildKit
