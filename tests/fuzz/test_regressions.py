@@ -149,7 +149,7 @@ def test_sarif_with_a_wrongly_typed_informational_field(tmp_path: Path, field: s
         doc["%schema"] = doc.pop("$schema")  # the schema allows no other top-level key
     elif field == "rule-default-level":
         doc["runs"][0]["tool"]["driver"]["rules"] = [
-            {"id": "CVE-0000-0001", "defaultConfiguration": {"level": "varning"}}
+            {"id": "CVE-0000-0001", "defaultConfiguration": {"level": "critical"}}
         ]
     else:
         doc["runs"][0]["tool"]["driver"]["rules"] = [
