@@ -85,7 +85,7 @@ def image_evaluator(
         pinned: str, policy_config: Mapping[str, Any], signer_set: str | None
     ) -> tuple[Any, Decision]:
         evaluation = evaluate(
-            dataclasses.replace(checks, image=pinned),
+            dataclasses.replace(with_rule_package_rules(checks, policy_config), image=pinned),
             now=datetime.now(UTC).replace(microsecond=0),
             sources=sources,
             policy_overrides=[policy_config],
@@ -94,6 +94,21 @@ def image_evaluator(
         return evaluation.results, evaluation.decision
 
     return evaluate_image
+
+
+def with_rule_package_rules(
+    config: VerifierConfig, policy_config: Mapping[str, Any]
+) -> VerifierConfig:
+    """``config`` whose ``sbom`` section also holds the ``denied_packages`` a webhook rule names in its
+    policy settings: the check matches package rules (ecosystem version order), the policy denies on the
+    matches of the rules its own settings name."""
+    sbom = config.sections.get("sbom")
+    override = policy_config.get("sbom-attestation")
+    extra = override.get("denied_packages") if isinstance(override, Mapping) else None
+    if sbom is None or not isinstance(extra, list | tuple) or not extra:
+        return config
+    rules = tuple(dict.fromkeys((*sbom.denied_packages, *(str(r) for r in extra))))
+    return config.with_sections(sbom=dataclasses.replace(sbom, denied_packages=rules))
 
 
 def tag_resolver(
