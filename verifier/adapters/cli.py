@@ -152,6 +152,9 @@ def cli(verbose: int) -> None:
             format="verifier: %(levelname)s: %(message)s",
             stream=sys.stderr,
         )
+        from verifier._internal.logsafe import install
+
+        install()  # logged values (image names, registry answers) cannot forge lines
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -169,7 +169,10 @@ def normalize_time(value: object) -> str | None:
         return None
     if m[9]:
         offset = timedelta(hours=int(m[10]), minutes=int(m[11]))
-        moment = moment - offset if m[9] == "+" else moment + offset
+        try:
+            moment = moment - offset if m[9] == "+" else moment + offset
+        except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the last datetime
+            return None
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -363,6 +366,8 @@ def read_cyclonedx_xml(data: bytes, name: str) -> SbomSummary:
         ) from None
     except ET.ParseError as exc:
         raise InputError(name, f"not well-formed XML: {exc}") from None
+    except LookupError as exc:  # expat looks up the encoding the XML declaration names
+        raise InputError(name, f"XML in an unknown encoding: {exc}") from None
     m = _CDX_NS.fullmatch(root.tag)
     if not m:
         raise InputError(name, f"not a CycloneDX XML BOM: root element is {root.tag!r}")
@@ -448,7 +453,11 @@ def _spdx2_json(doc: dict[str, Any], name: str) -> SbomSummary:
     if not isinstance(packages, list):
         raise InputError(name, f"SPDX packages is {type(packages).__name__}, not an array")
     described = doc.get("documentDescribes")
-    described_ids = set(described) if isinstance(described, list) else set()
+    described_ids = (
+        {d for d in described if isinstance(d, str)} if isinstance(described, list) else set()
+    )
+    if isinstance(described, list) and not all(isinstance(d, str) for d in described):
+        c.problem("documentDescribes holds a value that is not an SPDX id string")
     count = 0
     for i, pkg in enumerate(packages):
         here = f"packages[{i}]"

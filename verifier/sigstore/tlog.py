@@ -71,7 +71,7 @@ class LogEntry:
         """The canonicalized body as JSON (VerificationFailure if it is not)."""
         try:
             doc = json.loads(self.body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise VerificationFailure(
                 Reason.BUNDLE_MALFORMED, "log entry body is not JSON"
             ) from exc
@@ -110,6 +110,19 @@ def _uint(value: Any, what: str) -> int:
         raise VerificationFailure(Reason.BUNDLE_MALFORMED, f"{what}: expected an integer") from exc
     if number < 0 or number >= 2**63:
         raise VerificationFailure(Reason.BUNDLE_MALFORMED, f"{what}: {number} is out of range")
+    return number
+
+
+# 9999-12-31T23:59:59Z: the last second a datetime can hold (a later integratedTime cannot be compared).
+MAX_UNIX_TIME = 253_402_300_799
+
+
+def _unix_time(value: Any, what: str) -> int:
+    number = _uint(value, what)
+    if number > MAX_UNIX_TIME:
+        raise VerificationFailure(
+            Reason.BUNDLE_MALFORMED, f"{what}: {number} is after the year 9999"
+        )
     return number
 
 
@@ -163,7 +176,7 @@ def entry_from_bundle_json(obj: Any) -> LogEntry:
         kind=str(kv.get("kind", "")),
         version=str(kv.get("version", "")),
         body_b64=_body_text(obj.get("canonicalizedBody")),
-        integrated_time=_uint(integrated, "integratedTime")
+        integrated_time=_unix_time(integrated, "integratedTime")
         if integrated not in (None, "", "0", 0)
         else None,
         set=(
@@ -185,7 +198,7 @@ def entry_from_cosign_annotation(text: str) -> LogEntry:
         doc = json.loads(text)
         payload = doc["Payload"]
         log_id = bytes.fromhex(payload["logID"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise VerificationFailure(
             Reason.BUNDLE_MALFORMED, f"cosign bundle annotation is malformed: {exc}"
         ) from exc
@@ -193,7 +206,7 @@ def entry_from_cosign_annotation(text: str) -> LogEntry:
     try:
         kind_doc = json.loads(body)
         kind, version = str(kind_doc.get("kind", "")), str(kind_doc.get("apiVersion", ""))
-    except (ValueError, AttributeError) as exc:
+    except (ValueError, AttributeError, RecursionError) as exc:
         raise VerificationFailure(
             Reason.BUNDLE_MALFORMED, "cosign bundle body is not a JSON object"
         ) from exc
@@ -203,7 +216,7 @@ def entry_from_cosign_annotation(text: str) -> LogEntry:
         kind=kind,
         version=version,
         body_b64=str(payload["body"]),
-        integrated_time=_uint(payload.get("integratedTime"), "Payload.integratedTime"),
+        integrated_time=_unix_time(payload.get("integratedTime"), "Payload.integratedTime"),
         set=b64decode(doc.get("SignedEntryTimestamp"), "SignedEntryTimestamp"),
         inclusion_proof=None,
     )

@@ -57,7 +57,10 @@ def parse_time(value: str) -> dt.datetime:
     parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         raise ValueError(f"time without a time zone: {value!r}")
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is after the last datetime
+        raise ValueError(f"time out of range: {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,10 @@ class TrustRoot:
                 valid_for = tsa.get("validFor") if isinstance(tsa, dict) else None
                 end = valid_for.get("end") if isinstance(valid_for, dict) else None
                 if end:
-                    bumped = parse_time(end) + dt.timedelta(microseconds=1)
+                    try:
+                        bumped = parse_time(end) + dt.timedelta(microseconds=1)
+                    except OverflowError:  # already the last instant a datetime holds
+                        continue
                     tsa["validFor"]["end"] = bumped.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             try:
                 # TrustedRoot.from_file is the public constructor: hand it the adjusted document.
@@ -272,6 +278,9 @@ def _short(exc: BaseException) -> str:
 def _time_range(obj: Any, where: str, name: str) -> TimeRange:
     if not isinstance(obj, dict) or not isinstance(obj.get("start"), str):
         raise InputError(name, f"{where}: validFor.start is required")
+    if obj.get("end") is not None and not isinstance(obj["end"], str):
+        # Read as "no end" this would make a key valid for ever.
+        raise InputError(name, f"{where}: validFor.end must be an RFC 3339 time string")
     try:
         start = parse_time(obj["start"])
         end = parse_time(obj["end"]) if isinstance(obj.get("end"), str) else None

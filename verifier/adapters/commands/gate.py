@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from verifier.pipeline import Evaluation
+    from verifier.records.gitops_update import Update
     from verifier.sources.release_images import FoundImage
 
 
@@ -142,7 +143,7 @@ def command(
     from verifier.checks.sarif_severity import SarifSection
     from verifier.config import load_config
     from verifier.pipeline import SourceOptions, evaluate
-    from verifier.records.gitops_update import apply_update, parse_update
+    from verifier.records.gitops_update import apply_updates, parse_update
     from verifier.sources.release_images import read_images
 
     config = load_config(config_path)
@@ -204,10 +205,16 @@ def command(
 
     allowed = is_allowed(decision, report)
     if allowed:
-        for spec in specs:
-            apply_update(parse_update(spec.replace("{digest}", evaluation.digest or "")))
+        planned = [
+            parse_update(spec.replace("{digest}", evaluation.digest or "")) for spec in specs
+        ]
         for name in pins:
-            _pin(found[name], evaluation.digests)
+            planned += _pins(found[name], evaluation.digests)
+        # All files or none (InputError says none was changed).
+        for change in apply_updates(planned):
+            click.echo(
+                f"verifier: updated {change.file}: {change.path_text} = {change.value}", err=True
+            )
         if vsa_path:
             _write_vsa(vsa_path, evaluation, policy_dir, now)
 
@@ -223,10 +230,11 @@ def command(
     raise SystemExit(exit_code(decision, report))
 
 
-def _pin(images: list[FoundImage], digests: dict[str, str]) -> None:
-    """Write each image's verified digest where its file names it."""
-    from verifier.records.gitops_update import Update, apply_update
+def _pins(images: list[FoundImage], digests: dict[str, str]) -> list[Update]:
+    """The updates that write each image's verified digest where its file names it."""
+    from verifier.records.gitops_update import Update
 
+    pins = []
     for image in images:
         digest = digests.get(image.ref)
         if digest is None:
@@ -236,7 +244,8 @@ def _pin(images: list[FoundImage], digests: dict[str, str]) -> None:
                 f"{image.file}: only the first YAML document of a file can be pinned; pin "
                 "{image.ref} in the kustomization or values it was rendered from"
             )
-        apply_update(Update(Path(image.file), image.pin_path, image.pin_value(digest)))
+        pins.append(Update(Path(image.file), image.pin_path, image.pin_value(digest)))
+    return pins
 
 
 def _write_vsa(path: Path, evaluation: Evaluation, policy_dir: Path | None, now: datetime) -> None:
