@@ -14,6 +14,17 @@ Scenario = Literal["worst", "best"]
 
 
 @dataclasses.dataclass(frozen=True)
+class Rendering:
+    """One way the source file can render a configuration (a choice of parameter values, a branch).
+
+    ``label`` says which choice (``RepositoryName='*'``); ``document`` is what the cloud then receives.
+    """
+
+    label: str
+    document: Any
+
+
+@dataclasses.dataclass(frozen=True)
 class TrustConfig:
     """One trust configuration as collected by ``verifier.sources.trust_policy_files``.
 
@@ -34,3 +45,8 @@ class TrustConfig:
     admin_permissions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     first_line: int = 1  # where this configuration starts in ``text`` (several may share one file)
+    # Every rendering the file allows (parameter AllowedValues, unknown conditions): the worst decides.
+    # Empty when ``document`` is the only one.
+    renderings: tuple[Rendering, ...] = ()
+    # Set when the reader recognised the configuration but cannot read it (the check reports ``error``).
+    error: str | None = None

@@ -7,7 +7,7 @@ import click
 from verifier.adapters.common import ReportOptions, finish, report_options
 
 CHECK_ID = "oidc-trust"
-VERDICTS = ("fail", "warn-org", "warn-ref", "broken", "indeterminate", "pass")
+VERDICTS = ("fail", "warn-org", "unsupported", "warn-ref", "broken", "indeterminate", "pass")
 
 
 def _verdicts(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[str] | None:
@@ -29,7 +29,7 @@ def _verdicts(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     "deny",
     callback=_verdicts,
     metavar="VERDICTS",
-    help="Comma-separated verdicts that deny (default: fail,warn-org).",
+    help="Comma-separated verdicts that deny (default: fail,warn-org,unsupported).",
 )
 @click.option(
     "--warn",
@@ -63,7 +63,8 @@ def command(
     \b
     Verdicts: fail (outside the intended owner) · warn-org (any repository of one owner) ·
     warn-ref (one repository, any ref or event) · pass · broken (can never match) ·
-    indeterminate (an unresolved template decides).
+    indeterminate (an unresolved template decides) · unsupported (a construct the evaluator does
+    not understand decides: denied unless --warn/--deny say otherwise).
     """
     from verifier.checks.oidc_trust import check_all
     from verifier.sources.files import MIB
