@@ -50,3 +50,6 @@ class TrustConfig:
     renderings: tuple[Rendering, ...] = ()
     # Set when the reader recognised the configuration but cannot read it (the check reports ``error``).
     error: str | None = None
+    # Read from a field that holds a trust policy by definition (``AssumeRolePolicyDocument``,
+    # ``assume_role_policy``), so it is evaluated whatever its action says.
+    by_definition: bool = False

@@ -54,7 +54,8 @@ def test_terraform_hcl_every_shape() -> None:
             f"{base}#google_iam_workload_identity_pool_provider.github": "pass",
             f"{base}#azuread_application_federated_identity_credential.fic": "pass",
             f"{base}#azuread_application_flexible_federated_identity_credential.flex": "warn-org",
-            f"{base}#data.aws_iam_policy_document.dynamic_subjects": "indeterminate",  # dynamic "condition"
+            # dynamic "condition" with for_each over var.subjects, whose default is []: no condition at all
+            f"{base}#data.aws_iam_policy_document.dynamic_subjects": "fail",
         }
     )
 
