@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 Provider = Literal["aws", "gcp", "azure"]
+# A reader marks an expression it cannot evaluate as ``${unsupported-expression: TEXT}``: the check then
+# reports it as not understood (verdict ``unsupported``), not as a deploy-time template.
+UNSUPPORTED_MARK = "unsupported-expression:"
 Scenario = Literal["worst", "best"]
 
 

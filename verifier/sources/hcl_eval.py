@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from verifier.models.trust import UNSUPPORTED_MARK
+
 MAX_DEPTH = 48
 # A document whose choices multiply beyond this is not expanded further (the rest stay templates).
 MAX_RENDERINGS = 32
@@ -30,6 +32,10 @@ MAX_RENDERINGS = 32
 
 class HclEvalError(ValueError):
     """The expression is too deep or malformed (message says which)."""
+
+
+class HclDepthError(HclEvalError):
+    """The expression nests deeper than :data:`MAX_DEPTH`."""
 
 
 class Unknown:
@@ -53,11 +59,20 @@ class Unknown:
 class Choice:
     """One of several values, depending on something the text does not decide (``var.x ? a : b``)."""
 
-    __slots__ = ("label", "options")
+    __slots__ = ("label", "names", "options")
 
-    def __init__(self, label: str, options: list[Any]) -> None:
+    def __init__(self, label: str, options: list[Any], names: list[str] | None = None) -> None:
         self.label = label
         self.options = options
+        self.names = names
+
+    def name(self, index: int) -> str:
+        """What choosing option ``index`` means (``var.strict = false``)."""
+        if self.names is not None and index < len(self.names):
+            return self.names[index]
+        if len(self.options) == 2:
+            return f"{self.label} = {'true' if index == 0 else 'false'}"
+        return f"{self.label}: option {index + 1}"
 
     def __repr__(self) -> str:
         return f"Choice({self.label!r}, {self.options!r})"
@@ -211,7 +226,7 @@ class _Parser:
     def expr(self) -> tuple[Any, ...]:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise HclEvalError(f"expression nests deeper than {MAX_DEPTH} levels")
+            raise HclDepthError(f"expression nests deeper than {MAX_DEPTH} levels")
         cond = self.binary(1)
         if self.peek("?"):
             self.i += 1
@@ -235,7 +250,7 @@ class _Parser:
             self.i += 1
             self.depth += 1
             if self.depth > MAX_DEPTH:
-                raise HclEvalError(f"expression nests deeper than {MAX_DEPTH} levels")
+                raise HclDepthError(f"expression nests deeper than {MAX_DEPTH} levels")
             node = ("un", op, self.unary())
             self.depth -= 1
             return node
@@ -437,7 +452,26 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "values": lambda m: [m[k] for k in sorted(m)],
     "contains": lambda v, x: x in v,
     "one": lambda v: v[0] if v else None,
+    "trimprefix": lambda s, p: s[len(p) :] if s.startswith(p) else s,
+    "trimsuffix": lambda s, p: s[: -len(p)] if p and s.endswith(p) else s,
+    "trim": lambda s, chars: s.strip(chars),
+    "chomp": lambda s: s.rstrip("\r\n"),
+    "substr": lambda s, o, n: s[int(o) :] if int(n) < 0 else s[int(o) : int(o) + int(n)],
+    "startswith": lambda s, p: s.startswith(p),
+    "endswith": lambda s, p: s.endswith(p),
+    "strcontains": lambda s, p: p in s,
+    "title": lambda s: s.title(),
+    "reverse": lambda v: list(reversed(v)),
+    "sort": lambda v: sorted(v, key=str),
+    "slice": lambda v, a, b: v[int(a) : int(b)],
+    "zipmap": lambda k, v: dict(zip(k, v, strict=True)),
+    "coalescelist": lambda *ls: next((x for x in ls if x), []),
 }
+
+
+# Functions whose value the reader itself follows (a file next to the module) or that only apply
+# knows: they stay templates rather than unsupported constructs.
+_READ_BY_THE_READER = frozenset({"file", "templatefile", "filebase64", "timestamp", "uuid"})
 
 
 class Scope:
@@ -471,7 +505,7 @@ class Scope:
         """Render a value from the HCL reader: strings with ``${...}`` evaluated, lists and maps recursively,
         ``dynamic`` blocks expanded."""
         if depth > MAX_DEPTH:
-            raise HclEvalError(f"values nest deeper than {MAX_DEPTH} levels")
+            raise HclDepthError(f"values nest deeper than {MAX_DEPTH} levels")
         if isinstance(value, str):
             return self.template(value)
         if isinstance(value, list):
@@ -509,9 +543,9 @@ class Scope:
 
     def _dynamic(self, label: str, spec: Mapping[str, Any], depth: int) -> Iterator[dict[str, Any]]:
         iterator = spec.get("iterator")
+        if isinstance(iterator, str) and iterator.startswith("${") and iterator.endswith("}"):
+            iterator = iterator[2:-1].strip()
         name = iterator if isinstance(iterator, str) and iterator.isidentifier() else label
-        if isinstance(name, str) and name.startswith("${"):
-            name = name[2:-1]
         contents = spec.get("content")
         content = contents[0] if isinstance(contents, list) and contents else contents
         if not isinstance(content, Mapping):
@@ -549,7 +583,7 @@ class Scope:
             if isinstance(value, Choice):
                 texts = [_text(o) for o in value.options]
                 if all(t is not None for t in texts):
-                    parts.append(Choice(value.label, texts))
+                    parts.append(Choice(value.label, texts, value.names))
                 else:
                     parts.append(text[j:end])
             else:
@@ -561,13 +595,18 @@ class Scope:
         """Evaluate one expression's source text; unknowns come back as :class:`Unknown`."""
         try:
             tree = _Parser(text.strip()).parse()
+        except HclDepthError:
+            raise
         except HclEvalError:
-            return Unknown(text.strip())
+            # Not an expression this evaluator reads: marked, so the check says so instead of taking it
+            # for a template.
+            return Unknown(f"{UNSUPPORTED_MARK} {text.strip()}")
         return self.eval(tree)
 
     # -- expressions -----------------------------------------------------------------------------------
 
     def eval(self, node: tuple[Any, ...]) -> Any:
+        """The value of one syntax-tree node."""
         kind = node[0]
         if kind == "lit":
             return node[1]
@@ -633,6 +672,7 @@ class Scope:
         return Unknown(_source(node))
 
     def ref(self, name: str) -> Any:
+        """A bare name: an iterator bound in this scope, a namespace (``var``), or unknown."""
         scope: Scope | None = self
         while scope is not None:
             if name in scope.bound:
@@ -643,6 +683,7 @@ class Scope:
         return Unknown(name)
 
     def attr(self, base: Any, name: str, node: tuple[Any, ...]) -> Any:
+        """``base.name``: a variable, a local, ``path.module`` or an object's attribute."""
         if isinstance(base, _Namespace):
             if base.name == "var":
                 return self.variables[name] if name in self.variables else Unknown(f"var.{name}")
@@ -656,6 +697,7 @@ class Scope:
         return Unknown(_source(node))
 
     def local(self, name: str) -> Any:
+        """``local.NAME``, rendered once (a local that refers to itself stays unknown)."""
         if name in self._local_values:
             return self._local_values[name]
         if name not in self.locals or name in self._evaluating:
@@ -672,6 +714,7 @@ class Scope:
         return value
 
     def binary(self, node: tuple[Any, ...]) -> Any:
+        """A binary operator over known operands (``&&``/``||`` short-circuit on a known side)."""
         op = node[1]
         left, right = self.eval(node[2]), self.eval(node[3])
         if op in ("&&", "||") and (isinstance(left, bool) or isinstance(right, bool)):
@@ -691,7 +734,7 @@ class Scope:
             if op == "||":
                 return bool(left or right)
             a, b = float(left), float(right)
-            result = {
+            operations: dict[str, Callable[[], float | bool]] = {
                 "<": lambda: a < b,
                 ">": lambda: a > b,
                 "<=": lambda: a <= b,
@@ -701,19 +744,23 @@ class Scope:
                 "*": lambda: a * b,
                 "/": lambda: a / b,
                 "%": lambda: a % b,
-            }[op]()
+            }
+            result = operations[op]()
         except (TypeError, ValueError, ZeroDivisionError):
             return Unknown(_source(node))
-        if isinstance(result, float) and result.is_integer():
+        if not isinstance(result, bool) and result.is_integer():
             return int(result)
         return result
 
     def call(self, node: tuple[Any, ...]) -> Any:
+        """A function call: known functions over known arguments; others unknown or unsupported."""
         _kind, name, arg_nodes, expand = node
         args = [self.eval(a) for a in arg_nodes]
         if expand and args and isinstance(args[-1], list):
             args = [*args[:-1], *args[-1]]
         function = _FUNCTIONS.get(name)
+        if function is None and name not in _READ_BY_THE_READER:
+            return Unknown(f"{UNSUPPORTED_MARK} {_source(node)}")
         if function is None or not all(_known(a) for a in args):
             return Unknown(_source(node))
         try:
@@ -722,6 +769,7 @@ class Scope:
             return Unknown(_source(node))
 
     def for_expr(self, node: tuple[Any, ...]) -> Any:
+        """A ``for`` expression over a known collection."""
         _kind, kind, key_name, value_name, coll_node, key_expr, value_expr, cond, group = node
         collection = self.eval(coll_node)
         if not _known(collection) or not isinstance(collection, list | dict):
@@ -764,10 +812,12 @@ class _Namespace:
 
 def _keep(value: Any, source: str) -> Any:
     """An unknown keeps its source text (``${var.x}``) so the evaluator sees a template."""
+    if isinstance(value, Unknown) and value.text.startswith(UNSUPPORTED_MARK):
+        return "${" + value.text + "}"
     if isinstance(value, Unknown | _Namespace):
         return source
     if isinstance(value, Choice):
-        return Choice(value.label, [_keep(o, source) for o in value.options])
+        return Choice(value.label, [_keep(o, source) for o in value.options], value.names)
     if isinstance(value, list):
         return [_keep(v, source) for v in value]
     if isinstance(value, dict):
@@ -786,7 +836,7 @@ def _join(parts: list[Any]) -> Any:
     flat: list[Any] = []
     for option in options:
         flat.extend(option.options if isinstance(option, Choice) else [option])
-    return Choice(first.label, flat[:MAX_RENDERINGS])
+    return Choice(first.label, flat[:MAX_RENDERINGS], first.names)
 
 
 def _source(node: tuple[Any, ...]) -> str:
@@ -812,7 +862,7 @@ def _source(node: tuple[Any, ...]) -> str:
         return f"{_source(node[1])} ? {_source(node[2])} : {_source(node[3])}"
     if kind == "splat":
         return f"{_source(node[1])}[*]"
-    return kind
+    return str(kind)
 
 
 def expand_choices(value: Any) -> list[tuple[str, Any]]:
@@ -855,9 +905,17 @@ def expand_choices(value: Any) -> list[tuple[str, Any]]:
             break
         combos = grown
     for combo in combos:
-        label = ", ".join(f"{found[i].label} → option {o + 1}" for i, o in sorted(combo.items()))
+        label = ", ".join(found[i].name(o) for i, o in sorted(combo.items()))
         results.append((label, pick(value, combo)))
     return results
 
 
-__all__ = ["MAX_DEPTH", "Choice", "HclEvalError", "Scope", "Unknown", "expand_choices"]
+__all__ = [
+    "MAX_DEPTH",
+    "Choice",
+    "HclDepthError",
+    "HclEvalError",
+    "Scope",
+    "Unknown",
+    "expand_choices",
+]

@@ -600,8 +600,8 @@ def _blocks(
     data: Mapping[str, Any], kind: str, scope: Scope | None = None
 ) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(type, name, body) of every ``resource``/``data`` block, rendered against the module's ``scope``
-    (variable defaults, locals, conditionals, ``dynamic`` blocks). A block whose ``count`` renders to 0 is
-    not created and is left out."""
+    (variable defaults, locals, conditionals, ``dynamic`` blocks). Blocks whose ``count`` may be 0 are still
+    read: a deployment can set the variable that creates them."""
     for entry in data.get(kind) or []:
         if not isinstance(entry, Mapping):
             continue
@@ -610,8 +610,6 @@ def _blocks(
                 for name, body in named.items():
                     if isinstance(body, Mapping):
                         rendered = _render(scope, dict(body), f"{kind} {rtype}.{name}")
-                        if rendered.get("count") == 0:
-                            continue
                         yield str(rtype), str(name), _hcl_strings(rendered)
 
 
@@ -918,7 +916,7 @@ def _with_providers(doc: Any, providers: Mapping[str, str]) -> Any:
         if isinstance(node, list):
             return [walk(x) for x in node]
         if isinstance(node, Choice):
-            return Choice(node.label, [walk(x) for x in node.options])
+            return Choice(node.label, [walk(x) for x in node.options], node.names)
         if isinstance(node, Mapping):
             return {k: walk(v) for k, v in node.items()}
         return node
@@ -1044,7 +1042,18 @@ def _policy_document(
                 f"data.aws_iam_policy_document.{name}: a statement has no attribute "
                 f"{', '.join(fixes)}; Terraform rejects it, and its meaning is lost"
             )
-        own.append(_statement(st))
+        variants = expand_choices(st)
+        if len(variants) == 1:
+            own.append(_statement(st))
+        else:
+            # `test = var.strict ? "StringEquals" : "StringLike"`: one statement per rendering
+            own.append(
+                Choice(  # type: ignore[arg-type]
+                    "statement",
+                    [_statement(v) for _label, v in variants],
+                    [label for label, _v in variants],
+                )
+            )
     statements: list[dict[str, Any]] = []
     for source in _documents_of(body.get("source_policy_documents"), module, path):
         statements = _merge(statements, source)
@@ -1113,13 +1122,18 @@ def _documents_of(value: Any, module: _Module | None, path: str) -> Iterator[lis
             yield [s for s in _as_list(doc.get("Statement")) if isinstance(s, dict)]
 
 
-def _merge(base: list[dict[str, Any]], incoming: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``incoming`` statements replace ``base`` statements with the same non-empty ``Sid``; others are appended."""
+def _merge(base: list[Any], incoming: list[Any]) -> list[Any]:
+    """``incoming`` statements replace ``base`` statements with the same non-empty ``Sid``; others are
+    appended. A statement that is a :class:`Choice` (several renderings) has no ``Sid`` to match."""
     out = list(base)
     for st in incoming:
-        sid = st.get("Sid")
+        sid = st.get("Sid") if isinstance(st, dict) else None
         index = next(
-            (i for i, b in enumerate(out) if sid and isinstance(sid, str) and b.get("Sid") == sid),
+            (
+                i
+                for i, b in enumerate(out)
+                if sid and isinstance(sid, str) and isinstance(b, dict) and b.get("Sid") == sid
+            ),
             None,
         )
         if index is None:

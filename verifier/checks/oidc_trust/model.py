@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from verifier.models import Finding, Location, Severity
-from verifier.models.trust import Scenario, TrustConfig
+from verifier.models.trust import UNSUPPORTED_MARK, Scenario, TrustConfig
 
 
 class TrustVerdict(enum.StrEnum):
@@ -194,6 +194,8 @@ class Collector:
 
     def unknown(self, what: str) -> Bind:
         """A structural template: record it and return the scenario's assumption."""
+        if UNSUPPORTED_MARK in what:
+            return self.not_understood(what)
         if what not in self.templates:
             self.templates.append(what)
         return NONE if self.scenario == "worst" else FULL

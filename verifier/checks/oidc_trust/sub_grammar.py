@@ -17,6 +17,8 @@ import re
 from typing import Literal
 
 from verifier.checks.oidc_trust.model import BROKEN, NONE, Bind, Collector, bind
+from verifier.models import Severity
+from verifier.models.trust import UNSUPPORTED_MARK
 
 Mode = Literal["exact", "exact_ci", "glob"]
 
@@ -116,8 +118,20 @@ def _literal_wildcard(raw: str, masked: str, mode: Mode, what: str, col: Collect
     return False
 
 
+def _unsupported(raw: str, what: str, col: Collector) -> Bind:
+    col.add(
+        "unsupported-construct",
+        f"{what} {raw!r} holds an expression the reader could not evaluate",
+        raw,
+        severity=Severity.HIGH,
+    )
+    return col.not_understood(f"{what} {raw!r}")
+
+
 def eval_sub(raw: str, mode: Mode, col: Collector, what: str = "sub") -> Bind:
     """Evaluate one ``sub`` value (or pattern) to what it pins."""
+    if UNSUPPORTED_MARK in raw:
+        return _unsupported(raw, what, col)
     s = mask(raw)
     if is_template(raw):
         col.add(
@@ -498,6 +512,8 @@ def eval_claim(
     """
     raw = display if display is not None else value
     label = f"{claim} {raw!r}" if display is None else f"sub {raw!r}"
+    if UNSUPPORTED_MARK in value:
+        return _unsupported(raw, claim, col)
     s = mask(value)
     if is_template(value) and claim in _NAME_CLAIMS:
         # One value of a name claim pins exactly one name, whichever is passed in.
