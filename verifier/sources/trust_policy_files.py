@@ -31,6 +31,7 @@ from typing import Any
 
 from verifier.errors import InputError
 from verifier.models.trust import Provider, Rendering, TrustConfig
+from verifier.sources.cloudformation import CloudFormationError, render_role
 from verifier.sources.files import MIB, parse_json, read_text, walk
 from verifier.sources.hcl_eval import Choice, HclEvalError, Scope, expand_choices
 
@@ -366,20 +367,9 @@ def _aws_role(path: str, text: str, role: Mapping[str, Any]) -> TrustConfig:
 
 
 def _from_cloudformation(path: str, text: str, tpl: Mapping[str, Any]) -> list[TrustConfig]:
-    params = {
-        str(k): str(v["Default"])
-        for k, v in (tpl.get("Parameters") or {}).items()
-        if isinstance(v, Mapping) and "Default" in v and not isinstance(v["Default"], list | dict)
-    }
+    """Every ``AWS::IAM::Role`` of a template, its trust document rendered as a deployment renders it
+    (:mod:`verifier.sources.cloudformation`): each allowed parameter value and undecided condition."""
     resources: Mapping[str, Any] = tpl["Resources"]
-    providers = {
-        str(k): str(r.get("Properties", {}).get("Url", ""))
-        for k, r in resources.items()
-        if isinstance(r, Mapping)
-        and r.get("Type") in ("AWS::IAM::OIDCProvider", "Custom::AWSCDKOpenIdConnectProvider")
-        and isinstance(r.get("Properties"), Mapping)
-        and isinstance(r["Properties"].get("Url"), str)
-    }
     configs = []
     for logical_id, res in resources.items():
         if not isinstance(res, Mapping) or res.get("Type") != "AWS::IAM::Role":
@@ -389,17 +379,24 @@ def _from_cloudformation(path: str, text: str, tpl: Mapping[str, Any]) -> list[T
             raise InputError(
                 path, f"resource {logical_id}: AWS::IAM::Role without AssumeRolePolicyDocument"
             )
+        try:
+            rendered, notes = render_role(tpl, props["AssumeRolePolicyDocument"])
+        except CloudFormationError as exc:
+            raise InputError(path, f"resource {logical_id}: {exc}") from None
         admin = _cfn_admin(props, resources, str(logical_id))
+        renderings = (
+            tuple(Rendering(label, doc) for label, doc in rendered) if len(rendered) > 1 else ()
+        )
         configs.append(
             _aws(
                 path,
                 text,
-                props["AssumeRolePolicyDocument"],
+                rendered[0][1],
                 name=str(logical_id),
-                params=params,
-                providers=providers,
                 admin=admin,
+                notes=tuple(notes),
                 trust=True,
+                renderings=renderings,
             )
         )
     return configs

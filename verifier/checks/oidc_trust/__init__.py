@@ -17,6 +17,7 @@ condition on a parameter), each is evaluated and the worst decides.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -69,6 +70,9 @@ def _run(
     config: TrustConfig, scenario: Scenario, unsupported: Scenario = "worst"
 ) -> tuple[TrustVerdict, Collector, dict[str, Any]]:
     col = Collector(config, scenario, unsupported)
+    for note in config.notes:
+        # How the reader rendered the file (a parameter default taken, a value known after apply).
+        col.add("unresolved-template", note, *re.findall(r"parameter (\w+)", note))
     binding: Bind | None
     if config.provider == "aws":
         from verifier.checks.oidc_trust import aws
