@@ -289,8 +289,16 @@ def _is_gcp(d: Mapping[str, Any]) -> bool:
 
 
 def _is_azure(d: Mapping[str, Any]) -> bool:
+    # A credential without subject is still one (the check reports it as invalid, never skips it).
     return "issuer" in d and any(
-        k in d for k in ("subject", "claimsMatchingExpression", "claims_matching_expression")
+        k in d
+        for k in (
+            "subject",
+            "claimsMatchingExpression",
+            "claims_matching_expression",
+            "audiences",
+            "audience",
+        )
     )
 
 
@@ -450,6 +458,7 @@ def _from_plan(path: str, text: str, plan: Mapping[str, Any]) -> list[TrustConfi
         if isinstance(change, Mapping) and isinstance(change.get("change"), Mapping):
             unknown[str(change.get("address"))] = change["change"].get("after_unknown") or {}
     resources = list(_plan_resources((plan.get("planned_values") or {}).get("root_module") or {}))
+    documents = _plan_documents(plan)
     configs: list[TrustConfig] = []
     admin_by_role: dict[str, set[str]] = {}
     for res in resources:
@@ -462,6 +471,11 @@ def _from_plan(path: str, text: str, plan: Mapping[str, Any]) -> list[TrustConfi
         rtype, address, values = res.get("type"), str(res.get("address")), res.get("values") or {}
         if rtype == "aws_iam_role":
             policy = values.get("assume_role_policy")
+            if not policy:
+                # Fed by a data.aws_iam_policy_document whose rendered JSON the plan holds.
+                source = _plan_role_document(plan, address, documents)
+                if source is not None:
+                    policy = documents[source]
             admin = {
                 m.group(1)
                 for m in _ADMIN_ARN.finditer(json.dumps(values.get("managed_policy_arns") or []))
@@ -517,6 +531,53 @@ def _from_plan(path: str, text: str, plan: Mapping[str, Any]) -> list[TrustConfi
                 )
             )
     return configs
+
+
+def _plan_documents(plan: Mapping[str, Any]) -> dict[str, str]:
+    """``data.aws_iam_policy_document`` address → its rendered JSON, from the plan's state and values."""
+    out: dict[str, str] = {}
+    for section in ("prior_state", "planned_values"):
+        root = plan.get(section)
+        if isinstance(root, Mapping) and section == "prior_state":
+            root = root.get("values")
+        module = root.get("root_module") if isinstance(root, Mapping) else None
+        for res in _plan_resources(module if isinstance(module, Mapping) else {}):
+            values = res.get("values")
+            if (
+                res.get("mode") == "data"
+                and res.get("type") == "aws_iam_policy_document"
+                and isinstance(values, Mapping)
+                and isinstance(values.get("json"), str)
+            ):
+                out.setdefault(str(res.get("address")), values["json"])
+    return out
+
+
+def _plan_role_document(
+    plan: Mapping[str, Any], address: str, documents: Mapping[str, str]
+) -> str | None:
+    """The policy document a role's ``assume_role_policy`` expression refers to, when the plan holds it."""
+    parts = address.split(".")
+    prefix: list[str] = []
+    module: Any = (plan.get("configuration") or {}).get("root_module") or {}
+    while len(parts) > 2 and parts[0] == "module" and isinstance(module, Mapping):
+        name = parts[1].split("[")[0]
+        prefix += parts[:2]
+        module = ((module.get("module_calls") or {}).get(name) or {}).get("module") or {}
+        parts = parts[2:]
+    local = ".".join(parts).split("[")[0]
+    for res in module.get("resources") or [] if isinstance(module, Mapping) else []:
+        if not isinstance(res, Mapping) or res.get("address") != local:
+            continue
+        refs = (((res.get("expressions") or {}).get("assume_role_policy")) or {}).get("references")
+        for ref in refs or []:
+            m = re.match(r"(data\.aws_iam_policy_document\.[A-Za-z0-9_-]+)", str(ref))
+            if m:
+                full = ".".join([*prefix, m.group(1)])
+                for candidate in (full, *(a for a in documents if a.startswith(full + "["))):
+                    if candidate in documents:
+                        return candidate
+    return None
 
 
 def _plan_resources(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:

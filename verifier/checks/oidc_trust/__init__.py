@@ -113,13 +113,16 @@ def check(config: TrustConfig) -> CheckResult:
     verdict = worst_verdict
     findings = list(worst.findings)
     if worst.unsupported:
-        understood_verdict, _understood, _ = _run(config, "worst", "best")
+        understood_verdict, understood, _ = _run(config, "worst", "best")
         if understood_verdict != worst_verdict:
             verdict = TrustVerdict.UNSUPPORTED
             facts["verdict_if_understood_narrow"] = understood_verdict.value
             facts["verdict_if_broad"] = worst_verdict.value
             facts["unsupported"] = list(worst.unsupported)
-            findings.append(
+            # Keep what holds either way and what names the construct, not what only the broad guess
+            # implies (a "no condition pins the owner" that is true only if the construct pins nothing).
+            both = {(f.rule, f.message) for f in understood.findings}
+            findings = [
                 Finding(
                     rule="unsupported-construct",
                     severity=Severity.CRITICAL,
@@ -127,8 +130,13 @@ def check(config: TrustConfig) -> CheckResult:
                     f"({'; '.join(worst.unsupported)}): {understood_verdict.value} if it pins the "
                     f"identity, {worst_verdict.value} if it admits everything",
                     location=_first_location(worst.findings, config),
-                )
-            )
+                ),
+                *(
+                    f
+                    for f in findings
+                    if (f.rule, f.message) in both or f.rule in _NOT_UNDERSTOOD_RULES
+                ),
+            ]
     if worst.templates and verdict != TrustVerdict.UNSUPPORTED:
         best_verdict, best, _ = _run(config, "best")
         if best_verdict != worst_verdict:
@@ -212,6 +220,16 @@ def check(config: TrustConfig) -> CheckResult:
         findings=tuple(findings),
         facts=facts,
     )
+
+
+_NOT_UNDERSTOOD_RULES = frozenset(
+    {
+        "gcp-condition-unsupported",
+        "gcp-condition-invalid",
+        "azure-expression-invalid",
+        "unsupported-construct",
+    }
+)
 
 
 def _first_location(findings: Iterable[Finding], config: TrustConfig) -> Location:
