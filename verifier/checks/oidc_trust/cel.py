@@ -69,7 +69,7 @@ _SPACE = re.compile(r"(?:[ \t\n\r\f]+|//[^\n]*)*")
 # langdef.md: BYTES_LIT ::= [bB] STRING_LIT and STRING_LIT ::= [rR]? (quoted): the bytes prefix comes first.
 _STRING_START = re.compile(r"((?:[bB][rR]?|[rR])?)(\'\'\'|\"\"\"|\'|\")")
 _NUMBER = re.compile(
-    r"0[xX][0-9a-fA-F]+[uU]?"
+    r"0x[0-9a-fA-F]+[uU]?"
     r"|[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?"
     r"|[0-9]+[eE][+-]?[0-9]+"
     r"|[0-9]+[uU]?"
@@ -476,11 +476,14 @@ class _Parser:
             for _ in range(count):
                 node = Not(node)
             return node
-        if self.peek("-") and not self._negative_literal():
+        if self.peek("-"):
+            # CEL.g4: a single '-' before a number is part of the literal; a run of them is unary.
             count = 0
-            while self.peek("-") and not self._negative_literal():
-                self.i += 1
+            while self.peek("-", ahead=count):
                 count += 1
+            if count == 1 and self._negative_literal():
+                return self.member()
+            self.i += count
             node = self.member()
             for _ in range(count):
                 node = Neg(node)
@@ -501,6 +504,7 @@ class _Parser:
                     raise CelSyntaxError(f"{name!r} cannot be selected as a field")
                 if self.peek("("):
                     node = Call(node, name, self.args("(", ")"))
+                    _check_macro(node, self.tokens[self.i - 1].pos)
                 elif isinstance(node, Path):
                     node = Path((*node.parts, name))
                 else:
@@ -524,6 +528,9 @@ class _Parser:
     def args(self, open_: str, close: str) -> tuple[Node, ...]:
         self.take(open_)
         items: list[Node] = []
+        if close == "]" and self.peek(",") and self.peek("]", ahead=1):
+            self.i += 2  # `[,]`: an empty list with its optional trailing comma
+            return ()
         if not self.peek(close):
             items.append(self.expr())
             while self.peek(","):
@@ -564,27 +571,33 @@ class _Parser:
             return Literal(name == "true", "bool")
         if name == "null" and not leading_dot:
             return Literal(None, "null")
-        if name in RESERVED or name in _KEYWORDS:
-            raise CelSyntaxError(f"reserved identifier {name!r} at offset {ident.pos}")
+        reserved = name in RESERVED or name in _KEYWORDS
         if self.peek("("):
-            return Call(None, ("." if leading_dot else "") + name, self.args("(", ")"))
+            if reserved:
+                raise CelSyntaxError(f"reserved identifier {name!r} at offset {ident.pos}")
+            call = Call(None, ("." if leading_dot else "") + name, self.args("(", ")"))
+            _check_macro(call, ident.pos)
+            return call
         # A qualified name followed by '{' is a message construction: pkg.Type{field: value}.
         j, parts = self.i, [name]
         while self.peek(".", ahead=j - self.i) and self.peek("IDENT", ahead=j - self.i + 1):
             parts.append(self.tokens[j + 1].text)
             j += 2
         if self.peek("{", ahead=j - self.i):
-            if any(p in RESERVED or p in _KEYWORDS for p in parts):
-                raise CelSyntaxError(
-                    f"reserved identifier in the message type at offset {ident.pos}"
-                )
+            if any(p in _KEYWORDS for p in parts):
+                raise CelSyntaxError(f"keyword in the message type at offset {ident.pos}")
             self.i = j
             return Message(("." if leading_dot else "") + ".".join(parts), self.field_inits())
+        if reserved:
+            raise CelSyntaxError(f"reserved identifier {name!r} at offset {ident.pos}")
         return Path((("." if leading_dot else "") + name,))
 
     def map_entries(self) -> tuple[tuple[Node, Node], ...]:
         self.take("{")
         entries: list[tuple[Node, Node]] = []
+        if self.peek(",") and self.peek("}", ahead=1):
+            self.i += 2
+            return ()
         while not self.peek("}"):
             key = self.expr()
             self.take(":")
@@ -598,6 +611,9 @@ class _Parser:
     def field_inits(self) -> tuple[tuple[str, Node], ...]:
         self.take("{")
         fields: list[tuple[str, Node]] = []
+        if self.peek(",") and self.peek("}", ahead=1):
+            self.i += 2
+            return ()
         while not self.peek("}"):
             name = self.take("IDENT").text
             self.take(":")
@@ -607,6 +623,22 @@ class _Parser:
             self.i += 1
         self.take("}")
         return tuple(fields)
+
+
+# Macros are expanded while parsing (langdef.md "Macros"): with their arity, their arguments must have the
+# macro's shape, or the expression does not parse.
+_COMPREHENSIONS = {"all": (2,), "exists": (2,), "exists_one": (2,), "filter": (2,), "map": (2, 3)}
+
+
+def _check_macro(call: Call, pos: int) -> None:
+    if call.target is None and call.name == "has" and len(call.args) == 1:
+        arg = call.args[0]
+        if not (isinstance(arg, Select) or (isinstance(arg, Path) and len(arg.parts) > 1)):
+            raise CelSyntaxError(f"has() needs a field selection at offset {pos}")
+    elif call.target is not None and len(call.args) in _COMPREHENSIONS.get(call.name, ()):
+        var = call.args[0]
+        if not (isinstance(var, Path) and len(var.parts) == 1):
+            raise CelSyntaxError(f"{call.name}() needs a variable name first at offset {pos}")
 
 
 def _literal(tok: Token, negative: bool = False) -> Literal:
