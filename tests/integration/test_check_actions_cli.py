@@ -169,9 +169,15 @@ def test_missing_path_exits_2_naming_it(capsys: pytest.CaptureFixture[str], tmp_
     assert err == f"verifier: error: {tmp_path / 'missing'}: no such file or directory\n"
 
 
-def test_nothing_to_check_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, _out, err = run([str(tmp_path)], capsys)
-    assert code == 2 and "no workflow (.github/workflows/*.yml) or action.yml file found" in err
+def test_nothing_to_check_is_an_error_verdict(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A directory that holds no workflow or action yields nothing to check: denied, never a pass."""
+    code, report, _err = run_json([str(tmp_path)], capsys)
+    assert code == 1
+    [result] = report["results"]
+    assert result["verdict"] == "error"
+    assert "no workflow (.github/workflows/*.yml) or action.yml file found" in json.dumps(result)
 
 
 @pytest.mark.parametrize(
@@ -193,10 +199,13 @@ def test_bad_config_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, in_assets: None
 ) -> None:
     cfg = tmp_path / "verifier.yaml"
-    cfg.write_text("actions-pinned:\n  polcy: {}\n")
+    cfg.write_text("workflows:\n  polcy: {}\n")
     code, _out, err = run(["repo", "--config", str(cfg)], capsys)
-    assert code == 2 and "unknown key 'polcy'" in err
-    cfg.write_text("actions-pinned:\n  mode: maybe\n")
+    assert code == 2 and "unknown key 'workflows.polcy'" in err
+    cfg.write_text("actions-pinned:\n  mode: warn\n")
+    code, _out, err = run(["repo", "--config", str(cfg)], capsys)
+    assert code == 2 and "unknown key 'actions-pinned' (now: workflows" in err
+    cfg.write_text("workflows:\n  mode: maybe\n")
     code, _out, err = run(["repo", "--config", str(cfg)], capsys)
     assert code == 2 and "mode" in err
 
@@ -205,7 +214,7 @@ def test_warn_mode_from_config_allows(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, in_assets: None
 ) -> None:
     cfg = tmp_path / "verifier.yaml"
-    cfg.write_text("actions-pinned:\n  mode: warn\n")
+    cfg.write_text("workflows:\n  mode: warn\n")
     code, report, _err = run_json(["repo", "--config", str(cfg), "--quiet-skips"], capsys)
     assert code == 0 and report["decision"]["allowed"] is True
     assert (

@@ -106,7 +106,12 @@ def test_missing_file_and_size_limit(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(capsys, "check", "sarif", CRITICAL, "--fail-on", "severe")
-    assert run.code == 2 and "expected a comma-separated list" in run.err
+    assert (
+        run.code == 2 and "expected critical, high, medium, low or unknown; got severe" in run.err
+    )
+    # A list that leaves out a more severe level would let critical findings pass unnoticed.
+    run = run_cli(capsys, "check", "sarif", CRITICAL, "--fail-on", "low,medium")
+    assert run.code == 2 and "leaves out the more severe high, critical" in run.err
     assert run_cli(capsys, "check", "sarif").code == 2
 
 

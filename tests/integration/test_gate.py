@@ -150,17 +150,20 @@ def test_registry_down_is_exit_3(capsys: pytest.CaptureFixture[str], tmp_path: P
 def test_check_missing_from_build_denies_with_reason(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Simulates a build without the oidc-trust check (monkeypatched import): the gate must deny, not skip."""
-    from verifier import gate
+    """Simulates a build without the oidc-trust check (the registry's loader fails to import its module, as
+    a build that left it out would): the gate must deny, not skip."""
+    from verifier.checks import registry
 
-    real = gate._import
+    real = registry.load
 
-    def fake(module: str) -> object:
-        if module == "verifier.checks.oidc_trust":
-            raise gate._Unavailable(f"{module} is not part of this build")
-        return real(module)
+    def fake(check_id: str) -> object:
+        if check_id == "oidc-trust":
+            raise ModuleNotFoundError(
+                "No module named 'verifier.checks.oidc_trust'", name="verifier.checks.oidc_trust"
+            )
+        return real(check_id)
 
-    monkeypatch.setattr(gate, "_import", fake)
+    monkeypatch.setattr(registry, "load", fake)
     run = run_cli(capsys, "gate", "--config", str(_config(tmp_path, CORE)), "--format", "json")
     assert run.code == 1
     doc = json.loads(run.out)

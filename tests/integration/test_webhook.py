@@ -15,6 +15,7 @@ parsing, the rules, the cache and the Rego policy bundle deciding each image.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import json
 import shutil
 import socket
@@ -42,13 +43,20 @@ from tests.integration.webhook_support import (
     make_pki,
     write_pem,
 )
+from verifier.adapters.commands.webhook import load_webhook_config
 from verifier.adapters.webhook import Metrics, create_app
-from verifier.admission.decider import AdmissionDecider, WebhookConfig, load_config
+from verifier.admission.decider import AdmissionDecider, WebhookConfig
 from verifier.models import CheckResult, Finding, Severity
 
 ADMISSION = UPSTREAM / "admission"
 CASES = yaml.safe_load((ASSETS / "admission" / "cases.yaml").read_text())
 CONFIG_FILE = ASSETS / "admission" / "webhook.yaml"
+
+
+def load_config(path: Path) -> WebhookConfig:
+    """The webhook: section of a verifier.yaml, read by the one loader."""
+    return load_webhook_config(path)[0]
+
 
 CHARLIE = "sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff"
 ALICE = "sha256:1234567890123456123456789012345612345678901234561234567890123456"
@@ -474,7 +482,7 @@ def test_large_reviews_beyond_the_limit_wait_then_get_503(pki: Pki) -> None:
 
 def test_slow_verification_denies_within_the_deadline(pki: Pki) -> None:
     verifier = allow_list_verifier(delay=3.0)
-    config = load_config(CONFIG_FILE).model_copy(update={"timeout_margin_seconds": 0.5})
+    config = dataclasses.replace(load_config(CONFIG_FILE), timeout_margin_seconds=0.5)
     srv, _ = _server(pki, config, verifier)
     try:
         with ApiserverClient(srv.port, pki.ca_file, timeout=2) as c:

@@ -176,7 +176,7 @@ def test_command_refuses_unknown_webhook_keys(tmp_path: Path) -> None:
         ]
     )
     assert res.returncode == 2
-    assert "webhook.exempt: Extra inputs are not permitted" in res.stderr
+    assert "unknown key 'webhook.exempt'" in res.stderr
 
 
 def test_command_requires_tls(tmp_path: Path) -> None:

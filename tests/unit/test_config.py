@@ -19,6 +19,7 @@ from verifier.config import (
     resolve_image,
 )
 from verifier.errors import EXIT_INPUT, InputError
+from verifier.models import Severity
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 
@@ -30,15 +31,18 @@ def test_committed_schema_equals_generated() -> None:
 @pytest.mark.parametrize("name", ["verifier.yaml", "verifier-deny.yaml"])
 def test_demo_configs_load_and_match_the_schema(name: str) -> None:
     config = load_config(DEMO / name)
-    assert config.image == "oci-layout:throwaway-key"
-    assert config.signers is not None and config.signers.key == "keys/throwaway-cosign.pub"
+    # Relative paths are relative to the config file's directory.
+    assert config.image == f"oci-layout:{DEMO / 'throwaway-key'}"
+    assert config.signers is not None
+    assert config.signers.key == str(DEMO / "keys" / "throwaway-cosign.pub")
     jsonschema.validate(yaml.safe_load((DEMO / name).read_text()), json_schema())
 
 
 def test_starter_config_is_valid() -> None:
     config = parse_config(yaml.safe_load(STARTER), "starter")
-    assert config.sarif is not None and config.sarif.fail_on == ("critical", "high")
-    assert config.trust_policies is None  # commented out in the starter
+    sarif = config.sections["sarif"]
+    assert sarif.levels == (Severity.CRITICAL, Severity.HIGH)
+    assert "trust_policies" not in config.sections  # commented out in the starter
 
 
 def test_unknown_top_level_key_names_the_key() -> None:
@@ -54,11 +58,18 @@ def test_unknown_nested_key_names_the_path() -> None:
         parse_config({"sarif": {"files": ["a"], "fail_onn": ["high"]}}, "v.yaml")
 
 
-def test_bad_severity_and_empty_files_rejected() -> None:
-    with pytest.raises(InputError, match=r"sarif\.fail_on\.0"):
+def test_bad_severity_rejected_and_fail_on_is_a_threshold() -> None:
+    with pytest.raises(
+        InputError,
+        match=r"sarif: fail_on: expected critical, high, medium, low or unknown; got severe",
+    ):
         parse_config({"sarif": {"files": ["a"], "fail_on": ["severe"]}}, "v.yaml")
-    with pytest.raises(InputError, match=r"sarif\.files"):
-        parse_config({"sarif": {"files": []}}, "v.yaml")
+    with pytest.raises(InputError, match=r"leaves out the more severe high, critical"):
+        parse_config({"sarif": {"files": ["a"], "fail_on": ["low", "medium"]}}, "v.yaml")
+    config = parse_config({"sarif": {"files": ["a"], "fail_on": "medium"}}, "v.yaml")
+    assert config.sections["sarif"].levels == (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM)
+    with pytest.raises(InputError, match=r"sarif\.files: Input should be a valid tuple"):
+        parse_config({"sarif": {"files": "a.sarif"}}, "v.yaml")
 
 
 def test_signer_needs_identity_or_key_and_one_identity_form() -> None:
@@ -109,7 +120,7 @@ def test_empty_file_is_a_config_without_checks(tmp_path: Path) -> None:
     empty = tmp_path / "v.yaml"
     empty.write_text("# nothing yet\n")
     config = load_config(empty)
-    assert config.sarif is None and config.image is None
+    assert config.sections == {} and config.image is None
 
 
 def test_oci_layout_resolved_relative_to_config_dir() -> None:

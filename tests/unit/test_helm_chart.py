@@ -612,8 +612,10 @@ def test_cert_manager_mode() -> None:
 def test_signer_keys_sit_next_to_the_config_and_load(tmp_path: Path) -> None:
     """A key-based signer: the public key from ``signerKeys`` is mounted beside verifier.yaml, the config
     names it relatively, and the webhook's signer policy loads it (the real loader, the demo's throwaway key)."""
+    from datetime import UTC, datetime
+
     from verifier.adapters.commands.webhook import load_webhook_config
-    from verifier.gate import signature_policy
+    from verifier.checks.signature import signature_policy
 
     pem = (REPO / "fixtures" / "demo" / "keys" / "throwaway-cosign.pub").read_text()
     config = "version: 1\nsigners:\n  key: cosign.pub\nwebhook:\n  mode: enforce\n"
@@ -624,7 +626,7 @@ def test_signer_keys_sit_next_to_the_config_and_load(tmp_path: Path) -> None:
         (tmp_path / name).write_text(text)
     _webhook, rest = load_webhook_config(tmp_path / "verifier.yaml")
     assert rest.signers.key == str(tmp_path / "cosign.pub")
-    assert signature_policy(rest.signers).key is not None
+    assert signature_policy(rest.signers, datetime.now(UTC)).key is not None
 
 
 def test_signer_keys_refuse_a_private_key_and_roll_the_pods() -> None:

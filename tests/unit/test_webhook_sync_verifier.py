@@ -17,8 +17,8 @@ import pytest
 from tests.unit.test_admission import BAD, GOOD, admit, pod_review
 from verifier.admission.decider import AdmissionDecider, WebhookConfig
 from verifier.errors import NetworkError
-from verifier.evaluate import decide
 from verifier.models import CheckResult, Decision
+from verifier.pipeline import decide
 
 
 def _result(ref: str, verdict: str) -> CheckResult:

@@ -69,8 +69,27 @@ def _unavailable(name: str) -> click.Command:
 _CMD = "verifier.adapters.commands"
 
 
+class CheckGroup(LazyGroup):
+    """``verifier check``: the commands of the table, and ``verifier check <id>`` for every registered check."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A command of the table, else the generic command of the check with that id."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        from verifier.checks import registry
+
+        try:
+            meta = registry.get(cmd_name)
+        except KeyError:
+            return None
+        from verifier.adapters.commands.check_any import command_for
+
+        return command_for(meta)
+
+
 @click.group(
-    cls=LazyGroup,
+    cls=CheckGroup,
     lazy={
         "sarif": (
             f"{_CMD}.check_sarif:command",
@@ -86,7 +105,11 @@ _CMD = "verifier.adapters.commands"
     },
 )
 def check() -> None:
-    """Run one check and decide with the policy bundle."""
+    """Run one check and decide with the policy bundle.
+
+    Every registered check also runs from its section of a config alone: `verifier check <id> --config
+    verifier.yaml` (the ids are those of docs/checks/).
+    """
 
 
 @click.group(

@@ -9,12 +9,16 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from verifier.errors import EXIT_ALLOWED, EXIT_DENIED, ConfigError
-from verifier.models import CheckResult
+from verifier.models import Decision
+
+if TYPE_CHECKING:
+    from verifier.models.config import VerifierConfig
+    from verifier.pipeline import Evaluation, SourceOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,42 +120,100 @@ def now_utc(report: ReportOptions) -> datetime:
     return report.now or datetime.now(UTC).replace(microsecond=0)
 
 
-def finish(
-    results: Sequence[CheckResult],
+def load_base_config(path: Path | None) -> VerifierConfig:
+    """``--config FILE`` read by the one loader (relative paths resolved to its directory), or an empty
+    config when none was given (a short check then never imports pydantic)."""
+    if path is None:
+        from verifier.models.config import VerifierConfig
+
+        return VerifierConfig()
+    from verifier.config import load_config
+
+    return load_config(path)
+
+
+def with_section(
+    config: VerifierConfig, key: str, section_type: type[Any], changes: Mapping[str, Any]
+) -> VerifierConfig:
+    """``config`` whose ``key`` section is the config's own with ``changes`` (command-line values) laid
+    over it, or a new one made of them; the section's validation errors are usage errors (exit 2)."""
+    base = config.sections.get(key)
+    try:
+        if isinstance(base, section_type):
+            section = dataclasses.replace(base, **changes)
+        else:
+            section = section_type(**changes)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    return config.with_sections(**{key: section})
+
+
+def run_check(
+    config: VerifierConfig,
+    check_id: str,
     report: ReportOptions,
-    config: Mapping[str, Any] | None = None,
-    notices: Sequence[str] = (),
+    *,
+    sources: SourceOptions | None = None,
+    keep_notice: Callable[[str], bool] | None = None,
 ) -> NoReturn:
-    """Decide on ``results`` with the policy, write the report, and exit with the decision's code.
+    """``verifier check <x>``: the pipeline on ``config`` restricted to one check, then the report and exit."""
+    from verifier.pipeline import evaluate
 
-    ``config`` is the per-check policy configuration, placed at ``input.config`` (keyed by check id);
-    ``notices`` (inputs deliberately not checked) go into the report.
-    """
-    from verifier.evaluate import decide
-    from verifier.output import render
-
-    decision, input_doc = decide(
-        results,
-        config or {},
+    evaluation = evaluate(
+        config,
         now=now_utc(report),
+        only={check_id},
+        sources=sources,
         policy_dir=report.policy_dir,
         opa_url=report.opa_url,
     )
+    notices = [n for n in evaluation.notices if keep_notice is None or keep_notice(n)]
+    finish(evaluation, report, notices)
+
+
+def finish(
+    evaluation: Evaluation, report: ReportOptions, notices: Sequence[str] | None = None
+) -> NoReturn:
+    """Write the report of ``evaluation`` (``--explain``/``--input-json`` too) and exit with its code."""
+    emit_report(evaluation, report, notices)
+    sys.exit(exit_code(evaluation.decision, report))
+
+
+def emit_report(
+    evaluation: Evaluation, report: ReportOptions, notices: Sequence[str] | None = None
+) -> None:
+    """The policy input (``--explain`` / ``--input-json``) and the report in ``--format`` (stdout or
+    ``--output``)."""
+    from verifier.output import render
+    from verifier.output._common import image_groups
+
     if report.explain:
-        click.echo(json.dumps(input_doc, indent=2, sort_keys=True), err=True)
+        click.echo(json.dumps(evaluation.policy_input, indent=2, sort_keys=True), err=True)
     if report.input_json:
-        _write(report.input_json, json.dumps(input_doc, indent=2, sort_keys=True) + "\n")
-    text = render(report.format, decision, results, notices)
+        _write(
+            report.input_json, json.dumps(evaluation.policy_input, indent=2, sort_keys=True) + "\n"
+        )
+    text = render(
+        report.format,
+        evaluation.decision,
+        evaluation.results,
+        evaluation.notices if notices is None else notices,
+        image_groups(evaluation.results, evaluation.digests, evaluation.images),
+    )
     if report.output:
         _write(report.output, text)
     else:
         click.echo(text, nl=not text.endswith("\n"))
-    code = EXIT_ALLOWED
-    if not decision.allowed or (report.fail_on_warn and decision.warn):
-        code = EXIT_DENIED
-    if report.exit_zero:
-        code = EXIT_ALLOWED
-    sys.exit(code)
+
+
+def is_allowed(decision: Decision, report: ReportOptions) -> bool:
+    """Allowed, and not turned into a deny by ``--fail-on-warn``."""
+    return decision.allowed and not (report.fail_on_warn and decision.warn)
+
+
+def exit_code(decision: Decision, report: ReportOptions) -> int:
+    """0 allowed, 1 denied (0 with ``--exit-zero``)."""
+    return EXIT_ALLOWED if is_allowed(decision, report) or report.exit_zero else EXIT_DENIED
 
 
 def _write(path: Path, text: str) -> None:

@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from verifier.errors import InputError
-
 if TYPE_CHECKING:
-    from verifier.models.evidence import ImageEvidence
+    from verifier.models.config import SignerSection
+    from verifier.pipeline import SourceOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,60 +56,78 @@ class SignerArgs:
     timeout: float
 
     @property
-    def keyless(self) -> bool:
-        """True when an identity (exact or regexp) was given."""
-        return bool(self.identity or self.identity_regexp)
+    def given(self) -> bool:
+        """True when the command line names a signer (identity or key)."""
+        return bool(self.identity or self.identity_regexp or self.key_path)
 
-    def identity_policy(self, *, issuer_optional: bool = False) -> Any:
-        """The keyless ``IdentityPolicy`` (None for key-only); usage errors for incomplete combinations.
+    def signers(
+        self,
+        base: SignerSection | None,
+        *,
+        ca_roots: Path | None = None,
+        ca_intermediates: Path | None = None,
+    ) -> SignerSection:
+        """The ``signers:`` section to verify with: built from these options when they name a signer,
+        else the config's (one set, or named sets chosen by image); usage errors (exit 2) for incomplete
+        combinations."""
+        from verifier.models.config import Identity, Signers
 
-        ``issuer_optional``: private-PKI certificates may carry no OIDC issuer.
-        """
-        from verifier.sigstore.identity import IdentityPolicy
-
-        if self.key_path is None and not self.keyless:
-            raise click.UsageError(
-                "give --certificate-identity (or --certificate-identity-regexp) with "
-                "--certificate-oidc-issuer for keyless signatures, or --key for key-signed ones"
-            )
-        if not self.keyless:
-            return None
-        if not self.issuer and not issuer_optional:
+        if not self.given:
+            if base is None:
+                raise click.UsageError(
+                    "give --certificate-identity (or --certificate-identity-regexp) with "
+                    "--certificate-oidc-issuer for keyless signatures, or --key for key-signed ones "
+                    "(or a --config whose signers: section names them)"
+                )
+            if isinstance(base, dict):
+                return base
+            changes: dict[str, Any] = {}
+            if self.signature_repository:
+                changes["signature_repo"] = self.signature_repository
+            if self.require_tlog:
+                changes["require_tlog"] = True
+            if self.trusted_root:
+                changes["trusted_root"] = str(self.trusted_root)
+            return dataclasses.replace(base, **changes) if changes else base
+        if (self.identity or self.identity_regexp) and not self.issuer and ca_roots is None:
             raise click.UsageError(
                 "--certificate-oidc-issuer is required with --certificate-identity[-regexp]"
             )
         try:
-            return IdentityPolicy(
-                issuer=self.issuer,
-                identity=self.identity,
-                identity_regexp=self.identity_regexp,
-                claims=self.claims,
+            identity = None
+            if self.identity or self.identity_regexp:
+                from verifier.sigstore.identity import IdentityPolicy
+
+                identity = Identity(
+                    identity=self.identity,
+                    identity_regexp=self.identity_regexp,
+                    issuer=self.issuer,
+                    claims=self.claims,
+                )
+                # Claim names and the regular expression are checked now: a usage error, not a run.
+                IdentityPolicy(
+                    issuer=self.issuer,
+                    identity=self.identity,
+                    identity_regexp=self.identity_regexp,
+                    claims=self.claims,
+                )
+            return Signers(
+                identity=identity,
+                key=str(self.key_path) if self.key_path else None,
+                require_tlog=self.require_tlog,
+                trusted_root=str(self.trusted_root) if self.trusted_root else None,
+                signature_repo=self.signature_repository,
+                ca_roots=str(ca_roots) if ca_roots else None,
+                ca_intermediates=str(ca_intermediates) if ca_intermediates else None,
             )
         except ValueError as exc:
             raise click.UsageError(str(exc)) from exc
 
-    def public_key(self) -> Any:
-        """The ``--key`` public key, or None."""
-        if self.key_path is None:
-            return None
-        from verifier.sigstore.keys import load_pem_public_key
-        from verifier.sources.files import read_bytes
+    def sources(self) -> SourceOptions:
+        """How the registry is reached: credentials and the time budget."""
+        from verifier.pipeline import SourceOptions
 
-        try:
-            return load_pem_public_key(read_bytes(self.key_path, 1024 * 1024))
-        except ValueError as exc:
-            raise InputError(str(self.key_path), str(exc)) from exc
-
-    def collect(self, image: str) -> ImageEvidence:
-        """The image's evidence from its registry or OCI layout, with these options."""
-        from verifier.sources.image import collect_image_evidence
-
-        return collect_image_evidence(
-            image,
-            docker_config=self.docker_config,
-            signature_repo=self.signature_repository,
-            timeout=self.timeout,
-        )
+        return SourceOptions(docker_config=self.docker_config, timeout=self.timeout)
 
 
 def signer_options(func: F) -> F:

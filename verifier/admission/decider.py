@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fnmatch
 import functools
 import hashlib
@@ -38,12 +39,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from verifier.admission.review import (
     AdmissionRequest,
@@ -53,9 +50,10 @@ from verifier.admission.review import (
     images_to_check,
     parse_image,
 )
-from verifier.errors import ConfigError, InputError, VerifierError
-from verifier.evaluate import decide
+from verifier.errors import InputError, VerifierError
 from verifier.models import CheckResult, Decision
+from verifier.models.config import Mode, WebhookConfig, WebhookRule
+from verifier.pipeline import decide, merge_policy_config
 
 log = logging.getLogger("verifier.webhook")
 
@@ -63,64 +61,17 @@ log = logging.getLogger("verifier.webhook")
 VerifyImage = Callable[[str], Any]
 ResolveDigest = Callable[[str], "str | Awaitable[str]"]
 DecideFn = Callable[..., tuple[Decision, dict[str, Any]]]
+# (ref@digest, input.config for the image's rule, the rule's signer set) -> (results, decision): one
+# pipeline evaluation, sync.
+EvaluateImage = Callable[
+    [str, Mapping[str, Any], str | None], tuple[Sequence[CheckResult], Decision]
+]
 Events = Callable[[str, str], None]
 
 # Shown to users when something unexpected happened; the details are in the log.
 UNKNOWN_ERROR = "unknown error, please check the verifier logs"
 MAX_MESSAGE = 1024
 _DURATION_RE = re.compile(r"\A(\d+(?:\.\d+)?)(ms|s|m)?\Z")
-
-
-class Mode(StrEnum):
-    """What a failed image does: deny (``enforce``), admit with warnings (``warn``), admit and log (``audit``)."""
-
-    ENFORCE = "enforce"
-    WARN = "warn"
-    AUDIT = "audit"
-
-
-class WebhookRule(BaseModel):
-    """A rule for images whose ``registry/repository`` matches ``images`` in a namespace matching ``namespaces``.
-
-    Patterns are shell-style (``*`` also matches ``/``): ``ghcr.io/acme/*``, ``docker.io/library/nginx``,
-    ``prod-*``. Unset fields take the section's defaults.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    namespaces: tuple[str, ...] = ("*",)
-    images: tuple[str, ...] = ("*",)
-    mode: Mode | None = None
-    require_digest: bool | None = None
-    config: dict[str, Any] | None = None
-
-
-class WebhookConfig(BaseModel):
-    """The ``webhook:`` section of ``verifier.yaml``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    mode: Mode = Mode.ENFORCE
-    exempt_namespaces: tuple[str, ...] = ("kube-system",)
-    require_digest: bool = True
-    # Per-check policy config for the Rego policy (input.config), keyed by check id.
-    config: dict[str, Any] = Field(default_factory=dict)
-    rules: tuple[WebhookRule, ...] = ()
-    cache_ttl_seconds: float = Field(default=300.0, ge=0)
-    failure_ttl_seconds: float = Field(default=10.0, ge=0)
-    cache_max_entries: int = Field(default=10_000, ge=1)
-    default_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
-    timeout_margin_seconds: float = Field(default=1.0, ge=0)
-    # Upper bound of one shared verification (it may outlive the request that started it).
-    verify_timeout_seconds: float = Field(default=25.0, gt=0)
-    # Worker threads for registry lookups (blocking I/O): cold requests beyond this many wait in a queue.
-    max_concurrent_lookups: int = Field(default=32, ge=1, le=256)
-    # Verifications in flight per registry host; more wait in arrival order (FIFO). Fewer lookups fight less
-    # over the GIL, so a burst is served closer to arrival order, and one slow or frozen registry cannot
-    # hold every worker thread (docs/webhook.md, "Cold lookups"). Raise it for a far registry.
-    max_lookups_per_registry: int = Field(default=8, ge=1, le=256)
-    policy_dir: Path | None = None
-    opa_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +82,7 @@ class ResolvedRule:
     mode: Mode
     require_digest: bool
     config: Mapping[str, Any]
+    signers: str | None = None  # the named signer set of the rule (None: chosen by image pattern)
 
 
 @dataclass(frozen=True)
@@ -143,33 +95,11 @@ class ImageVerdict:
     error: bool = False
 
 
-def load_config(path: Path) -> WebhookConfig:
-    """Read the ``webhook:`` section of ``verifier.yaml`` (an absent section means all defaults)."""
-    from verifier.sources.files import read_text
-
-    text = read_text(path, 1024 * 1024)
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if doc is None:
-        doc = {}
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    section = doc.get("webhook") or {}
-    try:
-        return WebhookConfig.model_validate(section)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"webhook.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from exc
-
-
-def policy_version(config: WebhookConfig, bundle_digest: str) -> str:
-    """A short hash of the webhook config and the policy bundle: cache entries never cross versions."""
+def policy_version(config: WebhookConfig, bundle_digest: str, *extra: Any) -> str:
+    """A short hash of the webhook config, the policy bundle and ``extra`` (e.g. the rest of the
+    configuration, JSON-able): cache entries never cross versions."""
     h = hashlib.sha256()
-    h.update(json.dumps(config.model_dump(mode="json"), sort_keys=True).encode())
+    h.update(json.dumps([dataclasses.asdict(config), *extra], sort_keys=True, default=str).encode())
     h.update(b"\0" + bundle_digest.encode())
     return h.hexdigest()[:16]
 
@@ -288,10 +218,14 @@ class AdmissionDecider:
     def __init__(
         self,
         config: WebhookConfig,
-        verify_image: VerifyImage,
+        verify_image: VerifyImage | None = None,
         *,
+        evaluate_image: EvaluateImage | None = None,
         resolve_digest: ResolveDigest | None = None,
         decide_fn: DecideFn | None = None,
+        policy_dir: Path | None = None,
+        opa_url: str | None = None,
+        version_extra: Any = None,
         bundle_digest: str = "",
         events: Events | None = None,
         now: Callable[[], datetime] | None = None,
@@ -302,8 +236,13 @@ class AdmissionDecider:
         self._on_close = on_close
         self.decision_log = decision_log
         self.config = config
-        self.version = policy_version(config, bundle_digest)
+        if (verify_image is None) == (evaluate_image is None):
+            raise TypeError("give exactly one of verify_image and evaluate_image")
+        self.version = policy_version(config, bundle_digest, version_extra)
         self._verify = verify_image
+        self._evaluate_image = evaluate_image
+        self.policy_dir = policy_dir
+        self.opa_url = opa_url
         self._resolve = resolve_digest
         self._decide: DecideFn = decide_fn or decide
         self._events = events or _no_events
@@ -351,9 +290,10 @@ class AdmissionDecider:
                         i,
                         rule.mode or cfg.mode,
                         cfg.require_digest if rule.require_digest is None else rule.require_digest,
-                        cfg.config if rule.config is None else rule.config,
+                        merge_policy_config(cfg.config, rule.config),
+                        rule.signers,
                     )
-        return ResolvedRule(-1, cfg.mode, cfg.require_digest, cfg.config)
+        return ResolvedRule(-1, cfg.mode, cfg.require_digest, merge_policy_config(cfg.config))
 
     def is_exempt(self, namespace: str) -> bool:
         """True when the namespace is exempt from verification."""
@@ -546,13 +486,12 @@ class AdmissionDecider:
         return digest if isinstance(digest, str) and digest.startswith("sha256:") else ""
 
     def _decide_sync(self, results: list[CheckResult], rule: ResolvedRule) -> Decision:
-        cfg = self.config
         decision, _input = self._decide(
             results,
             dict(rule.config),
             now=self._now(),
-            policy_dir=cfg.policy_dir,
-            opa_url=cfg.opa_url,
+            policy_dir=self.policy_dir,
+            opa_url=self.opa_url,
         )
         return decision
 
@@ -582,21 +521,28 @@ class AdmissionDecider:
     ) -> tuple[list[CheckResult], Decision]:
         """Verify and decide; a sync verifier runs both in ONE worker-thread hop (no second hand-off)."""
         loop = asyncio.get_running_loop()
-        if not inspect.iscoroutinefunction(self._verify):
+        if self._evaluate_image is not None:
+            results, decision = await loop.run_in_executor(
+                self._pool, self._evaluate_image, pinned, rule.config, rule.signers
+            )
+            return _results(list(results)), decision
+        verify = self._verify
+        assert verify is not None  # noqa: S101 - one of the two, checked in __init__
+        if not inspect.iscoroutinefunction(verify):
 
             def work() -> tuple[Any, Decision | None]:
-                value = self._verify(pinned)
+                value = verify(pinned)
                 if inspect.isawaitable(value):
                     return value, None  # awaited on the loop, then decided below
                 results = _results(value)
                 return results, self._decide_sync(results, rule)
 
-            value, decision = await loop.run_in_executor(self._pool, work)
-            if decision is not None:
-                return value, decision
+            value, decided = await loop.run_in_executor(self._pool, work)
+            if decided is not None:
+                return value, decided
             value = await value
         else:
-            value = await self._verify(pinned)
+            value = await verify(pinned)
         results = _results(value)
         decision = await loop.run_in_executor(
             self._pool, functools.partial(self._decide_sync, results, rule)
@@ -659,7 +605,6 @@ __all__ = [
     "VerdictCache",
     "WebhookConfig",
     "WebhookRule",
-    "load_config",
     "parse_timeout",
     "policy_version",
 ]

@@ -6,17 +6,21 @@ safe to run in a worker process). :mod:`verifier.audit.report` aggregates the ou
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from verifier.errors import InputError, VerifierError
 from verifier.models import CheckResult
+from verifier.models.config import VerifierConfig
+from verifier.pipeline import SourceOptions, run_checks
 from verifier.records.decision_log import DecisionRecord, is_decision_log, read_records
 from verifier.records.vsa import PREDICATE_TYPE
 from verifier.sources.files import MIB, read_bytes, read_text
@@ -31,7 +35,7 @@ _REPO_MARKERS = (".github", "action.yml", "action.yaml")
 class Unit:
     """One thing to audit: a repository checkout, a decision log, a VSA file or an image reference."""
 
-    kind: str  # "repository" | "decision-log" | "vsa" | "image"
+    kind: str  # "repository" | "decision-log" | "vsa" | "image" | "scan-report"
     ref: str
     repository: str  # grouping key in the per-repository table ("" for non-repository units)
 
@@ -44,10 +48,11 @@ class UnitOutcome:
     results: list[CheckResult] = field(default_factory=list)
     records: list[DecisionRecord] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    not_checked: list[tuple[str, str]] = field(
-        default_factory=list
-    )  # (path, reason): skipped on purpose
+    # (path, reason): files skipped on purpose
+    not_checked: list[tuple[str, str]] = field(default_factory=list)
     digest: str | None = None
+    # input.config of the unit's checks (per check id), for the audit's decisions.
+    policy_config: dict[str, Any] = field(default_factory=dict)
 
 
 def _is_repository(path: Path) -> bool:
@@ -60,8 +65,9 @@ def plan(inputs: Sequence[str]) -> tuple[list[Unit], list[tuple[str, str]]]:
     A directory is a repository when it holds ``.github`` or an ``action.yml``; otherwise each immediate
     subdirectory that is one is audited as a repository (a folder of checkouts), and if there are none the
     directory itself is audited (e.g. a folder of trust policies). ``*.jsonl`` files are decision logs,
-    ``*.intoto.json`` / VSA statements are gate records, ``*.txt`` files are image lists (one reference per
-    line, ``#`` comments), and anything that looks like an image reference is an image.
+    ``*.intoto.json`` / VSA statements are gate records, ``*.sarif`` / ``*.sarif.json`` files are scan reports,
+    ``*.txt`` files are image lists (one reference per line, ``#`` comments), and anything that looks like an
+    image reference is an image.
     """
     units: dict[tuple[str, str], Unit] = {}
     bad: list[tuple[str, str]] = []
@@ -99,6 +105,8 @@ def plan(inputs: Sequence[str]) -> tuple[list[Unit], list[tuple[str, str]]]:
                         bad.append((f"{given}:{number}", f"not an image reference: {ref!r}"))
             elif path.name.endswith((".intoto.json", ".vsa.json")):
                 add(Unit("vsa", given, ""))
+            elif path.name.endswith((".sarif", ".sarif.json")):
+                add(Unit("scan-report", given, ""))
             else:
                 add(Unit("repository", given, path.parent.resolve().name))
         elif _IMAGE_REF.match(given):
@@ -129,20 +137,74 @@ def _file_digest(paths: Sequence[str]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _audit_repository(unit: Unit, outcome: UnitOutcome) -> None:
-    from verifier.checks.actions_pinned import check_files
-    from verifier.checks.oidc_trust import check_all
-    from verifier.sources.trust_policy_files import load_configs
-    from verifier.sources.workflow_files import read_all
+@dataclass(frozen=True)
+class AuditOptions:
+    """What every unit is audited with: the user's configuration (its check settings and signers), how
+    registries are reached, and the evaluation time.
 
+    As everywhere, a section that is present turns its check on: with check sections in the config only
+    those checks run; a config without any (no ``--config``) audits with every check's defaults.
+    """
+
+    config: VerifierConfig
+    sources: SourceOptions
+    now: datetime
+
+    def runs(self, check_id: str) -> bool:
+        """Whether ``check_id`` is audited."""
+        from verifier.checks import registry
+
+        configured = [m for m in registry.CHECKS if m.section in self.config.sections]
+        return not configured or any(m.id == check_id for m in configured)
+
+
+def _evaluate_into(
+    outcome: UnitOutcome, config: VerifierConfig, check_id: str, options: AuditOptions
+) -> None:
+    """The pipeline's checks (``check_id`` only) on the unit; results and settings into ``outcome``."""
+    run = run_checks(config, now=options.now, only={check_id}, sources=options.sources)
+    outcome.results += run.results
+    outcome.policy_config.update(run.policy_config)
+    if run.digest:
+        outcome.digest = run.digest
+
+
+def _audit_repository(unit: Unit, outcome: UnitOutcome, options: AuditOptions) -> None:
+    """The workflow and trust-policy checks under a repository checkout, with the user's settings for
+    them (paths replaced by the repository); a repository without trust policies is not a problem."""
+    from verifier.checks.actions_pinned import WorkflowsSection
+    from verifier.checks.oidc_trust import TrustPoliciesSection
+    from verifier.sources.workflow_files import discover
+
+    config = options.config
+    workflows = config.sections.get("workflows")
+    trust = config.sections.get("trust_policies")
+    found = discover([unit.ref])
+    outcome.not_checked += found.skipped
+    # Without a workflows: section a repository need not hold workflows (a folder of trust policies);
+    # with one, the audit judges as the gate does: nothing to check is an error verdict.
+    configured = isinstance(workflows, WorkflowsSection)
+    if (configured or found.files or found.unlistable) and options.runs("actions-pinned"):
+        section = (
+            dataclasses.replace(workflows, paths=(unit.ref,))
+            if isinstance(workflows, WorkflowsSection)
+            else WorkflowsSection(paths=(unit.ref,))
+        )
+        try:
+            _evaluate_into(
+                outcome, config.with_sections(workflows=section), "actions-pinned", options
+            )
+        except VerifierError as exc:
+            outcome.problems.append(f"{unit.ref}: workflows: {exc.diagnostics()}")
+    section_trust = (
+        dataclasses.replace(trust, paths=(unit.ref,))
+        if isinstance(trust, TrustPoliciesSection)
+        else TrustPoliciesSection(paths=(unit.ref,))
+    )
     try:
-        files, found = read_all([unit.ref])
-        outcome.not_checked += found.skipped
-        outcome.results += check_files([(f.path, f.kind, f.text, f.problem) for f in files], {})
-    except VerifierError as exc:
-        outcome.problems.append(f"{unit.ref}: workflows: {exc.diagnostics()}")
-    try:
-        outcome.results += check_all(load_configs([unit.ref]))
+        if options.runs("oidc-trust"):
+            trust_config = config.with_sections(trust_policies=section_trust)
+            _evaluate_into(outcome, trust_config, "oidc-trust", options)
     except InputError as exc:
         if not exc.problem.startswith("no trust configuration found"):
             outcome.problems.append(f"{unit.ref}: trust policies: {exc.diagnostics()}")
@@ -183,32 +245,46 @@ def _audit_vsa(unit: Unit, outcome: UnitOutcome) -> None:
         outcome.problems.append(f"{unit.ref}: not a readable SLSA verification summary: {exc}")
 
 
-def _audit_image(unit: Unit, outcome: UnitOutcome, options: dict[str, Any]) -> None:
-    """The signature check on one image, with the signer given to ``verifier audit`` (a ``Signers``)."""
-    from verifier.checks.signature import evaluate
-    from verifier.gate import signature_policy
-    from verifier.sources.image import collect_image_evidence
+def _audit_image(unit: Unit, outcome: UnitOutcome, options: AuditOptions) -> None:
+    """The image checks of the user's configuration (at least ``signers:``) on one image."""
+    from verifier.checks import registry
 
-    signers = options.get("signers")
-    if signers is None:
+    config = options.config
+    if "signers" not in config.sections:
         outcome.problems.append(
             f"{unit.ref}: no signer policy: give --certificate-identity(-regexp) with "
-            "--certificate-oidc-issuer, or --key"
+            "--certificate-oidc-issuer, or --key (or a --config with signers:)"
         )
         return
-    evidence = collect_image_evidence(
-        unit.ref, docker_config=options.get("docker_config"), timeout=10.0
+    image = dataclasses.replace(config, image=unit.ref)
+    for meta in registry.CHECKS:
+        if meta.section in config.sections and registry.load(meta.id).needs_image:
+            _evaluate_into(outcome, image, meta.id, options)
+
+
+def _audit_scan_report(unit: Unit, outcome: UnitOutcome, options: AuditOptions) -> None:
+    """The sarif-severity check on one scan report, with the config's ``sarif:`` settings."""
+    from verifier.checks.sarif_severity import SarifSection
+
+    if not options.runs("sarif-severity"):
+        outcome.not_checked.append((unit.ref, "the config turns sarif-severity off"))
+        return
+    base = options.config.sections.get("sarif")
+    section = (
+        dataclasses.replace(base, files=(unit.ref,))
+        if isinstance(base, SarifSection)
+        else SarifSection(files=(unit.ref,))
     )
-    outcome.results.append(evaluate(evidence, signature_policy(signers)))
-    outcome.digest = evidence.digest
+    _evaluate_into(outcome, options.config.with_sections(sarif=section), "sarif-severity", options)
+    outcome.digest = "sha256:" + hashlib.sha256(read_bytes(unit.ref, 64 * MIB)).hexdigest()
 
 
-def audit_unit(unit: Unit, image_options: dict[str, Any] | None = None) -> UnitOutcome:
+def audit_unit(unit: Unit, options: AuditOptions) -> UnitOutcome:
     """Run every applicable check on one unit. Never raises for bad input: problems are recorded."""
     outcome = UnitOutcome(unit)
     try:
         if unit.kind == "repository":
-            _audit_repository(unit, outcome)
+            _audit_repository(unit, outcome, options)
         elif unit.kind == "decision-log":
             records, problems = read_records(unit.ref)
             outcome.records += records
@@ -217,7 +293,9 @@ def audit_unit(unit: Unit, image_options: dict[str, Any] | None = None) -> UnitO
         elif unit.kind == "vsa":
             _audit_vsa(unit, outcome)
         elif unit.kind == "image":
-            _audit_image(unit, outcome, image_options or {})
+            _audit_image(unit, outcome, options)
+        elif unit.kind == "scan-report":
+            _audit_scan_report(unit, outcome, options)
     except VerifierError as exc:
         outcome.problems.append(f"{unit.ref}: {exc.diagnostics()}")
     return outcome

@@ -33,14 +33,17 @@ A waiver without a reason is rejected (the finding stays, with ``ignore_rejected
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from verifier.checks import registry
+from verifier.checks._base import Check, RunContext
 from verifier.errors import ConfigError, InputError
 from verifier.models import CheckResult, Finding, Location, Severity
+from verifier.models.config import STRICT
 from verifier.workflows.yaml_nodes import (
     MappingNode,
     Node,
@@ -1011,3 +1014,101 @@ def check_files(
         else:
             results.append(check_text(path, kind, text, policy=policy))
     return results
+
+
+# --- the check as the pipeline runs it -------------------------------------------------------------------
+
+PinMode = Literal["hash-pin", "ref-pin", "any"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WorkflowsSection:
+    """GitHub Actions files (check `actions-pinned`)."""
+
+    __pydantic_config__ = STRICT
+
+    paths: tuple[str, ...] = ()
+    """Workflow files, action.yml files, .github directories or repository roots (`verifier check actions`
+    takes them from its arguments; an empty list in the gate gives verdict error)."""
+    policy: dict[str, PinMode] = dataclasses.field(default_factory=dict)
+    """Pin policy: pattern (*, owner/*, owner/repo, owner/repo/*, owner/repo/path) to mode; the most
+    specific pattern wins (default {"*": hash-pin})."""
+    mode: Literal["deny", "warn"] = "deny"
+    """Whether unpinned actions deny or only warn (a roll-out mode)."""
+    deny_rules: tuple[str, ...] | None = None
+    """Rule ids whose unwaived findings deny (default: unpinned-uses, invalid-uses, unpinned-image)."""
+    warn_rules: tuple[str, ...] | None = None
+    """Rule ids whose unwaived findings warn (default: noncanonical-sha, local-action-checkout)."""
+    warn_waived: bool | None = None
+    """Warn about waived findings (default: true)."""
+    max_size: int = dataclasses.field(default=4, metadata={"ge": 1})
+    """Treat workflow/action files larger than this many MiB as unreadable."""
+
+    def __post_init__(self) -> None:
+        try:
+            PinPolicy.from_config({"policy": self.policy or None})
+        except ConfigError as exc:
+            raise ValueError(exc.diagnostics()) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkflowEvidence:
+    """The workflow and action files found under the paths, as read (text or the reason it is missing)."""
+
+    files: tuple[tuple[str, str, str | None, str | None], ...]
+
+
+class ActionsPinnedCheck(Check[WorkflowsSection, WorkflowEvidence]):
+    """``actions-pinned``: every workflow and action file's ``uses:`` and images pinned."""
+
+    meta = META
+    section_type = WorkflowsSection
+
+    def collect(self, section: WorkflowsSection, ctx: RunContext) -> WorkflowEvidence:
+        """Find and read the files (files skipped on purpose become notices)."""
+        from verifier.sources.files import MIB
+        from verifier.sources.workflow_files import read_all, skip_notices
+
+        files, found = read_all(list(section.paths), section.max_size * MIB)
+        for text in skip_notices(found):
+            ctx.notice(text)
+        for f in files:
+            ctx.record_input(f.path, f.kind)
+        return WorkflowEvidence(tuple((f.path, f.kind, f.text, f.problem) for f in files))
+
+    def judge(
+        self, evidence: WorkflowEvidence, section: WorkflowsSection, ctx: RunContext
+    ) -> list[CheckResult]:
+        """One result per file; an error result when the paths hold no workflow or action at all."""
+        if not evidence.files:
+            where = ", ".join(section.paths) or "workflows.paths"
+            return [
+                _error_result(
+                    where,
+                    "workflow",
+                    "no workflow (.github/workflows/*.yml) or action.yml file found",
+                )
+            ]
+        return check_files(evidence.files, self.policy_config(section, evidence))
+
+    def policy_config(
+        self, section: WorkflowsSection, evidence: WorkflowEvidence | None
+    ) -> dict[str, Any]:
+        """mode, plus the policy and rule lists when the section sets them."""
+        out: dict[str, Any] = {"mode": section.mode}
+        if section.policy:
+            out["policy"] = dict(section.policy)
+        if section.deny_rules is not None:
+            out["deny_rules"] = list(section.deny_rules)
+        if section.warn_rules is not None:
+            out["warn_rules"] = list(section.warn_rules)
+        if section.warn_waived is not None:
+            out["warn_waived"] = section.warn_waived
+        return out
+
+    def subject(self, section: WorkflowsSection, ctx: RunContext) -> str:
+        """The configured paths."""
+        return ", ".join(section.paths)
+
+
+CHECK = ActionsPinnedCheck()

@@ -21,11 +21,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from verifier.checks import registry
+from verifier.checks._base import Check, RunContext
 from verifier.errors import InputError
 from verifier.models import CheckResult, Finding, Location, Severity
+from verifier.models.config import STRICT
 from verifier.sources.scan_reports import Rule, Run, SarifResult, ScanDocument, TrivyResult
 
 if TYPE_CHECKING:
@@ -518,3 +520,145 @@ def vex_waiver(documents: Sequence[VexDocument]) -> WaiverSource:
         )
 
     return waiver
+
+
+# --- the check as the pipeline runs it -------------------------------------------------------------------
+
+
+def _no_input_result(subject: str, reason: str) -> CheckResult:
+    return CheckResult(check=CHECK_ID, subject=subject, verdict="error", facts={"error": reason})
+
+
+# From least to most severe, as thresholds read them (trivy --severity, grype --fail-on).
+_THRESHOLD_ORDER: tuple[Severity, ...] = (
+    Severity.UNKNOWN,
+    Severity.LOW,
+    Severity.MEDIUM,
+    Severity.HIGH,
+    Severity.CRITICAL,
+)
+
+
+def fail_on_levels(value: str | Sequence[str]) -> tuple[Severity, ...]:
+    """The severities that deny, from a threshold (``high`` = high and above) or a list of levels.
+
+    A list is accepted only when it is closed upwards: naming a level but leaving out a more severe one
+    (``low,medium``) would let critical findings pass unnoticed, so it is an error (ValueError).
+    """
+    names = [value] if isinstance(value, str) else list(value)
+    names = [n.strip().lower() for part in names for n in part.split(",") if n.strip()]
+    if not names:
+        raise ValueError("fail_on: name a severity (critical, high, medium, low, unknown)")
+    try:
+        levels = {Severity(n) for n in names}
+    except ValueError:
+        raise ValueError(
+            f"fail_on: expected critical, high, medium, low or unknown; got {', '.join(names)}"
+        ) from None
+    if Severity.INFO in levels:
+        raise ValueError("fail_on: expected critical, high, medium, low or unknown; got info")
+    lowest = min(_THRESHOLD_ORDER.index(level) for level in levels)
+    expected = _THRESHOLD_ORDER[lowest:]
+    missing = [level.value for level in expected if level not in levels]
+    if len(names) > 1 and missing:
+        raise ValueError(
+            f"fail_on: {', '.join(names)} leaves out the more severe {', '.join(missing)}; "
+            f"give the threshold alone ({_THRESHOLD_ORDER[lowest].value} means "
+            f"{_THRESHOLD_ORDER[lowest].value} and above)"
+        )
+    return tuple(reversed(expected))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SarifSection:
+    """Scanner reports (check `sarif-severity`): Trivy SARIF or Trivy JSON."""
+
+    __pydantic_config__ = STRICT
+
+    files: tuple[str, ...] = ()
+    """SARIF 2.1.0 or Trivy JSON reports; a missing file is exit 2 (`verifier check sarif` takes them from
+    its arguments; an empty list in the gate gives verdict error)."""
+    fail_on: str | tuple[str, ...] = "high"
+    """The lowest severity that denies: critical, high, medium, low or unknown (`high` = high and
+    critical). A list is accepted when it leaves out no level more severe than one it names."""
+    ignore_files: tuple[str, ...] = ()
+    """.trivyignore / .trivyignore.yaml files (Trivy's semantics, with expiry)."""
+    vex: tuple[str, ...] = ()
+    """OpenVEX, CycloneDX VEX or CSAF VEX documents."""
+    ignore_unfixed: bool = False
+    """Waive vulnerabilities that have no fixed version."""
+    deny_ids: tuple[str, ...] = ()
+    """Ids that deny at any severity unless waived."""
+    max_size: int = dataclasses.field(default=64, metadata={"ge": 1})
+    """Refuse report files larger than this many MiB (checked before parsing)."""
+
+    def __post_init__(self) -> None:
+        fail_on_levels(self.fail_on)
+
+    @property
+    def levels(self) -> tuple[Severity, ...]:
+        """The severities that deny, most severe first."""
+        return fail_on_levels(self.fail_on)
+
+
+@dataclasses.dataclass(frozen=True)
+class SarifEvidence:
+    """The decoded reports (by path) and the waivers read from ignore files and VEX documents."""
+
+    reports: tuple[tuple[str, ScanDocument], ...]
+    waivers: tuple[WaiverSource, ...]
+    ignore_file_problems: tuple[str, ...]
+
+
+class SarifSeverityCheck(Check[SarifSection, SarifEvidence]):
+    """``sarif-severity``: every report's findings within the severity policy."""
+
+    meta = META
+    section_type = SarifSection
+
+    def collect(self, section: SarifSection, ctx: RunContext) -> SarifEvidence:
+        """Read the waivers, then every report (size-capped before parsing)."""
+        from verifier.sources.files import MIB
+        from verifier.sources.sarif_waivers import load_sarif_waivers
+        from verifier.sources.scan_reports import load_scan_report
+
+        waivers, problems = load_sarif_waivers(
+            section.ignore_files, section.vex, section.ignore_unfixed, ctx.now
+        )
+        for path in section.ignore_files:
+            ctx.record_input(path, "ignore-file")
+        for path in section.vex:
+            ctx.record_input(path, "vex")
+        reports = []
+        for path in section.files:
+            reports.append((path, load_scan_report(path, section.max_size * MIB)))
+            ctx.record_input(path, "scan-report")
+        return SarifEvidence(tuple(reports), tuple(waivers), tuple(problems))
+
+    def judge(
+        self, evidence: SarifEvidence, section: SarifSection, ctx: RunContext
+    ) -> list[CheckResult]:
+        """One result per report; an error result when no report is configured."""
+        if not evidence.reports:
+            return [_no_input_result("sarif.files", "no scan report configured")]
+        return [
+            evaluate(doc, path, fail_on=section.levels, waivers=evidence.waivers, now=ctx.now)
+            for path, doc in evidence.reports
+        ]
+
+    def policy_config(
+        self, section: SarifSection, evidence: SarifEvidence | None
+    ) -> dict[str, Any]:
+        """fail_on (every level that denies), deny_ids and the malformed ignore-file lines."""
+        return {
+            "fail_on": [level.value for level in section.levels],
+            "deny_ids": list(section.deny_ids),
+            "ignore_file_problems": list(evidence.ignore_file_problems) if evidence else [],
+        }
+
+    def subject(self, section: SarifSection, ctx: RunContext) -> str:
+        """The report files."""
+        return ", ".join(section.files)
+
+
+CHECK = SarifSeverityCheck()

@@ -20,11 +20,15 @@ denied packages and licences.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from verifier.checks import registry
+from verifier.checks._base import Check, RunContext
 from verifier.models import CheckResult, Finding, Location, Severity
+from verifier.models.config import STRICT
 from verifier.models.evidence import AttestationLayer, ImageEvidence, ReferrerBundle
 from verifier.sbom.intoto import (
     AttestationProblem,
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
     from verifier.checks.signature import SignaturePolicy
 
 CHECK_ID = "sbom-attestation"
+META = registry.get(CHECK_ID)
 LEGACY_PREDICATE_ANNOTATION = "predicateType"
 BUNDLE_PREDICATE_ANNOTATION = "dev.sigstore.bundle.predicateType"
 # Purls listed per SBOM in the facts. Real image SBOMs have a few thousand; the cap keeps the policy input
@@ -335,6 +340,27 @@ def _facts(
     return facts
 
 
+def any_verifier(verifiers: Sequence[Verify]) -> Verify:
+    """A :data:`Verify` that accepts what any of ``verifiers`` accepts (the signers of a set); when none
+    does, the first one's failure is reported."""
+    if len(verifiers) == 1:
+        return verifiers[0]
+
+    def verify(att: Attestation) -> Verified:
+        from verifier.sigstore.errors import VerificationFailure
+
+        first: VerificationFailure | None = None
+        for one in verifiers:
+            try:
+                return one(att)
+            except VerificationFailure as exc:
+                first = first or exc
+        assert first is not None  # noqa: S101 - verifiers is not empty
+        raise first
+
+    return verify
+
+
 def make_verifier(policy: SignaturePolicy, image_digest: str) -> Verify:
     """A :data:`Verify` from the signature check's signer policy (same identity / key / trust root).
 
@@ -404,3 +430,109 @@ def make_verifier(policy: SignaturePolicy, image_digest: str) -> Verify:
         )
 
     return verify
+
+
+# --- the check as the pipeline runs it -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SbomSection:
+    """A verified SBOM attestation on the image (check `sbom-attestation`), from the configured signer."""
+
+    __pydantic_config__ = STRICT
+
+    required: bool = True
+    """Deny when no verified SBOM attestation names the image digest."""
+    format: Literal["", "spdx", "cyclonedx"] = ""
+    """Require this SBOM format (default: either)."""
+    max_age: str = ""
+    """Deny SBOMs older than this Go duration, e.g. 720h (measured from the evaluation time)."""
+    denied_packages: tuple[str, ...] = ()
+    """purl patterns (with an optional version range) that deny, e.g. pkg:npm/lodash@<4.17.21."""
+    denied_licenses: tuple[str, ...] = ()
+    """SPDX licence ids that deny."""
+    allowed_licenses: tuple[str, ...] = ()
+    """If set, every licence must be one of these."""
+    digest_must_match: bool = True
+    """Deny when the SBOM names image digests and none is this image's."""
+    require_valid: bool = False
+    """Deny (not warn) when an SBOM fails schema (CycloneDX) or structural (SPDX) validation."""
+    max_size: int = dataclasses.field(default=128, metadata={"ge": 1})
+    """Refuse SBOM payloads larger than this many MiB (checked before parsing)."""
+
+
+@dataclass(frozen=True)
+class SbomEvidence:
+    """The signer set's policies (the signature check's) and the image's evidence, attestations included;
+    ``no_set`` names the image when no signer set applies to it."""
+
+    policies: list[SignaturePolicy]
+    image: ImageEvidence | None
+    no_set: str | None = None
+
+
+class SbomAttestationCheck(Check[SbomSection, SbomEvidence]):
+    """``sbom-attestation``: a verified SBOM attestation for the image, within the SBOM policy."""
+
+    meta = META
+    section_type = SbomSection
+    needs_image = True
+    reads_attestations = True
+
+    def collect(self, section: SbomSection, ctx: RunContext) -> SbomEvidence:
+        """The policies of the image's signer set and the image's attestations."""
+        from verifier.checks.signature import signature_policies, signer_set_for
+        from verifier.errors import ConfigError
+
+        if "signers" not in ctx.config.sections:
+            raise ConfigError(
+                "sbom: needs signers: (the SBOM attestation must be signed by a trusted signer)"
+            )
+        chosen = signer_set_for(ctx)
+        if chosen is None:
+            return SbomEvidence([], None, no_set=ctx.image or "(no image)")
+        return SbomEvidence(signature_policies(chosen[1], ctx.now), ctx.image_evidence())
+
+    def judge(
+        self, evidence: SbomEvidence, section: SbomSection, ctx: RunContext
+    ) -> list[CheckResult]:
+        """Verify each attestation with the signer set and read the SBOMs it carries."""
+        from verifier.sources.files import MIB
+
+        if evidence.image is None:
+            reason = f"no signer set applies to {evidence.no_set} (set its `images:` patterns)"
+            return [
+                CheckResult(
+                    check=CHECK_ID,
+                    subject=evidence.no_set or "(no image)",
+                    verdict="error",
+                    facts={"error": reason},
+                )
+            ]
+        verify = any_verifier([make_verifier(p, evidence.image.digest) for p in evidence.policies])
+        return [
+            evaluate(
+                evidence.image,
+                verify,
+                sbom_type=section.format or None,
+                max_sbom_bytes=section.max_size * MIB,
+            )
+        ]
+
+    def policy_config(self, section: SbomSection, evidence: SbomEvidence | None) -> dict[str, Any]:
+        """Every SBOM setting; licence ids spelled as the SBOM facts spell them."""
+        from verifier.sbom.licenses import normalize_license_id
+
+        return {
+            "required": section.required,
+            "max_age": section.max_age,
+            "required_format": section.format,
+            "denied_packages": list(section.denied_packages),
+            "denied_licenses": [normalize_license_id(i) for i in section.denied_licenses],
+            "allowed_licenses": [normalize_license_id(i) for i in section.allowed_licenses],
+            "digest_must_match": section.digest_must_match,
+            "require_valid": section.require_valid,
+        }
+
+
+CHECK = SbomAttestationCheck()

@@ -29,7 +29,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from verifier.checks import registry
+from verifier.checks._base import Check, RunContext
 from verifier.models import CheckResult, Finding, Location, Severity, Subject
+from verifier.models.config import Identity, Signers, SignerSection
 from verifier.models.evidence import ImageEvidence, ReferrerBundle, SignatureLayer
 from verifier.sigstore.bundle import BundleResult, verify_bundle
 from verifier.sigstore.errors import Reason, VerificationFailure
@@ -39,10 +42,12 @@ from verifier.sigstore.legacy import PrivatePki, VerifiedSignature, verify_signa
 from verifier.sigstore.trust import PINNED_TRUSTED_ROOT, TrustRoot
 
 CHECK_ID = "signature"
+META = registry.get(CHECK_ID)
 COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
 BUNDLE_ARTIFACT_PREFIX = "application/vnd.dev.sigstore.bundle"
 RULE_NO_SIGNATURE = "no-signature"
 RULE_EVIDENCE_INCOMPLETE = "evidence-incomplete"
+RULE_THRESHOLD_NOT_MET = "threshold-not-met"
 CACHE_SIZE = 1024
 
 
@@ -74,6 +79,7 @@ class SignaturePolicy:
                 self.identity.identity,
                 self.identity.identity_regexp,
                 sorted(self.identity.claims.items()),
+                self.identity.issuer_regexp,
             ],
             "key": key_id(self.key).hex() if self.key is not None else None,
             "require_tlog": self.require_tlog,
@@ -94,6 +100,8 @@ class SignaturePolicy:
                 identity_regexp=self.identity.identity_regexp,
                 claims=dict(self.identity.claims),
             )
+            if self.identity.issuer_regexp is not None:
+                cfg["issuer_regexp"] = self.identity.issuer_regexp
         if self.key is not None:
             cfg["key"] = "sha256:" + key_id(self.key).hex()
         if self.private_pki is not None:
@@ -314,3 +322,208 @@ def evaluate(evidence: ImageEvidence, policy: SignaturePolicy) -> CheckResult:
     return CheckResult(
         check=CHECK_ID, subject=subject, verdict=verdict, findings=tuple(findings), facts=facts
     )
+
+
+# --- the check as the pipeline runs it -------------------------------------------------------------------
+
+
+def _identity_policy(identity: Identity, where: str) -> IdentityPolicy:
+    from verifier.errors import ConfigError
+
+    try:
+        return IdentityPolicy(
+            issuer=identity.issuer,
+            issuer_regexp=identity.issuer_regexp,
+            identity=identity.identity,
+            identity_regexp=identity.identity_regexp,
+            claims=dict(identity.claims),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _public_key(path: str) -> PublicKey:
+    from verifier.errors import InputError
+    from verifier.sigstore.keys import load_pem_public_key
+    from verifier.sources.files import MIB, read_bytes
+
+    try:
+        return load_pem_public_key(read_bytes(path, MIB))
+    except ValueError as exc:
+        raise InputError(path, str(exc)) from None
+
+
+def signature_policies(signers: Signers, now: dt.datetime) -> list[SignaturePolicy]:
+    """The :class:`SignaturePolicy` of each signer of a ``signers:`` set, sharing the set's trust root (or
+    private-PKI CA certificates, verified at ``now``), read from their files. A set of one identity and/or
+    one key with threshold 1 (the common form) is one policy that either satisfies."""
+    from pathlib import Path
+
+    from verifier.sigstore.legacy import PrivatePki
+    from verifier.sigstore.trust import load_trust_root, trust_root_from_pems
+    from verifier.sources.files import MIB, read_bytes
+
+    private_pki = None
+    if signers.ca_roots is not None:
+        intermediates = (
+            read_bytes(signers.ca_intermediates, MIB) if signers.ca_intermediates else b""
+        )
+        trust = trust_root_from_pems(
+            signers.ca_roots, read_bytes(signers.ca_roots, MIB), intermediates
+        )
+        private_pki = PrivatePki(now)
+    else:
+        trust = load_trust_root(Path(signers.trusted_root) if signers.trusted_root else None)
+
+    def policy(identity: Identity | None, key: str | None, where: str) -> SignaturePolicy:
+        return SignaturePolicy(
+            trust=trust,
+            identity=_identity_policy(identity, where) if identity is not None else None,
+            key=_public_key(key) if key is not None else None,
+            require_tlog=signers.require_tlog,
+            private_pki=private_pki,
+        )
+
+    if not signers.authorities and signers.threshold == 1:
+        return [policy(signers.identity, signers.key, "signers.identity")]
+    return [
+        policy(a.identity, a.key, f"signers.authorities[{i}]")
+        for i, a in enumerate(signers.all_authorities)
+    ]
+
+
+def signature_policy(signers: Signers, now: dt.datetime) -> SignaturePolicy:
+    """The one :class:`SignaturePolicy` of a set of a single signer form (identity and/or key)."""
+    policies = signature_policies(signers, now)
+    if len(policies) != 1:
+        raise ValueError("this signer set has several signers: use signature_policies")
+    return policies[0]
+
+
+def evaluate_set(
+    evidence: ImageEvidence, policies: list[SignaturePolicy], threshold: int
+) -> CheckResult:
+    """Pass when at least ``threshold`` distinct signers of the set each verified a signature."""
+    if len(policies) == 1 and threshold == 1:
+        return evaluate(evidence, policies[0])
+    per_signer = [evaluate(evidence, p) for p in policies]
+    verified = [r for r in per_signer if r.verdict == "pass"]
+    passing = len(verified) >= threshold
+    subject = per_signer[0].subject
+    findings = [
+        dataclasses.replace(f, severity=Severity.LOW if passing else f.severity)
+        for r in per_signer
+        if r.verdict != "pass"
+        for f in r.findings
+    ]
+    if not passing:
+        findings.append(
+            Finding(
+                rule=RULE_THRESHOLD_NOT_MET,
+                severity=Severity.HIGH,
+                message=f"{len(verified)} of the {len(policies)} signers of the set signed the image; "
+                f"the set needs {threshold}",
+                location=Location(path=subject),
+            )
+        )
+    errors = [r for r in per_signer if r.verdict == "error"]
+    verdict = "pass" if passing else ("error" if errors and not verified else "fail")
+    facts: dict[str, Any] = {
+        "digest": evidence.digest,
+        "verified_signers": [s for r in verified for s in r.facts["verified_signers"]],
+        "count": len(verified),
+        "threshold": threshold,
+        "signers": [
+            {"policy": p.config(), "verdict": r.verdict}
+            for p, r in zip(policies, per_signer, strict=True)
+        ],
+        "signatures_found": per_signer[0].facts["signatures_found"],
+        "failed": sum(1 for r in per_signer if r.verdict != "pass"),
+        "attestations_found": per_signer[0].facts["attestations_found"],
+        "policy": {"threshold": threshold, "signers": [p.config() for p in policies]},
+    }
+    if errors and not verified:
+        facts["error"] = errors[0].facts.get("error", "evidence incomplete")
+    return CheckResult(
+        check=CHECK_ID, subject=subject, verdict=verdict, findings=tuple(findings), facts=facts
+    )
+
+
+@dataclass(frozen=True)
+class SignatureEvidence:
+    """The signer set chosen for the image (its name, its policies and threshold), and the image's
+    evidence; ``no_set`` names the image when no set applies to it."""
+
+    set_name: str
+    policies: list[SignaturePolicy]
+    threshold: int
+    image: ImageEvidence | None
+    no_set: str | None = None
+
+
+def signer_set_for(ctx: RunContext) -> tuple[str, Signers] | None:
+    """The signer set that verifies the context's image (named by a webhook rule, else by pattern)."""
+    image = ctx.image or ""
+    return ctx.config.signers_for(image, ctx.signer_set)
+
+
+class SignatureCheck(Check[SignerSection, SignatureEvidence]):
+    """``signature``: the image signed by a trusted signer (or N of a set's signers)."""
+
+    meta = META
+    section_type = Signers
+    section_alternatives = (dict[str, Signers],)
+    needs_image = True
+
+    def section_type_for(self, value: Any) -> Any:
+        """One set (its keys are Signers fields) or a map of named sets."""
+        fields = {f.name for f in dataclasses.fields(Signers)}
+        if isinstance(value, dict) and value and not set(value) <= fields:
+            return dict[str, Signers]
+        return Signers
+
+    def collect(self, section: SignerSection, ctx: RunContext) -> SignatureEvidence:
+        """The signer set for the image and its policies, then the image's signatures."""
+        chosen = signer_set_for(ctx)
+        if chosen is None:
+            return SignatureEvidence("", [], 1, None, no_set=ctx.image or "(no image)")
+        name, signers = chosen
+        policies = signature_policies(signers, ctx.now)
+        return SignatureEvidence(name, policies, signers.threshold, ctx.image_evidence())
+
+    def judge(
+        self, evidence: SignatureEvidence, section: SignerSection, ctx: RunContext
+    ) -> list[CheckResult]:
+        """Pass when enough signers of the set verified a signature."""
+        if evidence.image is None:
+            reason = f"no signer set applies to {evidence.no_set} (set its `images:` patterns)"
+            return [
+                CheckResult(
+                    check=CHECK_ID,
+                    subject=evidence.no_set or "(no image)",
+                    verdict="error",
+                    facts={"error": reason},
+                )
+            ]
+        result = evaluate_set(evidence.image, evidence.policies, evidence.threshold)
+        if isinstance(section, dict):
+            result = dataclasses.replace(
+                result, facts={**result.facts, "signer_set": evidence.set_name}
+            )
+        return [result]
+
+    def policy_config(
+        self, section: SignerSection, evidence: SignatureEvidence | None
+    ) -> dict[str, Any]:
+        """The signer policy as the Rego input sees it."""
+        if evidence is None or not evidence.policies:
+            return {}
+        if len(evidence.policies) == 1 and evidence.threshold == 1:
+            return evidence.policies[0].config()
+        return {
+            "threshold": evidence.threshold,
+            "signers": [p.config() for p in evidence.policies],
+        }
+
+
+CHECK = SignatureCheck()

@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from verifier.models import CheckResult, Finding, Severity
 
 # How many findings per result the human formats show before summarising the rest.
 MAX_FINDINGS_SHOWN = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageGroup:
+    """The results about one image of a release."""
+
+    ref: str
+    digest: str | None
+    results: tuple[CheckResult, ...]
+
+
+def image_groups(
+    results: Sequence[CheckResult], digests: Mapping[str, str], images: Sequence[str]
+) -> list[ImageGroup]:
+    """The results of each image, in the release's order (a result is about an image when its subject is
+    the image's reference, pinned by the verified digest or not)."""
+    groups = []
+    for ref in images:
+        digest = digests.get(ref)
+        names = {ref, f"{ref}@{digest}"} if digest else {ref}
+        groups.append(ImageGroup(ref, digest, tuple(r for r in results if r.subject in names)))
+    return groups
+
+
+def image_lines(groups: Sequence[ImageGroup]) -> list[str]:
+    """``ref@digest: check verdict, ...`` per image (human formats, releases of several images)."""
+    lines = []
+    for g in groups:
+        verdicts = ", ".join(f"{r.check} {r.verdict}" for r in g.results) or "no image checks"
+        lines.append(f"{g.ref}" + (f" ({g.digest})" if g.digest else "") + f": {verdicts}")
+    return lines
 
 
 def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:

@@ -16,6 +16,7 @@ import msgspec
 
 from verifier import __version__
 from verifier.models import CheckResult, Decision
+from verifier.output._common import ImageGroup
 
 REPORT_SCHEMA = "verifier.report/v1"
 
@@ -31,26 +32,46 @@ class _Decision(msgspec.Struct, frozen=True, kw_only=True):
     warn: list[str]
 
 
-class ReportV1(msgspec.Struct, frozen=True, kw_only=True):
-    """The ``verifier.report/v1`` document."""
+class _Image(msgspec.Struct, frozen=True, kw_only=True):
+    ref: str
+    digest: str | None
+    results: list[int]  # indices into `results`
 
-    schema_: str = msgspec.field(default=REPORT_SCHEMA, name="schema")
-    tool: _Tool = msgspec.field(default_factory=_Tool)
+
+class ReportV1(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The ``verifier.report/v1`` document (``images`` only for a release of several images)."""
+
+    schema_: str = msgspec.field(name="schema")
+    tool: _Tool
     decision: _Decision
     results: list[CheckResult]
     notices: list[str]  # inputs deliberately not checked, e.g. "skipped PATH: reason"
+    images: list[_Image] = msgspec.field(default_factory=list)
 
     @classmethod
     def build(
-        cls, decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()
+        cls,
+        decision: Decision,
+        results: Sequence[CheckResult],
+        notices: Sequence[str] = (),
+        images: Sequence[ImageGroup] = (),
     ) -> ReportV1:
         """The report for one decision."""
+        index = {id(r): i for i, r in enumerate(results)}
         return cls(
+            schema_=REPORT_SCHEMA,
+            tool=_Tool(),
             decision=_Decision(
                 allowed=decision.allowed, deny=list(decision.deny), warn=list(decision.warn)
             ),
             results=list(results),
             notices=list(notices),
+            images=[
+                _Image(ref=g.ref, digest=g.digest, results=[index[id(r)] for r in g.results])
+                for g in images
+            ]
+            if len(images) > 1
+            else [],
         )
 
 
@@ -65,8 +86,11 @@ _ENCODER = msgspec.json.Encoder(enc_hook=_encode_other)
 
 
 def render_json(
-    decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()
+    decision: Decision,
+    results: Sequence[CheckResult],
+    notices: Sequence[str] = (),
+    images: Sequence[ImageGroup] = (),
 ) -> str:
     """Indented JSON with a trailing newline."""
-    encoded = _ENCODER.encode(ReportV1.build(decision, results, notices))
+    encoded = _ENCODER.encode(ReportV1.build(decision, results, notices, images))
     return msgspec.json.format(encoded, indent=2).decode() + "\n"

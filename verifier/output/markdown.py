@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from verifier.models import CheckResult, Decision
-from verifier.output._common import MAX_FINDINGS_SHOWN, ordered, summary, where
+from verifier.output._common import (
+    MAX_FINDINGS_SHOWN,
+    ImageGroup,
+    image_lines,
+    ordered,
+    summary,
+    where,
+)
 
 
 def _cell(text: str) -> str:
@@ -13,7 +20,10 @@ def _cell(text: str) -> str:
 
 
 def render_markdown(
-    decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()
+    decision: Decision,
+    results: Sequence[CheckResult],
+    notices: Sequence[str] = (),
+    images: Sequence[ImageGroup] = (),
 ) -> str:
     """Decision first (what a reviewer needs), then one row per result, then findings per result."""
     title = "✅ verifier: release allowed" if decision.allowed else "❌ verifier: release denied"
@@ -22,6 +32,8 @@ def render_markdown(
         out += ["**Denied because:**", ""] + [f"- {_cell(m)}" for m in decision.deny] + [""]
     if decision.warn:
         out += ["**Warnings:**", ""] + [f"- {_cell(m)}" for m in decision.warn] + [""]
+    if len(images) > 1:
+        out += ["**Images:**", ""] + [f"- `{_cell(line)}`" for line in image_lines(images)] + [""]
     out += ["| Check | Subject | Verdict | Findings |", "|---|---|---|---|"]
     out += [
         f"| `{r.check}` | `{_cell(r.subject)}` | {r.verdict} | {_cell(summary(r))} |"

@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from verifier.models import CheckResult, Decision
-from verifier.output._common import MAX_FINDINGS_SHOWN, ordered, summary, where
+from verifier.output._common import (
+    MAX_FINDINGS_SHOWN,
+    ImageGroup,
+    image_lines,
+    ordered,
+    summary,
+    where,
+)
 
 
 def render_table(
-    decision: Decision, results: Sequence[CheckResult], notices: Sequence[str] = ()
+    decision: Decision,
+    results: Sequence[CheckResult],
+    notices: Sequence[str] = (),
+    images: Sequence[ImageGroup] = (),
 ) -> str:
     """Results, their findings (unwaived first, capped), then the decision with every reason."""
     lines: list[str] = []
@@ -43,6 +53,8 @@ def render_table(
         hidden = len(r.findings) - len(shown)
         if hidden > 0:
             lines.append(f"  ... and {hidden} more (use --format json for all)")
+    if len(images) > 1:
+        lines += ["", "IMAGES"] + [f"  {line}" for line in image_lines(images)]
     if notices:
         lines += ["", "NOT CHECKED"] + [f"  {n}" for n in notices]
     lines.append("")

@@ -7,7 +7,6 @@ The input document is built in exactly one place (:func:`build_input`) so that `
 from __future__ import annotations
 
 import abc
-import functools
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -138,20 +137,3 @@ def bundle_digest(policy_dir: Path) -> str:
         h.update(os.fsencode(path.relative_to(policy_dir).as_posix()) + b"\0")
         h.update(path.read_bytes() + b"\0")
     return "sha256:" + h.hexdigest()
-
-
-@functools.lru_cache(maxsize=16)
-def make_engine(policy_dir: Path | None = None, opa_url: str | None = None) -> PolicyEngine:
-    """The configured engine: an OPA server when ``opa_url`` is given, else the embedded engine.
-
-    Built once per (policy_dir, opa_url) in a process: both engines are safe to share between threads (the
-    embedded one keeps a loaded bundle per thread), so a long-lived process such as the webhook decides per
-    image without resolving and checking the bundle again. An invalid bundle raises and is not cached.
-    """
-    if opa_url:
-        from verifier.policy.opa_server import OpaServerEngine
-
-        return OpaServerEngine(opa_url)
-    from verifier.policy.regorus_engine import RegorusEngine
-
-    return RegorusEngine.for_bundle(policy_dir or default_policy_dir())

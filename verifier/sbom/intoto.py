@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from verifier._internal.text import human_size, parse_json
 from verifier.errors import InputError
 from verifier.sbom.read import (
     CYCLONEDX,
@@ -25,7 +26,6 @@ from verifier.sbom.read import (
     load_sbom,
     summarize_json,
 )
-from verifier.sources.files import human_size, parse_json
 
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPES = ("https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1")

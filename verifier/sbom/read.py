@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from verifier._internal.text import MIB, human_size, parse_json
 from verifier.errors import InputError
 from verifier.sbom.licenses import NOT_LICENSES, license_ids
-from verifier.sources.files import MIB, human_size, parse_json
 
 # Real SBOMs of large images are 5-30 MB (syft with files, 1,000s of packages); 128 MiB leaves headroom
 # while refusing a multi-hundred-MB document before it is parsed.

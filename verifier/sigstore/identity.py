@@ -154,10 +154,18 @@ class IdentityPolicy:
     identity: str | None = None
     identity_regexp: str | None = None
     claims: dict[str, str] = field(default_factory=dict)
+    issuer_regexp: str | None = None  # instead of ``issuer``: the issuer must match it fully
 
     def __post_init__(self) -> None:
         if self.identity is not None and self.identity_regexp is not None:
             raise ValueError("give either an exact identity or an identity regexp, not both")
+        if self.issuer is not None and self.issuer_regexp is not None:
+            raise ValueError("give either an exact issuer or an issuer regexp, not both")
+        if self.issuer_regexp is not None:
+            try:
+                re.compile(self.issuer_regexp)
+            except re.error as exc:
+                raise ValueError(f"invalid issuer regexp {self.issuer_regexp!r}: {exc}") from exc
         if self.identity_regexp is not None:
             try:
                 re.compile(self.identity_regexp)
@@ -172,7 +180,8 @@ class IdentityPolicy:
     def describe(self) -> str:
         """Human text of the policy."""
         who = self.identity or (f"~/{self.identity_regexp}/" if self.identity_regexp else "anyone")
-        return f"{who} via {self.issuer or 'any issuer'}"
+        issuer = self.issuer or (f"~/{self.issuer_regexp}/" if self.issuer_regexp else "any issuer")
+        return f"{who} via {issuer}"
 
     def check(self, cert: x509.Certificate) -> Signer:
         """Return the signer if ``cert`` satisfies the policy, else VerificationFailure with the reason."""
@@ -187,6 +196,13 @@ class IdentityPolicy:
             raise VerificationFailure(
                 Reason.ISSUER_MISMATCH,
                 f"certificate issuer {signer.issuer!r} is not {self.issuer!r}",
+            )
+        if self.issuer_regexp is not None and not (
+            signer.issuer and re.fullmatch(self.issuer_regexp, signer.issuer)
+        ):
+            raise VerificationFailure(
+                Reason.ISSUER_MISMATCH,
+                f"certificate issuer {signer.issuer!r} does not match {self.issuer_regexp!r}",
             )
         names = cert_identities(cert)
         if self.identity is not None:

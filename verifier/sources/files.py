@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from verifier._internal.text import MIB as MIB
+from verifier._internal.text import human_size as human_size
+from verifier._internal.text import parse_json as parse_json
 from verifier.errors import InputError
 
-MIB = 1024 * 1024
 # Default cap for one input document. Real Trivy SARIF for a large image is a few MB; 64 MiB leaves
 # an order of magnitude of headroom while refusing to parse accidental multi-GB inputs.
 DEFAULT_MAX_BYTES = 64 * MIB
-
-
-def human_size(n: int) -> str:
-    """``1536`` -> ``'1.5 KiB'``."""
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 def check_size(path: str | os.PathLike[str], max_bytes: int) -> int:
@@ -68,20 +59,6 @@ def read_text(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) 
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(os.fspath(path), f"not UTF-8 text (byte {exc.start})") from None
-
-
-def parse_json(data: bytes | str, name: str) -> Any:
-    """``json.loads`` with errors that name the input, including excessive nesting."""
-    try:
-        return json.loads(data)
-    except RecursionError:
-        raise InputError(name, "JSON is nested too deeply") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(name, f"not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            name, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
 
 
 def load_json(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Any:

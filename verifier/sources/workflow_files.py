@@ -160,26 +160,3 @@ def read_all(
     files = [read_workflow(p, k, max_bytes) for p, k in found.files]
     files += [WorkflowFile(path, "workflow", None, why) for path, why in found.unlistable]
     return files, found
-
-
-def read_config_section(path: str, section: str, max_bytes: int = MIB) -> dict[str, object]:
-    """The ``section`` mapping of a ``verifier.yaml`` (``{}`` when absent). Errors name the file."""
-    import yaml
-
-    from verifier.sources.files import read_text
-
-    text = read_text(path, max_bytes)
-    try:
-        data = yaml.load(text, Loader=yaml.CSafeLoader)  # noqa: S506 - CSafeLoader is the safe loader
-    except yaml.YAMLError as exc:
-        raise InputError(path, f"not valid YAML: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise InputError(path, "expected a mapping at the top level")
-    value = data.get(section)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise InputError(path, f"`{section}` must be a mapping")
-    return value

@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.conftest import UPSTREAM
 from verifier.checks.sbom_attestation import CHECK_ID, evaluate, make_verifier
 from verifier.checks.signature import SignaturePolicy
-from verifier.evaluate import decide
 from verifier.models import CheckResult
 from verifier.models.evidence import AttestationLayer, ImageEvidence, ReferrerBundle
+from verifier.pipeline import decide
 from verifier.sigstore.dsse import pae
 from verifier.sigstore.trust import load_trust_root
 

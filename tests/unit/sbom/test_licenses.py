@@ -9,16 +9,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import UPSTREAM
+from verifier.checks.sbom_attestation import CHECK as SBOM_CHECK
 from verifier.config import parse_config
-from verifier.evaluate import decide
-from verifier.gate import policy_config
 from verifier.models import CheckResult
+from verifier.models.config import VerifierConfig
+from verifier.pipeline import decide
 from verifier.sbom.licenses import license_ids, normalize_license_id
 from verifier.sbom.read import read_sbom
+
+
+def policy_config(config: VerifierConfig) -> dict[str, Any]:
+    """input.config as the pipeline builds it for the sbom section."""
+    return {"sbom-attestation": SBOM_CHECK.policy_config(config.sections["sbom"], None)}
+
 
 JUICE_SHOP = UPSTREAM / "sbom" / "cyclonedx" / "large" / "node-npm-juice-shop-flat-1.6.cdx.json"
 

@@ -153,8 +153,13 @@ def test_every_reason_has_a_docs_anchor() -> None:
     import re
     from pathlib import Path
 
-    from verifier.checks.signature import RULE_EVIDENCE_INCOMPLETE, RULE_NO_SIGNATURE
+    from verifier.checks.signature import (
+        RULE_EVIDENCE_INCOMPLETE,
+        RULE_NO_SIGNATURE,
+        RULE_THRESHOLD_NOT_MET,
+    )
 
     doc = (Path(__file__).parents[3] / "docs" / "checks" / "signature.md").read_text()
     headings = set(re.findall(r"^### (\S+)$", doc, re.M))
-    assert {r.value for r in Reason} | {RULE_NO_SIGNATURE, RULE_EVIDENCE_INCOMPLETE} == headings
+    rules = {RULE_NO_SIGNATURE, RULE_EVIDENCE_INCOMPLETE, RULE_THRESHOLD_NOT_MET}
+    assert {r.value for r in Reason} | rules == headings

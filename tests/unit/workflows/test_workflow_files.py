@@ -9,7 +9,7 @@ import pytest
 
 from verifier.errors import InputError
 from verifier.sources.files import MIB
-from verifier.sources.workflow_files import discover, read_all, read_config_section, read_workflow
+from verifier.sources.workflow_files import discover, read_all, read_workflow
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "actions-pinned"
 
@@ -115,21 +115,6 @@ def test_fifty_megabyte_file_is_refused_before_reading(tmp_path: Path) -> None:
     wf = read_workflow(str(big), "workflow")
     assert wf.text is None
     assert wf.problem is not None and "over the limit of 4.0 MiB" in wf.problem
-
-
-def test_config_section(tmp_path: Path) -> None:
-    section = read_config_section(str(ASSETS / "verifier.yaml"), "actions-pinned")
-    assert section["policy"] == {"*": "hash-pin", "actions/*": "ref-pin"}
-    empty = tmp_path / "v.yaml"
-    empty.write_text("gate: {}\n")
-    assert read_config_section(str(empty), "actions-pinned") == {}
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("actions-pinned: [1, 2]\n")
-    with pytest.raises(InputError, match="must be a mapping"):
-        read_config_section(str(bad), "actions-pinned")
-    bad.write_text("actions-pinned: {policy: [\n")
-    with pytest.raises(InputError, match="not valid YAML"):
-        read_config_section(str(bad), "actions-pinned")
 
 
 def test_action_yml_inside_workflows_dir_is_a_workflow(tmp_path: Path) -> None:

@@ -7,11 +7,15 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from verifier.errors import EXIT_ALLOWED, EXIT_DENIED, EXIT_UNEVALUATED, ConfigError
+
+if TYPE_CHECKING:
+    from verifier.models import Decision
+    from verifier.models.config import Signers
 
 
 class _DefaultRunGroup(click.Group):
@@ -92,23 +96,21 @@ def _exit_code(report: Any, exit_zero: bool) -> int:
 
 def _signers(
     identity: str | None, identity_regexp: str | None, issuer: str | None, key: Path | None
-) -> Any:
-    """The ``Signers`` section the image inputs are checked against (None when no signer was given)."""
-    from pydantic import ValidationError
-
-    from verifier.config import Identity, Signers
+) -> Signers | None:
+    """The ``signers:`` section the image inputs are checked against (None when no signer was given)."""
+    from verifier.models.config import Identity, Signers
 
     if not (identity or identity_regexp or key):
         return None
     try:
         keyless = (
-            Identity(identity=identity, identity_regexp=identity_regexp, issuer=issuer or "")
+            Identity(identity=identity, identity_regexp=identity_regexp, issuer=issuer)
             if identity or identity_regexp
             else None
         )
         return Signers(identity=keyless, key=str(key) if key else None)
-    except ValidationError as exc:
-        raise click.UsageError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 REPORT_CHOICE = click.Choice(["html", "markdown", "json", "sarif", "csv"])
@@ -158,10 +160,17 @@ def group() -> None:
     help="Worker processes.",
 )
 @click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="verifier.yaml: its check settings (workflows:, trust_policies:, signers:, sbom:, ...; their "
+    "paths are replaced by each input) and its policy: decide the audit, as the gate would.",
+)
+@click.option(
     "--policy",
     "policy_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Rego policy bundle (default: the bundled policies/).",
+    help="Rego policy bundle (default: the config's policy.bundle, else the bundled policies/).",
 )
 @click.option("--certificate-identity", help="Signer identity for image inputs (keyless).")
 @click.option(
@@ -183,6 +192,7 @@ def run_command(
     output: Path | None,
     shard: tuple[int, int] | None,
     jobs: int,
+    config_file: Path | None,
     policy_dir: Path | None,
     certificate_identity: str | None,
     certificate_identity_regexp: str | None,
@@ -195,27 +205,34 @@ def run_command(
     decision logs *.jsonl, gate VSAs *.intoto.json, image references)."""
     from datetime import UTC, datetime
 
+    from verifier.adapters.common import load_base_config
     from verifier.audit import plan as audit
     from verifier.audit.report import build_report
-    from verifier.evaluate import decide
     from verifier.output.audit import render
+    from verifier.pipeline import SourceOptions, decide, merge_policy_config
     from verifier.policy.engine import bundle_digest, default_policy_dir
 
-    bundle = policy_dir or default_policy_dir()
+    config = load_base_config(config_file)
+    signers = _signers(
+        certificate_identity, certificate_identity_regexp, certificate_oidc_issuer, key
+    )
+    if signers is not None:
+        config = config.with_sections(signers=signers)
+    bundle = policy_dir or (Path(config.policy.bundle) if config.policy.bundle else None)
+    bundle = bundle or default_policy_dir()
+    opa_url = config.policy.opa_url if config.policy.engine == "opa" else None
+    now = datetime.now(UTC).replace(microsecond=0)
+    options = audit.AuditOptions(
+        config=config, sources=SourceOptions(docker_config=docker_config), now=now
+    )
     units, bad = audit.plan(inputs)
     if shard:
         units = audit.shard(units, *shard)
-    image_options = {
-        "signers": _signers(
-            certificate_identity, certificate_identity_regexp, certificate_oidc_issuer, key
-        ),
-        "docker_config": docker_config,
-    }
     progress = _Progress(len(units))
     outcomes: list[audit.UnitOutcome] = []
     if jobs > 1 and len(units) > 1:
         with ProcessPoolExecutor(max_workers=min(jobs, len(units))) as pool:
-            futures = {pool.submit(audit.audit_unit, unit, image_options): unit for unit in units}
+            futures = {pool.submit(audit.audit_unit, unit, options): unit for unit in units}
             for future in as_completed(futures):
                 outcome = future.result()
                 outcomes.append(outcome)
@@ -226,27 +243,24 @@ def run_command(
                 )
     else:
         for unit in units:
-            outcome = audit.audit_unit(unit, image_options)
+            outcome = audit.audit_unit(unit, options)
             outcomes.append(outcome)
             progress.step(
                 unit.ref, sum(len(r.findings) for r in outcome.results), len(outcome.problems)
             )
-    now = datetime.now(UTC).replace(microsecond=0)
-    results = [
-        r for o in sorted(outcomes, key=lambda o: (o.unit.kind, o.unit.ref)) for r in o.results
-    ]
-    decision = (
-        decide(results, {}, now=now, policy_dir=bundle)[0]
-        if results
-        else decide([], {}, now=now, policy_dir=bundle)[0]
-    )
+    ordered = sorted(outcomes, key=lambda o: (o.unit.kind, o.unit.ref))
+    results = [r for o in ordered for r in o.results]
+    settings = merge_policy_config({}, *(o.policy_config for o in ordered))
+
+    def decision_on(rs: list[Any]) -> Decision:
+        return decide(rs, settings, now=now, policy_dir=bundle, opa_url=opa_url)[0]
+
+    decision = decision_on(results)
     repo_results: dict[str, list[Any]] = {}
-    for o in outcomes:
+    for o in ordered:
         if o.unit.kind == "repository" and o.results:
             repo_results.setdefault(o.unit.repository, []).extend(o.results)
-    repo_decisions = {
-        repo: decide(rs, {}, now=now, policy_dir=bundle)[0] for repo, rs in repo_results.items()
-    }
+    repo_decisions = {repo: decision_on(rs) for repo, rs in repo_results.items()}
     report = build_report(
         outcomes,
         bad,
@@ -294,8 +308,8 @@ def merge_command(
 
     from verifier.audit.report import AuditReport, merge_reports
     from verifier.errors import InputError
-    from verifier.evaluate import decide
     from verifier.output.audit import render
+    from verifier.pipeline import decide
     from verifier.sources.files import read_bytes
 
     parts = []

@@ -8,19 +8,15 @@ from typing import Any
 
 import click
 
-from verifier.adapters.common import ReportOptions, finish, report_options
-from verifier.errors import ConfigError, InputError
-from verifier.sources.files import MIB
+from verifier.adapters.common import (
+    ReportOptions,
+    load_base_config,
+    report_options,
+    run_check,
+    with_section,
+)
 
 CHECK_ID = "actions-pinned"
-# Keys of the `actions-pinned:` config section (verifier.yaml) and what each must be.
-CONFIG_KEYS = {
-    "policy": dict,
-    "deny_rules": list,
-    "warn_rules": list,
-    "mode": str,
-    "warn_waived": bool,
-}
 
 
 def _pin_option(
@@ -37,28 +33,14 @@ def _pin_option(
     return out
 
 
-def _validate(section: dict[str, Any], origin: str) -> dict[str, Any]:
-    for key, value in section.items():
-        expected = CONFIG_KEYS.get(key)
-        if expected is None:
-            raise ConfigError(
-                f"{origin}: unknown key {key!r} in `{CHECK_ID}:` (known: {', '.join(CONFIG_KEYS)})"
-            )
-        if not isinstance(value, expected):
-            raise ConfigError(f"{origin}: `{CHECK_ID}.{key}` must be a {expected.__name__}")
-    if section.get("mode", "deny") not in ("deny", "warn"):
-        raise ConfigError(f"{origin}: `{CHECK_ID}.mode` must be 'deny' or 'warn'")
-    return section
-
-
 @click.command("actions")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option(
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="verifier.yaml; its `actions-pinned:` section sets the pin policy "
-    "(e.g. policy: {'*': hash-pin, 'actions/*': ref-pin}).",
+    help="verifier.yaml; its `workflows:` section (policy, mode, deny_rules, warn_rules, warn_waived) "
+    "applies, its paths are replaced by PATH... (e.g. policy: {'*': hash-pin, 'actions/*': ref-pin}).",
 )
 @click.option(
     "--pin",
@@ -71,10 +53,8 @@ def _validate(section: dict[str, Any], origin: str) -> dict[str, Any]:
 )
 @click.option(
     "--max-size",
-    default=4,
-    show_default=True,
     type=click.IntRange(1),
-    help="Treat workflow/action files larger than this many MiB as unreadable.",
+    help="Treat workflow/action files larger than this many MiB as unreadable.  [default: 4]",
 )
 @click.option(
     "--quiet-skips",
@@ -87,7 +67,7 @@ def command(
     paths: tuple[str, ...],
     config_file: Path | None,
     pins: dict[str, str],
-    max_size: int,
+    max_size: int | None,
     quiet_skips: bool,
     report: ReportOptions,
 ) -> None:
@@ -101,29 +81,30 @@ def command(
     Waive one finding with a comment on its line (or the line above):
     `# verifier: ignore[unpinned-uses] <reason>`; a waiver without a reason is rejected.
     """
-    from verifier.checks.actions_pinned import PinPolicy, check_files
-    from verifier.sources.workflow_files import read_all, read_config_section, skip_notices
+    from verifier.checks.actions_pinned import WorkflowsSection
 
-    section: dict[str, Any] = {}
-    if config_file is not None:
-        section = _validate(dict(read_config_section(str(config_file), CHECK_ID)), str(config_file))
+    config = load_base_config(config_file)
+    changes: dict[str, Any] = {"paths": tuple(paths)}
     if pins:
-        merged = dict(section.get("policy") or {"*": "hash-pin"})
-        merged.update(pins)
-        section["policy"] = merged
-    PinPolicy.from_config(
-        section
-    )  # a bad pattern or mode is a usage error (exit 2) before any work
-
-    # A run allocates a node graph per file and drops it file by file; the graphs hold no cycles (aliases
-    # are shared children, not back-references), so reference counting frees them, and the cyclic
-    # collector would only rescan the same live objects again and again (a third of the run's time).
+        base = config.sections.get("workflows")
+        policy = dict(base.policy if isinstance(base, WorkflowsSection) else {}) or {
+            "*": "hash-pin"
+        }
+        changes["policy"] = {**policy, **pins}
+    if max_size is not None:
+        changes["max_size"] = max_size
+    # A run allocates a node graph per file and drops it file by file; the graphs hold no cycles, so
+    # reference counting frees them and the cyclic collector would only rescan live objects. It is off for
+    # this run only: in-process callers (tests, fuzzers) get it back.
+    collecting = gc.isenabled()
     gc.disable()
-    files, found = read_all(list(paths), max_size * MIB)
-    notices = [] if quiet_skips else skip_notices(found)
-    if not files:
-        raise InputError(
-            ", ".join(paths), "no workflow (.github/workflows/*.yml) or action.yml file found"
+    try:
+        run_check(
+            with_section(config, "workflows", WorkflowsSection, changes),
+            CHECK_ID,
+            report,
+            keep_notice=(lambda _notice: False) if quiet_skips else None,
         )
-    results = check_files([(f.path, f.kind, f.text, f.problem) for f in files], section)
-    finish(results, report, {CHECK_ID: section}, notices)
+    finally:
+        if collecting:
+            gc.enable()

@@ -3,33 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from verifier.adapters.common import ReportOptions, finish, now_utc, report_options
-from verifier.sources.files import DEFAULT_MAX_BYTES, MIB
+from verifier.adapters.common import (
+    ReportOptions,
+    load_base_config,
+    report_options,
+    run_check,
+    with_section,
+)
 
-SEVERITIES = ("critical", "high", "medium", "low", "unknown")
-
-
-def _severity_list(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
-    items = tuple(v.strip().lower() for v in value.split(",") if v.strip())
-    bad = [v for v in items if v not in SEVERITIES]
-    if bad or not items:
-        raise click.BadParameter(
-            f"expected a comma-separated list of {', '.join(SEVERITIES)}; got {value!r}"
-        )
-    return items
+CHECK_ID = "sarif-severity"
 
 
 @click.command("sarif")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="verifier.yaml; its `sarif:` section (fail_on, ignore_files, vex, ...) applies, its files are "
+    "replaced by FILE..., and the options below override it.",
+)
+@click.option(
     "--fail-on",
-    default="critical,high",
-    show_default=True,
-    callback=_severity_list,
-    help="Severities that deny (comma-separated).",
+    help="The lowest severity that denies: critical, high, medium, low or unknown (`high` = high and "
+    "critical). A comma-separated list must not leave out a more severe level.  [default: high]",
 )
 @click.option(
     "--ignore-unfixed", is_flag=True, help="Waive vulnerabilities that have no fixed version."
@@ -50,19 +51,18 @@ def _severity_list(_ctx: click.Context, _param: click.Parameter, value: str) -> 
 )
 @click.option(
     "--max-size",
-    default=DEFAULT_MAX_BYTES // MIB,
-    show_default=True,
     type=click.IntRange(1),
-    help="Refuse report files larger than this many MiB (checked before parsing).",
+    help="Refuse report files larger than this many MiB (checked before parsing).  [default: 64]",
 )
 @report_options
 def command(
     files: tuple[Path, ...],
-    fail_on: tuple[str, ...],
+    config_file: Path | None,
+    fail_on: str | None,
     ignore_unfixed: bool,
     ignore_files: tuple[Path, ...],
     vex_files: tuple[Path, ...],
-    max_size: int,
+    max_size: int | None,
     report: ReportOptions,
 ) -> None:
     """Gate on Trivy findings: every result of every run is a finding with Trivy's severity.
@@ -71,23 +71,18 @@ def command(
     Waived findings (ignore files, VEX, --ignore-unfixed) are reported with `waived: true`, never dropped.
     Malformed ignore-file lines are reported as warnings.
     """
-    from verifier.checks import sarif_severity
-    from verifier.models import Severity
-    from verifier.sources.sarif_waivers import load_sarif_waivers
-    from verifier.sources.scan_reports import load_scan_report
+    from verifier.checks.sarif_severity import SarifSection
 
-    now = now_utc(report)
-    waivers, problems = load_sarif_waivers(ignore_files, vex_files, ignore_unfixed, now)
-    severities = tuple(Severity(s) for s in fail_on)
-    results = [
-        sarif_severity.evaluate(
-            load_scan_report(path, max_size * MIB),
-            str(path),
-            fail_on=severities,
-            waivers=waivers,
-            now=now,
-        )
-        for path in files
-    ]
-    config = {"sarif-severity": {"fail_on": list(fail_on), "ignore_file_problems": problems}}
-    finish(results, report, config)
+    config = load_base_config(config_file)
+    changes: dict[str, Any] = {"files": tuple(str(f) for f in files)}
+    if fail_on is not None:
+        changes["fail_on"] = fail_on
+    if ignore_unfixed:
+        changes["ignore_unfixed"] = True
+    if ignore_files:
+        changes["ignore_files"] = tuple(str(f) for f in ignore_files)
+    if vex_files:
+        changes["vex"] = tuple(str(f) for f in vex_files)
+    if max_size is not None:
+        changes["max_size"] = max_size
+    run_check(with_section(config, "sarif", SarifSection, changes), CHECK_ID, report)

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+from typing import Any
+
 import click
 
-from verifier.adapters.common import ReportOptions, finish, report_options
+from verifier.adapters.common import (
+    ReportOptions,
+    load_base_config,
+    report_options,
+    run_check,
+    with_section,
+)
 from verifier.adapters.signer_options import SignerArgs, signer_options
-from verifier.sources.files import MIB
+
+CHECK_ID = "sbom-attestation"
 
 
 @click.command("sbom")
 @click.argument("image")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="verifier.yaml; its `sbom:` and `signers:` sections apply, and the options below override them.",
+)
 @click.option(
     "--type",
     "sbom_type",
@@ -20,10 +37,8 @@ from verifier.sources.files import MIB
 @signer_options
 @click.option(
     "--max-size",
-    default=128,
-    show_default=True,
     type=click.IntRange(1),
-    help="Refuse SBOM payloads larger than this many MiB (checked before parsing).",
+    help="Refuse SBOM payloads larger than this many MiB (checked before parsing).  [default: 128]",
 )
 @click.option(
     "--max-age", help="Deny SBOMs older than this Go duration (e.g. 720h); overrides the config."
@@ -46,9 +61,10 @@ from verifier.sources.files import MIB
 @report_options
 def command(
     image: str,
+    config_file: Path | None,
     sbom_type: str | None,
     signer: SignerArgs,
-    max_size: int,
+    max_size: int | None,
     max_age: str | None,
     denied_packages: tuple[str, ...],
     denied_licenses: tuple[str, ...],
@@ -61,34 +77,23 @@ def command(
     in-toto statement whose subject is the image manifest digest, and carry an SPDX or CycloneDX SBOM.
     The policy then decides on age, format, denied packages and licences (docs/checks/sbom-attestation.md).
     """
-    from verifier.checks.sbom_attestation import evaluate, make_verifier
-    from verifier.checks.signature import SignaturePolicy
-    from verifier.sigstore.trust import load_trust_root
+    from verifier.checks.sbom_attestation import SbomSection
 
-    policy = SignaturePolicy(
-        trust=load_trust_root(signer.trusted_root),
-        identity=signer.identity_policy(),
-        key=signer.public_key(),
-        require_tlog=signer.require_tlog,
-    )
-    evidence = signer.collect(image)
-    result = evaluate(
-        evidence,
-        make_verifier(policy, evidence.digest),
-        sbom_type=sbom_type,
-        max_sbom_bytes=max_size * MIB,
-    )
-    config: dict[str, object] = {}
+    config = load_base_config(config_file)
+    signers = signer.signers(config.sections.get("signers"))
+    changes: dict[str, Any] = {}
     if sbom_type:
-        config["required_format"] = sbom_type
+        changes["format"] = sbom_type
+    if max_size is not None:
+        changes["max_size"] = max_size
     if max_age:
-        config["max_age"] = max_age
+        changes["max_age"] = max_age
     if denied_packages:
-        config["denied_packages"] = list(denied_packages)
+        changes["denied_packages"] = denied_packages
     if denied_licenses:
-        from verifier.sbom.licenses import normalize_license_id
-
-        config["denied_licenses"] = [normalize_license_id(i) for i in denied_licenses]
+        changes["denied_licenses"] = denied_licenses
     if require_valid:
-        config["require_valid"] = True
-    finish([result], report, config={"sbom-attestation": config, "signature": policy.config()})
+        changes["require_valid"] = True
+    config = with_section(config.with_sections(signers=signers), "sbom", SbomSection, changes)
+    config = dataclasses.replace(config, image=image)
+    run_check(config, CHECK_ID, report, sources=signer.sources())

@@ -6,12 +6,20 @@ from pathlib import Path
 
 import click
 
-from verifier.adapters.common import ReportOptions, finish, now_utc, report_options
+from verifier.adapters.common import ReportOptions, load_base_config, report_options, run_check
 from verifier.adapters.signer_options import SignerArgs, signer_options
+
+CHECK_ID = "signature"
 
 
 @click.command("signature")
 @click.argument("image")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="verifier.yaml; its `signers:` section applies unless the signer options below name a signer.",
+)
 @signer_options
 @click.option(
     "--ca-roots",
@@ -27,6 +35,7 @@ from verifier.adapters.signer_options import SignerArgs, signer_options
 @report_options
 def command(
     image: str,
+    config_file: Path | None,
     signer: SignerArgs,
     ca_roots: Path | None,
     ca_intermediates: Path | None,
@@ -38,32 +47,15 @@ def command(
     oci-layout:PATH[@sha256:…]. The image passes when at least one signature satisfies the policy;
     every signature that does not is reported with its reason.
     """
-    from verifier.checks.signature import SignaturePolicy, evaluate
-    from verifier.sigstore.legacy import PrivatePki
-    from verifier.sigstore.trust import load_trust_root, trust_root_from_pems
-    from verifier.sources.files import read_bytes
+    import dataclasses
 
-    identity = signer.identity_policy(issuer_optional=ca_roots is not None)
-    key = signer.public_key()
-    private_pki = None
-    if ca_roots is not None:
-        if signer.trusted_root is not None:
-            raise click.UsageError("--ca-roots and --trusted-root are mutually exclusive")
-        intermediates = read_bytes(ca_intermediates, 1024 * 1024) if ca_intermediates else b""
-        trust = trust_root_from_pems(
-            str(ca_roots), read_bytes(ca_roots, 1024 * 1024), intermediates
-        )
-        private_pki = PrivatePki(now_utc(report))
-    elif ca_intermediates is not None:
+    if ca_roots is not None and signer.trusted_root is not None:
+        raise click.UsageError("--ca-roots and --trusted-root are mutually exclusive")
+    if ca_intermediates is not None and ca_roots is None:
         raise click.UsageError("--ca-intermediates needs --ca-roots")
-    else:
-        trust = load_trust_root(signer.trusted_root)
-    policy = SignaturePolicy(
-        trust=trust,
-        identity=identity,
-        key=key,
-        require_tlog=signer.require_tlog,
-        private_pki=private_pki,
+    config = load_base_config(config_file)
+    signers = signer.signers(
+        config.sections.get("signers"), ca_roots=ca_roots, ca_intermediates=ca_intermediates
     )
-    result = evaluate(signer.collect(image), policy)
-    finish([result], report, config={"signature": policy.config()})
+    config = dataclasses.replace(config.with_sections(signers=signers), image=image)
+    run_check(config, CHECK_ID, report, sources=signer.sources())

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
-from verifier.adapters.common import ReportOptions, finish, report_options
+from verifier.adapters.common import (
+    ReportOptions,
+    load_base_config,
+    report_options,
+    run_check,
+    with_section,
+)
 
 CHECK_ID = "oidc-trust"
 VERDICTS = ("fail", "warn-org", "unsupported", "warn-ref", "broken", "indeterminate", "pass")
 
 
-def _verdicts(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[str] | None:
+def _verdicts(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[str, ...] | None:
     if value is None:
         return None
-    items = [v.strip() for v in value.split(",") if v.strip()]
+    items = tuple(v.strip() for v in value.split(",") if v.strip())
     unknown = [v for v in items if v not in VERDICTS]
     if unknown:
         raise click.BadParameter(
@@ -24,6 +35,13 @@ def _verdicts(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 
 @click.command("trust-policy")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="verifier.yaml; its `trust_policies:` section (deny, warn) applies, its paths are replaced by "
+    "PATH..., and the options below override it.",
+)
 @click.option(
     "--deny",
     "deny",
@@ -40,17 +58,16 @@ def _verdicts(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 )
 @click.option(
     "--max-size",
-    default=8,
-    show_default=True,
     type=click.IntRange(1),
-    help="Refuse input files larger than this many MiB (exit 2).",
+    help="Refuse input files larger than this many MiB (exit 2).  [default: 8]",
 )
 @report_options
 def command(
     paths: tuple[str, ...],
-    deny: list[str] | None,
-    warn: list[str] | None,
-    max_size: int,
+    config_file: Path | None,
+    deny: tuple[str, ...] | None,
+    warn: tuple[str, ...] | None,
+    max_size: int | None,
     report: ReportOptions,
 ) -> None:
     """Check that cloud OIDC trust configurations admit only the intended repository and ref.
@@ -66,15 +83,15 @@ def command(
     indeterminate (an unresolved template decides) · unsupported (a construct the evaluator does
     not understand decides: denied unless --warn/--deny say otherwise).
     """
-    from verifier.checks.oidc_trust import check_all
-    from verifier.sources.files import MIB
-    from verifier.sources.trust_policy_files import load_configs
+    from verifier.checks.oidc_trust import TrustPoliciesSection, TrustVerdict
 
-    configs = load_configs(list(paths), max_size * MIB)
-    results = check_all(configs)
-    section: dict[str, list[str]] = {}
+    config = load_base_config(config_file)
+    changes: dict[str, Any] = {"paths": tuple(paths)}
     if deny is not None:
-        section["deny"] = deny
+        changes["deny"] = tuple(TrustVerdict(v) for v in deny)
     if warn is not None:
-        section["warn"] = warn
-    finish(results, report, {CHECK_ID: section})
+        changes["warn"] = tuple(TrustVerdict(v) for v in warn)
+    if max_size is not None:
+        changes["max_size"] = max_size
+    config = with_section(config, "trust_policies", TrustPoliciesSection, changes)
+    run_check(config, CHECK_ID, report)

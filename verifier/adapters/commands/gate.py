@@ -7,21 +7,26 @@ config, 3 not evaluated (registry down, policy engine unavailable).
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from verifier.adapters.common import ReportOptions, now_utc, report_options
-from verifier.errors import EXIT_ALLOWED, EXIT_DENIED
+from verifier.adapters.common import (
+    ReportOptions,
+    emit_report,
+    exit_code,
+    is_allowed,
+    now_utc,
+    report_options,
+    with_section,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from verifier.gate import GateRun
-    from verifier.models import Decision
+    from verifier.pipeline import Evaluation
+    from verifier.sources.release_images import FoundImage
 
 
 @click.command("gate")
@@ -33,7 +38,19 @@ if TYPE_CHECKING:
     help="verifier.yaml (see `verifier init` and docs/configuration.md).",
 )
 @click.option(
-    "--image", help="Image to gate (overrides `image:`): oci-layout:PATH or registry/repo@sha256:…."
+    "--image",
+    "image_refs",
+    multiple=True,
+    help="Image to gate (replaces `image:` / `images:`): oci-layout:PATH or registry/repo@sha256:…; "
+    "repeatable.",
+)
+@click.option(
+    "--images-from",
+    "images_from",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Gate every image this file names (replaces `image:` / `images:`): Kubernetes manifests, a "
+    "kustomization (images:) or Helm values (image.repository + tag/digest); repeatable.",
 )
 @click.option(
     "--sarif",
@@ -60,9 +77,10 @@ if TYPE_CHECKING:
     "--update",
     "updates",
     multiple=True,
-    metavar="FILE:PATH=VALUE",
-    help="On allow only: set PATH in the YAML FILE to VALUE, keeping comments (repeatable). "
-    "VALUE may be `{digest}` for the gated image's digest.",
+    metavar="FILE:PATH=VALUE | FILE",
+    help="On allow only: set PATH in the YAML FILE to VALUE, keeping comments; VALUE may be `{digest}` "
+    "for the gated image's digest (one image). A FILE given to --images-from alone pins every image it "
+    "names to its verified digest, where it names it. Repeatable.",
 )
 @click.option(
     "--vsa",
@@ -86,7 +104,8 @@ if TYPE_CHECKING:
 @report_options
 def command(
     config_path: Path,
-    image: str | None,
+    image_refs: tuple[str, ...],
+    images_from: tuple[str, ...],
     sarif_files: tuple[str, ...],
     workflow_paths: tuple[str, ...],
     trust_paths: tuple[str, ...],
@@ -100,65 +119,53 @@ def command(
     """Run every check `verifier.yaml` configures and decide once with the policy.
 
     Command-line options override the file; their paths are relative to the current directory, the
-    file's paths to the file's directory.
+    file's paths to the file's directory. A release of several images (`images:`, --image repeated,
+    --images-from) has every image verified by every image check, concurrently, and one decision.
     """
-    from verifier.config import Sarif, TrustPolicies, Workflows, load_config
-    from verifier.evaluate import decide
-    from verifier.gate import resolve_paths, run_gate
-    from verifier.output import render
+    from verifier.checks.actions_pinned import WorkflowsSection
+    from verifier.checks.oidc_trust import TrustPoliciesSection
+    from verifier.checks.sarif_severity import SarifSection
+    from verifier.config import load_config
+    from verifier.pipeline import evaluate
     from verifier.records.gitops_update import apply_update, parse_update
+    from verifier.sources.release_images import read_images
 
-    config = resolve_paths(load_config(config_path), config_path.parent)
-    override: dict[str, object] = {}
-    if image:
-        override["image"] = image
-    if sarif_files:
-        override["sarif"] = (
-            config.sarif.model_copy(update={"files": sarif_files})
-            if config.sarif
-            else Sarif(files=sarif_files)
-        )
-    if workflow_paths:
-        override["workflows"] = (
-            config.workflows.model_copy(update={"paths": workflow_paths})
-            if config.workflows
-            else Workflows(paths=workflow_paths)
-        )
-    if trust_paths:
-        override["trust_policies"] = (
-            config.trust_policies.model_copy(update={"paths": trust_paths})
-            if config.trust_policies
-            else TrustPolicies(paths=trust_paths)
-        )
-    config = config.model_copy(update=override)
+    config = load_config(config_path)
+    for key, given, field, section_type in (
+        ("sarif", sarif_files, "files", SarifSection),
+        ("workflows", workflow_paths, "paths", WorkflowsSection),
+        ("trust_policies", trust_paths, "paths", TrustPoliciesSection),
+    ):
+        if given:
+            config = with_section(config, key, section_type, {field: tuple(given)})
+    found = {name: read_images(name) for name in images_from}
+    if image_refs or found:
+        named = [*image_refs, *(i.ref for images in found.values() for i in images)]
+        config = config.with_images(tuple(dict.fromkeys(named)))
     # Parse --update before running anything: a tag where a digest belongs is a usage error, not a deny.
-    for spec in updates:
+    pins = [spec for spec in updates if spec in found]
+    specs = [spec for spec in updates if spec not in found]
+    for spec in specs:
         parse_update(spec.replace("{digest}", "sha256:" + "0" * 64))
-    if (vsa_path or any("{digest}" in u for u in updates)) and not config.image:
+    wants_digest = any("{digest}" in spec for spec in specs)
+    if (vsa_path or wants_digest) and not config.all_images:
         raise click.UsageError(
-            "--vsa and --update …={digest} need an image (set image: or --image)"
+            "--vsa and --update …={digest} need an image (set image: / images: or --image)"
+        )
+    if wants_digest and len(config.all_images) > 1:
+        raise click.UsageError(
+            "--update …={digest} needs exactly one image; pin several with --update FILE "
+            "for a file given to --images-from"
         )
 
-    policy_dir = report.policy_dir or (Path(config.policy.bundle) if config.policy.bundle else None)
-    opa_url = report.opa_url or (config.policy.opa_url if config.policy.engine == "opa" else None)
     now = now_utc(report)
-    run = run_gate(config, now=now)
-    started = time.perf_counter()
-    decision, input_doc = decide(
-        run.results, run.policy_config, now=now, policy_dir=policy_dir, opa_url=opa_url
-    )
-    policy_seconds = time.perf_counter() - started
+    evaluation = evaluate(config, now=now, policy_dir=report.policy_dir, opa_url=report.opa_url)
+    decision = evaluation.decision
+    policy_dir = report.policy_dir or (Path(config.policy.bundle) if config.policy.bundle else None)
 
     if timings:
-        for check_id, seconds in run.timings.items():
+        for check_id, seconds in evaluation.timings.items():
             click.echo(f"timing: {check_id}: {seconds * 1000:.1f} ms", err=True)
-        click.echo(f"timing: policy: {policy_seconds * 1000:.1f} ms", err=True)
-    if report.explain:
-        click.echo(json.dumps(input_doc, indent=2, sort_keys=True), err=True)
-    if report.input_json:
-        report.input_json.write_text(
-            json.dumps(input_doc, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
 
     log_path = decision_log or (Path(config.decision_log) if config.decision_log else None)
     if log_path:
@@ -171,62 +178,76 @@ def command(
                 decision,
                 time=now,
                 source="gate",
-                subject=config.image or str(config_path),
-                digest=run.digest,
+                subject=", ".join(config.all_images) or str(config_path),
+                digest=evaluation.digest,
                 policy_digest=bundle_digest(policy_dir or default_policy_dir()),
             ),
         )
 
-    allowed = decision.allowed and not (report.fail_on_warn and decision.warn)
+    allowed = is_allowed(decision, report)
     if allowed:
-        for spec in updates:
-            if "{digest}" in spec and not run.digest:
-                raise click.UsageError("--update uses {digest} but no image digest was resolved")
-            apply_update(parse_update(spec.replace("{digest}", run.digest or "")))
+        for spec in specs:
+            apply_update(parse_update(spec.replace("{digest}", evaluation.digest or "")))
+        for name in pins:
+            _pin(found[name], evaluation.digests)
         if vsa_path:
-            _write_vsa(vsa_path, config.image, run, decision, policy_dir, now)
+            _write_vsa(vsa_path, evaluation, policy_dir, now)
 
-    text = render(report.format, decision, run.results, run.notices)
-    if report.output:
-        report.output.write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+    emit_report(evaluation, report)
     if outputs_path:
         lines = [
             f"allowed={'true' if allowed else 'false'}",
-            f"digest={run.digest or ''}",
+            f"digest={evaluation.digest or ''}",
             f"report={report.output or ''}",
         ]
         with outputs_path.open("a", encoding="utf-8") as out:
             out.write("".join(line.replace("\n", " ") + "\n" for line in lines))
-    code = EXIT_ALLOWED if allowed or report.exit_zero else EXIT_DENIED
-    raise SystemExit(code)
+    raise SystemExit(exit_code(decision, report))
 
 
-def _write_vsa(
-    path: Path,
-    image: str | None,
-    run: GateRun,
-    decision: Decision,
-    policy_dir: Path | None,
-    now: datetime,
-) -> None:
+def _pin(images: list[FoundImage], digests: dict[str, str]) -> None:
+    """Write each image's verified digest where its file names it."""
+    from verifier.records.gitops_update import Update, apply_update
+
+    for image in images:
+        digest = digests.get(image.ref)
+        if digest is None:
+            raise click.UsageError(f"{image.file}: no digest was verified for {image.ref}")
+        if image.document:
+            raise click.UsageError(
+                f"{image.file}: only the first YAML document of a file can be pinned; pin "
+                "{image.ref} in the kustomization or values it was rendered from"
+            )
+        apply_update(Update(Path(image.file), image.pin_path, image.pin_value(digest)))
+
+
+def _write_vsa(path: Path, evaluation: Evaluation, policy_dir: Path | None, now: datetime) -> None:
+    """One SLSA VSA per image (in-toto statements; several are written as JSON Lines)."""
     from verifier.policy.engine import default_policy_dir
     from verifier.records.vsa import build_vsa, dumps
 
-    if not image or not run.digest:
-        raise click.UsageError(
-            "--vsa needs an image whose digest was resolved (set image: or --image)"
-        )
+    if not evaluation.digests:
+        raise click.UsageError("--vsa needs an image whose digest was resolved")
     bundle = policy_dir or default_policy_dir()
-    statement = build_vsa(
-        image=image,
-        digest=run.digest,
-        decision=decision,
-        results=run.results,
-        policy_dir=bundle,
-        policy_uri=bundle.resolve().as_uri(),
-        inputs=run.inputs,
-        now=now,
-    )
-    path.write_text(dumps(statement), encoding="utf-8")
+    statements = [
+        build_vsa(
+            image=image,
+            digest=digest,
+            decision=evaluation.decision,
+            results=list(evaluation.results),
+            policy_dir=bundle,
+            policy_uri=bundle.resolve().as_uri(),
+            inputs=list(evaluation.inputs),
+            now=now,
+        )
+        for image, digest in evaluation.digests.items()
+    ]
+    if len(statements) == 1:
+        text = dumps(statements[0])
+    else:
+        import json
+
+        text = "".join(
+            json.dumps(s, sort_keys=True, separators=(",", ":")) + "\n" for s in statements
+        )
+    path.write_text(text, encoding="utf-8")

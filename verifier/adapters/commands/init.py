@@ -36,7 +36,7 @@ sbom:
 # Trivy's report of the image (check: sarif-severity): `trivy image --format sarif -o trivy.sarif ...`.
 sarif:
   files: [trivy.sarif]
-  fail_on: [critical, high]
+  fail_on: high              # the lowest severity that denies: high = high and critical
   # ignore_files: [.trivyignore.yaml]   # waivers with a statement and an expiry
   # vex: [vex.openvex.json]
   # ignore_unfixed: false

@@ -1,6 +1,6 @@
 """``verifier webhook --config verifier.yaml --tls-cert C --tls-key K``: serve the ValidatingWebhook (TLS only).
 
-``verifier.yaml`` gives the signers (``signers:``, the same section the gate reads) and the ``webhook:``
+``verifier.yaml`` gives the image checks (``signers:`` and ``sbom:``, the sections the gate reads) and the ``webhook:``
 section (modes, exempt namespaces, rules; see docs/webhook.md). Images are verified with the real signature
 check (:mod:`verifier.checks.signature` over :mod:`verifier.sources.image`) against the registry, with the
 credentials of a mounted docker config (``--docker-config``); tags are resolved with the same registry client.
@@ -8,139 +8,76 @@ credentials of a mounted docker config (``--docker-config``); tags are resolved 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
 
-from verifier.admission.decider import WebhookConfig
-from verifier.errors import ConfigError, InputError
-from verifier.models import CheckResult
+from verifier.errors import ConfigError
+from verifier.models import Decision
+from verifier.models.config import VerifierConfig, WebhookConfig
+
+if TYPE_CHECKING:
+    from verifier.admission.decider import AdmissionDecider, EvaluateImage
 
 log = logging.getLogger("verifier.webhook")
 
-VerifyImage = Callable[[str], "CheckResult | list[CheckResult]"]
+
+def load_webhook_config(path: Path) -> tuple[WebhookConfig, VerifierConfig]:
+    """``(webhook section, the whole config)`` read by the one loader (relative paths resolved to the
+    file); an absent ``webhook:`` section means all defaults."""
+    from verifier.config import load_config
+
+    config = load_config(path)
+    return config.webhook or WebhookConfig(), config
 
 
-def unavailable_verify_image(reason: str) -> VerifyImage:
-    """A verifier for builds without the signature check: verdict ``error`` for every image (denied)."""
+def image_config(config: VerifierConfig) -> VerifierConfig:
+    """The part of ``config`` the webhook runs per image: its image checks (``signers`` and the checks
+    that read the image's attestations); a config without ``signers:`` is an error."""
+    from verifier.checks import registry
 
-    def verify(ref: str) -> CheckResult:
-        return CheckResult(
-            check="signature",
-            subject=ref,
-            verdict="error",
-            facts={"error": f"signature check not available: {reason}"},
-        )
-
-    return verify
-
-
-def load_webhook_config(path: Path) -> tuple[WebhookConfig, Any]:
-    """``(webhook section, the gate's VerifierConfig of the rest)``, relative paths resolved to the file."""
-    from pydantic import ValidationError
-
-    from verifier.config import parse_config
-    from verifier.gate import resolve_paths
-    from verifier.sources.files import read_text
-
-    text = read_text(path, 1024 * 1024)
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise InputError(str(path), "not valid YAML") from None
-    if doc is None:
-        doc = {}
-    if not isinstance(doc, dict):
-        raise InputError(str(path), "top level is not a mapping")
-    section = doc.pop("webhook", None) or {}
-    try:
-        webhook = WebhookConfig.model_validate(section)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"webhook.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise InputError(str(path), problems) from None
-    base = path.resolve().parent
-    rest = resolve_paths(parse_config(doc, str(path)), base)
-    if rest.policy.bundle and webhook.policy_dir is None:
-        webhook = webhook.model_copy(update={"policy_dir": Path(rest.policy.bundle)})
-    if rest.policy.opa_url and webhook.opa_url is None:
-        webhook = webhook.model_copy(update={"opa_url": rest.policy.opa_url})
-    if webhook.policy_dir is not None and not webhook.policy_dir.is_absolute():
-        webhook = webhook.model_copy(update={"policy_dir": base / webhook.policy_dir})
-    return webhook, rest
-
-
-def signature_verifier(
-    config: Any, *, docker_config: Path | None, timeout: float, pool: Any = None
-) -> tuple[VerifyImage, dict[str, Any]]:
-    """``verify_image(ref@digest) -> CheckResult`` for the config's ``signers`` (built as the gate builds it),
-    and the ``signature`` entry of the policy config. ``pool`` (a ``RegistryPool``) shares registry clients
-    between lookups; without it each lookup opens its own."""
-    signers = config.signers
-    if signers is None:
+    if "signers" not in config.sections:
         raise ConfigError(
             "verifier.yaml: the webhook needs a signers: section (who may sign images)"
         )
-    try:
-        from verifier.checks.signature import evaluate
-        from verifier.gate import signature_policy
-        from verifier.sources.image import collect_image_evidence
-    except ImportError as exc:  # a build without the signature check: deny everything, loudly
-        log.error("signature check unavailable: %s; every image will be denied", exc)
-        return unavailable_verify_image(str(exc)), {}
+    keys = [
+        meta.section
+        for meta in registry.CHECKS
+        if meta.section in config.sections and registry.load(meta.id).needs_image
+    ]
+    return config.only(*keys)
 
-    policy = signature_policy(signers)
-    sbom = config.sbom
-    sbom_check: Any = None
-    if sbom is not None:
-        try:
-            import verifier.checks.sbom_attestation as sbom_check
-        except ImportError as exc:
-            log.error("sbom-attestation check unavailable: %s; every image will be denied", exc)
 
-    # The .att tag is read only when a check reads attestation layers (the SBOM check); the signature
-    # check reads .sig layers and referrers only. The webhook always verifies ref@digest: the signatures are
-    # looked up by that digest, so the image manifest itself is not fetched (fetch_pinned=False). The .sig
-    # and referrers lookups of one image run concurrently on the shared collect pool: an unseen image on a
-    # far registry waits for the longer of the two, not their sum (docs/webhook.md, "Cold lookups").
-    want_attestations = sbom is not None
+def image_evaluator(
+    config: VerifierConfig, *, docker_config: Path | None, timeout: float, pool: Any = None
+) -> EvaluateImage:
+    """``evaluate_image(ref@digest, input.config, signer set) -> (results, decision)``: the pipeline on the
+    image checks of ``config`` for that one image, as the gate runs them, with lean lookups (``pool``: a
+    ``RegistryPool`` shared by every lookup; the webhook's rules add their policy settings and may name
+    the signer set)."""
+    from verifier.pipeline import SourceOptions, evaluate
 
-    def verify(ref: str) -> list[CheckResult]:
-        evidence = collect_image_evidence(
-            ref,
-            docker_config=docker_config,
-            signature_repo=signers.signature_repo,
-            timeout=timeout,
-            pool=pool,
-            attestations=want_attestations,
-            fetch_pinned=False,
-            parallel=True,
+    checks = image_config(config)
+    sources = SourceOptions(docker_config=docker_config, timeout=timeout, pool=pool, lean=True)
+
+    def evaluate_image(
+        pinned: str, policy_config: Mapping[str, Any], signer_set: str | None
+    ) -> tuple[Any, Decision]:
+        evaluation = evaluate(
+            dataclasses.replace(checks, image=pinned),
+            now=datetime.now(UTC).replace(microsecond=0),
+            sources=sources,
+            policy_overrides=[policy_config],
+            signer_set=signer_set,
         )
-        results: list[CheckResult] = [evaluate(evidence, policy)]
-        if sbom is not None:
-            if sbom_check is None:
-                results.append(
-                    CheckResult(
-                        check="sbom-attestation",
-                        subject=ref,
-                        verdict="error",
-                        facts={"error": "sbom-attestation check not available"},
-                    )
-                )
-            else:
-                # As the gate runs it: the same evidence and the same signer policy.
-                att_verify = sbom_check.make_verifier(policy, evidence.digest)
-                results.append(
-                    sbom_check.evaluate(evidence, att_verify, sbom_type=sbom.format or None)
-                )
-        return results
+        return evaluation.results, evaluation.decision
 
-    return verify, dict(policy.config())
+    return evaluate_image
 
 
 def tag_resolver(
@@ -171,37 +108,33 @@ def build_decider(
     *,
     docker_config: Path | None = None,
     events: Callable[[str, str], None] | None = None,
-) -> Any:
+) -> AdmissionDecider:
     """The :class:`AdmissionDecider` the command serves (also used by the integration tests)."""
     from verifier.admission.decider import AdmissionDecider
     from verifier.policy.engine import bundle_digest, default_policy_dir
+    from verifier.sources.oci_registry import RegistryPool
 
-    webhook, rest = load_webhook_config(config_path)
+    webhook, config = load_webhook_config(config_path)
     per_request = max(1.0, webhook.verify_timeout_seconds / 3)
     # One set of registry clients for the life of the process: kept-alive connections, reused bearer
     # tokens, the referrers-API memo. Each request keeps its own deadline (per_request).
-    from verifier.sources.oci_registry import RegistryPool
-
     pool = RegistryPool(timeout=per_request, max_connections=4 * webhook.max_concurrent_lookups)
-    verify, signature_config = signature_verifier(
-        rest, docker_config=docker_config, timeout=per_request, pool=pool
+    evaluate_image = image_evaluator(
+        config, docker_config=docker_config, timeout=per_request, pool=pool
     )
-    from verifier.gate import policy_config
-
-    # input.config as the gate builds it (sbom-attestation settings, ...), then the webhook's own entries.
-    base = {k: v for k, v in policy_config(rest).items() if k in ("sbom-attestation",)}
-    if signature_config:
-        base["signature"] = signature_config
-    webhook = webhook.model_copy(update={"config": {**base, **webhook.config}})
     resolve = tag_resolver(docker_config=docker_config, timeout=per_request, pool=pool)
-    digest = bundle_digest(webhook.policy_dir or default_policy_dir())
+    policy_dir = Path(config.policy.bundle) if config.policy.bundle else None
+    opa_url = config.policy.opa_url if config.policy.engine == "opa" else None
     return AdmissionDecider(
         webhook,
-        verify,
+        evaluate_image=evaluate_image,
         resolve_digest=resolve,
-        bundle_digest=digest,
+        bundle_digest=bundle_digest(policy_dir or default_policy_dir()),
+        version_extra=[repr(image_config(config)), str(policy_dir), opa_url],
+        policy_dir=policy_dir,
+        opa_url=opa_url,
         events=events,
-        decision_log=Path(rest.decision_log) if rest.decision_log else None,
+        decision_log=Path(config.decision_log) if config.decision_log else None,
         on_close=pool.close,
     )
 
@@ -275,9 +208,7 @@ def command(
     cfg = decider.config
 
     def warm_thread() -> None:
-        from datetime import UTC, datetime
-
-        from verifier.evaluate import decide
+        from verifier.pipeline import decide
 
         probe = _Result(
             check="signature", subject="warmup", verdict="error", facts={"error": "warm-up"}
@@ -286,8 +217,8 @@ def command(
             [probe],
             cfg.config,
             now=datetime.now(UTC),
-            policy_dir=cfg.policy_dir,
-            opa_url=cfg.opa_url,
+            policy_dir=decider.policy_dir,
+            opa_url=decider.opa_url,
         )
         if decision.allowed:
             raise ConfigError("the policy bundle allows an image that could not be verified")

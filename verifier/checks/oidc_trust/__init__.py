@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from verifier.checks import registry
+from verifier.checks._base import Check, RunContext
 from verifier.checks.oidc_trust.model import (
     BREADTH,
     RULES,
@@ -31,12 +32,23 @@ from verifier.checks.oidc_trust.model import (
 )
 from verifier.errors import InputError
 from verifier.models import CheckResult, Finding, Location, Severity
+from verifier.models.config import STRICT
 from verifier.models.trust import Scenario, TrustConfig
 
 META = registry.get("oidc-trust")
 CHECK_ID = META.id
 
-__all__ = ["CHECK_ID", "META", "RULES", "TrustConfig", "TrustVerdict", "check", "check_all"]
+__all__ = [
+    "CHECK",
+    "CHECK_ID",
+    "META",
+    "RULES",
+    "TrustConfig",
+    "TrustPoliciesSection",
+    "TrustVerdict",
+    "check",
+    "check_all",
+]
 
 _SUMMARY = {
     TrustVerdict.FAIL: "assumable by workflows outside the intended owner",
@@ -316,3 +328,75 @@ def worst_verdict(verdicts: Iterable[str]) -> str:
     return max(
         (TrustVerdict(v) for v in verdicts), key=BREADTH.__getitem__, default=TrustVerdict.PASS
     ).value
+
+
+# --- the check as the pipeline runs it -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrustPoliciesSection:
+    """Cloud OIDC trust configurations (check `oidc-trust`): AWS, GCP, Azure."""
+
+    __pydantic_config__ = STRICT
+
+    paths: tuple[str, ...] = ()
+    """Trust policy files or directories (AWS JSON / CloudFormation / Terraform, GCP, Azure); `verifier
+    check trust-policy` takes them from its arguments; an empty list in the gate gives verdict error."""
+    deny: tuple[TrustVerdict, ...] | None = None
+    """Verdicts that deny (default: fail, warn-org, unsupported)."""
+    warn: tuple[TrustVerdict, ...] | None = None
+    """Verdicts that warn (default: warn-ref, broken, indeterminate). `unsupported` is denied unless it
+    is named here and left out of `deny`."""
+    max_size: int = dataclasses.field(default=8, metadata={"ge": 1})
+    """Refuse input files larger than this many MiB (exit 2)."""
+
+
+class OidcTrustCheck(Check[TrustPoliciesSection, tuple[TrustConfig, ...]]):
+    """``oidc-trust``: every trust configuration scoped to the right repository and ref."""
+
+    meta = META
+    section_type = TrustPoliciesSection
+
+    def collect(self, section: TrustPoliciesSection, ctx: RunContext) -> tuple[TrustConfig, ...]:
+        """Every trust configuration under the paths (files named explicitly must hold one)."""
+        from verifier.sources.files import MIB
+        from verifier.sources.trust_policy_files import load_configs
+
+        configs = load_configs(list(section.paths), section.max_size * MIB)
+        for path in dict.fromkeys(c.path for c in configs):
+            ctx.record_input(path, "trust-policy")
+        return tuple(configs)
+
+    def judge(
+        self, evidence: tuple[TrustConfig, ...], section: TrustPoliciesSection, ctx: RunContext
+    ) -> list[CheckResult]:
+        """One result per configuration; an error result when no path is configured."""
+        if not section.paths:
+            reason = "no trust policy configured (trust_policies.paths is empty)"
+            return [
+                CheckResult(
+                    check=CHECK_ID,
+                    subject="trust_policies.paths",
+                    verdict="error",
+                    facts={"error": reason},
+                )
+            ]
+        return check_all(evidence)
+
+    def policy_config(
+        self, section: TrustPoliciesSection, evidence: tuple[TrustConfig, ...] | None
+    ) -> dict[str, Any]:
+        """The verdicts that deny and warn, when the section sets them."""
+        out: dict[str, Any] = {}
+        if section.deny is not None:
+            out["deny"] = [v.value for v in section.deny]
+        if section.warn is not None:
+            out["warn"] = [v.value for v in section.warn]
+        return out
+
+    def subject(self, section: TrustPoliciesSection, ctx: RunContext) -> str:
+        """The configured paths."""
+        return ", ".join(section.paths)
+
+
+CHECK = OidcTrustCheck()

@@ -1,6 +1,7 @@
-"""The one entry point adapters share: check results in, decision out.
+"""The decision step: check results and per-check settings in, the Rego policy's decision out.
 
-CLI, gate, webhook and audit all call :func:`decide`, so a release gets the same answer everywhere.
+:func:`decide` builds the policy input (:func:`verifier.policy.engine.build_input`, the one place it is built)
+and evaluates it on the configured engine. The pipeline calls it once per evaluation; nothing else decides.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from verifier.models import CheckResult, Decision
-from verifier.policy.engine import build_input, make_engine
+from verifier.policy import make_engine
+from verifier.policy.engine import build_input
 
 
 def decide(
