@@ -152,7 +152,11 @@ def check(config: TrustConfig) -> CheckResult:
     if worst.templates and verdict != TrustVerdict.UNSUPPORTED:
         best_verdict, best, _ = _run(config, "best")
         if best_verdict != worst_verdict:
-            verdict = TrustVerdict.INDETERMINATE
+            # Even the narrowest reading is at least as broad as `indeterminate`: that reading is certain
+            # (a template can only make it worse), so it is the verdict; adding a templated statement
+            # never makes a verdict better.
+            lower_bound = BREADTH[best_verdict] >= BREADTH[TrustVerdict.INDETERMINATE]
+            verdict = best_verdict if lower_bound else TrustVerdict.INDETERMINATE
             # Keep what holds either way (and the template notes), not what only the broad guess implies.
             both = {(f.rule, f.message) for f in best.findings}
             findings = [
@@ -168,6 +172,7 @@ def check(config: TrustConfig) -> CheckResult:
                     severity=Severity.MEDIUM,
                     message=f"the verdict depends on unresolved template values ({'; '.join(worst.templates)}): "
                     f"{best_verdict.value} if they are narrow, {worst_verdict.value} if they are broad",
+                    # at least the narrow verdict: a finding of the narrow reading explains it below
                     location=findings[0].location if findings else None,
                 )
             )

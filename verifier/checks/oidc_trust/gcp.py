@@ -472,6 +472,8 @@ def evaluate(col: Collector) -> tuple[TrustVerdict | None, dict[str, Any]]:
             )
         return TrustVerdict.FAIL, facts
     members = doc["bindings"]
+    if members is not None and not any(_FEDERATED_MEMBER.match(m) for m in members):
+        members = None  # no federated member among the bindings given: as if none were given
     if members is None:
         col.add(
             "gcp-bindings-not-given",
@@ -512,6 +514,9 @@ def evaluate(col: Collector) -> tuple[TrustVerdict | None, dict[str, Any]]:
     # admit the same tokens, and GCP's documented pattern scopes to the repository. Findings about refs
     # (pull_request, any ref) are still reported.
     return TrustVerdict.PASS, facts
+
+
+_FEDERATED_MEMBER = re.compile(r"principal(Set)?://")
 
 
 def _member(member: str, ev: _Eval) -> tuple[Bind | None, bool]:
