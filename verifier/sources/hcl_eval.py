@@ -561,9 +561,16 @@ class Scope:
         yield self.child(**{str(name): Unknown(f"{name}")}).render_block(content, depth + 1)
 
     def template(self, text: str) -> Any:
-        """A string from the reader: ``${expr}`` alone gives the expression's value, else interpolation."""
+        """A string from the reader: ``${expr}`` alone gives the expression's value, else interpolation.
+
+        ``$${`` and ``%%{`` are escapes of a literal ``${`` / ``%{``: kept as they are (the reader unescapes
+        them afterwards)."""
         if "${" not in text and "%{" not in text:
             return text
+        if "$${" in text or "%%{" in text:
+            hidden = text.replace("$${", _ESCAPED_DOLLAR).replace("%%{", _ESCAPED_PERCENT)
+            rendered = self.template(hidden)
+            return _unhide(rendered)
         whole = re.fullmatch(r"\$\{(.*)\}", text, re.DOTALL)
         if whole and _close_brace(text, 1) == len(text):
             value = self.expression(whole.group(1))
@@ -808,6 +815,22 @@ class _Namespace:
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+
+_ESCAPED_DOLLAR = "\x00escaped-dollar\x00"
+_ESCAPED_PERCENT = "\x00escaped-percent\x00"
+
+
+def _unhide(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(_ESCAPED_DOLLAR, "$${").replace(_ESCAPED_PERCENT, "%%{")
+    if isinstance(value, Choice):
+        return Choice(value.label, [_unhide(o) for o in value.options], value.names)
+    if isinstance(value, list):
+        return [_unhide(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _unhide(v) for k, v in value.items()}
+    return value
 
 
 def _keep(value: Any, source: str) -> Any:

@@ -396,3 +396,16 @@ def test_same_module_in_one_file_or_split_gives_the_same_verdicts(tmp_path: Path
         == verdicts(split / "main.tf")
         == {"aws_iam_role.deploy": "warn-ref"}
     )
+
+
+def test_escaped_interpolation_stays_literal(tmp_path: Path) -> None:
+    """`$${...}` is a literal `${...}` (an IAM policy variable), never an expression to evaluate."""
+    write(
+        tmp_path,
+        **{
+            "main.tf": PROVIDER + document(sub('["repo:acme/$${var.org}:ref:refs/heads/main"]')),
+            "variables.tf": 'variable "org" {\n  default = "*"\n}\n',
+        },
+    )
+    result = check(load_configs([str(tmp_path)])[0])
+    assert result.facts["statements"][0]["sub"] == ["repo:acme/${var.org}:ref:refs/heads/main"]
