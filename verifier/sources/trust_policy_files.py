@@ -24,16 +24,21 @@ import functools
 import json
 import os
 import re
+import sys
 import textwrap
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifier.errors import InputError
 from verifier.models.trust import Provider, Rendering, TrustConfig
-from verifier.sources.cloudformation import CloudFormationError, render_role
 from verifier.sources.files import MIB, parse_json, read_text, walk
-from verifier.sources.hcl_eval import Choice, HclEvalError, Scope, expand_choices
+
+if TYPE_CHECKING:
+    from verifier.sources.hcl_eval import Scope
+
+# The Terraform evaluator and the CloudFormation renderer are imported when a file needs them: a run over
+# plain JSON documents does not pay for them.
 
 # A trust policy is at most a few KiB (IAM caps it at 4,096 characters); Terraform plans are larger.
 DEFAULT_MAX_BYTES = 8 * MIB
@@ -72,7 +77,9 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
         if os.path.isdir(given):
             found = 0
             for file in _walk(given):
-                text = read_text(file, max_bytes)
+                module = modules.get(os.path.dirname(file) or ".")
+                cached = module.cached_text(file) if module is not None else None
+                text = cached if cached is not None else read_text(file, max_bytes)
                 if not _MARKERS.search(text):
                     continue
                 items = _load_file(file, text, max_bytes, explicit=False, modules=modules)
@@ -387,6 +394,8 @@ def _from_cloudformation(path: str, text: str, tpl: Mapping[str, Any]) -> list[T
             raise InputError(
                 path, f"resource {logical_id}: AWS::IAM::Role without AssumeRolePolicyDocument"
             )
+        from verifier.sources.cloudformation import CloudFormationError, render_role
+
         try:
             rendered, notes = render_role(tpl, props["AssumeRolePolicyDocument"])
         except CloudFormationError as exc:
@@ -674,6 +683,8 @@ def _blocks(
 def _render(scope: Scope | None, body: dict[str, Any], where: str) -> dict[str, Any]:
     if scope is None:
         return body
+    from verifier.sources.hcl_eval import HclEvalError
+
     try:
         return scope.render_block(body)
     except HclEvalError as exc:
@@ -717,6 +728,10 @@ class _Module:
             }
         return self._texts
 
+    def cached_text(self, path: str) -> str | None:
+        """The text of a file of the module when it has been read already."""
+        return self._texts.get(path) if self._texts is not None else None
+
     def add(self, path: str, text: str) -> None:
         """A file named on the command line that the directory listing may not show (a symlink, a pipe)."""
         texts = self.texts()
@@ -745,6 +760,8 @@ class _Module:
                 for entry in data.get("locals") or []:
                     if isinstance(entry, Mapping):
                         locals_.update({str(k): v for k, v in entry.items()})
+            from verifier.sources.hcl_eval import Scope
+
             self._scope = Scope(variables, locals_)
         return self._scope
 
@@ -950,6 +967,10 @@ def _config(provider: Provider, path: str, text: str, doc: Any, name: str) -> Tr
 
 def _renderings(doc: Any) -> tuple[Any, tuple[Rendering, ...]]:
     """The document and, when a conditional the text does not decide is in it, every rendering."""
+    if "verifier.sources.hcl_eval" not in sys.modules:
+        return doc, ()  # a Choice exists only where the evaluator or the renderer made one
+    from verifier.sources.hcl_eval import expand_choices
+
     options = expand_choices(doc)
     if len(options) == 1:
         return options[0][1], ()
@@ -959,6 +980,7 @@ def _renderings(doc: Any) -> tuple[Any, tuple[Rendering, ...]]:
 def _with_providers(doc: Any, providers: Mapping[str, str]) -> Any:
     if not providers:
         return doc
+    from verifier.sources.hcl_eval import Choice
 
     def repl(m: re.Match[str]) -> str:
         url = providers.get(m.group(1))
@@ -996,6 +1018,8 @@ def _role_policy(
     max_bytes: int,
     module: _Module,
 ) -> Any:
+    from verifier.sources.hcl_eval import Choice
+
     if isinstance(policy, Mapping | Choice):
         return policy
     if not isinstance(policy, str):
@@ -1088,6 +1112,8 @@ def _policy_document(
     statements of ``source_policy_documents`` first, this document's statements replace those with the same
     ``sid``, then each of ``override_policy_documents`` replaces statements with its ``sid``s (statements
     without a ``sid`` are appended)."""
+    from verifier.sources.hcl_eval import Choice, expand_choices
+
     own: list[dict[str, Any]] = []
     for st in _as_list(body.get("statement")):
         if not isinstance(st, Mapping):
