@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from verifier.checks.oidc_trust.model import (
@@ -335,7 +335,7 @@ def _statement(
     stmt: Mapping[str, Any],
     resolver: _Resolver,
     col: Collector,
-    denies: list[tuple[set[str] | None, Bind, str]] = (),  # type: ignore[assignment]
+    denies: Sequence[tuple[set[str] | None, Bind, str]] = (),
 ) -> tuple[Bind, dict[str, Any]] | None:
     label = f"#{index}" + (f" ({stmt['Sid']})" if isinstance(stmt.get("Sid"), str) else "")
     if str(stmt.get("Effect", "")).lower() != "allow" or not _action_admits_web_identity(stmt):
