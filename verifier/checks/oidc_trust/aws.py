@@ -9,6 +9,7 @@ from typing import Any
 
 from verifier.checks.oidc_trust.model import (
     BROKEN,
+    FULL,
     NONE,
     Bind,
     Collector,
@@ -318,6 +319,8 @@ def _deny(
             else:
                 value_binds = [_claim(claim, v, negated, col) for v in values]
             through.append(any_of(value_binds) if value_binds else NONE)
+    # What a negated test would report is about the Deny, not about any Allow statement: drop it.
+    col.settle(FULL)
     if not conditions:
         return hosts, BROKEN, label
     return hosts, any_of(through), label
