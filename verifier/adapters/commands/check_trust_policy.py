@@ -81,7 +81,7 @@ def command(
     Verdicts: fail (outside the intended owner) · warn-org (any repository of one owner) ·
     warn-ref (one repository, any ref or event) · pass · broken (can never match) ·
     indeterminate (an unresolved template decides) · unsupported (a construct the evaluator does
-    not understand decides: denied unless --warn/--deny say otherwise).
+    not understand decides: denied unless left out of --deny and named under --warn).
     """
     from verifier.checks.oidc_trust import TrustPoliciesSection, TrustVerdict
 
