@@ -20,13 +20,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 dev: $(VENV)/.installed
 
 # The Debian registry the OCI integration tests start on 127.0.0.1, Chromium for the audit report's
-# rendering test, and the npm signer (sigstore-js).
+# rendering test, the npm signer (sigstore-js) and GitHub's workflow parser (tests/github-workflow-parser).
 SYSTEM_PACKAGES := docker-registry chromium apache2-utils skopeo
 system-deps:
 	@missing=""; for pkg in $(SYSTEM_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	@if [ -f tests/sigstore-js/package-lock.json ]; then cd tests/sigstore-js && npm ci --silent --no-audit --no-fund; fi
+	@if [ -f tests/github-workflow-parser/package-lock.json ]; then cd tests/github-workflow-parser && npm ci --silent --no-audit --no-fund; fi
 
 demo: dev
 	@bash fixtures/demo/run-demo.sh $(BIN)/verifier

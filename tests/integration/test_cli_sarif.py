@@ -241,3 +241,73 @@ def test_ignore_unfixed_and_vex_on_the_trivy_json_report(
 def test_vex_that_is_not_vex_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(capsys, "check", "sarif", EMPTY, "--vex", CRITICAL)
     assert run.code == 2 and run.err.startswith(f"verifier: error: {CRITICAL}: ")
+
+
+def test_fail_on_is_a_threshold(capsys: pytest.CaptureFixture[str]) -> None:
+    """13 critical findings: `--fail-on low,medium` used to allow them; now it is refused, `low` denies them."""
+    report = str(TRIVY / "austimkelly-trivy-0.49.1-critical-high.sarif.json")
+    run = run_cli(capsys, "check", "sarif", report, "--fail-on", "low,medium")
+    assert run.code == 2
+    assert "fail_on: low, medium leaves out the more severe high, critical" in run.err
+    run = run_cli(capsys, "check", "sarif", report, "--fail-on", "low", "--format", "json")
+    assert run.code == 1
+    doc = json.loads(run.out)
+    assert doc["results"][0]["facts"]["fail_on"] == ["critical", "high", "medium", "low"]
+    assert sorted(doc["decision"]["deny"]) == [
+        f"{report}: 13 unwaived critical finding(s) (fail-on: critical,high,medium,low)",
+        f"{report}: 8 unwaived high finding(s) (fail-on: critical,high,medium,low)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("log", "reason"),
+    [
+        ({"version": "2.1.0", "runs": []}, "the SARIF log has no runs: no scan is recorded"),
+        (
+            {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "Trivy"}}}]},
+            "runs[0] has no 'results': the scan's results were not computed",
+        ),
+        (
+            {
+                "version": "2.1.0",
+                "runs": [
+                    {
+                        "tool": {"driver": {"name": "CodeQL"}},
+                        "invocations": [{"executionSuccessful": False}],
+                        "results": [],
+                    }
+                ],
+            },
+            "runs[0].invocations[0]: executionSuccessful is false",
+        ),
+    ],
+)
+def test_a_log_that_does_not_prove_the_scan_ran_denies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], log: dict[str, object], reason: str
+) -> None:
+    """Each of these used to be ALLOWED: no findings were read, so none denied."""
+    path = tmp_path / "scan.sarif"
+    path.write_text(json.dumps(log))
+    run = run_cli(capsys, "check", "sarif", str(path), "--format", "json")
+    assert run.code == 1
+    [deny] = json.loads(run.out)["decision"]["deny"]
+    assert deny.startswith(f"{path}: the scan did not run or did not finish: {reason}")
+
+
+def test_cosign_vuln_body_is_read_like_a_trivy_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`trivy image --format cosign-vuln` output: its scanner.result is Trivy's JSON report."""
+    body = str(UPSTREAM / "cosign-vuln" / "trivy-doc-alpine-3.10.cosign-vuln.json")
+    run = run_cli(capsys, "check", "sarif", body, "--format", "json")
+    assert run.code == 1
+    facts = json.loads(run.out)["results"][0]["facts"]
+    assert (facts["format"], facts["unwaived"]) == ("cosign-vuln", {"critical": 1})
+    assert facts["scanned_at"] == "2022-07-24T08:14:04.864682Z"
+    empty = tmp_path / "vuln.json"
+    empty.write_text('{"scanner": {"uri": "pkg:github/aquasecurity/trivy@v0.50.0"}}')
+    run = run_cli(capsys, "check", "sarif", str(empty))
+    assert run.code == 2
+    assert run.err == (
+        f"verifier: error: {empty}: scanner.result is missing: the attestation carries no scan\n"
+    )

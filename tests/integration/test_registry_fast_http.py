@@ -382,15 +382,15 @@ def tls_registry(
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(tmp_path / "tls.crt", tmp_path / "tls.key")
     srv = _server(servers, registry_handler, tls=server_ctx)
-    real = socket.create_connection
+    real = socket.getaddrinfo
     port = int(srv.host.rsplit(":", 1)[1])
 
-    def connect(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
-        if address[0] in ("registry.test", "other.test"):
-            address = ("127.0.0.1", port)
-        return real(address, *args, **kwargs)
+    def resolve(host: Any, _port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in ("registry.test", "other.test"):
+            return real("127.0.0.1", port, *args, **kwargs)
+        return real(host, _port, *args, **kwargs)
 
-    monkeypatch.setattr(socket, "create_connection", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
     return srv, tmp_path / "ca.pem"
 
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 
-from verifier.adapters.webhook import make_server, serve
+from verifier.adapters.webhook import ServerLimits, make_server, serve
 
 SERVICE = "verifier.verifier-system.svc"
 START_TIMEOUT = 10.0
@@ -131,7 +131,13 @@ def make_pki(directory: Path) -> Pki:
 class ServerThread:
     """The real uvicorn server with TLS on 127.0.0.1 (ephemeral port) in a background thread."""
 
-    def __init__(self, app: Starlette, pki: Pki, reload_interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        app: Starlette,
+        pki: Pki,
+        reload_interval: float = 0.2,
+        limits: ServerLimits | None = None,
+    ) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -142,6 +148,7 @@ class ServerThread:
             port=self.port,
             certfile=str(pki.cert_file),
             keyfile=str(pki.key_file),
+            limits=limits,
         )
         self.error: BaseException | None = None
         self._interval = reload_interval

@@ -126,6 +126,7 @@ def check() -> None:
         "init": (f"{_CMD}.init:command", "Write a commented starter verifier.yaml."),
         "webhook": (f"{_CMD}.webhook:command", "Serve the Kubernetes ValidatingWebhook."),
         "audit": (f"{_CMD}.audit:group", "Auditors' reports over many repositories and images."),
+        "trust": (f"{_CMD}.trust:group", "Refresh the pinned Sigstore trust roots through TUF."),
     },
 )
 @click.version_option(__version__, prog_name="verifier", message="%(prog)s %(version)s")

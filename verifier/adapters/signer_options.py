@@ -199,10 +199,11 @@ def signer_options(func: F) -> F:
         ),
         click.option(
             "--timeout",
-            default=10.0,
+            default=30.0,
             show_default=True,
             type=click.FloatRange(0.1, 300),
-            help="Seconds per registry request.",
+            help="Deadline in seconds for all of the command's registry work (every connect, "
+            "handshake and read); exit 3 when it runs out.",
         ),
     ]
 

@@ -9,7 +9,13 @@ reads the body (bounded), maps malformed input to HTTP 400 or a deny, and counts
 apiserver treats as a webhook failure, i.e. a deny under ``failurePolicy: Fail``).
 
 The TLS certificate is reloaded when its files change (:class:`CertReloader`): new connections get the new
-certificate, established ones keep theirs, nothing is dropped.
+certificate, established ones keep theirs, nothing is dropped; a pair that does not load (half-written,
+certificate and key do not match) is never applied.
+
+The server sheds load instead of growing (:class:`ServerLimits`): a cap on open connections (more are closed
+at once), a TLS handshake deadline, a deadline for each request's header (the first one counted from the
+handshake: a connection that never sends a request, or drips its header, is closed), an idle keep-alive
+timeout and a cap on requests per connection.
 """
 
 from __future__ import annotations
@@ -20,21 +26,25 @@ import gc
 import json
 import logging
 import os
+import socket
 import ssl
+import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 import uvicorn
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from verifier.admission.decider import UNKNOWN_ERROR, AdmissionDecider, parse_timeout
 from verifier.admission.review import AdmissionError, Outcome, build_response, parse_review
@@ -104,6 +114,30 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self.shed = Counter(
+            "verifier_webhook_connections_shed",
+            "Connections closed by the server limits (connection cap, header deadline, header size).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.lookups = Gauge(
+            "verifier_webhook_lookups",
+            "Image lookups waiting for a thread (queued) or running on one (running), at scrape time.",
+            ["state"],
+            registry=self.registry,
+        )
+        self.open_circuits = Gauge(
+            "verifier_webhook_registries_circuit_open",
+            "Registries not asked because they failed too many lookups in a row, at scrape time.",
+            registry=self.registry,
+        )
+
+    def observe(self, decider: AdmissionDecider) -> None:
+        """Set the gauges from the decider's current state (called when /metrics is scraped)."""
+        queued, running = decider.lookup_stats()
+        self.lookups.labels("queued").set(queued)
+        self.lookups.labels("running").set(running)
+        self.open_circuits.set(sum(1 for r in decider.bulkhead.states() if r.open))
 
     def event(self, name: str, label: str) -> None:
         """The ``events`` callback of :class:`AdmissionDecider`."""
@@ -335,16 +369,19 @@ async def healthz(_request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Readiness: the policy bundle loaded and a warm-up decision ran."""
+    """Readiness: the policy bundle loaded, a warm-up decision ran, and images can be looked up (lookups are
+    not stuck waiting for a thread: :meth:`AdmissionDecider.health`)."""
     state: WebhookState = request.app.state.webhook
-    if state.ready:
-        return PlainTextResponse("ready")
-    return PlainTextResponse("not ready", status_code=503)
+    if not state.ready:
+        return PlainTextResponse("not ready", status_code=503)
+    ready, why = state.decider.health()
+    return PlainTextResponse(why, status_code=200 if ready else 503)
 
 
 async def metrics(request: Request) -> Response:
     """Prometheus text exposition."""
     state: WebhookState = request.app.state.webhook
+    state.metrics.observe(state.decider)
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -401,8 +438,12 @@ class CertReloader:
     """Reload the server certificate into the live SSLContext when the files change.
 
     ``SSLContext.load_cert_chain`` on the context uvicorn listens with affects new handshakes only, so
-    rotating the files (cert-manager renewal) needs no restart and drops no request. A pair that does not
-    load (half-written, key/cert mismatch) is logged and the old certificate stays in use.
+    rotating the files (cert-manager renewal) needs no restart and drops no request. The files are read
+    once and the pair is first loaded into a scratch context: only a pair that loads there (complete, key
+    matching the certificate) is loaded, from the same bytes, into the live one. ``load_cert_chain`` is not
+    atomic: a mismatched pair loaded straight into the live context replaces its certificate and then fails
+    on the key, and every later handshake fails. A pair that does not load is logged once and the old
+    certificate stays in use.
     """
 
     def __init__(self, context: ssl.SSLContext, certfile: str, keyfile: str) -> None:
@@ -410,6 +451,7 @@ class CertReloader:
         self.certfile = certfile
         self.keyfile = keyfile
         self._stamp = self._current()
+        self._rejected: tuple[int, ...] = ()
         self.reloads = 0
 
     def _current(self) -> tuple[int, ...]:
@@ -425,11 +467,19 @@ class CertReloader:
     def check(self) -> bool:
         """Reload if the files changed since the last load; True when a new certificate is in use."""
         stamp = self._current()
-        if not stamp or stamp == self._stamp:
+        if not stamp or stamp in (self._stamp, self._rejected):
             return False
         try:
-            self.context.load_cert_chain(self.certfile, self.keyfile)
+            with open(self.certfile, "rb") as f:
+                cert = f.read()
+            with open(self.keyfile, "rb") as f:
+                key = f.read()
+            with _pem_files(cert, key) as (cert_path, key_path):
+                scratch = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                scratch.load_cert_chain(cert_path, key_path)
+                self.context.load_cert_chain(cert_path, key_path)
         except (OSError, ssl.SSLError, ValueError) as exc:
+            self._rejected = stamp
             log.warning("certificate reload failed, keeping the old one: %s", exc)
             return False
         self._stamp = stamp
@@ -444,6 +494,214 @@ class CertReloader:
             await asyncio.to_thread(self.check)
 
 
+@contextlib.contextmanager
+def _pem_files(cert: bytes, key: bytes) -> Iterator[tuple[str, str]]:
+    """Paths that read as ``cert`` and ``key`` (``load_cert_chain`` takes paths only): anonymous in-memory
+    files where the OS has them, so the key is never copied to disk."""
+    if hasattr(os, "memfd_create"):
+        fds = [os.memfd_create(name, os.MFD_CLOEXEC) for name in ("cert", "key")]
+        try:
+            for fd, data in zip(fds, (cert, key), strict=True):
+                os.write(fd, data)
+            yield f"/proc/self/fd/{fds[0]}", f"/proc/self/fd/{fds[1]}"
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:  # private (0700), removed with its files
+        paths = [os.path.join(directory, name) for name in ("cert.pem", "key.pem")]
+        for path, data in zip(paths, (cert, key), strict=True):
+            with open(path, "wb") as f:
+                f.write(data)
+        yield paths[0], paths[1]
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What the server holds at most, and for how long (docs/webhook.md, "Server limits").
+
+    - ``max_connections``: open connections (TLS established). At the cap a new connection closes the
+      oldest one that has not sent a request yet (an idle flood cannot lock the apiserver out), or is
+      closed itself when every open connection has. Requests in progress are bounded by the same number
+      (uvicorn's ``limit_concurrency``: 503 beyond it).
+    - ``handshake_timeout``: seconds for the TLS handshake (and, on Linux, for the first byte to arrive:
+      until then the kernel does not hand the connection over at all, ``TCP_DEFER_ACCEPT``).
+    - ``header_timeout``: seconds from the handshake to the first request's complete header, and from each
+      answer to the next header beyond the keep-alive time; counted from the start, so a header that
+      drips in is cut off. Bodies are bounded by the review's own deadline (408).
+    - ``keep_alive_timeout``: seconds an idle connection is kept (uvicorn's ``timeout_keep_alive``).
+    - ``max_requests_per_connection``: the answer to the last one says ``Connection: close``.
+    - ``max_header_bytes``: a request header larger than this closes the connection.
+    """
+
+    max_connections: int = 1000
+    handshake_timeout: float = 5.0
+    header_timeout: float = 10.0
+    keep_alive_timeout: float = 30.0
+    max_requests_per_connection: int = 1000
+    max_header_bytes: int = 64 * 1024
+    backlog: int = 1024
+
+
+class _GuardedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the connection cap, the header deadline, the header size cap and
+    the request cap of :class:`ServerLimits` (uvicorn has settings for none of them)."""
+
+    limits: ClassVar[ServerLimits] = ServerLimits()
+    shed_counter: ClassVar[Counter | None] = None  # Metrics.shed of the app, when it has one
+    # Connections that have not sent a complete request header yet, oldest first (one dict per server).
+    silent: ClassVar[dict[_GuardedProtocol, None]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._header_bytes = 0
+        self._requests = 0
+        self._reading_body = False  # between a request's header and the end of its body
+
+    def _shed(self, reason: str, *, flush: bool = False) -> None:
+        log.debug("closing a connection: %s", reason)
+        if self.shed_counter is not None:
+            self.shed_counter.labels(reason).inc()
+        if flush:
+            self.transport.close()  # an answer may still be on its way out
+        else:
+            self.transport.abort()
+        # No longer counted against the cap now (the transport reports the loss on the next loop turn).
+        self.connections.discard(self)
+
+    def _arm_header_timer(self, seconds: float) -> None:
+        self._disarm_header_timer()
+        self._header_bytes = 0
+        self._header_timer = self.loop.call_later(seconds, self._header_too_slow)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_too_slow(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self._shed("header-timeout", flush=self._requests > 0)
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """At the connection cap, make room by closing the oldest connection that has not sent a request
+        (idle floods hold those; the apiserver sends its request at once), else close this one. Then start
+        the first header's deadline."""
+        if len(self.connections) >= self.limits.max_connections:
+            if not self.silent:
+                self.transport = transport
+                self._shed("too-many-connections")
+                return
+            oldest = next(iter(self.silent))
+            self.silent.pop(oldest)
+            oldest._disarm_header_timer()
+            oldest._shed("evicted-silent")
+        super().connection_made(transport)
+        self.silent[self] = None
+        self._arm_header_timer(self.limits.header_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        """Count the bytes that arrive while a header is awaited: once more than the cap arrived and the
+        header is still not complete, the connection is closed."""
+        awaiting = self._header_timer is not None and not self._reading_body
+        if awaiting:
+            self._header_bytes += len(data)
+        super().data_received(data)
+        if (
+            awaiting
+            and self._header_timer is not None  # still no complete header after these bytes
+            and self._header_bytes > self.limits.max_header_bytes
+            and not self.transport.is_closing()
+        ):
+            self._disarm_header_timer()
+            self._shed("header-too-large")
+
+    def on_headers_complete(self) -> None:
+        """The header arrived in time; the last allowed request on this connection closes it after."""
+        self._disarm_header_timer()
+        self.silent.pop(self, None)
+        self._requests += 1
+        self._reading_body = True
+        super().on_headers_complete()
+        if self._requests >= self.limits.max_requests_per_connection and self.cycle is not None:
+            self.cycle.keep_alive = False
+
+    def on_message_complete(self) -> None:
+        """The request's body has arrived (an answer may have been sent before it did)."""
+        self._reading_body = False
+        super().on_message_complete()
+        if self.cycle.response_complete:
+            self._await_next_header()
+
+    def on_response_complete(self) -> None:
+        """Answered: once the request's body has arrived too, the connection waits for the next header."""
+        super().on_response_complete()
+        if not self._reading_body:
+            self._await_next_header()
+
+    def _await_next_header(self) -> None:
+        """Idle again: the next header must be complete within the keep-alive time plus its deadline."""
+        if not self.transport.is_closing() and not self.pipeline:
+            limits = self.limits
+            self._arm_header_timer(limits.keep_alive_timeout + limits.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Drop the header timer with the connection."""
+        self._disarm_header_timer()
+        self.silent.pop(self, None)
+        super().connection_lost(exc)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, listening with a TLS handshake deadline (uvicorn has no setting for it; asyncio's
+    default is 60 s) and, on Linux, ``TCP_DEFER_ACCEPT``."""
+
+    handshake_timeout: float = ServerLimits.handshake_timeout
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start the lifespan, then listen on ``sockets`` (or the configured host and port)."""
+        await self.lifespan.startup()
+        if self.lifespan.should_exit:
+            sys.exit(STARTUP_FAILURE)
+        config = self.config
+
+        def create_protocol(_loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Protocol:
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config,
+                server_state=self.server_state,
+                app_state=self.lifespan.state,
+                _loop=_loop,
+            )
+
+        listeners = list(sockets) if sockets else [config.bind_socket()]
+        loop = asyncio.get_running_loop()
+        self.servers = []
+        for sock in listeners:
+            if hasattr(socket, "TCP_DEFER_ACCEPT") and sock.family in (
+                socket.AF_INET,
+                socket.AF_INET6,
+            ):
+                sock.setsockopt(
+                    socket.IPPROTO_TCP,
+                    socket.TCP_DEFER_ACCEPT,
+                    max(1, round(self.handshake_timeout)),
+                )
+            self.servers.append(
+                await loop.create_server(
+                    create_protocol,
+                    sock=sock,
+                    ssl=config.ssl,
+                    backlog=config.backlog,
+                    ssl_handshake_timeout=self.handshake_timeout,
+                )
+            )
+        self.started = True
+
+
 def make_server(
     app: Starlette,
     *,
@@ -452,28 +710,42 @@ def make_server(
     certfile: str,
     keyfile: str,
     log_level: str = "warning",
+    limits: ServerLimits | None = None,
 ) -> tuple[uvicorn.Server, CertReloader]:
-    """A configured uvicorn server (TLS 1.2+ only, httptools when installed) and its certificate reloader."""
-    http = "httptools" if _has("httptools") else "h11"
+    """A configured uvicorn server (TLS 1.2+ only, httptools, the :class:`ServerLimits`) and its certificate
+    reloader. Connections it sheds are counted in the app's metrics (``create_app``)."""
+    limits = limits or ServerLimits()
+    state = getattr(app.state, "webhook", None)
+    shed = state.metrics.shed if isinstance(state, WebhookState) else None
+    protocol = type(
+        "GuardedProtocol",
+        (_GuardedProtocol,),
+        {"limits": limits, "shed_counter": shed, "silent": {}},
+    )
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
-        http=http,
+        http=protocol,
         lifespan="on",
         log_config=None,
         log_level=log_level,
         access_log=False,
         server_header=False,
-        timeout_keep_alive=30,
+        timeout_keep_alive=max(1, round(limits.keep_alive_timeout)),
         timeout_graceful_shutdown=10,
+        # In-flight requests: the connection cap already bounds connections, so only tasks reach this.
+        limit_concurrency=limits.max_connections + 1,
+        backlog=limits.backlog,
     )
     config.load()
     assert config.ssl is not None  # noqa: S101 - ssl_certfile was given
     config.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
-    return uvicorn.Server(config), CertReloader(config.ssl, certfile, keyfile)
+    server = _Server(config)
+    server.handshake_timeout = limits.handshake_timeout
+    return server, CertReloader(config.ssl, certfile, keyfile)
 
 
 async def serve(
@@ -519,6 +791,7 @@ __all__ = [
     "DEFAULT_MAX_BODY",
     "CertReloader",
     "Metrics",
+    "ServerLimits",
     "create_app",
     "make_server",
     "run",

@@ -24,6 +24,8 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import dataclasses
 import fnmatch
 import functools
@@ -36,12 +38,13 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from verifier.admission.bulkhead import Bulkhead, RegistryCircuitOpen
 from verifier.admission.review import (
     AdmissionRequest,
     ContainerImage,
@@ -50,10 +53,11 @@ from verifier.admission.review import (
     images_to_check,
     parse_image,
 )
-from verifier.errors import InputError, VerifierError
+from verifier.errors import InputError, NetworkError, VerifierError
 from verifier.models import CheckResult, Decision
 from verifier.models.config import Mode, WebhookConfig, WebhookRule
 from verifier.pipeline import decide, merge_policy_config
+from verifier.sources.deadline import Deadline, DeadlineExceeded, within
 
 log = logging.getLogger("verifier.webhook")
 
@@ -202,14 +206,29 @@ def _no_events(_name: str, _label: str) -> None:
     return None
 
 
-async def _call(fn: Callable[[str], Any], arg: str, pool: Executor | None = None) -> Any:
-    """Call a sync (in a worker thread of ``pool``) or async function."""
-    if inspect.iscoroutinefunction(fn):
-        return await fn(arg)
-    result = await asyncio.get_running_loop().run_in_executor(pool, fn, arg)
-    if inspect.isawaitable(result):
-        return await result
-    return result
+def _is_async(fn: Callable[..., Any]) -> bool:
+    """True for a coroutine function or an object whose ``__call__`` is one."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - the method, not whether fn is callable
+    )
+
+
+def _registry_host(ref: str) -> str:
+    """The registry host (``host[:port]``) of a canonical ``host/repo@digest`` or ``host/repo:tag``."""
+    return ref.split("/", 1)[0]
+
+
+def _registry_health(exc: BaseException | None) -> bool | None:
+    """What a lookup's outcome says about its registry: True when it answered (whatever the verdict), False
+    on a network failure (no answer by the deadline, refused, reset, 429/5xx), None when it says nothing
+    (cancelled, an error of ours)."""
+    if exc is None:
+        return True
+    if isinstance(exc, NetworkError | TimeoutError):
+        return False
+    if isinstance(exc, VerifierError):
+        return True  # the registry answered: bad content, not found, auth refused
+    return None
 
 
 class AdmissionDecider:
@@ -248,12 +267,22 @@ class AdmissionDecider:
         self._events = events or _no_events
         self._now = now or (lambda: datetime.now(UTC).replace(microsecond=0))
         self.cache = VerdictCache(config.cache_max_entries, clock)
+        self._clock = clock
         self._pool = ThreadPoolExecutor(
             config.max_concurrent_lookups, thread_name_prefix="verifier-lookup"
         )
-        # Per-registry FIFO slots (asyncio.Semaphore wakes waiters in order), for the running loop only.
-        self._slots: dict[str, asyncio.Semaphore] = {}
-        self._slots_loop: asyncio.AbstractEventLoop | None = None
+        self.bulkhead = Bulkhead(
+            config.max_lookups_per_registry,
+            config.breaker_failures,
+            config.breaker_cooldown_seconds,
+            clock=clock,
+            on_open=self._breaker_opened,
+        )
+        self._stats_lock = threading.Lock()
+        self._queued = 0  # lookups waiting for a thread
+        self._busy = 0  # lookups running on a thread
+        self._progress = clock()  # when a lookup last started or ended
+        self._closed = False
 
     def prime(self, warm: Callable[[], None], timeout: float = 120.0) -> None:
         """Start every lookup thread now and run ``warm`` once in each (e.g. load the policy bundle into that
@@ -274,9 +303,42 @@ class AdmissionDecider:
     def close(self) -> None:
         """Stop the lookup threads (running lookups finish in the background) and call ``on_close``
         (e.g. close the shared registry clients)."""
+        self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self._on_close is not None:
             self._on_close()
+
+    def _breaker_opened(self, host: str) -> None:
+        log.warning(
+            "registry %s failed %d lookups in a row: not asked for %.0fs",
+            host,
+            self.config.breaker_failures,
+            self.config.breaker_cooldown_seconds,
+        )
+        self._events("registry", "circuit-opened")
+
+    def health(self) -> tuple[bool, str]:
+        """(ready, why) for /readyz: not ready when closed, or when lookups have waited for a thread longer
+        than a review's default budget without any lookup starting or ending (no image could be looked up
+        in time). Registries whose breaker is open are listed but keep the webhook ready: every other
+        registry is still served."""
+        if self._closed:
+            return False, "closed"
+        with self._stats_lock:
+            queued, busy, idle_for = self._queued, self._busy, self._clock() - self._progress
+        if queued and idle_for > self.config.default_timeout_seconds:
+            return False, (
+                f"cannot look up images: {queued} lookups waiting, all {busy} lookup threads busy "
+                f"for {idle_for:.0f}s"
+            )
+        opened = [r.host for r in self.bulkhead.states() if r.open]
+        detail = f"ready; registries not asked (circuit open): {', '.join(sorted(opened))}"
+        return True, detail if opened else "ready"
+
+    def lookup_stats(self) -> tuple[int, int]:
+        """(lookups waiting for a thread, lookups running on one), for /metrics."""
+        with self._stats_lock:
+            return self._queued, self._busy
 
     # ------------------------------------------------------------------------------------------ rules
 
@@ -475,10 +537,17 @@ class AdmissionDecider:
         if self._resolve is None:
             return ""
         tagged = f"{ref.canonical}:{ref.tag or 'latest'}"
+        seconds = self.config.verify_timeout_seconds
+        lookup = functools.partial(self._resolve, tagged)  # sync or async, as the resolver is
         try:
             digest = await asyncio.wait_for(
-                _call(self._resolve, tagged, self._pool), self.config.verify_timeout_seconds
+                self._in_bulkhead(
+                    _registry_host(tagged), lookup, Deadline.after(seconds, "lookup")
+                ),
+                seconds,
             )
+            if inspect.isawaitable(digest):
+                digest = await asyncio.wait_for(digest, seconds)
         except Exception as exc:  # noqa: BLE001 - a hint only; the image is denied either way
             log.info("resolving %s failed: %s", tagged, exc)
             self._events("registry", "error")
@@ -495,57 +564,109 @@ class AdmissionDecider:
         )
         return decision
 
-    def _registry_slot(self, pinned: str) -> asyncio.Semaphore:
-        """The semaphore bounding verifications of ``pinned``'s registry host (``host[:port]``)."""
-        loop = asyncio.get_running_loop()
-        if (
-            self._slots_loop is not loop
-        ):  # a new event loop (tests run one per call): fresh semaphores
-            self._slots = {}
-            self._slots_loop = loop
-        host = pinned.split("/", 1)[0]
-        slot = self._slots.get(host)
-        if slot is None:
-            slot = self._slots[host] = asyncio.Semaphore(self.config.max_lookups_per_registry)
-        return slot
+    def _submit(self, fn: Callable[[], Any]) -> concurrent.futures.Future[Any]:
+        """Run ``fn`` on a lookup thread under a copy of this context (the lookup's deadline goes with it),
+        counting queued and running work for :meth:`health`."""
+        ctx = contextvars.copy_context()
+        with self._stats_lock:
+            self._queued += 1
+
+        def run() -> Any:
+            with self._stats_lock:
+                self._queued -= 1
+                self._busy += 1
+                self._progress = self._clock()
+            try:
+                return ctx.run(fn)
+            finally:
+                with self._stats_lock:
+                    self._busy -= 1
+                    self._progress = self._clock()
+
+        future = self._pool.submit(run)
+
+        def forget_if_cancelled(f: concurrent.futures.Future[Any]) -> None:
+            if f.cancelled():  # dropped from the queue before a thread took it
+                with self._stats_lock:
+                    self._queued -= 1
+
+        future.add_done_callback(forget_if_cancelled)
+        return future
+
+    async def _in_bulkhead(self, host: str, fn: Callable[[], Any], deadline: Deadline) -> Any:
+        """Run the lookup ``fn`` (sync: on a lookup thread; or a coroutine function) in ``host``'s bulkhead,
+        under ``deadline``. The slot is given back when the work has ended, which a sync lookup does by
+        its deadline at the latest (every registry read is bounded by it), even if its waiter gave up."""
+        await self.bulkhead.acquire(host)
+        if _is_async(fn):
+            healthy: bool | None = None
+            try:
+                with within(deadline):
+                    value = await fn()
+                healthy = True
+                return value
+            except BaseException as exc:
+                healthy = _registry_health(exc)
+                raise
+            finally:
+                self.bulkhead.release(host, healthy)
+
+        def work() -> Any:
+            with within(deadline):
+                return fn()
+
+        future = self._submit(work)
+        future.add_done_callback(
+            lambda f: self.bulkhead.release(
+                host, None if f.cancelled() else _registry_health(f.exception())
+            )
+        )
+        # Cancelling this wait (the deadline) also drops the work if no thread has taken it yet.
+        return await asyncio.wrap_future(future)
 
     async def _verify_and_decide(
-        self, pinned: str, rule: ResolvedRule
+        self, pinned: str, rule: ResolvedRule, deadline: Deadline
     ) -> tuple[list[CheckResult], Decision]:
-        """Verify and decide, at most ``max_lookups_per_registry`` at a time per registry host."""
-        async with self._registry_slot(pinned):
-            return await self._verify_and_decide_now(pinned, rule)
-
-    async def _verify_and_decide_now(
-        self, pinned: str, rule: ResolvedRule
-    ) -> tuple[list[CheckResult], Decision]:
-        """Verify and decide; a sync verifier runs both in ONE worker-thread hop (no second hand-off)."""
-        loop = asyncio.get_running_loop()
-        if self._evaluate_image is not None:
-            results, decision = await loop.run_in_executor(
-                self._pool, self._evaluate_image, pinned, rule.config, rule.signers
+        """Verify and decide in ``pinned``'s registry bulkhead; a sync verifier runs both in ONE worker-thread
+        hop (no second hand-off)."""
+        host = _registry_host(pinned)
+        evaluate_image = self._evaluate_image
+        if (
+            evaluate_image is not None
+        ):  # the pipeline: verify and decide in one call, on a lookup thread
+            results, decided = await self._in_bulkhead(
+                host, functools.partial(evaluate_image, pinned, rule.config, rule.signers), deadline
             )
-            return _results(list(results)), decision
-        verify = self._verify
-        assert verify is not None  # noqa: S101 - one of the two, checked in __init__
-        if not inspect.iscoroutinefunction(verify):
+            return _results(list(results)), decided
+        verify_image = self._verify
+        assert verify_image is not None  # noqa: S101 - one of the two, checked in __init__
+        if not _is_async(verify_image):
 
             def work() -> tuple[Any, Decision | None]:
-                value = verify(pinned)
+                value = verify_image(pinned)
                 if inspect.isawaitable(value):
                     return value, None  # awaited on the loop, then decided below
                 results = _results(value)
                 return results, self._decide_sync(results, rule)
 
-            value, decided = await loop.run_in_executor(self._pool, work)
-            if decided is not None:
-                return value, decided
-            value = await value
+            value, decision = await self._in_bulkhead(host, work, deadline)
+            if decision is not None:
+                return value, decision
+            pending = value
+
+            async def finish() -> Any:
+                return await pending
+
+            value = await self._in_bulkhead(host, finish, deadline)
         else:
-            value = await verify(pinned)
+
+            async def verify() -> Any:
+                return await verify_image(pinned)
+
+            value = await self._in_bulkhead(host, verify, deadline)
         results = _results(value)
-        decision = await loop.run_in_executor(
-            self._pool, functools.partial(self._decide_sync, results, rule)
+        decision = await asyncio.wrap_future(
+            self._submit(functools.partial(self._decide_sync, results, rule))
         )
         return results, decision
 
@@ -554,14 +675,19 @@ class AdmissionDecider:
         cfg = self.config
         failure = cfg.failure_ttl_seconds
         lookup = uuid.uuid4().hex[:8]
+        deadline = Deadline.after(cfg.verify_timeout_seconds, "lookup")
         try:
             results, decision = await asyncio.wait_for(
-                self._verify_and_decide(pinned, rule), cfg.verify_timeout_seconds
+                self._verify_and_decide(pinned, rule, deadline), cfg.verify_timeout_seconds
             )
-        except TimeoutError:
+        except (TimeoutError, DeadlineExceeded):
             log.warning("lookup %s: %s: verification timed out", lookup, pinned)
             self._events("registry", "timeout")
             return ImageVerdict(False, ("verification timed out",), error=True), failure
+        except RegistryCircuitOpen as exc:
+            log.info("lookup %s: %s: %s", lookup, pinned, exc)
+            self._events("registry", "circuit-open")
+            return ImageVerdict(False, (f"could not be verified: {exc}",), error=True), failure
         except VerifierError as exc:
             log.warning("lookup %s: %s: %s", lookup, pinned, exc)
             self._events("registry", "error")

@@ -258,7 +258,9 @@ def _audit_image(unit: Unit, outcome: UnitOutcome, options: AuditOptions) -> Non
         return
     image = dataclasses.replace(config, image=unit.ref)
     for meta in registry.CHECKS:
-        if meta.section in config.sections and registry.load(meta.id).needs_image:
+        if meta.section in config.sections and registry.load(meta.id).reads_images(
+            config.sections[meta.section]
+        ):
             _evaluate_into(outcome, image, meta.id, options)
 
 

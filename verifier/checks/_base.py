@@ -70,6 +70,14 @@ class RunContext(Protocol):
     def image_evidence(self) -> ImageEvidence:
         """The image's evidence, collected once per evaluation and shared by every image check."""
 
+    def release_evidence(self) -> dict[str, ImageEvidence]:
+        """Each image of the release -> its evidence (the same objects the image checks read)."""
+
+    def release_digests(self) -> dict[str, str]:
+        """Every image of the release (``config.all_images``) -> the digest its reference resolves to,
+        read once per evaluation (for checks that are not image checks but judge evidence about the
+        release's images, e.g. scan reports); empty when the release has no image."""
+
     def record_input(self, uri: str, kind: str) -> None:
         """Note a file or image the check read (listed in the VSA's inputs)."""
 
@@ -85,15 +93,24 @@ class Check(abc.ABC, Generic[SectionT, EvidenceT]):
     # other forms the section may take (see section_type_for).
     section_type: ClassVar[type[Any]]
     section_alternatives: ClassVar[tuple[Any, ...]] = ()
-    # True for checks about the image: without an image they give verdict ``error`` (which denies).
+    # True for checks about the image: they run once per image of the release, and without an image
+    # they give verdict ``error`` (which denies).
     needs_image: ClassVar[bool] = False
-    # True when the check reads cosign ``.att`` layers (a lean lookup skips them otherwise).
-    reads_attestations: ClassVar[bool] = False
 
     @property
     def id(self) -> str:
         """The check id (``meta.id``)."""
         return self.meta.id
+
+    def reads_images(self, section: SectionT) -> bool:
+        """Whether the check reads the release's images (the webhook and the audit of an image run the
+        checks that do): the image checks, and others configured to (e.g. scans attested on the image)."""
+        return self.needs_image
+
+    def reads_attestations(self, section: SectionT) -> bool:
+        """Whether the check reads the images' attestations (a lean lookup skips the cosign ``.att``
+        tag otherwise)."""
+        return False
 
     def section_type_for(self, value: Any) -> Any:
         """The type that validates the section as written: ``section_type`` unless the check has

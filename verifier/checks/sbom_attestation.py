@@ -477,7 +477,10 @@ class SbomAttestationCheck(Check[SbomSection, SbomEvidence]):
     meta = META
     section_type = SbomSection
     needs_image = True
-    reads_attestations = True
+
+    def reads_attestations(self, section: SbomSection) -> bool:
+        """The SBOM is an attestation."""
+        return True
 
     def collect(self, section: SbomSection, ctx: RunContext) -> SbomEvidence:
         """The policies of the image's signer set and the image's attestations."""

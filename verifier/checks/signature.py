@@ -360,8 +360,9 @@ def signature_policies(signers: Signers, now: dt.datetime) -> list[SignaturePoli
     from pathlib import Path
 
     from verifier.sigstore.legacy import PrivatePki
-    from verifier.sigstore.trust import load_trust_root, trust_root_from_pems
+    from verifier.sigstore.trust import trust_root_from_pems
     from verifier.sources.files import MIB, read_bytes
+    from verifier.sources.trust_roots import load_trust_root
 
     private_pki = None
     if signers.ca_roots is not None:

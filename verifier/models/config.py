@@ -214,6 +214,11 @@ class WebhookConfig:
     """Worker threads for registry lookups: cold requests beyond this many wait in a queue."""
     max_lookups_per_registry: int = dataclasses.field(default=8, metadata={"ge": 1, "le": 256})
     """Verifications in flight per registry host (more wait in arrival order); raise it for a far registry."""
+    breaker_failures: int = dataclasses.field(default=5, metadata={"ge": 1})
+    """Network failures in a row (no answer by the deadline, refused, reset, 429/5xx) after which a registry
+    is not asked for ``breaker_cooldown_seconds`` (its images are denied at once); then one probe decides."""
+    breaker_cooldown_seconds: float = dataclasses.field(default=30.0, metadata={"ge": 0})
+    """How long a registry whose circuit opened is not asked."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

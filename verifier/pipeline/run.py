@@ -47,9 +47,12 @@ class SourceOptions:
     """
 
     docker_config: Path | None = None
-    timeout: float = 10.0
+    timeout: float = 30.0  # seconds for all of an evaluation's registry work (the CLI's --timeout)
     pool: Any = None
     lean: bool = False
+    # A ``verifier.sources.deadline.Deadline`` for all image collections of one evaluation (set from
+    # ``timeout`` when no pool is given, so a command's images share one --timeout deadline).
+    deadline: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,14 +112,19 @@ class _Run:
         collect_image: CollectImage,
         image: str | None = None,
         signer_set: str | None = None,
+        release: dict[str, ImageEvidence] | None = None,
     ) -> None:
         self.config = config
         self.now = now
         self.image = image
         self.signer_set = signer_set
         self._options = options
+        self.sources = (
+            options  # how the image's evidence is reached (checks that read more of the image)
+        )
         self._collect_image = collect_image
-        self._evidence: ImageEvidence | None = None
+        # Shared by every run of one evaluation: image reference -> its evidence, collected once.
+        self._release = release if release is not None else {}
         self.attestations = not options.lean
         self.inputs: list[dict[str, str]] = []
         self.notices: list[str] = []
@@ -125,15 +133,29 @@ class _Run:
         """Collected once, on first use, for every image check of the evaluation."""
         if self.image is None:  # the pipeline never runs an image check without an image
             raise RuntimeError("no image configured")
-        if self._evidence is None:
-            self._evidence = self._collect_image(self.image, self.attestations, self._options)
-        return self._evidence
+        return self._image(self.image)
+
+    def _image(self, image: str) -> ImageEvidence:
+        evidence = self._release.get(image)
+        if evidence is None:
+            evidence = self._collect_image(image, self.attestations, self._options)
+            self._release[image] = evidence
+        return evidence
+
+    def release_evidence(self) -> dict[str, ImageEvidence]:
+        """Each image of the release -> its evidence: what the image checks collected, the rest now."""
+        return {image: self._image(image) for image in self.config.all_images}
+
+    def release_digests(self) -> dict[str, str]:
+        """Each image of the release -> the digest it resolved to."""
+        return {image: evidence.digest for image, evidence in self.release_evidence().items()}
 
     @property
     def digest(self) -> str | None:
         """The digest the image checks verified, else the one the reference pins."""
-        if self._evidence is not None:
-            return self._evidence.digest
+        evidence = self._release.get(self.image) if self.image else None
+        if evidence is not None:
+            return evidence.digest
         if self.image and "@sha256:" in self.image:
             return self.image.rsplit("@", 1)[1]
         return None
@@ -154,6 +176,7 @@ def _default_collect_image(ref: str, attestations: bool, options: SourceOptions)
         ref,
         docker_config=options.docker_config,
         timeout=options.timeout,
+        deadline=options.deadline,
         pool=options.pool,
         attestations=attestations,
         fetch_pinned=not options.lean,
@@ -215,6 +238,16 @@ def _needs_image(check_id: str) -> bool:
         return False  # reported by _run_one as a check this build cannot run
 
 
+def _reads(check_id: str, config: VerifierConfig, what: str) -> bool:
+    """``check.reads_images(section)`` / ``check.reads_attestations(section)`` of a configured check."""
+    try:
+        check = registry.load(check_id)
+    except ModuleNotFoundError:
+        return False
+    section = config.sections[registry.get(check_id).section]
+    return bool(getattr(check, what)(section))
+
+
 def run_checks(
     config: VerifierConfig,
     *,
@@ -236,16 +269,22 @@ def run_checks(
     decision; the audit calls it per unit and decides on the aggregate.
     """
     options = sources or SourceOptions()
+    if options.pool is None and options.deadline is None:
+        from verifier.sources.deadline import Deadline
+
+        options = dataclasses.replace(
+            options, deadline=Deadline.after(options.timeout, "--timeout")
+        )
     reader = collect_image or _default_collect_image
     checks = configured_checks(config, only)
     image_checks = [c for c in checks if _needs_image(c)]
-    attestations = not options.lean or any(
-        registry.load(c).reads_attestations for c in image_checks
-    )
+    reading = [c for c in checks if _reads(c, config, "reads_images")]
+    attestations = not options.lean or any(_reads(c, config, "reads_attestations") for c in checks)
     policy_config: dict[str, Any] = {}
+    release: dict[str, ImageEvidence] = {}
 
     def run(image: str | None, ids: list[str]) -> tuple[_Run, list[CheckResult], dict[str, float]]:
-        ctx = _Run(config, now, options, reader, image, signer_set)
+        ctx = _Run(config, now, options, reader, image, signer_set, release)
         ctx.attestations = attestations
         out: list[CheckResult] = []
         spent: dict[str, float] = {}
@@ -272,6 +311,9 @@ def run_checks(
             timings[check_id] = timings.get(check_id, 0.0) + seconds
         if ctx.image is not None and ctx.digest is not None:
             digests[ctx.image] = ctx.digest
+    for image in images:
+        if image not in digests and image in release:
+            digests[image] = release[image].digest
     return CheckRun(
         results=tuple(results),
         policy_config=policy_config,
@@ -279,7 +321,7 @@ def run_checks(
         notices=tuple(n for ctx, _, _ in runs for n in ctx.notices),
         digests=digests,
         inputs=tuple(i for ctx, _, _ in runs for i in ctx.inputs),
-        images=images if image_checks else (),
+        images=images if reading else (),
     )
 
 

@@ -15,9 +15,14 @@ Example::
     ev = collect_image_evidence("oci-layout:fixtures/demo/keyless-real")
     ev.digest, len(ev.signatures)
 
-Errors: a malformed reference or layout → ``InputError`` (exit 2); registry down or timing out →
-``NetworkError`` (exit 3); altered, truncated or oversized content → ``DigestMismatchError`` /
-``SizeMismatchError`` / ``ContentTooLargeError`` (``SourceError``, exit 3).
+Errors: a malformed reference or layout → ``InputError`` (exit 2); registry down, answering with an error or
+running past the deadline → ``NetworkError`` (``RegistryAnswerError``, ``DeadlineExceeded``; exit 3); altered,
+truncated or oversized content → ``DigestMismatchError`` / ``SizeMismatchError`` / ``ContentTooLargeError``
+(``SourceError``, exit 3).
+
+All registry work of one call runs under one deadline (``timeout`` seconds, or ``deadline``, or the deadline of
+the caller's context when that is earlier: :mod:`verifier.sources.deadline`); a dripping or stalled registry
+cannot make it last longer.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from verifier.models.evidence import ImageEvidence
+from verifier.sources.deadline import DEFAULT_DEADLINE_SECONDS, Deadline, within
 from verifier.sources.docker_config import load_credentials
 from verifier.sources.oci_common import (
     DEFAULT_LIMITS,
@@ -107,7 +113,8 @@ def collect_image_evidence(
     *,
     docker_config: Path | None = None,
     signature_repo: str | None = None,
-    timeout: float = 10.0,
+    timeout: float = DEFAULT_DEADLINE_SECONDS,
+    deadline: Deadline | None = None,
     limits: Limits = DEFAULT_LIMITS,
     insecure: bool = False,
     pool: RegistryPool | None = None,
@@ -121,10 +128,16 @@ def collect_image_evidence(
     (``host/repo``) or layout (``oci-layout:PATH``) instead of next to the image. ``insecure`` allows plain
     http to non-loopback registries.
 
+    ``timeout`` is the deadline of the whole call's registry work (every connect, handshake and read; each
+    request is also bounded by it), ``deadline`` an explicit one that replaces it (e.g. a command's, shared
+    by several calls); either way an earlier deadline of the caller's context wins. When it runs out,
+    :class:`~verifier.sources.deadline.DeadlineExceeded` is raised (exit 3).
+
     ``pool`` (a long-lived process, e.g. the webhook) takes the registry clients from a
     :class:`~verifier.sources.oci_registry.RegistryPool` (kept-alive connections, reused tokens, the
-    referrers-API memo) instead of opening and closing them for this one call; its own timeout, limits and
-    ``insecure`` then apply. ``attestations=False`` skips the cosign ``.att`` tag (``attestations`` of the
+    referrers-API memo) instead of opening and closing them for this one call; its own per-request timeout,
+    limits and ``insecure`` then apply, and ``timeout`` is not used: the call runs under ``deadline`` or the
+    caller's (the webhook's lookup deadline). ``attestations=False`` skips the cosign ``.att`` tag (``attestations`` of the
     evidence stays empty): for callers whose checks read no attestation layers.
 
     ``fetch_pinned=False`` does not fetch the image manifest of a registry reference that already names a
@@ -134,6 +147,10 @@ def collect_image_evidence(
     ``.att`` / referrers lookups one after another (callers that already verify many images at once).
     """
     with ExitStack() as stack:
+        if deadline is not None:
+            stack.enter_context(within(deadline))
+        elif pool is None:
+            stack.enter_context(within(timeout, "--timeout"))
         clients: dict[str, RegistryClient] = {}
 
         def client_for(registry: str) -> RegistryClient:

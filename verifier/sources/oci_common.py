@@ -8,6 +8,8 @@ was asked for; nothing here trusts a digest that a server or a file name claims.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
 import functools
 import hashlib
 import json
@@ -18,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from verifier.errors import InputError, SourceError
+from verifier.errors import InputError, NetworkError, SourceError
 from verifier.models.evidence import AttestationLayer, ReferrerBundle, SignatureLayer
 
 MIB = 1024 * 1024
@@ -106,6 +108,35 @@ class InvalidManifestError(OciSourceError):
 
 class RegistryAuthError(OciSourceError):
     """The registry refused our credentials or demanded ones we do not have."""
+
+
+# What a status means for the person reading the error (the registry is reachable: it answered).
+_STATUS_HINTS = {
+    429: "too many requests: the registry is rate-limiting us; retry later, or log in (docker login) "
+    "for a higher limit",
+    500: "an error inside the registry; retry later or check the registry's status",
+    502: "a proxy in front of the registry got no valid answer from it; retry later",
+    503: "the registry is unavailable or overloaded; retry later",
+    504: "a proxy in front of the registry timed out waiting for it; retry later",
+}
+
+
+class RegistryAnswerError(NetworkError):
+    """The registry (or its token server) answered, with a status we cannot use (429, 5xx, an unexpected
+    4xx). Exit 3 like every network failure, but the hint says what it answered, not "is it reachable?"."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+    def diagnostics(self) -> str:
+        """The answer and what it usually means."""
+        default = (
+            "the registry refused the request"
+            if self.status < 500
+            else "an error on the registry's side; retry later"
+        )
+        return f"{self}\n(the registry is reachable and answered HTTP {self.status}: {_STATUS_HINTS.get(self.status, default)})"
 
 
 class InvalidReferenceError(InputError):
@@ -550,6 +581,38 @@ def collect_referrers(store: ContentStore, digest: str, out: Collected, limits: 
                 )
 
 
+def _run_parallel(tasks: list[Callable[[], None]]) -> None:
+    """Run ``tasks`` concurrently: all but the first on the shared pool, the first in this thread. Every task
+    runs under a copy of this context (the deadline of :mod:`verifier.sources.deadline` goes with it).
+
+    A task that no pool thread has started by the time this thread is free again is taken back and run
+    here, so progress never depends on the pool having a free thread; a task that did start is waited for,
+    within the current deadline (its own I/O is bounded by the same deadline). The first error in task
+    order is raised; tasks not started by then are dropped.
+    """
+    from verifier.sources.deadline import DeadlineExceeded, current
+
+    pool = _collect_pool()
+    futures = [pool.submit(contextvars.copy_context().run, task) for task in tasks[1:]]
+    try:
+        tasks[0]()
+        for task, future in zip(tasks[1:], futures, strict=True):
+            if future.cancel():
+                task()  # never started: no thread was free, so it runs here
+                continue
+            deadline = current()
+            try:
+                future.result(
+                    timeout=None if deadline is None else deadline.wait("registry lookups")
+                )
+            except concurrent.futures.TimeoutError:
+                assert deadline is not None  # noqa: S101 - no timeout without a deadline
+                raise DeadlineExceeded("registry lookups", deadline) from None
+    finally:
+        for future in futures:
+            future.cancel()
+
+
 _POOL_LOCK = threading.Lock()
 _POOL: list[ThreadPoolExecutor] = []
 COLLECT_THREADS = 32
@@ -558,8 +621,9 @@ COLLECT_THREADS = 32
 def _collect_pool() -> ThreadPoolExecutor:
     """One process-wide pool for the parallel lookups (threads are started once, not per image).
 
-    Its tasks never wait on each other, so callers that block on them cannot deadlock; when every thread is
-    busy, lookups queue (bounded by the callers' deadlines).
+    Its tasks never wait on each other, and a caller runs itself every task of its own that no thread has
+    started yet (see :func:`collect_all`): a pool kept busy by a slow registry delays nobody else's
+    lookups, it only takes away their parallelism.
     """
     with _POOL_LOCK:
         if not _POOL:
@@ -594,17 +658,12 @@ def collect_all(
     steps.append(collect_referrers)
     parts = [Collected() for _ in steps]
     if parallel:
-        pool = _collect_pool()
-        futures = [
-            pool.submit(step, store, digest, part, limits)
-            for step, part in zip(steps, parts, strict=True)
-        ]
-        try:
-            for future in futures:
-                future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+        _run_parallel(
+            [
+                functools.partial(step, store, digest, part, limits)
+                for step, part in zip(steps, parts, strict=True)
+            ]
+        )
     else:
         for step, part in zip(steps, parts, strict=True):
             step(store, digest, part, limits)

@@ -4,7 +4,9 @@ Anonymous access, bearer tokens from a ``Www-Authenticate`` challenge (anonymous
 identity token), and basic auth. Every manifest and blob is re-hashed and compared with the digest it was
 asked for; ``Docker-Content-Digest`` is never read. A tag is resolved to a digest once, by hashing the
 manifest the registry returns for it. Sizes are capped (Content-Length is checked first, then the body is
-counted while it streams), and every request has a deadline, so a slow or hostile registry cannot hang us.
+counted while it streams). Every request has a deadline (``timeout``, and the caller's from
+:mod:`verifier.sources.deadline` when earlier): the name lookup, the connect, the TLS handshake and every read
+wait only for the time left, so a slow, stalled or dripping registry cannot hang us.
 
 Plain http is used only for loopback hosts (``localhost``, ``127.0.0.0/8``, ``::1``) or when the caller asks
 for it explicitly (``insecure=True``); credentials are never sent to a plain-http host that is not loopback.
@@ -13,6 +15,7 @@ for it explicitly (``insecure=True``); credentials are never sent to a plain-htt
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import functools
 import ipaddress
 import os
@@ -28,10 +31,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, urljoin, urlsplit
 
+import httpcore
 import httptools
 import httpx
 
 from verifier.errors import NetworkError
+from verifier.sources.deadline import Deadline, DeadlineExceeded, current, within
 from verifier.sources.docker_config import Credentials
 from verifier.sources.oci_common import (
     DEFAULT_LIMITS,
@@ -46,6 +51,7 @@ from verifier.sources.oci_common import (
     Limits,
     Manifest,
     ManifestNotFoundError,
+    RegistryAnswerError,
     RegistryAuthError,
     SizeMismatchError,
     compute_digest,
@@ -243,6 +249,165 @@ def _as_httpx_error(exc: BaseException, url: str) -> httpx.HTTPError:
     return httpx.ConnectError(str(exc) or type(exc).__name__)
 
 
+# --------------------------------------------------------------------------------------------- deadlines
+
+_RESOLVER_THREADS = 8
+
+
+@functools.cache
+def _resolver() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads for name lookups: ``getaddrinfo`` takes no timeout, so it runs here and is waited for only
+    until the deadline (an abandoned lookup ends in its thread within the system resolver's own timeouts)."""
+    return concurrent.futures.ThreadPoolExecutor(_RESOLVER_THREADS, thread_name_prefix="oci-dns")
+
+
+def _addresses(host: str, port: int, deadline: Deadline) -> list[tuple[int, Any]]:
+    """(family, sockaddr) for ``host``; a name lookup is bounded by ``deadline``."""
+    try:
+        ipaddress.ip_address(host)
+        needs_lookup = False
+    except ValueError:
+        needs_lookup = host.lower() != "localhost"
+    if needs_lookup:
+        future = _resolver().submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        what = f"resolving {host}"
+        try:
+            infos = future.result(timeout=deadline.wait(what))
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise DeadlineExceeded(what, deadline) from None
+    else:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [(family, sockaddr) for family, _type, _proto, _name, sockaddr in infos]
+
+
+def _connect(host: str, port: int, deadline: Deadline) -> socket.socket:
+    """A TCP connection to ``host:port`` (each address in turn) within ``deadline``."""
+    error: OSError = OSError(f"no address found for {host}")
+    for family, sockaddr in _addresses(host, port, deadline):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(deadline.wait(f"connecting to {host}:{port}"))
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+            if deadline.expired():
+                break
+    raise error
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """An httpcore stream whose every read, write and TLS handshake waits at most until the current
+    deadline (httpcore only knows per-operation timeouts, which a dripping server resets)."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    @staticmethod
+    def _clamp(timeout: float | None) -> float | None:
+        deadline = current()
+        return timeout if deadline is None else deadline.clamp(timeout)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """Read, waiting no longer than the deadline allows."""
+        return self._inner.read(max_bytes, self._clamp(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """Write, waiting no longer than the deadline allows."""
+        self._inner.write(buffer, self._clamp(timeout))
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        """The TLS handshake, as a whole within the deadline."""
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, self._clamp(timeout))
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        """As the wrapped stream."""
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend with the name lookup, the connect and every stream operation bounded by
+    the current deadline (:mod:`verifier.sources.deadline`)."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        """Resolve (bounded), then connect to each address in turn within the deadline."""
+        deadline = current()
+        if deadline is None:
+            return _DeadlineStream(
+                self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+            )
+        error: Exception = httpcore.ConnectError(f"no address found for {host}")
+        try:
+            addresses = _addresses(host, port, deadline)
+        except DeadlineExceeded as exc:
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        for _family, sockaddr in addresses:
+            try:
+                stream = self._inner.connect_tcp(
+                    sockaddr[0], sockaddr[1], deadline.clamp(timeout), local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+                if deadline.expired():
+                    break
+                continue
+            return _DeadlineStream(stream)
+        raise error
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        """Not used for registries; bounded like a TCP connect."""
+        deadline = current()
+        bounded = timeout if deadline is None else deadline.clamp(timeout)
+        return _DeadlineStream(self._inner.connect_unix_socket(path, bounded, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        """As the wrapped backend."""
+        self._inner.sleep(seconds)
+
+
+def _bound_by_deadlines(client: httpx.Client) -> None:
+    """Give every transport of ``client`` (direct and proxies from the environment) the deadline backend.
+
+    httpx has no overall timeout and builds its httpcore pools itself, so the backend is swapped in on
+    the pools it built; ``test_httpx_transports_are_bounded_by_the_deadline`` fails if a new httpx or
+    httpcore moves these attributes.
+    """
+    transports = [client._transport, *client._mounts.values()]  # noqa: SLF001
+    for transport in transports:
+        if isinstance(transport, httpx.HTTPTransport):
+            pool = transport._pool  # noqa: SLF001
+            backend = pool._network_backend  # noqa: SLF001
+            if not isinstance(backend, _DeadlineBackend):
+                pool._network_backend = _DeadlineBackend(backend)  # noqa: SLF001
+
+
 class _Connection:
     """One kept-alive HTTP/1.1 connection: a socket (TLS-wrapped for https) and its buffered reader."""
 
@@ -377,12 +542,14 @@ class _Answer:
         )
 
 
-def _read_head(reader: Any, url: str) -> _Answer:
-    """Read until the final answer's header is parsed (by llhttp); the body parsed with it stays queued."""
+def _read_head(conn: _Connection, url: str, deadline: Deadline) -> _Answer:
+    """Read until the final answer's header is parsed (by llhttp); the body parsed with it stays queued.
+    Each read waits only for the time left before ``deadline``: a dripping header cannot outlive it."""
     answer = _Answer(url)
     received = 0
     while True:
-        data = reader.read1(65536)
+        conn.sock.settimeout(deadline.wait(url))
+        data = conn.reader.read1(65536)
         if not data:
             if received == 0:
                 raise _StaleConnection()
@@ -403,8 +570,16 @@ class _FastReply:
     the server keeps it open; a body that ends early raises (``httpx.RemoteProtocolError``) instead of
     returning short content."""
 
-    def __init__(self, owner: RegistryClient, conn: _Connection, answer: _Answer, url: str) -> None:
+    def __init__(
+        self,
+        owner: RegistryClient,
+        conn: _Connection,
+        answer: _Answer,
+        url: str,
+        deadline: Deadline,
+    ) -> None:
         self._owner = owner
+        self._deadline = deadline
         self._conn: _Connection | None = conn
         self._answer = answer
         self.status_code = answer.status
@@ -427,7 +602,10 @@ class _FastReply:
         if conn is None:
             raise httpx.StreamClosed()
         try:
-            yield from self._body(conn.reader)
+            yield from self._body(conn)
+        except DeadlineExceeded:
+            self.close()
+            raise
         except (OSError, ValueError) as exc:
             self.close()
             raise _as_httpx_error(exc, self._url) from exc
@@ -439,7 +617,7 @@ class _FastReply:
 
     iter_bytes = iter_raw
 
-    def _body(self, reader: Any) -> Iterator[bytes]:
+    def _body(self, conn: _Connection) -> Iterator[bytes]:
         answer = self._answer
         while True:
             if answer.body:
@@ -447,7 +625,8 @@ class _FastReply:
                 yield from chunks
             if answer.complete:
                 return
-            data = reader.read1(65536)
+            conn.sock.settimeout(self._deadline.wait(self._url))
+            data = conn.reader.read1(65536)
             if not data:
                 if answer.until_close:
                     return
@@ -527,6 +706,7 @@ class RegistryClient:
             # Proxy settings from the environment apply to remote registries only, never to loopback.
             trust_env=not is_loopback(host),
         )
+        _bound_by_deadlines(self._client)
         split = urlsplit(self.base_url)
         self._address = (split.hostname or host, split.port or (80 if self.plain_http else 443))
         self._server_hostname = split.hostname or host
@@ -556,6 +736,9 @@ class RegistryClient:
 
     def _network_error(self, exc: httpx.HTTPError, url: str) -> NetworkError:
         if isinstance(exc, httpx.TimeoutException):
+            deadline = current()
+            if deadline is not None and deadline.expired() and deadline.label != "request":
+                return DeadlineExceeded(f"registry {self.registry} ({url})", deadline)
             return NetworkError(
                 f"registry {self.registry}: no answer within {self.timeout:g}s ({url})"
             )
@@ -566,8 +749,22 @@ class RegistryClient:
     def _open(
         self, method: str, path: str, scope: str, accept: str | None = None
     ) -> Iterator[_Reply]:
-        """Send a request (authenticating on a 401 challenge, once) and yield the streamed response."""
+        """Send a request (authenticating on a 401 challenge, once) and yield the streamed response.
+
+        The whole exchange (token request, retry and body included) runs within ``timeout`` seconds and
+        within the deadline of the caller's context, whichever comes first.
+        """
         url = self.base_url + path
+        with (
+            within(self.timeout, "request"),
+            self._opened(method, url, path, scope, accept) as resp,
+        ):
+            yield resp
+
+    @contextmanager
+    def _opened(
+        self, method: str, url: str, path: str, scope: str, accept: str | None
+    ) -> Iterator[_Reply]:
         resp = self._send(method, url, scope, accept)
         try:
             if resp.status_code == 401:
@@ -583,8 +780,9 @@ class RegistryClient:
             if resp.status_code == 403:
                 raise RegistryAuthError(f"registry {self.registry}: access to {scope} forbidden")
             if resp.status_code == 429 or resp.status_code >= 500:
-                raise NetworkError(
-                    f"registry {self.registry} answered HTTP {resp.status_code} for {method} {path}"
+                raise RegistryAnswerError(
+                    f"registry {self.registry} answered HTTP {resp.status_code} for {method} {path}",
+                    resp.status_code,
                 )
             yield resp
         finally:
@@ -592,7 +790,7 @@ class RegistryClient:
 
     def _release(self, resp: _Reply) -> None:
         """Close a response; a small unread body (a 404's error JSON) is read first so the connection goes
-        back to the pool instead of being dropped. Bounded by size and by ``timeout``."""
+        back to the pool instead of being dropped. Bounded by size and by the request's deadline."""
         try:
             declared = resp.headers.get("content-length", "")
             if (
@@ -601,13 +799,13 @@ class RegistryClient:
                 and declared.isdigit()
                 and int(declared) <= _DRAIN_MAX_BYTES
             ):
-                deadline = self._clock() + self.timeout
                 seen = 0
                 for chunk in resp.iter_raw():
                     seen += len(chunk)
-                    if seen > _DRAIN_MAX_BYTES or self._clock() > deadline:
+                    deadline = current()
+                    if seen > _DRAIN_MAX_BYTES or (deadline is not None and deadline.expired()):
                         break
-        except httpx.HTTPError:
+        except (httpx.HTTPError, DeadlineExceeded):
             pass  # the connection is dropped instead of reused; nothing was read from it
         finally:
             resp.close()
@@ -623,11 +821,19 @@ class RegistryClient:
             resp = self._send_fast(url, headers)
             if resp is not None:
                 return resp
-        request = self._client.build_request(method, url, headers=headers)
+        request = self._client.build_request(
+            method, url, headers=headers, timeout=self._httpx_timeout()
+        )
         try:
             return self._client.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise self._network_error(exc, url) from exc
+
+    def _httpx_timeout(self) -> httpx.Timeout:
+        """httpx's per-operation timeouts, none longer than the time left (the deadline backend then bounds
+        every single read and write by what is left at that moment)."""
+        deadline = current()
+        return httpx.Timeout(self.timeout if deadline is None else deadline.clamp(self.timeout))
 
     # Fast path: GETs to the registry's own origin over pooled, kept-alive HTTP/1.1 connections.
 
@@ -646,10 +852,13 @@ class RegistryClient:
         with self._idle_lock:
             if self._closed:
                 raise NetworkError(f"registry {self.registry}: the client is closed")
-        sock = socket.create_connection(self._address, timeout=self.timeout)
+        deadline = current() or Deadline.after(self.timeout, "request")
+        sock = _connect(*self._address, deadline)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if not self.plain_http:
+                # The handshake as a whole is bounded by the socket timeout set here.
+                sock.settimeout(deadline.wait(f"TLS handshake with {self.registry}"))
                 sock = _ssl_context().wrap_socket(sock, server_hostname=self._server_hostname)
         except BaseException:
             sock.close()
@@ -684,14 +893,16 @@ class RegistryClient:
             request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         except UnicodeEncodeError:
             return None
+        deadline = current() or Deadline.after(self.timeout, "request")
         for attempt in (1, 2):
             conn: _Connection | None = None
             try:
                 # The retry after a stale kept-alive connection always opens a new one.
                 conn, reused = self._checkout(fresh=attempt == 2)
                 try:
+                    conn.sock.settimeout(deadline.wait(url))
                     conn.sock.sendall(request)
-                    answer = _read_head(conn.reader, url)
+                    answer = _read_head(conn, url, deadline)
                 except _STALE_ERRORS as exc:
                     conn.close()
                     if reused and attempt == 1:
@@ -699,7 +910,11 @@ class RegistryClient:
                     raise httpx.RemoteProtocolError(
                         "server closed the connection without answering"
                     ) from exc
-                reply = _FastReply(self, conn, answer, url)
+                reply = _FastReply(self, conn, answer, url, deadline)
+            except DeadlineExceeded:
+                if conn is not None:
+                    conn.close()
+                raise
             except (OSError, ValueError, httpx.HTTPError) as exc:
                 if conn is not None:
                     conn.close()
@@ -765,7 +980,9 @@ class RegistryClient:
                     "scope": scope,
                     "client_id": "verifier",
                 }
-                request = self._client.build_request("POST", realm, data=form)
+                request = self._client.build_request(
+                    "POST", realm, data=form, timeout=self._httpx_timeout()
+                )
             else:
                 params = {"scope": scope}
                 if service:
@@ -774,7 +991,9 @@ class RegistryClient:
                 if creds is not None:
                     self._require_safe_transport(realm)
                     headers["Authorization"] = _basic_header(creds)
-                request = self._client.build_request("GET", realm, params=params, headers=headers)
+                request = self._client.build_request(
+                    "GET", realm, params=params, headers=headers, timeout=self._httpx_timeout()
+                )
             resp = self._client.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise self._network_error(exc, realm) from exc
@@ -786,8 +1005,9 @@ class RegistryClient:
                     + f" for {scope}"
                 )
             if resp.status_code != 200:
-                raise NetworkError(
-                    f"registry {self.registry}: token server answered HTTP {resp.status_code}"
+                raise RegistryAnswerError(
+                    f"registry {self.registry}: token server answered HTTP {resp.status_code}",
+                    resp.status_code,
                 )
             body = self._read(resp, self.limits.token_bytes, f"token from {parts.netloc}")
         finally:
@@ -804,8 +1024,8 @@ class RegistryClient:
         return token
 
     def _read(self, resp: _Reply, cap: int, what: str, exact: int | None = None) -> bytes:
-        """Read a streamed body, refusing more than ``cap`` bytes (or more than ``exact``) and enforcing
-        an overall deadline of ``timeout`` seconds per body."""
+        """Read a streamed body, refusing more than ``cap`` bytes (or more than ``exact``), within the
+        request's deadline (each read waits only for the time left)."""
         declared = resp.headers.get("content-length")
         if declared is not None and declared.isdigit():
             n = int(declared)
@@ -814,7 +1034,7 @@ class RegistryClient:
             if n > cap:
                 raise ContentTooLargeError(what, n, cap)
         limit = exact if exact is not None else cap
-        deadline = time.monotonic() + self.timeout
+        deadline = current() or Deadline.after(self.timeout, "request")
         buf = bytearray()
         try:
             for chunk in resp.iter_bytes():
@@ -823,7 +1043,9 @@ class RegistryClient:
                     if exact is not None:
                         raise SizeMismatchError(what, exact, exact, more=True)
                     raise ContentTooLargeError(what, None, cap)
-                if time.monotonic() > deadline:
+                if deadline.expired():
+                    if deadline.label != "request":
+                        raise DeadlineExceeded(f"registry {self.registry}: {what}", deadline)
                     raise NetworkError(
                         f"registry {self.registry}: {what} did not arrive within {self.timeout:g}s"
                     )
@@ -854,7 +1076,9 @@ class RegistryClient:
             if resp.status_code == 404:
                 raise ManifestNotFoundError(f"{what}: not found")
             if resp.status_code != 200:
-                raise NetworkError(f"{what}: registry answered HTTP {resp.status_code}")
+                raise RegistryAnswerError(
+                    f"{what}: registry answered HTTP {resp.status_code}", resp.status_code
+                )
             if expected_size is not None and expected_size > self.limits.manifest_bytes:
                 raise ContentTooLargeError(what, expected_size, self.limits.manifest_bytes)
             body = self._read(resp, self.limits.manifest_bytes, what)
@@ -877,7 +1101,9 @@ class RegistryClient:
                     f"{what}: blob {descriptor.digest} not found in {self.registry}/{repository}"
                 )
             if resp.status_code != 200:
-                raise NetworkError(f"{what}: registry answered HTTP {resp.status_code}")
+                raise RegistryAnswerError(
+                    f"{what}: registry answered HTTP {resp.status_code}", resp.status_code
+                )
             body = self._read(resp, self.limits.blob_bytes, what, exact=descriptor.size)
         verify_content(body, descriptor.digest, what, descriptor.size)
         return body
@@ -918,7 +1144,9 @@ class RegistryClient:
                         self._remember_referrers_unsupported()
                     return None
                 if resp.status_code != 200:
-                    raise NetworkError(f"{what}: registry answered HTTP {resp.status_code}")
+                    raise RegistryAnswerError(
+                        f"{what}: registry answered HTTP {resp.status_code}", resp.status_code
+                    )
                 content_type = resp.headers.get("content-type", "")
                 body = self._read(resp, self.limits.manifest_bytes, what)
                 link = resp.headers.get("link", "")
@@ -984,17 +1212,20 @@ class RegistryClient:
             if auth:
                 h["Authorization"] = auth
             try:
-                return self._client.request(method, url, content=data, headers=h)
+                return self._client.request(
+                    method, url, content=data, headers=h, timeout=self._httpx_timeout()
+                )
             except httpx.HTTPError as exc:
                 raise self._network_error(exc, url) from exc
 
-        resp = send()
-        if resp.status_code == 401:
-            self._authenticate(parse_challenge(resp.headers.get("www-authenticate", "")), scope)
+        with within(self.timeout, "request"):
             resp = send()
-        if resp.status_code == 401:
-            raise RegistryAuthError(f"registry {self.registry}: push to {repository} denied")
-        yield resp
+            if resp.status_code == 401:
+                self._authenticate(parse_challenge(resp.headers.get("www-authenticate", "")), scope)
+                resp = send()
+            if resp.status_code == 401:
+                raise RegistryAuthError(f"registry {self.registry}: push to {repository} denied")
+            yield resp
 
 
 def _next_link(link: str, base_url: str) -> str | None:

@@ -1,10 +1,11 @@
-"""Trivy ignore files: plain ``.trivyignore`` and ``.trivyignore.yaml``, with Trivy's matching rules.
+"""Trivy ignore files: plain ``.trivyignore`` and ``.trivyignore.yaml``, read into rules.
 
-Parsing is pure (``parse_plain`` / ``parse_yaml`` take text); ``load_ignore_file`` reads a file through
-:mod:`verifier.sources.files` (bounded size) and picks the format from the extension, as Trivy does
-(``.yaml``/``.yml`` -> YAML, anything else -> plain).
+Parsing only: which finding a rule waives is judged by the check
+(:mod:`verifier.checks.sarif_waivers`). ``parse_plain`` / ``parse_yaml`` take text; ``load_ignore_file``
+reads a file through :mod:`verifier.sources.files` (bounded size) and picks the format from the extension,
+as Trivy does (``.yaml``/``.yml`` -> YAML, anything else -> plain).
 
-Semantics follow Trivy (``pkg/result/ignore.go``, ``filter.go``):
+Formats as Trivy reads them (``pkg/result/ignore.go``):
 
 * Plain file: one finding id per line; surrounding blanks are stripped; empty lines and lines starting
   with ``#`` are skipped. Further whitespace-separated fields may follow the id; the first one of the
@@ -12,37 +13,23 @@ Semantics follow Trivy (``pkg/result/ignore.go``, ``filter.go``):
   warning and skips it): here it becomes a *problem* and no rule. Other fields are ignored by Trivy;
   here they are kept out of the rule and reported as a problem, because a typo such as
   ``expires:2024-01-01`` would otherwise silently make a waiver permanent. Ids in a plain file apply to
-  every kind of finding (vulnerability, misconfiguration, secret, licence).
+  every kind of finding (``kind=None``).
 * YAML file: a mapping with the sections ``vulnerabilities``, ``misconfigurations``, ``secrets`` and
   ``licenses``; each entry has ``id`` and optional ``paths`` (doublestar globs), ``purls`` (vulnerabilities
   only), ``expired_at`` (a date or timestamp) and ``statement``. An unparseable document, one that is
   not a mapping, or a mapping that repeats a key (go-yaml refuses those, so Trivy fails on them) raises
   :class:`~verifier.errors.InputError`. An empty document is an empty rule set.
   Entries Trivy would reject (invalid glob, invalid purl) or that can never match (no ``id``) are
-  reported as problems and dropped, so a broken entry never widens what is waived.
-* Expiry: a rule whose expiry instant (a date means 00:00 UTC that day) is *before* ``now`` no longer
-  ignores anything. So ``exp:2020-01-01`` already stops waiving on 2020-01-01 after midnight UTC.
-* Matching: ids match exactly (case-sensitive). Misconfigurations also match through their AVD alias
-  (``AWS-0086`` <-> ``AVD-AWS-0086``). Path globs are matched against the finding's path (and the
-  package path if given); a rule with paths never matches a finding without a path. A purl pattern
-  without a version matches any version; qualifiers in the pattern must all be present in the finding's
-  purl (Trivy's ``purl.Match``). Licences: a compound SPDX expression is ignored when the whole
-  expression is an ignored id, or when every licence in it (``X WITH Y`` counting as one) is.
-
-Deliberate differences from Trivy, all in the direction of *not* waiving:
-
-* A rule with ``purls`` does not match a finding whose purl is unknown (Trivy matches a finding without
-  a purl; SARIF never carries purls, so Trivy's rule would waive every package).
-* A finding of unknown kind (``kind=None``) is only matched by plain-file rules, which apply to all kinds.
-* Id-less YAML entries (an unreleased Trivy proposal) are rejected as problems.
-* Licence names are compared as written; Trivy first normalises names (``GPLv3`` -> ``GPL-3.0-only``).
+  reported as problems and dropped, so a broken entry never widens what is waived. Id-less YAML entries
+  (an unreleased Trivy proposal) are rejected as problems.
+* ``expires`` is a date (the rule stops at 00:00 UTC that day) or, for a YAML timestamp, an aware
+  datetime.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -57,14 +44,11 @@ __all__ = [
     "KINDS",
     "IgnoreFile",
     "IgnoreRule",
-    "find_waiver",
-    "glob_match",
-    "is_expired",
+    "compile_glob",
     "load_ignore_file",
     "parse_plain",
     "parse_purl",
     "parse_yaml",
-    "purl_matches",
 ]
 
 KINDS = ("vulnerability", "misconfiguration", "secret", "license")
@@ -77,7 +61,6 @@ _SECTIONS = {
 }
 _ENTRY_FIELDS = frozenset({"id", "paths", "purls", "expired_at", "statement"})
 _EXP_RE = re.compile(r"\d{4}-\d{2}-\d{2}")  # Go's time.Parse("2006-01-02") wants exactly this shape
-_LICENSE_ALL_STATEMENT = "All license components are individually ignored"
 
 
 @dataclass(frozen=True)
@@ -273,7 +256,7 @@ def _parse_entry(entry: yaml.Node, kind: str, name: str, problems: list[str]) ->
     if paths is None:
         return None
     for pattern in paths:
-        if not _valid_glob(pattern):
+        if compile_glob(pattern) is None:
             problems.append(
                 f"{where}: invalid path pattern {pattern!r} for {rule_id}; entry ignored"
             )
@@ -387,150 +370,6 @@ def load_ignore_file(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Ig
     return parse_plain(text, name)
 
 
-# ------------------------------------------------------------------------------------------- matching
-
-
-def _to_utc(now: datetime.datetime) -> datetime.datetime:
-    return now.replace(tzinfo=datetime.UTC) if now.tzinfo is None else now
-
-
-def _expiry_instant(expires: datetime.date) -> datetime.datetime:
-    if isinstance(expires, datetime.datetime):
-        return _to_utc(expires)
-    return datetime.datetime(expires.year, expires.month, expires.day, tzinfo=datetime.UTC)
-
-
-def is_expired(rule: IgnoreRule, now: datetime.datetime) -> bool:
-    """True if the rule's expiry instant is strictly before ``now`` (naive ``now`` is taken as UTC)."""
-    return rule.expires is not None and _expiry_instant(rule.expires) < _to_utc(now)
-
-
-def _candidate_ids(finding_id: str, kind: str | None, aliases: Sequence[str]) -> set[str]:
-    ids = {finding_id, *aliases}
-    if kind == "misconfiguration":
-        ids |= {v[len("AVD-") :] if v.startswith("AVD-") else f"AVD-{v}" for v in ids}
-    return ids
-
-
-def _rule_applies(
-    rule: IgnoreRule,
-    *,
-    kind: str | None,
-    paths: Sequence[str],
-    purl: str | None,
-    now: datetime.datetime,
-) -> bool:
-    if is_expired(rule, now):
-        return False
-    if rule.kind is not None and rule.kind != kind:
-        return False
-    if rule.paths and not any(glob_match(p, c) for p in rule.paths for c in paths):
-        return False
-    return not (rule.purls and (purl is None or not any(purl_matches(p, purl) for p in rule.purls)))
-
-
-def find_waiver(
-    rules: Sequence[IgnoreRule],
-    *,
-    finding_id: str,
-    kind: str | None,
-    path: str | None,
-    purl: str | None,
-    now: datetime.datetime,
-    aliases: Sequence[str] = (),
-    pkg_path: str | None = None,
-) -> IgnoreRule | None:
-    """The first rule that waives this finding at ``now``, or ``None``.
-
-    ``kind`` is one of :data:`KINDS` (or ``None`` if unknown). ``path`` is the finding's target path
-    (SARIF artifact location), ``pkg_path`` an optional package path (Trivy tries both). ``aliases`` are
-    other ids of the same finding (e.g. a misconfiguration's AVD id when it is not ``AVD-`` + id).
-    For a compound licence expression that no rule names as a whole, a synthesised rule is returned
-    when every component licence is waived (its ``source`` lists the component rules' sources).
-    """
-    ids = _candidate_ids(finding_id, kind, aliases)
-    paths = [p for p in (path, pkg_path) if p]
-    for rule in rules:
-        if rule.id in ids and _rule_applies(rule, kind=kind, paths=paths, purl=purl, now=now):
-            return rule
-    if kind == "license":
-        return _match_license_expression(rules, finding_id, paths, now)
-    return None
-
-
-def _match_license_expression(
-    rules: Sequence[IgnoreRule], expression: str, paths: Sequence[str], now: datetime.datetime
-) -> IgnoreRule | None:
-    parts = _license_components(expression)
-    if parts is None or len(parts) < 2:
-        return None
-    sources: list[str] = []
-    for part in parts:
-        hit = next(
-            (
-                r
-                for r in rules
-                if r.id == part
-                and _rule_applies(r, kind="license", paths=paths, purl=None, now=now)
-            ),
-            None,
-        )
-        if hit is None:
-            return None
-        sources.append(hit.source)
-    return IgnoreRule(
-        id=expression,
-        kind="license",
-        paths=(),
-        purls=(),
-        expires=None,
-        statement=_LICENSE_ALL_STATEMENT,
-        source=", ".join(dict.fromkeys(sources)),
-    )
-
-
-_LICENSE_TOKEN_RE = re.compile(r"\(|\)|[^\s()]+")
-
-
-def _license_components(expression: str) -> list[str] | None:
-    """Split an SPDX expression into its licences (``X WITH Y`` stays one). ``None`` if malformed."""
-    tokens = _LICENSE_TOKEN_RE.findall(expression)
-    parts: list[str] = []
-    depth = 0
-    expect_operand = True
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        upper = tok.upper()
-        if tok == "(":
-            if not expect_operand:
-                return None
-            depth += 1
-        elif tok == ")":
-            if expect_operand or depth == 0:
-                return None
-            depth -= 1
-        elif upper in ("AND", "OR"):
-            if expect_operand:
-                return None
-            expect_operand = True
-        elif upper == "WITH":
-            return None  # WITH is consumed together with its licence below
-        else:
-            if not expect_operand:
-                return None
-            licence = tok
-            if i + 2 < len(tokens) and tokens[i + 1].upper() == "WITH":
-                licence = f"{tok} WITH {tokens[i + 2]}"
-                i += 2
-            parts.append(licence)
-            expect_operand = False
-        i += 1
-    if expect_operand or depth != 0:
-        return None
-    return parts
-
-
 # ----------------------------------------------------------------------------------------------- purl
 
 
@@ -543,44 +382,13 @@ def parse_purl(text: str) -> PackageURL | None:
         return None
 
 
-def purl_matches(pattern: str, target: str, *, check_subpath: bool = True) -> bool:
-    """Trivy's ``purl.Match``: ``pattern`` is the more general purl. Type, namespace and name must be
-    equal; a pattern version (and subpath) must be equal when given; every pattern qualifier must be in
-    the target with the same value. Invalid purls never match."""
-    p = parse_purl(pattern)
-    t = parse_purl(target)
-    if p is None or t is None:
-        return False
-    if (p.type, p.namespace or "", p.name) != (t.type, t.namespace or "", t.name):
-        return False
-    if p.version and p.version != t.version:
-        return False
-    if check_subpath and p.subpath and p.subpath != t.subpath:
-        return False
-    p_q = _qualifiers(p)
-    t_q = _qualifiers(t)
-    return all(t_q.get(k) == v for k, v in p_q.items())
-
-
-def _qualifiers(p: PackageURL) -> dict[str, str]:
-    return {str(k): str(v) for k, v in (p.qualifiers or {}).items()}
-
-
 # ----------------------------------------------------------------------------------------------- glob
 
 
-def _valid_glob(pattern: str) -> bool:
-    return _compile_glob(pattern) is not None
-
-
-def glob_match(pattern: str, path: str) -> bool:
-    """doublestar-style match of a slash-separated ``path`` (``**`` spans directories)."""
-    rx = _compile_glob(pattern)
-    return rx is not None and rx.fullmatch(path) is not None
-
-
 @lru_cache(maxsize=1024)
-def _compile_glob(pattern: str) -> re.Pattern[str] | None:
+def compile_glob(pattern: str) -> re.Pattern[str] | None:
+    """A doublestar path pattern as a regular expression to ``fullmatch`` against a slash-separated path
+    (``**`` spans directories); ``None`` if the pattern is invalid (Trivy rejects such entries)."""
     try:
         body = _glob_to_regex(pattern)
     except ValueError:

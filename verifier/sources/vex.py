@@ -1,4 +1,4 @@
-"""VEX documents (OpenVEX, CycloneDX VEX in JSON or XML, CSAF VEX) and Trivy's suppression rules.
+"""VEX documents (OpenVEX, CycloneDX VEX in JSON or XML, CSAF VEX) read into normalised statements.
 
 ``parse_vex`` is pure (bytes in); ``load_vex`` reads a file through :mod:`verifier.sources.files`
 (bounded size). A document that is not one of the three formats, or is malformed, raises
@@ -23,42 +23,22 @@ Only the statuses ``not_affected`` and ``fixed`` suppress a finding. Normalised 
   ``csaf_security_advisory``) raise ``InputError``: they are advisories, not exploitability statements,
   and must not be a suppression source.
 
-Matching (:func:`find_suppression`), as Trivy does it (``pkg/vex/vex.go``, ``openvex.go``,
-``cyclonedx.go``, ``csaf.go``):
+Which finding a statement suppresses is judged by the check (:mod:`verifier.checks.sarif_waivers`, with
+Trivy's matching rules); this module only reads documents. Two reading choices shape what can match:
 
-* The vulnerable package is identified by its purl; ``parents`` optionally lists the purls of the
-  components that contain it, innermost first, ending with the scanned artifact (for an image, its
-  ``pkg:oci/...`` purl). Trivy walks the dependency tree from the package to the root; here the chain
-  is the single path package -> parents.
-* A statement product without subcomponents applies to the node it names (the package itself or any
-  parent: a statement about the whole image covers every package in it). A product with subcomponents
-  applies only when the product names a parent *and* a subcomponent names the package.
-* OpenVEX: a product matches by ``@id``, identifiers or hashes; purls match as go-vex ``PurlMatches``
-  does (a product purl without version matches any version; its qualifiers must all be present in the
-  package purl). The vulnerability matches by name or alias. Among the statements that match the same
-  vulnerability and node, the latest one (statement ``timestamp``, else the document's) decides; on
-  equal timestamps the later statement in the document wins.
-* CycloneDX: only the first ``vulnerabilities[]`` entry with the id is considered (Trivy); its
-  ``affects[].ref`` must name the package itself: a BOM-Link (``urn:cdx:serial/version#bom-ref``) or a
-  local bom-ref is resolved to a purl and compared exactly (canonical purl equality, Trivy's
-  ``PkgIdentifier.Match``). Deviation: Trivy applies CycloneDX VEX only when scanning the very SBOM the
-  BOM-Link names; SARIF has no SBOM serial number, so the serial/version of the link is not checked.
-  Deviation towards not suppressing: an ``affects`` entry whose ``versions`` list gives the package's
-  own version a status other than ``unaffected`` is dropped.
-* CSAF: only the first ``vulnerabilities[]`` entry with the CVE is considered (Trivy). Product ids are
-  resolved to purls through ``product_identification_helper.purl`` anywhere in the product tree;
-  relationships (``default_component_of``, ``installed_on``, ``installed_with``) become a product
-  (``relates_to_product_reference``) with a subcomponent (``product_reference``). Purls match with
-  Trivy's ``purl.Match``.
-* Several documents: the first one that suppresses wins.
-* A statement with no resolvable product matches nothing (go-vex and Trivy behave the same way).
+* CycloneDX ``affects[].ref`` BOM-Links (``urn:cdx:serial/version#bom-ref``) and local bom-refs are resolved
+  to the component's purl where the document gives one; an ``affects`` entry whose ``versions`` list gives
+  the package's own version a status other than ``unaffected`` is dropped (towards not suppressing).
+* CSAF product ids are resolved to purls through ``product_identification_helper.purl`` anywhere in the
+  product tree; relationships (``default_component_of``, ``installed_on``, ``installed_with``) become a
+  product (``relates_to_product_reference``) with a subcomponent (``product_reference``).
 """
 
 from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -66,19 +46,15 @@ from typing import Any
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element  # noqa: S405 - type only; parsing goes through defusedxml
 
-from packageurl import PackageURL
-
 from verifier.errors import InputError
 from verifier.sources.files import DEFAULT_MAX_BYTES, parse_json, read_bytes
-from verifier.sources.trivyignore import parse_purl, purl_matches
+from verifier.sources.trivyignore import parse_purl
 
 __all__ = [
     "STATUSES",
     "SUPPRESSING_STATUSES",
     "VexDocument",
     "VexStatement",
-    "find_suppression",
-    "image_purl",
     "load_vex",
     "parse_vex",
 ]
@@ -105,7 +81,6 @@ _CSAF_STATUSES = {
 }
 _CSAF_RELATIONSHIPS = frozenset({"default_component_of", "installed_on", "installed_with"})
 _CDX_XML_NS = re.compile(r"\{http://cyclonedx\.org/schema/bom/\d+\.\d+\}")
-_EPOCH = datetime.datetime(1, 1, 1, tzinfo=datetime.UTC)
 
 
 @dataclass(frozen=True)
@@ -658,126 +633,3 @@ def _csaf_flags(vuln: dict[str, Any]) -> dict[str, str]:
                 if isinstance(pid, str):
                     out.setdefault(pid, flag["label"])
     return out
-
-
-# ------------------------------------------------------------------------------------------ matching
-
-
-def _same_purl(a: str, b: str) -> bool:
-    pa, pb = parse_purl(a), parse_purl(b)
-    if pa is None or pb is None:
-        return False
-    return pa.to_dict(encode=True) == pb.to_dict(encode=True)
-
-
-def _id_matches(fmt: str, entry: str, query: str) -> bool:
-    """Does a statement identifier (``entry``) name the component ``query`` (a purl)?"""
-    if entry == query:
-        return True
-    if not (entry.startswith("pkg:") and query.startswith("pkg:")):
-        return False
-    if fmt == "cyclonedx":
-        return _same_purl(entry, query)
-    return purl_matches(entry, query, check_subpath=fmt != "openvex")
-
-
-def _applies(fmt: str, stmt: VexStatement, node: str, leaf: str | None) -> bool:
-    """Does the statement apply to ``node``; with ``leaf`` set, to ``leaf`` as a component of ``node``?"""
-    if not any(_id_matches(fmt, p, node) for p in stmt.products):
-        return False
-    if not stmt.subcomponents:
-        return True
-    return leaf is not None and any(_id_matches(fmt, s, leaf) for s in stmt.subcomponents)
-
-
-def _queries(purl: str | None, parents: Sequence[str]) -> list[tuple[str, str | None, bool]]:
-    """(node, leaf, is_parent): the package alone, then each parent with the package inside it."""
-    out: list[tuple[str, str | None, bool]] = []
-    if purl:
-        out.append((purl, None, False))
-    out.extend((p, purl, True) for p in parents if p)
-    return out
-
-
-def _openvex_suppression(
-    doc: VexDocument, vulnerability: str, queries: list[tuple[str, str | None, bool]]
-) -> VexStatement | None:
-    candidates = list(enumerate(doc.by_vulnerability.get(vulnerability, ())))
-    for node, leaf, _ in queries:
-        matching = [(k, s) for k, s in candidates if _applies("openvex", s, node, leaf)]
-        if not matching:
-            continue
-        _, latest = max(matching, key=lambda ks: (ks[1].timestamp or _EPOCH, ks[1].entry, ks[0]))
-        if latest.status in SUPPRESSING_STATUSES:
-            return latest
-    return None
-
-
-def _first_entry_suppression(
-    doc: VexDocument, vulnerability: str, queries: list[tuple[str, str | None, bool]]
-) -> VexStatement | None:
-    """CycloneDX and CSAF: Trivy looks only at the first vulnerability entry with the id."""
-    entries = doc.by_vulnerability.get(vulnerability, ())
-    if not entries:
-        return None
-    first = entries[0].entry
-    for stmt in entries:
-        if stmt.entry != first or stmt.status not in SUPPRESSING_STATUSES:
-            continue
-        for node, leaf, is_parent in queries:
-            if doc.format == "cyclonedx" and is_parent:
-                continue  # CycloneDX VEX names the vulnerable package itself
-            if _applies(doc.format, stmt, node, leaf):
-                return stmt
-    return None
-
-
-def find_suppression(
-    docs: Sequence[VexDocument],
-    *,
-    vulnerability: str,
-    purl: str | None,
-    parents: Sequence[str] = (),
-) -> VexStatement | None:
-    """The statement that suppresses ``vulnerability`` in the package ``purl`` (``not_affected`` or
-    ``fixed``), or ``None``. ``parents``: purls of the components containing the package, innermost
-    first, ending with the scanned artifact (e.g. the image's ``pkg:oci/...`` purl). Without a purl
-    only statements about a parent can apply."""
-    queries = _queries(purl, parents)
-    if not queries:
-        return None
-    for doc in docs:
-        if doc.format == "openvex":
-            hit = _openvex_suppression(doc, vulnerability, queries)
-        else:
-            hit = _first_entry_suppression(doc, vulnerability, queries)
-        if hit is not None:
-            return hit
-    return None
-
-
-def image_purl(repo_digest: str, arch: str | None = None) -> str | None:
-    """The ``pkg:oci`` purl Trivy gives a scanned image (``purl.parseOCI``), to pass as the last of
-    ``parents``: ``repo_digest`` is a RepoDigests entry such as ``debian@sha256:4482...`` or
-    ``ghcr.io/org/app@sha256:...``. The repository is normalised like go-containerregistry does
-    (``debian`` -> ``index.docker.io/library/debian``). ``None`` if it is not ``repo@sha256:<hex>``."""
-    repo, sep, digest = repo_digest.strip().partition("@")
-    if not sep or not re.fullmatch(r"sha256:[0-9a-f]{64}", digest) or not repo:
-        return None
-    first, _, rest = repo.partition("/")
-    if not rest or ("." not in first and ":" not in first and first != "localhost"):
-        registry, path = "index.docker.io", repo
-    else:
-        registry, path = first, rest
-    if registry in ("docker.io", "registry-1.docker.io"):
-        registry = "index.docker.io"
-    if registry == "index.docker.io" and "/" not in path:
-        path = f"library/{path}"
-    if not path or path != path.lower() or "//" in path:
-        return None
-    qualifiers = {"repository_url": f"{registry}/{path}"}
-    if arch:
-        qualifiers["arch"] = arch
-    return str(
-        PackageURL(type="oci", name=path.rsplit("/", 1)[-1], version=digest, qualifiers=qualifiers)
-    )

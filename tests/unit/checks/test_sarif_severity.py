@@ -221,9 +221,7 @@ def test_ignore_unfixed_waives_only_unfixed() -> None:
             {"ruleId": "CVE-3", "message": {"text": "Package: c\nSeverity: CRITICAL"}},
         ]
     )
-    result = sarif_severity.evaluate(
-        parse_scan_report(data, "t"), "t", waivers=[sarif_severity.unfixed_waiver]
-    )
+    result = sarif_severity.evaluate(parse_scan_report(data, "t"), "t", ignore_unfixed=True)
     waived = {f.rule: f.waived for f in result.findings}
     # CVE-3 says nothing about a fix: not evidence that none exists, so it is not waived.
     assert waived == {"CVE-1": True, "CVE-2": False, "CVE-3": False}
@@ -246,7 +244,10 @@ BAD_INPUTS = {
     "json-array": (b"[1, 2]", "not a JSON object"),
     "other-json": (b'{"hello": "world"}', "neither SARIF"),
     "sarif-1": (b'{"version": "1.0.0", "runs": []}', "SARIF version '1.0.0' is not supported"),
-    "runs-not-list": (b'{"version": "2.1.0", "runs": {}}', "not a valid SARIF or Trivy report"),
+    "runs-not-list": (
+        b'{"version": "2.1.0", "runs": {}}',
+        "not a valid SARIF 2.1.0 or a Trivy JSON report: Expected `array | null`, got `object`",
+    ),
     "no-driver": (
         b'{"version": "2.1.0", "runs": [{"results": []}]}',
         "runs[0]: missing 'tool.driver'",

@@ -26,7 +26,7 @@ from verifier.models import CheckResult
 from verifier.models.evidence import AttestationLayer, ImageEvidence, ReferrerBundle
 from verifier.pipeline import decide
 from verifier.sigstore.dsse import pae
-from verifier.sigstore.trust import load_trust_root
+from verifier.sources.trust_roots import load_trust_root
 
 CORPUS = UPSTREAM / "sbom"
 IMAGE = "sha256:" + "1" * 64

@@ -94,6 +94,19 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Append allowed=…, digest=… and report=… lines here ($GITHUB_OUTPUT), on allow and deny.",
 )
+@click.option(
+    "--docker-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Docker config.json with registry credentials (default: $DOCKER_CONFIG or ~/.docker).",
+)
+@click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 300),
+    help="Deadline in seconds for all of the gate's registry work, every image included; exit 3 when "
+    "it runs out.",
+)
 @click.option("--timings", is_flag=True, help="Print the wall time of each check to stderr.")
 @click.option(
     "--decision-log",
@@ -112,6 +125,8 @@ def command(
     updates: tuple[str, ...],
     vsa_path: Path | None,
     outputs_path: Path | None,
+    docker_config: Path | None,
+    timeout: float,
     timings: bool,
     decision_log: Path | None,
     report: ReportOptions,
@@ -126,7 +141,7 @@ def command(
     from verifier.checks.oidc_trust import TrustPoliciesSection
     from verifier.checks.sarif_severity import SarifSection
     from verifier.config import load_config
-    from verifier.pipeline import evaluate
+    from verifier.pipeline import SourceOptions, evaluate
     from verifier.records.gitops_update import apply_update, parse_update
     from verifier.sources.release_images import read_images
 
@@ -159,7 +174,10 @@ def command(
         )
 
     now = now_utc(report)
-    evaluation = evaluate(config, now=now, policy_dir=report.policy_dir, opa_url=report.opa_url)
+    sources = SourceOptions(docker_config=docker_config, timeout=timeout)
+    evaluation = evaluate(
+        config, now=now, sources=sources, policy_dir=report.policy_dir, opa_url=report.opa_url
+    )
     decision = evaluation.decision
     policy_dir = report.policy_dir or (Path(config.policy.bundle) if config.policy.bundle else None)
 

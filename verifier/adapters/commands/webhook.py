@@ -48,9 +48,24 @@ def image_config(config: VerifierConfig) -> VerifierConfig:
     keys = [
         meta.section
         for meta in registry.CHECKS
-        if meta.section in config.sections and registry.load(meta.id).needs_image
+        if meta.section in config.sections
+        and registry.load(meta.id).reads_images(config.sections[meta.section])
     ]
     return config.only(*keys)
+
+
+def _load_signers(config: VerifierConfig) -> None:
+    """Read every signer set's trust root and keys once now: a missing or bad file stops the webhook at
+    start-up (exit 2, the file named) instead of denying every image later."""
+    from verifier.checks.signature import signature_policies
+    from verifier.models.config import Signers
+
+    section = config.sections.get("signers")
+    sets = section.values() if isinstance(section, dict) else [section]
+    now = datetime.now(UTC)
+    for signers in sets:
+        if isinstance(signers, Signers):
+            signature_policies(signers, now)
 
 
 def image_evaluator(
@@ -63,6 +78,7 @@ def image_evaluator(
     from verifier.pipeline import SourceOptions, evaluate
 
     checks = image_config(config)
+    _load_signers(checks)
     sources = SourceOptions(docker_config=docker_config, timeout=timeout, pool=pool, lean=True)
 
     def evaluate_image(
@@ -185,6 +201,42 @@ def build_decider(
     type=click.FloatRange(0.1),
     help="Seconds between checks of the certificate files.",
 )
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Open connections held at most; more are closed at once (also the cap on requests in progress).",
+)
+@click.option(
+    "--handshake-timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 60),
+    help="Seconds for a client's TLS handshake.",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 300),
+    help="Seconds from the handshake (or, on a kept-alive connection, from the end of the keep-alive time) "
+    "to a complete request header.",
+)
+@click.option(
+    "--keep-alive-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(1, 3600),
+    help="Seconds an idle connection is kept open.",
+)
+@click.option(
+    "--max-requests-per-connection",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Requests answered on one connection before it is closed.",
+)
 def command(
     config_path: Path,
     tls_cert: Path,
@@ -194,6 +246,11 @@ def command(
     docker_config: Path | None,
     max_body: int,
     cert_reload_interval: float,
+    max_connections: int,
+    handshake_timeout: float,
+    header_timeout: float,
+    keep_alive_timeout: float,
+    max_requests_per_connection: int,
 ) -> None:
     """Serve the Kubernetes ValidatingWebhook over TLS: POST /validate, /healthz, /readyz, /metrics.
 
@@ -230,8 +287,21 @@ def command(
         decider.prime(warm_thread)
 
     app = webhook.create_app(decider, metrics_=metrics, max_body=max_body, warmup=warmup)
+    limits = webhook.ServerLimits(
+        max_connections=max_connections,
+        handshake_timeout=handshake_timeout,
+        header_timeout=header_timeout,
+        keep_alive_timeout=keep_alive_timeout,
+        max_requests_per_connection=max_requests_per_connection,
+    )
     server, reloader = webhook.make_server(
-        app, host=host, port=port, certfile=str(tls_cert), keyfile=str(tls_key), log_level="info"
+        app,
+        host=host,
+        port=port,
+        certfile=str(tls_cert),
+        keyfile=str(tls_key),
+        log_level="info",
+        limits=limits,
     )
     click.echo(
         f"verifier webhook: listening on https://{host}:{port} (policy version {decider.version})",
