@@ -711,6 +711,7 @@ class _Module:
         self._documents: dict[str, dict[str, Any] | None] = {}
         self._bindings: dict[str | None, list[str]] | None = None
         self._has_bindings = False
+        self._normal: set[str] | None = None
 
     def texts(self) -> dict[str, str]:
         if self._texts is None:
@@ -728,6 +729,11 @@ class _Module:
             }
         return self._texts
 
+    def _normalized(self) -> set[str]:
+        if self._normal is None:
+            self._normal = {os.path.normpath(p) for p in self.texts()}
+        return self._normal
+
     def cached_text(self, path: str) -> str | None:
         """The text of a file of the module when it has been read already."""
         return self._texts.get(path) if self._texts is not None else None
@@ -735,8 +741,9 @@ class _Module:
     def add(self, path: str, text: str) -> None:
         """A file named on the command line that the directory listing may not show (a symlink, a pipe)."""
         texts = self.texts()
-        if not any(os.path.normpath(p) == os.path.normpath(path) for p in texts):
+        if path not in texts and os.path.normpath(path) not in self._normalized():
             texts[path] = text
+            self._normal = None
 
     def parsed(self, path: str) -> dict[str, Any]:
         if path not in self._parsed:
