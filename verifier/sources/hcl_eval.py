@@ -379,6 +379,11 @@ class _Parser:
 # --- evaluation ----------------------------------------------------------------------------------------
 
 
+def known(value: Any) -> bool:
+    """True when ``value`` holds no unknown and no choice anywhere."""
+    return _known(value)
+
+
 def _known(value: Any) -> bool:
     if isinstance(value, Unknown | Choice):
         return False
@@ -625,6 +630,9 @@ class Scope:
             return self.attr(self.eval(node[1]), node[2], node)
         if kind == "get":
             base, key = self.eval(node[1]), self.eval(node[2])
+            if isinstance(base, Unknown) and isinstance(key, str):
+                # data.x[each.key] with each.key known: keep the instance it names
+                return Unknown(f"{base.text}[{json.dumps(key)}]")
             if not _known(key) or isinstance(base, Unknown | Choice):
                 return Unknown(_source(node))
             try:
@@ -691,6 +699,8 @@ class Scope:
 
     def attr(self, base: Any, name: str, node: tuple[Any, ...]) -> Any:
         """``base.name``: a variable, a local, ``path.module`` or an object's attribute."""
+        if isinstance(base, Unknown) and not base.text.startswith(UNSUPPORTED_MARK):
+            return Unknown(f"{base.text}.{name}")
         if isinstance(base, _Namespace):
             if base.name == "var":
                 return self.variables[name] if name in self.variables else Unknown(f"var.{name}")
@@ -835,7 +845,10 @@ def _unhide(value: Any) -> Any:
 
 def _keep(value: Any, source: str) -> Any:
     """An unknown keeps its source text (``${var.x}``) so the evaluator sees a template."""
-    if isinstance(value, Unknown) and value.text.startswith(UNSUPPORTED_MARK):
+    if isinstance(value, Unknown) and (
+        "[" in value.text or value.text.startswith(UNSUPPORTED_MARK)
+    ):
+        # the evaluator's text: it names the instance (data.x["k"]) or marks what it cannot read
         return "${" + value.text + "}"
     if isinstance(value, Unknown | _Namespace):
         return source
@@ -934,6 +947,7 @@ def expand_choices(value: Any) -> list[tuple[str, Any]]:
 
 
 __all__ = [
+    "known",
     "MAX_DEPTH",
     "Choice",
     "HclDepthError",

@@ -675,9 +675,37 @@ def _blocks(
         for rtype, named in entry.items():
             if isinstance(named, Mapping):
                 for name, body in named.items():
-                    if isinstance(body, Mapping):
-                        rendered = _render(scope, dict(body), f"{kind} {rtype}.{name}")
-                        yield str(rtype), str(name), _hcl_strings(rendered)
+                    if not isinstance(body, Mapping):
+                        continue
+                    where = f"{kind} {rtype}.{name}"
+                    instances = _instances(scope, body, where)
+                    if instances is None:
+                        yield str(rtype), str(name), _hcl_strings(_render(scope, dict(body), where))
+                        continue
+                    for key, instance_scope in instances:
+                        rendered = _render(instance_scope, dict(body), where)
+                        yield str(rtype), f'{name}["{key}"]', _hcl_strings(rendered)
+
+
+def _instances(
+    scope: Scope | None, body: Mapping[str, Any], where: str
+) -> list[tuple[str, Scope]] | None:
+    """One scope per instance of a block whose ``for_each`` the module decides (``each.key`` and
+    ``each.value`` bound); None when it has no ``for_each`` or its collection is not known."""
+    if scope is None or "for_each" not in body:
+        return None
+    from verifier.sources.hcl_eval import HclEvalError, known
+
+    try:
+        collection = scope.render(body["for_each"])
+    except HclEvalError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    if not known(collection) or not isinstance(collection, list | dict) or not collection:
+        return None
+    pairs = (
+        sorted(collection.items()) if isinstance(collection, dict) else [(v, v) for v in collection]
+    )
+    return [(str(key), scope.child(each={"key": key, "value": value})) for key, value in pairs]
 
 
 def _render(scope: Scope | None, body: dict[str, Any], where: str) -> dict[str, Any]:
@@ -780,14 +808,34 @@ class _Module:
                 return None
             return found
         self._documents[name] = None  # a document that is its own source renders without itself
+        base = name.split("[")[0]
+        instances: list[tuple[str, Any]] = []
         for path, text in self.texts().items():
-            if f'"{name}"' not in text and f"{name} " not in text:
+            if f'"{base}"' not in text and f"{base} " not in text:
                 continue
             for rtype, block_name, body in _blocks(self.parsed(path), "data", self.scope()):
-                if rtype == "aws_iam_policy_document" and block_name == name:
-                    self._documents[name] = _policy_document(body, self, path, name)
-                    return self._documents[name]
-        return None
+                if rtype != "aws_iam_policy_document":
+                    continue
+                if block_name == name or ("[" not in name and block_name.startswith(base + "[")):
+                    instances.append((block_name, _policy_document(body, self, path, name)))
+        if not instances and name != base:
+            # An instance key the module does not render (for_each not known): the block itself.
+            self._documents[name] = self.policy_document(base)
+            return self._documents[name]
+        if not instances:
+            return None
+        if len(instances) == 1:
+            self._documents[name] = instances[0][1]
+        else:
+            # `data.x[each.key].json` from a role: any instance may be the one; the worst decides.
+            from verifier.sources.hcl_eval import Choice
+
+            self._documents[name] = Choice(  # type: ignore[assignment]
+                f"data.aws_iam_policy_document.{base}",
+                [doc for _n, doc in instances],
+                [f"data.aws_iam_policy_document.{n}" for n, _d in instances],
+            )
+        return self._documents[name]
 
     def referenced_elsewhere(self, name: str, besides: str) -> bool:
         pattern = re.compile(rf"data\.aws_iam_policy_document\.{re.escape(name)}[\[.]")
@@ -926,7 +974,7 @@ def _from_hcl(
         elif rtype in _AZURE_TF:
             configs.append(_config("azure", path, text, _azure_tf(body), address))
     for name in names:
-        if name in used:
+        if name.split("[")[0] in used:
             continue
         try:
             doc = module.policy_document(name)
@@ -945,7 +993,7 @@ def _from_hcl(
         if (
             doc is not None
             and "assumerolewithwebidentity" in json.dumps(doc, default=str).lower()
-            and (explicit or not module.referenced_elsewhere(name, path))
+            and (explicit or not module.referenced_elsewhere(name.split("[")[0], path))
         ):
             configs.append(
                 _aws(
@@ -1015,7 +1063,15 @@ class _TerraformShapeError(ValueError):
     """A configuration Terraform itself would reject (its message names the block and attribute)."""
 
 
-_DOC_REF = re.compile(r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.json\}")
+_DOC_REF = re.compile(r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)(\[[^\]]*\])?\.json\}")
+
+
+def _document_name(ref: re.Match[str]) -> str:
+    """``x`` or, for an instance the reference names with a literal key, ``x["key"]``."""
+    index = ref.group(2)
+    if index and re.fullmatch(r'\["[^"\\]*"\]', index):
+        return ref.group(1) + index
+    return ref.group(1)
 
 
 def _role_policy(
@@ -1038,7 +1094,7 @@ def _role_policy(
     ref = _DOC_REF.fullmatch(s)
     if ref:
         used.add(ref.group(1))
-        found = module.policy_document(ref.group(1))
+        found = module.policy_document(_document_name(ref))
         if found is None:
             raise InputError(
                 path,
@@ -1181,12 +1237,14 @@ def _statement(st: Mapping[str, Any]) -> dict[str, Any]:
 
 def _documents_of(value: Any, module: _Module | None, path: str) -> Iterator[list[dict[str, Any]]]:
     """The statements of each JSON document in ``source_/override_policy_documents``."""
+    from verifier.sources.hcl_eval import Choice
+
     for item in _as_list(value):
         doc: Any = None
         if isinstance(item, str):
             ref = _DOC_REF.fullmatch(item.strip())
             if ref and module is not None:
-                doc = module.policy_document(ref.group(1))
+                doc = module.policy_document(_document_name(ref))
                 if doc is None:
                     raise _TerraformShapeError(
                         f"data.aws_iam_policy_document.{ref.group(1)} is used as a source or override "
@@ -1209,8 +1267,9 @@ def _documents_of(value: Any, module: _Module | None, path: str) -> Iterator[lis
                 }
         elif isinstance(item, Mapping):
             doc = item
-        if isinstance(doc, Mapping):
-            yield [s for s in _as_list(doc.get("Statement")) if isinstance(s, dict)]
+        for one in doc.options if isinstance(doc, Choice) else [doc]:
+            if isinstance(one, Mapping):
+                yield [s for s in _as_list(one.get("Statement")) if isinstance(s, dict)]
 
 
 def _merge(base: list[Any], incoming: list[Any]) -> list[Any]:

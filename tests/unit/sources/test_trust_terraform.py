@@ -409,3 +409,33 @@ def test_escaped_interpolation_stays_literal(tmp_path: Path) -> None:
     )
     result = check(load_configs([str(tmp_path)])[0])
     assert result.facts["statements"][0]["sub"] == ["repo:acme/${var.org}:ref:refs/heads/main"]
+
+
+def test_for_each_over_a_known_collection_renders_every_instance(tmp_path: Path) -> None:
+    """`for_each` over a variable with a default: `each.value` was a template in a name slot
+    (indeterminate, allowed) although the default decides it."""
+    text = PROVIDER + document(sub('["repo:${each.value}:ref:refs/heads/main"]')).replace(
+        'data "aws_iam_policy_document" "trust" {',
+        'data "aws_iam_policy_document" "trust" {\n  for_each = toset(var.repos)',
+    ).replace(
+        "assume_role_policy = data.aws_iam_policy_document.trust.json",
+        "for_each = toset(var.repos)\n  assume_role_policy = data.aws_iam_policy_document.trust[each.key].json",
+    )
+    write(
+        tmp_path,
+        **{
+            "main.tf": text,
+            "variables.tf": 'variable "repos" {\n  default = ["acme/app", "acme/*"]\n}\n',
+        },
+    )
+    # each role instance takes the document instance its each.key names
+    assert verdicts(tmp_path) == {
+        'aws_iam_role.deploy["acme/*"]': "warn-org",
+        'aws_iam_role.deploy["acme/app"]': "pass",
+    }
+    # named on its own, each instance of the document is judged as itself
+    (tmp_path / "main.tf").write_text(text.split('resource "aws_iam_role"')[0], encoding="utf-8")
+    assert verdicts(tmp_path / "main.tf") == {
+        'data.aws_iam_policy_document.trust["acme/*"]': "warn-org",
+        'data.aws_iam_policy_document.trust["acme/app"]': "pass",
+    }
