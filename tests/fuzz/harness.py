@@ -87,10 +87,7 @@ def invoke(*args: str | Path) -> Outcome:
 # Crashes found in other slices' code, each kept as an xfail(strict=True) reproducer in test_regressions.py:
 # (file, function) of the innermost frame in verifier/. The fuzz tests set such inputs aside (hypothesis
 # ``reject``) so that they keep looking for new crashes; remove the entry when its xfail turns into an XPASS.
-KNOWN_CRASHES = (
-    # provenance slice: test_regressions.py::test_bundle_leaf_with_an_unusable_public_key
-    ("verifier/sigstore/bundle.py", "_check_materials"),
-)
+KNOWN_CRASHES: tuple[tuple[str, str], ...] = ()
 
 
 def is_known_crash(crash: CrashError) -> bool:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 
 from verifier.sigstore import dsse, tlog
@@ -232,7 +233,12 @@ def _check_materials(
     ``delegated``: sigstore-python verifies the signature and the entry body next (step 3), so only the
     statement and the digests are checked here.
     """
-    key = verifier.public_key() if isinstance(verifier, x509.Certificate) else verifier
+    try:
+        key = verifier.public_key() if isinstance(verifier, x509.Certificate) else verifier
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise _fail(
+            Reason.BUNDLE_MALFORMED, f"the signing certificate's public key cannot be read: {exc}"
+        ) from None
     bad_sig = Reason.KEY_MISMATCH if key_mode else Reason.SIGNATURE_INVALID
     statement: dict[str, Any] | None = None
     if p.envelope is not None:
