@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.fuzz import seeds
-from tests.fuzz.harness import CrashError, invoke
+from tests.fuzz.harness import invoke
 
 UPSTREAM = seeds.ASSETS / "upstream"
 DEEP_YAML = "version: 1\nwebhook: " + "[" * 800 + "]" * 800 + "\n"
