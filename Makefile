@@ -39,7 +39,8 @@ dev: $(VENV)/.installed
 
 # Debian packages the tests use: the registry the OCI tests start on 127.0.0.1 (docker-registry, htpasswd
 # from apache2-utils), skopeo, Chromium for the audit report's rendering test, Node.js and npm for the
-# independent signer (sigstore-js, tests/sigstore-js). Installed with apt-get when missing (root or sudo).
+# independent signer (sigstore-js, tests/sigstore-js) and GitHub's workflow parser
+# (tests/github-workflow-parser). Installed with apt-get when missing (root or sudo).
 SYSTEM_PACKAGES := docker-registry chromium apache2-utils skopeo
 # The image build (make image, make image-test): a Debian rootfs and a daemonless, rootless-capable builder.
 IMAGE_PACKAGES := mmdebstrap buildah
@@ -57,6 +58,7 @@ system-deps:
 	@command -v npm >/dev/null 2>&1 || { echo "installing: nodejs npm"; $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
 	@cd tests/sigstore-js && npm ci --silent --no-audit --no-fund
+	@if [ -f tests/github-workflow-parser/package-lock.json ]; then cd tests/github-workflow-parser && npm ci --silent --no-audit --no-fund; fi
 
 image-deps:
 	$(call apt_install,$(IMAGE_PACKAGES))

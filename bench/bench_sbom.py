@@ -10,6 +10,12 @@
    copying its packages and relationships with fresh SPDXIDs: ours at 1x..8x (linear growth) vs spdx-tools
    parse + ``validate_full_spdx_document`` (quadratic) at 4x, 120 s timeout. Target: ours <= 0.5 s.
 3. The whole real corpus (``../shared/real/sbom``): every file read and validated; counts and total time.
+4. SPDX validity against spdx-tools on the three large real SPDX 2 documents (lunes-app, chef, flink): our
+   verdict, problem count and CPU time vs spdx-tools parse + ``validate_full_spdx_document`` in its own
+   interpreter (120 s timeout); "agree" when both call it valid, both invalid with the same number of
+   messages, or spdx-tools cannot parse it and we call it invalid.
+5. Package rules (``sbom.denied_packages``): univers's import cost (fresh interpreter), the cost of one
+   version comparison per ecosystem, and 20 rules matched against the lunes-app SBOM's 1,120 purls.
 """
 
 from __future__ import annotations
@@ -196,7 +202,7 @@ def bench_corpus(shared: Path) -> None:
         if p.suffix in (".json", ".xml", ".spdx") and "attestations" not in p.parts
     )
     counts = {"read": 0, "valid": 0, "invalid": 0, "undecided": 0, "unreadable": 0}
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     for path in files:
         data = path.read_bytes()
         try:
@@ -207,8 +213,133 @@ def bench_corpus(shared: Path) -> None:
         counts["read"] += 1
         valid = validate_sbom(data, loaded.summary, loaded.document).valid
         counts["valid" if valid else "invalid" if valid is False else "undecided"] += 1
-    elapsed = time.perf_counter() - start
-    print(f"[3] full corpus {root}: {len(files)} files, {counts}, {elapsed:.2f} s total")
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    print(
+        f"[3] full corpus {root}: {len(files)} files, {counts}, {elapsed:.2f} s wall / {cpu:.2f} s CPU"
+    )
+
+
+LARGE_SPDX = (
+    "lunes-app-syft-1.51.spdx.json",
+    "chef-ms-sbom-tool-1.5.2.spdx.json",
+    "guac-data-syft-flink.spdx.json",
+)
+
+
+def bench_spdx_validity(shared: Path, skip_peers: bool) -> None:
+    print("[4] SPDX 2 validity vs spdx-tools on the large real documents")
+    for name in LARGE_SPDX:
+        path = shared / "real/sbom/spdx2/large" / name
+        data = path.read_bytes()
+        loaded = load_sbom(data, name)
+        validate_sbom(data, loaded.summary, loaded.document)  # warm the licence tables
+        start = time.process_time()
+        result = validate_sbom(data, loaded.summary, loaded.document)
+        ours = time.process_time() - start
+        count = len(result.problems)
+        line = f"    {name}: ours valid={result.valid} problems={count} in {ours:.3f} s CPU"
+        if skip_peers:
+            print(line)
+            continue
+        code = textwrap.dedent(f"""
+            from spdx_tools.spdx.parser.error import SPDXParsingError
+            from spdx_tools.spdx.parser.parse_anything import parse_file
+            from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+            try:
+                doc = parse_file({str(path)!r})
+            except SPDXParsingError as exc:
+                print("parse-fails", len(exc.get_messages()))
+            else:
+                print("validated", len(validate_full_spdx_document(doc)))
+        """)
+        seconds, cpu, out = _peer(code)
+        if seconds is None:
+            print(f"{line}; spdx-tools: {out}")
+            continue
+        kind, _, messages = out.partition(" ")
+        agree = (kind == "parse-fails" and result.valid is False) or (
+            kind == "validated"
+            and (int(messages) == 0) == bool(result.valid)
+            and (result.valid or int(messages) == count)
+        )
+        print(
+            f"{line}; spdx-tools {kind} ({messages} messages) in {cpu:.1f} s CPU; "
+            f"agree={agree}; ratio (CPU) {cpu / ours:.0f}x"
+        )
+
+
+def bench_package_rules(shared: Path) -> None:
+    print("[5] package rules")
+    code = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(REPO)!r})
+        from verifier.sbom.packages import parse_rule
+        t, c = time.perf_counter(), time.process_time()
+        import univers.version_range
+        print(time.perf_counter() - t, time.process_time() - c)
+        c = time.process_time()
+        parse_rule("pkg:golang/golang.org/x/net@<0.17.0")
+        print(time.process_time() - c)
+    """)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    print(
+        f"    import univers (fresh interpreter): {float(out[0]) * 1000:.0f} ms wall / "
+        f"{float(out[1]) * 1000:.0f} ms CPU; then the first rule: {float(out[2]) * 1000:.1f} ms CPU "
+        "(paid only when package rules are configured)"
+    )
+    from verifier.sbom.packages import PackageIndex, parse_rule, parse_version
+
+    pairs = {
+        "deb": ("1:1.1.1n-0+deb11u3", "1:1.1.1n-0+deb11u4"),
+        "pypi": ("2.0.1rc1", "2.0.10"),
+        "golang": ("v0.7.0", "v0.17.0"),
+        "maven": ("2.17.0", "2.17.1-SNAPSHOT"),
+        "npm": ("4.17.20", "4.17.21"),
+        "generic": ("1.2.3.4", "1.2.3.5"),
+    }
+    for scheme, (a, b) in pairs.items():
+        n = 2000
+        start = time.process_time()
+        for _ in range(n):
+            parse_version.cache_clear()  # measure parsing too, not only the cache
+            _ = parse_version(scheme, a) < parse_version(scheme, b)
+        each = (time.process_time() - start) / n
+        print(f"    {scheme}: parse both + compare {each * 1e6:.1f} us")
+    doc = json.loads((shared / "real/sbom/spdx2/large/lunes-app-syft-1.51.spdx.json").read_bytes())
+    summary = load_sbom(json.dumps(doc), "lunes").summary
+    rules = [
+        parse_rule(r)
+        for r in [
+            "pkg:npm/lodash@<4.17.21",
+            "pkg:npm/minimist@<1.2.6",
+            "pkg:npm/@babel/*",
+            "pkg:gem/rexml@<3.2.5",
+            "pkg:gem/nokogiri@vers:gem/<1.13.10",
+            "pkg:npm/semver@>=7.0.0,<7.5.2",
+            "pkg:npm/ws@<8.17.1",
+            "pkg:npm/ip@2.0.0",
+            "pkg:cocoapods/Flipper@<0.200",
+            "pkg:npm/json5@<2.2.2",
+            "pkg:npm/*",
+            "openssl@<3.0.0",
+            "pkg:npm/follow-redirects@<1.15.6",
+            "pkg:npm/braces@<3.0.3",
+            "pkg:npm/micromatch@<4.0.8",
+            "pkg:gem/activesupport@<7.0.4.3",
+            "pkg:npm/tough-cookie@<4.1.3",
+            "pkg:npm/word-wrap@<1.2.4",
+            "pkg:npm/xml2js@<0.5.0",
+            "pkg:npm/undici@<5.28.4",
+        ]
+    ]
+    start = time.process_time()
+    matches = PackageIndex(summary.purls, summary.without_purl).matches(rules)
+    print(
+        f"    20 rules against {len(summary.purls)} purls: {len(matches)} matches in "
+        f"{time.process_time() - start:.3f} s CPU"
+    )
 
 
 def main() -> None:
@@ -219,6 +350,8 @@ def main() -> None:
     bench_cyclonedx(args.shared, args.skip_peers)
     bench_spdx(args.shared, args.skip_peers)
     bench_corpus(args.shared)
+    bench_spdx_validity(args.shared, args.skip_peers)
+    bench_package_rules(args.shared)
 
 
 if __name__ == "__main__":

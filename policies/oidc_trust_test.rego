@@ -32,6 +32,21 @@ test_indeterminate_warns_only if {
 	verifier.warn == {"role.json: oidc-trust indeterminate: why"} with input as inp([res("indeterminate")], {})
 }
 
+test_unsupported_denies if {
+	verifier.deny == {"role.json: oidc-trust unsupported: why"} with input as inp([res("unsupported")], {})
+}
+
+test_unsupported_still_denied_when_deny_list_is_customised if {
+	cfg := {"oidc-trust": {"deny": ["fail", "warn-org", "warn-ref"]}}
+	verifier.deny == {"role.json: oidc-trust unsupported: why"} with input as inp([res("unsupported")], cfg)
+}
+
+test_unsupported_accepted_only_when_named_under_warn if {
+	cfg := {"oidc-trust": {"deny": ["fail"], "warn": ["unsupported"]}}
+	count(verifier.deny) == 0 with input as inp([res("unsupported")], cfg)
+	verifier.warn == {"role.json: oidc-trust unsupported: why"} with input as inp([res("unsupported")], cfg)
+}
+
 test_pass_is_silent if {
 	count(verifier.deny) == 0 with input as inp([res("pass")], {})
 	count(verifier.warn) == 0 with input as inp([res("pass")], {})

@@ -122,156 +122,42 @@ deny contains msg if {
 	msg := sprintf("%s: %s SBOM (%s) describes %s, not this image", [result.subject, sbom.format, sbom.source, concat(", ", sbom.described_digests)])
 }
 
-# --- denied-package: purl patterns with optional version ranges -----------------------------------------
-# "pkg:npm/lodash" (any version), "pkg:npm/lodash@<4.17.21", "pkg:maven/org.apache.logging.log4j/log4j-core@>=2.0.0,<2.17.1",
-# "pkg:npm/*" (glob on the name). Scoped names may be written with "@" or "%40".
+# --- denied-package: package rules, matched by the check with each ecosystem's rules ---------------------
+# The check (verifier/sbom/packages.py) reads "pkg:npm/lodash@<4.17.21", "pkg:golang/golang.org/x/net@vers:golang/<0.17.0",
+# "pkg:pypi/python-jose", "openssl@1:1.1.1n-0+deb11u3", ... and lists each SBOM's matches in denied_packages
+# (names normalised per the purl spec, versions in the ecosystem's order). It evaluates the rules of every
+# config that may apply; this policy denies the matches of the rules its own config names, and denies when
+# one of them was not evaluated (an SBOM cannot be shown free of a rule nobody checked).
 
-# Patterns are parsed once; exact names are looked up in the SBOM's package_versions, globs scan the names.
-sbom_denied_patterns := [{"pattern": p, "name": parts[0], "range": parts[1], "glob": contains(parts[0], "*")} |
-	some p in sbom_cfg.denied_packages
-	parts := sbom_pattern_parts(p)
-]
+sbom_denied_rules := {r | some r in sbom_cfg.denied_packages}
+
+sbom_denied_msg(result, m) := msg if {
+	m.note == ""
+	msg := sprintf("%s: SBOM lists denied package %s@%s (pattern %s)", [result.subject, m.package, m.version, m.rule])
+} else := msg if {
+	msg := sprintf("%s: SBOM lists package %s%s, which pattern %s denies unless its version is outside it: %s", [result.subject, m.package, sbom_at_version(m.version), m.rule, m.note])
+}
+
+sbom_at_version(v) := "" if v == ""
+
+else := sprintf("@%s", [v])
 
 deny contains msg if {
 	some result in sbom_results
 	some sbom in result.facts.sboms
-	some pat in sbom_denied_patterns
-	some candidate in sbom_candidates(pat, object.get(sbom, "package_versions", {}))
-	[name, version] := candidate
-	sbom_range_matches(pat.range, version)
-	msg := sprintf("%s: SBOM lists denied package %s@%s (pattern %s)", [result.subject, name, version, pat.pattern])
+	some m in object.get(sbom, "denied_packages", [])
+	m.rule in sbom_denied_rules
+	msg := sbom_denied_msg(result, m)
 }
 
-sbom_candidates(pat, index) := found if {
-	not pat.glob
-	found := {[pat.name, v] | some v in object.get(index, pat.name, [])}
+deny contains msg if {
+	some result in sbom_results
+	result.verdict == "pass"
+	evaluated := {r | some r in object.get(result.facts, "package_rules", [])}
+	some rule in sbom_denied_rules
+	not rule in evaluated
+	msg := sprintf("%s: package rule %s was not evaluated by the sbom-attestation check, so the SBOM cannot be shown free of it", [result.subject, rule])
 }
-
-sbom_candidates(pat, index) := found if {
-	pat.glob
-	found := {[name, v] |
-		some name, versions in index
-		glob.match(pat.name, [], name)
-		some v in versions
-	}
-}
-
-sbom_pattern_parts(pattern) := [name, range] if {
-	parts := split(pattern, "@")
-	count(parts) > 1
-	last := parts[count(parts) - 1]
-	regex.match(`^(<|>|=|!|[0-9])`, last)
-	name := lower(replace(concat("@", array.slice(parts, 0, count(parts) - 1)), "%40", "@"))
-	range := last
-} else := [lower(replace(pattern, "%40", "@")), ""]
-
-sbom_range_matches(range, _) if range == ""
-
-sbom_range_matches(range, version) if {
-	range != ""
-	version != ""
-	every constraint in split(range, ",") {
-		sbom_version_satisfies(version, trim_space(constraint))
-	}
-}
-
-sbom_version_satisfies(v, c) if {
-	startswith(c, "<=")
-	sbom_vcmp(v, substring(c, 2, -1)) <= 0
-} else if {
-	startswith(c, ">=")
-	sbom_vcmp(v, substring(c, 2, -1)) >= 0
-} else if {
-	startswith(c, "!=")
-	sbom_vcmp(v, substring(c, 2, -1)) != 0
-} else if {
-	startswith(c, "<")
-	sbom_vcmp(v, substring(c, 1, -1)) < 0
-} else if {
-	startswith(c, ">")
-	sbom_vcmp(v, substring(c, 1, -1)) > 0
-} else if {
-	startswith(c, "=")
-	sbom_vcmp(v, trim_left(c, "=")) == 0
-} else if {
-	regex.match(`^[0-9]`, c)
-	sbom_vcmp(v, c) == 0
-}
-
-# Version order without to_number (engines differ on "012"): dot/dash-separated parts, numeric parts by
-# value (length, then text, leading zeros dropped), numeric before alphabetic, a missing part equals 0
-# against a number and is *greater* than an alphabetic part (so 1.0.0-rc1 < 1.0.0).
-sbom_vparts(v) := regex.split(`[.+_~:-]`, v)
-
-sbom_vpart(parts, i) := parts[i] if i < count(parts)
-
-else := ""
-
-sbom_isnum(x) if regex.match(`^[0-9]+$`, x)
-
-sbom_numnorm(x) := n if {
-	t := trim_left(x, "0")
-	t != ""
-	n := t
-} else := "0"
-
-sbom_partcmp(x, y) := 0 if {
-	x == y
-} else := 0 if {
-	sbom_isnum(x)
-	sbom_isnum(y)
-	sbom_numnorm(x) == sbom_numnorm(y)
-} else := c if {
-	sbom_isnum(x)
-	sbom_isnum(y)
-	c := sbom_numcmp(sbom_numnorm(x), sbom_numnorm(y))
-} else := 0 if {
-	x == ""
-	sbom_isnum(y)
-	sbom_numnorm(y) == "0"
-} else := -1 if {
-	x == ""
-	sbom_isnum(y)
-} else := 1 if {
-	x == ""
-} else := 0 if {
-	y == ""
-	sbom_isnum(x)
-	sbom_numnorm(x) == "0"
-} else := 1 if {
-	y == ""
-	sbom_isnum(x)
-} else := -1 if {
-	y == ""
-} else := -1 if {
-	sbom_isnum(x)
-} else := 1 if {
-	sbom_isnum(y)
-} else := -1 if {
-	x < y
-} else := 1
-
-sbom_numcmp(a, b) := -1 if {
-	count(a) < count(b)
-} else := 1 if {
-	count(a) > count(b)
-} else := -1 if {
-	a < b
-} else := 1 if {
-	a > b
-} else := 0
-
-sbom_vcmp(a, b) := c if {
-	pa := sbom_vparts(a)
-	pb := sbom_vparts(b)
-	n := max({count(pa), count(pb)})
-	diffs := [d | some i in numbers.range(0, n - 1); d := sbom_partcmp(sbom_vpart(pa, i), sbom_vpart(pb, i)); d != 0]
-	c := sbom_first_or_zero(diffs)
-}
-
-sbom_first_or_zero(diffs) := diffs[0] if count(diffs) > 0
-
-else := 0
 
 # --- denied-license / license-not-allowed: identifiers inside the SBOM's licence expressions ------------
 # Both sides arrive normalised to current SPDX ids (verifier.sbom.licenses). A denied licence also denies

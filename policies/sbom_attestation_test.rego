@@ -74,41 +74,44 @@ test_required_format_met if {
 	count(verifier.deny) == 0 with input as doc(passing([sbom({})]), {"required_format": "cyclonedx"})
 }
 
-test_denied_package_any_version if {
+# The check matched the rules (verifier/sbom/packages.py; tests/unit/sbom/test_packages.py): the policy
+# denies the matches of the rules its config names.
+matched(rules, matches) := {
+	"check": "sbom-attestation", "subject": "reg/app@sha256:11", "verdict": "pass", "findings": [],
+	"facts": {
+		"attestations_found": 1, "formats": ["cyclonedx"], "created": "2026-11-20T10:00:00Z", "package_rules": rules,
+		"sboms": [sbom({"denied_packages": matches})],
+	},
+}
+
+lodash_match := {"rule": "pkg:npm/lodash@<4.17.21", "package": "pkg:npm/lodash", "version": "4.17.20", "note": ""}
+
+test_denied_package_matched_by_the_check if {
+	msgs := verifier.deny with input as doc(matched(["pkg:npm/lodash@<4.17.21"], [lodash_match]), {"denied_packages": ["pkg:npm/lodash@<4.17.21"]})
+	msgs == {"reg/app@sha256:11: SBOM lists denied package pkg:npm/lodash@4.17.20 (pattern pkg:npm/lodash@<4.17.21)"}
+}
+
+test_no_match_no_deny if {
+	count(verifier.deny) == 0 with input as doc(matched(["pkg:npm/lodash@<4.17.20"], []), {"denied_packages": ["pkg:npm/lodash@<4.17.20"]})
+}
+
+# The webhook evaluates the rules of every webhook rule at once: a match of a rule this config does not name
+# does not deny here.
+test_match_of_a_rule_not_configured_here_is_ignored if {
+	count(verifier.deny) == 0 with input as doc(matched(["pkg:npm/lodash@<4.17.21"], [lodash_match]), {})
+	count(verifier.deny) == 0 with input as doc(matched(["pkg:npm/lodash@<4.17.21", "pkg:npm/x"], [lodash_match]), {"denied_packages": ["pkg:npm/x"]})
+}
+
+test_configured_rule_not_evaluated_denies if {
 	msgs := verifier.deny with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash"]})
-	msgs == {"reg/app@sha256:11: SBOM lists denied package pkg:npm/lodash@4.17.20 (pattern pkg:npm/lodash)"}
+	msgs == {"reg/app@sha256:11: package rule pkg:npm/lodash was not evaluated by the sbom-attestation check, so the SBOM cannot be shown free of it"}
+	count(verifier.deny) == 1 with input as doc(matched(["pkg:npm/other"], []), {"denied_packages": ["pkg:npm/lodash"]})
 }
 
-test_denied_package_in_range if {
-	count(verifier.deny) == 1 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash@<4.17.21"]})
-	count(verifier.deny) == 1 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash@>=4.0.0,<4.17.21"]})
-	count(verifier.deny) == 1 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash@4.17.20"]})
-}
-
-test_denied_package_out_of_range if {
-	count(verifier.deny) == 0 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash@<4.17.20"]})
-	count(verifier.deny) == 0 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash@>=4.17.21"]})
-	count(verifier.deny) == 0 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash@!=4.17.20"]})
-	count(verifier.deny) == 0 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/lodash-es"]})
-}
-
-test_denied_scoped_package_either_spelling if {
-	count(verifier.deny) == 1 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/%40angular/core@<17"]})
-	count(verifier.deny) == 1 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/@angular/core"]})
-}
-
-test_denied_package_glob if {
-	count(verifier.deny) == 2 with input as doc(passing([sbom({})]), {"denied_packages": ["pkg:npm/*"]})
-}
-
-test_version_order if {
-	verifier.sbom_vcmp("1.10.0", "1.9.9") == 1
-	verifier.sbom_vcmp("1.2", "1.2.0") == 0
-	verifier.sbom_vcmp("1.02", "1.2") == 0
-	verifier.sbom_vcmp("1.0.0-rc1", "1.0.0") == -1
-	verifier.sbom_vcmp("2.17.1", "2.17.0") == 1
-	verifier.sbom_vcmp("4.2.46-31.el7", "4.2.46-4.el7") == 1
-	verifier.sbom_vcmp("1.0a", "1.0b") == -1
+test_uncomparable_version_denies_with_the_reason if {
+	m := {"rule": "pkg:pypi/jose@<3", "package": "pkg:pypi/jose", "version": "", "note": "the SBOM gives no version"}
+	msgs := verifier.deny with input as doc(matched(["pkg:pypi/jose@<3"], [m]), {"denied_packages": ["pkg:pypi/jose@<3"]})
+	msgs == {"reg/app@sha256:11: SBOM lists package pkg:pypi/jose, which pattern pkg:pypi/jose@<3 denies unless its version is outside it: the SBOM gives no version"}
 }
 
 test_denied_license if {

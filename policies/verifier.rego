@@ -23,7 +23,7 @@ check_config(check_id, defaults) := object.union(defaults, object.get(input.conf
 
 # The checks this bundle has rules for. A result of any other check denies: a bundle that does not know a
 # check must not let that check's failures through silently.
-known_checks := {"sarif-severity", "actions-pinned", "oidc-trust", "signature", "sbom-attestation"}
+known_checks := {"sarif-severity", "actions-pinned", "oidc-trust", "signature", "sbom-attestation", "provenance"}
 
 deny contains msg if {
 	some result in input.results

@@ -174,19 +174,10 @@ def _check_ids(webhook: WebhookConfig, problems: list[str]) -> None:
 
 def load_config(path: str | Path) -> VerifierConfig:
     """Read and validate ``verifier.yaml``; relative paths in it are resolved against its directory."""
-    import yaml
-
     from verifier.sources.files import read_text
+    from verifier.sources.yaml_files import load_yaml
 
-    text = read_text(path, MAX_CONFIG_BYTES)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise InputError(str(path), f"not valid YAML{where}") from None
-    except RecursionError:
-        raise InputError(str(path), "YAML nested too deeply") from None
+    data = load_yaml(read_text(path, MAX_CONFIG_BYTES), str(path))
     config = parse_config(data, str(path))
     return resolve_paths(config, Path(path).parent)
 

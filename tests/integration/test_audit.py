@@ -47,7 +47,7 @@ def test_corpus_counts_equal_single_check_results(
     assert set(REPOS) <= listed and len(listed) == 41  # 40 repositories + the trust-policy folder
 
     files, _ = read_all([str(WORKFLOWS)])
-    single = check_files([(f.path, f.kind, f.text, f.problem) for f in files], {})
+    single = check_files(files.rows(), {})
     single += check_all(load_configs([str(TRUST)]))
     expected: dict[str, dict[str, int]] = {}
     for result in single:

@@ -120,6 +120,16 @@ def test_pin_option_overrides_config(capsys: pytest.CaptureFixture[str], in_asse
     assert report["results"][2]["facts"]["allowed_by_policy"] == 2
 
 
+def test_the_command_leaves_the_garbage_collector_enabled(
+    capsys: pytest.CaptureFixture[str], in_assets: None
+) -> None:
+    import gc
+
+    assert gc.isenabled()
+    code, _out, _err = run(["repo"], capsys)
+    assert code == 1 and gc.isenabled()  # it used to call gc.disable() and never re-enable it
+
+
 def test_pinned_workflow_allowed_with_exit_zero(
     capsys: pytest.CaptureFixture[str], in_assets: None
 ) -> None:
@@ -152,7 +162,7 @@ def test_bad_files_reported_and_others_still_checked(
             "input is expected)",
         ),
         "junk.yml": ("error", "binary file (contains NUL bytes), not YAML text"),
-        "list.yml": ("error", "top level is a list, expected a mapping"),
+        "list.yml": ("error", "not a workflow: the top level is not a mapping"),
         "syntax.yml": (
             "error",
             "YAML syntax error at line 6 column 1: did not find expected ',' or ']'",
@@ -169,6 +179,32 @@ def test_missing_path_exits_2_naming_it(capsys: pytest.CaptureFixture[str], tmp_
     assert err == f"verifier: error: {tmp_path / 'missing'}: no such file or directory\n"
 
 
+def test_a_directory_with_nothing_to_check_is_denied_not_passed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, in_assets: None
+) -> None:
+    (tmp_path / ".github" / "workflows" / "old").mkdir(parents=True)
+    code, report, _err = run_json(["repo/.github/workflows/ci.yml", str(tmp_path)], capsys)
+    assert code == 1
+    assert [(r["subject"], r["verdict"]) for r in report["results"]] == [
+        ("repo/.github/workflows/ci.yml", "pass"),
+        (str(tmp_path), "error"),
+    ]
+    (finding,) = report["results"][1]["findings"]
+    assert finding["rule"] == "nothing-to-check"
+    assert finding["message"] == (
+        f"{tmp_path}: no workflow (.github/workflows/*.yml) or action.yml file under it"
+    )
+    assert report["decision"]["deny"] == [
+        f"{tmp_path}: actions-pinned could not be evaluated: no workflow (.github/workflows/*.yml) "
+        "or action.yml file under it"
+    ]
+    # What was there, and why it does not count, is said.
+    assert report["notices"] == [
+        f"skipped {tmp_path}/.github/workflows/old: subdirectory of .github/workflows "
+        "(GitHub only reads top-level files)"
+    ]
+
+
 def test_nothing_to_check_is_an_error_verdict(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -177,7 +213,7 @@ def test_nothing_to_check_is_an_error_verdict(
     assert code == 1
     [result] = report["results"]
     assert result["verdict"] == "error"
-    assert "no workflow (.github/workflows/*.yml) or action.yml file found" in json.dumps(result)
+    assert "no workflow (.github/workflows/*.yml) or action.yml file under it" in json.dumps(result)
 
 
 @pytest.mark.parametrize(
@@ -239,3 +275,98 @@ def test_real_corpus_through_the_cli(capsys: pytest.CaptureFixture[str]) -> None
         r["subject"] for r in report["results"] if r["facts"]["unwaived"].get("unpinned-uses")
     }
     assert sum(1 for d in report["decision"]["deny"] if "unpinned-uses" in d) == len(failing)
+
+
+# --- the wrong input is denied, never allowed with `uses: 0` ---------------------------------------
+
+DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
+SARIF = Path(__file__).resolve().parents[1] / "assets" / "upstream" / "sarif" / "trivy"
+JOB_TYPO = """\
+on: push
+job:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "problems"),
+    [
+        (
+            "scan.sarif.json",
+            lambda: (SARIF / "ratify-trivy-alpine-critical.sarif.json").read_text(),
+            [
+                "not a workflow: no top-level `on` or `jobs` (top-level keys: version, $schema, runs)"
+            ],
+        ),
+        (
+            "verifier.yaml",
+            lambda: (DEMO / "verifier.yaml").read_text(),
+            [
+                "not a workflow: no top-level `on` or `jobs` (top-level keys: version, image, "
+                "signers, sbom, sarif, workflows, trust_policies)"
+            ],
+        ),
+        (
+            "ci.yml",
+            lambda: JOB_TYPO,
+            ["not a workflow: no top-level `jobs`", "not a workflow: unknown key 'job'"],
+        ),
+        (
+            "dependabot.yml",
+            lambda: "version: 2\nupdates:\n  - package-ecosystem: pip\n    directory: /\n",
+            ["not a workflow: no top-level `on` or `jobs` (top-level keys: version, updates)"],
+        ),
+    ],
+)
+def test_a_file_that_is_not_a_workflow_is_denied_naming_it(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    name: str,
+    make: Any,
+    problems: list[str],
+) -> None:
+    path = tmp_path / name
+    path.write_text(make())
+    code, report, err = run_json([str(path)], capsys)
+    assert (code, err) == (1, "")
+    (result,) = report["results"]
+    assert result["verdict"] == "error" and result["facts"].get("uses") is None
+    got = [f["message"].split(" (GitHub allows")[0] for f in result["findings"]]
+    assert got[: len(problems)] == [f"{path}: {p}" for p in problems]
+    assert {f["rule"] for f in result["findings"]} == {"invalid-file"}
+    assert report["decision"]["allowed"] is False
+    assert report["decision"]["deny"] == [
+        f"{path}: actions-pinned could not be evaluated: {result['facts']['error']}"
+    ]
+
+
+def test_gate_whose_workflow_path_is_not_a_workflow_is_denied(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tests.cli import run_cli
+
+    config = tmp_path / "verifier.yaml"
+    config.write_text(
+        f"workflows:\n  paths: [{SARIF / 'ratify-trivy-alpine-critical.sarif.json'}]\n"
+    )
+    run = run_cli(capsys, "gate", "--config", str(config), "--format", "json")
+    assert run.code == 1, run.out + run.err
+    doc = json.loads(run.out)
+    assert [(r["check"], r["verdict"]) for r in doc["results"]] == [("actions-pinned", "error")]
+    assert doc["decision"]["allowed"] is False
+
+
+def test_a_workflow_with_only_run_steps_passes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "lint.yml"
+    path.write_text(
+        "on: [push]\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make lint\n"
+    )
+    code, report, _err = run_json([str(path)], capsys)
+    assert code == 0
+    (result,) = report["results"]
+    assert (result["verdict"], result["facts"]["uses"]) == ("pass", 0)

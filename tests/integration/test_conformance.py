@@ -19,7 +19,7 @@ from verifier.sigstore.bundle import verify_bundle
 from verifier.sigstore.errors import Reason, VerificationFailure
 from verifier.sigstore.identity import IdentityPolicy
 from verifier.sigstore.keys import load_pem_public_key
-from verifier.sigstore.trust import load_trust_root
+from verifier.sources.trust_roots import load_trust_root
 
 SUITE = Path(__file__).parents[1] / "assets" / "upstream" / "sigstore-conformance" / "bundle-verify"
 DEFAULT_IDENTITY = (

@@ -267,3 +267,28 @@ def test_a_release_of_many_images_shares_one_deadline(
     assert isinstance(error, DeadlineExceeded), error
     assert "the --timeout deadline" in str(error)
     assert elapsed < 3.0 + 2.0, elapsed  # a deadline per image: about 6 s
+
+
+def test_gate_with_a_dripping_registry_ends_at_its_timeout_with_exit_3(
+    proxy: FaultProxy, signed: tuple[str, str, Path], tmp_path: Path
+) -> None:
+    """`verifier gate --timeout` bounds the gate's registry work as it bounds `check signature`'s."""
+    repo, digest, key = signed
+    proxy.mode = "drip"
+    config = tmp_path / "verifier.yaml"
+    config.write_text(f"signers:\n  key: {key}\n")
+    args = [sys.executable, "-m", "verifier", "gate", "--config", str(config)]
+    args += ["--image", f"{proxy.host}/{repo}@{digest}"]
+    start = time.monotonic()
+    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [*args, "--timeout", "2"], capture_output=True, text=True, timeout=120, check=False
+    )
+    elapsed = time.monotonic() - start
+    assert result.returncode == 3, result.stderr
+    assert "the --timeout deadline" in result.stderr and "Traceback" not in result.stderr
+    assert elapsed < 2.0 + PROCESS_MARGIN, elapsed
+    proxy.mode = "pass"
+    ok = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [*args, "--timeout", "10"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert ok.returncode == 0, ok.stderr

@@ -54,15 +54,34 @@ def test_invalid_exits_1_with_problems(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_strict_spdx_uses_spdx_tools(capsys: pytest.CaptureFixture[str]) -> None:
+    """--validate applies spdx-tools' rules itself; --strict also runs spdx-tools: the same verdict."""
     code, out = inspect(capsys, CORPUS / "spdx2/spdx-examples-ACME-v2.3.spdx.json", "--validate")
-    assert code == 0 and out["valid"] is True
+    assert code == 1 and out["valid"] is False
+    assert out["validator"] == "spdx-2-rules"
+    assert out["problems"] == [
+        "SPDXRef-Acme: licenseInfoFromFiles is set but filesAnalyzed is false"
+    ]
     code, out = inspect(capsys, CORPUS / "spdx2/spdx-examples-ACME-v2.3.spdx.json", "--strict")
     assert code == 1 and out["valid"] is False
-    assert out["validator"] == "spdx-2-structure+spdx-tools"
+    assert out["validator"] == "spdx-2-rules+spdx-tools"
     assert any(
         "license_info_from_files must be None if files_analyzed is False" in p
         for p in out["problems"]
     )  # type: ignore[union-attr]
+
+
+def test_tag_value_is_checked_like_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """Before: a tag-value document was called valid without any check (spdx-tools cannot parse this one)."""
+    code, out = inspect(capsys, CORPUS / "spdx2/trivy-centos-7.spdx", "--validate")
+    assert code == 1 and out["valid"] is False
+    assert out["problems"][:2] == [
+        "SPDXRef-DOCUMENT: creationInfo.created '2022-09-13T13:24:58.796907Z' is not YYYY-MM-DDThh:mm:ssZ",
+        "SPDXRef-ContainerImage-dd5cad897c6263: package downloadLocation is missing",
+    ]
+    code, out = inspect(
+        capsys, CORPUS / "spdx2/tools-python-SPDXTagExample-v2.3.spdx", "--validate"
+    )
+    assert code == 0 and out["valid"] is True
 
 
 def test_reader_problems_without_validation_exit_1(capsys: pytest.CaptureFixture[str]) -> None:

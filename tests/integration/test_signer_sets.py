@@ -240,3 +240,38 @@ def test_bad_signer_sets_are_config_errors(
     with pytest.raises(InputError) as info:
         parse_config(doc, "v.yaml")
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "ghcr.io/acme/app@sha256:" + "a" * 64,
+        "GHCR.IO/acme/app@sha256:" + "a" * 64,
+        "ghcr.io:443/acme/app@sha256:" + "a" * 64,
+        "Ghcr.Io:443/acme/app:v1",
+    ],
+)
+def test_a_stricter_set_cannot_be_dodged_by_spelling(image: str) -> None:
+    """Every spelling the kubelet pulls as the same image picks the same (stricter) set."""
+    config = parse_config(
+        {
+            "signers": {
+                "acme": {"images": ["GHCR.IO/acme/*"], "key": "acme.pub", "threshold": 1},
+                "anyone": {"images": ["*"], "key": "other.pub"},
+            }
+        },
+        "v.yaml",
+    )
+    chosen = config.signers_for(image)
+    assert chosen is not None and chosen[0] == "acme"
+
+
+def test_docker_hub_spellings_pick_the_same_set() -> None:
+    config = parse_config(
+        {"signers": {"nginx": {"images": ["nginx"], "key": "n.pub"}, "rest": {"key": "r.pub"}}},
+        "v.yaml",
+    )
+    for image in ("nginx:1.25", "docker.io/library/nginx", "index.docker.io/library/nginx:1",
+                  "registry-1.docker.io/library/nginx@sha256:" + "c" * 64):  # fmt: skip
+        chosen = config.signers_for(image)
+        assert chosen is not None and chosen[0] == "nginx", image

@@ -161,6 +161,32 @@ def test_command_refuses_a_config_without_signers(tmp_path: Path) -> None:
     assert "the webhook needs a signers: section" in res.stderr
 
 
+@pytest.mark.parametrize(
+    "signers",
+    ["signers: {key: missing.pub}", "signers: {release: {key: missing.pub}, other: {key: k.pub}}"],
+)
+def test_command_refuses_a_signer_key_it_cannot_read(tmp_path: Path, signers: str) -> None:
+    """A missing key file stops the webhook at start-up (exit 2, the file named), not at every image."""
+    pki = make_pki(tmp_path)
+    (tmp_path / "k.pub").write_text("not a key\n")
+    (tmp_path / "v.yaml").write_text(f"version: 1\n{signers}\n")
+    res = _run(
+        [
+            "webhook",
+            "--config",
+            str(tmp_path / "v.yaml"),
+            "--tls-cert",
+            str(pki.cert_file),
+            "--tls-key",
+            str(pki.key_file),
+            "--port",
+            str(_free_port()),
+        ]
+    )
+    assert res.returncode == 2, res.stderr
+    assert str(tmp_path / "missing.pub") in res.stderr and "no such file" in res.stderr
+
+
 def test_command_refuses_unknown_webhook_keys(tmp_path: Path) -> None:
     pki = make_pki(tmp_path)
     (tmp_path / "v.yaml").write_text("version: 1\nwebhook: {mode: enforce, exempt: [a]}\n")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import UPSTREAM
+from tests.conftest import ASSETS, UPSTREAM
 from verifier.admission.decider import (
     AdmissionDecider,
     ImageVerdict,
@@ -206,11 +206,12 @@ def test_junk_old_object_on_create_is_ignored() -> None:
 def test_every_container_field_of_fuzzed_objects(name: str, kind: str, prefix: str) -> None:
     """kubernetes/api round-trip objects fill every field: init, regular and ephemeral containers."""
     obj = load(f"k8s-api-roundtrip/{name}.json")
-    found = [(c.path, c.field) for c in container_images(kind, obj)]
+    found = [(c.path, c.field, c.image) for c in container_images(kind, obj)]
     assert found == [
-        (f"{prefix}.initContainers[0]", "initContainers"),
-        (f"{prefix}.containers[0]", "containers"),
-        (f"{prefix}.ephemeralContainers[0]", "ephemeralContainers"),
+        (f"{prefix}.initContainers[0]", "initContainers", "imageValue"),
+        (f"{prefix}.containers[0]", "containers", "imageValue"),
+        (f"{prefix}.ephemeralContainers[0]", "ephemeralContainers", "imageValue"),
+        (f"{prefix}.volumes[0].image", "volumes", "referenceValue"),
     ]
 
 
@@ -269,6 +270,125 @@ def test_kubectl_debug_checks_the_debug_image_only() -> None:
     assert [(c.field, c.image) for c in images_to_check(req)] == [("ephemeralContainers", "nginx")]
 
 
+def image_volume_review(
+    *references: str, operation: str = "CREATE", old: tuple[str, ...] = ()
+) -> Any:
+    """A Pod with image volumes (``volumes[].image``, Kubernetes 1.31+) next to its signed container."""
+    doc = pod_review(
+        GOOD, operation=operation, old_images=(GOOD,) if operation == "UPDATE" else None
+    )
+    req = doc["request"]
+    req["object"]["spec"]["volumes"] = [{"name": "token", "secret": {"secretName": "t"}}] + [
+        {"name": f"v{i}", "image": {"reference": r, "pullPolicy": "IfNotPresent"}}
+        for i, r in enumerate(references)
+    ]
+    if operation == "UPDATE":
+        req["oldObject"]["spec"]["volumes"] = [
+            {"name": f"v{i}", "image": {"reference": r}} for i, r in enumerate(old)
+        ]
+    return doc
+
+
+def test_image_volumes_are_checked() -> None:
+    req = parse_review(image_volume_review(f"quay.io/models/llm@{OTHER}"))
+    assert [(c.path, c.container, c.field, c.image) for c in images_to_check(req)] == [
+        ("spec.containers[0]", "c0", "containers", GOOD),
+        ("spec.volumes[1].image", "v0", "volumes", f"quay.io/models/llm@{OTHER}"),
+    ]
+
+
+def test_image_volume_update_checks_only_the_new_reference() -> None:
+    doc = image_volume_review(
+        f"quay.io/models/a@{DIGEST}",
+        f"quay.io/models/b@{OTHER}",
+        operation="UPDATE",
+        old=(f"quay.io/models/a@{DIGEST}",),
+    )
+    assert [c.image for c in images_to_check(parse_review(doc))] == [f"quay.io/models/b@{OTHER}"]
+
+
+@pytest.mark.parametrize(
+    ("volumes", "fragment"),
+    [
+        ("x", "spec.volumes is not a list"),
+        (["x"], "spec.volumes[0] is not an object"),
+        ([{"name": "v", "image": "nginx"}], "spec.volumes[0].image is not an object"),
+        ([{"name": "v", "image": {}}], "spec.volumes[0].image has no reference"),
+        ([{"name": "v", "image": {"reference": " "}}], "spec.volumes[0].image has no reference"),
+        ([{"name": "v", "image": {"reference": 7}}], "spec.volumes[0].image has no reference"),
+    ],
+)
+def test_malformed_image_volumes(volumes: Any, fragment: str) -> None:
+    doc = pod_review(GOOD)
+    doc["request"]["object"]["spec"]["volumes"] = volumes
+    with pytest.raises(InputError) as info:
+        images_to_check(parse_review(doc))
+    assert fragment in info.value.problem
+
+
+def test_image_volume_of_an_unsigned_image_is_denied() -> None:
+    """Before: the webhook never read volumes[].image, so the pod was admitted with the unsigned image."""
+    decider = AdmissionDecider(WebhookConfig(), FakeVerifier({GOOD}))
+    out = admit(decider, image_volume_review(BAD))
+    assert out.allowed is False
+    assert out.message.startswith(f"verifier: spec.volumes[1].image ({BAD}): ")
+    assert admit(decider, image_volume_review(GOOD)).allowed is True
+
+
+def ephemeral_kind_review(*debug_images: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(
+        (ASSETS / "admission" / "ephemeralcontainers_kind_update_v1.json").read_bytes()
+    )
+    if debug_images:
+        doc["request"]["object"]["ephemeralContainers"] = [
+            {"name": f"debug{i}", "image": im} for i, im in enumerate(debug_images)
+        ]
+    return doc
+
+
+def test_pre_1_23_ephemeral_containers_kind_checks_the_debug_image() -> None:
+    """``kubectl debug`` before Kubernetes 1.23 sent kind EphemeralContainers, no PodSpec."""
+    req = parse_review(ephemeral_kind_review())
+    assert req.is_workload
+    assert [(c.path, c.field, c.image) for c in images_to_check(req)] == [
+        ("ephemeralContainers[0]", "ephemeralContainers", "nginx")
+    ]
+    # Only new debug containers: the one already running is not checked again.
+    doc = ephemeral_kind_review(f"a.io/x@{DIGEST}", f"a.io/y@{OTHER}")
+    doc["request"]["oldObject"]["ephemeralContainers"] = [
+        {"name": "x", "image": f"a.io/x@{DIGEST}"}
+    ]
+    assert [c.image for c in images_to_check(parse_review(doc))] == [f"a.io/y@{OTHER}"]
+
+
+def test_pre_1_23_ephemeral_containers_kind_is_verified() -> None:
+    """Before: kind EphemeralContainers was not a workload kind, so any debug image was admitted."""
+    decider = AdmissionDecider(WebhookConfig(), FakeVerifier({GOOD}))
+    out = admit(decider, ephemeral_kind_review(BAD))
+    assert out.allowed is False
+    assert out.message.startswith(f"verifier: ephemeralContainers[0] ({BAD}): ")
+    assert admit(decider, ephemeral_kind_review(GOOD)).allowed is True
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragment"),
+    [
+        (lambda o: o.pop("ephemeralContainers"), "the object has no containers"),
+        (lambda o: o.update(ephemeralContainers={}), "ephemeralContainers is not a list"),
+        (
+            lambda o: o.update(ephemeralContainers=[{"name": "d"}]),
+            "ephemeralContainers[0] has no image",
+        ),
+    ],
+)
+def test_malformed_ephemeral_containers_kind(mutate: Any, fragment: str) -> None:
+    doc = ephemeral_kind_review()
+    mutate(doc["request"]["object"])
+    with pytest.raises(InputError) as info:
+        images_to_check(parse_review(doc))
+    assert fragment in info.value.problem
+
+
 def test_update_with_malformed_old_object_checks_everything() -> None:
     doc = pod_review(f"a.io/x@{DIGEST}", operation="UPDATE", old_images=())
     doc["request"]["oldObject"] = {"spec": "broken"}
@@ -309,6 +429,14 @@ def test_malformed_pod_specs(mutate: Any, fragment: str) -> None:
         ("ghcr.io/acme/app@" + DIGEST, "ghcr.io/acme/app", "", DIGEST),
         ("localhost:5000/app:v1@" + DIGEST, "localhost:5000/app", "v1", DIGEST),
         ("acme/app", "docker.io/acme/app", "", ""),
+        # One spelling per registry (issue 17): the kubelet pulls the same image for each.
+        ("GHCR.IO/acme/app@" + DIGEST, "ghcr.io/acme/app", "", DIGEST),
+        ("ghcr.io:443/acme/app:v1@" + DIGEST, "ghcr.io/acme/app", "v1", DIGEST),
+        ("index.docker.io/library/nginx@" + DIGEST, "docker.io/library/nginx", "", DIGEST),
+        ("registry-1.docker.io/library/nginx@" + DIGEST, "docker.io/library/nginx", "", DIGEST),
+        ("registry-1.docker.io/nginx", "docker.io/library/nginx", "", ""),
+        # distribution/reference reads an upper-case first component as a host.
+        ("UPPER/case", "upper:443/case", "", ""),
     ],
 )
 def test_parse_image(image: str, canonical: str, tag: str, digest: str) -> None:
@@ -318,7 +446,15 @@ def test_parse_image(image: str, canonical: str, tag: str, digest: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "image", ["/itswrong", "UPPER/case", "a b", "x@sha256:short", "a.io/x:bad tag"]
+    "image",
+    [
+        "/itswrong",
+        "docker.io/UPPER/case",
+        "a b",
+        "x@sha256:short",
+        "a.io/x:bad tag",
+        "GHCR.IO/Acme/x",
+    ],
 )
 def test_parse_image_rejects(image: str) -> None:
     with pytest.raises(InputError, match="not a valid image reference"):
@@ -460,6 +596,67 @@ def test_modes_warn_and_audit_admit() -> None:
     # The audit rule is for ghcr.io/acme/* only: other images in preview-42 fall back to enforce.
     other = f"quay.io/acme/app@{OTHER}"
     assert admit(decider, pod_review(other, namespace="preview-42")).allowed is False
+
+
+SPELLINGS = [
+    f"GHCR.IO/acme/app@{OTHER}",
+    f"ghcr.io:443/acme/app@{OTHER}",
+    f"Ghcr.Io:443/acme/app:v2@{OTHER}",
+    f"index.docker.io/library/nginx@{OTHER}",
+    f"registry-1.docker.io/library/nginx@{OTHER}",
+    f"REGISTRY-1.DOCKER.IO:443/nginx@{OTHER}",
+    f"nginx@{OTHER}",
+]
+
+
+@pytest.mark.parametrize("image", SPELLINGS)
+def test_every_spelling_falls_under_the_enforce_rule(image: str) -> None:
+    """Issue 17: with an enforce rule for ghcr.io/acme/* and docker.io/library/nginx and default mode audit,
+    these spellings were admitted unverified (audit); the kubelet pulls the same image for each."""
+    rules = (WebhookRule(images=("ghcr.io/acme/*", "docker.io/library/nginx"), mode=Mode.ENFORCE),)
+    decider = AdmissionDecider(WebhookConfig(mode=Mode.AUDIT, rules=rules), FakeVerifier({GOOD}))
+    out = admit(decider, pod_review(image))
+    assert out.allowed is False
+    assert out.message.startswith(f"verifier: spec.containers[0] ({image}): ")
+    assert decider.rule_for("apps", parse_image(image)).index == 0
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["GHCR.IO/acme/*", "ghcr.io:443/acme/*", "ghcr.io/acme/app", "Ghcr.io/acme/app"],
+)
+def test_rule_patterns_are_canonical_too(pattern: str) -> None:
+    decider = AdmissionDecider(
+        WebhookConfig(rules=(WebhookRule(images=(pattern,), mode=Mode.AUDIT),)), FakeVerifier(set())
+    )
+    assert decider.rule_for("apps", parse_image(f"ghcr.io/acme/app@{DIGEST}")).index == 0
+    assert decider.rule_for("apps", parse_image(f"ghcr.io/other/app@{DIGEST}")).index == -1
+
+
+def test_docker_hub_patterns_in_familiar_form() -> None:
+    rules = (WebhookRule(images=("nginx", "acme/*"), mode=Mode.AUDIT),)
+    decider = AdmissionDecider(WebhookConfig(rules=rules), FakeVerifier(set()))
+    for image in ("nginx", "index.docker.io/nginx:1", "docker.io/acme/x", "acme/y@" + DIGEST):
+        assert decider.rule_for("apps", parse_image(image)).index == 0, image
+    for image in ("quay.io/nginx", "nginx-unprivileged", "docker.io/library/acme"):
+        assert decider.rule_for("apps", parse_image(image)).index == -1, image
+
+
+def test_every_spelling_shares_one_cache_entry() -> None:
+    verifier = FakeVerifier({f"docker.io/library/nginx@{DIGEST}"})
+    decider = AdmissionDecider(WebhookConfig(), verifier)
+    for image in (
+        f"nginx@{DIGEST}",
+        f"index.docker.io/library/nginx@{DIGEST}",
+        f"REGISTRY-1.DOCKER.IO:443/nginx:1.27@{DIGEST}",
+        f"docker.io/nginx@{DIGEST}",
+    ):
+        assert admit(decider, pod_review(image)).allowed is True, image
+    assert verifier.calls == [f"docker.io/library/nginx@{DIGEST}"]
+    rule = decider.rule_for("apps", None)
+    assert decider._cache_key(f"GHCR.IO:443/a/b@{DIGEST}", rule) == decider._cache_key(
+        f"ghcr.io/a/b@{DIGEST}", rule
+    )
 
 
 def test_exempt_namespace_checks_nothing() -> None:
@@ -707,3 +904,21 @@ def test_several_results_per_image_the_first_must_pass() -> None:
             admit(AdmissionDecider(WebhookConfig(), lambda _r, j=junk: j), pod_review(GOOD)).allowed
             is False
         )
+
+
+def test_webhook_rules_package_rules_reach_the_sbom_check() -> None:
+    """A webhook rule may name its own sbom-attestation denied_packages (policy settings): the check must
+    evaluate them too (the policy denies on the matches of the rules its settings name, and denies a rule
+    the check did not evaluate)."""
+    from verifier.adapters.commands.webhook import with_rule_package_rules
+    from verifier.checks.sbom_attestation import SbomSection
+    from verifier.models.config import VerifierConfig
+
+    base = VerifierConfig(
+        sections={"sbom": SbomSection(denied_packages=("pkg:npm/lodash@<4.17.21",))}
+    )
+    rule = {"sbom-attestation": {"denied_packages": ["openssl@<3", "pkg:npm/lodash@<4.17.21"]}}
+    merged = with_rule_package_rules(base, rule)
+    assert merged.sections["sbom"].denied_packages == ("pkg:npm/lodash@<4.17.21", "openssl@<3")
+    assert with_rule_package_rules(base, {"signature": {}}) is base
+    assert with_rule_package_rules(VerifierConfig(), rule).sections == {}

@@ -456,6 +456,8 @@ def test_rules_cover_every_kind_the_webhook_reads() -> None:
         "DaemonSet": ("apps", "daemonsets"),
         "Job": ("batch", "jobs"),
         "CronJob": ("batch", "cronjobs"),
+        # kubectl debug before Kubernetes 1.23: kind EphemeralContainers on the pods subresource
+        "EphemeralContainers": ("", "pods/ephemeralcontainers"),
     }
     [hook] = by_kind(render(), "ValidatingWebhookConfiguration")["webhooks"]
     resources = {

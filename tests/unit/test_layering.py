@@ -73,11 +73,6 @@ def _violations() -> list[str]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="one known edge left: sigstore/trust.py reads the trusted root through sources.files "
-    "(the file read moves to a source)",
-)
 def test_imports_only_point_down() -> None:
     assert _violations() == []
 

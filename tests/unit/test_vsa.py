@@ -51,18 +51,83 @@ def test_passed_statement_shape(tmp_path: Path) -> None:
         "sha256": "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
     }
     assert pred["inputAttestations"][1] == {"uri": "some/dir"}
-    assert pred["verifiedLevels"] == ["SLSA_BUILD_LEVEL_1"]
+    # Only a signature was checked: no Build level (SLSA Build L1 means "provenance exists").
+    assert pred["verifiedLevels"] == ["SLSA_BUILD_LEVEL_0"]
     assert pred["verifier"]["id"].startswith("https://")
 
 
-def test_failed_statement_has_no_levels(tmp_path: Path) -> None:
+def test_failed_statement_says_failed(tmp_path: Path) -> None:
     pred = _vsa(Decision(allowed=False, deny=("x",)), tmp_path)["predicate"]
     assert isinstance(pred, dict)
     assert pred["verificationResult"] == "FAILED"
-    assert pred["verifiedLevels"] == []
+    assert pred["verifiedLevels"] == ["FAILED"]
 
 
-def test_levels_need_a_passed_signature() -> None:
+def _provenance(verdict: str, level: object, **facts: object) -> CheckResult:
+    return CheckResult(
+        check="provenance", subject="img", verdict=verdict, facts={"build_level": level, **facts}
+    )
+
+
+def test_a_signature_alone_claims_no_build_level() -> None:
     unsigned = [CheckResult(check="signature", subject="img", verdict="fail")]
-    assert verified_levels(unsigned, allowed=True) == []
-    assert verified_levels(RESULTS, allowed=True) == ["SLSA_BUILD_LEVEL_1"]
+    assert verified_levels(unsigned, allowed=True) == ["SLSA_BUILD_LEVEL_0"]
+    assert verified_levels(RESULTS, allowed=True) == ["SLSA_BUILD_LEVEL_0"]
+
+
+def test_build_level_comes_from_passed_provenance_only() -> None:
+    assert verified_levels([*RESULTS, _provenance("pass", 2)], allowed=True) == [
+        "SLSA_BUILD_LEVEL_2"
+    ]
+    assert verified_levels([*RESULTS, _provenance("pass", 3)], allowed=True) == [
+        "SLSA_BUILD_LEVEL_3"
+    ]
+    # A failed provenance result, a missing or odd level, or one failing image among two: level 0.
+    assert verified_levels([_provenance("fail", 3)], allowed=True) == ["SLSA_BUILD_LEVEL_0"]
+    assert verified_levels([_provenance("pass", None)], allowed=True) == ["SLSA_BUILD_LEVEL_0"]
+    assert verified_levels([_provenance("pass", True)], allowed=True) == ["SLSA_BUILD_LEVEL_0"]
+    assert verified_levels([_provenance("pass", "3")], allowed=True) == ["SLSA_BUILD_LEVEL_0"]
+    two = [_provenance("pass", 3), _provenance("fail", 3)]
+    assert verified_levels(two, allowed=True) == ["SLSA_BUILD_LEVEL_0"]
+    # The lowest of several passed results counts; nothing above Build L3 exists.
+    assert verified_levels([_provenance("pass", 3), _provenance("pass", 2)], allowed=True) == [
+        "SLSA_BUILD_LEVEL_2"
+    ]
+    assert verified_levels([_provenance("pass", 9)], allowed=True) == ["SLSA_BUILD_LEVEL_3"]
+
+
+def test_verified_provenance_is_an_input_attestation_with_its_builder(tmp_path: Path) -> None:
+    builder = "https://github.com/actions/runner/github-hosted"
+    verified = {
+        "where": "referrer sha256:" + "ab" * 32,
+        "digest": "sha256:" + "ef" * 32,
+        "builder_id": builder,
+        "build_type": "https://actions.github.io/buildtypes/workflow/v1",
+        "predicate_type": "https://slsa.dev/provenance/v1",
+        "source_repository": "https://github.com/o/api",
+    }
+    results = [*RESULTS, _provenance("pass", 2, verified=[verified])]
+    st = build_vsa(
+        image="ghcr.io/o/api:v1",
+        digest=DIGEST,
+        decision=Decision(allowed=True),
+        results=results,
+        policy_dir=default_policy_dir(),
+        policy_uri="https://example.test/policies",
+        inputs=[],
+        now=NOW,
+    )
+    pred = st["predicate"]
+    assert pred["verifiedLevels"] == ["SLSA_BUILD_LEVEL_2"]
+    assert pred["inputAttestations"] == [
+        {
+            "uri": verified["where"],
+            "digest": {"sha256": "ef" * 32},
+            "annotations": {
+                "builder_id": builder,
+                "build_type": verified["build_type"],
+                "predicate_type": verified["predicate_type"],
+                "source_repository": verified["source_repository"],
+            },
+        }
+    ]

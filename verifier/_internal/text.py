@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from verifier.errors import InputError
@@ -21,7 +22,7 @@ def human_size(n: int) -> str:
 
 
 def parse_json(data: bytes | str, name: str) -> Any:
-    """``json.loads`` with errors that name the input, including excessive nesting."""
+    """``json.loads`` with errors that name the input, including excessive nesting and huge integers."""
     try:
         return json.loads(data)
     except RecursionError:
@@ -32,3 +33,7 @@ def parse_json(data: bytes | str, name: str) -> Any:
         raise InputError(
             name, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except ValueError:
+        # int() refuses numbers of more than sys.get_int_max_str_digits() digits (CVE-2020-10735).
+        limit = sys.get_int_max_str_digits()
+        raise InputError(name, f"a number in the JSON has more than {limit} digits") from None

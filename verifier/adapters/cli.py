@@ -144,6 +144,7 @@ def check() -> None:
         "webhook": (f"{_CMD}.webhook:command", "Serve the Kubernetes ValidatingWebhook."),
         "audit": (f"{_CMD}.audit:group", "Auditors' reports over many repositories and images."),
         "report": (f"{_CMD}.report:group", "Render a JSON report in another format."),
+        "trust": (f"{_CMD}.trust:group", "Refresh the pinned Sigstore trust roots through TUF."),
     },
 )
 @click.version_option(__version__, prog_name="verifier", message="%(prog)s %(version)s")
@@ -169,6 +170,9 @@ def cli(verbose: int) -> None:
             format="verifier: %(levelname)s: %(message)s",
             stream=sys.stderr,
         )
+        from verifier._internal.logsafe import install
+
+        install()  # logged values (image names, registry answers) cannot forge lines
 
 
 def main(argv: list[str] | None = None) -> None:

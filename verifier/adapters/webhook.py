@@ -185,7 +185,11 @@ class ClientGone(Exception):  # noqa: N818 - the peer closed the connection; not
 
 def _json(status: int, doc: Mapping[str, Any]) -> tuple[int, bytes]:
     # As starlette's JSONResponse renders (compact, UTF-8), so answers are byte for byte what they were.
-    body = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        body = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate from the request: \udXXX escapes are valid JSON
+        body = json.dumps(doc, allow_nan=False, separators=(",", ":")).encode()
     return status, body
 
 
@@ -756,6 +760,9 @@ async def serve(
     reload_interval: float = 10.0,
 ) -> None:
     """Serve until the server is told to exit, reloading the certificate in the background."""
+    from verifier._internal.logsafe import install
+
+    install()  # whoever configured logging, values from requests cannot forge log lines
     task = asyncio.create_task(reloader.run(reload_interval))
     try:
         await server.serve(sockets=list(sockets) if sockets else None)

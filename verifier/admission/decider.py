@@ -56,6 +56,7 @@ from verifier.admission.review import (
 from verifier.errors import InputError, NetworkError, VerifierError
 from verifier.models import CheckResult, Decision
 from verifier.models.config import Mode, WebhookConfig, WebhookRule
+from verifier.models.reference import canonical_pattern, parse_reference
 from verifier.pipeline import decide, merge_policy_config
 from verifier.sources.deadline import Deadline, DeadlineExceeded, within
 
@@ -343,11 +344,18 @@ class AdmissionDecider:
     # ------------------------------------------------------------------------------------------ rules
 
     def rule_for(self, namespace: str, image: ImageRef | None) -> ResolvedRule:
-        """The first rule matching the namespace and the image's ``registry/repository``, else the defaults."""
+        """The first rule matching the namespace and the image's ``registry/repository``, else the defaults.
+
+        Image and patterns are compared in the canonical spelling (:mod:`verifier.models.reference`): a
+        rule for ``ghcr.io/acme/*`` covers ``GHCR.IO:443/acme/app``, one for ``docker.io/library/nginx``
+        (or ``nginx``) covers ``registry-1.docker.io/library/nginx``.
+        """
         cfg = self.config
         if image is not None:
+            name = parse_reference(image.canonical).name
             for i, rule in enumerate(cfg.rules):
-                if _match(namespace, rule.namespaces) and _match(image.canonical, rule.images):
+                patterns = tuple(canonical_pattern(p) for p in rule.images)
+                if _match(namespace, rule.namespaces) and _match(name, patterns):
                     return ResolvedRule(
                         i,
                         rule.mode or cfg.mode,
@@ -440,8 +448,9 @@ class AdmissionDecider:
         return self._combine(req, images, per_image)
 
     def _cache_key(self, pinned: str, rule: ResolvedRule) -> tuple[str, ...]:
-        """Where ``pinned``'s verdict under ``rule`` is cached (never shared across policy versions)."""
-        return (pinned, self.version, str(rule.index))
+        """Where ``pinned``'s verdict under ``rule`` is cached (never shared across policy versions); one
+        entry for every spelling of the image."""
+        return (parse_reference(pinned).pinned or pinned, self.version, str(rule.index))
 
     def _images_or_outcome(self, req: AdmissionRequest) -> list[ContainerImage] | Outcome:
         """The images to verify, or the answer when there are none to verify."""

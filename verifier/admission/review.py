@@ -1,10 +1,12 @@
 """Kubernetes AdmissionReview in and out: pure functions, no I/O.
 
 ``parse_review(doc)`` reads an ``admission.k8s.io/v1`` or ``v1beta1`` AdmissionReview (already decoded from
-JSON) into an :class:`AdmissionRequest`; ``images_to_check(req)`` lists the container images the webhook must
-verify (Pods and every pod-template kind, including init and ephemeral containers; on UPDATE only images that
-are new compared with ``oldObject``); ``build_response(...)`` writes the AdmissionReview answer in the
-request's apiVersion with the same uid.
+JSON) into an :class:`AdmissionRequest`; ``images_to_check(req)`` lists the images the kubelet will pull, which
+the webhook must verify (Pods and every pod-template kind: init, regular and ephemeral containers and image
+volumes; the ``EphemeralContainers`` kind that ``kubectl debug`` sent before Kubernetes 1.23; on UPDATE only
+images that are new compared with ``oldObject``); ``build_response(...)`` writes the AdmissionReview answer in
+the request's apiVersion with the same uid. ``parse_image`` reads a reference in its canonical spelling
+(:mod:`verifier.models.reference`), so that every spelling of one image falls under the same rule.
 
 Example::
 
@@ -24,16 +26,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.errors import InputError
-from verifier.sources.oci_common import InvalidReferenceError
-from verifier.sources.oci_registry import RegistryRef, parse_registry_ref
+from verifier.models.reference import ImageReference, ImageReferenceError, parse_reference
+from verifier.sources.oci_registry import RegistryRef
 
 API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
+# The kind ``kubectl debug`` sent on ``pods/ephemeralcontainers`` before Kubernetes 1.23 (core/v1
+# ``EphemeralContainers``): the object holds ``ephemeralContainers`` at its top level, not a PodSpec.
+EPHEMERAL_CONTAINERS_KIND = "EphemeralContainers"
+VOLUMES_FIELD = "volumes"
 
 # kind -> path (keys under the object) to the PodSpec.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
+    EPHEMERAL_CONTAINERS_KIND: (),
     "PodTemplate": ("template", "spec"),
     "Deployment": ("spec", "template", "spec"),
     "ReplicaSet": ("spec", "template", "spec"),
@@ -84,24 +91,26 @@ class AdmissionRequest:
 
 @dataclass(frozen=True)
 class ContainerImage:
-    """One container's image as written in the object, and where it was found."""
+    """One image the kubelet pulls for the object (a container's or an image volume's), as written, and
+    where it was found."""
 
-    path: str  # e.g. spec.template.spec.initContainers[0]
-    container: str
-    field: str  # containers | initContainers | ephemeralContainers
+    path: str  # e.g. spec.template.spec.initContainers[0], spec.volumes[1].image
+    container: str  # the container's name, or the volume's
+    field: str  # containers | initContainers | ephemeralContainers | volumes
     image: str
 
 
 @dataclass(frozen=True)
 class ImageRef(RegistryRef):
-    """A container's image reference as the registry client parses it, plus the text the pod spec holds;
-    ``canonical`` is ``registry/repository`` (Docker Hub names expanded)."""
+    """A container's image reference in its canonical spelling (:mod:`verifier.models.reference`), plus the
+    text the pod spec holds; ``canonical`` is ``registry/repository``."""
 
     original: str = ""
 
     @property
     def canonical(self) -> str:
-        """``registry/repository`` (``nginx`` -> ``docker.io/library/nginx``)."""
+        """``registry/repository`` (``nginx`` -> ``docker.io/library/nginx``, ``GHCR.IO:443/a/b`` ->
+        ``ghcr.io/a/b``)."""
         return self.repo_name
 
     @property
@@ -122,12 +131,13 @@ class Outcome:
 
 
 def parse_image(image: str) -> ImageRef:
-    """Parse a container image reference as the kubelet would; ``InputError`` when it is not one."""
+    """Parse a container image reference as the kubelet would, in its canonical spelling; ``InputError``
+    when it is not one."""
     try:
-        ref: RegistryRef = parse_registry_ref(image, allow_bare=True)
-    except InvalidReferenceError as exc:
+        ref: ImageReference = parse_reference(image)
+    except ImageReferenceError as exc:
         raise InputError(image, f"not a valid image reference: {exc.problem}") from exc
-    return ImageRef(ref.registry, ref.repository, ref.tag, ref.digest, original=image)
+    return ImageRef(ref.host, ref.path, ref.tag, ref.digest, original=image)
 
 
 def _str(value: Any) -> str:
@@ -210,18 +220,47 @@ def pod_spec(kind: str, obj: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]
     return _SPEC_PREFIX[kind], node
 
 
-def container_images(kind: str, obj: Mapping[str, Any]) -> list[ContainerImage]:
-    """Every container image of a workload object (init, regular and ephemeral containers), in order."""
-    prefix, spec = pod_spec(kind, obj)
+def _list_field(kind: str, spec: Mapping[str, Any], prefix: str, name: str) -> list[Any]:
+    items = spec.get(name)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise InputError(f"{kind} object", f"{_join(prefix, name)} is not a list")
+    return items
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _volume_images(kind: str, spec: Mapping[str, Any], prefix: str) -> list[ContainerImage]:
+    """Image volumes (``volumes[].image.reference``, Kubernetes 1.31+): the kubelet pulls these too."""
     out: list[ContainerImage] = []
-    for field_name in CONTAINER_FIELDS:
-        containers = spec.get(field_name)
-        if containers is None:
+    for i, volume in enumerate(_list_field(kind, spec, prefix, VOLUMES_FIELD)):
+        where = f"{_join(prefix, VOLUMES_FIELD)}[{i}]"
+        if not isinstance(volume, dict):
+            raise InputError(f"{kind} object", f"{where} is not an object")
+        source = volume.get("image")
+        if source is None:
             continue
-        if not isinstance(containers, list):
-            raise InputError(f"{kind} object", f"{prefix}.{field_name} is not a list")
-        for i, container in enumerate(containers):
-            where = f"{prefix}.{field_name}[{i}]"
+        if not isinstance(source, dict):
+            raise InputError(f"{kind} object", f"{where}.image is not an object")
+        reference = source.get("reference")
+        if not isinstance(reference, str) or not reference.strip():
+            raise InputError(f"{kind} object", f"{where}.image has no reference")
+        out.append(ContainerImage(f"{where}.image", _str(volume.get("name")), "volumes", reference))
+    return out
+
+
+def container_images(kind: str, obj: Mapping[str, Any]) -> list[ContainerImage]:
+    """Every image the kubelet pulls for a workload object, in order: init, regular and ephemeral
+    containers, then image volumes."""
+    prefix, spec = pod_spec(kind, obj)
+    fields = ("ephemeralContainers",) if kind == EPHEMERAL_CONTAINERS_KIND else CONTAINER_FIELDS
+    out: list[ContainerImage] = []
+    for field_name in fields:
+        for i, container in enumerate(_list_field(kind, spec, prefix, field_name)):
+            where = f"{_join(prefix, field_name)}[{i}]"
             if not isinstance(container, dict):
                 raise InputError(f"{kind} object", f"{where} is not an object")
             image = container.get("image")
@@ -229,7 +268,9 @@ def container_images(kind: str, obj: Mapping[str, Any]) -> list[ContainerImage]:
                 raise InputError(f"{kind} object", f"{where} has no image")
             out.append(ContainerImage(where, _str(container.get("name")), field_name, image))
     if not out:
-        raise InputError(f"{kind} object", f"{prefix} has no containers")
+        raise InputError(f"{kind} object", f"{prefix or 'the object'} has no containers")
+    if kind != EPHEMERAL_CONTAINERS_KIND:
+        out.extend(_volume_images(kind, spec, prefix))
     return out
 
 
@@ -277,6 +318,7 @@ def build_response(
 
 __all__ = [
     "API_VERSIONS",
+    "EPHEMERAL_CONTAINERS_KIND",
     "POD_SPEC_PATHS",
     "AdmissionError",
     "AdmissionRequest",

@@ -1,7 +1,7 @@
 """Check ``actions-pinned``: every GitHub Actions ``uses:`` pinned to a full commit SHA.
 
-Pure: it takes the text of one workflow or action file (read by :mod:`verifier.sources.workflow_files`)
-and the check's configuration, and returns one :class:`CheckResult`. No I/O.
+Pure: it takes the text of one workflow or action file (read by :mod:`verifier.sources.workflow_files`,
+one file at a time) and the check's configuration, and returns one :class:`CheckResult`. No I/O.
 
 Where ``uses:`` is looked for (nowhere else: not in ``run:`` scripts, comments or ``with:`` inputs):
 ``jobs.*.uses`` (reusable workflows), ``jobs.*.steps[*].uses``, ``jobs.*.steps[*].parallel[*].uses``,
@@ -21,7 +21,14 @@ Rules (ids never change; docs anchors in docs/checks/actions-pinned.md):
   ``@sha256:<64 hex>`` (``latest`` and untagged rank above a plain tag);
 - ``local-action-checkout``: a local ``./path`` action used after a step checked out *another*
   repository into a prefix of that path, so the action's code comes from that repository;
-- ``invalid-file``: the file is not readable YAML of the expected shape (verdict ``error``).
+- ``invalid-file``: the file is not a workflow or action as GitHub reads it (unreadable, bad YAML,
+  several documents, a duplicate key, not GitHub's shape: :mod:`verifier.workflows.shape`), verdict
+  ``error`` with one finding per problem;
+- ``nothing-to-check``: a directory given to check holds no workflow or action (verdict ``error``).
+
+An image that holds an expression is judged for every value the expression can take with the job's
+matrix (:mod:`verifier.workflows.expressions`); a value the file does not determine is an
+``unpinned-image`` of kind ``expression``.
 
 Policy patterns (``policy:`` in the config): ``*``, ``owner/*``, ``owner/repo``, ``owner/repo/*``,
 ``owner/repo/path`` → ``hash-pin`` | ``ref-pin`` | ``any``; the most specific pattern wins; owner and repo
@@ -35,15 +42,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
+from verifier._internal.collector import collector_paused
 from verifier.checks import registry
 from verifier.checks._base import Check, RunContext
 from verifier.errors import ConfigError, InputError
 from verifier.models import CheckResult, Finding, Location, Severity
 from verifier.models.config import STRICT
+from verifier.workflows.expressions import UNKNOWN, Possible, as_text, possible_values
+from verifier.workflows.shape import Problem, action_problems, key_problems, workflow_problems
 from verifier.workflows.yaml_nodes import (
     MappingNode,
     Node,
@@ -54,7 +64,11 @@ from verifier.workflows.yaml_nodes import (
     is_null,
     mapping_get,
     mapping_items,
+    position,
 )
+
+if TYPE_CHECKING:
+    from verifier.sources.workflow_files import WorkflowFiles
 
 CHECK_ID = "actions-pinned"
 META = registry.get(CHECK_ID)
@@ -65,6 +79,7 @@ INVALID_USES = "invalid-uses"
 UNPINNED_IMAGE = "unpinned-image"
 LOCAL_ACTION_CHECKOUT = "local-action-checkout"
 INVALID_FILE = "invalid-file"
+NOTHING_TO_CHECK = "nothing-to-check"
 RULES = (
     UNPINNED_USES,
     NONCANONICAL_SHA,
@@ -72,6 +87,7 @@ RULES = (
     UNPINNED_IMAGE,
     LOCAL_ACTION_CHECKOUT,
     INVALID_FILE,
+    NOTHING_TO_CHECK,
 )
 
 # Rules that make the verdict "fail" when not waived (the default policy denies exactly these; it only
@@ -215,16 +231,30 @@ def parse_uses(raw: str) -> UsesRef:
             problem="expected `owner/repo[/path]@ref` or a local `./path`",
         )
     bad = [p for p in parts[:2] if not _NAME.fullmatch(p) or p in (".", "..")]
-    bad += [p for p in parts[2:] if not p or p in (".", "..")]
     if bad:
         return UsesRef(
             value,
             "invalid",
             ref_kind="bad-slug",
-            problem=f"malformed owner/repo/path segment {bad[0]!r}",
+            problem=f"malformed owner/repo segment {bad[0]!r}",
         )
     owner, repo = parts[0], parts[1]
-    subpath = "/".join(parts[2:]) or None
+    # The path inside the repository, canonical as the runner resolves it on disk: empty and `.`
+    # segments vanish, `..` goes up one (`o/r/a/../b` is `o/r/b`); policy patterns match this form.
+    path: list[str] = []
+    for part in parts[2:]:
+        if part == "..":
+            if not path:
+                return UsesRef(
+                    value,
+                    "invalid",
+                    ref_kind="bad-slug",
+                    problem="the path climbs out of the repository with `..`",
+                )
+            path.pop()
+        elif part not in ("", "."):
+            path.append(part)
+    subpath = "/".join(path) or None
     kind = "reusable-workflow" if subpath and _REUSABLE.fullmatch(subpath) else "repository"
     return UsesRef(value, kind, owner, repo, subpath, ref, classify_ref(ref))
 
@@ -364,7 +394,12 @@ def _comments(src: SourceText, key: Node, value: Node) -> Comments:
 
 @dataclass(frozen=True)
 class Site:
-    """One place a ``uses:`` or image value was found."""
+    """One place a ``uses:`` or image value was found.
+
+    For an image, ``image`` is the value judged: the text as written, or one value its expression can
+    take (``None`` when the file does not determine it); ``value`` is where that value was written (for a
+    value taken from the job's matrix, the matrix entry).
+    """
 
     where: str  # job | step | parallel-step | composite-step | container | service | docker-action-image
     key: Node
@@ -374,9 +409,9 @@ class Site:
     parallel_index: int | None = None
     service: str | None = None
     via_merge: bool = False
-    via_matrix: str | None = (
-        None  # an image given as ${{ matrix.NAME }}, resolved to one matrix value
-    )
+    via_matrix: str | None = None  # the image came from matrix.NAME
+    image: str | None = None
+    expression: str | None = None  # the image as written, when it is (or holds) an expression
 
 
 class _Shape(Exception):  # noqa: N818 - internal signal, never escapes the module
@@ -522,6 +557,9 @@ def _walk_workflow(w: _Walk, root: MappingNode) -> None:
                     _add_image(
                         w, job, Site("container", key_node, image, job_name, via_merge=merged)
                     )
+            elif key == "services" and isinstance(value, ScalarNode) and _scalar(value):
+                # `services: ${{ ... }}`: every image of the job's services is computed.
+                _add_image(w, job, Site("service", key_node, value, job_name, via_merge=merged))
             elif key == "services" and isinstance(value, MappingNode):
                 for name, s_key, service, s_merged in mapping_items(value):
                     image = (
@@ -544,57 +582,126 @@ def _walk_workflow(w: _Walk, root: MappingNode) -> None:
                         )
 
 
-_MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
+@dataclass(frozen=True)
+class _MatrixValue:
+    """Where a value of ``matrix.NAME`` is written."""
+
+    node: Node
+    name: str
 
 
 def _add_image(w: _Walk, job: MappingNode, site: Site) -> None:
-    """Record an image; ``${{ matrix.NAME }}`` is replaced by each literal value of that matrix entry
-    (``strategy.matrix.NAME`` list and ``include`` entries), when all of them are literal strings."""
+    """Record one image site per value the image can take: its text, or, when it holds an expression,
+    every value the expression can produce with the job's matrix (``''`` and null mean "no container"
+    and are not images). A value the file does not determine is recorded once, as an expression."""
     w.tick()
-    m = _MATRIX_REF.fullmatch((_scalar(site.value) or "").strip())
-    values = _matrix_values(job, m.group(1)) if m else None
-    if not values:
-        w.images.append(site)
+    text = (_scalar(site.value) or "").strip()
+    if "${{" not in text:
+        w.images.append(replace(site, image=text))
         return
+    resolve = _matrix_resolver(job)
+    values = possible_values(text, resolve)
     w.tick(len(values))
-    for node in values:
+    unknown = False
+    for possible in values:
+        if possible.value is UNKNOWN:
+            unknown = True
+            continue
+        if possible.value is None:
+            continue
+        image = as_text(possible.value)
+        if image is None:  # a mapping or list where an image name belongs
+            unknown = True
+            continue
+        if image == "":
+            continue
+        origin = possible.origin if isinstance(possible.origin, _MatrixValue) else None
         w.images.append(
-            Site(
-                site.where,
-                site.key,
-                node,
-                site.job,
-                service=site.service,
-                via_merge=site.via_merge,
-                via_matrix=m.group(1) if m else None,
+            replace(
+                site,
+                value=origin.node if origin else site.value,
+                via_matrix=origin.name if origin else None,
+                image=image.strip(),
+                expression=text,
             )
         )
+    if unknown:
+        w.images.append(replace(site, image=None, expression=text))
 
 
-def _matrix_values(job: MappingNode, name: str) -> list[Node] | None:
-    """The literal values ``matrix.<name>`` can take, or None when any of them is not a literal string
-    (an expression, fromJSON, a nested mapping) or there are none."""
-    strategy = mapping_get(job, "strategy")
-    matrix = mapping_get(strategy, "matrix") if strategy is not None else None
-    if not isinstance(matrix, MappingNode):
-        return None
-    values: list[Node] = []
-    axis = mapping_get(matrix, name)
-    if axis is not None:
-        if not isinstance(axis, SequenceNode):
+def _matrix_resolver(job: MappingNode) -> Callable[[Sequence[str]], list[Possible] | None]:
+    """Values of ``matrix.NAME[.FIELD...]`` in ``job``: each value of the axis NAME and of NAME in each
+    ``include`` entry, plus null when some combination may lack it (``exclude`` is ignored: it only
+    removes values). None (unknown) when the matrix or the part holding NAME is an expression."""
+
+    def resolve(path: Sequence[str]) -> list[Possible] | None:
+        if not path or path[0] != "matrix":
             return None
-        values.extend(axis.value)
-    include = mapping_get(matrix, "include")
-    if isinstance(include, SequenceNode):
-        for entry in include.value:
-            value = mapping_get(entry, name)
-            if value is not None:
-                values.append(value)
-    elif include is not None:
-        return None  # an expression: values unknown
-    if not values or not all(_scalar(v) and "${{" not in (_scalar(v) or "") for v in values):
-        return None
-    return values
+        strategy = mapping_get(job, "strategy")
+        if strategy is None or is_null(strategy):
+            return [Possible(None)]  # no matrix: every matrix property is null
+        if not isinstance(strategy, MappingNode):
+            return None
+        matrix = mapping_get(strategy, "matrix")
+        if matrix is None or is_null(matrix):
+            return [Possible(None)]
+        if not isinstance(matrix, MappingNode) or len(path) < 2:
+            return None
+        name, rest = path[1], path[2:]
+        nodes: list[Node | None] = []
+        axis = mapping_get(matrix, name) if name not in ("include", "exclude") else None
+        if axis is not None:
+            if not isinstance(axis, SequenceNode):
+                return None  # e.g. ${{ fromJSON(...) }}
+            nodes += axis.value
+        else:
+            nodes.append(None)  # combinations from other axes lack NAME unless an include adds it
+        include = mapping_get(matrix, "include")
+        if include is not None and not is_null(include):
+            if not isinstance(include, SequenceNode):
+                return None
+            for entry in include.value:
+                if not isinstance(entry, MappingNode):
+                    return None
+                nodes.append(mapping_get(entry, name))
+        out: list[Possible] = []
+        for node in nodes:
+            for field_name in rest:
+                node = mapping_get(node, field_name) if isinstance(node, MappingNode) else None
+            out.append(_matrix_possible(node, name))
+        return out
+
+    return resolve
+
+
+_PLAIN_BOOL = {
+    "true": True,
+    "True": True,
+    "TRUE": True,
+    "false": False,
+    "False": False,
+    "FALSE": False,
+}
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _matrix_possible(node: Node | None, name: str) -> Possible:
+    """A matrix value as GitHub sees it: unquoted booleans and numbers are not strings; a value that is
+    itself an expression is unknown here (GitHub evaluates it before the matrix is expanded)."""
+    if node is None or is_null(node):
+        return Possible(None)
+    if not isinstance(node, ScalarNode):
+        return Possible(node)  # a mapping or list: only a property of it can be an image
+    text = node.value
+    if "${{" in text:
+        return Possible(UNKNOWN)
+    value: object = text
+    if node.style is None:
+        if text in _PLAIN_BOOL:
+            value = _PLAIN_BOOL[text]
+        elif _PLAIN_NUMBER.fullmatch(text):
+            value = float(text)
+    return Possible(value, _MatrixValue(node, name))
 
 
 def _walk_action(w: _Walk, root: MappingNode) -> str | None:
@@ -603,7 +710,7 @@ def _walk_action(w: _Walk, root: MappingNode) -> str | None:
         return None
     if not isinstance(runs, MappingNode):
         raise _Shape(runs, "`runs` is not a mapping")
-    using = (_scalar(mapping_get(runs, "using")) or "").strip().lower()
+    using = _scalar(mapping_get(runs, "using")) or ""
     if using == "composite":
         steps = mapping_get(runs, "steps")
         if steps is not None:
@@ -611,7 +718,10 @@ def _walk_action(w: _Walk, root: MappingNode) -> str | None:
     elif using == "docker":
         for key, key_node, value, merged in mapping_items(runs):
             if key == "image" and _scalar(value) is not None:
-                w.images.append(Site("docker-action-image", key_node, value, via_merge=merged))
+                image = (_scalar(value) or "").strip()
+                w.images.append(
+                    Site("docker-action-image", key_node, value, via_merge=merged, image=image)
+                )
     return using or None
 
 
@@ -651,6 +761,8 @@ def _where_text(site: Site) -> str:
     if site.where == "container":
         return f"job {site.job!r} container"
     if site.where == "service":
+        if site.service is None:  # `services: ${{ ... }}`
+            return f"job {site.job!r} services"
         return f"job {site.job!r} service {site.service!r}"
     step = f"step {site.step_index}"
     if site.parallel_index is not None:
@@ -822,9 +934,14 @@ def _image_finding(
 def _check_image(
     path: str, site: Site, src: SourceText, counts: _Counts, out: list[Finding]
 ) -> None:
-    value = (_scalar(site.value) or "").strip()  # the walk only records scalar images
     counts.images += 1
     props = _base_props(site)
+    if site.expression is not None:
+        props["expression"] = site.expression
+    if site.image is None:  # a value the file does not determine
+        out.append(_image_finding(path, site, site.expression or "", "expression", props, src))
+        return
+    value = site.image
     if site.where == "docker-action-image":
         if not value.startswith("docker://"):
             counts.images_local += 1  # a Dockerfile path in the action's repository
@@ -884,22 +1001,42 @@ def _check_checkout(
 
 
 def _error_result(
-    path: str, kind: str, problem: str, line: int | None = None, column: int | None = None
+    path: str,
+    kind: str,
+    problems: Sequence[tuple[str, int | None, int | None]],
+    rule: str = INVALID_FILE,
 ) -> CheckResult:
-    finding = Finding(
-        rule=INVALID_FILE,
-        severity=Severity.HIGH,
-        message=f"{path}: {problem}",
-        location=Location(path=path, line=line, column=column),
-        properties={"kind": kind},
+    """Verdict ``error`` with one ``rule`` finding per ``(problem, line, column)``."""
+    findings = tuple(
+        Finding(
+            rule=rule,
+            severity=Severity.HIGH,
+            message=f"{path}: {problem}",
+            location=Location(path=path, line=line, column=column),
+            properties={"kind": kind},
+        )
+        for problem, line, column in problems
     )
+    first = problems[0][0]
+    error = first if len(problems) == 1 else f"{first} (and {len(problems) - 1} more problems)"
     return CheckResult(
         check=CHECK_ID,
         subject=path,
         verdict="error",
-        findings=(finding,),
-        facts={"kind": kind, "error": problem, "unwaived": {INVALID_FILE: 1}, "waived": 0},
+        findings=findings,
+        facts={
+            "kind": kind,
+            "error": error,
+            "unwaived": {rule: len(findings)},
+            "waived": 0,
+        },
     )
+
+
+def _shape_problems(kind: str, root: Node) -> list[Problem]:
+    """Why ``root`` is not a file of ``kind`` (duplicate keys first, as GitHub reports them)."""
+    shape = action_problems(root) if kind == "action" else workflow_problems(root)
+    return key_problems(root) + shape
 
 
 _LINE_COL = re.compile(r"at line (\d+) column (\d+)")
@@ -924,30 +1061,59 @@ def check_text(
     except InputError as exc:
         m = _LINE_COL.search(exc.problem)
         return _error_result(
-            path, kind, exc.problem, int(m.group(1)) if m else None, int(m.group(2)) if m else None
+            path,
+            kind,
+            [(exc.problem, int(m.group(1)) if m else None, int(m.group(2)) if m else None)],
         )
-    walk = _Walk()
-    using: str | None = None
     roots = [d for d in documents if not is_null(d)]
     if not roots:
-        return _error_result(path, kind, "empty document: expected a mapping")
+        what = "an action" if kind == "action" else "a workflow"
+        return _error_result(path, kind, [(f"empty: no YAML document, so not {what}", None, None)])
+    if len(roots) > 1:
+        line, column = position(roots[1])
+        return _error_result(
+            path,
+            kind,
+            [(f"{len(roots)} YAML documents: GitHub reads a {kind} file as one", line, column)],
+        )
+    problems = _shape_problems(kind, roots[0])
+    problems.sort(
+        key=lambda p: (p.node.start_mark.line, p.node.start_mark.column) if p.node else (-1, -1)
+    )
+    if problems:
+        return _error_result(
+            path,
+            kind,
+            [
+                (
+                    p.message,
+                    p.node.start_mark.line + 1 if p.node else None,
+                    p.node.start_mark.column + 1 if p.node else None,
+                )
+                for p in problems
+            ],
+        )
+    root = roots[0]
+    assert isinstance(root, MappingNode)  # noqa: S101 - the shape check guarantees it
+    walk = _Walk()
+    using: str | None = None
     try:
-        for root in roots:
-            if not isinstance(root, MappingNode):
-                shape = "a list" if isinstance(root, SequenceNode) else "a scalar"
-                raise _Shape(root, f"top level is {shape}, expected a mapping")
-            if kind == "action":
-                using = _walk_action(walk, root) or using
-            else:
-                _walk_workflow(walk, root)
+        if kind == "action":
+            using = _walk_action(walk, root)
+        else:
+            _walk_workflow(walk, root)
     except _Shape as exc:
         node = exc.node
         return _error_result(
             path,
             kind,
-            exc.message,
-            node.start_mark.line + 1 if node else None,
-            node.start_mark.column + 1 if node else None,
+            [
+                (
+                    exc.message,
+                    node.start_mark.line + 1 if node else None,
+                    node.start_mark.column + 1 if node else None,
+                )
+            ],
         )
 
     src = SourceText(text)
@@ -997,22 +1163,30 @@ def check_text(
 
 
 def check_unreadable(path: str, kind: str, problem: str) -> CheckResult:
-    """The result for a file that could not be read (too large, binary, not UTF-8)."""
-    return _error_result(path, kind, problem)
+    """The result for a file that could not be read (too large, binary, not UTF-8), or for a directory
+    given to be checked (``kind="directory"``) under which there is nothing to check."""
+    rule = NOTHING_TO_CHECK if kind == "directory" else INVALID_FILE
+    return _error_result(path, kind, [(problem, None, None)], rule)
 
 
 def check_files(
     files: Iterable[tuple[str, str, str | None, str | None]],
     config: Mapping[str, Any] | None = None,
 ) -> list[CheckResult]:
-    """Check many files given as ``(path, kind, text or None, problem or None)``; one result each."""
+    """Check many files given as ``(path, kind, text or None, problem or None)``; one result each.
+
+    ``files`` is consumed one row at a time (``WorkflowFiles.rows()`` reads each file only then), and no
+    result keeps its file's text. The cyclic garbage collector is paused meanwhile (see
+    :mod:`verifier._internal.collector`) and restored to its previous state afterwards.
+    """
     policy = PinPolicy.from_config(config)
     results = []
-    for path, kind, text, problem in files:
-        if text is None:
-            results.append(check_unreadable(path, kind, problem or "could not be read"))
-        else:
-            results.append(check_text(path, kind, text, policy=policy))
+    with collector_paused():
+        for path, kind, text, problem in files:
+            if text is None:
+                results.append(check_unreadable(path, kind, problem or "could not be read"))
+            else:
+                results.append(check_text(path, kind, text, policy=policy))
     return results
 
 
@@ -1053,9 +1227,10 @@ class WorkflowsSection:
 
 @dataclasses.dataclass(frozen=True)
 class WorkflowEvidence:
-    """The workflow and action files found under the paths, as read (text or the reason it is missing)."""
+    """The workflow and action files found under the paths: listed by ``collect``, each read only when
+    ``judge`` reaches it (``WorkflowFiles.rows()``), so that one file's text is alive at a time."""
 
-    files: tuple[tuple[str, str, str | None, str | None], ...]
+    files: WorkflowFiles
 
 
 class ActionsPinnedCheck(Check[WorkflowsSection, WorkflowEvidence]):
@@ -1065,7 +1240,7 @@ class ActionsPinnedCheck(Check[WorkflowsSection, WorkflowEvidence]):
     section_type = WorkflowsSection
 
     def collect(self, section: WorkflowsSection, ctx: RunContext) -> WorkflowEvidence:
-        """Find and read the files (files skipped on purpose become notices)."""
+        """Find the files (files skipped on purpose become notices); they are read as they are judged."""
         from verifier.sources.files import MIB
         from verifier.sources.workflow_files import read_all, skip_notices
 
@@ -1074,22 +1249,30 @@ class ActionsPinnedCheck(Check[WorkflowsSection, WorkflowEvidence]):
             ctx.notice(text)
         for f in files:
             ctx.record_input(f.path, f.kind)
-        return WorkflowEvidence(tuple((f.path, f.kind, f.text, f.problem) for f in files))
+        return WorkflowEvidence(files)
 
     def judge(
         self, evidence: WorkflowEvidence, section: WorkflowsSection, ctx: RunContext
     ) -> list[CheckResult]:
-        """One result per file; an error result when the paths hold no workflow or action at all."""
+        """One result per file (and per directory with nothing to check under it); an error result when
+        no path is configured at all."""
         if not evidence.files:
             where = ", ".join(section.paths) or "workflows.paths"
             return [
                 _error_result(
                     where,
                     "workflow",
-                    "no workflow (.github/workflows/*.yml) or action.yml file found",
+                    [
+                        (
+                            "no workflow (.github/workflows/*.yml) or action.yml file found",
+                            None,
+                            None,
+                        )
+                    ],
+                    NOTHING_TO_CHECK,
                 )
             ]
-        return check_files(evidence.files, self.policy_config(section, evidence))
+        return check_files(evidence.files.rows(), self.policy_config(section, evidence))
 
     def policy_config(
         self, section: WorkflowsSection, evidence: WorkflowEvidence | None

@@ -27,6 +27,12 @@ CHECKS: tuple[CheckMeta, ...] = (
         "verifier.checks.sbom_attestation",
     ),  # fmt: skip
     CheckMeta(
+        "provenance",
+        "Verified SLSA build provenance from a trusted builder and source",
+        "provenance",
+        "verifier.checks.provenance",
+    ),  # fmt: skip
+    CheckMeta(
         "sarif-severity",
         "Trivy (SARIF or JSON) findings within the severity policy",
         "sarif",

@@ -16,6 +16,12 @@ Verdict ``pass`` when at least one SBOM attestation passed all of that, else ``f
 accepted SBOM (format, version, creation time, component count, purls, licences, the image digests the
 SBOM itself claims to describe) so the policy (``policies/sbom_attestation.rego``) decides on age, format,
 denied packages and licences.
+
+Package rules (``package_rules``, the ``sbom.denied_packages`` of every config that may apply) are matched
+here, because names and versions compare by each ecosystem's rules (:mod:`verifier.sbom.packages`); each
+SBOM's fact ``denied_packages`` lists the matches and ``package_rules`` the rules that were evaluated. The
+policy denies the matches of the rules its own config names, and denies when a configured rule was not
+evaluated.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from verifier.sbom.intoto import (
     predicate_format,
     read_sbom_statement,
 )
+from verifier.sbom.packages import PackageIndex, PackageRule, split_purl
 from verifier.sbom.read import MAX_SBOM_BYTES, SbomSummary
 
 if TYPE_CHECKING:
@@ -127,8 +134,11 @@ def _finding(rule: str, message: str, source: str, **properties: Any) -> Finding
     )
 
 
-def sbom_fact(summary: SbomSummary, image_digest: str) -> dict[str, Any]:
-    """The facts of one SBOM (also used by ``verifier sbom inspect``)."""
+def sbom_fact(
+    summary: SbomSummary, image_digest: str, rules: Sequence[PackageRule] = ()
+) -> dict[str, Any]:
+    """The facts of one SBOM (also used by ``verifier sbom inspect``); ``rules`` adds the packages they
+    deny (``denied_packages``)."""
     purls = list(summary.purls)
     fact: dict[str, Any] = summary.to_dict()
     fact["purls"] = purls[:MAX_FACT_PURLS]
@@ -139,6 +149,9 @@ def sbom_fact(summary: SbomSummary, image_digest: str) -> dict[str, Any]:
         pkg = _package(purl)
         versions.setdefault(pkg["name"], []).append(pkg["version"])
     fact["package_versions"] = {name: sorted(set(v)) for name, v in versions.items()}
+    if rules:
+        index = PackageIndex(purls, summary.without_purl)
+        fact["denied_packages"] = [m.to_dict() for m in index.matches(rules)]
     fact["digest_match"] = (
         image_digest.lower() in summary.described_digests if summary.described_digests else None
     )
@@ -146,17 +159,23 @@ def sbom_fact(summary: SbomSummary, image_digest: str) -> dict[str, Any]:
 
 
 def _package(purl: str) -> dict[str, str]:
-    """``pkg:npm/%40scope/name@1.2.3?x=y#sub`` -> name ``pkg:npm/@scope/name`` (lower-case), version."""
-    base = purl.split("#", 1)[0].split("?", 1)[0]
-    name, version = base, ""
-    at = base.rfind("@")
-    slash = base.find("/")
-    if at > slash > 0:
-        name, version = base[:at], base[at + 1 :]
-    return {
-        "name": name.replace("%40", "@").lower(),
-        "version": version.replace("%3A", ":").replace("%2B", "+"),
-    }
+    """``pkg:npm/%40scope/name@1.2.3?x=y#sub`` -> name ``pkg:npm/@scope/name`` (normalised as the purl spec
+    says: lower-case, PyPI names per PEP 503), version (percent-decoded)."""
+    pkg = split_purl(purl)
+    if pkg is None:
+        return {"name": purl.lower(), "version": ""}
+    return {"name": pkg.label, "version": pkg.version}
+
+
+def parse_package_rules(rules: Sequence[str]) -> tuple[PackageRule, ...]:
+    """The rules of ``sbom.denied_packages``, parsed; ``ConfigError`` names a rule that cannot be read."""
+    from verifier.errors import ConfigError
+    from verifier.sbom.packages import PackageRuleError, parse_rule
+
+    try:
+        return tuple(parse_rule(r) for r in dict.fromkeys(rules))
+    except PackageRuleError as exc:
+        raise ConfigError(f"sbom.denied_packages: {exc}") from None
 
 
 def _accept(
@@ -188,11 +207,15 @@ def evaluate(
     sbom_type: str | None = None,
     max_sbom_bytes: int = MAX_SBOM_BYTES,
     validate: bool = True,
+    package_rules: Sequence[str] = (),
 ) -> CheckResult:
     """Run the check on one image. ``sbom_type`` (``spdx`` | ``cyclonedx``) keeps only that format;
-    ``validate`` also validates each accepted SBOM (facts ``valid``, ``validation_problems``)."""
+    ``validate`` also validates each accepted SBOM (facts ``valid``, ``validation_problems``);
+    ``package_rules`` are matched against every accepted SBOM (facts ``denied_packages``)."""
     from verifier.errors import InputError
     from verifier.sigstore.errors import VerificationFailure
+
+    rules = parse_package_rules(package_rules)
 
     findings = [
         _finding("collection-problem", problem, evidence.ref) for problem in evidence.problems
@@ -271,7 +294,7 @@ def evaluate(
                     problems=list(summary.problems),
                 )
             )
-        fact = sbom_fact(summary, evidence.digest)
+        fact = sbom_fact(summary, evidence.digest, rules)
         fact.update(
             {
                 "source": att.source,
@@ -293,7 +316,7 @@ def evaluate(
         else f"{evidence.ref}@{evidence.digest}",
         verdict="pass" if sboms else "fail",
         findings=tuple(findings),
-        facts=_facts(evidence, sboms, ignored, candidates, sbom_type, findings),
+        facts=_facts(evidence, sboms, ignored, candidates, sbom_type, findings, rules),
     )
 
 
@@ -304,6 +327,7 @@ def _facts(
     candidates: Sequence[Attestation],
     sbom_type: str | None,
     findings: Sequence[Finding],
+    rules: Sequence[PackageRule] = (),
 ) -> dict[str, Any]:
     # The newest SBOM (by creation time; undated ones last) is summarised at the top level.
     ordered = sorted(sboms, key=lambda s: s.get("created") or "", reverse=True)
@@ -319,6 +343,8 @@ def _facts(
         "sboms": ordered,
         "formats": sorted({s["format"] for s in sboms}),
     }
+    if rules:
+        facts["package_rules"] = [r.text for r in rules]
     if ordered:
         top = ordered[0]
         facts.update(
@@ -460,6 +486,15 @@ class SbomSection:
     max_size: int = dataclasses.field(default=128, metadata={"ge": 1})
     """Refuse SBOM payloads larger than this many MiB (checked before parsing)."""
 
+    def __post_init__(self) -> None:
+        from verifier.sbom.packages import PackageRuleError, parse_rule
+
+        for rule in self.denied_packages:
+            try:
+                parse_rule(rule)
+            except PackageRuleError as exc:
+                raise ValueError(f"denied_packages: {exc}") from None
+
 
 @dataclass(frozen=True)
 class SbomEvidence:
@@ -519,6 +554,7 @@ class SbomAttestationCheck(Check[SbomSection, SbomEvidence]):
                 verify,
                 sbom_type=section.format or None,
                 max_sbom_bytes=section.max_size * MIB,
+                package_rules=section.denied_packages,
             )
         ]
 

@@ -48,6 +48,12 @@ BUNDLE_ARTIFACT_PREFIX = "application/vnd.dev.sigstore.bundle"
 RULE_NO_SIGNATURE = "no-signature"
 RULE_EVIDENCE_INCOMPLETE = "evidence-incomplete"
 RULE_THRESHOLD_NOT_MET = "threshold-not-met"
+INDEX_MEDIA_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    }
+)
 CACHE_SIZE = 1024
 
 
@@ -311,11 +317,18 @@ def evaluate(evidence: ImageEvidence, policy: SignaturePolicy) -> CheckResult:
             )
         )
     elif not outcomes:
+        message = "no cosign signature (.sig layer or signature referrer) found for the image"
+        if evidence.media_type in INDEX_MEDIA_TYPES:
+            # Only signatures on the pinned digest count (docs/checks/signature.md, "Multi-platform").
+            message += (
+                "; it is an index: signatures on its platform manifests do not count, sign the index "
+                "(cosign sign --recursive signs it and every platform)"
+            )
         findings.append(
             Finding(
                 rule=RULE_NO_SIGNATURE,
                 severity=Severity.HIGH,
-                message="no cosign signature (.sig layer or signature referrer) found for the image",
+                message=message,
                 location=Location(path=subject),
             )
         )
@@ -360,8 +373,9 @@ def signature_policies(signers: Signers, now: dt.datetime) -> list[SignaturePoli
     from pathlib import Path
 
     from verifier.sigstore.legacy import PrivatePki
-    from verifier.sigstore.trust import load_trust_root, trust_root_from_pems
+    from verifier.sigstore.trust import trust_root_from_pems
     from verifier.sources.files import MIB, read_bytes
+    from verifier.sources.trust_roots import load_trust_root
 
     private_pki = None
     if signers.ca_roots is not None:

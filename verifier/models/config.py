@@ -265,9 +265,12 @@ class VerifierConfig:
         if name is not None:
             chosen = section.get(name)
             return (name, chosen) if chosen is not None else None
+        from verifier.models.reference import canonical_pattern
+
         repository = image_repository(image)
         for set_name, signers in section.items():
-            if any(fnmatch.fnmatchcase(repository, p) for p in signers.images):
+            patterns = (canonical_pattern(p) for p in signers.images)
+            if any(fnmatch.fnmatchcase(repository, p) for p in patterns):
                 return set_name, signers
         return None
 
@@ -286,11 +289,17 @@ class VerifierConfig:
 
 
 def image_repository(image: str) -> str:
-    """``registry/repository`` of an image reference (tag and digest left out), as rules match it."""
+    """``registry/repository`` of an image reference in the canonical spelling (lower-case host, default
+    port dropped, Docker Hub as ``docker.io/library/…``), tag and digest left out, as rules match it; an
+    ``oci-layout:PATH`` keeps its path."""
+    from verifier.models.reference import ImageReferenceError, parse_reference
+
     name = image.split("@", 1)[0]
     if name.startswith("oci-layout:"):
         path = name[len("oci-layout:") :]
         head, sep, tail = path.rpartition(":")
         return "oci-layout:" + (head if sep and "/" not in tail else path)
-    head, sep, tail = name.rpartition(":")
-    return head if sep and "/" not in tail else name
+    try:
+        return parse_reference(image).name
+    except ImageReferenceError:
+        return name  # matches no canonical pattern; the image's own check reports the bad reference

@@ -30,6 +30,8 @@ from verifier.pipeline.decide import decide
 
 if TYPE_CHECKING:
     from verifier.models.evidence import ImageEvidence
+    from verifier.sources.deadline import Deadline
+    from verifier.sources.oci_registry import RegistryPool
 
 # (image ref, attestations wanted, source options) -> the image's evidence.
 CollectImage = Callable[[str, bool, "SourceOptions"], "ImageEvidence"]
@@ -47,12 +49,12 @@ class SourceOptions:
     """
 
     docker_config: Path | None = None
-    timeout: float = 10.0
-    pool: Any = None
+    timeout: float = 30.0  # seconds for all of an evaluation's registry work (the CLI's --timeout)
+    pool: RegistryPool | None = None
     lean: bool = False
     # A ``verifier.sources.deadline.Deadline`` for all image collections of one evaluation (set from
     # ``timeout`` when no pool is given, so a command's images share one --timeout deadline).
-    deadline: Any = None
+    deadline: Deadline | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +121,9 @@ class _Run:
         self.image = image
         self.signer_set = signer_set
         self._options = options
+        self.sources = (
+            options  # how the image's evidence is reached (checks that read more of the image)
+        )
         self._collect_image = collect_image
         # Shared by every run of one evaluation: image reference -> its evidence, collected once.
         self._release = release if release is not None else {}

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -62,13 +64,43 @@ class DecisionRecord(BaseModel):
 
 
 def append_record(path: str | os.PathLike[str], record: DecisionRecord) -> None:
-    """Append one line (one ``write`` of a whole line, so concurrent appenders do not interleave)."""
-    line = record.model_dump_json() + "\n"
+    """Append one line, whatever the values hold, with one ``write`` (concurrent appenders do not interleave).
+
+    Newlines, other control characters and Unicode line separators are JSON escapes, so no value can start a
+    line of its own; a lone
+    surrogate (which has no UTF-8 form, and used to lose the record) is written as the text ``\\udXXX``.
+    """
+    line = json.dumps(
+        _encodable(record.model_dump(mode="json")), ensure_ascii=False, separators=(",", ":")
+    )
+    data = (line.translate(_LINE_BREAKS) + "\n").encode("utf-8")
     try:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(line)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            written = os.write(fd, data)
+            while written < len(data):  # only on a full disk or a signal; the rest still follows
+                written += os.write(fd, data[written:])
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise InputError(os.fspath(path), f"cannot append decision record: {exc.strerror}") from exc
+
+
+# Line breaks that JSON leaves raw but str.splitlines() and some log tools split on (escaped they are the
+# same JSON string).
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings replaced by its escape text."""
+    if isinstance(value, str):
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    if isinstance(value, list):
+        return [_encodable(item) for item in value]
+    if isinstance(value, dict):
+        return {_encodable(key): _encodable(item) for key, item in value.items()}
+    return value
 
 
 def read_records(
@@ -78,7 +110,8 @@ def read_records(
     name = os.fspath(path)
     records: list[DecisionRecord] = []
     problems: list[str] = []
-    for number, line in enumerate(read_text(name, max_bytes).splitlines(), start=1):
+    # Records end with "\n" only; splitlines() would also split inside a value at U+2028, U+0085, \x1c...
+    for number, line in enumerate(read_text(name, max_bytes).split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -5,14 +5,26 @@ path of mapping keys (a leading ``.`` is optional; ``[N]`` indexes a list). The 
 round trip, so comments, key order, quoting style and indentation of the rest of the file are kept.
 
 A key named ``digest`` (or a PATH ending in ``.digest``) requires a digest (``sha256:<64 hex>``): a tag
-there is refused. The gate calls :func:`apply_update` only when the decision is allow.
+there is refused. The gate calls :func:`apply_updates` only when the decision is allow: every file is
+rewritten, or none is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import glob
 import io
+import os
 import re
+import secrets
+import shutil
+import signal
+import stat
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -167,13 +179,186 @@ def _styled(old: Any, value: str) -> Any:
     return value
 
 
-def apply_update(update: Update) -> str:
-    """Rewrite the file in place; returns the new text. Call only after an allow."""
-    check_value(update)
-    text = read_text(update.file, MAX_VALUES_BYTES)
-    new = render_update(text, update)
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One value :func:`apply_updates` wrote: the file as named on the command line, the path, the value,
+    and the file's whole new text."""
+
+    file: Path
+    path_text: str
+    value: str
+    text: str
+
+
+# Test-only seams (read from the environment so that a test can stop a real process at these points; see
+# tests/unit/test_gitops_update.py): the path of a marker file to create, then wait until a file of the same
+# name with ".continue" appended exists.
+PAUSE_BETWEEN_WRITES_ENV = "VERIFIER_TEST_PAUSE_BETWEEN_UPDATE_WRITES"
+PAUSE_IN_COMMIT_ENV = "VERIFIER_TEST_PAUSE_IN_UPDATE_COMMIT"
+_DEFERRED_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
+
+def apply_updates(updates: Sequence[Update]) -> list[Change]:
+    """Rewrite every file the updates name, or none of them (call only after an allow).
+
+    (1) Every new text is rendered before anything is written: a bad path or bad YAML changes nothing.
+    (2) Each new text is written aside (a temporary file next to its target, flushed to disk).
+    (3) Commit: each target gets a backup name (a hard link to the old text), then the new text is
+        renamed over it. If any rename fails, every file already renamed is put back from its backup.
+        SIGINT, SIGTERM and SIGHUP are held back during the commit, so they end the process only after it.
+    (4) Backups and temporary files are removed.
+
+    Several updates of one file are applied in order to one text. Files are written at their real path
+    (a symlink is followed, not replaced), keeping their permission bits. InputError says that no file
+    was changed. A SIGKILL can still land inside the commit (a few renames); the backups it would leave
+    are named ``.NAME.<random>.verifier-backup``.
+    """
+    for update in updates:
+        check_value(update)
+    # (1) Render.
+    texts: dict[str, str] = {}
+    names: dict[str, Path] = {}
+    changes: list[Change] = []
     try:
-        update.file.write_text(new, encoding="utf-8")
+        for update in updates:
+            real = os.path.realpath(update.file)
+            if real not in texts:
+                texts[real] = read_text(update.file, MAX_VALUES_BYTES)
+                names[real] = update.file
+            texts[real] = render_update(texts[real], update)
+            changes.append(Change(update.file, update.path_text, update.value, texts[real]))
+    except InputError as exc:
+        raise InputError(exc.path, f"{exc.problem} (no --update file was changed)") from None
+    # (2) Write aside.
+    aside: dict[str, str] = {}
+    try:
+        for i, (real, text) in enumerate(texts.items()):
+            if i == 1:
+                _test_pause(PAUSE_BETWEEN_WRITES_ENV)
+            aside[real] = _write_aside(real, text)
+        _commit(aside, names)
+    finally:
+        for temp in aside.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+    # Every change of one file carries the file's final text.
+    return [dataclasses.replace(c, text=texts[os.path.realpath(c.file)]) for c in changes]
+
+
+def apply_update(update: Update) -> str:
+    """Rewrite one file (see :func:`apply_updates`); returns the new text. Call only after an allow."""
+    return apply_updates([update])[-1].text
+
+
+def _write_aside(real: str, text: str) -> str:
+    directory, name = os.path.split(real)
+    # New texts left by a run that was killed before its commit (never backups: they may be needed).
+    for stale in glob.glob(
+        os.path.join(glob.escape(directory), f".{glob.escape(name)}.*.verifier-new")
+    ):
+        with contextlib.suppress(OSError):
+            os.unlink(stale)
+    try:
+        mode = stat.S_IMODE(os.stat(real).st_mode)
+        fd, temp = tempfile.mkstemp(
+            dir=directory or ".", prefix=f".{name}.", suffix=".verifier-new"
+        )
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(temp, mode)
+        except BaseException:
+            os.unlink(temp)
+            raise
     except OSError as exc:
-        raise InputError(str(update.file), f"cannot write: {exc.strerror}") from None
-    return new
+        raise InputError(
+            real, f"cannot write: {exc.strerror} (no --update file was changed)"
+        ) from None
+    return temp
+
+
+def _commit(aside: dict[str, str], names: dict[str, Path]) -> None:
+    held = _hold_signals()
+    backups: dict[str, str] = {}
+    done: list[str] = []
+    current = ""
+    try:
+        try:
+            for current, temp in aside.items():
+                real = current
+                backups[real] = _backup(real)
+                if done:
+                    _test_pause(PAUSE_IN_COMMIT_ENV)
+                os.replace(temp, real)
+                done.append(real)
+        except OSError as exc:
+            not_restored = _roll_back(done, backups)
+            what = (
+                f"could not put back {', '.join(not_restored)} (its old text is in its backup file)"
+                if not_restored
+                else "no --update file was changed"
+            )
+            raise InputError(
+                str(names.get(current, current)), f"cannot write: {exc.strerror} ({what})"
+            ) from None
+        _sync_directories(done)
+    finally:
+        for backup in backups.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(backup)
+        _release_signals(held)
+
+
+def _backup(real: str) -> str:
+    """A second name for the file's current text (a hard link; a copy where links are not possible)."""
+    directory, name = os.path.split(real)
+    backup = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.verifier-backup")
+    try:
+        os.link(real, backup)
+    except OSError:
+        shutil.copy2(real, backup)
+    return backup
+
+
+def _roll_back(done: list[str], backups: dict[str, str]) -> list[str]:
+    not_restored = []
+    for real in reversed(done):
+        try:
+            os.replace(backups.pop(real), real)
+        except OSError:
+            not_restored.append(real)
+    return not_restored
+
+
+def _sync_directories(paths: list[str]) -> None:
+    for directory in {os.path.dirname(p) or "." for p in paths}:
+        with contextlib.suppress(OSError):
+            fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _hold_signals() -> set[int | signal.Signals] | None:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
+
+
+def _release_signals(previous: set[int | signal.Signals] | None) -> None:
+    if previous is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _test_pause(variable: str) -> None:
+    marker = os.environ.get(variable)
+    if not marker:
+        return
+    Path(marker).touch()
+    go_on = Path(marker + ".continue")
+    deadline = time.monotonic() + 60
+    while not go_on.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)

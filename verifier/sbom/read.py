@@ -58,6 +58,9 @@ class SbomSummary:
         str, ...
     ]  # manifest digests the SBOM claims to describe (never ImageID)
     problems: tuple[str, ...] = field(default=())
+    # (name, version) of the components that have no package URL ("group/name" when a group is given):
+    # package rules match them by name. Not in to_dict: the rules' matches are the facts.
+    without_purl: tuple[tuple[str, str], ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (lists, not tuples)."""
@@ -81,6 +84,7 @@ class _Collector:
 
     def __init__(self) -> None:
         self.purls: set[str] = set()
+        self.without_purl: set[tuple[str, str]] = set()
         self.licenses: set[str] = set()
         self.digests: set[str] = set()
         self.problems: list[str] = []
@@ -98,11 +102,22 @@ class _Collector:
             if expr not in NOT_LICENSES:
                 self.licenses.add(expr)
 
-    def purl(self, value: object, where: str) -> None:
+    def purl(self, value: object, where: str) -> bool:
+        """Record a purl; False (and a problem when something else was written) when it is not one."""
         if isinstance(value, str) and value.startswith("pkg:"):
             self.purls.add(value)
-        elif value is not None:
+            return True
+        if value is not None:
             self.problem(f"{where}: purl {_short(value)} is not a package URL")
+        return False
+
+    def named(self, name: object, version: object, group: object = None) -> None:
+        """A component without a purl, kept by name (and group) for package rules."""
+        if isinstance(name, str) and name.strip():
+            full = f"{group.strip()}/{name.strip()}" if isinstance(group, str) and group else name
+            self.without_purl.add(
+                (full.strip(), version.strip() if isinstance(version, str) else "")
+            )
 
     def finish(
         self, *, fmt: str, version: str, encoding: str, name: object, created: object, count: int
@@ -130,6 +145,7 @@ class _Collector:
             license_ids=license_ids(self.licenses),
             described_digests=tuple(sorted(self.digests)),
             problems=tuple(problems),
+            without_purl=tuple(sorted(self.without_purl)),
         )
 
 
@@ -153,7 +169,10 @@ def normalize_time(value: object) -> str | None:
         return None
     if m[9]:
         offset = timedelta(hours=int(m[10]), minutes=int(m[11]))
-        moment = moment - offset if m[9] == "+" else moment + offset
+        try:
+            moment = moment - offset if m[9] == "+" else moment + offset
+        except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the last datetime
+            return None
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -280,8 +299,8 @@ def _cyclonedx_json(doc: dict[str, Any], name: str) -> SbomSummary:
             count += 1
             if not isinstance(comp.get("name"), str):
                 c.problem(f"{here}: name is {_short(comp.get('name'))}, not a string")
-            if "purl" in comp:
-                c.purl(comp["purl"], here)
+            if not c.purl(comp.get("purl"), here):
+                c.named(comp.get("name"), comp.get("version"), comp.get("group"))
             _cdx_licenses(comp.get("licenses"), c, here)
             nested = comp.get("components")
             if isinstance(nested, list):
@@ -347,6 +366,8 @@ def read_cyclonedx_xml(data: bytes, name: str) -> SbomSummary:
         ) from None
     except ET.ParseError as exc:
         raise InputError(name, f"not well-formed XML: {exc}") from None
+    except LookupError as exc:  # expat looks up the encoding the XML declaration names
+        raise InputError(name, f"XML in an unknown encoding: {exc}") from None
     m = _CDX_NS.fullmatch(root.tag)
     if not m:
         raise InputError(name, f"not a CycloneDX XML BOM: root element is {root.tag!r}")
@@ -376,8 +397,12 @@ def read_cyclonedx_xml(data: bytes, name: str) -> SbomSummary:
             if comp.find(ns + "name") is None:
                 c.problem(f"{here}: no name")
             purl = comp.findtext(ns + "purl")
-            if purl is not None:
-                c.purl(purl.strip(), here)
+            if not c.purl(purl.strip() if purl is not None else None, here):
+                c.named(
+                    comp.findtext(ns + "name"),
+                    comp.findtext(ns + "version"),
+                    comp.findtext(ns + "group"),
+                )
             licenses = comp.find(ns + "licenses")
             if licenses is not None:
                 for child in licenses:
@@ -428,7 +453,11 @@ def _spdx2_json(doc: dict[str, Any], name: str) -> SbomSummary:
     if not isinstance(packages, list):
         raise InputError(name, f"SPDX packages is {type(packages).__name__}, not an array")
     described = doc.get("documentDescribes")
-    described_ids = set(described) if isinstance(described, list) else set()
+    described_ids = (
+        {d for d in described if isinstance(d, str)} if isinstance(described, list) else set()
+    )
+    if isinstance(described, list) and not all(isinstance(d, str) for d in described):
+        c.problem("documentDescribes holds a value that is not an SPDX id string")
     count = 0
     for i, pkg in enumerate(packages):
         here = f"packages[{i}]"
@@ -443,10 +472,13 @@ def _spdx2_json(doc: dict[str, Any], name: str) -> SbomSummary:
         c.license(pkg.get("licenseConcluded"))
         c.license(pkg.get("licenseDeclared"))
         refs = pkg.get("externalRefs")
+        has_purl = False
         if isinstance(refs, list):
             for ref in refs:
                 if isinstance(ref, dict) and ref.get("referenceType") == "purl":
-                    c.purl(ref.get("referenceLocator"), here)
+                    has_purl = c.purl(ref.get("referenceLocator"), here) or has_purl
+        if not has_purl:
+            c.named(pkg.get("name"), pkg.get("versionInfo"))
         if _spdx2_is_image(pkg, described_ids):
             _spdx2_image_digests(pkg, c)
             for ref in refs if isinstance(refs, list) else ():
@@ -535,6 +567,8 @@ def read_spdx_tag_value(text: str, name: str) -> SbomSummary:
     bad_lines = 0
 
     def close_package() -> None:
+        if in_package and not pkg_purls:
+            c.named(pkg_name, pkg_version)
         if (
             in_package
             and pkg_name
@@ -594,8 +628,8 @@ def read_spdx_tag_value(text: str, name: str) -> SbomSummary:
         elif tag == "ExternalRef":
             parts = value.split(None, 2)
             if len(parts) == 3 and parts[1] == "purl":
-                c.purl(parts[2], f"line {lineno}")
-                pkg_purls.append(parts[2])
+                if c.purl(parts[2], f"line {lineno}"):
+                    pkg_purls.append(parts[2])
     close_package()
     if version is None:
         raise InputError(name, "SPDX tag-value without an SPDXVersion line")
@@ -648,8 +682,7 @@ def _spdx3_jsonld(doc: dict[str, Any], name: str) -> SbomSummary:
     roots = set(document.get("rootElement") or []) if document else set()
     for ident, pkg in packages.items():
         purl = pkg.get("software_packageUrl")
-        if purl is not None:
-            c.purl(purl, ident)
+        has_purl = c.purl(purl, ident)
         if ident in roots or pkg.get("software_primaryPurpose") == "container":
             digest = _oci_purl_digest(purl) if isinstance(purl, str) else None
             if digest:
@@ -658,7 +691,9 @@ def _spdx3_jsonld(doc: dict[str, Any], name: str) -> SbomSummary:
         if isinstance(ids, list):
             for ext in ids:
                 if isinstance(ext, dict) and ext.get("externalIdentifierType") == "packageUrl":
-                    c.purl(ext.get("identifier"), ident)
+                    has_purl = c.purl(ext.get("identifier"), ident) or has_purl
+        if not has_purl:
+            c.named(pkg.get("name"), pkg.get("software_packageVersion"))
     for source, targets in license_links:
         if source in packages:
             for target in targets:

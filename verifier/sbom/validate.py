@@ -8,9 +8,11 @@
   compares every pair: ~1.2 M deep comparisons on a 1,100-component BOM).
 - CycloneDX XML: the library's ``XmlValidator`` (lxml + the official XSD), one instance per version, after
   the document was read (and so refused if it has a DTD) by :func:`verifier.sbom.read.read_cyclonedx_xml`.
-- SPDX 2 (JSON and tag-value): light structural checks of our own (linear), and under ``strict=True``
-  spdx-tools' parser + ``validate_full_spdx_document``, only up to :data:`SPDX_STRICT_MAX_ELEMENTS`
-  elements because its validation is quadratic in the number of elements (spdx-tools issue #818).
+- SPDX 2 (JSON and tag-value): spdx-tools' rules, parser and validator alike, applied in one linear pass
+  (:mod:`verifier.sbom.spdx2`; tag-value read into the JSON shape first), and under ``strict=True``
+  spdx-tools itself (parser + ``validate_full_spdx_document``), only up to
+  :data:`SPDX_STRICT_MAX_ELEMENTS` elements because its validation is quadratic in the number of elements
+  (spdx-tools issue #818).
 - SPDX 3 JSON-LD: structural checks (no SPDX 3 validator is available in Python here).
 """
 
@@ -336,53 +338,25 @@ def validate_cyclonedx_xml(data: bytes, version: str) -> Validation:
 # ------------------------------------------------------------------------------------------- SPDX
 
 
+SPDX2_RULES = "spdx-2-rules"
+
+
 def validate_spdx2_json_light(doc: Mapping[str, Any]) -> Validation:
-    """Linear structural checks of SPDX 2 JSON: required document fields, identifiers, relationships."""
-    problems = [
-        f"$.{key}: required string is missing"
-        for key in ("SPDXID", "name", "dataLicense", "documentNamespace")
-        if not isinstance(doc.get(key), str)
-    ]
-    info = doc.get("creationInfo")
-    creators = info.get("creators") if isinstance(info, dict) else None
-    if not isinstance(creators, list) or not creators:
-        problems.append("$.creationInfo.creators: at least one creator is required")
-    ids: set[str] = set()
-    if isinstance(doc.get("SPDXID"), str):
-        ids.add(doc["SPDXID"])
-    for key in ("packages", "files", "snippets"):
-        items = doc.get(key, [])
-        if not isinstance(items, list):
-            problems.append(f"$.{key}: not an array")
-            continue
-        for i, item in enumerate(items):
-            spdx_id = item.get("SPDXID") if isinstance(item, dict) else None
-            if not isinstance(spdx_id, str) or not spdx_id.startswith("SPDXRef-"):
-                problems.append(f"$.{key}[{i}].SPDXID: {spdx_id!r} is not an SPDXRef- identifier")
-            elif spdx_id in ids:
-                problems.append(f"$.{key}[{i}].SPDXID: {spdx_id} is used twice")
-            else:
-                ids.add(spdx_id)
-            if (
-                key == "packages"
-                and isinstance(item, dict)
-                and not isinstance(item.get("name"), str)
-            ):
-                problems.append(f"$.{key}[{i}].name: required string is missing")
-    relationships = doc.get("relationships", [])
-    for i, rel in enumerate(relationships if isinstance(relationships, list) else []):
-        if not isinstance(rel, dict):
-            problems.append(f"$.relationships[{i}]: not an object")
-            continue
-        for end in ("spdxElementId", "relatedSpdxElement"):
-            ref = rel.get(end)
-            if not isinstance(ref, str):
-                problems.append(f"$.relationships[{i}].{end}: required string is missing")
-            elif ref not in ids and ":" not in ref and ref not in ("NONE", "NOASSERTION"):
-                problems.append(
-                    f"$.relationships[{i}].{end}: {ref} is not an element of this document"
-                )
-    return Validation(not problems, _cap(problems), "spdx-2-structure")
+    """spdx-tools' verdict on SPDX 2 JSON, linear (:func:`verifier.sbom.spdx2.spdx2_problems`)."""
+    from verifier.sbom.spdx2 import spdx2_problems
+
+    problems = [str(p) for p in spdx2_problems(doc)]
+    return Validation(not problems, _cap(problems), SPDX2_RULES)
+
+
+def validate_spdx2_tag_value(text: str) -> Validation:
+    """spdx-tools' verdict on SPDX 2 tag-value: what its tag-value parser refuses, then the same rules as
+    JSON on the document read into the JSON shape."""
+    from verifier.sbom.spdx2 import spdx2_problems, tag_value_document
+
+    doc, problems = tag_value_document(text)
+    found = [str(p) for p in (*problems, *spdx2_problems(doc))]
+    return Validation(not found, _cap(found), SPDX2_RULES)
 
 
 def validate_spdx3_light(doc: Mapping[str, Any]) -> Validation:
@@ -486,11 +460,11 @@ def validate_sbom(
         result = validate_spdx3_light(doc)
     elif summary.format == SPDX and summary.encoding in ("json", "tag-value"):
         json_doc = doc if isinstance(doc, Mapping) else None
-        light = (
-            validate_spdx2_json_light(json_doc)
-            if json_doc is not None
-            else Validation(True, (), "spdx-2-structure")
-        )
+        if json_doc is not None:
+            light = validate_spdx2_json_light(json_doc)
+        else:
+            text = data if isinstance(data, str) else data.decode("utf-8-sig", "replace")
+            light = validate_spdx2_tag_value(text)
         if strict:
             strict_result = validate_spdx2_strict(data, summary, json_doc)
             problems = list(light.problems) + list(strict_result.problems)

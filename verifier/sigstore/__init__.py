@@ -6,7 +6,7 @@ cryptography + rfc8785. Importing this package is cheap: heavy modules are impor
 
 Example::
 
-    from verifier.sigstore.trust import load_trust_root
+    from verifier.sources.trust_roots import load_trust_root
     from verifier.sigstore.bundle import verify_bundle
     root = load_trust_root(None)                      # the pinned production trusted_root.json
     result = verify_bundle(bundle_bytes, trust=root, digest=sha256_digest, policy=identity_policy)

@@ -10,6 +10,13 @@ Order of checks (the first failure decides the reason):
    refuses it) and whose body we check in step 2; then (ours) the Fulcio CA's validity window of the
    trusted root must cover the signing time.
    key-signed (``publicKey`` material): ours (signature with the key, tlog inclusion proof + checkpoint, SET).
+4. every RFC 3161 timestamp the bundle carries must verify against a TSA of the trusted root
+   (:mod:`verifier.sigstore.timestamp`), in every mode.
+
+Several trusted roots may be given (public-good and GitHub's instance): the one whose Fulcio CA signed the
+certificate applies, with its rules. An instance whose root lists transparency logs (public-good) requires a
+log entry; one that lists none (GitHub's: fulcio.githubapp.com, timestamp.githubapp.com) requires RFC 3161
+timestamps instead, and its bundles are verified by us (sigstore-python 4.5 insists on one log entry).
 """
 
 from __future__ import annotations
@@ -17,17 +24,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 
 from verifier.sigstore import dsse, tlog
 from verifier.sigstore.errors import Reason, VerificationFailure
 from verifier.sigstore.identity import IdentityPolicy, Signer
 from verifier.sigstore.keys import PublicKey, key_id, same_key, verify_prehashed, verify_signature
-from verifier.sigstore.trust import TrustRoot
+from verifier.sigstore.timestamp import timestamps_of, verify_timestamps
+from verifier.sigstore.trust import TrustRoot, issued_by
 
 if TYPE_CHECKING:
     from sigstore.models import Bundle
@@ -66,7 +76,22 @@ class _Parsed:
     message_digest: bytes | None
     signature: bytes | None
     envelope: dsse.Envelope | None
-    has_timestamps: bool
+    timestamps: tuple[bytes, ...]
+
+    @property
+    def has_timestamps(self) -> bool:
+        """Whether the bundle carries RFC 3161 timestamps."""
+        return bool(self.timestamps)
+
+    def signed_bytes(self) -> bytes:
+        """The signature a timestamp is over: the message signature, or the one DSSE signature."""
+        if self.signature is not None:
+            return self.signature
+        if self.envelope is not None and len(self.envelope.signatures) == 1:
+            return self.envelope.signatures[0]
+        raise _fail(
+            Reason.UNSUPPORTED, "RFC 3161 timestamps over a DSSE envelope with several signatures"
+        )
 
 
 def _fail(reason: Reason, message: str) -> VerificationFailure:
@@ -135,8 +160,7 @@ def parse_bundle(raw: bytes | str) -> _Parsed:
     if not isinstance(entries_json, list) or len(entries_json) > MAX_TLOG_ENTRIES:
         raise _fail(Reason.BUNDLE_MALFORMED, "tlogEntries is not a short list")
     entries = tuple(tlog.entry_from_bundle_json(e) for e in entries_json)
-    tsv = vm.get("timestampVerificationData") or {}
-    has_timestamps = bool(isinstance(tsv, dict) and tsv.get("rfc3161Timestamps"))
+    timestamps = tuple(timestamps_of(vm))
 
     message_digest = signature = None
     envelope = None
@@ -173,8 +197,27 @@ def parse_bundle(raw: bytes | str) -> _Parsed:
         message_digest,
         signature,
         envelope,
-        has_timestamps,
+        timestamps,
     )
+
+
+# Log entry kinds whose body sigstore-python 4.5 checks against the bundle (and whose signature it verifies)
+# when it verifies a keyless bundle: step 2 leaves those to it instead of doing them twice.
+_SIGSTORE_CHECKS_DSSE = frozenset({("dsse", "0.0.1"), ("hashedrekord", "0.0.2")})
+_SIGSTORE_CHECKS_MESSAGE = frozenset({("hashedrekord", "0.0.1"), ("hashedrekord", "0.0.2")})
+
+
+def _delegated(p: _Parsed) -> bool:
+    """Whether sigstore-python will verify this keyless bundle's signature and entry body (step 3)."""
+    if len(p.entries) != 1 or p.cert is None:
+        return False
+    entry = p.entries[0]
+    if p.version == (0, 1) and (
+        entry.inclusion_proof is None or entry.inclusion_proof.checkpoint is None
+    ):
+        return False  # the SET-only path is ours
+    kinds = _SIGSTORE_CHECKS_DSSE if p.envelope is not None else _SIGSTORE_CHECKS_MESSAGE
+    return (entry.kind, entry.version) in kinds
 
 
 def _check_materials(
@@ -183,14 +226,27 @@ def _check_materials(
     artifact: bytes | None,
     digest: bytes | None,
     key_mode: bool,
+    delegated: bool = False,
 ) -> dict[str, Any] | None:
-    """Step 2: signature, artifact/subject digest and tlog body consistency. Returns the statement (DSSE)."""
-    key = verifier.public_key() if isinstance(verifier, x509.Certificate) else verifier
+    """Step 2: signature, artifact/subject digest and tlog body consistency. Returns the statement (DSSE).
+
+    ``delegated``: sigstore-python verifies the signature and the entry body next (step 3), so only the
+    statement and the digests are checked here.
+    """
+    try:
+        key = verifier.public_key() if isinstance(verifier, x509.Certificate) else verifier
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise _fail(
+            Reason.BUNDLE_MALFORMED, f"the signing certificate's public key cannot be read: {exc}"
+        ) from None
     bad_sig = Reason.KEY_MISMATCH if key_mode else Reason.SIGNATURE_INVALID
     statement: dict[str, Any] | None = None
     if p.envelope is not None:
         env = p.envelope
-        if not any(verify_signature(key, sig, env.pae()) for sig in env.signatures):  # type: ignore[arg-type]
+        if not delegated and not any(
+            verify_signature(key, sig, env.pae())  # type: ignore[arg-type]
+            for sig in env.signatures
+        ):
             raise _fail(
                 bad_sig,
                 "DSSE signature does not verify" + (" with the given key" if key_mode else ""),
@@ -203,7 +259,7 @@ def _check_materials(
             raise _fail(
                 Reason.ARTIFACT_MISMATCH, f"DSSE payload type {env.payload_type!r} names no subject"
             )
-        for entry in p.entries:
+        for entry in () if delegated else p.entries:
             if entry.kind == "hashedrekord":
                 if len(env.signatures) != 1:
                     raise _fail(
@@ -225,6 +281,8 @@ def _check_materials(
         raise _fail(
             Reason.ARTIFACT_MISMATCH, "artifact digest differs from the bundle's message digest"
         )
+    if delegated:
+        return None
     if artifact is not None:
         ok = verify_signature(key, p.signature, artifact)  # type: ignore[arg-type]
     else:
@@ -247,7 +305,7 @@ def _check_materials(
 def verify_bundle(
     raw: bytes | str,
     *,
-    trust: TrustRoot,
+    trust: TrustRoot | Sequence[TrustRoot],
     artifact: bytes | None = None,
     digest: bytes | None = None,
     policy: IdentityPolicy | None = None,
@@ -257,10 +315,14 @@ def verify_bundle(
 
     For DSSE bundles the artifact is the in-toto subject. Keyless bundles need ``policy``; key-signed
     bundles need ``key``. With ``key`` given, a keyless bundle is accepted only if its certificate holds
-    that key (the certificate chain is still verified).
+    that key (the certificate chain is still verified). ``trust`` is one trusted root or several Sigstore
+    instances (the first one serves key-signed bundles); see the module docstring.
     """
     if artifact is not None:
         digest = hashlib.sha256(artifact).digest()
+    roots = (trust,) if isinstance(trust, TrustRoot) else tuple(trust)
+    if not roots:
+        raise ValueError("verify_bundle needs at least one trusted root")
     p = parse_bundle(raw)
     if p.cert is None:
         if key is None:
@@ -268,12 +330,25 @@ def verify_bundle(
                 Reason.KEY_REQUIRED,
                 "bundle is signed with a key (publicKey material) but no key was given",
             )
-        return _verify_keyed(p, key, trust, artifact, digest)
+        return _verify_keyed(p, key, roots[0], artifact, digest)
     if key is not None and not same_key(p.cert.public_key(), key):  # type: ignore[arg-type]
         raise _fail(Reason.KEY_MISMATCH, "bundle certificate does not hold the given key")
+    root = roots[0]
+    if len(roots) > 1 or not root.tlogs:
+        root = _instance(p, p.cert, roots)
+    if not root.tlogs:
+        return _verify_keyless_timestamped(
+            p, p.cert, root, policy or IdentityPolicy(), artifact, digest
+        )
     if not p.entries:
-        raise _fail(Reason.TLOG_ENTRY_MISSING, "keyless bundle has no transparency log entry")
-    statement = _check_materials(p, p.cert, artifact, digest, key_mode=False)
+        raise _fail(
+            Reason.TLOG_ENTRY_MISSING,
+            f"keyless bundle has no transparency log entry (the trusted root {root.name} lists "
+            "transparency logs: its bundles need an entry)",
+        )
+    statement = _check_materials(
+        p, p.cert, artifact, digest, key_mode=False, delegated=_delegated(p)
+    )
     if len(p.entries) != 1:
         raise _fail(
             Reason.BUNDLE_MALFORMED,
@@ -282,8 +357,70 @@ def verify_bundle(
     proof = p.entries[0].inclusion_proof
     if p.version == (0, 1) and (proof is None or proof.checkpoint is None):
         # v0.1 needs only the inclusion promise; sigstore-python 4.5 refuses these (real sigstore-js bundles).
-        return _verify_keyless_set_only(p, trust, policy or IdentityPolicy(), statement)
-    return _verify_keyless(p, raw, trust, policy or IdentityPolicy(), artifact, digest, statement)
+        return _verify_keyless_set_only(p, root, policy or IdentityPolicy(), statement)
+    return _verify_keyless(p, raw, root, policy or IdentityPolicy(), artifact, digest, statement)
+
+
+def _instance(p: _Parsed, cert: x509.Certificate, roots: Sequence[TrustRoot]) -> TrustRoot:
+    """The trusted root whose Fulcio CA signed ``cert`` (or one of the bundle's intermediates)."""
+    for root in roots:
+        if issued_by(root, cert, p.chain):
+            return root
+    names = ", ".join(r.name for r in roots)
+    raise _fail(
+        Reason.CERTIFICATE_CHAIN_INVALID,
+        f"signing certificate (issuer {cert.issuer.rfc4514_string()}) was not issued by a "
+        f"certificate authority of the trusted root(s) {names}",
+    )
+
+
+def _verify_keyless_timestamped(
+    p: _Parsed,
+    cert: x509.Certificate,
+    trust: TrustRoot,
+    policy: IdentityPolicy,
+    artifact: bytes | None,
+    digest: bytes | None,
+) -> BundleResult:
+    """Ours, for an instance without a transparency log (GitHub's): RFC 3161 timestamps give the signing
+    time; the chain to a Fulcio CA of that root valid then, SCT when the root lists CT logs, certificate
+    profile, identity."""
+    from verifier.sigstore.sct import verify_embedded_sct
+
+    # (1) this instance keeps no log: an entry cannot be verified against it.
+    if p.entries:
+        raise _fail(
+            Reason.TLOG_KEY_UNKNOWN,
+            f"bundle has a transparency log entry but the trusted root {trust.name} lists no "
+            "transparency log",
+        )
+    # (2) signature over the artifact or DSSE PAE, and the artifact/subject digest.
+    statement = _check_materials(p, cert, artifact, digest, key_mode=False)
+    # (3) at least one signed timestamp, each over the signature and from a TSA of this root.
+    if not p.timestamps:
+        raise _fail(
+            Reason.TIMESTAMP_INVALID,
+            f"bundle has neither a transparency log entry nor an RFC 3161 timestamp "
+            f"({trust.name} requires a timestamp)",
+        )
+    times = verify_timestamps(p.timestamps, p.signed_bytes(), trust)
+    # (4) the certificate chains to a Fulcio CA of this root at each signing time.
+    chain: list[x509.Certificate] = []
+    for at in times:
+        chain = trust.verify_chain(cert, list(p.chain), at)
+    # (5) SCT (only a root that lists CT logs can vouch for one), profile, identity.
+    if trust.ctlogs:
+        verify_embedded_sct(cert, chain[0], trust)
+    check_fulcio_profile(cert)
+    signer = policy.check(cert)
+    return BundleResult(
+        signer=signer,
+        signed_at=min(times),
+        payload_type=p.envelope.payload_type if p.envelope else None,
+        payload=p.envelope.payload if p.envelope else None,
+        statement=statement,
+        log_index=None,
+    )
 
 
 def _verify_keyless_set_only(
@@ -340,12 +477,14 @@ def _verify_keyed(
 ) -> BundleResult:
     """Key-signed: the signature with the key, then each tlog entry (inclusion proof + checkpoint, SET)."""
     statement = _check_materials(p, key, artifact, digest, key_mode=True)
-    signed_at: dt.datetime | None = None
+    times: list[dt.datetime] = []
     for entry in p.entries:
         if entry.inclusion_proof is not None:
             tlog.verify_inclusion(entry, trust)
         if entry.set is not None:
-            signed_at = tlog.verify_set(entry, trust)
+            times.append(tlog.verify_set(entry, trust))
+    times += verify_timestamps(p.timestamps, p.signed_bytes(), trust) if p.timestamps else []
+    signed_at = min(times) if times else None
     return BundleResult(
         signer=Signer(key="sha256:" + key_id(key).hex()),
         signed_at=signed_at,
@@ -406,36 +545,26 @@ class _PolicyAdapter:
         self.signer = self.policy.check(cert)
 
 
-def _tsa_times(p: _Parsed) -> list[dt.datetime]:
-    from rfc3161_client import decode_timestamp_response
-
-    vm = p.doc["verificationMaterial"]
-    times: list[dt.datetime] = []
-    for ts in (
-        tlog.obj(vm.get("timestampVerificationData"), "timestampVerificationData").get(
-            "rfc3161Timestamps"
-        )
-        or []
-    ):
-        raw = tlog.b64decode(
-            tlog.obj(ts, "rfc3161Timestamps[]").get("signedTimestamp"),
-            "rfc3161Timestamps[].signedTimestamp",
-        )
-        try:
-            gen = decode_timestamp_response(raw).tst_info.gen_time
-        except ValueError as exc:
-            raise _fail(Reason.TIMESTAMP_INVALID, "RFC 3161 timestamp is malformed") from exc
-        times.append(gen if gen.tzinfo else gen.replace(tzinfo=dt.UTC))
-    return times
+# sigstore-python Verifiers by (trust root object, intoto): building one sets up its key rings, and a
+# Verifier keeps no state between verifications, so one per root is reused (as a long-lived client would).
+_VERIFIERS: dict[tuple[int, bool], tuple[TrustRoot, Any]] = {}
 
 
 def _sigstore_verifier(trust: TrustRoot, intoto: bool) -> Any:
+    key = (id(trust), intoto)
+    hit = _VERIFIERS.get(key)
+    if hit is not None and hit[0] is trust:
+        return hit[1]
     from sigstore.verify import Verifier
 
     root = trust.sigstore_root()
-    if not intoto:
-        return Verifier(trusted_root=root)
-    return _intoto_verifier_class()(trusted_root=root)
+    verifier = (
+        Verifier(trusted_root=root) if not intoto else _intoto_verifier_class()(trusted_root=root)
+    )
+    if len(_VERIFIERS) > 64:
+        _VERIFIERS.clear()
+    _VERIFIERS[key] = (trust, verifier)
+    return verifier
 
 
 def _intoto_verifier_class() -> Any:
@@ -505,12 +634,16 @@ def _verify_keyless(
     except VerificationFailure:
         raise
     except Exception as exc:  # sigstore-python raises its errors, pydantic and ValueError alike
+        if _delegated(p):
+            # Step 2 was left to sigstore-python; run it now so that the failure keeps our finer reason
+            # (which material does not match) and the order of the checks stays as documented above.
+            _check_materials(p, p.cert, artifact, digest, key_mode=False)
         raise _fail(_sigstore_reason(exc), " ".join(str(exc).split())[:400]) from exc
     if adapter.signer is None:
         raise _fail(Reason.IDENTITY_MISMATCH, "the identity policy was not evaluated")
 
     # Ours: the CA (and its validity window in the trusted root) must cover each verified signing time.
-    times = _tsa_times(p)
+    times = verify_timestamps(p.timestamps, p.signed_bytes(), trust) if p.timestamps else []
     if entry.integrated_time is not None and entry.set is not None:
         times.append(dt.datetime.fromtimestamp(entry.integrated_time, tz=dt.UTC))
     for at in times:

@@ -24,7 +24,14 @@ OID_RUNNER_ENVIRONMENT = ObjectIdentifier("1.3.6.1.4.1.57264.1.11")
 OID_SOURCE_REPOSITORY_URI = ObjectIdentifier("1.3.6.1.4.1.57264.1.12")
 OID_SOURCE_REPOSITORY_DIGEST = ObjectIdentifier("1.3.6.1.4.1.57264.1.13")
 OID_SOURCE_REPOSITORY_REF = ObjectIdentifier("1.3.6.1.4.1.57264.1.14")
+OID_SOURCE_REPOSITORY_IDENTIFIER = ObjectIdentifier("1.3.6.1.4.1.57264.1.15")
+OID_SOURCE_REPOSITORY_OWNER_URI = ObjectIdentifier("1.3.6.1.4.1.57264.1.16")
+OID_SOURCE_REPOSITORY_OWNER_IDENTIFIER = ObjectIdentifier("1.3.6.1.4.1.57264.1.17")
+OID_BUILD_CONFIG_URI = ObjectIdentifier("1.3.6.1.4.1.57264.1.18")
+OID_BUILD_CONFIG_DIGEST = ObjectIdentifier("1.3.6.1.4.1.57264.1.19")
 OID_BUILD_TRIGGER = ObjectIdentifier("1.3.6.1.4.1.57264.1.20")
+OID_RUN_INVOCATION_URI = ObjectIdentifier("1.3.6.1.4.1.57264.1.21")
+OID_SOURCE_REPOSITORY_VISIBILITY = ObjectIdentifier("1.3.6.1.4.1.57264.1.22")
 OID_OTHERNAME_SAN = ObjectIdentifier("1.3.6.1.4.1.57264.1.7")
 
 # Claim name (policy key, snake_case) -> OID. All are DER UTF8Strings.
@@ -36,6 +43,22 @@ CLAIM_OIDS: dict[str, ObjectIdentifier] = {
     "source_repository_digest": OID_SOURCE_REPOSITORY_DIGEST,
     "source_repository_ref": OID_SOURCE_REPOSITORY_REF,
     "build_trigger": OID_BUILD_TRIGGER,
+    "source_repository_identifier": OID_SOURCE_REPOSITORY_IDENTIFIER,
+    "source_repository_owner_uri": OID_SOURCE_REPOSITORY_OWNER_URI,
+    "source_repository_owner_identifier": OID_SOURCE_REPOSITORY_OWNER_IDENTIFIER,
+    "build_config_uri": OID_BUILD_CONFIG_URI,
+    "build_config_digest": OID_BUILD_CONFIG_DIGEST,
+    "run_invocation_uri": OID_RUN_INVOCATION_URI,
+    "source_repository_visibility_at_signing": OID_SOURCE_REPOSITORY_VISIBILITY,
+}
+# The deprecated GitHub workflow claims (raw strings, not DER): certificates issued before Fulcio added the
+# claims above (early 2023, e.g. slsa-github-generator v1.4.0 provenance) carry only these.
+LEGACY_CLAIM_OIDS: dict[str, ObjectIdentifier] = {
+    "github_workflow_trigger": ObjectIdentifier("1.3.6.1.4.1.57264.1.2"),
+    "github_workflow_sha": ObjectIdentifier("1.3.6.1.4.1.57264.1.3"),
+    "github_workflow_name": ObjectIdentifier("1.3.6.1.4.1.57264.1.4"),
+    "github_workflow_repository": ObjectIdentifier("1.3.6.1.4.1.57264.1.5"),
+    "github_workflow_ref": ObjectIdentifier("1.3.6.1.4.1.57264.1.6"),
 }
 
 
@@ -57,21 +80,28 @@ def _der_utf8(value: bytes) -> str | None:
         return None
 
 
+def _unrecognized(cert: x509.Certificate) -> dict[ObjectIdentifier, bytes]:
+    """The raw values of the extensions cryptography does not model (Fulcio's claims), in one pass."""
+    return {
+        ext.oid: ext.value.value
+        for ext in cert.extensions
+        if isinstance(ext.value, x509.UnrecognizedExtension)
+    }
+
+
 def _extension(cert: x509.Certificate, oid: ObjectIdentifier) -> bytes | None:
-    try:
-        ext = cert.extensions.get_extension_for_oid(oid)
-    except x509.ExtensionNotFound:
-        return None
-    value = ext.value
-    return value.value if isinstance(value, x509.UnrecognizedExtension) else None
+    return _unrecognized(cert).get(oid)
 
 
-def cert_issuer(cert: x509.Certificate) -> str | None:
+def cert_issuer(
+    cert: x509.Certificate, raw_values: dict[ObjectIdentifier, bytes] | None = None
+) -> str | None:
     """The OIDC issuer: OID …1.8 (UTF8String), else the deprecated raw …1.1."""
-    raw = _extension(cert, OID_ISSUER_V2)
+    values = _unrecognized(cert) if raw_values is None else raw_values
+    raw = values.get(OID_ISSUER_V2)
     if raw is not None:
         return _der_utf8(raw)
-    raw = _extension(cert, OID_ISSUER_V1)
+    raw = values.get(OID_ISSUER_V1)
     if raw is not None:
         try:
             return raw.decode("utf-8")
@@ -100,15 +130,34 @@ def cert_identities(cert: x509.Certificate) -> list[str]:
     return names
 
 
-def cert_claims(cert: x509.Certificate) -> dict[str, str]:
+def cert_claims(
+    cert: x509.Certificate, raw_values: dict[ObjectIdentifier, bytes] | None = None
+) -> dict[str, str]:
     """GitHub workflow claims present in the certificate (only those found)."""
+    values = _unrecognized(cert) if raw_values is None else raw_values
     claims: dict[str, str] = {}
     for name, oid in CLAIM_OIDS.items():
-        raw = _extension(cert, oid)
+        raw = values.get(oid)
         if raw is not None:
             text = _der_utf8(raw)
             if text is not None:
                 claims[name] = text
+    return claims
+
+
+def cert_legacy_claims(
+    cert: x509.Certificate, raw_values: dict[ObjectIdentifier, bytes] | None = None
+) -> dict[str, str]:
+    """The deprecated raw-string GitHub workflow claims (``LEGACY_CLAIM_OIDS``) present in the certificate."""
+    values = _unrecognized(cert) if raw_values is None else raw_values
+    claims: dict[str, str] = {}
+    for name, oid in LEGACY_CLAIM_OIDS.items():
+        raw = values.get(oid)
+        if raw is not None:
+            try:
+                claims[name] = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
     return claims
 
 
@@ -135,12 +184,34 @@ class Signer:
         return fact
 
 
+# Certificates read recently -> their signer (identity, issuer, claims): parsing two dozen extensions costs
+# more than the rest of the identity check, and a webhook or a batch sees the same certificates again.
+# Certificates compare (and hash) by their DER bytes, so a hit is the very same certificate.
+_SIGNERS: dict[x509.Certificate, tuple[Signer, tuple[str, ...]]] = {}
+_SIGNERS_MAX = 256
+
+
+def _read_signer(cert: x509.Certificate) -> tuple[Signer, tuple[str, ...]]:
+    hit = _SIGNERS.get(cert)
+    if hit is not None:
+        return hit
+    names = cert_identities(cert)
+    values = _unrecognized(cert)
+    signer = Signer(
+        identity=names[0] if names else None,
+        issuer=cert_issuer(cert, values),
+        claims={**cert_legacy_claims(cert, values), **cert_claims(cert, values)},
+    )
+    if len(_SIGNERS) >= _SIGNERS_MAX:
+        _SIGNERS.clear()
+    _SIGNERS[cert] = (signer, tuple(names))
+    return signer, tuple(names)
+
+
 def signer_from_cert(cert: x509.Certificate) -> Signer:
     """Identity (first SAN), issuer and claims of a signing certificate."""
-    names = cert_identities(cert)
-    return Signer(
-        identity=names[0] if names else None, issuer=cert_issuer(cert), claims=cert_claims(cert)
-    )
+    signer = _read_signer(cert)[0]
+    return Signer(identity=signer.identity, issuer=signer.issuer, claims=dict(signer.claims))
 
 
 @dataclass(frozen=True)
@@ -191,7 +262,7 @@ class IdentityPolicy:
                 "no identity policy given: keyless signatures need "
                 "--certificate-identity or --certificate-identity-regexp",
             )
-        signer = signer_from_cert(cert)
+        signer, names = _read_signer(cert)
         if self.issuer is not None and signer.issuer != self.issuer:
             raise VerificationFailure(
                 Reason.ISSUER_MISMATCH,
@@ -204,7 +275,6 @@ class IdentityPolicy:
                 Reason.ISSUER_MISMATCH,
                 f"certificate issuer {signer.issuer!r} does not match {self.issuer_regexp!r}",
             )
-        names = cert_identities(cert)
         if self.identity is not None:
             matched = [n for n in names if n == self.identity]
         else:
@@ -222,4 +292,4 @@ class IdentityPolicy:
                     Reason.CLAIM_MISMATCH,
                     f"claim {name} is {signer.claims.get(name)!r}, expected {expected!r}",
                 )
-        return Signer(identity=matched[0], issuer=signer.issuer, claims=signer.claims)
+        return Signer(identity=matched[0], issuer=signer.issuer, claims=dict(signer.claims))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -46,22 +47,31 @@ class InclusionProof:
 
 @dataclass(frozen=True)
 class LogEntry:
-    """One transparency-log entry as carried by a bundle or a legacy cosign annotation."""
+    """One transparency-log entry as carried by a bundle or a legacy cosign annotation.
+
+    ``body_b64`` is the canonicalized body as the bundle spells it (base64); it is decoded (strictly) the
+    first time ``body`` is read: a bundle whose entry sigstore-python checks never needs the bytes here.
+    """
 
     log_index: int
     log_id: bytes
     kind: str
     version: str
-    body: bytes
+    body_b64: str
     integrated_time: int | None
     set: bytes | None
     inclusion_proof: InclusionProof | None
+
+    @functools.cached_property
+    def body(self) -> bytes:
+        """The canonicalized body (VerificationFailure(bundle-malformed) if its base64 is not strict)."""
+        return b64decode(self.body_b64, "canonicalizedBody")
 
     def body_json(self) -> dict[str, Any]:
         """The canonicalized body as JSON (VerificationFailure if it is not)."""
         try:
             doc = json.loads(self.body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise VerificationFailure(
                 Reason.BUNDLE_MALFORMED, "log entry body is not JSON"
             ) from exc
@@ -77,7 +87,7 @@ def b64decode(value: Any, what: str) -> bytes:
     if not isinstance(value, str):
         raise VerificationFailure(Reason.BUNDLE_MALFORMED, f"{what}: expected a base64 string")
     try:
-        return base64.b64decode(value, validate=True)
+        return binascii.a2b_base64(value, strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise VerificationFailure(Reason.BUNDLE_MALFORMED, f"{what}: invalid base64") from exc
 
@@ -103,7 +113,38 @@ def _uint(value: Any, what: str) -> int:
     return number
 
 
+# 9999-12-31T23:59:59Z: the last second a datetime can hold (a later integratedTime cannot be compared).
+MAX_UNIX_TIME = 253_402_300_799
+
+
+def _unix_time(value: Any, what: str) -> int:
+    number = _uint(value, what)
+    if number > MAX_UNIX_TIME:
+        raise VerificationFailure(
+            Reason.BUNDLE_MALFORMED, f"{what}: {number} is after the year 9999"
+        )
+    return number
+
+
 _o = obj
+
+
+def _body_text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise VerificationFailure(
+            Reason.BUNDLE_MALFORMED, "tlogEntries[].canonicalizedBody: expected a base64 string"
+        )
+    return value
+
+
+def _hashes(values: list[Any]) -> tuple[bytes, ...]:
+    """The inclusion proof's hashes (strict base64, as :func:`b64decode`), decoded in one pass."""
+    try:
+        return tuple(binascii.a2b_base64(value, strict_mode=True) for value in values)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise VerificationFailure(
+            Reason.BUNDLE_MALFORMED, "inclusionProof.hashes[]: invalid base64"
+        ) from exc
 
 
 def entry_from_bundle_json(obj: Any) -> LogEntry:
@@ -124,7 +165,7 @@ def entry_from_bundle_json(obj: Any) -> LogEntry:
             log_index=_uint(proof_obj.get("logIndex"), "inclusionProof.logIndex"),
             tree_size=_uint(proof_obj.get("treeSize"), "inclusionProof.treeSize"),
             root_hash=b64decode(proof_obj.get("rootHash"), "inclusionProof.rootHash"),
-            hashes=tuple(b64decode(h, "inclusionProof.hashes[]") for h in hashes),
+            hashes=_hashes(hashes),
             checkpoint=checkpoint if isinstance(checkpoint, str) else None,
         )
     promise = obj.get("inclusionPromise")
@@ -134,8 +175,8 @@ def entry_from_bundle_json(obj: Any) -> LogEntry:
         log_id=b64decode(_o(obj.get("logId"), "logId").get("keyId"), "tlogEntries[].logId.keyId"),
         kind=str(kv.get("kind", "")),
         version=str(kv.get("version", "")),
-        body=b64decode(obj.get("canonicalizedBody"), "tlogEntries[].canonicalizedBody"),
-        integrated_time=_uint(integrated, "integratedTime")
+        body_b64=_body_text(obj.get("canonicalizedBody")),
+        integrated_time=_unix_time(integrated, "integratedTime")
         if integrated not in (None, "", "0", 0)
         else None,
         set=(
@@ -157,7 +198,7 @@ def entry_from_cosign_annotation(text: str) -> LogEntry:
         doc = json.loads(text)
         payload = doc["Payload"]
         log_id = bytes.fromhex(payload["logID"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise VerificationFailure(
             Reason.BUNDLE_MALFORMED, f"cosign bundle annotation is malformed: {exc}"
         ) from exc
@@ -165,7 +206,7 @@ def entry_from_cosign_annotation(text: str) -> LogEntry:
     try:
         kind_doc = json.loads(body)
         kind, version = str(kind_doc.get("kind", "")), str(kind_doc.get("apiVersion", ""))
-    except (ValueError, AttributeError) as exc:
+    except (ValueError, AttributeError, RecursionError) as exc:
         raise VerificationFailure(
             Reason.BUNDLE_MALFORMED, "cosign bundle body is not a JSON object"
         ) from exc
@@ -174,8 +215,8 @@ def entry_from_cosign_annotation(text: str) -> LogEntry:
         log_id=log_id,
         kind=kind,
         version=version,
-        body=body,
-        integrated_time=_uint(payload.get("integratedTime"), "Payload.integratedTime"),
+        body_b64=str(payload["body"]),
+        integrated_time=_unix_time(payload.get("integratedTime"), "Payload.integratedTime"),
         set=b64decode(doc.get("SignedEntryTimestamp"), "SignedEntryTimestamp"),
         inclusion_proof=None,
     )
@@ -206,7 +247,7 @@ def verify_set(entry: LogEntry, trust: TrustRoot) -> dt.datetime:
     key = _log_key_at(entry, trust)
     canonical = rfc8785.dumps(
         {
-            "body": base64.b64encode(entry.body).decode(),
+            "body": entry.body_b64,
             "integratedTime": entry.integrated_time,
             "logID": entry.log_id.hex(),
             "logIndex": entry.log_index,

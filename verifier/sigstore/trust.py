@@ -2,7 +2,10 @@
 
 The production root is pinned in the package (``trusted_root.json``, a copy of the public-good root snapshot
 that cosign's tests use; see ``SOURCES.md`` next to it). ``--trusted-root FILE`` replaces it for private
-Sigstore deployments. Nothing is ever fetched: there is no TUF refresh, and no user cache is trusted.
+Sigstore deployments. GitHub's instance has its own pinned root (``trusted_root_github.json``). Nothing is
+fetched while verifying, and no user cache is trusted: ``verifier trust update`` refreshes the pinned files
+through TUF (:mod:`verifier.sources.tuf_update`). Reading the files is a source's job
+(:func:`verifier.sources.trust_roots.load_trust_root`); this module parses bytes.
 
 Validity windows of the trust root are closed intervals (``start <= t <= end``), as the protobuf-specs say.
 """
@@ -17,6 +20,7 @@ import hashlib
 import json
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,16 +31,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store
 from cryptography.x509.verification import VerificationError as X509VerificationError
 
+from verifier._internal.text import parse_json
 from verifier.errors import InputError
 from verifier.sigstore.errors import Reason, VerificationFailure
 from verifier.sigstore.keys import PublicKey, load_der_public_key
-from verifier.sources.files import parse_json, read_bytes
 
 if TYPE_CHECKING:
     from sigstore.models import TrustedRoot
 
 PINNED_TRUSTED_ROOT = Path(__file__).with_name("trusted_root.json")
 PINNED_STAGING_ROOT = Path(__file__).with_name("trusted_root_staging.json")
+# GitHub's own Sigstore instance (fulcio.githubapp.com + timestamp.githubapp.com, no transparency log): what
+# actions/attest-build-provenance uses for non-public repositories and GitHub release attestations.
+PINNED_GITHUB_ROOT = Path(__file__).with_name("trusted_root_github.json")
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024
 
@@ -50,7 +57,10 @@ def parse_time(value: str) -> dt.datetime:
     parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         raise ValueError(f"time without a time zone: {value!r}")
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is after the last datetime
+        raise ValueError(f"time out of range: {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,28 @@ class TrustRoot:
     ctlogs: tuple[LogKey, ...]
     tsas: tuple[CertAuthority, ...]
     _sigstore: list[Any] = field(default_factory=list, compare=False, repr=False)
+    # init=False: dataclasses.replace() (a root with other CAs) starts with a fresh index.
+    _by_subject: dict[bytes, list[CertAuthority]] = field(
+        default_factory=dict, compare=False, repr=False, init=False
+    )
+    _by_issuer: dict[x509.Certificate, list[CertAuthority]] = field(
+        default_factory=dict, compare=False, repr=False, init=False
+    )
+
+    def issuer_authorities(self, leaf: x509.Certificate) -> list[CertAuthority]:
+        """The Fulcio CAs with a certificate whose subject is ``leaf``'s issuer (indexed once per root; the
+        answer is remembered per certificate, which compares by its DER bytes)."""
+        if not self._by_subject and self.fulcio:
+            for ca in self.fulcio:
+                for cert in ca.chain:
+                    self._by_subject.setdefault(cert.subject.public_bytes(), []).append(ca)
+        hit = self._by_issuer.get(leaf)
+        if hit is None:
+            hit = self._by_subject.get(leaf.issuer.public_bytes(), [])
+            if len(self._by_issuer) > 256:
+                self._by_issuer.clear()
+            self._by_issuer[leaf] = hit
+        return hit
 
     def tlog_key(self, log_id: bytes) -> LogKey:
         """The Rekor key with this log id; VerificationFailure if the root has none."""
@@ -125,7 +157,10 @@ class TrustRoot:
                 valid_for = tsa.get("validFor") if isinstance(tsa, dict) else None
                 end = valid_for.get("end") if isinstance(valid_for, dict) else None
                 if end:
-                    bumped = parse_time(end) + dt.timedelta(microseconds=1)
+                    try:
+                        bumped = parse_time(end) + dt.timedelta(microseconds=1)
+                    except OverflowError:  # already the last instant a datetime holds
+                        continue
                     tsa["validFor"]["end"] = bumped.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             try:
                 # TrustedRoot.from_file is the public constructor: hand it the adjusted document.
@@ -164,7 +199,7 @@ class TrustRoot:
         """The CA certificate that issued ``leaf`` must belong to a CA of this root whose validity window
         (``validFor``) covers ``at``. The full path is verified elsewhere; here, when every CA certificate that
         could have issued ``leaf`` (same subject) is in a window covering ``at``, no signature check is needed."""
-        candidates = [ca for ca in self.fulcio for cert in ca.chain if cert.subject == leaf.issuer]
+        candidates = self.issuer_authorities(leaf)
         if candidates and all(ca.valid.contains(at) for ca in candidates):
             return
         for ca in self.fulcio:
@@ -183,6 +218,28 @@ class TrustRoot:
             f"the CA that issued the signing certificate is not in the trusted root "
             f"{self.name} with a validity window covering {at:%Y-%m-%dT%H:%M:%SZ}",
         )
+
+
+def issued_by(
+    root: TrustRoot, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate] = ()
+) -> bool:
+    """Whether a Fulcio CA certificate of ``root`` signed ``leaf`` or one of the bundle's intermediates.
+
+    This picks the Sigstore instance whose rules apply to a bundle by a signature only that instance's CA can
+    make; the full path (at the signing time) is validated afterwards against the instance picked.
+    """
+    candidates = (leaf, *intermediates)
+    for ca in root.fulcio:
+        for ca_cert in ca.chain:
+            for cert in candidates:
+                if cert.issuer != ca_cert.subject:
+                    continue
+                try:
+                    cert.verify_directly_issued_by(ca_cert)
+                except (ValueError, TypeError, InvalidSignature):
+                    continue
+                return True
+    return False
 
 
 def verify_chain_with(
@@ -221,6 +278,9 @@ def _short(exc: BaseException) -> str:
 def _time_range(obj: Any, where: str, name: str) -> TimeRange:
     if not isinstance(obj, dict) or not isinstance(obj.get("start"), str):
         raise InputError(name, f"{where}: validFor.start is required")
+    if obj.get("end") is not None and not isinstance(obj["end"], str):
+        # Read as "no end" this would make a key valid for ever.
+        raise InputError(name, f"{where}: validFor.end must be an RFC 3339 time string")
     try:
         start = parse_time(obj["start"])
         end = parse_time(obj["end"]) if isinstance(obj.get("end"), str) else None
@@ -315,16 +375,10 @@ def parse_trust_root(raw: bytes, name: str) -> TrustRoot:
 
 
 @functools.lru_cache(maxsize=16)
-def _load_cached(name: str, digest: str, raw: bytes) -> TrustRoot:
-    del digest  # part of the cache key only
+def parse_trust_root_cached(name: str, digest: str, raw: bytes) -> TrustRoot:
+    """:func:`parse_trust_root`, remembered by content (``digest`` is part of the cache key only)."""
+    del digest
     return parse_trust_root(raw, name)
-
-
-def load_trust_root(path: str | Path | None) -> TrustRoot:
-    """Load ``path`` (or the pinned production root when None). Parsed roots are cached by content."""
-    file = Path(path) if path is not None else PINNED_TRUSTED_ROOT
-    raw = read_bytes(file, MAX_TRUSTED_ROOT_BYTES)
-    return _load_cached(str(file), hashlib.sha256(raw).hexdigest(), raw)
 
 
 def spki_sha256(cert_or_key: x509.Certificate | PublicKey) -> bytes:

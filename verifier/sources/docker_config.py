@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import shutil
 import subprocess  # noqa: S404  (credential helpers are external programs by design)
 from dataclasses import dataclass, field
@@ -25,6 +26,10 @@ DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 CONFIG_MAX_BYTES = 4 * 1024 * 1024
 HELPER_TIMEOUT_SECONDS = 10.0
+# A helper name is the suffix of a program looked up on PATH (docker-credential-<name>): the names
+# docker-credential-helpers and the cloud helpers use (osxkeychain, ecr-login, gcloud, desktop.exe, …). A "/"
+# or "\\" would make shutil.which run a path relative to the working directory instead.
+HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -116,8 +121,24 @@ def _entry_credentials(entry: Any, where: str) -> Credentials | None:
     return None
 
 
+def helper_name_problem(helper: str) -> str | None:
+    """Why ``helper`` cannot name a credential helper program, or None when it can."""
+    if HELPER_NAME.fullmatch(helper):
+        return None
+    return (
+        f"credential helper name {helper!r} is not a program name (letters, digits, '.', '_', '-'; "
+        "no path): refused"
+    )
+
+
 def run_credential_helper(helper: str, registry: str) -> Credentials | None:
-    """``docker-credential-<helper> get`` with the registry on stdin (docker-credential-helpers protocol)."""
+    """``docker-credential-<helper> get`` with the registry on stdin (docker-credential-helpers protocol).
+
+    Only a program on PATH is run: a name with a path in it is refused (CredentialHelperError).
+    """
+    problem = helper_name_problem(helper)
+    if problem is not None:
+        raise CredentialHelperError(f"{registry}: {problem}")
     program = shutil.which(f"docker-credential-{helper}")
     if program is None:
         raise CredentialHelperError(
@@ -178,6 +199,7 @@ def load_credentials(registry: str, config: Path | None = None) -> Credentials |
         if normalize_registry(key) == wanted:
             if not isinstance(helper, str):
                 raise InputError(name, f"credHelpers[{key!r}] must be a string")
+            _check_helper_name(helper, name, f"credHelpers[{key!r}]")
             return run_credential_helper(helper, wanted)
     auths = doc.get("auths", {})
     if not isinstance(auths, dict):
@@ -191,5 +213,12 @@ def load_credentials(registry: str, config: Path | None = None) -> Credentials |
     if store:
         if not isinstance(store, str):
             raise InputError(name, "'credsStore' must be a string")
+        _check_helper_name(store, name, "credsStore")
         return run_credential_helper(store, wanted)
     return None
+
+
+def _check_helper_name(helper: str, name: str, where: str) -> None:
+    problem = helper_name_problem(helper)
+    if problem is not None:
+        raise InputError(name, f"{where}: {problem}")

@@ -24,14 +24,21 @@ import functools
 import json
 import os
 import re
+import sys
 import textwrap
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifier.errors import InputError
-from verifier.models.trust import TrustConfig
+from verifier.models.trust import Provider, Rendering, TrustConfig
 from verifier.sources.files import MIB, parse_json, read_text, walk
+
+if TYPE_CHECKING:
+    from verifier.sources.hcl_eval import Scope
+
+# The Terraform evaluator and the CloudFormation renderer are imported when a file needs them: a run over
+# plain JSON documents does not pay for them.
 
 # A trust policy is at most a few KiB (IAM caps it at 4,096 characters); Terraform plans are larger.
 DEFAULT_MAX_BYTES = 8 * MIB
@@ -70,7 +77,9 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
         if os.path.isdir(given):
             found = 0
             for file in _walk(given):
-                text = read_text(file, max_bytes)
+                module = modules.get(os.path.dirname(file) or ".")
+                cached = module.cached_text(file) if module is not None else None
+                text = cached if cached is not None else read_text(file, max_bytes)
                 if not _MARKERS.search(text):
                     continue
                 items = _load_file(file, text, max_bytes, explicit=False, modules=modules)
@@ -116,11 +125,10 @@ def _load_file(
         # A document of a known kind whose inner structure is not what that kind has.
         raise InputError(path, f"unexpected structure ({type(exc).__name__}: {exc})") from None
     if not explicit:
-        # Under a directory, an IAM document that never mentions STS is a permissions policy, not a trust
-        # policy: not ours to report.
-        items = [
-            c for c in items if c.provider != "aws" or "sts:" in json.dumps(c.document).lower()
-        ]
+        # Under a directory, a bare IAM document none of whose statements names a principal is a
+        # permissions policy, not a trust policy: not ours to report. A role's trust field is a trust
+        # policy by definition, whatever its action (`Action: "*"` included).
+        items = [c for c in items if c.provider != "aws" or c.by_definition or _names_principal(c)]
     if not items and not explicit:
         return []
     if not items:
@@ -133,6 +141,16 @@ def _load_file(
     if len(items) > 1:
         items = [_with_subject(c, f"{path}#{c.name or i}", text) for i, c in enumerate(items)]
     return items
+
+
+def _names_principal(config: TrustConfig) -> bool:
+    docs = [config.document, *(r.document for r in config.renderings)]
+    for doc in docs:
+        statements = doc.get("Statement") if isinstance(doc, Mapping) else None
+        for st in statements if isinstance(statements, list) else [statements]:
+            if isinstance(st, Mapping) and ("Principal" in st or "NotPrincipal" in st):
+                return True
+    return False
 
 
 def _with_subject(config: TrustConfig, subject: str, text: str) -> TrustConfig:
@@ -278,8 +296,16 @@ def _is_gcp(d: Mapping[str, Any]) -> bool:
 
 
 def _is_azure(d: Mapping[str, Any]) -> bool:
+    # A credential without subject is still one (the check reports it as invalid, never skips it).
     return "issuer" in d and any(
-        k in d for k in ("subject", "claimsMatchingExpression", "claims_matching_expression")
+        k in d
+        for k in (
+            "subject",
+            "claimsMatchingExpression",
+            "claims_matching_expression",
+            "audiences",
+            "audience",
+        )
     )
 
 
@@ -297,10 +323,17 @@ def _aws(
     providers: Mapping[str, str] | None = None,
     admin: tuple[str, ...] = (),
     notes: tuple[str, ...] = (),
+    error: str | None = None,
+    trust: bool = False,
+    renderings: tuple[Rendering, ...] = (),
 ) -> TrustConfig:
+    """An AWS trust configuration; ``trust``: read from a field that holds a trust policy by definition
+    (``AssumeRolePolicyDocument``, ``assume_role_policy``), whatever its action text says."""
     if isinstance(doc, str):
         raw = urllib.parse.unquote(doc) if doc.lstrip().startswith("%7B") else doc
         doc = parse_json(raw, f"{path} (policy document of {name or 'the role'})")
+    if not renderings:
+        doc, renderings = _renderings(doc)
     if not isinstance(doc, Mapping):
         raise InputError(
             path, f"trust policy of {name or 'the role'} is a {type(doc).__name__}, not an object"
@@ -316,6 +349,9 @@ def _aws(
         oidc_providers=providers or {},
         admin_permissions=admin,
         notes=notes,
+        error=error,
+        by_definition=trust,
+        renderings=renderings,
     )
 
 
@@ -341,24 +377,14 @@ def _aws_role(path: str, text: str, role: Mapping[str, Any]) -> TrustConfig:
         role["AssumeRolePolicyDocument"],
         name=_str(role.get("RoleName")) or _str(role.get("Arn")),
         admin=admin,
+        trust=True,
     )
 
 
 def _from_cloudformation(path: str, text: str, tpl: Mapping[str, Any]) -> list[TrustConfig]:
-    params = {
-        str(k): str(v["Default"])
-        for k, v in (tpl.get("Parameters") or {}).items()
-        if isinstance(v, Mapping) and "Default" in v and not isinstance(v["Default"], list | dict)
-    }
+    """Every ``AWS::IAM::Role`` of a template, its trust document rendered as a deployment renders it
+    (:mod:`verifier.sources.cloudformation`): each allowed parameter value and undecided condition."""
     resources: Mapping[str, Any] = tpl["Resources"]
-    providers = {
-        str(k): str(r.get("Properties", {}).get("Url", ""))
-        for k, r in resources.items()
-        if isinstance(r, Mapping)
-        and r.get("Type") in ("AWS::IAM::OIDCProvider", "Custom::AWSCDKOpenIdConnectProvider")
-        and isinstance(r.get("Properties"), Mapping)
-        and isinstance(r["Properties"].get("Url"), str)
-    }
     configs = []
     for logical_id, res in resources.items():
         if not isinstance(res, Mapping) or res.get("Type") != "AWS::IAM::Role":
@@ -368,16 +394,26 @@ def _from_cloudformation(path: str, text: str, tpl: Mapping[str, Any]) -> list[T
             raise InputError(
                 path, f"resource {logical_id}: AWS::IAM::Role without AssumeRolePolicyDocument"
             )
+        from verifier.sources.cloudformation import CloudFormationError, render_role
+
+        try:
+            rendered, notes = render_role(tpl, props["AssumeRolePolicyDocument"])
+        except CloudFormationError as exc:
+            raise InputError(path, f"resource {logical_id}: {exc}") from None
         admin = _cfn_admin(props, resources, str(logical_id))
+        renderings = (
+            tuple(Rendering(label, doc) for label, doc in rendered) if len(rendered) > 1 else ()
+        )
         configs.append(
             _aws(
                 path,
                 text,
-                props["AssumeRolePolicyDocument"],
+                rendered[0][1],
                 name=str(logical_id),
-                params=params,
-                providers=providers,
                 admin=admin,
+                notes=tuple(notes),
+                trust=True,
+                renderings=renderings,
             )
         )
     return configs
@@ -431,6 +467,7 @@ def _from_plan(path: str, text: str, plan: Mapping[str, Any]) -> list[TrustConfi
         if isinstance(change, Mapping) and isinstance(change.get("change"), Mapping):
             unknown[str(change.get("address"))] = change["change"].get("after_unknown") or {}
     resources = list(_plan_resources((plan.get("planned_values") or {}).get("root_module") or {}))
+    documents = _plan_documents(plan)
     configs: list[TrustConfig] = []
     admin_by_role: dict[str, set[str]] = {}
     for res in resources:
@@ -443,6 +480,11 @@ def _from_plan(path: str, text: str, plan: Mapping[str, Any]) -> list[TrustConfi
         rtype, address, values = res.get("type"), str(res.get("address")), res.get("values") or {}
         if rtype == "aws_iam_role":
             policy = values.get("assume_role_policy")
+            if not policy:
+                # Fed by a data.aws_iam_policy_document whose rendered JSON the plan holds.
+                source = _plan_role_document(plan, address, documents)
+                if source is not None:
+                    policy = documents[source]
             admin = {
                 m.group(1)
                 for m in _ADMIN_ARN.finditer(json.dumps(values.get("managed_policy_arns") or []))
@@ -466,11 +508,14 @@ def _from_plan(path: str, text: str, plan: Mapping[str, Any]) -> list[TrustConfi
                         name=address,
                         admin=tuple(sorted(admin)),
                         notes=("assume_role_policy is (known after apply)",),
+                        trust=True,
                     )
                 )
                 continue
             if policy:
-                configs.append(_aws(path, text, policy, name=address, admin=tuple(sorted(admin))))
+                configs.append(
+                    _aws(path, text, policy, name=address, admin=tuple(sorted(admin)), trust=True)
+                )
         elif rtype == "google_iam_workload_identity_pool_provider":
             oidc = (values.get("oidc") or [{}])[0] or {}
             doc = {
@@ -495,6 +540,53 @@ def _from_plan(path: str, text: str, plan: Mapping[str, Any]) -> list[TrustConfi
                 )
             )
     return configs
+
+
+def _plan_documents(plan: Mapping[str, Any]) -> dict[str, str]:
+    """``data.aws_iam_policy_document`` address → its rendered JSON, from the plan's state and values."""
+    out: dict[str, str] = {}
+    for section in ("prior_state", "planned_values"):
+        root = plan.get(section)
+        if isinstance(root, Mapping) and section == "prior_state":
+            root = root.get("values")
+        module = root.get("root_module") if isinstance(root, Mapping) else None
+        for res in _plan_resources(module if isinstance(module, Mapping) else {}):
+            values = res.get("values")
+            if (
+                res.get("mode") == "data"
+                and res.get("type") == "aws_iam_policy_document"
+                and isinstance(values, Mapping)
+                and isinstance(values.get("json"), str)
+            ):
+                out.setdefault(str(res.get("address")), values["json"])
+    return out
+
+
+def _plan_role_document(
+    plan: Mapping[str, Any], address: str, documents: Mapping[str, str]
+) -> str | None:
+    """The policy document a role's ``assume_role_policy`` expression refers to, when the plan holds it."""
+    parts = address.split(".")
+    prefix: list[str] = []
+    module: Any = (plan.get("configuration") or {}).get("root_module") or {}
+    while len(parts) > 2 and parts[0] == "module" and isinstance(module, Mapping):
+        name = parts[1].split("[")[0]
+        prefix += parts[:2]
+        module = ((module.get("module_calls") or {}).get(name) or {}).get("module") or {}
+        parts = parts[2:]
+    local = ".".join(parts).split("[")[0]
+    for res in module.get("resources") or [] if isinstance(module, Mapping) else []:
+        if not isinstance(res, Mapping) or res.get("address") != local:
+            continue
+        refs = (((res.get("expressions") or {}).get("assume_role_policy")) or {}).get("references")
+        for ref in refs or []:
+            m = re.match(r"(data\.aws_iam_policy_document\.[A-Za-z0-9_-]+)", str(ref))
+            if m:
+                full = ".".join([*prefix, m.group(1)])
+                for candidate in (full, *(a for a in documents if a.startswith(full + "["))):
+                    if candidate in documents:
+                        return candidate
+    return None
 
 
 def _plan_resources(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -571,21 +663,68 @@ def _hcl_load(text: str, name: str) -> dict[str, Any]:
         raise InputError(name, "Terraform HCL is nested too deeply") from None
 
 
-def _blocks(data: Mapping[str, Any], kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(type, name, body) of every ``resource``/``data`` block."""
+def _blocks(
+    data: Mapping[str, Any], kind: str, scope: Scope | None = None
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(type, name, body) of every ``resource``/``data`` block, rendered against the module's ``scope``
+    (variable defaults, locals, conditionals, ``dynamic`` blocks). Blocks whose ``count`` may be 0 are still
+    read: a deployment can set the variable that creates them."""
     for entry in data.get(kind) or []:
         if not isinstance(entry, Mapping):
             continue
         for rtype, named in entry.items():
             if isinstance(named, Mapping):
                 for name, body in named.items():
-                    if isinstance(body, Mapping):
-                        yield str(rtype), str(name), _hcl_strings(dict(body))
+                    if not isinstance(body, Mapping):
+                        continue
+                    where = f"{kind} {rtype}.{name}"
+                    instances = _instances(scope, body, where)
+                    if instances is None:
+                        yield str(rtype), str(name), _hcl_strings(_render(scope, dict(body), where))
+                        continue
+                    for key, instance_scope in instances:
+                        rendered = _render(instance_scope, dict(body), where)
+                        yield str(rtype), f'{name}["{key}"]', _hcl_strings(rendered)
+
+
+def _instances(
+    scope: Scope | None, body: Mapping[str, Any], where: str
+) -> list[tuple[str, Scope]] | None:
+    """One scope per instance of a block whose ``for_each`` the module decides (``each.key`` and
+    ``each.value`` bound); None when it has no ``for_each`` or its collection is not known."""
+    if scope is None or "for_each" not in body:
+        return None
+    from verifier.sources.hcl_eval import HclEvalError, known
+
+    try:
+        collection = scope.render(body["for_each"])
+    except HclEvalError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    if not known(collection) or not isinstance(collection, list | dict) or not collection:
+        return None
+    pairs = (
+        sorted(collection.items()) if isinstance(collection, dict) else [(v, v) for v in collection]
+    )
+    return [(str(key), scope.child(each={"key": key, "value": value})) for key, value in pairs]
+
+
+def _render(scope: Scope | None, body: dict[str, Any], where: str) -> dict[str, Any]:
+    if scope is None:
+        return body
+    from verifier.sources.hcl_eval import HclEvalError
+
+    try:
+        return scope.render_block(body)
+    except HclEvalError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{where}: expressions nest too deeply") from None
 
 
 class _Module:
-    """The ``.tf`` files of one directory (a Terraform module), read only when a file refers to something
-    it does not define itself (a ``data.aws_iam_policy_document`` in ``data.tf``, an attachment)."""
+    """The ``.tf`` files of one directory (a Terraform module). Everything that crosses files is resolved
+    over the whole module, whichever file is named or walked: variables and their defaults, locals, policy
+    documents, OIDC providers, admin attachments and GCP IAM bindings."""
 
     MAX_FILES = 500
 
@@ -594,8 +733,13 @@ class _Module:
         self.max_bytes = max_bytes
         self._texts: dict[str, str] | None = None
         self._parsed: dict[str, dict[str, Any]] = {}
+        self._scope: Scope | None = None
         self._attachments: dict[str, set[str]] | None = None
         self._providers: dict[str, str] | None = None
+        self._documents: dict[str, dict[str, Any] | None] = {}
+        self._bindings: dict[str | None, list[str]] | None = None
+        self._has_bindings = False
+        self._normal: set[str] | None = None
 
     def texts(self) -> dict[str, str]:
         if self._texts is None:
@@ -613,19 +757,85 @@ class _Module:
             }
         return self._texts
 
+    def _normalized(self) -> set[str]:
+        if self._normal is None:
+            self._normal = {os.path.normpath(p) for p in self.texts()}
+        return self._normal
+
+    def cached_text(self, path: str) -> str | None:
+        """The text of a file of the module when it has been read already."""
+        return self._texts.get(path) if self._texts is not None else None
+
+    def add(self, path: str, text: str) -> None:
+        """A file named on the command line that the directory listing may not show (a symlink, a pipe)."""
+        texts = self.texts()
+        if path not in texts and os.path.normpath(path) not in self._normalized():
+            texts[path] = text
+            self._normal = None
+
     def parsed(self, path: str) -> dict[str, Any]:
         if path not in self._parsed:
             self._parsed[path] = _terraform_load(self.texts()[path], path)
         return self._parsed[path]
 
-    def policy_document(self, name: str, besides: str) -> dict[str, Any] | None:
+    def scope(self) -> Scope:
+        """Variables (default values) and locals of every file of the module."""
+        if self._scope is None:
+            variables: dict[str, Any] = {}
+            locals_: dict[str, Any] = {}
+            for path, text in self.texts().items():
+                if "variable" not in text and "locals" not in text:
+                    continue
+                data = self.parsed(path)
+                for entry in data.get("variable") or []:
+                    if isinstance(entry, Mapping):
+                        for name, body in entry.items():
+                            if isinstance(body, Mapping) and "default" in body:
+                                variables[str(name)] = body["default"]
+                for entry in data.get("locals") or []:
+                    if isinstance(entry, Mapping):
+                        locals_.update({str(k): v for k, v in entry.items()})
+            from verifier.sources.hcl_eval import Scope
+
+            self._scope = Scope(variables, locals_)
+        return self._scope
+
+    def policy_document(self, name: str, besides: str | None = None) -> dict[str, Any] | None:
+        """The IAM JSON ``data.aws_iam_policy_document.NAME`` renders to, from any file of the module."""
+        if name in self._documents:
+            found = self._documents[name]
+            if found is None and name in self._documents and besides == "\x00cycle":
+                return None
+            return found
+        self._documents[name] = None  # a document that is its own source renders without itself
+        base = name.split("[")[0]
+        instances: list[tuple[str, Any]] = []
         for path, text in self.texts().items():
-            if os.path.normpath(path) == os.path.normpath(besides) or f'"{name}"' not in text:
+            if f'"{base}"' not in text and f"{base} " not in text:
                 continue
-            for rtype, block_name, body in _blocks(self.parsed(path), "data"):
-                if rtype == "aws_iam_policy_document" and block_name == name:
-                    return _policy_document(body)
-        return None
+            for rtype, block_name, body in _blocks(self.parsed(path), "data", self.scope()):
+                if rtype != "aws_iam_policy_document":
+                    continue
+                if block_name == name or ("[" not in name and block_name.startswith(base + "[")):
+                    instances.append((block_name, _policy_document(body, self, path, name)))
+        if not instances and name != base:
+            # An instance key the module does not render (for_each not known): the block itself.
+            self._documents[name] = self.policy_document(base)
+            return self._documents[name]
+        if not instances:
+            return None
+        if len(instances) == 1:
+            self._documents[name] = instances[0][1]
+        else:
+            # `data.x[each.key].json` from a role: any instance may be the one; the worst decides.
+            from verifier.sources.hcl_eval import Choice
+
+            self._documents[name] = Choice(  # type: ignore[assignment]
+                f"data.aws_iam_policy_document.{base}",
+                [doc for _n, doc in instances],
+                [f"data.aws_iam_policy_document.{n}" for n, _d in instances],
+            )
+        return self._documents[name]
 
     def referenced_elsewhere(self, name: str, besides: str) -> bool:
         pattern = re.compile(rf"data\.aws_iam_policy_document\.{re.escape(name)}[\[.]")
@@ -641,7 +851,7 @@ class _Module:
             self._providers = {}
             for path, text in self.texts().items():
                 if "aws_iam_openid_connect_provider" in text:
-                    self._providers.update(_oidc_providers(self.parsed(path)))
+                    self._providers.update(_oidc_providers(self.parsed(path), self.scope()))
         return self._providers
 
     def admin_attachments(self) -> dict[str, set[str]]:
@@ -650,22 +860,44 @@ class _Module:
             self._attachments = {}
             for path, text in self.texts().items():
                 if "aws_iam_role_policy_attachment" in text:
-                    for role, arn in _attachments(self.parsed(path)):
+                    for role, arn in _attachments(self.parsed(path), self.scope()):
                         self._attachments.setdefault(role, set()).add(arn)
         return self._attachments
 
+    def gcp_bindings(self) -> tuple[bool, dict[str | None, list[str]]]:
+        """(any binding in the module, pool resource name → members) over every file of the module."""
+        if self._bindings is None:
+            self._bindings = {}
+            for path, text in self.texts().items():
+                if "google_service_account_iam" not in text:
+                    continue
+                for rtype, _name, body in _blocks(self.parsed(path), "resource", self.scope()):
+                    if rtype in (
+                        "google_service_account_iam_member",
+                        "google_service_account_iam_binding",
+                    ):
+                        self._has_bindings = True
+                        for member in _as_list(body.get("member")) + _as_list(body.get("members")):
+                            pool = re.search(
+                                r"google_iam_workload_identity_pool\.([A-Za-z0-9_-]+)", str(member)
+                            )
+                            self._bindings.setdefault(pool.group(1) if pool else None, []).append(
+                                str(member)
+                            )
+        return self._has_bindings, self._bindings
 
-def _oidc_providers(data: Mapping[str, Any]) -> dict[str, str]:
+
+def _oidc_providers(data: Mapping[str, Any], scope: Scope | None = None) -> dict[str, str]:
     return {
         name: re.sub(r"^https?://", "", str(body.get("url", "")))
-        for rtype, name, body in _blocks(data, "resource")
+        for rtype, name, body in _blocks(data, "resource", scope)
         if rtype == "aws_iam_openid_connect_provider" and body.get("url")
     }
 
 
-def _attachments(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+def _attachments(data: Mapping[str, Any], scope: Scope | None = None) -> Iterator[tuple[str, str]]:
     """(role resource name, admin policy name) of every admin-like ``aws_iam_role_policy_attachment``."""
-    for rtype, _name, body in _blocks(data, "resource"):
+    for rtype, _name, body in _blocks(data, "resource", scope):
         if rtype == "aws_iam_role_policy_attachment":
             m = _ADMIN_ARN.search(str(body.get("policy_arn", "")))
             role = re.search(
@@ -678,52 +910,52 @@ def _attachments(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 def _from_hcl(
     path: str, text: str, max_bytes: int, module: _Module | None = None, *, explicit: bool = True
 ) -> list[TrustConfig]:
-    """Trust configurations of one ``.tf`` file. A policy document used by a role of another file of the
-    module is evaluated through that role when walking a directory (not twice)."""
+    """Trust configurations of one ``.tf`` file, rendered against its whole module. A policy document used
+    by a role of another file of the module is evaluated through that role when walking a directory
+    (not twice)."""
     module = module or _Module(os.path.dirname(path) or ".", max_bytes)
-    data = _terraform_load(text, path)
-    docs = {
-        name: _policy_document(body)
-        for rtype, name, body in _blocks(data, "data")
+    module.add(path, text)
+    scope = module.scope()
+    data = module.parsed(path) if path in module.texts() else _terraform_load(text, path)
+    names = [
+        name
+        for rtype, name, _body in _blocks(data, "data", scope)
         if rtype == "aws_iam_policy_document"
-    }
+    ]
     used: set[str] = set()
     admin_by_role: dict[str, set[str]] = {}
-    for role_name, arn in _attachments(data):
-        admin_by_role.setdefault(role_name, set()).add(arn)
-    if any(rtype == "aws_iam_role" for rtype, _n, _b in _blocks(data, "resource")):
+    if any(rtype == "aws_iam_role" for rtype, _n, _b in _blocks(data, "resource", scope)):
         for role_name, arns in module.admin_attachments().items():
             admin_by_role.setdefault(role_name, set()).update(arns)
     # aws_iam_openid_connect_provider.X.arn → the provider's URL, so principals name their issuer.
-    providers = _oidc_providers(data)
-    if "aws_iam_openid_connect_provider." in text:
-        providers = {**module.oidc_providers(), **providers}
+    providers = module.oidc_providers() if "aws_iam_openid_connect_provider." in text else {}
     configs: list[TrustConfig] = []
-    pool_bindings: dict[str | None, list[str]] = {}
-    has_bindings = False
-    for rtype, _name, body in _blocks(data, "resource"):
-        if rtype in ("google_service_account_iam_member", "google_service_account_iam_binding"):
-            has_bindings = True
-            for member in _as_list(body.get("member")) + _as_list(body.get("members")):
-                pool = re.search(
-                    r"google_iam_workload_identity_pool\.([A-Za-z0-9_-]+)", str(member)
-                )
-                pool_bindings.setdefault(pool.group(1) if pool else None, []).append(str(member))
-    for rtype, name, body in _blocks(data, "resource"):
+    has_bindings, pool_bindings = module.gcp_bindings()
+    for rtype, name, body in _blocks(data, "resource", scope):
         address = f"{rtype}.{name}"
         if rtype == "aws_iam_role":
             policy = body.get("assume_role_policy")
             admin = {
                 m.group(1)
-                for m in _ADMIN_ARN.finditer(json.dumps(body.get("managed_policy_arns") or []))
+                for m in _ADMIN_ARN.finditer(
+                    json.dumps(body.get("managed_policy_arns") or [], default=str)
+                )
             }
             admin |= admin_by_role.get(name, set())
-            doc = _with_providers(
-                _role_policy(path, policy, docs, used, max_bytes, module), providers
+            try:
+                doc = _with_providers(
+                    _role_policy(path, policy, used, max_bytes, module), providers
+                )
+            except _TerraformShapeError as exc:
+                configs.append(
+                    _aws(path, text, {"Statement": []}, name=address, error=str(exc), trust=True)
+                )
+                continue
+            configs.append(
+                _aws(path, text, doc, name=address, admin=tuple(sorted(admin)), trust=True)
             )
-            configs.append(_aws(path, text, doc, name=address, admin=tuple(sorted(admin))))
         elif rtype == "google_iam_workload_identity_pool_provider":
-            oidc = (body.get("oidc") or [{}])[0]
+            oidc = (_as_list(body.get("oidc")) or [{}])[0]
             pool = re.search(
                 r"google_iam_workload_identity_pool\.([A-Za-z0-9_-]+)",
                 str(body.get("workload_identity_pool_id", "")),
@@ -738,27 +970,30 @@ def _from_hcl(
             }
             if has_bindings:
                 doc["bindings"] = [{"member": m} for m in members]
-            configs.append(
-                TrustConfig(
-                    provider="gcp", subject=path, path=path, document=doc, text=text, name=address
-                )
-            )
+            configs.append(_config("gcp", path, text, doc, address))
         elif rtype in _AZURE_TF:
+            configs.append(_config("azure", path, text, _azure_tf(body), address))
+    for name in names:
+        if name.split("[")[0] in used:
+            continue
+        try:
+            doc = module.policy_document(name)
+        except _TerraformShapeError as exc:
             configs.append(
-                TrustConfig(
-                    provider="azure",
-                    subject=path,
-                    path=path,
-                    document=_azure_tf(body),
-                    text=text,
-                    name=address,
+                _aws(
+                    path,
+                    text,
+                    {"Statement": []},
+                    name=f"data.aws_iam_policy_document.{name}",
+                    error=str(exc),
+                    trust=True,
                 )
             )
-    for name, doc in docs.items():
+            continue
         if (
-            name not in used
-            and "assumerolewithwebidentity" in json.dumps(doc).lower()
-            and (explicit or not module.referenced_elsewhere(name, path))
+            doc is not None
+            and "assumerolewithwebidentity" in json.dumps(doc, default=str).lower()
+            and (explicit or not module.referenced_elsewhere(name.split("[")[0], path))
         ):
             configs.append(
                 _aws(
@@ -766,14 +1001,41 @@ def _from_hcl(
                     text,
                     _with_providers(doc, providers),
                     name=f"data.aws_iam_policy_document.{name}",
+                    trust=True,
                 )
             )
     return configs
 
 
+def _config(provider: Provider, path: str, text: str, doc: Any, name: str) -> TrustConfig:
+    first, renderings = _renderings(doc)
+    return TrustConfig(
+        provider=provider,
+        subject=path,
+        path=path,
+        document=first,
+        text=text,
+        name=name,
+        renderings=renderings,
+    )
+
+
+def _renderings(doc: Any) -> tuple[Any, tuple[Rendering, ...]]:
+    """The document and, when a conditional the text does not decide is in it, every rendering."""
+    if "verifier.sources.hcl_eval" not in sys.modules:
+        return doc, ()  # a Choice exists only where the evaluator or the renderer made one
+    from verifier.sources.hcl_eval import expand_choices
+
+    options = expand_choices(doc)
+    if len(options) == 1:
+        return options[0][1], ()
+    return options[0][1], tuple(Rendering(label, value) for label, value in options)
+
+
 def _with_providers(doc: Any, providers: Mapping[str, str]) -> Any:
     if not providers:
         return doc
+    from verifier.sources.hcl_eval import Choice
 
     def repl(m: re.Match[str]) -> str:
         url = providers.get(m.group(1))
@@ -788,6 +1050,8 @@ def _with_providers(doc: Any, providers: Mapping[str, str]) -> Any:
             return pattern.sub(repl, node)
         if isinstance(node, list):
             return [walk(x) for x in node]
+        if isinstance(node, Choice):
+            return Choice(node.label, [walk(x) for x in node.options], node.names)
         if isinstance(node, Mapping):
             return {k: walk(v) for k, v in node.items()}
         return node
@@ -795,15 +1059,31 @@ def _with_providers(doc: Any, providers: Mapping[str, str]) -> Any:
     return walk(doc)
 
 
+class _TerraformShapeError(ValueError):
+    """A configuration Terraform itself would reject (its message names the block and attribute)."""
+
+
+_DOC_REF = re.compile(r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)(\[[^\]]*\])?\.json\}")
+
+
+def _document_name(ref: re.Match[str]) -> str:
+    """``x`` or, for an instance the reference names with a literal key, ``x["key"]``."""
+    index = ref.group(2)
+    if index and re.fullmatch(r'\["[^"\\]*"\]', index):
+        return ref.group(1) + index
+    return ref.group(1)
+
+
 def _role_policy(
     path: str,
     policy: Any,
-    docs: Mapping[str, dict[str, Any]],
     used: set[str],
     max_bytes: int,
     module: _Module,
 ) -> Any:
-    if isinstance(policy, Mapping):
+    from verifier.sources.hcl_eval import Choice
+
+    if isinstance(policy, Mapping | Choice):
         return policy
     if not isinstance(policy, str):
         raise InputError(path, "aws_iam_role.assume_role_policy is missing or not a string")
@@ -811,14 +1091,10 @@ def _role_policy(
     heredoc = re.fullmatch(r"<<-?\s*([A-Za-z_]+)\n(.*)\n\s*\1", s, re.DOTALL)
     if heredoc:
         return parse_json(_hcl_unescape(heredoc.group(2)), f"{path} (assume_role_policy heredoc)")
-    ref = re.fullmatch(
-        r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.json\}", s
-    )
+    ref = _DOC_REF.fullmatch(s)
     if ref:
-        if ref.group(1) in docs:
-            used.add(ref.group(1))
-            return docs[ref.group(1)]
-        found = module.policy_document(ref.group(1), path)
+        used.add(ref.group(1))
+        found = module.policy_document(_document_name(ref))
         if found is None:
             raise InputError(
                 path,
@@ -828,9 +1104,10 @@ def _role_policy(
         return found
     enc = re.fullmatch(r"\$\{jsonencode\((.*)\)\}", s, re.DOTALL)
     if enc:
-        return _hcl_unquote(_hcl_load(f"v = {enc.group(1)}\n", f"{path} (jsonencode)").get("v"))
+        inner = _hcl_load(f"v = {enc.group(1)}\n", f"{path} (jsonencode)").get("v")
+        return _hcl_unquote(module.scope().render(inner))
     file_ref = re.fullmatch(
-        r"\$\{(?:file|templatefile)\(\s*\"?(?:\$\{path\.module\}/)?([^\",)]+)\"?.*\)\}",
+        r"\$\{(?:file|templatefile)\(\s*\"?(?:\$\{path\.module\}/|\./)?([^\",)]+)\"?.*\)\}",
         s,
         re.DOTALL,
     )
@@ -874,44 +1151,146 @@ def _hcl_unquote(value: Any) -> Any:
     return value
 
 
-def _policy_document(body: Mapping[str, Any]) -> dict[str, Any]:
-    """``data "aws_iam_policy_document"`` → the IAM JSON it renders (dynamic blocks stay templates)."""
-    statements = []
-    for st in body.get("statement") or []:
+# The attributes and blocks of a `data "aws_iam_policy_document"` statement (Terraform AWS provider
+# docs); anything else is rejected by `terraform validate`, so a trust evaluator must not skip it.
+_STATEMENT_KEYS = frozenset(
+    {
+        "sid",
+        "effect",
+        "actions",
+        "not_actions",
+        "resources",
+        "not_resources",
+        "principals",
+        "not_principals",
+        "condition",
+    }
+)
+
+
+def _policy_document(
+    body: Mapping[str, Any], module: _Module | None = None, path: str = "", name: str = ""
+) -> dict[str, Any]:
+    """``data "aws_iam_policy_document"`` → the IAM JSON it renders, as the AWS provider does:
+    statements of ``source_policy_documents`` first, this document's statements replace those with the same
+    ``sid``, then each of ``override_policy_documents`` replaces statements with its ``sid``s (statements
+    without a ``sid`` are appended)."""
+    from verifier.sources.hcl_eval import Choice, expand_choices
+
+    own: list[dict[str, Any]] = []
+    for st in _as_list(body.get("statement")):
         if not isinstance(st, Mapping):
             continue
-        out: dict[str, Any] = {"Effect": st.get("effect", "Allow")}
-        if "sid" in st:
-            out["Sid"] = st["sid"]
-        if "actions" in st:
-            out["Action"] = st["actions"]
-        if "not_actions" in st:
-            out["NotAction"] = st["not_actions"]
-        principals: dict[str, list[Any]] = {}
-        for p in st.get("principals") or []:
-            if isinstance(p, Mapping):
-                principals.setdefault(str(p.get("type")), []).extend(_as_list(p.get("identifiers")))
-        if principals:
-            out["Principal"] = principals
-        conditions: dict[str, dict[str, list[Any]]] = {}
-        blocks = list(st.get("condition") or [])
-        for dyn in st.get("dynamic") or []:
-            if isinstance(dyn, Mapping) and isinstance(dyn.get("condition"), Mapping):
-                content = dyn["condition"].get("content")
-                blocks.extend(
-                    c
-                    for c in (content if isinstance(content, list) else [content])
-                    if isinstance(c, Mapping)
+        unknown = sorted(set(st) - _STATEMENT_KEYS)
+        if unknown:
+            hint = {"action": "actions", "principal": "principals", "resource": "resources"}
+            fixes = [f"{k!r} (Terraform: {hint[k]!r})" if k in hint else repr(k) for k in unknown]
+            raise _TerraformShapeError(
+                f"data.aws_iam_policy_document.{name}: a statement has no attribute "
+                f"{', '.join(fixes)}; Terraform rejects it, and its meaning is lost"
+            )
+        variants = expand_choices(st)
+        if len(variants) == 1:
+            own.append(_statement(st))
+        else:
+            # `test = var.strict ? "StringEquals" : "StringLike"`: one statement per rendering
+            own.append(
+                Choice(  # type: ignore[arg-type]
+                    "statement",
+                    [_statement(v) for _label, v in variants],
+                    [label for label, _v in variants],
                 )
-        for c in blocks:
-            if isinstance(c, Mapping):
-                conditions.setdefault(str(c.get("test")), {}).setdefault(
-                    str(c.get("variable")), []
-                ).extend(_as_list(c.get("values")))
-        if conditions:
-            out["Condition"] = conditions
-        statements.append(out)
+            )
+    statements: list[dict[str, Any]] = []
+    for source in _documents_of(body.get("source_policy_documents"), module, path):
+        statements = _merge(statements, source)
+    statements = _merge(statements, own)
+    for override in _documents_of(body.get("override_policy_documents"), module, path):
+        statements = _merge(statements, override)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _statement(st: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"Effect": st.get("effect", "Allow")}
+    if "sid" in st:
+        out["Sid"] = st["sid"]
+    if "actions" in st:
+        out["Action"] = st["actions"]
+    if "not_actions" in st:
+        out["NotAction"] = st["not_actions"]
+    principals: dict[str, list[Any]] = {}
+    for p in _as_list(st.get("principals")):
+        if isinstance(p, Mapping):
+            principals.setdefault(str(p.get("type")), []).extend(_as_list(p.get("identifiers")))
+    if principals:
+        out["Principal"] = principals
+    conditions: dict[str, dict[str, list[Any]]] = {}
+    for c in _as_list(st.get("condition")):
+        if isinstance(c, Mapping):
+            conditions.setdefault(str(c.get("test")), {}).setdefault(
+                str(c.get("variable")), []
+            ).extend(_as_list(c.get("values")))
+    if conditions:
+        out["Condition"] = conditions
+    return out
+
+
+def _documents_of(value: Any, module: _Module | None, path: str) -> Iterator[list[dict[str, Any]]]:
+    """The statements of each JSON document in ``source_/override_policy_documents``."""
+    from verifier.sources.hcl_eval import Choice
+
+    for item in _as_list(value):
+        doc: Any = None
+        if isinstance(item, str):
+            ref = _DOC_REF.fullmatch(item.strip())
+            if ref and module is not None:
+                doc = module.policy_document(_document_name(ref))
+                if doc is None:
+                    raise _TerraformShapeError(
+                        f"data.aws_iam_policy_document.{ref.group(1)} is used as a source or override "
+                        "document but no .tf file of the module defines it"
+                    )
+            elif item.strip().startswith("{"):
+                doc = parse_json(item, f"{path} (policy document)")
+            else:
+                # Not known before apply: a statement of its own that the evaluator treats as a template.
+                doc = {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRoleWithWebIdentity",
+                            "Principal": {
+                                "Federated": item if item.startswith("${") else "${" + item + "}"
+                            },
+                        }
+                    ]
+                }
+        elif isinstance(item, Mapping):
+            doc = item
+        for one in doc.options if isinstance(doc, Choice) else [doc]:
+            if isinstance(one, Mapping):
+                yield [s for s in _as_list(one.get("Statement")) if isinstance(s, dict)]
+
+
+def _merge(base: list[Any], incoming: list[Any]) -> list[Any]:
+    """``incoming`` statements replace ``base`` statements with the same non-empty ``Sid``; others are
+    appended. A statement that is a :class:`Choice` (several renderings) has no ``Sid`` to match."""
+    out = list(base)
+    for st in incoming:
+        sid = st.get("Sid") if isinstance(st, dict) else None
+        index = next(
+            (
+                i
+                for i, b in enumerate(out)
+                if sid and isinstance(sid, str) and isinstance(b, dict) and b.get("Sid") == sid
+            ),
+            None,
+        )
+        if index is None:
+            out.append(st)
+        else:
+            out[index] = st
+    return out
 
 
 # --- a small HCL reader ------------------------------------------------------------------------------

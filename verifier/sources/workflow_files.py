@@ -10,12 +10,18 @@ A PATH may be a workflow file, an ``action.yml``, a ``.github`` directory, a rep
 holding many repositories. A file named explicitly is always read (as an action if it is named
 ``action.y?ml``, otherwise as a workflow). Files met while walking that look relevant but do not count
 (``.github/workflows/sub/x.yml``, ``.github/workflows/notes.md``) are reported as skipped with the reason.
-Paths are the PATH as given joined with the path found under it; nothing is made absolute.
+A directory PATH under which nothing counts is itself an entry, with a problem: a configured input that
+yields nothing to check must not pass. Paths are the PATH as given joined with the path found under it;
+nothing is made absolute.
+
+Files are listed first and read one at a time when :meth:`WorkflowFiles.rows` is iterated, so a run over
+many files holds one file's text at a time.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from verifier.errors import InputError
@@ -31,14 +37,55 @@ ACTION_NAMES = ("action.yml", "action.yaml")
 SKIP_DIRS = frozenset({".git", "node_modules"})
 
 
-@dataclass(frozen=True)
+NOTHING_FOUND = "no workflow (.github/workflows/*.yml) or action.yml file under it"
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowFile:
-    """One file to check. ``text`` is None when it could not be read; ``problem`` then says why."""
+    """One file to check. ``text`` is None when it could not be read (or is not read yet: see
+    :class:`WorkflowFiles`); ``problem`` then says why it cannot be read."""
 
     path: str
-    kind: str  # "workflow" | "action"
-    text: str | None
+    kind: str  # "workflow" | "action" | "directory" (a PATH with nothing to check under it)
+    text: str | None = None
     problem: str | None = None
+
+
+Row = tuple[str, str, str | None, str | None]
+"""``(path, kind, text or None, problem or None)``: what ``check_files`` takes for one file."""
+
+
+@dataclass(frozen=True)
+class WorkflowFiles:
+    """The files found under the given paths, listed (path, kind, problem) but not read.
+
+    Iterating gives the listed entries (``text`` None); :meth:`rows` reads each file only when the
+    consumer asks for the next one, so no more than one text is alive at a time.
+    """
+
+    entries: tuple[WorkflowFile, ...]
+    max_bytes: int = MAX_WORKFLOW_BYTES
+
+    def __len__(self) -> int:
+        """How many entries."""
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[WorkflowFile]:
+        """The entries, unread."""
+        return iter(self.entries)
+
+    def __getitem__(self, index: int) -> WorkflowFile:
+        """One entry, unread."""
+        return self.entries[index]
+
+    def rows(self) -> Iterator[Row]:
+        """Each entry as a row for ``check_files``, read when it is reached."""
+        for entry in self.entries:
+            if entry.problem is not None:
+                yield entry.path, entry.kind, None, entry.problem
+                continue
+            read = read_workflow(entry.path, entry.kind, self.max_bytes)
+            yield read.path, read.kind, read.text, read.problem
 
 
 @dataclass
@@ -50,6 +97,8 @@ class Discovery:
     # Directories that could not be listed (path, reason): their files are unknown, so the check reports
     # each as an unreadable file (verdict error) instead of passing on what it could see.
     unlistable: list[tuple[str, str]] = field(default_factory=list)
+    # Directory PATHs under which nothing counts: reported by the check (verdict error), never a pass.
+    empty: list[str] = field(default_factory=list)
 
 
 def _kind_of(path: str) -> str:
@@ -89,6 +138,7 @@ def discover(paths: list[str]) -> Discovery:
                 else "no such file or directory"
             )
             raise InputError(given, problem)
+        before = len(found.files) + len(found.unlistable)
         for dirpath, dirnames, filenames in _walk(given, found):
             in_workflows = _in_workflows_dir(dirpath)
             if in_workflows:
@@ -108,7 +158,15 @@ def discover(paths: list[str]) -> Discovery:
                         add(path, "workflow")
                     else:
                         found.skipped.append((path, "not a .yml/.yaml file"))
+        if len(found.files) + len(found.unlistable) == before and not _already_found(given, found):
+            found.empty.append(given)
     return found
+
+
+def _already_found(directory: str, found: Discovery) -> bool:
+    """True when files under ``directory`` were found through an earlier PATH (``a a/.github``)."""
+    prefix = os.path.normpath(directory) + os.sep
+    return any(os.path.normpath(path).startswith(prefix) for path, _kind in found.files)
 
 
 def _walk(root: str, found: Discovery) -> list[tuple[str, list[str], list[str]]]:
@@ -154,9 +212,14 @@ def skip_notices(found: Discovery) -> list[str]:
 
 def read_all(
     paths: list[str], max_bytes: int = MAX_WORKFLOW_BYTES
-) -> tuple[list[WorkflowFile], Discovery]:
-    """Discover and read every file under ``paths``."""
+) -> tuple[WorkflowFiles, Discovery]:
+    """Discover every file under ``paths``; the files are read when ``rows()`` is iterated.
+
+    Directories that could not be listed and directory PATHs with nothing to check under them are
+    entries too, with their problem, so that the check reports them (verdict error) in order.
+    """
     found = discover(paths)
-    files = [read_workflow(p, k, max_bytes) for p, k in found.files]
-    files += [WorkflowFile(path, "workflow", None, why) for path, why in found.unlistable]
-    return files, found
+    entries = [WorkflowFile(p, k) for p, k in found.files]
+    entries += [WorkflowFile(path, "workflow", None, why) for path, why in found.unlistable]
+    entries += [WorkflowFile(path, "directory", None, NOTHING_FOUND) for path in found.empty]
+    return WorkflowFiles(tuple(entries), max_bytes), found

@@ -93,8 +93,10 @@ def test_classify_ref(ref: str, kind: str) -> None:
         ("checkout@v4", "invalid", "bad-slug"),
         ("/checkout@v4", "invalid", "bad-slug"),
         ("o//r@v4", "invalid", "bad-slug"),
-        ("o/r//x@v4", "invalid", "bad-slug"),
         ("o/../x@v4", "invalid", "bad-slug"),
+        ("o/r/../x@v4", "invalid", "bad-slug"),  # out of the repository
+        ("o/r//x@v4", "repository", "major-minor-tag"),  # the runner reads o/r/x
+        (f"actions/checkout/@{SHA}", "repository", "full-sha"),
         ("o/r x@v4", "invalid", "whitespace"),
         ("", "invalid", "empty"),
         ("docker://alpine:3.20", "docker", "tag"),
@@ -106,6 +108,38 @@ def test_parse_uses(value: str, kind: str, ref_kind: str | None) -> None:
     assert (parsed.kind, parsed.ref_kind) == (kind, ref_kind)
     if kind == "invalid":
         assert parsed.problem
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("github/codeql-action/init", "github/codeql-action/init"),
+        ("github/codeql-action/./init", "github/codeql-action/init"),
+        ("github/codeql-action//init/", "github/codeql-action/init"),
+        ("github/codeql-action/x/../init", "github/codeql-action/init"),
+        ("actions/checkout/", "actions/checkout"),
+        ("actions/checkout/.", "actions/checkout"),
+        ("actions/cache/save/../save", "actions/cache/save"),
+    ],
+)
+def test_paths_are_canonical_before_the_policy_sees_them(written: str, canonical: str) -> None:
+    # Metamorphic: a path written another way is the same action, pinned or not alike, under the same
+    # policy pattern (a `hash-pin` exception cannot be dodged by `./`).
+    policy = PinPolicy.from_config(
+        {"policy": {"*": "ref-pin", "github/codeql-action/init": "hash-pin"}}
+    )
+    for ref in ("v3", SHA):
+        a, b = parse_uses(f"{written}@{ref}"), parse_uses(f"{canonical}@{ref}")
+        assert (a.kind, a.owner, a.repo, a.subpath, a.ref_kind) == (
+            b.kind,
+            b.owner,
+            b.repo,
+            b.subpath,
+            b.ref_kind,
+        )
+        assert policy.lookup(a.owner or "", a.repo or "", a.subpath) == policy.lookup(
+            b.owner or "", b.repo or "", b.subpath
+        )
 
 
 @pytest.mark.parametrize(
@@ -163,6 +197,7 @@ def test_every_location_and_nothing_else() -> None:
             container: alpine
             steps:
               - uses: docker://alpine:3
+            runs-on: r
     """)
     assert rows(result) == [
         ("unpinned-uses", 5, 11, False),
@@ -226,6 +261,7 @@ def test_yaml_forms_quoted_flow_block_trailing_space() -> None:
                   block/literal@{SHA}
               - uses: plain/trailing@{SHA}{"   "}
               - {{uses: "flow/quoted@{SHA_UPPER}"}}
+            runs-on: r
     """)
     assert rows(result) == [
         ("unpinned-uses", 5, 17, False),
@@ -248,12 +284,13 @@ def test_on_stays_a_key_and_yes_no_keys_are_text() -> None:
           yes:
             steps:
               - uses: a/b@v1
+            runs-on: r
           no:
             uses: c/d/.github/workflows/w.yml@main
     """)
     assert [(f.properties["job"], f.location.line) for f in result.findings] == [
         ("yes", 5),
-        ("no", 7),
+        ("no", 8),
     ]
 
 
@@ -265,31 +302,56 @@ def test_anchors_and_aliases_report_every_use() -> None:
               - uses: x/y@v1
               - &pinned
                 uses: x/z@{SHA}
+            runs-on: r
           b:
             steps: *steps
+            runs-on: r
           c:
             steps:
               - *pinned
-              - <<: *pinned
-                name: merged
-              - <<: {{uses: m/n@v9}}
+              - uses: m/n@v9
+            runs-on: r
+        on: push
     """)
     unpinned = [
         (f.properties["job"], f.properties["step_index"], f.location.line) for f in result.findings
     ]
-    assert unpinned == [("a", 0, 4), ("b", 0, 4), ("c", 2, 14)]
-    assert result.findings[2].properties["via_merge"] is True
-    assert (
-        result.facts["uses"] == 7
-    )  # 2 in a, 2 via the alias in b, 3 in c (one via a merge of *pinned)
-    assert result.facts["pinned"] == 4  # x/z in a, in b (alias), in c (alias), in c (merge)
+    assert unpinned == [("a", 0, 4), ("b", 0, 4), ("c", 1, 14)]
+    assert result.facts["uses"] == 6  # 2 in a, 2 via the alias in b, 2 in c (one via an alias)
+    assert result.facts["pinned"] == 3  # x/z in a, in b (alias), in c (alias)
+
+
+def test_merge_keys_are_not_github_yaml() -> None:
+    # GitHub resolves anchors and aliases but reads `<<` as an unknown key: the file is refused.
+    result = run(f"""
+        on: push
+        jobs:
+          c:
+            runs-on: r
+            steps:
+              - &pinned
+                uses: x/z@{SHA}
+              - <<: *pinned
+                name: merged
+    """)
+    assert result.verdict == "error"
+    assert [(f.rule, f.location.line, f.message) for f in result.findings if f.location] == [
+        ("invalid-file", 8, "w.yml: merge key `<<`: GitHub does not support YAML merge keys"),
+        # As GitHub reads it, the step has a name and an unknown key, and neither `run` nor `uses`.
+        (
+            "invalid-file",
+            8,
+            "w.yml: job 'c' step 1: needs exactly one of `run`, `uses`, `wait`, `wait-all`, `cancel`, "
+            "`parallel` (has none)",
+        ),
+    ]
 
 
 def test_alias_bomb_is_bounded() -> None:
     # "Billion laughs": twelve levels of ten aliases (10^12 leaves if expanded), under a top-level key and
     # inside a step's `with:`. Composed as shared nodes, and the walk only visits jobs/steps, so this is
     # instant and finds the one real use.
-    lines = ["x-bomb:", "  l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines = ["env:", "  l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 12)]
     lines += [
         "jobs:",
@@ -297,6 +359,8 @@ def test_alias_bomb_is_bounded() -> None:
         "    steps:",
         "      - uses: a/b@v1",
         "        with: {payload: *l11}",
+        "    runs-on: r",
+        "on: push",
     ]
     result = check_text("bomb.yml", "workflow", "\n".join(lines) + "\n")
     assert [(f.rule, f.location.line if f.location else None) for f in result.findings] == [
@@ -306,18 +370,24 @@ def test_alias_bomb_is_bounded() -> None:
 
 def test_job_that_is_a_list_is_an_error() -> None:
     result = run("""
+        on: push
         jobs:
           j: &l [a, b]
           k: *l
     """)
     assert result.verdict == "error"
+    assert [(f.rule, f.location.line if f.location else None) for f in result.findings] == [
+        ("invalid-file", 3),
+        ("invalid-file", 3),  # k is the same node, written on line 3
+    ]
     assert "job 'j' is not a mapping" in result.findings[0].message
+    assert "job 'k' is not a mapping" in result.findings[1].message
 
 
 def test_alias_fanout_over_budget_is_refused_not_walked() -> None:
     steps = "[" + ", ".join(["{uses: a/b@v1}"] * 1000) + "]"
-    jobs = "\n".join(f"  j{i}: {{steps: *s}}" for i in range(200))
-    text = f"x: &s {steps}\njobs:\n{jobs}\n"
+    jobs = "\n".join(f"  j{i}: {{runs-on: r, steps: *s}}" for i in range(200))
+    text = f"on:\n  push: &s {steps}\njobs:\n{jobs}\n"
     result = check_text("fan.yml", "workflow", text)
     assert result.verdict == "error"
     assert "alias expansion" in result.findings[0].message
@@ -330,30 +400,27 @@ def test_recursive_alias_does_not_loop() -> None:
             steps:
               - <<: *j
                 uses: a/b@v1
+            runs-on: r
+        on: push
     """)
-    # libyaml accepts the self-reference; the merge is followed once.
-    assert [f.location.line for f in result.findings if f.rule == "unpinned-uses"] == [5]
-
-
-def test_multi_document_file() -> None:
-    result = run(f"""
-        jobs:
-          one:
-            steps:
-              - uses: a/b@v1
-        ---
-        jobs:
-          two:
-            steps:
-              - uses: c/d@{SHA}
-              - uses: e/f@main
-        ---
-    """)
-    assert [(f.properties["job"], f.location.line) for f in result.findings] == [
-        ("one", 4),
-        ("two", 10),
+    # libyaml accepts the self-reference; every walk visits each node once and stops.
+    assert result.verdict == "error"
+    assert [(f.location.line, f.message) for f in result.findings if f.location] == [
+        (4, "w.yml: merge key `<<`: GitHub does not support YAML merge keys")
     ]
-    assert result.facts["documents"] == 2
+
+
+def test_multi_document_file_is_not_a_workflow() -> None:
+    # GitHub parses a workflow as one YAML document; a second one is an error there, and here.
+    one = "on: push\njobs:\n  one:\n    runs-on: r\n    steps:\n      - uses: a/b@v1\n"
+    result = check_text("w.yml", "workflow", one + "---\n" + one.replace("a/b@v1", f"c/d@{SHA}"))
+    assert result.verdict == "error"
+    assert [(f.rule, f.location.line if f.location else None) for f in result.findings] == [
+        ("invalid-file", 8)
+    ]
+    assert "2 YAML documents" in result.findings[0].message
+    # An empty document after `---` is no document.
+    assert check_text("w.yml", "workflow", one + "---\n").verdict == "fail"
 
 
 def test_invalid_uses_reported_and_run_continues() -> None:
@@ -370,6 +437,8 @@ def test_invalid_uses_reported_and_run_continues() -> None:
               - uses: ./x@v1
               - uses: good/one@{SHA}
               - uses: bad/one@v1
+            runs-on: r
+        on: push
     """)
     assert [(f.rule, f.location.line, f.properties["ref_kind"]) for f in result.findings] == [
         ("invalid-uses", 4, "no-ref"),
@@ -395,6 +464,8 @@ def test_version_comment_and_plain_comment() -> None:
               - uses: e/f@v1 # ratchet:exclude
               - uses: "g/h@v2" # tag=v2.0.1
               - uses: i/j@{SHA} # v9
+            runs-on: r
+        on: push
     """)
     got = [
         (f.properties.get("comment"), f.properties.get("version_comment")) for f in result.findings
@@ -430,7 +501,7 @@ def test_composite_action_steps() -> None:
     assert result.facts["using"] == "composite" and result.facts["docker"] == 1
 
 
-def test_non_composite_action_steps_are_not_read() -> None:
+def test_steps_in_a_non_composite_action_are_refused_not_ignored() -> None:
     result = run(
         """
         runs:
@@ -441,7 +512,12 @@ def test_non_composite_action_steps_are_not_read() -> None:
     """,
         kind="action",
     )
-    assert result.findings == () and result.verdict == "pass"
+    assert result.verdict == "error"
+    assert [(f.rule, f.location.line if f.location else None) for f in result.findings] == [
+        ("invalid-file", 4)
+    ]
+    assert "unknown key 'steps'" in result.findings[0].message
+    assert run("runs: {using: node24, main: index.js}", kind="action").verdict == "pass"
 
 
 @pytest.mark.parametrize(
@@ -467,15 +543,18 @@ def test_docker_action_image(image: str, findings: list[tuple[str, str]]) -> Non
     assert result.verdict == ("fail" if findings else "pass")
 
 
-def test_workflow_runs_key_is_not_an_action() -> None:
-    # "runs:" only matters in action files.
+def test_an_action_checked_as_a_workflow_is_not_a_workflow() -> None:
+    # "runs:" only makes an action in an action file; in a workflow file it is an unknown key.
     result = run("""
         runs:
           using: composite
           steps:
             - uses: a/b@v1
     """)
-    assert result.findings == ()
+    assert result.verdict == "error"
+    assert [f.message for f in result.findings] == [
+        "w.yml: not a workflow: no top-level `on` or `jobs` (top-level keys: runs)"
+    ]
 
 
 # --- policy patterns ----------------------------------------------------------------------------------
@@ -491,6 +570,8 @@ POLICY_WF = f"""
           - uses: TJ-Actions/changed-files@v46
           - uses: other/thing@main
           - uses: acme/tool@{SHA_UPPER}
+        runs-on: r
+    on: push
 """
 
 
@@ -547,6 +628,8 @@ def test_any_still_reports_invalid_uses() -> None:
             steps:
               - uses: a/b
               - uses: a/c@v1
+            runs-on: r
+        on: push
     """,
         config={"policy": {"*": "any"}},
     )
@@ -584,6 +667,8 @@ def test_ignore_comment_with_reason_waives() -> None:
               - uses: g/h@v4 # verifier: ignore[unpinned-image] wrong rule
             container:
               image: node:20 # verifier: ignore[unpinned-image] - base image mirrored internally
+            runs-on: r
+        on: push
     """)
     got = [
         (
@@ -612,6 +697,8 @@ def test_all_waived_passes() -> None:
           j:
             steps:
               - uses: a/b@v1 # verifier: ignore[unpinned-uses] reviewed
+            runs-on: r
+        on: push
     """)
     assert result.verdict == "pass" and result.findings[0].waived
 
@@ -622,6 +709,8 @@ def test_ignore_text_inside_a_scalar_is_not_a_waiver() -> None:
           j:
             steps:
               - uses: "a/b@v1 # verifier: ignore[unpinned-uses] nope"
+            runs-on: r
+        on: push
     """)
     assert [(f.rule, f.waived) for f in result.findings] == [("invalid-uses", False)]
 
@@ -652,6 +741,7 @@ def test_local_action_under_foreign_checkout() -> None:
                   repository: ${{{{ github.repository }}}}
                   path: self
               - uses: ./self/action
+            runs-on: r
           k:
             steps:
               - uses: ./tools/lint
@@ -659,12 +749,14 @@ def test_local_action_under_foreign_checkout() -> None:
                 with:
                   repository: ${{{{ github.event.pull_request.head.repo.full_name }}}}
               - uses: ./
+            runs-on: r
+        on: push
     """)
     got = [
         (f.location.line, f.severity.value, f.properties["pinned"], f.properties["checkout_line"])
         for f in result.findings
     ]
-    assert got == [(9, "medium", False, 5), (16, "low", True, 11), (28, "medium", False, 25)]
+    assert got == [(9, "medium", False, 5), (16, "low", True, 11), (29, "medium", False, 26)]
     assert all(f.rule == "local-action-checkout" for f in result.findings)
     # Reported, but not a pinning failure by itself: the default policy only warns.
     assert result.verdict == "pass"
@@ -676,14 +768,29 @@ def test_local_action_under_foreign_checkout() -> None:
 @pytest.mark.parametrize(
     ("text", "problem", "line"),
     [
-        ("jobs:\n  j:\n    steps:\n      - uses: a/b@v1\n     bad: [\n", "YAML syntax error", 5),
-        ("- uses: a/b@v1\n", "top level is a list", 1),
-        ("just a string\n", "top level is a scalar", 1),
-        ("", "empty document", None),
-        ("# only a comment\n", "empty document", None),
-        ("jobs: [a, b]\n", "`jobs` is not a mapping", 1),
-        ("jobs:\n  j:\n    steps: {uses: a/b@v1}\n", "`steps` is not a list", 3),
-        ("jobs:\n  j:\n    steps:\n      - [uses, a/b@v1]\n", "step 0 is not a mapping", 4),
+        (
+            "on: push\njobs:\n  j:\n    steps:\n      - uses: a/b@v1\n     bad: [\n",
+            "YAML syntax error",
+            6,
+        ),
+        ("- uses: a/b@v1\n", "not a workflow: the top level is not a mapping", 1),
+        ("just a string\n", "not a workflow: the top level is not a mapping", 1),
+        ("", "empty: no YAML document, so not a workflow", None),
+        ("# only a comment\n", "empty: no YAML document", None),
+        ("on: push\njobs: [a, b]\n", "`jobs` is not a mapping", 2),
+        ("on: push\njobs: {}\n", "`jobs` is empty", 2),
+        ("on: push\njobs:\n", "`jobs` is not a mapping", 2),
+        (
+            "on: push\njobs:\n  j:\n    runs-on: r\n    steps: {uses: a/b@v1}\n",
+            "`steps` is not a list",
+            5,
+        ),
+        ("on: push\njobs:\n  j:\n    runs-on: r\n    steps:\n", "`steps` is not a list", 5),
+        (
+            "on: push\njobs:\n  j:\n    runs-on: r\n    steps:\n      - [uses, a/b@v1]\n",
+            "job 'j' step 0 is not a mapping",
+            6,
+        ),
         ("a: \x07\n", "not valid YAML", None),
     ],
 )
@@ -704,7 +811,12 @@ def test_check_files_continues_after_bad_files() -> None:
         [
             ("a.yml", "workflow", None, "binary file (contains NUL bytes), not YAML text"),
             ("b.yml", "workflow", "- list\n", None),
-            ("c.yml", "workflow", "jobs:\n  j:\n    steps:\n      - uses: a/b@v1\n", None),
+            (
+                "c.yml",
+                "workflow",
+                "on: push\njobs:\n  j:\n    runs-on: r\n    steps:\n      - uses: a/b@v1\n",
+                None,
+            ),
         ]
     )
     assert [(r.subject, r.verdict) for r in results] == [
@@ -734,6 +846,8 @@ def test_checkout_of_this_repository_again_restores_the_path() -> None:
               - uses: ./c
               - uses: actions/checkout@{SHA}
               - uses: ./c
+            runs-on: r
+        on: push
     """)
     # ./a (line 6) and ./c (line 10) come from other/repo; ./a/b (line 9) and the last ./c (line 12) do not.
     assert [f.location.line for f in result.findings if f.location] == [6, 10]
@@ -750,6 +864,8 @@ def test_checkout_path_expression_is_assumed_to_cover() -> None:
                   path: ${{{{ inputs.dir }}}}
                   ref: v1
               - uses: ./tools
+            runs-on: r
+        on: push
     """)
     (finding,) = result.findings
     assert finding.rule == "local-action-checkout" and finding.properties["checkout_ref"] == "v1"
@@ -761,6 +877,7 @@ def test_checkout_path_expression_is_assumed_to_cover() -> None:
 def test_crlf_line_endings_keep_lines_columns_and_comments() -> None:
     text = (
         "jobs:\r\n  j:\r\n    steps:\r\n      - uses: a/b@v1 # v1.2.3\r\n      - uses: c/d@main\r\n"
+        "    runs-on: r\r\non: push\r\n"
     )
     result = check_text("crlf.yml", "workflow", text)
     assert [
@@ -770,18 +887,64 @@ def test_crlf_line_endings_keep_lines_columns_and_comments() -> None:
     ] == [(4, 15, "v1.2.3"), (5, 15, None)]
 
 
-def test_duplicate_uses_keys_are_both_reported() -> None:
+DUPLICATE_BASE = """\
+on: push
+jobs:
+  build:
+    runs-on: r
+    env:
+      FOO: foo
+    steps:
+      - uses: a/b@{sha}
+        with:
+          x: 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "key"),
+    [
+        (
+            ("      - uses: a/b@{sha}\n", "      - uses: a/b@{sha}\n        uses: c/d@v1\n"),
+            9,
+            "uses",
+        ),
+        (("    runs-on: r\n", "    runs-on: r\n    runs-on: s\n"), 5, "runs-on"),
+        (("      FOO: foo\n", "      FOO: foo\n      foo: bar\n"), 7, "foo"),  # GitHub ignores case
+        (("  build:\n", "  Build:\n    runs-on: r\n    steps: []\n  build:\n"), 6, "build"),
+        (("on: push\n", "on: push\n'on': pull_request\n"), 2, "on"),
+        (("          x: 1\n", "          x: 1\n          X: 2\n"), 11, "X"),
+    ],
+)
+def test_duplicate_keys_anywhere_make_the_file_invalid(
+    edit: tuple[str, str], line: int, key: str
+) -> None:
+    base = DUPLICATE_BASE.format(sha=SHA)
+    assert check_text("w.yml", "workflow", base).verdict == "pass"
+    old, new = (part.format(sha=SHA) for part in edit)
+    result = check_text("w.yml", "workflow", base.replace(old, new))
+    assert result.verdict == "error"
+    assert [(f.rule, f.location.line if f.location else None) for f in result.findings] == [
+        ("invalid-file", line)
+    ]
+    assert f"duplicate key {key!r} (first defined on line" in result.findings[0].message
+
+
+def test_aliases_are_not_duplicates() -> None:
     result = run(f"""
+        on: push
         jobs:
           j:
+            runs-on: r
             steps:
-              - uses: a/b@{SHA}
-                uses: c/d@v1
+              - &step
+                uses: a/b@{SHA}
+                with: &w {{x: 1}}
+              - uses: c/d@{SHA}
+                with: *w
+              - *step
     """)
-    assert [(f.rule, f.location.line) for f in result.findings if f.location] == [
-        ("unpinned-uses", 5)
-    ]
-    assert result.facts["uses"] == 2
+    assert result.verdict == "pass" and result.facts["uses"] == 3
 
 
 def test_multiline_literal_uses_is_invalid() -> None:
@@ -792,6 +955,8 @@ def test_multiline_literal_uses_is_invalid() -> None:
               - uses: |
                   a/b@v1
                   c/d@v2
+            runs-on: r
+        on: push
     """)
     assert [(f.rule, f.properties["ref_kind"]) for f in result.findings] == [
         ("invalid-uses", "whitespace")
@@ -811,10 +976,12 @@ def test_every_rule_has_a_docs_anchor() -> None:
     assert META.rule_url("unpinned-uses").endswith("/docs/checks/actions-pinned.md#unpinned-uses")
 
 
-def test_matrix_images_are_resolved_to_each_literal_value() -> None:
+def test_matrix_images_are_resolved_to_each_value() -> None:
     result = run(f"""
+        on: push
         jobs:
           j:
+            runs-on: r
             strategy:
               matrix:
                 img: ["alpine@{DIGEST}", "debian:12"]
@@ -825,6 +992,7 @@ def test_matrix_images_are_resolved_to_each_literal_value() -> None:
               db:
                 image: ${{{{ matrix.db }}}}
           k:
+            runs-on: r
             strategy:
               matrix:
                 img: ${{{{ fromJSON(inputs.images) }}}}
@@ -837,10 +1005,110 @@ def test_matrix_images_are_resolved_to_each_literal_value() -> None:
         if f.location
     ]
     assert got == [
-        (5, "tag", "img"),  # debian:12, at its place in the matrix
-        (7, "untagged", "img"),  # ubuntu from include
-        (11, "expression", None),  # matrix.db does not exist
-        (17, "expression", None),  # the axis itself is an expression
+        (7, "tag", "img"),  # debian:12, at its place in the matrix
+        (9, "untagged", "img"),  # ubuntu from include
+        (20, "expression", None),  # the axis itself is an expression: values unknown
     ]
-    assert result.facts["images"] == 5 and result.facts["images_pinned"] == 1
+    # matrix.db is in no combination: null, so no service container (as GitHub reads it).
+    assert result.facts["images"] == 4 and result.facts["images_pinned"] == 1
     assert "(from matrix.img)" in result.findings[0].message
+    assert result.findings[0].properties["expression"] == "${{ matrix.img }}"
+
+
+def test_check_files_pauses_the_collector_and_puts_it_back() -> None:
+    import gc
+
+    from verifier._internal.collector import collector_paused
+
+    seen: list[bool] = []
+
+    def rows() -> Any:
+        seen.append(gc.isenabled())
+        yield ("a.yml", "workflow", None, "unreadable")
+        seen.append(gc.isenabled())
+
+    assert gc.isenabled()
+    check_files(rows())
+    assert seen == [False, False] and gc.isenabled()
+    # A caller that disabled it itself keeps it disabled; an exception restores it too.
+    gc.disable()
+    try:
+        check_files(rows())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(ConfigError):
+        check_files(rows(), {"policy": {"*": "pinned"}})
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+def test_computed_services_and_templated_images() -> None:
+    result = run(f"""
+        on: push
+        jobs:
+          j:
+            runs-on: r
+            services: ${{{{ fromJSON(inputs.services) }}}}
+            container:
+              image: ghcr.io/o/i:${{{{ matrix.v }}}}
+            strategy:
+              matrix:
+                v: ['1', '2@{DIGEST}']
+    """)
+    got = [
+        (f.location.line, f.properties["image_kind"], f.message)
+        for f in result.findings
+        if f.location
+    ]
+    assert got == [
+        (
+            5,
+            "expression",
+            "job 'j' services: image ${{ fromJSON(inputs.services) }} is an expression, so its "
+            "pinning cannot be checked; pin it with @sha256:<digest>",
+        ),
+        (
+            10,
+            "tag",
+            "job 'j' container: image ghcr.io/o/i:1 (from matrix.v) is pinned by tag only; pin it "
+            "with @sha256:<digest>",
+        ),
+    ]
+    assert result.facts["images"] == 3 and result.facts["images_pinned"] == 1
+
+
+def test_mutated_real_files_never_raise() -> None:
+    """Bounded mutation run over the real and zizmor corpora (line deletions, duplications, indents,
+    renamed keys, stray anchors/aliases/quotes/expressions): always a result, never an exception."""
+    import random
+    from pathlib import Path
+
+    upstream = Path(__file__).resolve().parents[2] / "assets" / "upstream"
+    files = sorted((upstream / "workflows").rglob("*.y*ml"))
+    files += sorted((upstream / "zizmor-test-data").rglob("*.y*ml"))
+    rng = random.Random(19)  # noqa: S311 - reproducible cases, not cryptography
+    verdicts: dict[str, int] = {}
+    for _ in range(300):
+        path = rng.choice(files)
+        lines = path.read_text(encoding="utf-8").split("\n")
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(lines))
+            op = rng.random()
+            if op < 0.3 and len(lines) > 1:
+                del lines[i]
+            elif op < 0.5:
+                lines.insert(i, lines[rng.randrange(len(lines))])
+            elif op < 0.7:
+                lines[i] = lines[i].replace("uses", rng.choice(["use", "Uses", "run"]))
+            elif op < 0.85:
+                lines[i] = "  " + lines[i]
+            else:
+                lines[i] += rng.choice([" ${{ matrix.x }}", " &a", " *a", ": x", " ''", "'"])
+        kind = "action" if path.name.startswith("action.") else "workflow"
+        result = check_text(str(path), kind, "\n".join(lines))
+        verdicts[result.verdict] = verdicts.get(result.verdict, 0) + 1
+    assert set(verdicts) == {"pass", "fail", "error"}

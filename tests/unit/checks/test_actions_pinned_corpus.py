@@ -32,7 +32,7 @@ def expected() -> dict[str, Any]:
 def results() -> dict[str, CheckResult]:
     files, found = read_all([str(CORPUS)])
     assert found.skipped == []
-    out = check_files([(f.path, f.kind, f.text, f.problem) for f in files])
+    out = check_files(files.rows())
     prefix = str(CORPUS) + "/"
     assert all(r.subject.startswith(prefix) for r in out)
     return {r.subject[len(prefix) :]: r for r in out}
@@ -132,3 +132,22 @@ def test_no_errors_or_invalid_uses_on_real_files(results: dict[str, CheckResult]
     assert rules["invalid-uses"] == 0 and rules["noncanonical-sha"] == 0
     # tj-actions/changed-files runs `./` after checking out the PR head repository (51 times).
     assert rules["local-action-checkout"] == 51
+
+
+def test_every_file_keeps_its_expected_verdict(
+    results: dict[str, CheckResult], expected: dict[str, Any]
+) -> None:
+    # expected.json's verdict per file: fail when a remote ref is not a full SHA or an image is not
+    # pinned by digest, else pass. None of the 506 real files is refused as "not a workflow".
+    verdicts: Counter[str] = Counter()
+    for name, entry in expected["files"].items():
+        unpinned = any(
+            u["kind"] in REMOTE and u["pinned_full_sha"] is False for u in entry["uses"]
+        ) or any(u["kind"] == "docker" and not u["docker_digest_pinned"] for u in entry["uses"])
+        unpinned = unpinned or any(
+            i["image_kind"] not in ("digest", "local-dockerfile") for i in entry["images"]
+        )
+        want = "fail" if unpinned else "pass"
+        assert results[name].verdict == want, (name, results[name].facts)
+        verdicts[want] += 1
+    assert sum(verdicts.values()) == 506

@@ -17,20 +17,22 @@ def test_cel_parses_the_subset() -> None:
     assert isinstance(tree, cel.And)
     left, right = tree.items
     assert left == cel.Compare(
-        "==", cel.Path(("assertion", "repository_owner_id")), cel.Literal("42")
+        "==", cel.Path(("assertion", "repository_owner_id")), cel.Literal("42", "string")
     )
     assert isinstance(right, cel.Or)
     assert right.items[0] == cel.Compare(
-        "in", cel.Path(("assertion", "ref")), cel.ListLit((cel.Literal("a"), cel.Literal("b")))
+        "in",
+        cel.Path(("assertion", "ref")),
+        cel.ListLit((cel.Literal("a", "string"), cel.Literal("b", "string"))),
     )
     assert right.items[1] == cel.Not(
-        cel.Call(cel.Path(("assertion", "sub")), "startsWith", (cel.Literal("repo:x/"),))
+        cel.Call(cel.Path(("assertion", "sub")), "startsWith", (cel.Literal("repo:x/", "string"),))
     )
 
 
 def test_cel_string_escapes() -> None:
     assert cel.parse(r"assertion.sub == 'it\'s'") == cel.Compare(
-        "==", cel.Path(("assertion", "sub")), cel.Literal("it's")
+        "==", cel.Path(("assertion", "sub")), cel.Literal("it's", "string")
     )
 
 

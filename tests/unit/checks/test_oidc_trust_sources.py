@@ -45,18 +45,16 @@ def test_cloudformation_yaml_short_tags_parameter_defaults_and_admin() -> None:
 def test_terraform_hcl_every_shape() -> None:
     found = verdicts(ASSETS / "terraform")
     base = str(ASSETS / "terraform" / "main.tf")
-    assert (
-        found
-        == {
-            f"{base}#aws_iam_role.deploy": "pass",  # data.aws_iam_policy_document.deploy.json
-            f"{base}#aws_iam_role.inline": "warn-org",  # jsonencode({...}) with repo:acme/*
-            f"{base}#aws_iam_role.heredoc": "warn-ref",  # <<EOF ... EOF with :pull_request
-            f"{base}#google_iam_workload_identity_pool_provider.github": "pass",
-            f"{base}#azuread_application_federated_identity_credential.fic": "pass",
-            f"{base}#azuread_application_flexible_federated_identity_credential.flex": "warn-org",
-            f"{base}#data.aws_iam_policy_document.dynamic_subjects": "indeterminate",  # dynamic "condition"
-        }
-    )
+    assert found == {
+        f"{base}#aws_iam_role.deploy": "pass",  # data.aws_iam_policy_document.deploy.json
+        f"{base}#aws_iam_role.inline": "warn-org",  # jsonencode({...}) with repo:acme/*
+        f"{base}#aws_iam_role.heredoc": "warn-ref",  # <<EOF ... EOF with :pull_request
+        f"{base}#google_iam_workload_identity_pool_provider.github": "pass",
+        f"{base}#azuread_application_federated_identity_credential.fic": "pass",
+        f"{base}#azuread_application_flexible_federated_identity_credential.flex": "warn-org",
+        # dynamic "condition" with for_each over var.subjects, whose default is []: no condition at all
+        f"{base}#data.aws_iam_policy_document.dynamic_subjects": "fail",
+    }
 
 
 def test_terraform_principal_resolves_to_the_oidc_provider_url() -> None:

@@ -9,6 +9,7 @@ produced here; those paths are 5A's ``verify_attestation_layer`` / ``verify_bund
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -22,11 +23,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.conftest import UPSTREAM
 from verifier.checks.sbom_attestation import CHECK_ID, evaluate, make_verifier
 from verifier.checks.signature import SignaturePolicy
+from verifier.errors import ConfigError, InputError
 from verifier.models import CheckResult
 from verifier.models.evidence import AttestationLayer, ImageEvidence, ReferrerBundle
 from verifier.pipeline import decide
 from verifier.sigstore.dsse import pae
-from verifier.sigstore.trust import load_trust_root
+from verifier.sources.trust_roots import load_trust_root
 
 CORPUS = UPSTREAM / "sbom"
 IMAGE = "sha256:" + "1" * 64
@@ -102,12 +104,13 @@ def run(
     referrers: tuple[ReferrerBundle, ...] = (),
     sbom_type: str | None = None,
     max_bytes: int | None = None,
+    package_rules: tuple[str, ...] = (),
 ) -> CheckResult:
     evidence = ImageEvidence(
         ref=f"reg.example/app@{IMAGE}", digest=IMAGE, attestations=attestations, referrers=referrers
     )
     policy = SignaturePolicy(trust=load_trust_root(None), key=KEY.public_key())
-    kwargs: dict[str, Any] = {"sbom_type": sbom_type}
+    kwargs: dict[str, Any] = {"sbom_type": sbom_type, "package_rules": package_rules}
     if max_bytes is not None:
         kwargs["max_sbom_bytes"] = max_bytes
     return evaluate(evidence, make_verifier(policy, IMAGE), **kwargs)
@@ -329,7 +332,10 @@ def test_one_bad_next_to_one_good_passes_with_a_warning() -> None:
 
 
 def test_denied_package_and_licence_from_a_verified_sbom() -> None:
-    result = run(attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT))),))
+    rules = ("pkg:conda/openssl@<1.1.1r", "pkg:conda/openssl@>=1.1.1r")
+    result = run(
+        attestations=(att_layer(envelope(statement(SPDX_DOC, SPDX_PT))),), package_rules=rules
+    )
     allowed, deny, _ = decision(result, {"denied_packages": ["pkg:conda/openssl@<1.1.1r"]})
     assert not allowed
     assert deny == {
@@ -439,4 +445,122 @@ def test_real_keyless_attestation_wrong_identity_is_rejected() -> None:
     assert (finding.rule, finding.properties["reason"]) == (
         "attestation-unverified",
         "identity-mismatch",
+    )
+
+
+# --------------------------------------------------------------------- package rules on real SBOMs (issue 17)
+
+
+def _deny_with(doc: Any, rule: str, predicate_type: str = SPDX_PT) -> set[str]:
+    """The policy's denials for ``doc`` attested and signed, with ``rule`` in the check and the config
+    (these real SBOMs name the digests of their own images: ``digest_must_match`` is off)."""
+    layer = att_layer(envelope(statement(doc, predicate_type)), predicate_type)
+    result = run(attestations=(layer,), package_rules=(rule,))
+    assert result.verdict == "pass"
+    return decision(result, {"denied_packages": [rule], "digest_must_match": False})[1]
+
+
+KUBECTL = _sbom("spdx2/guac-k8s-kubectl-amd64.spdx.json")  # lists golang.org/x/net v0.13.0
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "pkg:golang/golang.org/x/net@<0.17.0",
+        "pkg:golang/golang.org/x/net@v0.13.0",
+        "pkg:golang/golang.org/x/net@vers:golang/<0.17.0",
+    ],
+)
+def test_go_module_rules_deny(rule: str) -> None:
+    """Before: "v0.13.0" sorted after 0.17.0 and "@v0.13.0" was read as a name: both were allowed."""
+    assert _deny_with(KUBECTL, rule) == {
+        f"reg.example/app@{IMAGE}: SBOM lists denied package pkg:golang/golang.org/x/net@v0.13.0 "
+        f"(pattern {rule})"
+    }
+
+
+@pytest.mark.parametrize(
+    "rule",
+    ["pkg:golang/golang.org/x/net@<0.13.0", "pkg:golang/golang.org/x/net@vers:golang/>=0.17.0"],
+)
+def test_go_module_rules_outside_allow(rule: str) -> None:
+    assert _deny_with(KUBECTL, rule) == set()
+
+
+def test_pypi_name_spelled_with_underscore_is_denied() -> None:
+    """The real syft SBOM of a Python image with its "wheel" component renamed to python_jose, as pip and
+    syft spell it when the dist-info says so. Before: pkg:pypi/python-jose did not match it."""
+    doc = copy.deepcopy(_sbom("cyclonedx/large/guac-data-syft-python-image-1.4.cdx.json"))
+    renamed = 0
+    for comp in doc["components"]:
+        if comp.get("name") == "wheel":
+            comp["name"], comp["purl"] = "python_jose", "pkg:pypi/python_jose@3.3.0"
+            renamed += 1
+    assert renamed == 1
+    deny = _deny_with(doc, "pkg:pypi/python-jose@<3.4.0", CDX_PT)
+    assert deny == {
+        f"reg.example/app@{IMAGE}: SBOM lists denied package pkg:pypi/python-jose@3.3.0 "
+        "(pattern pkg:pypi/python-jose@<3.4.0)"
+    }
+
+
+def test_component_without_purl_is_denied_by_name() -> None:
+    """Trivy's minikube KBOM lists etcd with no purl. Before: no rule could deny it."""
+    doc = _sbom("cyclonedx/trivy-minikube-kbom.cdx.json")
+    deny = _deny_with(doc, "pkg:golang/go.etcd.io/etcd/v3@<3.5.9", CDX_PT)
+    assert deny == {
+        f"reg.example/app@{IMAGE}: SBOM lists denied package go.etcd.io/etcd/v3@3.5.7-0 "
+        "(pattern pkg:golang/go.etcd.io/etcd/v3@<3.5.9)"
+    }
+    assert _deny_with(doc, "pkg:golang/go.etcd.io/etcd/v3@>=3.5.9", CDX_PT) == set()
+
+
+def test_debian_epoch_is_not_a_major_version() -> None:
+    """guac's mongo image SBOM lists libgmp10 2:6.2.0+dfsg-4: epoch 2 outranks any upstream version.
+    Before: "2" was compared as the major version, so >=6.2.0 was allowed (and <6.3 denied)."""
+    doc = _sbom("cyclonedx/guac-big-mongo-1.4.cdx.json")
+    assert _deny_with(doc, "pkg:deb/ubuntu/libgmp10@>=6.2.0", CDX_PT) == {
+        f"reg.example/app@{IMAGE}: SBOM lists denied package pkg:deb/ubuntu/libgmp10@2:6.2.0+dfsg-4 "
+        "(pattern pkg:deb/ubuntu/libgmp10@>=6.2.0)"
+    }
+    assert _deny_with(doc, "pkg:deb/ubuntu/libgmp10@<6.3", CDX_PT) == set()
+    assert _deny_with(doc, "pkg:deb/ubuntu/libgmp10@<2:6.2.0+dfsg-5", CDX_PT) != set()
+
+
+def test_a_rule_the_check_did_not_evaluate_denies() -> None:
+    result = run(attestations=(att_layer(envelope(statement(KUBECTL, SPDX_PT))),))
+    config = {
+        "denied_packages": ["pkg:golang/golang.org/x/net@<0.17.0"],
+        "digest_must_match": False,
+    }
+    allowed, deny, _ = decision(result, config)
+    assert not allowed
+    assert deny == {
+        f"reg.example/app@{IMAGE}: package rule pkg:golang/golang.org/x/net@<0.17.0 was not evaluated "
+        "by the sbom-attestation check, so the SBOM cannot be shown free of it"
+    }
+
+
+def test_an_unreadable_rule_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="sbom.denied_packages: pkg:npm/lodash@<: "):
+        run(package_rules=("pkg:npm/lodash@<",))
+
+
+def test_an_unreadable_rule_in_verifier_yaml_is_refused_when_the_file_is_read(
+    tmp_path: Path,
+) -> None:
+    """Exit 2 naming the file before anything runs (the webhook would otherwise deny every image)."""
+    from verifier.config import load_config
+
+    path = tmp_path / "verifier.yaml"
+    path.write_text(
+        "signers:\n  key: k.pub\nsbom:\n  denied_packages: ['pkg:golang/golang.org/x/net@<v0.17.0',"
+        " 'pkg:pypi/jose@<not a version']\n"
+    )
+    with pytest.raises(InputError) as info:
+        load_config(path)
+    assert info.value.exit_code == 2
+    assert str(info.value) == (
+        f"{path}: sbom: denied_packages: pkg:pypi/jose@<not a version: 'not a version' is not a pypi "
+        "version"
     )

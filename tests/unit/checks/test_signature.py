@@ -19,8 +19,8 @@ from verifier.checks.signature import SignaturePolicy, evaluate
 from verifier.models.evidence import ImageEvidence, ReferrerBundle
 from verifier.sigstore.identity import IdentityPolicy
 from verifier.sigstore.keys import load_pem_public_key
-from verifier.sigstore.trust import load_trust_root
 from verifier.sources.image import collect_image_evidence
+from verifier.sources.trust_roots import load_trust_root
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "sigstore"))
 from sigstore_helpers import CIMG, SIGNATURE_ASSETS, fixture_signatures, manifest_digest  # noqa: E402

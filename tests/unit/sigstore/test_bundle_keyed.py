@@ -15,8 +15,8 @@ from verifier.sigstore.bundle import verify_bundle
 from verifier.sigstore.errors import Reason, VerificationFailure
 from verifier.sigstore.keys import load_pem_public_key
 from verifier.sigstore.legacy import verify_attestation_layer
-from verifier.sigstore.trust import load_trust_root
 from verifier.sources.image import collect_image_evidence
+from verifier.sources.trust_roots import load_trust_root
 
 TRUST = load_trust_root(None)
 GOOD = load_pem_public_key((SIGNATURE_ASSETS / "k-sigstore.pub").read_bytes())

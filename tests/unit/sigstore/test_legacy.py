@@ -28,9 +28,9 @@ from verifier.sigstore.trust import (
     LogKey,
     TimeRange,
     TrustRoot,
-    load_trust_root,
     trust_root_from_pems,
 )
+from verifier.sources.trust_roots import load_trust_root
 
 TRUST = load_trust_root(None)
 COSIGN = load_pem_public_key((CIMG / "cosign.pub").read_bytes())

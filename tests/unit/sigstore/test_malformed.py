@@ -25,7 +25,8 @@ from verifier.sigstore.errors import VerificationFailure
 from verifier.sigstore.identity import IdentityPolicy
 from verifier.sigstore.keys import load_pem_public_key
 from verifier.sigstore.legacy import verify_signature_layer
-from verifier.sigstore.trust import PINNED_TRUSTED_ROOT, load_trust_root, parse_trust_root
+from verifier.sigstore.trust import PINNED_TRUSTED_ROOT, parse_trust_root
+from verifier.sources.trust_roots import load_trust_root
 
 ANY = IdentityPolicy(identity_regexp=".*")
 WRONG_VALUES: tuple[Any, ...] = (7, [1], "x", None, {})

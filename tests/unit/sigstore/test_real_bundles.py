@@ -18,7 +18,8 @@ from verifier.sigstore.bundle import verify_bundle
 from verifier.sigstore.errors import VerificationFailure
 from verifier.sigstore.identity import IdentityPolicy
 from verifier.sigstore.keys import load_pem_public_key
-from verifier.sigstore.trust import PINNED_STAGING_ROOT, load_trust_root
+from verifier.sigstore.trust import PINNED_STAGING_ROOT
+from verifier.sources.trust_roots import load_trust_root
 
 REAL = SIGNATURE_ASSETS / "real-bundles"
 PROD = load_trust_root(None)

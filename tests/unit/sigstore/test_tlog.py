@@ -14,7 +14,8 @@ from verifier.sigstore import tlog
 from verifier.sigstore.bundle import parse_bundle
 from verifier.sigstore.errors import Reason, VerificationFailure
 from verifier.sigstore.keys import key_id
-from verifier.sigstore.trust import LogKey, TimeRange, load_trust_root, parse_time
+from verifier.sigstore.trust import LogKey, TimeRange, parse_time
+from verifier.sources.trust_roots import load_trust_root
 
 
 def _leaf(data: bytes) -> bytes:
@@ -122,7 +123,14 @@ def test_set_over_rfc8785_json_with_a_test_log() -> None:
         + b'","logIndex":7}'
     )
     entry = tlog.LogEntry(
-        7, log_id, "hashedrekord", "0.0.1", body, 1700000000, sign(key, canonical), None
+        7,
+        log_id,
+        "hashedrekord",
+        "0.0.1",
+        base64.b64encode(body).decode(),
+        1700000000,
+        sign(key, canonical),
+        None,
     )
     trust = dataclasses.replace(
         load_trust_root(None),

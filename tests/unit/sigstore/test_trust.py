@@ -9,12 +9,8 @@ import pytest
 from sigstore_helpers import CONFORMANCE
 
 from verifier.errors import InputError
-from verifier.sigstore.trust import (
-    PINNED_STAGING_ROOT,
-    PINNED_TRUSTED_ROOT,
-    load_trust_root,
-    parse_trust_root,
-)
+from verifier.sigstore.trust import PINNED_STAGING_ROOT, PINNED_TRUSTED_ROOT, parse_trust_root
+from verifier.sources.trust_roots import load_trust_root
 
 
 def _norm(x: object) -> object:

@@ -139,3 +139,51 @@ def test_credential_helpers_are_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         load_credentials("b.io", cfg)
     with pytest.raises(CredentialHelperError, match="not on PATH"):
         load_credentials("c.io", cfg)
+
+
+@pytest.mark.parametrize("key", ["credsStore", "credHelpers"])
+@pytest.mark.parametrize("helper", ["x/evil", "x\\evil", "../x", "/abs", ".hidden", "", "a b"])
+def test_helper_names_with_a_path_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, helper: str
+) -> None:
+    """A helper name is a program on PATH, never a path: ``credsStore: x/evil`` would otherwise run
+    ./docker-credential-x/evil from the working directory (a real script here, which must not run)."""
+    planted = tmp_path / "docker-credential-x" / "evil"
+    planted.parent.mkdir()
+    marker = tmp_path / "ran"
+    planted.write_text(f'#!/bin/sh\ntouch {marker}\necho \'{{"Username":"u","Secret":"s"}}\'\n')
+    planted.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    doc = {"credsStore": helper} if key == "credsStore" else {"credHelpers": {"ghcr.io": helper}}
+    cfg = _cfg(tmp_path, doc)
+    if helper == "" and key == "credsStore":
+        assert (
+            load_credentials("ghcr.io", cfg) is None
+        )  # an empty credsStore means none (docker too)
+        return
+    with pytest.raises(InputError, match="is not a program name") as info:
+        load_credentials("ghcr.io", cfg)
+    assert info.value.path == str(cfg)
+    assert key in info.value.problem
+    assert not marker.exists()
+
+
+def test_helper_names_docker_uses_are_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The names of the real helpers pass the check and are looked up on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("ecr-login", "desktop.exe", "osxkeychain", "gcloud", "acr_env"):
+        _helper(bin_dir, name, f'printf \'{{"Username":"{name}","Secret":"s"}}\'\n')
+        cfg = _cfg(tmp_path, {"credsStore": name})
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        assert load_credentials("ghcr.io", cfg) == Credentials(name, "s")
+
+
+def test_run_credential_helper_refuses_a_path_itself() -> None:
+    """The check also guards callers that reach the helper runner directly."""
+    from verifier.sources.docker_config import run_credential_helper
+
+    with pytest.raises(CredentialHelperError, match="not a program name"):
+        run_credential_helper("../../bin/sh", "ghcr.io")

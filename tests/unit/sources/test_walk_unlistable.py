@@ -68,7 +68,7 @@ def test_workflow_directory_that_cannot_be_listed_is_an_error_verdict(
     (blocked / "release.yml").write_text(WORKFLOW)
     _unlistable(monkeypatch, blocked)
     files, found = read_all([str(tmp_path)])
-    assert [(f.path, f.text is None, f.problem) for f in files] == [
+    assert [(path, text is None, problem) for path, _kind, text, problem in files.rows()] == [
         (str(readable / "ci.yml"), False, None),
         (str(blocked), True, "cannot list directory: Permission denied"),
     ]

@@ -96,14 +96,16 @@ def test_bad_files_come_back_as_problems_and_the_rest_is_read(tmp_path: Path) ->
     (wf / "c-bom.yml").write_bytes(b"\xef\xbb\xbfjobs: {}\n")
     (wf / "d-good.yml").write_text("jobs: {}\n")
     files, _found = read_all([str(tmp_path)])
-    got = [(os.path.basename(f.path), f.text is not None, f.problem) for f in files]
+    assert [f.text for f in files] == [None] * 4  # listed, not read
+    rows = list(files.rows())
+    got = [(os.path.basename(path), text is not None, problem) for path, _k, text, problem in rows]
     assert got == [
         ("a-junk.yml", False, "binary file (contains NUL bytes), not YAML text"),
         ("b-latin1.yml", False, "not UTF-8 text (byte 9)"),
         ("c-bom.yml", True, None),
         ("d-good.yml", True, None),
     ]
-    assert files[2].text == "jobs: {}\n"  # BOM removed
+    assert rows[2][2] == "jobs: {}\n"  # BOM removed
 
 
 def test_fifty_megabyte_file_is_refused_before_reading(tmp_path: Path) -> None:

@@ -184,6 +184,14 @@ def group() -> None:
     "--docker-config", type=click.Path(dir_okay=False, path_type=Path), help="Registry credentials."
 )
 @click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 300),
+    help="Deadline in seconds for the registry work of each image input; an image that runs out is "
+    "listed as not audited.",
+)
+@click.option(
     "--exit-zero", is_flag=True, help="Exit 0 when the policy denies (3 still means incomplete)."
 )
 def run_command(
@@ -199,6 +207,7 @@ def run_command(
     certificate_oidc_issuer: str | None,
     key: Path | None,
     docker_config: Path | None,
+    timeout: float,
     exit_zero: bool,
 ) -> None:
     """Audit PATH|IMAGE... (repositories, folders of repositories, trust policies, image lists *.txt,
@@ -223,7 +232,7 @@ def run_command(
     opa_url = config.policy.opa_url if config.policy.engine == "opa" else None
     now = datetime.now(UTC).replace(microsecond=0)
     options = audit.AuditOptions(
-        config=config, sources=SourceOptions(docker_config=docker_config), now=now
+        config=config, sources=SourceOptions(docker_config=docker_config, timeout=timeout), now=now
     )
     units, bad = audit.plan(inputs)
     if shard:

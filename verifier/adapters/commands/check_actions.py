@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import Any
 
@@ -93,18 +92,9 @@ def command(
         changes["policy"] = {**policy, **pins}
     if max_size is not None:
         changes["max_size"] = max_size
-    # A run allocates a node graph per file and drops it file by file; the graphs hold no cycles, so
-    # reference counting frees them and the cyclic collector would only rescan live objects. It is off for
-    # this run only: in-process callers (tests, fuzzers) get it back.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        run_check(
-            with_section(config, "workflows", WorkflowsSection, changes),
-            CHECK_ID,
-            report,
-            keep_notice=(lambda _notice: False) if quiet_skips else None,
-        )
-    finally:
-        if collecting:
-            gc.enable()
+    run_check(
+        with_section(config, "workflows", WorkflowsSection, changes),
+        CHECK_ID,
+        report,
+        keep_notice=(lambda _notice: False) if quiet_skips else None,
+    )

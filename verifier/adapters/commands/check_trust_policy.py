@@ -16,7 +16,7 @@ from verifier.adapters.common import (
 )
 
 CHECK_ID = "oidc-trust"
-VERDICTS = ("fail", "warn-org", "warn-ref", "broken", "indeterminate", "pass")
+VERDICTS = ("fail", "warn-org", "unsupported", "warn-ref", "broken", "indeterminate", "pass")
 
 
 def _verdicts(
@@ -47,7 +47,7 @@ def _verdicts(
     "deny",
     callback=_verdicts,
     metavar="VERDICTS",
-    help="Comma-separated verdicts that deny (default: fail,warn-org).",
+    help="Comma-separated verdicts that deny (default: fail,warn-org,unsupported).",
 )
 @click.option(
     "--warn",
@@ -80,7 +80,8 @@ def command(
     \b
     Verdicts: fail (outside the intended owner) · warn-org (any repository of one owner) ·
     warn-ref (one repository, any ref or event) · pass · broken (can never match) ·
-    indeterminate (an unresolved template decides).
+    indeterminate (an unresolved template decides) · unsupported (a construct the evaluator does
+    not understand decides: denied unless left out of --deny and named under --warn).
     """
     from verifier.checks.oidc_trust import TrustPoliciesSection, TrustVerdict
 

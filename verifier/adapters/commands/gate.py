@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from verifier.pipeline import Evaluation
+    from verifier.records.gitops_update import Update
     from verifier.sources.release_images import FoundImage
 
 
@@ -94,6 +95,19 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Append allowed=…, digest=… and report=… lines here ($GITHUB_OUTPUT), on allow and deny.",
 )
+@click.option(
+    "--docker-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Docker config.json with registry credentials (default: $DOCKER_CONFIG or ~/.docker).",
+)
+@click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 300),
+    help="Deadline in seconds for all of the gate's registry work, every image included; exit 3 when "
+    "it runs out.",
+)
 @click.option("--timings", is_flag=True, help="Print the wall time of each check to stderr.")
 @click.option(
     "--decision-log",
@@ -112,6 +126,8 @@ def command(
     updates: tuple[str, ...],
     vsa_path: Path | None,
     outputs_path: Path | None,
+    docker_config: Path | None,
+    timeout: float,
     timings: bool,
     decision_log: Path | None,
     report: ReportOptions,
@@ -126,8 +142,8 @@ def command(
     from verifier.checks.oidc_trust import TrustPoliciesSection
     from verifier.checks.sarif_severity import SarifSection
     from verifier.config import load_config
-    from verifier.pipeline import evaluate
-    from verifier.records.gitops_update import apply_update, parse_update
+    from verifier.pipeline import SourceOptions, evaluate
+    from verifier.records.gitops_update import apply_updates, parse_update
     from verifier.sources.release_images import read_images
 
     config = load_config(config_path)
@@ -159,7 +175,10 @@ def command(
         )
 
     now = now_utc(report)
-    evaluation = evaluate(config, now=now, policy_dir=report.policy_dir, opa_url=report.opa_url)
+    sources = SourceOptions(docker_config=docker_config, timeout=timeout)
+    evaluation = evaluate(
+        config, now=now, sources=sources, policy_dir=report.policy_dir, opa_url=report.opa_url
+    )
     decision = evaluation.decision
     policy_dir = report.policy_dir or (Path(config.policy.bundle) if config.policy.bundle else None)
 
@@ -186,10 +205,16 @@ def command(
 
     allowed = is_allowed(decision, report)
     if allowed:
-        for spec in specs:
-            apply_update(parse_update(spec.replace("{digest}", evaluation.digest or "")))
+        planned = [
+            parse_update(spec.replace("{digest}", evaluation.digest or "")) for spec in specs
+        ]
         for name in pins:
-            _pin(found[name], evaluation.digests)
+            planned += _pins(found[name], evaluation.digests)
+        # All files or none (InputError says none was changed).
+        for change in apply_updates(planned):
+            click.echo(
+                f"verifier: updated {change.file}: {change.path_text} = {change.value}", err=True
+            )
         if vsa_path:
             _write_vsa(vsa_path, evaluation, policy_dir, now)
 
@@ -205,10 +230,11 @@ def command(
     raise SystemExit(exit_code(decision, report))
 
 
-def _pin(images: list[FoundImage], digests: dict[str, str]) -> None:
-    """Write each image's verified digest where its file names it."""
-    from verifier.records.gitops_update import Update, apply_update
+def _pins(images: list[FoundImage], digests: dict[str, str]) -> list[Update]:
+    """The updates that write each image's verified digest where its file names it."""
+    from verifier.records.gitops_update import Update
 
+    pins = []
     for image in images:
         digest = digests.get(image.ref)
         if digest is None:
@@ -218,7 +244,8 @@ def _pin(images: list[FoundImage], digests: dict[str, str]) -> None:
                 f"{image.file}: only the first YAML document of a file can be pinned; pin "
                 "{image.ref} in the kustomization or values it was rendered from"
             )
-        apply_update(Update(Path(image.file), image.pin_path, image.pin_value(digest)))
+        pins.append(Update(Path(image.file), image.pin_path, image.pin_value(digest)))
+    return pins
 
 
 def _write_vsa(path: Path, evaluation: Evaluation, policy_dir: Path | None, now: datetime) -> None:

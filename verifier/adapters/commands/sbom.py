@@ -87,6 +87,14 @@ def inspect(
 
 
 def _table(result: dict[str, Any], all_purls: bool) -> str:
+    """The summary for a terminal: values from the SBOM are escaped (no control characters, no lone
+    surrogates, which a terminal would obey or stdout could not encode)."""
+    from verifier._internal.logsafe import escape
+
+    return "\n".join(escape(line) for line in _table_lines(result, all_purls))
+
+
+def _table_lines(result: dict[str, Any], all_purls: bool) -> list[str]:
     valid = {True: "valid", False: "INVALID", None: "not validated"}[result["valid"]]
     lines = [
         f"file:          {result['file']}",
@@ -106,4 +114,4 @@ def _table(result: dict[str, Any], all_purls: bool) -> str:
     if result["problems"]:
         lines.append(f"problems ({len(result['problems'])}):")
         lines += [f"  - {p}" for p in result["problems"]]
-    return "\n".join(lines)
+    return lines

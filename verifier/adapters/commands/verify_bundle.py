@@ -70,7 +70,8 @@ def command(
     from verifier.sigstore.errors import VerificationFailure
     from verifier.sigstore.identity import IdentityPolicy
     from verifier.sigstore.keys import load_pem_public_key
-    from verifier.sigstore.trust import PINNED_STAGING_ROOT, load_trust_root
+    from verifier.sigstore.trust import PINNED_STAGING_ROOT
+    from verifier.sources.trust_roots import load_trust_root
 
     if certificate_identity and certificate_identity_regexp:
         raise click.UsageError(

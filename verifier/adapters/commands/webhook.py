@@ -54,6 +54,20 @@ def image_config(config: VerifierConfig) -> VerifierConfig:
     return config.only(*keys)
 
 
+def _load_signers(config: VerifierConfig) -> None:
+    """Read every signer set's trust root and keys once now: a missing or bad file stops the webhook at
+    start-up (exit 2, the file named) instead of denying every image later."""
+    from verifier.checks.signature import signature_policies
+    from verifier.models.config import Signers
+
+    section = config.sections.get("signers")
+    sets = section.values() if isinstance(section, dict) else [section]
+    now = datetime.now(UTC)
+    for signers in sets:
+        if isinstance(signers, Signers):
+            signature_policies(signers, now)
+
+
 def image_evaluator(
     config: VerifierConfig, *, docker_config: Path | None, timeout: float, pool: Any = None
 ) -> EvaluateImage:
@@ -64,13 +78,14 @@ def image_evaluator(
     from verifier.pipeline import SourceOptions, evaluate
 
     checks = image_config(config)
+    _load_signers(checks)
     sources = SourceOptions(docker_config=docker_config, timeout=timeout, pool=pool, lean=True)
 
     def evaluate_image(
         pinned: str, policy_config: Mapping[str, Any], signer_set: str | None
     ) -> tuple[Any, Decision]:
         evaluation = evaluate(
-            dataclasses.replace(checks, image=pinned),
+            dataclasses.replace(with_rule_package_rules(checks, policy_config), image=pinned),
             now=datetime.now(UTC).replace(microsecond=0),
             sources=sources,
             policy_overrides=[policy_config],
@@ -79,6 +94,21 @@ def image_evaluator(
         return evaluation.results, evaluation.decision
 
     return evaluate_image
+
+
+def with_rule_package_rules(
+    config: VerifierConfig, policy_config: Mapping[str, Any]
+) -> VerifierConfig:
+    """``config`` whose ``sbom`` section also holds the ``denied_packages`` a webhook rule names in its
+    policy settings: the check matches package rules (ecosystem version order), the policy denies on the
+    matches of the rules its own settings name."""
+    sbom = config.sections.get("sbom")
+    override = policy_config.get("sbom-attestation")
+    extra = override.get("denied_packages") if isinstance(override, Mapping) else None
+    if sbom is None or not isinstance(extra, list | tuple) or not extra:
+        return config
+    rules = tuple(dict.fromkeys((*sbom.denied_packages, *(str(r) for r in extra))))
+    return config.with_sections(sbom=dataclasses.replace(sbom, denied_packages=rules))
 
 
 def tag_resolver(

@@ -5,14 +5,19 @@ Pure: a :class:`TrustConfig` (collected by ``verifier.sources.trust_policy_files
 Identity Federation providers and their IAM bindings (``gcp``), Azure federated identity credentials,
 standard and flexible (``azure``).
 
-Each configuration is evaluated twice: once assuming every unresolved template that shapes a condition
-admits everything, once assuming it pins everything. Equal verdicts mean the templates do not decide;
-different ones give ``indeterminate`` (facts ``verdict_if_narrow`` / ``verdict_if_broad``).
+Each configuration is evaluated assuming every unknown admits everything, then, when there were
+unknowns, assuming they pin everything. Two kinds are kept apart: a construct the evaluator does not
+understand (an unknown CEL function, a parse failure, a comparison it does not model) gives
+``unsupported`` when it changes the verdict, and the default policy denies it; a value only known at
+deploy time (an open template) gives ``indeterminate`` (facts ``verdict_if_narrow`` /
+``verdict_if_broad``). When the file allows several renderings (CloudFormation ``AllowedValues``, a
+condition on a parameter), each is evaluated and the worst decides.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,9 +30,10 @@ from verifier.checks.oidc_trust.model import (
     Collector,
     TrustVerdict,
 )
+from verifier.errors import InputError
 from verifier.models import CheckResult, Finding, Location, Severity
 from verifier.models.config import STRICT
-from verifier.models.trust import TrustConfig
+from verifier.models.trust import Scenario, TrustConfig
 
 META = registry.get("oidc-trust")
 CHECK_ID = META.id
@@ -51,6 +57,7 @@ _SUMMARY = {
     TrustVerdict.PASS: "pinned to the repository and a ref or environment",
     TrustVerdict.BROKEN: "can never match a GitHub token, or is invalid",
     TrustVerdict.INDETERMINATE: "an unresolved template decides who can assume",
+    TrustVerdict.UNSUPPORTED: "a construct the evaluator does not understand decides who can assume",
 }
 
 # When no finding explains a verdict on its own (e.g. several keys that each pin a little), say it.
@@ -71,8 +78,13 @@ _FALLBACK = {
 }
 
 
-def _run(config: TrustConfig, scenario: Any) -> tuple[TrustVerdict, Collector, dict[str, Any]]:
-    col = Collector(config, scenario)
+def _run(
+    config: TrustConfig, scenario: Scenario, unsupported: Scenario = "worst"
+) -> tuple[TrustVerdict, Collector, dict[str, Any]]:
+    col = Collector(config, scenario, unsupported)
+    for note in config.notes:
+        # How the reader rendered the file (a parameter default taken, a value known after apply).
+        col.add("unresolved-template", note, *re.findall(r"parameter (\w+)", note))
     binding: Bind | None
     if config.provider == "aws":
         from verifier.checks.oidc_trust import aws
@@ -102,14 +114,49 @@ def _run(config: TrustConfig, scenario: Any) -> tuple[TrustVerdict, Collector, d
 
 
 def check(config: TrustConfig) -> CheckResult:
-    """Evaluate one trust configuration."""
+    """Evaluate one trust configuration (every rendering of it; the worst decides)."""
+    if config.error is not None:
+        raise InputError(config.path, config.error)
+    if len(config.renderings) > 1:
+        return _check_renderings(config)
+    if config.renderings:
+        config = dataclasses.replace(config, document=config.renderings[0].document, renderings=())
     worst_verdict, worst, facts = _run(config, "worst")
     verdict = worst_verdict
     findings = list(worst.findings)
-    if worst.templates:
+    if worst.unsupported:
+        understood_verdict, understood, _ = _run(config, "worst", "best")
+        if understood_verdict != worst_verdict:
+            verdict = TrustVerdict.UNSUPPORTED
+            facts["verdict_if_understood_narrow"] = understood_verdict.value
+            facts["verdict_if_broad"] = worst_verdict.value
+            facts["unsupported"] = list(worst.unsupported)
+            # Keep what holds either way and what names the construct, not what only the broad guess
+            # implies (a "no condition pins the owner" that is true only if the construct pins nothing).
+            both = {(f.rule, f.message) for f in understood.findings}
+            findings = [
+                Finding(
+                    rule="unsupported-construct",
+                    severity=Severity.CRITICAL,
+                    message=f"the verdict depends on what the evaluator does not understand "
+                    f"({'; '.join(worst.unsupported)}): {understood_verdict.value} if it pins the "
+                    f"identity, {worst_verdict.value} if it admits everything",
+                    location=_first_location(worst.findings, config),
+                ),
+                *(
+                    f
+                    for f in findings
+                    if (f.rule, f.message) in both or f.rule in _NOT_UNDERSTOOD_RULES
+                ),
+            ]
+    if worst.templates and verdict != TrustVerdict.UNSUPPORTED:
         best_verdict, best, _ = _run(config, "best")
         if best_verdict != worst_verdict:
-            verdict = TrustVerdict.INDETERMINATE
+            # Even the narrowest reading is at least as broad as `indeterminate`: that reading is certain
+            # (a template can only make it worse), so it is the verdict; adding a templated statement
+            # never makes a verdict better.
+            lower_bound = BREADTH[best_verdict] >= BREADTH[TrustVerdict.INDETERMINATE]
+            verdict = best_verdict if lower_bound else TrustVerdict.INDETERMINATE
             # Keep what holds either way (and the template notes), not what only the broad guess implies.
             both = {(f.rule, f.message) for f in best.findings}
             findings = [
@@ -125,6 +172,7 @@ def check(config: TrustConfig) -> CheckResult:
                     severity=Severity.MEDIUM,
                     message=f"the verdict depends on unresolved template values ({'; '.join(worst.templates)}): "
                     f"{best_verdict.value} if they are narrow, {worst_verdict.value} if they are broad",
+                    # at least the narrow verdict: a finding of the narrow reading explains it below
                     location=findings[0].location if findings else None,
                 )
             )
@@ -135,7 +183,7 @@ def check(config: TrustConfig) -> CheckResult:
                 rule=fallback[0],
                 severity=RULES[fallback[0]],
                 message=fallback[1],
-                location=findings[0].location if findings else None,
+                location=findings[0].location if findings else Location(path=config.path),
             )
         )
     if config.admin_permissions and verdict in (
@@ -143,6 +191,7 @@ def check(config: TrustConfig) -> CheckResult:
         TrustVerdict.WARN_ORG,
         TrustVerdict.WARN_REF,
         TrustVerdict.INDETERMINATE,
+        TrustVerdict.UNSUPPORTED,
     ):
         amplified = (
             ", which amplifies the other findings" if verdict != TrustVerdict.WARN_REF else ""
@@ -151,7 +200,7 @@ def check(config: TrustConfig) -> CheckResult:
             Finding(
                 rule="role-admin-permissions",
                 severity=Severity.CRITICAL
-                if verdict in (TrustVerdict.FAIL, TrustVerdict.WARN_ORG)
+                if verdict in (TrustVerdict.FAIL, TrustVerdict.WARN_ORG, TrustVerdict.UNSUPPORTED)
                 else Severity.HIGH,
                 message=f"the role also carries administrator-like permissions "
                 f"({', '.join(config.admin_permissions)}){amplified}",
@@ -190,6 +239,50 @@ def check(config: TrustConfig) -> CheckResult:
     )
 
 
+_NOT_UNDERSTOOD_RULES = frozenset(
+    {
+        "gcp-condition-unsupported",
+        "gcp-condition-invalid",
+        "azure-expression-invalid",
+        "unsupported-construct",
+    }
+)
+
+
+def _first_location(findings: Iterable[Finding], config: TrustConfig) -> Location:
+    for finding in findings:
+        if (
+            finding.rule in ("gcp-condition-unsupported", "unsupported-construct")
+            and finding.location
+        ):
+            return finding.location
+    return Location(path=config.path, line=config.first_line if config.first_line > 1 else None)
+
+
+def _check_renderings(config: TrustConfig) -> CheckResult:
+    """Every rendering the file allows; the worst decides and the others are listed in the facts."""
+    results = [
+        (r.label, check(dataclasses.replace(config, document=r.document, renderings=())))
+        for r in config.renderings
+    ]
+    label, worst = max(results, key=lambda lr: BREADTH[TrustVerdict(lr[1].verdict)])
+    facts = dict(worst.facts)
+    facts["renderings"] = [{"values": lbl, "verdict": r.verdict} for lbl, r in results]
+    findings = list(worst.findings)
+    if len({r.verdict for _l, r in results}) > 1:
+        findings.append(
+            Finding(
+                rule="unresolved-template",
+                severity=RULES["unresolved-template"],
+                message=f"the file allows {len(results)} renderings; the worst ({label}) decides: "
+                + ", ".join(f"{lbl} → {r.verdict}" for lbl, r in results),
+                location=worst.findings[0].location if worst.findings else None,
+            )
+        )
+        findings.sort(key=lambda f: -f.severity.rank)
+    return dataclasses.replace(worst, findings=tuple(findings), facts=facts)
+
+
 def _admin_location(config: TrustConfig) -> Location | None:
     col = Collector(config, "worst")
     names = [p.split(" ")[0] for p in config.admin_permissions]
@@ -198,8 +291,41 @@ def _admin_location(config: TrustConfig) -> Location | None:
 
 
 def check_all(configs: Iterable[TrustConfig]) -> list[CheckResult]:
-    """Evaluate several configurations, one result each."""
-    return [check(c) for c in configs]
+    """Evaluate several configurations, one result each.
+
+    A configuration that cannot be read raises :class:`InputError` (exit 2) when it is the only one of
+    its file; when its file holds others, it gets the verdict ``error`` (denied) and the others are judged.
+    """
+    items = list(configs)
+    per_file: dict[str, int] = {}
+    for c in items:
+        per_file[c.path] = per_file.get(c.path, 0) + 1
+    results = []
+    for c in items:
+        try:
+            results.append(check(c))
+        except InputError as exc:
+            if per_file[c.path] == 1:
+                raise
+            results.append(
+                CheckResult(
+                    check=CHECK_ID,
+                    subject=c.subject,
+                    verdict="error",
+                    findings=(
+                        Finding(
+                            rule="configuration-invalid",
+                            severity=RULES["configuration-invalid"],
+                            message=exc.problem,
+                            location=Location(
+                                path=c.path, line=c.first_line if c.first_line > 1 else None
+                            ),
+                        ),
+                    ),
+                    facts={"error": exc.problem, "provider": c.provider, "name": c.name},
+                )
+            )
+    return results
 
 
 def worst_verdict(verdicts: Iterable[str]) -> str:
@@ -222,9 +348,10 @@ class TrustPoliciesSection:
     """Trust policy files or directories (AWS JSON / CloudFormation / Terraform, GCP, Azure); `verifier
     check trust-policy` takes them from its arguments; an empty list in the gate gives verdict error."""
     deny: tuple[TrustVerdict, ...] | None = None
-    """Verdicts that deny (default: fail, warn-org)."""
+    """Verdicts that deny (default: fail, warn-org, unsupported)."""
     warn: tuple[TrustVerdict, ...] | None = None
-    """Verdicts that warn (default: warn-ref, broken, indeterminate)."""
+    """Verdicts that warn (default: warn-ref, broken, indeterminate). `unsupported` is denied unless it
+    is named here and left out of `deny`."""
     max_size: int = dataclasses.field(default=8, metadata={"ge": 1})
     """Refuse input files larger than this many MiB (exit 2)."""
 

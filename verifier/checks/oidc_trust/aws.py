@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from verifier.checks.oidc_trust.model import (
+    BROKEN,
+    FULL,
     NONE,
     Bind,
     Collector,
@@ -25,6 +27,7 @@ from verifier.checks.oidc_trust.sub_grammar import (
     mask,
 )
 from verifier.errors import InputError
+from verifier.models import Severity
 
 _WEB_IDENTITY = "sts:assumerolewithwebidentity"
 _SINGLE_VALUED = GITHUB_CLAIMS - {"amr"}
@@ -49,6 +52,9 @@ _POSITIVE: dict[str, Mode] = {
 }
 _NEGATIVE = frozenset({"stringnotequals", "stringnotequalsignorecase", "stringnotlike"})
 _EXPECTED_AUD = "sts.amazonaws.com"
+# Claims GitHub leaves out of some tokens (no environment on the job): an ...IfExists or ForAllValues:
+# test on them is true for every token without the claim.
+_OPTIONAL_CLAIMS = frozenset({"environment", "environment_node_id"})
 
 
 def github_host(value: str) -> str | None:
@@ -228,11 +234,19 @@ def evaluate(col: Collector) -> tuple[Bind | None, dict[str, Any]]:
     resolver = _Resolver(cfg.parameters, cfg.oidc_providers, col)
     binds: list[Bind] = []
     stmt_facts: list[dict[str, Any]] = []
+    denies: list[tuple[set[str] | None, Bind, str]] = []
     for index, stmt in enumerate(statements):
         if not isinstance(stmt, Mapping):
             raise InputError(cfg.path, f"Statement[{index}] is not an object")
         try:
-            result = _statement(index, stmt, resolver, col)
+            deny = _deny(index, stmt, resolver, col)
+        except _ShapeError as exc:
+            raise InputError(cfg.path, f"Statement[{index}]: {exc}") from None
+        if deny is not None:
+            denies.append(deny)
+    for index, stmt in enumerate(statements):
+        try:
+            result = _statement(index, stmt, resolver, col, denies)
         except _ShapeError as exc:
             raise InputError(cfg.path, f"Statement[{index}]: {exc}") from None
         if result is not None:
@@ -256,8 +270,75 @@ def evaluate(col: Collector) -> tuple[Bind | None, dict[str, Any]]:
     return overall, facts
 
 
-def _statement(
+def _deny(
     index: int, stmt: Mapping[str, Any], resolver: _Resolver, col: Collector
+) -> tuple[set[str] | None, Bind, str] | None:
+    """What a Deny statement leaves through, as a Bind every Allow statement is AND-ed with.
+
+    The Deny applies when all its conditions hold, so a token gets through when one of them does not:
+    an OR over the negated conditions. The negation of ``StringNotLike sub repo:acme/app:*`` is
+    ``StringLike sub repo:acme/app:*``, which pins; the negation of a positive test pins nothing.
+    Returns (GitHub hosts it applies to, or None for any principal; what it lets through; label).
+    """
+    if str(stmt.get("Effect", "")).lower() != "deny" or not _action_admits_web_identity(stmt):
+        return None
+    label = f"#{index}" + (f" ({stmt['Sid']})" if isinstance(stmt.get("Sid"), str) else "")
+    principal = stmt.get("Principal")
+    hosts: set[str] | None
+    if principal == "*" or (isinstance(principal, Mapping) and principal.get("AWS") == "*"):
+        hosts = None
+    elif isinstance(principal, Mapping) and "Federated" in principal:
+        hosts = {h for h in (github_host(f) for f in resolver.values(principal["Federated"])) if h}
+        if not hosts:
+            return None
+    else:
+        return None
+    conditions = stmt.get("Condition") or {}
+    if not isinstance(conditions, Mapping):
+        raise _ShapeError("Condition is not an object")
+    through: list[Bind] = []
+    for op, block in conditions.items():
+        if not isinstance(block, Mapping):
+            raise _ShapeError(f"condition operator {op!r} does not map to an object")
+        prefix, base, _if_exists = _op_parts(str(op))
+        for key, raw_values in block.items():
+            host, _, claim = str(key).lower().rpartition(":")
+            negated = _NEGATED.get(base)
+            if (
+                negated is None
+                or prefix
+                or claim not in _IDENTITY_CLAIMS
+                or (hosts is not None and host not in hosts)
+                or github_host(host) is None
+            ):
+                through.append(NONE)
+                continue
+            values = resolver.values(raw_values)
+            if claim == "sub":
+                value_binds = [eval_sub(v, negated, col) for v in values]
+            else:
+                value_binds = [_claim(claim, v, negated, col) for v in values]
+            through.append(any_of(value_binds) if value_binds else NONE)
+    # What a negated test would report is about the Deny, not about any Allow statement: drop it.
+    col.settle(FULL)
+    if not conditions:
+        return hosts, BROKEN, label
+    return hosts, any_of(through), label
+
+
+_NEGATED: dict[str, Mode] = {
+    "stringnotequals": "exact",
+    "stringnotequalsignorecase": "exact_ci",
+    "stringnotlike": "glob",
+}
+
+
+def _statement(
+    index: int,
+    stmt: Mapping[str, Any],
+    resolver: _Resolver,
+    col: Collector,
+    denies: Sequence[tuple[set[str] | None, Bind, str]] = (),
 ) -> tuple[Bind, dict[str, Any]] | None:
     label = f"#{index}" + (f" ({stmt['Sid']})" if isinstance(stmt.get("Sid"), str) else "")
     if str(stmt.get("Effect", "")).lower() != "allow" or not _action_admits_web_identity(stmt):
@@ -362,6 +443,24 @@ def _statement(
             host, _, claim = str(key).lower().rpartition(":")
             col.fallback = (str(key), f'"{key}"', f'variable = "{key}"')
             if host not in hosts:
+                if (
+                    github_host(host)
+                    and claim in _IDENTITY_CLAIMS
+                    and base in _POSITIVE
+                    and not if_exists
+                    and prefix != "forallvalues"
+                ):
+                    # Another GitHub issuer's key (an enterprise slug on the plain provider): absent
+                    # from every token this provider issues, so the positive test is never true.
+                    col.add(
+                        "condition-key-unknown",
+                        f"condition key {key!r} belongs to another GitHub issuer than the trusted "
+                        f"provider ({', '.join(sorted(hosts))}): it is absent from every token, so "
+                        f"{op} is never true and the statement can never match",
+                        str(key),
+                    )
+                    parts.append(BROKEN)
+                    continue
                 if host and (_looks_github(host) or "." in host or "/" in host):
                     how = (
                         "is vacuously true when the key is absent"
@@ -405,6 +504,19 @@ def _statement(
                     str(op),
                 )
             values = resolver.values(raw_values)
+            if (
+                claim in _OPTIONAL_CLAIMS
+                and (if_exists or prefix == "forallvalues")
+                and (base in _POSITIVE)
+            ):
+                col.add(
+                    "if-exists-operator",
+                    f"{op} on {key!r}: GitHub omits {claim} for jobs without one, and this operator "
+                    "is true when the key is absent, so it pins nothing",
+                    str(op),
+                    severity=Severity.MEDIUM,
+                )
+                continue
             if claim == "aud":
                 if base in _POSITIVE:
                     aud_values.extend(values)
@@ -447,6 +559,18 @@ def _statement(
             parts.append(any_of(value_binds))
     col.fallback = ()
     result = all_of(parts) if parts else NONE
+    for deny_hosts, through, deny_label in denies:
+        if deny_hosts is None or deny_hosts & hosts:
+            narrowed = all_of([result, through])
+            if narrowed != result:
+                col.add(
+                    "deny-statement-narrows",
+                    f"Deny statement {deny_label} narrows statement {label}: only tokens it lets "
+                    "through can assume",
+                    "Deny",
+                )
+            result = narrowed
+    col.settle(result)
     if not aud_values and not result.broken:
         col.add(
             "aud-missing",

@@ -128,11 +128,11 @@ def evaluate(col: Collector) -> tuple[TrustVerdict | None, dict[str, Any]]:
         if keys == ["job_workflow_ref"]:
             col.add(
                 "sub-job-workflow-ref-only",
-                "the repository's custom sub template is only "
-                "job_workflow_ref: every repository allowed to call that workflow matches",
+                "the repository's custom sub template is only job_workflow_ref: every repository "
+                "allowed to call that workflow (all of GitHub for a public one) matches",
                 "include_claim_keys",
             )
-            return TrustVerdict.WARN_ORG, facts
+            return TrustVerdict.FAIL, facts
         if keys[0] not in _TEMPLATE_LEADS:
             col.add(
                 "sub-custom-template-unbound",
@@ -148,7 +148,9 @@ def evaluate(col: Collector) -> tuple[TrustVerdict | None, dict[str, Any]]:
         raise InputError(
             cfg.path, "federated credential has neither subject nor claimsMatchingExpression"
         )
-    return eval_sub(subject, "exact", col, "subject").verdict(), facts
+    result = eval_sub(subject, "exact", col, "subject")
+    col.settle(result)
+    return result.verdict(), facts
 
 
 def _audiences(audiences: list[str], col: Collector) -> None:
@@ -169,17 +171,21 @@ def _audiences(audiences: list[str], col: Collector) -> None:
 
 
 def _flexible(expression: str, col: Collector) -> TrustVerdict:
+    parser = _FlexParser([], col)
     try:
-        tokens = cel.tokenize(expression)
-        parser = _FlexParser(tokens, col)
+        parser.tokens = cel.tokenize(expression)
         result = parser.parse()
+    except cel.CelDepthError as exc:
+        raise InputError(col.config.path, f"claimsMatchingExpression: {exc}") from None
     except cel.CelSyntaxError as exc:
         col.add(
             "azure-expression-invalid",
-            f"claimsMatchingExpression does not parse ({exc})",
+            f"claimsMatchingExpression does not parse ({exc}): Entra rejects it, or this evaluator "
+            "cannot read it",
             expression[:40],
         )
-        return TrustVerdict.BROKEN
+        result = col.not_understood(f"claimsMatchingExpression that does not parse ({exc})")
+    col.settle(result)
     verdict = result.verdict()
     if not parser.ids and verdict in (TrustVerdict.PASS, TrustVerdict.WARN_REF):
         col.add(
@@ -203,6 +209,7 @@ class _FlexParser:
         self.i = 0
         self.col = col
         self.ids: list[str] = []
+        self.nesting = 0
 
     def word(self, text: str) -> bool:
         if (
@@ -242,8 +249,12 @@ class _FlexParser:
     def factor(self) -> Bind:
         if self.i < len(self.tokens) and self.tokens[self.i].kind == "(":
             self.i += 1
+            self.nesting += 1
+            if self.nesting > cel.MAX_DEPTH:
+                raise cel.CelDepthError(f"the expression nests deeper than {cel.MAX_DEPTH} levels")
             inner = self.expr()
             self.take(")")
+            self.nesting -= 1
             return inner
         if not self.word("claims"):
             raise cel.CelSyntaxError("expected claims['NAME']")

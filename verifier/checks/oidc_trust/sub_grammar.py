@@ -17,6 +17,8 @@ import re
 from typing import Literal
 
 from verifier.checks.oidc_trust.model import BROKEN, NONE, Bind, Collector, bind
+from verifier.models import Severity
+from verifier.models.trust import UNSUPPORTED_MARK
 
 Mode = Literal["exact", "exact_ci", "glob"]
 
@@ -116,8 +118,20 @@ def _literal_wildcard(raw: str, masked: str, mode: Mode, what: str, col: Collect
     return False
 
 
+def _unsupported(raw: str, what: str, col: Collector) -> Bind:
+    col.add(
+        "unsupported-construct",
+        f"{what} {raw!r} holds an expression the reader could not evaluate",
+        raw,
+        severity=Severity.HIGH,
+    )
+    return col.not_understood(f"{what} {raw!r}")
+
+
 def eval_sub(raw: str, mode: Mode, col: Collector, what: str = "sub") -> Bind:
     """Evaluate one ``sub`` value (or pattern) to what it pins."""
+    if UNSUPPORTED_MARK in raw:
+        return _unsupported(raw, what, col)
     s = mask(raw)
     if is_template(raw):
         col.add(
@@ -142,6 +156,7 @@ def eval_sub(raw: str, mode: Mode, col: Collector, what: str = "sub") -> Bind:
             "sub-wildcard-owner",
             f"{what} pattern {raw!r} matches every token of every repository on GitHub",
             raw,
+            unless="owner",
         )
         return NONE
     m = re.match(r"([A-Za-z_]+):", s)
@@ -153,8 +168,9 @@ def eval_sub(raw: str, mode: Mode, col: Collector, what: str = "sub") -> Bind:
                 f"{what} pattern {raw!r} has a wildcard before the owner is "
                 "pinned: tokens of other owners can match it",
                 raw,
+                unless="owner",
             )
-            return NONE
+            return Bind(ctx=_tail_context(s))
         col.add(
             "sub-invalid",
             f"{what} {raw!r} does not start with a claim such as 'repo:', so no token can match it",
@@ -185,6 +201,7 @@ def eval_sub(raw: str, mode: Mode, col: Collector, what: str = "sub") -> Bind:
                     f"{what} {raw!r} pins one repository but no ref, "
                     "environment or event: every workflow run of it matches",
                     raw,
+                    unless="ctx",
                 )
             return head
         if re.match(r"(repo|repository|repository_id):", tail):
@@ -195,28 +212,22 @@ def eval_sub(raw: str, mode: Mode, col: Collector, what: str = "sub") -> Bind:
                 "sub-wildcard-repo",
                 f"{what} {raw!r} pins the owner only: every repository of it matches",
                 raw,
+                unless="repo",
             )
-            return bind(owner=True)
+            return Bind(owner=True, ctx=_tail_context(tail))
         return _with_context(bind(repo=True), raw, tail, mode, col, what)
     if claim == "job_workflow_ref" and ":" not in rest:
-        value_bind = eval_claim("job_workflow_ref", rest, mode, col, display=raw)
-        if value_bind.owner and not value_bind.broken:
-            col.add(
-                "sub-job-workflow-ref-only",
-                f"{what} {raw!r} pins only the reusable workflow: any "
-                "repository allowed to call it (and set a custom sub template) matches",
-                raw,
-            )
-            return Bind(owner=True, ctx=value_bind.ctx)
-        return value_bind
+        # Pins the reusable workflow that runs, not the repository that calls it.
+        return eval_claim("job_workflow_ref", rest, mode, col, display=raw)
     if claim in GITHUB_CLAIMS:
         col.add(
             "sub-custom-template-unbound",
             f"{what} {raw!r} starts with '{claim}:' instead of the "
             "repository: any repository can set its custom sub template to emit the same string",
             raw,
+            unless="owner",
         )
-        return NONE
+        return Bind(ctx=_custom_context(s))
     col.add(
         "sub-invalid",
         f"{what} {raw!r} starts with '{claim}:', which is not a GitHub claim: no token "
@@ -239,8 +250,14 @@ def _owner_repo_ctx(
             f"{what} pattern {raw!r}: the owner is not pinned literally up to "
             f"'/', so tokens of other owners{example} match",
             raw,
+            unless="owner",
         )
-        return NONE
+        # What the rest still pins counts once another key pins the owner (repository_owner_id).
+        named = _WILD_OWNER_NAME.fullmatch(rest)
+        if named is None:
+            return Bind(ctx=_tail_context(rest))
+        ctx_pinned = _tail_context(rest) or bool(_CONTEXT.fullmatch(named.group("ctx")))
+        return Bind(ctx=ctx_pinned, name=True)
     if slash < 0:
         if PH in rest:
             # `repo:${x}`: the template may hold OWNER/REPO:CONTEXT, or a pattern.
@@ -265,12 +282,13 @@ def _owner_repo_ctx(
         # A literal context after the last wildcard still pins it: repository names cannot hold ':'.
         tail = re.split(r"[*?]", after)[-1]
         ctx_pinned = bool(re.fullmatch(r":(ref:refs/(heads|tags)/[^:]+|environment:[^:]+)", tail))
-        named = f" {owner!r}" if PH not in owner else ""
+        owner_text = f" {owner!r}" if PH not in owner else ""
         col.add(
             "sub-wildcard-repo",
-            f"{what} pattern {raw!r} admits every repository of the owner{named}"
+            f"{what} pattern {raw!r} admits every repository of the owner{owner_text}"
             + ("" if ctx_pinned else " (and, through '*', any ref or event)"),
             raw,
+            unless="repo",
         )
         return bind(owner=True, ctx=ctx_pinned)
     repo = after if colon < 0 else after[:colon]
@@ -291,9 +309,36 @@ def _owner_repo_ctx(
             f"{what} {raw!r} has no context: only a custom sub template with "
             "just the repository emits it, and then every workflow run of the repository matches",
             raw,
+            unless="ctx",
         )
         return bind(repo=True)
     return _with_context(bind(repo=True), raw, after[colon + 1 :], mode, col, what)
+
+
+# `*/app:CTX`, `*@1/app@*:CTX`: a wild owner slot, then a literal repository name up to ':' or '@'.
+_WILD_OWNER_NAME = re.compile(
+    r"(?P<owner>[^/]*[*?][^/]*)/(?P<name>[A-Za-z0-9_.\-\x00]+)(?:@[0-9*?]*)?:(?P<ctx>.*)"
+)
+_CONTEXT = re.compile(r"ref:refs/(heads|tags)/[^:*?]+|environment:[^:*?]+")
+_TAIL_CONTEXT = re.compile(r":(ref:refs/(heads|tags)/[^:*?]+|environment:[^:*?]+)")
+
+
+def _tail_context(text: str) -> bool:
+    """True when the literal text after the last wildcard is a whole context (``:ref:refs/heads/main``).
+
+    Repository names cannot hold ':', so a pattern ending in a literal context pins it whatever the
+    wildcards before it match.
+    """
+    return bool(_TAIL_CONTEXT.fullmatch(re.split(r"[*?]", text)[-1]))
+
+
+def _custom_context(text: str) -> bool:
+    """True when a custom-template sub (``environment:prod``, ``workflow:x:ref:refs/heads/main``) holds
+    a literal environment or full ref pair."""
+    return bool(
+        re.search(r"(^|:)environment:[^:*?]+($|:)", text)
+        or re.search(r"(^|:)ref:refs/(heads|tags)/[^:*?]+($|:)", text)
+    )
 
 
 def _valid_name(name: str, immutable: bool) -> bool:
@@ -331,6 +376,7 @@ def _context(raw: str, ctx: str, mode: Mode, col: Collector, what: str) -> str:
             f"{what} pattern {raw!r} admits any ref, environment or event of the "
             "repository, pull_request included",
             raw,
+            unless="ctx",
         )
         return "weak"
     if ctx.startswith("pull_request"):
@@ -349,6 +395,7 @@ def _context(raw: str, ctx: str, mode: Mode, col: Collector, what: str) -> str:
                 f"{what} pattern {raw!r} does not pin the kind of context (ref, "
                 "environment, pull_request)",
                 raw,
+                unless="ctx",
             )
             return "weak"
         col.add(
@@ -367,7 +414,10 @@ def _context(raw: str, ctx: str, mode: Mode, col: Collector, what: str) -> str:
         if pm is None:
             if wv < _INF and wv < len("refs/heads/"):
                 col.add(
-                    "sub-any-ref", f"{what} pattern {raw!r} admits any ref of the repository", raw
+                    "sub-any-ref",
+                    f"{what} pattern {raw!r} admits any ref of the repository",
+                    raw,
+                    unless="ctx",
                 )
                 return "weak"
             if value.startswith("refs/pull/"):
@@ -394,6 +444,7 @@ def _context(raw: str, ctx: str, mode: Mode, col: Collector, what: str) -> str:
                 f"{what} pattern {raw!r} admits any {kind} of the repository: anyone who "
                 f"can push a {kind} can assume",
                 raw,
+                unless="ctx",
             )
             return "weak"
         if wn < _INF:
@@ -413,6 +464,7 @@ def _context(raw: str, ctx: str, mode: Mode, col: Collector, what: str) -> str:
                 "sub-any-ref",
                 f"{what} pattern {raw!r} admits any environment of the repository",
                 raw,
+                unless="ctx",
             )
             return "weak"
         if wv < _INF:
@@ -429,6 +481,7 @@ def _context(raw: str, ctx: str, mode: Mode, col: Collector, what: str) -> str:
                 f"{what} pattern {raw!r}: the {claim} part has a wildcard, so "
                 "it does not pin which workflow at which ref runs",
                 raw,
+                unless="ctx",
             )
             return "open"
         return "pinned"
@@ -438,6 +491,7 @@ def _context(raw: str, ctx: str, mode: Mode, col: Collector, what: str) -> str:
             f"{what} {raw!r}: the custom template's '{claim}' claim does not "
             "pin a ref or environment",
             raw,
+            unless="ctx",
         )
         return "open"
     col.add(
@@ -458,6 +512,8 @@ def eval_claim(
     """
     raw = display if display is not None else value
     label = f"{claim} {raw!r}" if display is None else f"sub {raw!r}"
+    if UNSUPPORTED_MARK in value:
+        return _unsupported(raw, claim, col)
     s = mask(value)
     if is_template(value) and claim in _NAME_CLAIMS:
         # One value of a name claim pins exactly one name, whichever is passed in.
@@ -520,10 +576,16 @@ def eval_claim(
     if claim in ("workflow_ref", "job_workflow_ref"):
         slash = s.find("/")
         if w < _INF and (slash < 0 or w < slash):
-            col.add("sub-wildcard-owner", f"{label}: the owner of the workflow is not pinned", raw)
+            col.add(
+                "sub-wildcard-owner",
+                f"{label}: the owner of the workflow is not pinned",
+                raw,
+                unless="owner",
+            )
             return NONE
-        path, at, ref = s.partition("@")
-        if slash <= 0 or not at:
+        _path, at, _ref = s.partition("@")
+        # In a glob, a '*' before any '@' spans '@REF' as well: `acme/*` is OWNER/REPO/PATH@REF.
+        if slash <= 0 or (not at and w == _INF):
             col.add(
                 "sub-invalid", f"{label} is not OWNER/REPO/PATH@REF, so no token can match", raw
             )
@@ -532,21 +594,38 @@ def eval_claim(
         repo_pinned = w == _INF or (second > 0 and w > second)
         ctx_pinned = w == _INF
         if claim == "job_workflow_ref":
-            # Pins the workflow that runs, not the repository that calls it.
-            return Bind(owner=True, ctx=ctx_pinned)
+            # Pins the reusable workflow that runs, not the repository that calls it: any repository
+            # allowed to call it matches.
+            col.add(
+                "sub-job-workflow-ref-only",
+                f"{label} pins only the reusable workflow: any repository allowed to call it "
+                "(every repository on GitHub for a public one) matches",
+                raw,
+                unless="owner",
+            )
+            return NONE
+        if not repo_pinned:
+            col.add(
+                "sub-wildcard-repo",
+                f"{label} admits workflows of every repository of the owner",
+                raw,
+                unless="repo",
+            )
+        elif not ctx_pinned:
+            col.add(
+                "sub-context-unpinned",
+                f"{label} has a wildcard: it does not pin which workflow at which ref runs",
+                raw,
+                unless="ctx",
+            )
         return bind(owner=True, repo=repo_pinned, ctx=ctx_pinned)
     if claim == "ref":
-        if w < _INF and w <= len("refs/heads/"):
-            col.add("sub-any-ref", f"{label} admits any ref", raw)
-            return NONE
-        if not s.startswith("refs/"):
-            col.add(
-                "sub-invalid",
-                f"{label} is not a full ref (refs/heads/…), so no token can match",
-                raw,
-            )
+        state = _context(raw, "ref:" + value, mode, col, label)
+        if state == "broken":
             return BROKEN
-        return Bind(ctx=True)
+        if state == "unknown":
+            return col.unknown(f"{label}")
+        return Bind(ctx=state == "pinned")
     if claim == "environment":
         if w == 0:
             return NONE
