@@ -23,6 +23,7 @@ from verifier.models import Finding, Severity
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "checks"
 UPDATE = os.environ.get("VERIFIER_UPDATE_REMEDIATION") == "1"
+_RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _REMEDIATION = re.compile(r"\*{0,2}Remediation:\*{0,2}\s*(.*)", re.DOTALL)
 
 
@@ -46,7 +47,8 @@ def table_from_docs() -> dict[str, dict[str, dict[str, str | bool]]]:
             explicit = next((m.group(1) for p in paragraphs if (m := _REMEDIATION.search(p))), None)
             if explicit:
                 explicit = explicit[0].upper() + explicit[1:]
-            for rule in (r.strip() for r in heading.split("/")):
+            # "a / b / c" documents several rules at once; "…" in such a list is prose, not a rule id.
+            for rule in (r.strip() for r in heading.split("/") if _RULE_ID.match(r.strip())):
                 entries[rule] = {
                     "remediation": explicit or (paragraphs[0] if paragraphs else ""),
                     "explicit": explicit is not None,
