@@ -178,3 +178,38 @@ def test_webhook_decides_each_image_as_the_gate_does(
     finally:
         server.stop()
     assert answers == [not sbom, False, False]
+
+
+def test_sharded_audit_merged_decides_with_the_shards_settings(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`audit --shard` then `audit merge` answers as one audit and as the gate: the merge decides with the
+    settings the shards recorded, not with the defaults (here mode: warn turns the denials into warnings)."""
+    config = str(_config(tmp_path, "workflows", {"mode": "warn"}, [WORKFLOWS]))
+    gate = _json(run_cli(capsys, "gate", "--config", config, "--format", "json").out)
+    shards = []
+    for index in (0, 1):
+        out = tmp_path / f"shard{index}.json"
+        args = ("audit", WORKFLOWS, "--config", config, "--shard", f"{index}/2", "-j", "1")
+        run_cli(capsys, *args, "--report", "json", "--output", str(out))
+        shards.append(str(out))
+    merged = run_cli(capsys, "audit", "merge", *shards, "--report", "json")
+    decision = _json(merged.out)["decision"]
+    assert decision["allowed"] is gate["decision"]["allowed"] is True
+    assert sorted(decision["warn"]) == sorted(gate["decision"]["warn"]) != []
+
+
+def test_merge_refuses_shards_audited_with_different_settings(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    shards = []
+    for index, mode in ((0, "warn"), (1, "deny")):
+        directory = tmp_path / mode
+        directory.mkdir()
+        config = str(_config(directory, "workflows", {"mode": mode}, [WORKFLOWS]))
+        out = tmp_path / f"shard{index}.json"
+        args = ("audit", WORKFLOWS, "--config", config, "--shard", f"{index}/2", "-j", "1")
+        run_cli(capsys, *args, "--report", "json", "--output", str(out))
+        shards.append(str(out))
+    merged = run_cli(capsys, "audit", "merge", *shards)
+    assert merged.code == 2 and "audited with different settings" in merged.err

@@ -134,6 +134,9 @@ class AuditReport(BaseModel):
     images: list[ImageRow] = Field(default_factory=list)
     # What to do, per check and rule, for every rule with an unwaived finding (docs/checks/*.md).
     remediation: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # The policy settings (input.config, per check id) the decisions were made with, so that a merge of
+    # shards decides as the shards did; absent in reports of earlier versions.
+    settings: dict[str, Any] = Field(default_factory=dict)
 
 
 def repository_rows(
@@ -225,8 +228,10 @@ def build_report(
     policy_digest: str,
     now: datetime,
     shard_of: tuple[int, int] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> AuditReport:
-    """Aggregate unit outcomes into one sorted, reproducible report."""
+    """Aggregate unit outcomes into one sorted, reproducible report (``settings``: the input.config the
+    decisions were made with)."""
     ordered = sorted(outcomes, key=lambda o: (o.unit.kind, o.unit.ref))
     results = [r for o in ordered for r in o.results]
     records = sorted(
@@ -256,6 +261,7 @@ def build_report(
         ],
         images=image_rows(ordered),
         remediation=remediation_of(results),
+        settings=dict(settings or {}),
     )
 
 
@@ -331,4 +337,23 @@ def merge_reports(
         ],
         images=sorted((row for rep in reports for row in rep.images), key=lambda r: r.image),
         remediation=remediation_of(results),
+        settings=merged_settings(reports),
     )
+
+
+def merged_settings(reports: Sequence[AuditReport]) -> dict[str, Any]:
+    """The shards' policy settings together (a shard without images has no signer settings, say); two
+    shards that set one key differently were audited with different configs: refused (InputError)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for report in reports:
+        for check_id, values in report.settings.items():
+            into = merged.setdefault(check_id, {})
+            for key, value in (values or {}).items():
+                if key in into and into[key] != value:
+                    raise InputError(
+                        "audit merge",
+                        f"shards were audited with different settings ({check_id}.{key}: "
+                        f"{into[key]!r} and {value!r}); audit every shard with the same --config",
+                    )
+                into[key] = value
+    return dict(merged)

@@ -278,6 +278,7 @@ def run_command(
         policy_digest=bundle_digest(bundle),
         now=now,
         shard_of=shard,
+        settings=settings,
     )
     _write(render(fmt, report), output)
     sys.exit(_exit_code(report, exit_zero))
@@ -331,7 +332,10 @@ def merge_command(
             ) from None
     now = datetime.now(UTC).replace(microsecond=0)
     results = [r for p in parts for r in p.results]
-    decision = decide(results, {}, now=now, policy_dir=policy_dir)[0]
+    # The shards' own settings (their --config), so the merged decision is the one a single run gives.
+    from verifier.audit.report import merged_settings
+
+    decision = decide(results, merged_settings(parts), now=now, policy_dir=policy_dir)[0]
     merged = merge_reports(parts, decision=decision, now=now, names=[str(p) for p in reports])
     _write(render(fmt, merged), output)
     sys.exit(_exit_code(merged, exit_zero))
