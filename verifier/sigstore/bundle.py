@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -120,8 +119,8 @@ def parse_bundle(raw: bytes | str) -> _Parsed:
     if len(raw) > MAX_BUNDLE_BYTES:
         raise _fail(Reason.BUNDLE_MALFORMED, f"bundle is larger than {MAX_BUNDLE_BYTES} bytes")
     try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
+        doc = tlog.parse_json(raw)
+    except ValueError as exc:
         raise _fail(Reason.BUNDLE_MALFORMED, f"bundle is not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise _fail(Reason.BUNDLE_MALFORMED, "bundle is not a JSON object")
