@@ -119,7 +119,7 @@ def parse_bundle(raw: bytes | str) -> _Parsed:
     if len(raw) > MAX_BUNDLE_BYTES:
         raise _fail(Reason.BUNDLE_MALFORMED, f"bundle is larger than {MAX_BUNDLE_BYTES} bytes")
     try:
-        doc = tlog.parse_json(raw)
+        doc = tlog.strict_json(raw)
     except ValueError as exc:
         raise _fail(Reason.BUNDLE_MALFORMED, f"bundle is not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):

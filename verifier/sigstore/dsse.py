@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from verifier.sigstore.errors import Reason, VerificationFailure
-from verifier.sigstore.tlog import b64decode, obj, parse_json
+from verifier.sigstore.tlog import b64decode, obj, strict_json
 
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 INTOTO_STATEMENT_TYPES = ("https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1")
@@ -69,7 +69,7 @@ def parse_statement(envelope: Envelope) -> dict[str, Any]:
             f"DSSE payloadType is {envelope.payload_type!r}, not {INTOTO_PAYLOAD_TYPE}",
         )
     try:
-        statement = parse_json(envelope.payload)
+        statement = strict_json(envelope.payload)
     except ValueError as exc:
         raise VerificationFailure(Reason.PAYLOAD_INVALID, "in-toto statement is not JSON") from exc
     if not isinstance(statement, dict) or statement.get("_type") not in INTOTO_STATEMENT_TYPES:
