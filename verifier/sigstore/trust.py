@@ -109,24 +109,15 @@ class TrustRoot:
     _by_subject: dict[bytes, list[CertAuthority]] = field(
         default_factory=dict, compare=False, repr=False, init=False
     )
-    _by_issuer: dict[x509.Certificate, list[CertAuthority]] = field(
-        default_factory=dict, compare=False, repr=False, init=False
-    )
 
     def issuer_authorities(self, leaf: x509.Certificate) -> list[CertAuthority]:
-        """The Fulcio CAs with a certificate whose subject is ``leaf``'s issuer (indexed once per root; the
-        answer is remembered per certificate, which compares by its DER bytes)."""
+        """The Fulcio CAs with a certificate whose subject is ``leaf``'s issuer, compared as DER (indexed once
+        per root)."""
         if not self._by_subject and self.fulcio:
             for ca in self.fulcio:
                 for cert in ca.chain:
-                    self._by_subject.setdefault(cert.subject.public_bytes(), []).append(ca)
-        hit = self._by_issuer.get(leaf)
-        if hit is None:
-            hit = self._by_subject.get(leaf.issuer.public_bytes(), [])
-            if len(self._by_issuer) > 256:
-                self._by_issuer.clear()
-            self._by_issuer[leaf] = hit
-        return hit
+                    self._by_subject.setdefault(names_der(cert)[1], []).append(ca)
+        return self._by_subject.get(names_der(leaf)[0], [])
 
     def tlog_key(self, log_id: bytes) -> LogKey:
         """The Rekor key with this log id; VerificationFailure if the root has none."""
@@ -218,6 +209,51 @@ class TrustRoot:
             f"the CA that issued the signing certificate is not in the trusted root "
             f"{self.name} with a validity window covering {at:%Y-%m-%dT%H:%M:%SZ}",
         )
+
+
+def _der_element(der: bytes, start: int) -> tuple[int, int]:
+    """(start of the contents, end) of the DER element (tag, length, contents) at ``start``."""
+    if start + 2 > len(der) or der[start] & 0x1F == 0x1F:
+        raise ValueError("not a single-byte-tag DER element")
+    length, contents = der[start + 1], start + 2
+    if length & 0x80:
+        count = length & 0x7F
+        if not 0 < count <= 4 or contents + count > len(der):
+            raise ValueError("DER length out of range")
+        length, contents = int.from_bytes(der[contents : contents + count], "big"), contents + count
+    if contents + length > len(der):
+        raise ValueError("DER element runs past its container")
+    return contents, contents + length
+
+
+def names_der(cert: x509.Certificate) -> tuple[bytes, bytes]:
+    """(issuer, subject) of ``cert`` as the DER it was signed with.
+
+    cryptography offers the names only as ``x509.Name`` objects, which cost more to build (or to compare, or a
+    certificate to hash) than the rest of a bundle's structural checks; :func:`names_from_tbs` cuts them out
+    of the TBSCertificate instead, and anything it does not expect falls back to ``Name.public_bytes()``.
+    """
+    try:
+        return names_from_tbs(cert.tbs_certificate_bytes)
+    except ValueError:
+        return cert.issuer.public_bytes(), cert.subject.public_bytes()
+
+
+def names_from_tbs(tbs: bytes) -> tuple[bytes, bytes]:
+    """(issuer, subject) DER of a TBSCertificate (version, serialNumber, signature, issuer, validity,
+    subject; RFC 5280 4.1): the fields before them are skipped, nothing nested is parsed. ValueError if the
+    bytes are not laid out so."""
+    pos = _der_element(tbs, 0)[0]
+    if pos < len(tbs) and tbs[pos] == 0xA0:  # [0] EXPLICIT version
+        pos = _der_element(tbs, pos)[1]
+    pos = _der_element(tbs, pos)[1]  # serialNumber
+    issuer_at = _der_element(tbs, pos)[1]  # after the signature AlgorithmIdentifier
+    validity_at = _der_element(tbs, issuer_at)[1]
+    subject_at = _der_element(tbs, validity_at)[1]
+    subject_end = _der_element(tbs, subject_at)[1]
+    if tbs[issuer_at] != 0x30 or tbs[subject_at] != 0x30:
+        raise ValueError("issuer or subject is not a SEQUENCE")
+    return tbs[issuer_at:validity_at], tbs[subject_at:subject_end]
 
 
 def issued_by(
