@@ -76,6 +76,7 @@ class _Parsed:
     signature: bytes | None
     envelope: dsse.Envelope | None
     timestamps: tuple[bytes, ...]
+    cert_der: bytes | None = None
 
     @property
     def has_timestamps(self) -> bool:
@@ -106,10 +107,11 @@ def _is_root(cert: x509.Certificate) -> bool:
         return False
 
 
-def _cert(raw: Any, what: str) -> x509.Certificate:
+def _cert(raw: Any, what: str) -> tuple[x509.Certificate, bytes]:
+    """A certificate of the bundle and the DER it was read from."""
     der = tlog.b64decode(tlog.obj(raw, what).get("rawBytes"), what)
     try:
-        return x509.load_der_x509_certificate(der)
+        return x509.load_der_x509_certificate(der), der
     except ValueError as exc:
         raise _fail(Reason.BUNDLE_MALFORMED, f"{what} is not a DER X.509 certificate") from exc
 
@@ -134,14 +136,16 @@ def parse_bundle(raw: bytes | str) -> _Parsed:
     cert: x509.Certificate | None = None
     chain: tuple[x509.Certificate, ...] = ()
     key_hint: str | None = None
+    cert_der: bytes | None = None
     if "certificate" in vm:
-        cert = _cert(vm["certificate"], "verificationMaterial.certificate")
+        cert, cert_der = _cert(vm["certificate"], "verificationMaterial.certificate")
     elif "x509CertificateChain" in vm:
         certs = tlog.obj(vm["x509CertificateChain"], "x509CertificateChain").get("certificates")
         if not isinstance(certs, list) or not certs:
             raise _fail(Reason.BUNDLE_MALFORMED, "bundle certificate chain is empty")
-        parsed = [_cert(c, f"x509CertificateChain.certificates[{i}]") for i, c in enumerate(certs)]
-        cert, chain = parsed[0], tuple(parsed[1:])
+        read = [_cert(c, f"x509CertificateChain.certificates[{i}]") for i, c in enumerate(certs)]
+        parsed = [c for c, _ in read]
+        (cert, cert_der), chain = read[0], tuple(parsed[1:])
         if any(_is_root(c) for c in parsed):
             raise _fail(
                 Reason.CERTIFICATE_CHAIN_INVALID,
@@ -197,6 +201,7 @@ def parse_bundle(raw: bytes | str) -> _Parsed:
         signature,
         envelope,
         timestamps,
+        cert_der,
     )
 
 
@@ -646,7 +651,7 @@ def _verify_keyless(
     if entry.integrated_time is not None and entry.set is not None:
         times.append(dt.datetime.fromtimestamp(entry.integrated_time, tz=dt.UTC))
     for at in times:
-        trust.issuer_valid_at(p.cert, at)
+        trust.issuer_valid_at(p.cert, at, p.cert_der)
     return BundleResult(
         signer=adapter.signer,
         signed_at=min(times) if times else None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -110,14 +111,16 @@ class TrustRoot:
         default_factory=dict, compare=False, repr=False, init=False
     )
 
-    def issuer_authorities(self, leaf: x509.Certificate) -> list[CertAuthority]:
+    def issuer_authorities(
+        self, leaf: x509.Certificate, leaf_der: bytes | None = None
+    ) -> list[CertAuthority]:
         """The Fulcio CAs with a certificate whose subject is ``leaf``'s issuer, compared as DER (indexed once
-        per root)."""
+        per root). ``leaf_der``, the bytes ``leaf`` was read from, spares building its ``x509.Name``."""
         if not self._by_subject and self.fulcio:
             for ca in self.fulcio:
                 for cert in ca.chain:
-                    self._by_subject.setdefault(names_der(cert)[1], []).append(ca)
-        return self._by_subject.get(names_der(leaf)[0], [])
+                    self._by_subject.setdefault(_subject_der(cert), []).append(ca)
+        return self._by_subject.get(_issuer_der(leaf, leaf_der), [])
 
     def tlog_key(self, log_id: bytes) -> LogKey:
         """The Rekor key with this log id; VerificationFailure if the root has none."""
@@ -186,11 +189,13 @@ class TrustRoot:
             )
         return verify_chain_with(leaf, intermediates, anchors, at)
 
-    def issuer_valid_at(self, leaf: x509.Certificate, at: dt.datetime) -> None:
+    def issuer_valid_at(
+        self, leaf: x509.Certificate, at: dt.datetime, leaf_der: bytes | None = None
+    ) -> None:
         """The CA certificate that issued ``leaf`` must belong to a CA of this root whose validity window
         (``validFor``) covers ``at``. The full path is verified elsewhere; here, when every CA certificate that
         could have issued ``leaf`` (same subject) is in a window covering ``at``, no signature check is needed."""
-        candidates = self.issuer_authorities(leaf)
+        candidates = self.issuer_authorities(leaf, leaf_der)
         if candidates and all(ca.valid.contains(at) for ca in candidates):
             return
         for ca in self.fulcio:
@@ -226,24 +231,31 @@ def _der_element(der: bytes, start: int) -> tuple[int, int]:
     return contents, contents + length
 
 
-def names_der(cert: x509.Certificate) -> tuple[bytes, bytes]:
-    """(issuer, subject) of ``cert`` as the DER it was signed with.
+def _issuer_der(cert: x509.Certificate, der: bytes | None) -> bytes:
+    if der is not None:
+        with contextlib.suppress(ValueError):
+            return certificate_names(der)[0]
+    return cert.issuer.public_bytes()
 
-    cryptography offers the names only as ``x509.Name`` objects, which cost more to build (or to compare, or a
-    certificate to hash) than the rest of a bundle's structural checks; :func:`names_from_tbs` cuts them out
-    of the TBSCertificate instead, and anything it does not expect falls back to ``Name.public_bytes()``.
-    """
+
+def _subject_der(cert: x509.Certificate) -> bytes:
     try:
-        return names_from_tbs(cert.tbs_certificate_bytes)
+        return certificate_names(cert.public_bytes(serialization.Encoding.DER))[1]
     except ValueError:
-        return cert.issuer.public_bytes(), cert.subject.public_bytes()
+        return cert.subject.public_bytes()
 
 
-def names_from_tbs(tbs: bytes) -> tuple[bytes, bytes]:
-    """(issuer, subject) DER of a TBSCertificate (version, serialNumber, signature, issuer, validity,
-    subject; RFC 5280 4.1): the fields before them are skipped, nothing nested is parsed. ValueError if the
-    bytes are not laid out so."""
-    pos = _der_element(tbs, 0)[0]
+def certificate_names(der: bytes) -> tuple[bytes, bytes]:
+    """(issuer, subject) of a certificate, as the DER it was signed with, cut from the certificate's DER.
+
+    cryptography offers the names only as ``x509.Name`` objects, and hashing a certificate or asking for its
+    TBS bytes re-reads all of its extensions: each costs more than the rest of a bundle's structural checks.
+    Here the TBSCertificate's leading fields (version, serialNumber, signature; RFC 5280 4.1) are skipped and
+    nothing nested is parsed. ValueError if the bytes are not laid out so.
+    """
+    tbs_at = _der_element(der, 0)[0]
+    pos, tbs_end = _der_element(der, tbs_at)
+    tbs = der[:tbs_end]
     if pos < len(tbs) and tbs[pos] == 0xA0:  # [0] EXPLICIT version
         pos = _der_element(tbs, pos)[1]
     pos = _der_element(tbs, pos)[1]  # serialNumber

@@ -1,4 +1,4 @@
-"""Issuer and subject cut from a certificate's TBS bytes (``trust.names_der``): byte for byte what
+"""Issuer and subject cut from a certificate's DER (``trust.certificate_names``): byte for byte what
 cryptography re-encodes from the parsed names (differential), on every certificate of the pinned roots and the
 conformance bundles and on generated ones (long-form lengths, multi-valued and empty names, no version field);
 any other bytes give ValueError, never another exception."""
@@ -15,12 +15,14 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sigstore_helpers import CONFORMANCE
 
-from verifier.sigstore.trust import _der_element, names_der, names_from_tbs
+from verifier.sigstore.trust import _der_element, certificate_names
+from verifier.sources.trust_roots import load_trust_root
 
 PINNED_ROOTS = sorted(
     Path(__file__).parents[3].joinpath("verifier", "sigstore").glob("trusted_root*.json")
@@ -107,35 +109,52 @@ def test_the_corpus_is_not_trivial() -> None:
         _generated(EMPTY, LONG),
     ],
 )
-def test_names_cut_from_the_tbs_are_the_names_cryptography_reads(cert: x509.Certificate) -> None:
+def test_names_cut_from_the_der_are_the_names_cryptography_reads(cert: x509.Certificate) -> None:
     expected = (cert.issuer.public_bytes(), cert.subject.public_bytes())
-    assert names_from_tbs(cert.tbs_certificate_bytes) == expected
-    assert names_der(cert) == expected
+    assert certificate_names(cert.public_bytes(Encoding.DER)) == expected
 
 
-def test_a_tbs_without_the_version_field() -> None:
-    """X.509 v1 (no [0] version): cryptography cannot build one, so the version is cut out of a v3 TBS."""
+def _wrap(contents: bytes) -> bytes:
+    return b"\x30\x82" + len(contents).to_bytes(2, "big") + contents
+
+
+def test_a_certificate_without_the_version_field() -> None:
+    """X.509 v1 (no [0] version): cryptography cannot build one, so the version is cut out of a v3 one."""
     cert = _generated(LONG, MULTI)
-    tbs = cert.tbs_certificate_bytes
-    contents, end = _der_element(tbs, 0)
-    assert tbs[contents] == 0xA0
-    rest = tbs[_der_element(tbs, contents)[1] : end]
-    v1 = b"\x30\x82" + len(rest).to_bytes(2, "big") + rest
-    assert names_from_tbs(v1) == (cert.issuer.public_bytes(), cert.subject.public_bytes())
+    der = cert.public_bytes(Encoding.DER)
+    tbs_at = _der_element(der, 0)[0]
+    fields_at, tbs_end = _der_element(der, tbs_at)
+    assert der[fields_at] == 0xA0
+    v1_tbs = _wrap(der[_der_element(der, fields_at)[1] : tbs_end])
+    v1 = _wrap(v1_tbs + der[tbs_end:])
+    assert certificate_names(v1) == (cert.issuer.public_bytes(), cert.subject.public_bytes())
+
+
+def test_the_trusted_root_finds_the_issuing_ca_by_the_bytes_or_by_the_name() -> None:
+    """The leaf's DER and, without it, its parsed issuer name lead to the same CAs (the real DSSE bundle)."""
+    doc = json.loads(
+        (CONFORMANCE / "happy-path-intoto-in-dsse-v3" / "bundle.sigstore.json").read_bytes()
+    )
+    der = base64.b64decode(doc["verificationMaterial"]["certificate"]["rawBytes"])
+    leaf = x509.load_der_x509_certificate(der)
+    root = load_trust_root(None)
+    by_bytes = root.issuer_authorities(leaf, der)
+    assert by_bytes and by_bytes == root.issuer_authorities(leaf)
+    assert root.issuer_authorities(leaf, der[:40]) == by_bytes  # unreadable bytes: the name decides
 
 
 @pytest.mark.parametrize("cut", [1, 2, 5, 20, 60])
-def test_a_truncated_tbs_is_a_value_error(cut: int) -> None:
-    tbs = _generated(LONG, MULTI).tbs_certificate_bytes
+def test_a_truncated_certificate_is_a_value_error(cut: int) -> None:
+    der = _generated(LONG, MULTI).public_bytes(Encoding.DER)
     with pytest.raises(ValueError):
-        names_from_tbs(tbs[:cut])
+        certificate_names(der[:cut])
 
 
 @settings(max_examples=300, derandomize=True, database=None, deadline=None)
 @given(st.binary(max_size=200))
 def test_any_bytes_give_names_or_a_value_error(data: bytes) -> None:
     try:
-        issuer, subject = names_from_tbs(data)
+        issuer, subject = certificate_names(data)
     except ValueError:
         return
     assert issuer[:1] == subject[:1] == b"\x30"
