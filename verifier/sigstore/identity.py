@@ -185,16 +185,17 @@ class Signer:
 
 
 # Certificates read recently -> their signer (identity, issuer, claims): parsing two dozen extensions costs
-# more than the rest of the identity check, and a webhook or a batch sees the same certificates again.
-# Certificates compare (and hash) by their DER bytes, so a hit is the very same certificate.
-_SIGNERS: dict[x509.Certificate, tuple[Signer, tuple[str, ...]]] = {}
+# more than the rest of the identity check, and a webhook or a batch sees the same certificates again. Keyed by
+# the certificate's signature bytes (hashing a certificate re-reads all of its extensions); a hit counts only
+# if the certificate stored with it is equal to the one asked about (certificates compare by their content).
+_SIGNERS: dict[bytes, tuple[x509.Certificate, Signer, tuple[str, ...]]] = {}
 _SIGNERS_MAX = 256
 
 
 def _read_signer(cert: x509.Certificate) -> tuple[Signer, tuple[str, ...]]:
-    hit = _SIGNERS.get(cert)
-    if hit is not None:
-        return hit
+    hit = _SIGNERS.get(cert.signature)
+    if hit is not None and hit[0] == cert:
+        return hit[1], hit[2]
     names = cert_identities(cert)
     values = _unrecognized(cert)
     signer = Signer(
@@ -204,7 +205,7 @@ def _read_signer(cert: x509.Certificate) -> tuple[Signer, tuple[str, ...]]:
     )
     if len(_SIGNERS) >= _SIGNERS_MAX:
         _SIGNERS.clear()
-    _SIGNERS[cert] = (signer, tuple(names))
+    _SIGNERS[cert.signature] = (cert, signer, tuple(names))
     return signer, tuple(names)
 
 

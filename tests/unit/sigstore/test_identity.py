@@ -163,3 +163,25 @@ def test_every_reason_has_a_docs_anchor() -> None:
     headings = set(re.findall(r"^### (\S+)$", doc, re.M))
     rules = {RULE_NO_SIGNATURE, RULE_EVIDENCE_INCOMPLETE, RULE_THRESHOLD_NOT_MET}
     assert {r.value for r in Reason} | rules == headings
+
+
+def test_the_signer_cache_never_answers_for_another_certificate_with_the_same_signature() -> None:
+    """The cache is keyed by signature bytes: a certificate whose content was changed under a copied
+    signature (the SAN and the build trigger claim here) gets its own signer, not the cached one."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from verifier.sigstore.identity import signer_from_cert
+
+    der = GH.public_bytes(Encoding.DER)
+    forged_der = der.replace(b"acme/app", b"evil/app").replace(b"push", b"pull")
+    assert forged_der != der
+    forged = x509.load_der_x509_certificate(forged_der)
+    assert forged.signature == GH.signature and forged != GH
+    policy = IdentityPolicy(identity=WORKFLOW, issuer=GH_ISSUER)
+    for _ in range(2):  # the second round reads both from the cache
+        assert policy.check(GH).claims["build_trigger"] == "push"
+        assert signer_from_cert(forged).identity == WORKFLOW.replace("acme/app", "evil/app")
+        assert signer_from_cert(forged).claims["build_trigger"] == "pull"
+        with pytest.raises(VerificationFailure) as info:
+            policy.check(forged)
+        assert info.value.reason is Reason.IDENTITY_MISMATCH
