@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 from verifier.sigstore import dsse, tlog
 from verifier.sigstore.errors import Reason, VerificationFailure
@@ -224,6 +225,15 @@ def _delegated(p: _Parsed) -> bool:
     return (entry.kind, entry.version) in kinds
 
 
+def _public_key(verifier: x509.Certificate | PublicKey) -> CertificatePublicKeyTypes:
+    try:
+        return verifier.public_key() if isinstance(verifier, x509.Certificate) else verifier
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise _fail(
+            Reason.BUNDLE_MALFORMED, f"the signing certificate's public key cannot be read: {exc}"
+        ) from None
+
+
 def _check_materials(
     p: _Parsed,
     verifier: x509.Certificate | PublicKey,
@@ -235,14 +245,10 @@ def _check_materials(
     """Step 2: signature, artifact/subject digest and tlog body consistency. Returns the statement (DSSE).
 
     ``delegated``: sigstore-python verifies the signature and the entry body next (step 3), so only the
-    statement and the digests are checked here.
+    statement and the digests are checked here; the key is not even read (if it cannot be, sigstore-python
+    fails and this runs again undelegated, which says so).
     """
-    try:
-        key = verifier.public_key() if isinstance(verifier, x509.Certificate) else verifier
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise _fail(
-            Reason.BUNDLE_MALFORMED, f"the signing certificate's public key cannot be read: {exc}"
-        ) from None
+    key = verifier if delegated else _public_key(verifier)
     bad_sig = Reason.KEY_MISMATCH if key_mode else Reason.SIGNATURE_INVALID
     statement: dict[str, Any] | None = None
     if p.envelope is not None:

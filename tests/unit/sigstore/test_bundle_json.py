@@ -7,6 +7,7 @@ UTF-16, a lone surrogate, deep nesting) is bundle-malformed, and sigstore-python
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from typing import Any
@@ -123,3 +124,37 @@ def test_a_statement_that_is_not_strict_json_is_invalid(payload: bytes) -> None:
     with pytest.raises(VerificationFailure) as info:
         parse_statement(Envelope(INTOTO_PAYLOAD_TYPE, payload, (b"sig",)))
     assert info.value.reason is Reason.PAYLOAD_INVALID
+
+
+_EC_PUBLIC_KEY_OID = bytes.fromhex("06072a8648ce3d0201")  # id-ecPublicKey
+
+
+@pytest.mark.parametrize("case", ["happy-path-intoto-in-dsse-v3", "happy-path-v0.3"])
+@pytest.mark.parametrize(
+    ("shift", "value"),
+    [(len(_EC_PUBLIC_KEY_OID) + 13, 0x84), (2, 0x26)],
+    ids=["point-not-on-curve", "unknown-key-type"],
+)
+def test_a_leaf_whose_key_cannot_be_read_is_malformed_on_the_delegated_path(
+    case: str, shift: int, value: int
+) -> None:
+    """The delegated path (sigstore-python verifies the signature) does not read the key before
+    sigstore-python does; when that fails, the reason is still ours: bundle-malformed, naming the key."""
+    from verifier.sigstore.bundle import _delegated
+
+    doc = json.loads((CONFORMANCE / case / "bundle.sigstore.json").read_bytes())
+    cert = doc["verificationMaterial"]["certificate"]
+    der = bytearray(base64.b64decode(cert["rawBytes"]))
+    der[der.index(_EC_PUBLIC_KEY_OID) + shift] = value
+    cert["rawBytes"] = base64.b64encode(bytes(der)).decode()
+    raw = json.dumps(doc)
+    assert _delegated(parse_bundle(raw))
+    with pytest.raises(VerificationFailure) as info:
+        verify_bundle(
+            raw,
+            trust=load_trust_root(None),
+            artifact=(CONFORMANCE / "a.txt").read_bytes(),
+            policy=IDENTITY,
+        )
+    assert info.value.reason is Reason.BUNDLE_MALFORMED
+    assert "public key cannot be read" in str(info.value)
