@@ -22,10 +22,11 @@ timestamps instead, and its bundles are verified by us (sigstore-python 4.5 insi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -40,7 +41,10 @@ from verifier.sigstore.timestamp import timestamps_of, verify_timestamps
 from verifier.sigstore.trust import TrustRoot, issued_by
 
 if TYPE_CHECKING:
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.hashes import Hashed
     from sigstore.models import Bundle
+    from sigstore_models.common.v1 import HashAlgorithm
 
 MEDIA_TYPES = {
     "application/vnd.dev.sigstore.bundle+json;version=0.1": (0, 1),
@@ -609,6 +613,25 @@ def _intoto_verifier_class() -> Any:
     return IntotoVerifier
 
 
+class _SigstoreApi(NamedTuple):
+    bundle: type[Bundle]
+    error: type[SigstoreError]
+    hashed: type[Hashed]
+    hash_algorithm: type[HashAlgorithm]
+
+
+@functools.cache
+def _sigstore_api() -> _SigstoreApi:
+    """sigstore-python's names, imported on first use (not at start-up) and once: an import statement costs
+    about a microsecond per bundle."""
+    from sigstore.errors import Error
+    from sigstore.hashes import Hashed
+    from sigstore.models import Bundle
+    from sigstore_models.common.v1 import HashAlgorithm
+
+    return _SigstoreApi(Bundle, Error, Hashed, HashAlgorithm)
+
+
 def _verify_keyless(
     p: _Parsed,
     raw: bytes | str,
@@ -618,28 +641,24 @@ def _verify_keyless(
     digest: bytes | None,
     statement: dict[str, Any] | None,
 ) -> BundleResult:
-    from sigstore.errors import Error as SigstoreError
-    from sigstore.hashes import Hashed
-    from sigstore.models import Bundle
-    from sigstore_models.common.v1 import HashAlgorithm
-
+    api = _sigstore_api()
     if p.cert is None:
         raise _fail(Reason.KEY_REQUIRED, "bundle has no certificate")
     entry = p.entries[0]
     intoto = (entry.kind, entry.version) == ("intoto", "0.0.2")
     adapter = _PolicyAdapter(policy)
     try:
-        bundle = Bundle.from_json(raw)
+        bundle = api.bundle.from_json(raw)
         verifier = _sigstore_verifier(trust, intoto)
         if p.envelope is not None:
             try:
                 verifier.verify_dsse(bundle, adapter)
-            except SigstoreError as exc:
+            except api.error as exc:
                 # Our check of the intoto/0.0.2 body already ran (step 2); this is the only error left.
                 if not (intoto and "Unsupported DSSE log entry type" in str(exc)):
                     raise
         else:
-            hashed = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=digest or b"")
+            hashed = api.hashed(algorithm=api.hash_algorithm.SHA2_256, digest=digest or b"")
             verifier.verify_artifact(artifact if artifact is not None else hashed, bundle, adapter)
     except VerificationFailure:
         raise

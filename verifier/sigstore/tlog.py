@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,10 +88,15 @@ def strict_json(raw: bytes | str) -> Any:
     """JSON as sigstore-python reads a bundle (pydantic-core's parser): one reading of the bytes for both of
     us, stricter than :func:`json.loads` (no NaN, no lone surrogates, no byte-order mark or UTF-16, nesting
     limit) and faster. ValueError on anything else."""
-    # Imported here, not at start-up: tests/integration/test_cli_startup.py.
+    return _json_parser()(raw, allow_inf_nan=False)
+
+
+@functools.cache
+def _json_parser() -> Callable[..., Any]:
+    # Imported on first use, not at start-up (tests/integration/test_cli_startup.py), and once.
     from pydantic_core import from_json
 
-    return from_json(raw, allow_inf_nan=False)
+    return from_json
 
 
 def b64decode(value: Any, what: str) -> bytes:
