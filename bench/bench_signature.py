@@ -7,7 +7,9 @@ Cases
   ``fixtures/demo/keyless-real``): verification only (evidence in memory) and end to end from the OCI layout;
 - (b) Sigstore v0.3 bundle (sigstore-conformance ``happy-path-v0.3``, keyless, Rekor v1 with inclusion proof
   and checkpoint): ``verify_bundle`` against the peer, sigstore-python 4.5's ``Verifier.verify_artifact`` with
-  the same pinned trusted root, measured in the same run (the ratio is ours / sigstore-python);
+  the same pinned trusted root, measured in the same run (the ratio is ours / sigstore-python); for DSSE also
+  like for like: ``verify_dsse`` returns the payload unread, so its caller's statement read and subject match
+  are added to the peer (our path does both), beside the full figure;
 - (c) from the local registry (Debian docker-registry on 127.0.0.1, as the integration tests start it): the
   demo image ``fixtures/demo/throwaway-key`` (legacy ``.sig`` + cosign v3 referrer, key-signed) and the real
   keyless image of (a), collected and verified end to end.
