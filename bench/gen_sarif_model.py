@@ -67,7 +67,9 @@ tests/assets/upstream/sarif-schema/sarif-2.1.0.json: do not edit; change the gen
 An absent optional field is ``UNSET`` (an explicit ``null`` is refused, as the schema refuses it); a
 property bag is a ``dict`` (every key kept). What msgspec cannot express is checked in ``__post_init__``
 (``uniqueItems``, ``anyOf``/``oneOf`` of required keys) and in :func:`dec_hook` (property bags); ``format``
-is not checked. Every error is a ``msgspec.ValidationError`` that ends with the JSON path.
+is not checked. Every error is a ``msgspec.ValidationError`` that ends with the JSON path. The structs are
+frozen and untracked by the garbage collector (``gc=False``): a decoded log holds no reference cycles, and
+tracking its many small objects would run the collector over and over during a large decode.
 """
 
 from __future__ import annotations
