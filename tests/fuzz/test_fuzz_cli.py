@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz import seeds
-from tests.fuzz.harness import invoke, json_rejects, require_not_allowed, yaml_rejects
+from tests.fuzz.harness import (
+    CrashError,
+    invoke,
+    json_rejects,
+    require_not_allowed,
+    yaml_rejects,
+)
 from tests.fuzz.strategies import (
     byte_mutations,
     encode,
@@ -73,6 +80,12 @@ def test_check_sarif(work: Path, data: bytes) -> None:
         require_not_allowed(outcome, "json rejects")
     elif outcome.code == 0 and _sarif_schema_rejects(json.loads(data)):
         require_not_allowed(outcome, "the SARIF 2.1.0 schema rejects")
+    elif outcome.code == 2 and _sarif_schema_accepts(json.loads(data)):
+        # The other direction: a log the schema accepts is refused only for a listed reason.
+        if not _LISTED_DIFFERENCE.search(outcome.err) and not _has_duplicate_keys(data):
+            raise CrashError(
+                f"exit 2 on a log the SARIF 2.1.0 schema accepts\n{outcome.err[-1000:]}"
+            )
 
 
 @functools.cache
@@ -83,6 +96,36 @@ def _sarif_validator() -> Any:
         (seeds.ASSETS / "upstream" / "sarif-schema" / "sarif-2.1.0.json").read_bytes()
     )
     return jsonschema.Draft7Validator(schema)
+
+
+# Where the SARIF reader knowingly refuses what json.loads + jsonschema accept (listed and shown in
+# tests/unit/sources/test_scan_reports_schema.py): not RFC 8259 JSON (NaN, lone surrogates, numbers out of
+# range), an integral float for an integer (draft-07 only; the schema's own draft-04 refuses it), an
+# unreadable invocation time, a judged property-bag value of another type, what the check cannot judge,
+# and an invalid value under a repeated key (json.loads keeps only the last one).
+_LISTED_DIFFERENCE = re.compile(
+    r": not valid JSON: |Number out of range|Expected `int`, got `float`"
+    r"|invocations\[\d+\]\.(start|end)TimeUtc: .* (is not an RFC 3339|is not a valid) date-time"
+    r"|/properties: '(security-severity|imageName|imageID|repoDigests|repoTags)' must be"
+    r"|result has no 'message\.text'|result has neither 'ruleId'"
+)
+
+
+def _has_duplicate_keys(data: bytes) -> bool:
+    """json.loads keeps the last of repeated keys; the reader decodes (and checks) every one."""
+    found = False
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal found
+        found = found or len({key for key, _ in items}) < len(items)
+        return dict(items)
+
+    json.loads(data, object_pairs_hook=pairs)
+    return found
+
+
+def _sarif_schema_accepts(doc: Any) -> bool:
+    return isinstance(doc, dict) and "runs" in doc and _sarif_validator().is_valid(doc)
 
 
 def _sarif_schema_rejects(doc: Any) -> bool:

@@ -17,7 +17,9 @@ the schema refuses), and each difference is listed in KNOWN_DIFFERENCES and show
 6. Property bags are open (any value); the reader checks the values it judges by: a rule's
    ``security-severity`` (a string or a number), a run's ``imageName``/``imageID`` (strings) and
    ``repoDigests``/``repoTags`` (arrays of strings), each may be null.
-7. Beyond the reader, the sarif-severity check refuses schema-valid results it cannot judge: a message
+7. A repeated key (RFC 8259 §4: names SHOULD be unique): json.loads keeps the last value, so only that
+   one meets the schema; the reader decodes every value, and refuses the log if any is invalid.
+8. Beyond the reader, the sarif-severity check refuses schema-valid results it cannot judge: a message
    given only by ``id`` (no ``text``), a result naming no rule (no ``ruleId``, no resolvable index).
 """
 
@@ -54,6 +56,7 @@ KNOWN_DIFFERENCES = {
     "not-utf8": "UTF-16/32 text: json.loads(bytes) accepts it, RFC 8259 and the reader require UTF-8",
     "time": "an invocation time the reader cannot read (format: date-time is not asserted)",
     "property": "a property-bag value the reader judges by, of another type",
+    "repeated-key": "an invalid value under a key repeated later: json.loads keeps only the last one",
 }
 
 
@@ -444,6 +447,11 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
             "property",
             json.dumps(_wide(_set("runs/0/tool/driver/rules/1/properties/security-severity", []))),
             "/runs/0/tool/driver/rules/1/properties: 'security-severity' must be a string or a number",
+        ),
+        (
+            "repeated-key",
+            json.dumps(WIDE).replace('"columnKind": ', '"columnKind": 7, "columnKind": ', 1),
+            "/runs/0/columnKind: Expected `str`, got `int`",
         ),
         (
             "property",
