@@ -30,6 +30,7 @@ import keyword
 import re
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,6 @@ is not checked. Every error is a ``msgspec.ValidationError`` that ends with the 
 frozen and untracked by the garbage collector (``gc=False``): a decoded log holds no reference cycles, and
 tracking its many small objects would run the collector over and over during a large decode.
 """
-
-from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -214,12 +213,18 @@ class Generator:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
         self.guid = ""
+        # Classes are written after those they use, so their annotations are evaluated when the class is
+        # created (no strings for msgspec to compile at import); a reference to a class not yet written
+        # (a definition that contains itself) makes the annotation a string.
+        self.defined: set[str] = {"PropertyBag", *(spec[0] for spec in OVERLAYS.values())}
+        self.forward = False
 
     def ref(self, node: dict[str, Any], owner: str, prop: str) -> str:
         target = node["$ref"].removeprefix("#/definitions/")
         if target == "propertyBag":
             overlay = OVERLAYS.get((owner, prop))
             return overlay[0] if overlay else "PropertyBag"
+        self.forward = self.forward or class_name(target) not in self.defined
         return class_name(target)
 
     def type_of(self, node: dict[str, Any], owner: str, prop: str) -> str:
@@ -274,6 +279,7 @@ class Generator:
         checks: list[str] = []
         for prop, sub in node.get("properties", {}).items():
             attr = camel_to_snake(prop)
+            self.forward = False
             annotation = self.type_of(sub, name, prop)
             if snake_to_camel(attr) != prop:
                 default = "" if prop in required else "UNSET, "
@@ -283,6 +289,8 @@ class Generator:
                 value = "" if prop in required else " = UNSET"
             if prop not in required:
                 annotation += " | UnsetType"
+            if self.forward:
+                annotation = f'"{annotation}"'
             lines.append(f"    {attr}: {annotation}{value}")
             if sub.get("uniqueItems") is True:
                 present = "" if prop in required else f"self.{attr} is not UNSET and "
@@ -307,6 +315,7 @@ class Generator:
             checks[:0] = [f"        if {test}:", f"            {raise_}"]
         if checks:
             lines += ["", "    def __post_init__(self) -> None:", *checks]
+        self.defined.add(cls)
         return "\n".join(lines)
 
     def overlay(self, cls: str, doc: str, fields: dict[str, tuple[str, str, str]]) -> str:
@@ -326,17 +335,48 @@ class Generator:
     def module(self) -> str:
         definitions = self.schema["definitions"]
         top = {k: v for k, v in self.schema.items() if k != "definitions"}
-        classes = [self.definition("sarifLog", top, ROOT)]
-        classes += [
-            self.definition(name, node, class_name(name))
-            for name, node in sorted(definitions.items())
+        classes = [
+            self.definition(name, definitions[name], class_name(name))
+            for name in dependency_order(definitions)
             if name != "propertyBag"
         ]
+        classes.append(self.definition("sarifLog", top, ROOT))
         overlays = [self.overlay(*spec) for spec in OVERLAYS.values()]
         out = HEADER.format(guid=self.guid) + "\n\n" + "\n\n\n".join(overlays + classes)
         out += f"\n\n\nDECODER = msgspec.json.Decoder({ROOT}, dec_hook=dec_hook)\n"
         out += '"""Decodes a SARIF 2.1.0 log and checks it against the schema."""\n'
         return out
+
+
+def references(node: Any) -> Iterator[str]:
+    """The definitions a schema node refers to."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            yield node["$ref"].removeprefix("#/definitions/")
+        for value in node.values():
+            yield from references(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from references(value)
+
+
+def dependency_order(definitions: dict[str, Any]) -> list[str]:
+    """Every definition after the ones it refers to (depth first, by name; a cycle is cut where met)."""
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order or name in visiting:
+            return
+        visiting.add(name)
+        for target in sorted(set(references(definitions[name]))):
+            visit(target)
+        visiting.discard(name)
+        order.append(name)
+
+    for name in sorted(definitions):
+        visit(name)
+    return order
 
 
 def render() -> str:

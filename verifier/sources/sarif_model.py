@@ -10,8 +10,6 @@ frozen and untracked by the garbage collector (``gc=False``): a decoded log hold
 tracking its many small objects would run the collector over and over during a large decode.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -159,26 +157,6 @@ class RunProperties(PropertyBag):
         return self.get("repoTags")
 
 
-class SarifLog(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema: a standard format for the
-    output of static analysis tools."""
-
-    schema: str | UnsetType = msgspec.field(default=UNSET, name="$schema")
-    version: Literal["2.1.0"]
-    runs: list[Run] | None
-    inline_external_properties: list[ExternalProperties] | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if (
-            self.inline_external_properties is not UNSET
-            and len(self.inline_external_properties) > 1
-        ):
-            _unique("inlineExternalProperties", self.inline_external_properties)
-
-
 class Address(
     msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
 ):
@@ -194,6 +172,55 @@ class Address(
     offset_from_parent: int | UnsetType = UNSET
     index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
     parent_index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+
+class MultiformatMessageString(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """A message string or message format string rendered in multiple formats."""
+
+    text: str
+    markdown: str | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+
+class ArtifactContent(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Represents the contents of an artifact."""
+
+    text: str | UnsetType = UNSET
+    binary: str | UnsetType = UNSET
+    rendered: MultiformatMessageString | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+
+class Message(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Encapsulates a message intended to be read by the end user."""
+
+    text: str | UnsetType = UNSET
+    markdown: str | UnsetType = UNSET
+    id: str | UnsetType = UNSET
+    arguments: list[str] | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.text is UNSET and self.id is UNSET:
+            _none_of("message", "text", "id")
+
+
+class ArtifactLocation(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Specifies the location of an artifact."""
+
+    uri: str | UnsetType = UNSET
+    uri_base_id: str | UnsetType = UNSET
+    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    description: Message | UnsetType = UNSET
     properties: PropertyBag | UnsetType = UNSET
 
 
@@ -250,6 +277,39 @@ class Artifact(
             _unique("roles", self.roles)
 
 
+class Region(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """A region within an artifact where a result was detected."""
+
+    start_line: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+    start_column: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+    end_line: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+    end_column: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+    char_offset: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    char_length: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
+    byte_offset: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    byte_length: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
+    snippet: ArtifactContent | UnsetType = UNSET
+    message: Message | UnsetType = UNSET
+    source_language: str | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.start_line is UNSET and self.char_offset is UNSET and self.byte_offset is UNSET:
+            _none_of("region", "startLine", "charOffset", "byteOffset")
+
+
+class Replacement(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """The replacement of a single region of an artifact."""
+
+    deleted_region: Region
+    inserted_content: ArtifactContent | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+
 class ArtifactChange(
     msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
 ):
@@ -260,26 +320,16 @@ class ArtifactChange(
     properties: PropertyBag | UnsetType = UNSET
 
 
-class ArtifactContent(
+class Rectangle(
     msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
 ):
-    """Represents the contents of an artifact."""
+    """An area within an image."""
 
-    text: str | UnsetType = UNSET
-    binary: str | UnsetType = UNSET
-    rendered: MultiformatMessageString | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class ArtifactLocation(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Specifies the location of an artifact."""
-
-    uri: str | UnsetType = UNSET
-    uri_base_id: str | UnsetType = UNSET
-    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    description: Message | UnsetType = UNSET
+    top: float | UnsetType = UNSET
+    left: float | UnsetType = UNSET
+    bottom: float | UnsetType = UNSET
+    right: float | UnsetType = UNSET
+    message: Message | UnsetType = UNSET
     properties: PropertyBag | UnsetType = UNSET
 
 
@@ -301,6 +351,196 @@ class Attachment(
             _unique("rectangles", self.rectangles)
 
 
+class LocationRelationship(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Information about the relation of one location to another."""
+
+    target: Annotated[int, Meta(ge=0)]
+    kinds: list[str] | UnsetType = UNSET
+    description: Message | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.kinds is not UNSET and len(self.kinds) > 1:
+            _unique("kinds", self.kinds)
+
+
+class LogicalLocation(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """A logical location of a construct that produced a result."""
+
+    name: str | UnsetType = UNSET
+    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    fully_qualified_name: str | UnsetType = UNSET
+    decorated_name: str | UnsetType = UNSET
+    parent_index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    kind: str | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+
+class PhysicalLocation(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """A physical location relevant to a result."""
+
+    address: Address | UnsetType = UNSET
+    artifact_location: ArtifactLocation | UnsetType = UNSET
+    region: Region | UnsetType = UNSET
+    context_region: Region | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.address is UNSET and self.artifact_location is UNSET:
+            _none_of("physicalLocation", "address", "artifactLocation")
+
+
+class Location(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """A location within a programming artifact."""
+
+    id: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    physical_location: PhysicalLocation | UnsetType = UNSET
+    logical_locations: list[LogicalLocation] | UnsetType = UNSET
+    message: Message | UnsetType = UNSET
+    annotations: list[Region] | UnsetType = UNSET
+    relationships: list[LocationRelationship] | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.logical_locations is not UNSET and len(self.logical_locations) > 1:
+            _unique("logicalLocations", self.logical_locations)
+        if self.annotations is not UNSET and len(self.annotations) > 1:
+            _unique("annotations", self.annotations)
+        if self.relationships is not UNSET and len(self.relationships) > 1:
+            _unique("relationships", self.relationships)
+
+
+class ToolComponentReference(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Identifies a particular toolComponent object, either the driver or an extension."""
+
+    name: str | UnsetType = UNSET
+    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+
+class ReportingDescriptorReference(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Information about how to locate a relevant reporting descriptor."""
+
+    id: str | UnsetType = UNSET
+    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
+    tool_component: ToolComponentReference | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.index is UNSET and self.guid is UNSET and self.id is UNSET:
+            _none_of("reportingDescriptorReference", "index", "guid", "id")
+
+
+class StackFrame(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """A function call within a stack trace."""
+
+    location: Location | UnsetType = UNSET
+    module: str | UnsetType = UNSET
+    thread_id: int | UnsetType = UNSET
+    parameters: list[str] | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+
+class Stack(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """A call stack that is relevant to a result."""
+
+    message: Message | UnsetType = UNSET
+    frames: list[StackFrame]
+    properties: PropertyBag | UnsetType = UNSET
+
+
+class WebRequest(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Describes an HTTP request."""
+
+    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    protocol: str | UnsetType = UNSET
+    version: str | UnsetType = UNSET
+    target: str | UnsetType = UNSET
+    method: str | UnsetType = UNSET
+    headers: dict[str, str] | UnsetType = UNSET
+    parameters: dict[str, str] | UnsetType = UNSET
+    body: ArtifactContent | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+
+class WebResponse(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Describes the response to an HTTP request."""
+
+    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    protocol: str | UnsetType = UNSET
+    version: str | UnsetType = UNSET
+    status_code: int | UnsetType = UNSET
+    reason_phrase: str | UnsetType = UNSET
+    headers: dict[str, str] | UnsetType = UNSET
+    body: ArtifactContent | UnsetType = UNSET
+    no_response_received: bool | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+
+class ThreadFlowLocation(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """A location visited by an analysis tool while simulating or monitoring the execution of a
+    program."""
+
+    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    location: Location | UnsetType = UNSET
+    stack: Stack | UnsetType = UNSET
+    kinds: list[str] | UnsetType = UNSET
+    taxa: list[ReportingDescriptorReference] | UnsetType = UNSET
+    module: str | UnsetType = UNSET
+    state: dict[str, MultiformatMessageString] | UnsetType = UNSET
+    nesting_level: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
+    execution_order: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    execution_time_utc: str | UnsetType = UNSET
+    importance: Literal["important", "essential", "unimportant"] | UnsetType = UNSET
+    web_request: WebRequest | UnsetType = UNSET
+    web_response: WebResponse | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.kinds is not UNSET and len(self.kinds) > 1:
+            _unique("kinds", self.kinds)
+        if self.taxa is not UNSET and len(self.taxa) > 1:
+            _unique("taxa", self.taxa)
+
+
+class ThreadFlow(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Describes a sequence of code locations that specify a path through a single thread of
+    execution such as an operating system or fiber."""
+
+    id: str | UnsetType = UNSET
+    message: Message | UnsetType = UNSET
+    initial_state: dict[str, MultiformatMessageString] | UnsetType = UNSET
+    immutable_state: dict[str, MultiformatMessageString] | UnsetType = UNSET
+    locations: Annotated[list[ThreadFlowLocation], Meta(min_length=1)]
+    properties: PropertyBag | UnsetType = UNSET
+
+
 class CodeFlow(
     msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
 ):
@@ -312,6 +552,18 @@ class CodeFlow(
     properties: PropertyBag | UnsetType = UNSET
 
 
+class ReportingConfiguration(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Information about a rule or notification that can be configured at runtime."""
+
+    enabled: bool | UnsetType = UNSET
+    level: Literal["none", "note", "warning", "error"] | UnsetType = UNSET
+    rank: Annotated[float, Meta(ge=-1.0, le=100.0)] | UnsetType = UNSET
+    parameters: PropertyBag | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+
 class ConfigurationOverride(
     msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
 ):
@@ -320,6 +572,210 @@ class ConfigurationOverride(
     configuration: ReportingConfiguration
     descriptor: ReportingDescriptorReference
     properties: PropertyBag | UnsetType = UNSET
+
+
+class SarifException(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Describes a runtime exception encountered during the execution of an analysis tool."""
+
+    kind: str | UnsetType = UNSET
+    message: str | UnsetType = UNSET
+    stack: Stack | UnsetType = UNSET
+    inner_exceptions: "list[SarifException] | UnsetType" = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+
+class Notification(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Describes a condition relevant to the tool itself, as opposed to being relevant to a target
+    being analyzed by the tool."""
+
+    locations: list[Location] | UnsetType = UNSET
+    message: Message
+    level: Literal["none", "note", "warning", "error"] | UnsetType = UNSET
+    thread_id: int | UnsetType = UNSET
+    time_utc: str | UnsetType = UNSET
+    exception: SarifException | UnsetType = UNSET
+    descriptor: ReportingDescriptorReference | UnsetType = UNSET
+    associated_rule: ReportingDescriptorReference | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.locations is not UNSET and len(self.locations) > 1:
+            _unique("locations", self.locations)
+
+
+class Invocation(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """The runtime environment of the analysis tool run."""
+
+    command_line: str | UnsetType = UNSET
+    arguments: list[str] | UnsetType = UNSET
+    response_files: list[ArtifactLocation] | UnsetType = UNSET
+    start_time_utc: str | UnsetType = UNSET
+    end_time_utc: str | UnsetType = UNSET
+    exit_code: int | UnsetType = UNSET
+    rule_configuration_overrides: list[ConfigurationOverride] | UnsetType = UNSET
+    notification_configuration_overrides: list[ConfigurationOverride] | UnsetType = UNSET
+    tool_execution_notifications: list[Notification] | UnsetType = UNSET
+    tool_configuration_notifications: list[Notification] | UnsetType = UNSET
+    exit_code_description: str | UnsetType = UNSET
+    exit_signal_name: str | UnsetType = UNSET
+    exit_signal_number: int | UnsetType = UNSET
+    process_start_failure_message: str | UnsetType = UNSET
+    execution_successful: bool
+    machine: str | UnsetType = UNSET
+    account: str | UnsetType = UNSET
+    process_id: int | UnsetType = UNSET
+    executable_location: ArtifactLocation | UnsetType = UNSET
+    working_directory: ArtifactLocation | UnsetType = UNSET
+    environment_variables: dict[str, str] | UnsetType = UNSET
+    stdin: ArtifactLocation | UnsetType = UNSET
+    stdout: ArtifactLocation | UnsetType = UNSET
+    stderr: ArtifactLocation | UnsetType = UNSET
+    stdout_stderr: ArtifactLocation | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.response_files is not UNSET and len(self.response_files) > 1:
+            _unique("responseFiles", self.response_files)
+        if (
+            self.rule_configuration_overrides is not UNSET
+            and len(self.rule_configuration_overrides) > 1
+        ):
+            _unique("ruleConfigurationOverrides", self.rule_configuration_overrides)
+        if (
+            self.notification_configuration_overrides is not UNSET
+            and len(self.notification_configuration_overrides) > 1
+        ):
+            _unique("notificationConfigurationOverrides", self.notification_configuration_overrides)
+
+
+class ReportingDescriptorRelationship(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Information about the relation of one reporting descriptor to another."""
+
+    target: ReportingDescriptorReference
+    kinds: list[str] | UnsetType = UNSET
+    description: Message | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.kinds is not UNSET and len(self.kinds) > 1:
+            _unique("kinds", self.kinds)
+
+
+class ReportingDescriptor(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Metadata that describes a specific report produced by the tool, as part of the analysis it
+    provides or its runtime reporting."""
+
+    id: str
+    deprecated_ids: list[str] | UnsetType = UNSET
+    guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
+    deprecated_guids: list[Annotated[str, Meta(pattern=_GUID)]] | UnsetType = UNSET
+    name: str | UnsetType = UNSET
+    deprecated_names: list[str] | UnsetType = UNSET
+    short_description: MultiformatMessageString | UnsetType = UNSET
+    full_description: MultiformatMessageString | UnsetType = UNSET
+    message_strings: dict[str, MultiformatMessageString] | UnsetType = UNSET
+    default_configuration: ReportingConfiguration | UnsetType = UNSET
+    help_uri: str | UnsetType = UNSET
+    help: MultiformatMessageString | UnsetType = UNSET
+    relationships: list[ReportingDescriptorRelationship] | UnsetType = UNSET
+    properties: RuleProperties | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.deprecated_ids is not UNSET and len(self.deprecated_ids) > 1:
+            _unique("deprecatedIds", self.deprecated_ids)
+        if self.deprecated_guids is not UNSET and len(self.deprecated_guids) > 1:
+            _unique("deprecatedGuids", self.deprecated_guids)
+        if self.deprecated_names is not UNSET and len(self.deprecated_names) > 1:
+            _unique("deprecatedNames", self.deprecated_names)
+        if self.relationships is not UNSET and len(self.relationships) > 1:
+            _unique("relationships", self.relationships)
+
+
+class TranslationMetadata(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Provides additional metadata related to translation."""
+
+    name: str
+    full_name: str | UnsetType = UNSET
+    short_description: MultiformatMessageString | UnsetType = UNSET
+    full_description: MultiformatMessageString | UnsetType = UNSET
+    download_uri: str | UnsetType = UNSET
+    information_uri: str | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+
+class ToolComponent(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """A component, such as a plug-in or the driver, of the analysis tool that was run."""
+
+    guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
+    name: str
+    organization: str | UnsetType = UNSET
+    product: str | UnsetType = UNSET
+    product_suite: str | UnsetType = UNSET
+    short_description: MultiformatMessageString | UnsetType = UNSET
+    full_description: MultiformatMessageString | UnsetType = UNSET
+    full_name: str | UnsetType = UNSET
+    version: str | UnsetType = UNSET
+    semantic_version: str | UnsetType = UNSET
+    dotted_quad_file_version: Annotated[str, Meta(pattern="[0-9]+(\\.[0-9]+){3}")] | UnsetType = (
+        UNSET
+    )
+    release_date_utc: str | UnsetType = UNSET
+    download_uri: str | UnsetType = UNSET
+    information_uri: str | UnsetType = UNSET
+    global_message_strings: dict[str, MultiformatMessageString] | UnsetType = UNSET
+    notifications: list[ReportingDescriptor] | UnsetType = UNSET
+    rules: list[ReportingDescriptor] | UnsetType = UNSET
+    taxa: list[ReportingDescriptor] | UnsetType = UNSET
+    locations: list[ArtifactLocation] | UnsetType = UNSET
+    language: Annotated[str, Meta(pattern="^[a-zA-Z]{2}(-[a-zA-Z]{2})?$")] | UnsetType = UNSET
+    contents: list[Literal["localizedData", "nonLocalizedData"]] | UnsetType = UNSET
+    is_comprehensive: bool | UnsetType = UNSET
+    localized_data_semantic_version: str | UnsetType = UNSET
+    minimum_required_localized_data_semantic_version: str | UnsetType = UNSET
+    associated_component: ToolComponentReference | UnsetType = UNSET
+    translation_metadata: TranslationMetadata | UnsetType = UNSET
+    supported_taxonomies: list[ToolComponentReference] | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.notifications is not UNSET and len(self.notifications) > 1:
+            _unique("notifications", self.notifications)
+        if self.rules is not UNSET and len(self.rules) > 1:
+            _unique("rules", self.rules)
+        if self.taxa is not UNSET and len(self.taxa) > 1:
+            _unique("taxa", self.taxa)
+        if self.contents is not UNSET and len(self.contents) > 1:
+            _unique("contents", self.contents)
+        if self.supported_taxonomies is not UNSET and len(self.supported_taxonomies) > 1:
+            _unique("supportedTaxonomies", self.supported_taxonomies)
+
+
+class Tool(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """The analysis tool that was run."""
+
+    driver: ToolComponent
+    extensions: list[ToolComponent] | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.extensions is not UNSET and len(self.extensions) > 1:
+            _unique("extensions", self.extensions)
 
 
 class Conversion(
@@ -362,16 +818,160 @@ class EdgeTraversal(
     properties: PropertyBag | UnsetType = UNSET
 
 
-class SarifException(
+class Node(
     msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
 ):
-    """Describes a runtime exception encountered during the execution of an analysis tool."""
+    """Represents a node in a graph."""
 
-    kind: str | UnsetType = UNSET
-    message: str | UnsetType = UNSET
-    stack: Stack | UnsetType = UNSET
-    inner_exceptions: list[SarifException] | UnsetType = UNSET
+    id: str
+    label: Message | UnsetType = UNSET
+    location: Location | UnsetType = UNSET
+    children: "list[Node] | UnsetType" = UNSET
     properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.children is not UNSET and len(self.children) > 1:
+            _unique("children", self.children)
+
+
+class Graph(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """A network of nodes and directed edges that describes some aspect of the structure of the code
+    (for example, a call graph)."""
+
+    description: Message | UnsetType = UNSET
+    nodes: list[Node] | UnsetType = UNSET
+    edges: list[Edge] | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.nodes is not UNSET and len(self.nodes) > 1:
+            _unique("nodes", self.nodes)
+        if self.edges is not UNSET and len(self.edges) > 1:
+            _unique("edges", self.edges)
+
+
+class Fix(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """A proposed fix for the problem represented by a result object."""
+
+    description: Message | UnsetType = UNSET
+    artifact_changes: Annotated[list[ArtifactChange], Meta(min_length=1)]
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if len(self.artifact_changes) > 1:
+            _unique("artifactChanges", self.artifact_changes)
+
+
+class GraphTraversal(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Represents a path through a graph."""
+
+    run_graph_index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    result_graph_index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    description: Message | UnsetType = UNSET
+    initial_state: dict[str, MultiformatMessageString] | UnsetType = UNSET
+    immutable_state: dict[str, MultiformatMessageString] | UnsetType = UNSET
+    edge_traversals: list[EdgeTraversal] | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if (self.run_graph_index is not UNSET) + (self.result_graph_index is not UNSET) != 1:
+            _not_one_of("graphTraversal", "runGraphIndex", "resultGraphIndex")
+
+
+class ResultProvenance(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Contains information about how and when a result was detected."""
+
+    first_detection_time_utc: str | UnsetType = UNSET
+    last_detection_time_utc: str | UnsetType = UNSET
+    first_detection_run_guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
+    last_detection_run_guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
+    invocation_index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    conversion_sources: list[PhysicalLocation] | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.conversion_sources is not UNSET and len(self.conversion_sources) > 1:
+            _unique("conversionSources", self.conversion_sources)
+
+
+class Suppression(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """A suppression that is relevant to a result."""
+
+    guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
+    kind: Literal["inSource", "external"]
+    status: Literal["accepted", "underReview", "rejected"] | UnsetType = UNSET
+    justification: str | UnsetType = UNSET
+    location: Location | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+
+class Result(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """A result produced by an analysis tool."""
+
+    rule_id: str | UnsetType = UNSET
+    rule_index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
+    rule: ReportingDescriptorReference | UnsetType = UNSET
+    kind: (
+        Literal["notApplicable", "pass", "fail", "review", "open", "informational"] | UnsetType
+    ) = UNSET
+    level: Literal["none", "note", "warning", "error"] | UnsetType = UNSET
+    message: Message
+    analysis_target: ArtifactLocation | UnsetType = UNSET
+    locations: list[Location] | UnsetType = UNSET
+    guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
+    correlation_guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
+    occurrence_count: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+    partial_fingerprints: dict[str, str] | UnsetType = UNSET
+    fingerprints: dict[str, str] | UnsetType = UNSET
+    stacks: list[Stack] | UnsetType = UNSET
+    code_flows: list[CodeFlow] | UnsetType = UNSET
+    graphs: list[Graph] | UnsetType = UNSET
+    graph_traversals: list[GraphTraversal] | UnsetType = UNSET
+    related_locations: list[Location] | UnsetType = UNSET
+    suppressions: list[Suppression] | UnsetType = UNSET
+    baseline_state: Literal["new", "unchanged", "updated", "absent"] | UnsetType = UNSET
+    rank: Annotated[float, Meta(ge=-1.0, le=100.0)] | UnsetType = UNSET
+    attachments: list[Attachment] | UnsetType = UNSET
+    hosted_viewer_uri: str | UnsetType = UNSET
+    work_item_uris: list[str] | UnsetType = UNSET
+    provenance: ResultProvenance | UnsetType = UNSET
+    fixes: list[Fix] | UnsetType = UNSET
+    taxa: list[ReportingDescriptorReference] | UnsetType = UNSET
+    web_request: WebRequest | UnsetType = UNSET
+    web_response: WebResponse | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.stacks is not UNSET and len(self.stacks) > 1:
+            _unique("stacks", self.stacks)
+        if self.graphs is not UNSET and len(self.graphs) > 1:
+            _unique("graphs", self.graphs)
+        if self.graph_traversals is not UNSET and len(self.graph_traversals) > 1:
+            _unique("graphTraversals", self.graph_traversals)
+        if self.related_locations is not UNSET and len(self.related_locations) > 1:
+            _unique("relatedLocations", self.related_locations)
+        if self.suppressions is not UNSET and len(self.suppressions) > 1:
+            _unique("suppressions", self.suppressions)
+        if self.attachments is not UNSET and len(self.attachments) > 1:
+            _unique("attachments", self.attachments)
+        if self.work_item_uris is not UNSET and len(self.work_item_uris) > 1:
+            _unique("workItemUris", self.work_item_uris)
+        if self.fixes is not UNSET and len(self.fixes) > 1:
+            _unique("fixes", self.fixes)
+        if self.taxa is not UNSET and len(self.taxa) > 1:
+            _unique("taxa", self.taxa)
 
 
 class ExternalProperties(
@@ -493,429 +1093,40 @@ class ExternalPropertyFileReferences(
             _unique("webResponses", self.web_responses)
 
 
-class Fix(
+class RunAutomationDetails(
     msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
 ):
-    """A proposed fix for the problem represented by a result object."""
+    """Information that describes a run's identity and role within an engineering system process."""
 
     description: Message | UnsetType = UNSET
-    artifact_changes: Annotated[list[ArtifactChange], Meta(min_length=1)]
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if len(self.artifact_changes) > 1:
-            _unique("artifactChanges", self.artifact_changes)
-
-
-class Graph(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """A network of nodes and directed edges that describes some aspect of the structure of the code
-    (for example, a call graph)."""
-
-    description: Message | UnsetType = UNSET
-    nodes: list[Node] | UnsetType = UNSET
-    edges: list[Edge] | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.nodes is not UNSET and len(self.nodes) > 1:
-            _unique("nodes", self.nodes)
-        if self.edges is not UNSET and len(self.edges) > 1:
-            _unique("edges", self.edges)
-
-
-class GraphTraversal(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Represents a path through a graph."""
-
-    run_graph_index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    result_graph_index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    description: Message | UnsetType = UNSET
-    initial_state: dict[str, MultiformatMessageString] | UnsetType = UNSET
-    immutable_state: dict[str, MultiformatMessageString] | UnsetType = UNSET
-    edge_traversals: list[EdgeTraversal] | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if (self.run_graph_index is not UNSET) + (self.result_graph_index is not UNSET) != 1:
-            _not_one_of("graphTraversal", "runGraphIndex", "resultGraphIndex")
-
-
-class Invocation(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """The runtime environment of the analysis tool run."""
-
-    command_line: str | UnsetType = UNSET
-    arguments: list[str] | UnsetType = UNSET
-    response_files: list[ArtifactLocation] | UnsetType = UNSET
-    start_time_utc: str | UnsetType = UNSET
-    end_time_utc: str | UnsetType = UNSET
-    exit_code: int | UnsetType = UNSET
-    rule_configuration_overrides: list[ConfigurationOverride] | UnsetType = UNSET
-    notification_configuration_overrides: list[ConfigurationOverride] | UnsetType = UNSET
-    tool_execution_notifications: list[Notification] | UnsetType = UNSET
-    tool_configuration_notifications: list[Notification] | UnsetType = UNSET
-    exit_code_description: str | UnsetType = UNSET
-    exit_signal_name: str | UnsetType = UNSET
-    exit_signal_number: int | UnsetType = UNSET
-    process_start_failure_message: str | UnsetType = UNSET
-    execution_successful: bool
-    machine: str | UnsetType = UNSET
-    account: str | UnsetType = UNSET
-    process_id: int | UnsetType = UNSET
-    executable_location: ArtifactLocation | UnsetType = UNSET
-    working_directory: ArtifactLocation | UnsetType = UNSET
-    environment_variables: dict[str, str] | UnsetType = UNSET
-    stdin: ArtifactLocation | UnsetType = UNSET
-    stdout: ArtifactLocation | UnsetType = UNSET
-    stderr: ArtifactLocation | UnsetType = UNSET
-    stdout_stderr: ArtifactLocation | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.response_files is not UNSET and len(self.response_files) > 1:
-            _unique("responseFiles", self.response_files)
-        if (
-            self.rule_configuration_overrides is not UNSET
-            and len(self.rule_configuration_overrides) > 1
-        ):
-            _unique("ruleConfigurationOverrides", self.rule_configuration_overrides)
-        if (
-            self.notification_configuration_overrides is not UNSET
-            and len(self.notification_configuration_overrides) > 1
-        ):
-            _unique("notificationConfigurationOverrides", self.notification_configuration_overrides)
-
-
-class Location(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """A location within a programming artifact."""
-
-    id: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    physical_location: PhysicalLocation | UnsetType = UNSET
-    logical_locations: list[LogicalLocation] | UnsetType = UNSET
-    message: Message | UnsetType = UNSET
-    annotations: list[Region] | UnsetType = UNSET
-    relationships: list[LocationRelationship] | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.logical_locations is not UNSET and len(self.logical_locations) > 1:
-            _unique("logicalLocations", self.logical_locations)
-        if self.annotations is not UNSET and len(self.annotations) > 1:
-            _unique("annotations", self.annotations)
-        if self.relationships is not UNSET and len(self.relationships) > 1:
-            _unique("relationships", self.relationships)
-
-
-class LocationRelationship(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Information about the relation of one location to another."""
-
-    target: Annotated[int, Meta(ge=0)]
-    kinds: list[str] | UnsetType = UNSET
-    description: Message | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.kinds is not UNSET and len(self.kinds) > 1:
-            _unique("kinds", self.kinds)
-
-
-class LogicalLocation(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """A logical location of a construct that produced a result."""
-
-    name: str | UnsetType = UNSET
-    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    fully_qualified_name: str | UnsetType = UNSET
-    decorated_name: str | UnsetType = UNSET
-    parent_index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    kind: str | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class Message(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Encapsulates a message intended to be read by the end user."""
-
-    text: str | UnsetType = UNSET
-    markdown: str | UnsetType = UNSET
     id: str | UnsetType = UNSET
-    arguments: list[str] | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.text is UNSET and self.id is UNSET:
-            _none_of("message", "text", "id")
-
-
-class MultiformatMessageString(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """A message string or message format string rendered in multiple formats."""
-
-    text: str
-    markdown: str | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class Node(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Represents a node in a graph."""
-
-    id: str
-    label: Message | UnsetType = UNSET
-    location: Location | UnsetType = UNSET
-    children: list[Node] | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.children is not UNSET and len(self.children) > 1:
-            _unique("children", self.children)
-
-
-class Notification(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Describes a condition relevant to the tool itself, as opposed to being relevant to a target
-    being analyzed by the tool."""
-
-    locations: list[Location] | UnsetType = UNSET
-    message: Message
-    level: Literal["none", "note", "warning", "error"] | UnsetType = UNSET
-    thread_id: int | UnsetType = UNSET
-    time_utc: str | UnsetType = UNSET
-    exception: SarifException | UnsetType = UNSET
-    descriptor: ReportingDescriptorReference | UnsetType = UNSET
-    associated_rule: ReportingDescriptorReference | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.locations is not UNSET and len(self.locations) > 1:
-            _unique("locations", self.locations)
-
-
-class PhysicalLocation(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """A physical location relevant to a result."""
-
-    address: Address | UnsetType = UNSET
-    artifact_location: ArtifactLocation | UnsetType = UNSET
-    region: Region | UnsetType = UNSET
-    context_region: Region | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.address is UNSET and self.artifact_location is UNSET:
-            _none_of("physicalLocation", "address", "artifactLocation")
-
-
-class Rectangle(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """An area within an image."""
-
-    top: float | UnsetType = UNSET
-    left: float | UnsetType = UNSET
-    bottom: float | UnsetType = UNSET
-    right: float | UnsetType = UNSET
-    message: Message | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class Region(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """A region within an artifact where a result was detected."""
-
-    start_line: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
-    start_column: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
-    end_line: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
-    end_column: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
-    char_offset: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    char_length: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
-    byte_offset: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    byte_length: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
-    snippet: ArtifactContent | UnsetType = UNSET
-    message: Message | UnsetType = UNSET
-    source_language: str | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.start_line is UNSET and self.char_offset is UNSET and self.byte_offset is UNSET:
-            _none_of("region", "startLine", "charOffset", "byteOffset")
-
-
-class Replacement(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """The replacement of a single region of an artifact."""
-
-    deleted_region: Region
-    inserted_content: ArtifactContent | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class ReportingConfiguration(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Information about a rule or notification that can be configured at runtime."""
-
-    enabled: bool | UnsetType = UNSET
-    level: Literal["none", "note", "warning", "error"] | UnsetType = UNSET
-    rank: Annotated[float, Meta(ge=-1.0, le=100.0)] | UnsetType = UNSET
-    parameters: PropertyBag | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class ReportingDescriptor(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Metadata that describes a specific report produced by the tool, as part of the analysis it
-    provides or its runtime reporting."""
-
-    id: str
-    deprecated_ids: list[str] | UnsetType = UNSET
-    guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
-    deprecated_guids: list[Annotated[str, Meta(pattern=_GUID)]] | UnsetType = UNSET
-    name: str | UnsetType = UNSET
-    deprecated_names: list[str] | UnsetType = UNSET
-    short_description: MultiformatMessageString | UnsetType = UNSET
-    full_description: MultiformatMessageString | UnsetType = UNSET
-    message_strings: dict[str, MultiformatMessageString] | UnsetType = UNSET
-    default_configuration: ReportingConfiguration | UnsetType = UNSET
-    help_uri: str | UnsetType = UNSET
-    help: MultiformatMessageString | UnsetType = UNSET
-    relationships: list[ReportingDescriptorRelationship] | UnsetType = UNSET
-    properties: RuleProperties | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.deprecated_ids is not UNSET and len(self.deprecated_ids) > 1:
-            _unique("deprecatedIds", self.deprecated_ids)
-        if self.deprecated_guids is not UNSET and len(self.deprecated_guids) > 1:
-            _unique("deprecatedGuids", self.deprecated_guids)
-        if self.deprecated_names is not UNSET and len(self.deprecated_names) > 1:
-            _unique("deprecatedNames", self.deprecated_names)
-        if self.relationships is not UNSET and len(self.relationships) > 1:
-            _unique("relationships", self.relationships)
-
-
-class ReportingDescriptorReference(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Information about how to locate a relevant reporting descriptor."""
-
-    id: str | UnsetType = UNSET
-    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
-    tool_component: ToolComponentReference | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.index is UNSET and self.guid is UNSET and self.id is UNSET:
-            _none_of("reportingDescriptorReference", "index", "guid", "id")
-
-
-class ReportingDescriptorRelationship(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Information about the relation of one reporting descriptor to another."""
-
-    target: ReportingDescriptorReference
-    kinds: list[str] | UnsetType = UNSET
-    description: Message | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.kinds is not UNSET and len(self.kinds) > 1:
-            _unique("kinds", self.kinds)
-
-
-class Result(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """A result produced by an analysis tool."""
-
-    rule_id: str | UnsetType = UNSET
-    rule_index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    rule: ReportingDescriptorReference | UnsetType = UNSET
-    kind: (
-        Literal["notApplicable", "pass", "fail", "review", "open", "informational"] | UnsetType
-    ) = UNSET
-    level: Literal["none", "note", "warning", "error"] | UnsetType = UNSET
-    message: Message
-    analysis_target: ArtifactLocation | UnsetType = UNSET
-    locations: list[Location] | UnsetType = UNSET
     guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
     correlation_guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
-    occurrence_count: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
-    partial_fingerprints: dict[str, str] | UnsetType = UNSET
-    fingerprints: dict[str, str] | UnsetType = UNSET
-    stacks: list[Stack] | UnsetType = UNSET
-    code_flows: list[CodeFlow] | UnsetType = UNSET
-    graphs: list[Graph] | UnsetType = UNSET
-    graph_traversals: list[GraphTraversal] | UnsetType = UNSET
-    related_locations: list[Location] | UnsetType = UNSET
-    suppressions: list[Suppression] | UnsetType = UNSET
-    baseline_state: Literal["new", "unchanged", "updated", "absent"] | UnsetType = UNSET
-    rank: Annotated[float, Meta(ge=-1.0, le=100.0)] | UnsetType = UNSET
-    attachments: list[Attachment] | UnsetType = UNSET
-    hosted_viewer_uri: str | UnsetType = UNSET
-    work_item_uris: list[str] | UnsetType = UNSET
-    provenance: ResultProvenance | UnsetType = UNSET
-    fixes: list[Fix] | UnsetType = UNSET
-    taxa: list[ReportingDescriptorReference] | UnsetType = UNSET
-    web_request: WebRequest | UnsetType = UNSET
-    web_response: WebResponse | UnsetType = UNSET
     properties: PropertyBag | UnsetType = UNSET
 
-    def __post_init__(self) -> None:
-        if self.stacks is not UNSET and len(self.stacks) > 1:
-            _unique("stacks", self.stacks)
-        if self.graphs is not UNSET and len(self.graphs) > 1:
-            _unique("graphs", self.graphs)
-        if self.graph_traversals is not UNSET and len(self.graph_traversals) > 1:
-            _unique("graphTraversals", self.graph_traversals)
-        if self.related_locations is not UNSET and len(self.related_locations) > 1:
-            _unique("relatedLocations", self.related_locations)
-        if self.suppressions is not UNSET and len(self.suppressions) > 1:
-            _unique("suppressions", self.suppressions)
-        if self.attachments is not UNSET and len(self.attachments) > 1:
-            _unique("attachments", self.attachments)
-        if self.work_item_uris is not UNSET and len(self.work_item_uris) > 1:
-            _unique("workItemUris", self.work_item_uris)
-        if self.fixes is not UNSET and len(self.fixes) > 1:
-            _unique("fixes", self.fixes)
-        if self.taxa is not UNSET and len(self.taxa) > 1:
-            _unique("taxa", self.taxa)
 
-
-class ResultProvenance(
+class SpecialLocations(
     msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
 ):
-    """Contains information about how and when a result was detected."""
+    """Defines locations of special significance to SARIF consumers."""
 
-    first_detection_time_utc: str | UnsetType = UNSET
-    last_detection_time_utc: str | UnsetType = UNSET
-    first_detection_run_guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
-    last_detection_run_guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
-    invocation_index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    conversion_sources: list[PhysicalLocation] | UnsetType = UNSET
+    display_base: ArtifactLocation | UnsetType = UNSET
     properties: PropertyBag | UnsetType = UNSET
 
-    def __post_init__(self) -> None:
-        if self.conversion_sources is not UNSET and len(self.conversion_sources) > 1:
-            _unique("conversionSources", self.conversion_sources)
+
+class VersionControlDetails(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
+):
+    """Specifies the information necessary to retrieve a desired revision from a version control
+    system."""
+
+    repository_uri: str
+    revision_id: str | UnsetType = UNSET
+    branch: str | UnsetType = UNSET
+    revision_tag: str | UnsetType = UNSET
+    as_of_time_utc: str | UnsetType = UNSET
+    mapped_to: ArtifactLocation | UnsetType = UNSET
+    properties: PropertyBag | UnsetType = UNSET
 
 
 class Run(
@@ -984,237 +1195,24 @@ class Run(
             _unique("webResponses", self.web_responses)
 
 
-class RunAutomationDetails(
+class SarifLog(
     msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
 ):
-    """Information that describes a run's identity and role within an engineering system process."""
+    """Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema: a standard format for the
+    output of static analysis tools."""
 
-    description: Message | UnsetType = UNSET
-    id: str | UnsetType = UNSET
-    guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
-    correlation_guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class SpecialLocations(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Defines locations of special significance to SARIF consumers."""
-
-    display_base: ArtifactLocation | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class Stack(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """A call stack that is relevant to a result."""
-
-    message: Message | UnsetType = UNSET
-    frames: list[StackFrame]
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class StackFrame(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """A function call within a stack trace."""
-
-    location: Location | UnsetType = UNSET
-    module: str | UnsetType = UNSET
-    thread_id: int | UnsetType = UNSET
-    parameters: list[str] | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class Suppression(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """A suppression that is relevant to a result."""
-
-    guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
-    kind: Literal["inSource", "external"]
-    status: Literal["accepted", "underReview", "rejected"] | UnsetType = UNSET
-    justification: str | UnsetType = UNSET
-    location: Location | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class ThreadFlow(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Describes a sequence of code locations that specify a path through a single thread of
-    execution such as an operating system or fiber."""
-
-    id: str | UnsetType = UNSET
-    message: Message | UnsetType = UNSET
-    initial_state: dict[str, MultiformatMessageString] | UnsetType = UNSET
-    immutable_state: dict[str, MultiformatMessageString] | UnsetType = UNSET
-    locations: Annotated[list[ThreadFlowLocation], Meta(min_length=1)]
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class ThreadFlowLocation(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """A location visited by an analysis tool while simulating or monitoring the execution of a
-    program."""
-
-    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    location: Location | UnsetType = UNSET
-    stack: Stack | UnsetType = UNSET
-    kinds: list[str] | UnsetType = UNSET
-    taxa: list[ReportingDescriptorReference] | UnsetType = UNSET
-    module: str | UnsetType = UNSET
-    state: dict[str, MultiformatMessageString] | UnsetType = UNSET
-    nesting_level: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
-    execution_order: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    execution_time_utc: str | UnsetType = UNSET
-    importance: Literal["important", "essential", "unimportant"] | UnsetType = UNSET
-    web_request: WebRequest | UnsetType = UNSET
-    web_response: WebResponse | UnsetType = UNSET
+    schema: str | UnsetType = msgspec.field(default=UNSET, name="$schema")
+    version: Literal["2.1.0"]
+    runs: list[Run] | None
+    inline_external_properties: list[ExternalProperties] | UnsetType = UNSET
     properties: PropertyBag | UnsetType = UNSET
 
     def __post_init__(self) -> None:
-        if self.kinds is not UNSET and len(self.kinds) > 1:
-            _unique("kinds", self.kinds)
-        if self.taxa is not UNSET and len(self.taxa) > 1:
-            _unique("taxa", self.taxa)
-
-
-class Tool(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """The analysis tool that was run."""
-
-    driver: ToolComponent
-    extensions: list[ToolComponent] | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.extensions is not UNSET and len(self.extensions) > 1:
-            _unique("extensions", self.extensions)
-
-
-class ToolComponent(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """A component, such as a plug-in or the driver, of the analysis tool that was run."""
-
-    guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
-    name: str
-    organization: str | UnsetType = UNSET
-    product: str | UnsetType = UNSET
-    product_suite: str | UnsetType = UNSET
-    short_description: MultiformatMessageString | UnsetType = UNSET
-    full_description: MultiformatMessageString | UnsetType = UNSET
-    full_name: str | UnsetType = UNSET
-    version: str | UnsetType = UNSET
-    semantic_version: str | UnsetType = UNSET
-    dotted_quad_file_version: Annotated[str, Meta(pattern="[0-9]+(\\.[0-9]+){3}")] | UnsetType = (
-        UNSET
-    )
-    release_date_utc: str | UnsetType = UNSET
-    download_uri: str | UnsetType = UNSET
-    information_uri: str | UnsetType = UNSET
-    global_message_strings: dict[str, MultiformatMessageString] | UnsetType = UNSET
-    notifications: list[ReportingDescriptor] | UnsetType = UNSET
-    rules: list[ReportingDescriptor] | UnsetType = UNSET
-    taxa: list[ReportingDescriptor] | UnsetType = UNSET
-    locations: list[ArtifactLocation] | UnsetType = UNSET
-    language: Annotated[str, Meta(pattern="^[a-zA-Z]{2}(-[a-zA-Z]{2})?$")] | UnsetType = UNSET
-    contents: list[Literal["localizedData", "nonLocalizedData"]] | UnsetType = UNSET
-    is_comprehensive: bool | UnsetType = UNSET
-    localized_data_semantic_version: str | UnsetType = UNSET
-    minimum_required_localized_data_semantic_version: str | UnsetType = UNSET
-    associated_component: ToolComponentReference | UnsetType = UNSET
-    translation_metadata: TranslationMetadata | UnsetType = UNSET
-    supported_taxonomies: list[ToolComponentReference] | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        if self.notifications is not UNSET and len(self.notifications) > 1:
-            _unique("notifications", self.notifications)
-        if self.rules is not UNSET and len(self.rules) > 1:
-            _unique("rules", self.rules)
-        if self.taxa is not UNSET and len(self.taxa) > 1:
-            _unique("taxa", self.taxa)
-        if self.contents is not UNSET and len(self.contents) > 1:
-            _unique("contents", self.contents)
-        if self.supported_taxonomies is not UNSET and len(self.supported_taxonomies) > 1:
-            _unique("supportedTaxonomies", self.supported_taxonomies)
-
-
-class ToolComponentReference(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Identifies a particular toolComponent object, either the driver or an extension."""
-
-    name: str | UnsetType = UNSET
-    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    guid: Annotated[str, Meta(pattern=_GUID)] | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class TranslationMetadata(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Provides additional metadata related to translation."""
-
-    name: str
-    full_name: str | UnsetType = UNSET
-    short_description: MultiformatMessageString | UnsetType = UNSET
-    full_description: MultiformatMessageString | UnsetType = UNSET
-    download_uri: str | UnsetType = UNSET
-    information_uri: str | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class VersionControlDetails(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Specifies the information necessary to retrieve a desired revision from a version control
-    system."""
-
-    repository_uri: str
-    revision_id: str | UnsetType = UNSET
-    branch: str | UnsetType = UNSET
-    revision_tag: str | UnsetType = UNSET
-    as_of_time_utc: str | UnsetType = UNSET
-    mapped_to: ArtifactLocation | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class WebRequest(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Describes an HTTP request."""
-
-    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    protocol: str | UnsetType = UNSET
-    version: str | UnsetType = UNSET
-    target: str | UnsetType = UNSET
-    method: str | UnsetType = UNSET
-    headers: dict[str, str] | UnsetType = UNSET
-    parameters: dict[str, str] | UnsetType = UNSET
-    body: ArtifactContent | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
-
-
-class WebResponse(
-    msgspec.Struct, frozen=True, kw_only=True, gc=False, rename="camel", forbid_unknown_fields=True
-):
-    """Describes the response to an HTTP request."""
-
-    index: Annotated[int, Meta(ge=-1)] | UnsetType = UNSET
-    protocol: str | UnsetType = UNSET
-    version: str | UnsetType = UNSET
-    status_code: int | UnsetType = UNSET
-    reason_phrase: str | UnsetType = UNSET
-    headers: dict[str, str] | UnsetType = UNSET
-    body: ArtifactContent | UnsetType = UNSET
-    no_response_received: bool | UnsetType = UNSET
-    properties: PropertyBag | UnsetType = UNSET
+        if (
+            self.inline_external_properties is not UNSET
+            and len(self.inline_external_properties) > 1
+        ):
+            _unique("inlineExternalProperties", self.inline_external_properties)
 
 
 DECODER = msgspec.json.Decoder(SarifLog, dec_hook=dec_hook)
