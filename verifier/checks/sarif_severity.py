@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from msgspec import UnsetType
 
@@ -311,6 +311,14 @@ def _rule_facts(rule: Rule) -> _RuleFacts:
 _NO_RULE = _RuleFacts(None, None, {})
 
 
+_T = TypeVar("_T")
+
+
+def _given(value: _T | UnsetType) -> _T | None:
+    """A SARIF field's value, ``None`` when absent."""
+    return None if isinstance(value, UnsetType) else value
+
+
 def _sarif_finding(
     result: SarifResult,
     rules: _RuleIndex,
@@ -319,7 +327,7 @@ def _sarif_finding(
     pointer: str,
     tool: str,
 ) -> RawFinding:
-    given_id = result.rule_id or (result.rule.id if result.rule else None) or None
+    given_id = _given(result.rule_id) or (_given(result.rule.id) if result.rule else None)
     rule = rules.find(result, given_id)
     rule_id = given_id or (rule.id if rule else None)
     if rule_id is None:
@@ -361,9 +369,9 @@ def _sarif_finding(
     fields = {**facts.help_fields, **_fields(message)}
     location = result.locations[0].physical_location if result.locations else None
     uri = (
-        location.artifact_location.uri if location and location.artifact_location else None
-    ) or None
-    line = (location.region.start_line if location and location.region else None) or None
+        _given(location.artifact_location.uri) if location and location.artifact_location else None
+    )
+    line = _given(location.region.start_line) if location and location.region else None
     kind = _kind(rule, message)
     package = fields.get("Package") or package_from_id
     fixed = fields.get("Fixed Version")
