@@ -348,6 +348,31 @@ class Generator:
         return out
 
 
+# Every keyword the schema uses, each modelled above (or without effect on validation: annotations, and
+# ``format``, which jsonschema does not assert). A keyword outside this list stops the generator.
+KEYWORDS = {
+    "$schema", "id", "title", "description", "default", "format", "definitions", "properties", "$ref",
+    "type", "enum", "required", "additionalProperties", "items", "minItems", "uniqueItems", "minimum",
+    "maximum", "pattern", "anyOf", "oneOf",
+}  # fmt: skip
+
+
+def unmodelled(node: Any, path: str = "#") -> Iterator[str]:
+    """Where a schema node uses a keyword this generator does not model."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key not in KEYWORDS:
+                yield f"{path}/{key}"
+            elif key in ("properties", "definitions"):
+                for name, sub in value.items():
+                    yield from unmodelled(sub, f"{path}/{key}/{name}")
+            elif key in ("items", "additionalProperties") and isinstance(value, dict):
+                yield from unmodelled(value, f"{path}/{key}")
+            elif key in ("anyOf", "oneOf"):
+                for index, sub in enumerate(value):
+                    yield from unmodelled(sub, f"{path}/{key}/{index}")
+
+
 def references(node: Any) -> Iterator[str]:
     """The definitions a schema node refers to."""
     if isinstance(node, dict):
@@ -383,7 +408,10 @@ def render() -> str:
     """The module's text as ruff would format it."""
     import subprocess
 
-    text = Generator(json.loads(SCHEMA.read_bytes())).module()
+    schema = json.loads(SCHEMA.read_bytes())
+    if problems := list(unmodelled(schema)):
+        raise SystemExit(f"{SCHEMA}: keywords the generator does not model: {', '.join(problems)}")
+    text = Generator(schema).module()
     ruff = Path(sys.executable).parent / "ruff"
     formatted = subprocess.run(
         [str(ruff), "format", "--stdin-filename", str(TARGET), "-"],

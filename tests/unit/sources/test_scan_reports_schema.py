@@ -98,6 +98,10 @@ def test_the_committed_model_is_what_the_generator_writes() -> None:
     generator = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generator)
     assert generator.render() == generator.TARGET.read_text()
+    # A keyword it does not model stops it (none in the vendored schema).
+    assert list(generator.unmodelled(SCHEMA)) == []
+    widened = {**SCHEMA, "definitions": {"x": {"type": "array", "items": {"maxLength": 3}}}}
+    assert list(generator.unmodelled(widened)) == ["#/definitions/x/items/maxLength"]
 
 
 # --- mutations ---------------------------------------------------------------------------------------------
