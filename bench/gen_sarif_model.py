@@ -19,6 +19,11 @@ What the schema says maps to msgspec as follows:
 The schema declares draft-04: an integer is a JSON number without a fraction part *or* exponent that
 decodes to an int (``1.0`` is not an integer in draft-04; draft-06 and later accept it).
 
+Written here rather than with datamodel-code-generator (which can emit msgspec Structs): what this schema
+needs beyond a field list — UNSET so that null is refused, uniqueItems, anyOf/oneOf of required keys,
+property bags kept whole, classes in dependency order — would be most of this script again, on top of a
+new dev dependency tree.
+
 Run: .venv/bin/python bench/gen_sarif_model.py   (tests/unit/sources/test_scan_reports_model.py checks that
 the committed module is byte for byte what this script writes)
 """
