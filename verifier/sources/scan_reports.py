@@ -391,17 +391,68 @@ _MISSING = re.compile(r"Object missing required field `(.*)`")
 _UNKNOWN = re.compile(r"Object contains unknown field `(.*)`")
 
 
-def _json_pointer(path: str) -> str:
-    """msgspec's ``$.runs[0].tool`` as an RFC 6901 JSON pointer (``/runs/0/tool``); a key of a JSON
-    object that msgspec does not name (``[...]``) is written ``*``."""
-    steps = []
+_MAP_KEY = None  # a step msgspec does not name: a key of a JSON object decoded as a map
+
+
+def _steps(path: str) -> list[str | int | None]:
+    """msgspec's ``$.runs[0].originalUriBaseIds[...].uri`` as steps: keys, indices and ``_MAP_KEY``."""
+    steps: list[str | int | None] = []
     for match in _PATH_STEP.finditer(path):
         key, index = match.group(1), match.group(2)
-        if key is not None:
-            steps.append(_escape(key))
-        else:
-            steps.append(index if index is not None else "*")
-    return "".join("/" + step for step in steps)
+        steps.append(key if key is not None else int(index) if index is not None else _MAP_KEY)
+    return steps
+
+
+def _error_steps(data: bytes) -> list[str | int | None] | None:
+    """Where the schema model first refuses ``data`` (None: it does not)."""
+    try:
+        sarif_model.DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        match = _MSGSPEC_ERROR.fullmatch(str(exc))
+        return _steps(match.group(2)) if match else []
+    return None
+
+
+def _json_pointer(path: str, data: bytes) -> str:
+    """msgspec's path as an RFC 6901 JSON pointer (``/runs/0/tool``). msgspec does not name a key of a
+    JSON object read as a map (``[...]``): it is found by halving that object until one key's value alone
+    reproduces the error (error path only: a few more decodes); ``*`` if that fails (a repeated key)."""
+    steps = _steps(path)
+    if _MAP_KEY in steps:
+        try:
+            doc = msgspec.json.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            doc = None  # a number out of range, for one: the key stays "*"
+        node: Any = doc
+        for i, step in enumerate(steps):
+            if step is _MAP_KEY and isinstance(node, dict):
+                step = steps[i] = _failing_key(doc, node, steps[: i + 1])
+            if isinstance(node, dict) and isinstance(step, str) and step in node:
+                node = node[step]
+            elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+                node = node[step]
+            else:
+                break
+    return "".join("/" + ("*" if step is None else _escape(str(step))) for step in steps)
+
+
+def _failing_key(doc: Any, mapping: dict[str, Any], at: list[str | int | None]) -> str | None:
+    """The first key of ``mapping`` (inside ``doc``) whose value the schema model refuses at ``at``."""
+    everything = dict(mapping)
+    candidates = list(everything)
+    try:
+        while candidates:
+            half = candidates[: max(1, len(candidates) // 2)]
+            mapping.clear()
+            mapping.update((key, everything[key]) for key in half)
+            failed = (_error_steps(msgspec.json.encode(doc)) or [])[: len(at)] == at
+            if len(half) == 1 and len(candidates) == 1:
+                return half[0] if failed else None
+            candidates = half if failed else candidates[len(half) :]
+        return None
+    finally:
+        mapping.clear()
+        mapping.update(everything)
 
 
 def _escape(key: str) -> str:
@@ -409,10 +460,12 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def _sarif_problem(exc: msgspec.ValidationError) -> str:
+def _sarif_problem(exc: msgspec.ValidationError, data: bytes) -> str:
     """Where (JSON pointer) and what the first problem is, from msgspec's error."""
     match = _MSGSPEC_ERROR.fullmatch(str(exc))  # no path: the top level
-    what, pointer = (match.group(1), _json_pointer(match.group(2))) if match else (str(exc), "")
+    what, pointer = (
+        (match.group(1), _json_pointer(match.group(2), data)) if match else (str(exc), "")
+    )
     if missing := _MISSING.fullmatch(what):
         return f"{pointer}/{_escape(missing.group(1))}: missing (the schema requires it)"
     if unknown := _UNKNOWN.fullmatch(what):
@@ -430,7 +483,7 @@ def _parse_sarif(data: bytes, top: dict[str, msgspec.Raw], name: str) -> ScanRep
     try:
         doc: SarifLog = sarif_model.DECODER.decode(data)
     except msgspec.ValidationError as exc:
-        raise InputError(name, f"not valid SARIF 2.1.0: {_sarif_problem(exc)}") from None
+        raise InputError(name, f"not valid SARIF 2.1.0: {_sarif_problem(exc, data)}") from None
     except msgspec.DecodeError as exc:
         raise InputError(name, f"not valid JSON: {exc}") from None
     except RecursionError:

@@ -147,9 +147,20 @@ def _problem(data: bytes) -> str:
             _log({"results": [{"message": {"text": "x"}, "properties": {"tags": ["a", "a"]}}]}),
             "/runs/0/results/0/properties: 'tags' item 1 repeats item 0",
         ),
-        # A value inside a map (originalUriBaseIds): msgspec does not name the key; "*" stands for it.
+        # A value inside a map: msgspec does not name the key, the reader finds it.
         (
-            _log({"originalUriBaseIds": {"ROOT": {"uri": 1}}}),
+            _log({"originalUriBaseIds": {"A": {"uri": "a"}, "B/C": {"uri": 1}, "D": {"uri": 2}}}),
+            "/runs/0/originalUriBaseIds/B~1C/uri: Expected `str`, got `int`",
+        ),
+        (
+            _log({"originalUriBaseIds": {f"K{i}": {} for i in range(999)} | {"Z": {"index": -2}}}),
+            "/runs/0/originalUriBaseIds/Z/index: Expected `int` >= -1",
+        ),
+        # ... unless json.loads would not see the bad value (a repeated key): "*" stands for it.
+        (
+            _log({"originalUriBaseIds": {"A": {"uri": "a"}}}).replace(
+                b'{"A": {"uri": "a"}}', b'{"A": {"uri": 1}, "A": {"uri": "a"}}'
+            ),
             "/runs/0/originalUriBaseIds/*/uri: Expected `str`, got `int`",
         ),
         (_log({"language": "english"}), "/runs/0/language: Expected `str` matching regex"),
