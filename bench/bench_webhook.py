@@ -70,15 +70,32 @@ def request_bytes(body: bytes) -> bytes:
     return head.encode() + body
 
 
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """(status, body, whether the server closes the connection after this answer)."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
     length = 0
+    closing = False
     for line in lines[1:]:
-        if line.lower().startswith("content-length:"):
+        lower = line.lower()
+        if lower.startswith("content-length:"):
             length = int(line.split(":", 1)[1])
-    return status, await reader.readexactly(length)
+        elif lower.startswith("connection:") and "close" in lower:
+            closing = True
+    return status, await reader.readexactly(length), closing
+
+
+async def connect(
+    port: int, ctx: ssl.SSLContext
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TLS connection as the apiserver opens one (TCP_NODELAY); again after the server closes one
+    (the webhook answers its max_requests_per_connection-th request with Connection: close)."""
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname=SERVICE), 10
+    )
+    writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return reader, writer
 
 
 async def client(
@@ -88,18 +105,17 @@ async def client(
     latencies: list[float],
     allowed: list[bool],
 ) -> None:
-    reader, writer = await asyncio.wait_for(
-        asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname=SERVICE), 10
-    )
-    sock = writer.get_extra_info("socket")
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    reader, writer = await connect(port, ctx)
     try:
         for uid, body in bodies:
             raw = request_bytes(body)
             start = time.perf_counter()
             writer.write(raw)
-            status, payload = await asyncio.wait_for(read_response(reader), 15)
+            status, payload, closing = await asyncio.wait_for(read_response(reader), 15)
             latencies.append(time.perf_counter() - start)
+            if closing:
+                writer.close()
+                reader, writer = await connect(port, ctx)
             # The apiserver's checks (uid, allowed), without a full JSON parse: the client shares the CPU.
             if status != 200 or f'"uid":"{uid}"'.encode() not in payload:
                 raise RuntimeError(f"bad answer: HTTP {status} {payload[:200]!r}")
@@ -121,10 +137,7 @@ async def open_loop_client(
     that delays the next send is charged to the server (no coordinated omission). When the client had to
     wait, latency counts from the actual send: event-loop timers fire up to ~1 ms late (uvloop's clock has
     millisecond resolution), and that lateness is the client's, not the server's."""
-    reader, writer = await asyncio.wait_for(
-        asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname=SERVICE), 10
-    )
-    writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    reader, writer = await connect(port, ctx)
     try:
         for k, (uid, body) in enumerate(bodies):
             raw = request_bytes(body)
@@ -134,10 +147,13 @@ async def open_loop_client(
                 await asyncio.sleep(delay)
             origin = time.perf_counter() if delay > 0 else scheduled
             writer.write(raw)
-            status, payload = await asyncio.wait_for(read_response(reader), 15)
+            status, payload, closing = await asyncio.wait_for(read_response(reader), 15)
             if status != 200 or f'"uid":"{uid}"'.encode() not in payload:
                 raise RuntimeError(f"bad answer: HTTP {status} {payload[:200]!r}")
             latencies.append(time.perf_counter() - origin)
+            if closing:
+                writer.close()
+                reader, writer = await connect(port, ctx)
     finally:
         writer.close()
 

@@ -99,7 +99,7 @@ async def review(
         )
         try:
             writer.write(request_bytes(body_for(image, uid)))
-            status, payload = await asyncio.wait_for(read_response(reader), timeout)
+            status, payload, _closing = await asyncio.wait_for(read_response(reader), timeout)
         finally:
             writer.close()
     except (TimeoutError, OSError, asyncio.IncompleteReadError):

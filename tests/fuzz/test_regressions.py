@@ -106,34 +106,38 @@ def test_cyclonedx_xml_in_an_unknown_encoding(tmp_path: Path) -> None:
     assert f"{path}: XML in an unknown encoding" in outcome.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scans slice (SARIF reader, verifier/sources/scan_reports.py): invalid UTF-8 inside a string "
-    "is accepted and the report passes (exit 0) where json rejects the file",
-)
 def test_sarif_with_invalid_utf8_is_not_allowed(tmp_path: Path) -> None:
+    """Was: exit 0 where json rejects the file (invalid UTF-8 inside a key)."""
     data = (
         UPSTREAM / "sarif" / "trivy" / "ortelius-trivy-0.40.0-empty-results.sarif.json"
     ).read_bytes()
     path = tmp_path / "report.sarif.json"
     path.write_bytes(data.replace(b'"$schema"', b'"\xa4schema"', 1))
     outcome = invoke("check", "sarif", path)
-    assert outcome.code != 0
+    assert outcome.code == 2
+    assert f"{path}: not valid JSON: Invalid UTF-8" in outcome.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scans slice (SARIF reader): a SARIF document the 2.1.0 schema rejects (here a $schema, a driver "
-    "fullName, a columnKind or a rule description of the wrong shape, an unknown key, a rule default level "
-    "outside the enum) passes (exit 0); "
-    "no finding is lost (checked: renamed level/properties keep the severity), but the input is not what "
-    "it claims to be",
-)
 @pytest.mark.parametrize(
-    "field",
-    ["$schema", "fullName", "columnKind", "shortDescription", "unknown-key", "rule-default-level"],
+    ("field", "problem"),
+    [
+        ("$schema", "/$schema: Expected `str`, got `array`"),
+        ("fullName", "/runs/0/tool/driver/fullName: Expected `str`, got `array`"),
+        ("columnKind", "/runs/0/columnKind: Expected `str`, got `array`"),
+        ("shortDescription", "/runs/0/tool/driver/rules/0/shortDescription/uext: unknown key"),
+        ("unknown-key", "/%schema: unknown key (the schema allows no other key there)"),
+        (
+            "rule-default-level",
+            "/runs/0/tool/driver/rules/0/defaultConfiguration/level: Invalid enum value 'critical'",
+        ),
+    ],
 )
-def test_sarif_with_a_wrongly_typed_informational_field(tmp_path: Path, field: str) -> None:
+def test_sarif_with_a_wrongly_typed_informational_field(
+    tmp_path: Path, field: str, problem: str
+) -> None:
+    """Was: exit 0 on a SARIF document the 2.1.0 schema rejects (here a $schema, a driver fullName, a
+    columnKind or a rule description of the wrong shape, an unknown key, a rule default level outside
+    the enum): no finding was lost, but the input is not what it claims to be."""
     doc = json.loads(
         (
             UPSTREAM / "sarif" / "trivy" / "ortelius-trivy-0.40.0-empty-results.sarif.json"
@@ -157,7 +161,9 @@ def test_sarif_with_a_wrongly_typed_informational_field(tmp_path: Path, field: s
         ]
     path = tmp_path / "report.sarif.json"
     path.write_text(json.dumps(doc))
-    assert invoke("check", "sarif", path).code != 0
+    outcome = invoke("check", "sarif", path)
+    assert outcome.code == 2
+    assert f"{path}: not valid SARIF 2.1.0: {problem}" in outcome.err
 
 
 def test_sbom_created_past_the_last_datetime(tmp_path: Path) -> None:

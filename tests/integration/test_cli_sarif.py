@@ -79,7 +79,7 @@ def test_exit_zero_still_reports_denial(capsys: pytest.CaptureFixture[str]) -> N
     ("content", "problem"),
     [
         (b"not json at all", "not a JSON object"),
-        (b'{"version": "2.1.0", "runs": [{"results": []}]}', "runs[0]: missing 'tool.driver'"),
+        (b'{"version": "2.1.0", "runs": [{"results": []}]}', "/runs/0/tool: missing"),
         (b"\x00\x01\x02binary", "not a JSON object"),
     ],
 )

@@ -36,7 +36,9 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from msgspec import UnsetType
 
 from verifier.checks import registry
 from verifier.checks._base import Check, RunContext
@@ -223,21 +225,19 @@ class _RuleIndex:
     absent); a result whose index does not hold its ``ruleId`` is looked up by id."""
 
     def __init__(self, run: Run) -> None:
-        tool = run.tool
-        assert tool is not None and tool.driver is not None  # noqa: S101 - checked by the caller
-        self.components = [tool.driver, *(tool.extensions or [])]
+        self.components = [run.tool.driver, *(run.tool.extensions or [])]
         self.rules = [list(component.rules or []) for component in self.components]
         self.by_id: list[dict[str, Rule]] = [
-            {rule.id: rule for rule in rules if rule.id is not None} for rules in self.rules
+            {rule.id: rule for rule in rules} for rules in self.rules
         ]
         self.any_id: dict[str, Rule] = {}
         for by_id in reversed(self.by_id):
             self.any_id.update(by_id)
 
-    def _component(self, ref: ToolComponentReference | None) -> int | None:
-        if ref is None:
+    def _component(self, ref: ToolComponentReference | UnsetType) -> int | None:
+        if isinstance(ref, UnsetType):
             return 0
-        if ref.index is not None:
+        if not isinstance(ref.index, UnsetType):
             return ref.index + 1 if 0 <= ref.index < len(self.components) - 1 else None
         for i, component in enumerate(self.components):
             if (ref.guid and component.guid == ref.guid) or (
@@ -248,13 +248,17 @@ class _RuleIndex:
 
     def find(self, result: SarifResult, rule_id: str | None) -> Rule | None:
         ref = result.rule
-        if ref is None:  # the common case (Trivy, grype): the driver's rules
+        if isinstance(ref, UnsetType):  # the common case (Trivy, grype): the driver's rules
             component: int | None = 0
             index = result.rule_index
         else:
             component = self._component(ref.tool_component)
-            index = ref.index if ref.index is not None else result.rule_index
-        if component is not None and index is not None and 0 <= index < len(self.rules[component]):
+            index = ref.index if not isinstance(ref.index, UnsetType) else result.rule_index
+        if (
+            component is not None
+            and not isinstance(index, UnsetType)
+            and 0 <= index < len(self.rules[component])
+        ):
             candidate = self.rules[component][index]
             if rule_id is None or candidate.id == rule_id:
                 return candidate
@@ -266,13 +270,7 @@ class _RuleIndex:
 
 
 def _sarif_findings(report: ScanReport, name: str) -> Iterator[RawFinding]:
-    for run_index, (run, record) in enumerate(
-        zip(report.document.runs or [], report.scans, strict=True)
-    ):
-        if run.tool is None or run.tool.driver is None:
-            raise InputError(
-                name, f"runs[{run_index}]: missing 'tool.driver' (required by SARIF 2.1.0)"
-            )
+    for run_index, (run, record) in enumerate(zip(report.runs, report.scans, strict=True)):
         tool = run.tool.driver.name or "unknown"
         rules = _RuleIndex(run)
         facts: dict[int, _RuleFacts] = {}
@@ -313,6 +311,14 @@ def _rule_facts(rule: Rule) -> _RuleFacts:
 _NO_RULE = _RuleFacts(None, None, {})
 
 
+_T = TypeVar("_T")
+
+
+def _given(value: _T | UnsetType) -> _T | None:
+    """A SARIF field's value, ``None`` when absent."""
+    return None if isinstance(value, UnsetType) else value
+
+
 def _sarif_finding(
     result: SarifResult,
     rules: _RuleIndex,
@@ -321,13 +327,16 @@ def _sarif_finding(
     pointer: str,
     tool: str,
 ) -> RawFinding:
-    given_id = result.rule_id or (result.rule.id if result.rule else None)
+    given_id = _given(result.rule_id) or (_given(result.rule.id) if result.rule else None)
     rule = rules.find(result, given_id)
     rule_id = given_id or (rule.id if rule else None)
     if rule_id is None:
         raise InputError(name, f"{pointer}: result has neither 'ruleId' nor a valid 'ruleIndex'")
-    if result.message is None or result.message.text is None:
-        raise InputError(name, f"{pointer}: result has no 'message.text' (required by SARIF 2.1.0)")
+    if isinstance(result.message.text, UnsetType):
+        # SARIF allows a message by id (the rule's messageStrings): not read here.
+        raise InputError(
+            name, f"{pointer}: result has no 'message.text' (a message by id is not read)"
+        )
     message = result.message.text
     if rule is None:
         facts = _NO_RULE
@@ -359,8 +368,10 @@ def _sarif_finding(
     # Per-result fields first; the rule's help only for what the result does not say.
     fields = {**facts.help_fields, **_fields(message)}
     location = result.locations[0].physical_location if result.locations else None
-    uri = location.artifact_location.uri if location and location.artifact_location else None
-    line = location.region.start_line if location and location.region else None
+    uri = (
+        _given(location.artifact_location.uri) if location and location.artifact_location else None
+    )
+    line = _given(location.region.start_line) if location and location.region else None
     kind = _kind(rule, message)
     package = fields.get("Package") or package_from_id
     fixed = fields.get("Fixed Version")
@@ -398,7 +409,7 @@ def _sarif_finding(
 
 
 def _trivy_findings(report: ScanReport) -> Iterator[RawFinding]:
-    doc = report.document
+    doc = report.trivy
     meta = doc.metadata
     arch = meta.image_config.architecture if meta and meta.image_config else None
     image = _vex_image(report.scans[0].artifact if report.scans else None, arch)
@@ -597,12 +608,12 @@ def not_run_reasons(report: ScanReport) -> list[str]:
     """Why a SARIF log does not prove that a scan ran and finished (empty when it does)."""
     if not report.is_sarif:
         return []
-    runs = report.document.runs or []
+    runs = report.runs
     if not runs:
         return ["the SARIF log has no runs: no scan is recorded"]
     reasons = []
     for i, run in enumerate(runs):
-        if run.results is None:
+        if isinstance(run.results, UnsetType):
             reasons.append(
                 f"runs[{i}] has no 'results': the scan's results were not computed "
                 "(SARIF: an absent list means not computed, [] means none found)"
@@ -614,18 +625,6 @@ def not_run_reasons(report: ScanReport) -> list[str]:
                     "finish"
                 )
     return reasons
-
-
-def _require_execution_successful(report: ScanReport, name: str) -> None:
-    """SARIF requires ``executionSuccessful`` on every invocation: without it the log says nothing."""
-    for i, run in enumerate(report.document.runs or []):
-        for j, invocation in enumerate(run.invocations or []):
-            if invocation.execution_successful is None:
-                raise InputError(
-                    name,
-                    f"runs[{i}].invocations[{j}]: missing 'executionSuccessful' (required by "
-                    "SARIF 2.1.0)",
-                )
 
 
 def _artifact_facts(artifact: ScannedArtifact | None) -> dict[str, Any] | None:
@@ -753,8 +752,6 @@ def evaluate(
     """
     levels = fail_on_levels(fail_on)
     sources = waiver_sources(waivers, ignore_unfixed=ignore_unfixed, now=now)
-    if report.is_sarif:
-        _require_execution_successful(report, subject)
     findings: list[Finding] = []
     counts: Counter[str] = Counter()
     unwaived: Counter[str] = Counter()

@@ -366,10 +366,48 @@ def _public_key(path: str) -> PublicKey:
         raise InputError(path, str(exc)) from None
 
 
+# Policies read from files, by (set, the files' (path, mtime, size)): a long-running webhook reads its signer
+# files once per change, not once per image (a refreshed trust root or key is still picked up at once).
+_POLICIES: OrderedDict[tuple[str, tuple[tuple[str, int, int], ...]], list[SignaturePolicy]] = (
+    OrderedDict()
+)
+
+
+def _file_stamps(signers: Signers) -> tuple[tuple[str, int, int], ...] | None:
+    """(path, mtime_ns, size) of every file the set's policies are read from; None when one is missing
+    (the load then names it)."""
+    import os
+    from pathlib import Path
+
+    from verifier.sigstore.trust import PINNED_TRUSTED_ROOT
+    from verifier.sources.trust_roots import pinned
+
+    root = Path(signers.trusted_root) if signers.trusted_root else pinned(PINNED_TRUSTED_ROOT)
+    paths = [str(root), *(a.key for a in signers.all_authorities if a.key is not None)]
+    try:
+        return tuple((p, st.st_mtime_ns, st.st_size) for p in paths for st in (os.stat(p),))
+    except OSError:
+        return None
+
+
 def signature_policies(signers: Signers, now: dt.datetime) -> list[SignaturePolicy]:
     """The :class:`SignaturePolicy` of each signer of a ``signers:`` set, sharing the set's trust root (or
     private-PKI CA certificates, verified at ``now``), read from their files. A set of one identity and/or
-    one key with threshold 1 (the common form) is one policy that either satisfies."""
+    one key with threshold 1 (the common form) is one policy that either satisfies. Unchanged files are not
+    read again (private-PKI sets, verified at ``now``, are always built afresh)."""
+    stamps = _file_stamps(signers) if signers.ca_roots is None else None
+    key = (repr(signers), stamps) if stamps is not None else None
+    if key is not None and (cached := _POLICIES.get(key)) is not None:
+        return list(cached)
+    policies = _read_policies(signers, now)
+    if key is not None:
+        _POLICIES[key] = policies
+        while len(_POLICIES) > 64:
+            _POLICIES.popitem(last=False)
+    return list(policies)
+
+
+def _read_policies(signers: Signers, now: dt.datetime) -> list[SignaturePolicy]:
     from pathlib import Path
 
     from verifier.sigstore.legacy import PrivatePki

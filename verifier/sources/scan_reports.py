@@ -2,9 +2,13 @@
 cosign vulnerability attestation (``https://cosign.sigstore.dev/attestation/vuln/v1``, Trivy
 ``--format cosign-vuln``); and the waiver files the ``sarif-severity`` check judges findings against.
 
-Decoded with msgspec into typed structs holding only the fields the check uses: unknown fields are skipped
-without being materialised, so a 200 MB report stays far below 1 GiB of memory (see bench/bench_sarif.py).
-The size cap is applied before anything is parsed.
+A SARIF log is decoded through msgspec Structs generated from the SARIF 2.1.0 JSON schema
+(:mod:`verifier.sources.sarif_model`): a log the schema rejects (a wrongly typed or unknown key, a value
+outside an enum, a missing required key, repeated items where the schema wants them unique) is refused with
+the JSON pointer of the first problem. Trivy JSON and cosign-vuln bodies have no schema here: they are
+decoded into structs holding only the fields the check uses (unknown fields skipped without being
+materialised). Every input must be UTF-8 (RFC 8259 §8.1), as json.loads requires. The size cap is applied
+before anything is parsed; a 200 MB report stays far below 1 GiB of memory (see bench/bench_sarif.py).
 
 Reading only: what each report says it scanned (Trivy records the image name, repository digests and
 image ID for container images: SARIF ``runs[].properties``, Trivy JSON ``Metadata``) and when (SARIF
@@ -15,6 +19,7 @@ by the check.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Sequence
@@ -25,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from verifier.errors import InputError
+from verifier.sources import sarif_model
 from verifier.sources.files import DEFAULT_MAX_BYTES, read_bytes
 
 if TYPE_CHECKING:
@@ -33,136 +39,14 @@ if TYPE_CHECKING:
 
 COSIGN_VULN_PREDICATE = "https://cosign.sigstore.dev/attestation/vuln/v1"
 
-# --- SARIF 2.1.0 (only what the severity check reads) ---------------------------------------------------
+# --- SARIF 2.1.0: the generated schema model (sarif_model.py), under the names the check uses -----------
 
-
-class Text(msgspec.Struct, frozen=True):
-    """A SARIF ``message``/``multiformatMessageString``: its plain ``text``."""
-
-    text: str | None = None
-
-
-class RuleProperties(
-    msgspec.Struct, frozen=True, rename={"security_severity": "security-severity"}
-):
-    """A rule's property bag: tags and the GitHub ``security-severity`` score."""
-
-    tags: list[str] | None = None
-    security_severity: str | float | None = None
-
-
-class ReportingConfiguration(msgspec.Struct, frozen=True):
-    """A rule's ``defaultConfiguration``: the level results inherit."""
-
-    level: str | None = None
-
-
-class Rule(msgspec.Struct, frozen=True, rename="camel"):
-    """A ``reportingDescriptor`` of ``tool.driver.rules``."""
-
-    id: str | None = None
-    name: str | None = None
-    short_description: Text | None = None
-    full_description: Text | None = None
-    help: Text | None = None
-    default_configuration: ReportingConfiguration | None = None
-    properties: RuleProperties | None = None
-
-
-class ToolComponent(msgspec.Struct, frozen=True):
-    """``tool.driver`` or one of ``tool.extensions`` (CodeQL query packs): name, version and rules."""
-
-    name: str | None = None
-    version: str | None = None
-    guid: str | None = None
-    rules: list[Rule] | None = None
-
-
-class Tool(msgspec.Struct, frozen=True):
-    """A run's ``tool``: the driver and its extensions."""
-
-    driver: ToolComponent | None = None
-    extensions: list[ToolComponent] | None = None
-
-
-class ToolComponentReference(msgspec.Struct, frozen=True):
-    """Which component holds a result's rule: an index into ``tool.extensions``, a name or a guid."""
-
-    name: str | None = None
-    index: int | None = None
-    guid: str | None = None
-
-
-class RuleReference(msgspec.Struct, frozen=True, rename="camel"):
-    """A result's ``rule`` (``reportingDescriptorReference``): id and index in its tool component."""
-
-    id: str | None = None
-    index: int | None = None
-    tool_component: ToolComponentReference | None = None
-
-
-class Region(msgspec.Struct, frozen=True, rename="camel"):
-    """Where in the artifact a result is (line, column)."""
-
-    start_line: int | None = None
-    start_column: int | None = None
-
-
-class ArtifactLocation(msgspec.Struct, frozen=True):
-    """The artifact a result is in (its ``uri``)."""
-
-    uri: str | None = None
-
-
-class PhysicalLocation(msgspec.Struct, frozen=True, rename="camel"):
-    """Artifact plus region of a result."""
-
-    artifact_location: ArtifactLocation | None = None
-    region: Region | None = None
-
-
-class ResultLocation(msgspec.Struct, frozen=True, rename="camel"):
-    """One entry of a result's ``locations``."""
-
-    physical_location: PhysicalLocation | None = None
-
-
-class SarifResult(msgspec.Struct, frozen=True, rename="camel"):
-    """One SARIF ``result``: rule, level, message, locations, properties."""
-
-    rule_id: str | None = None
-    rule_index: int | None = None
-    rule: RuleReference | None = None
-    level: str | None = None
-    message: Text | None = None
-    locations: list[ResultLocation] | None = None
-    properties: dict[str, Any] | None = None
-
-
-class Invocation(msgspec.Struct, frozen=True, rename="camel"):
-    """One SARIF ``invocation``: whether the tool finished, and when it ran (UTC)."""
-
-    execution_successful: bool | None = None
-    start_time_utc: str | None = None
-    end_time_utc: str | None = None
-
-
-class RunProperties(msgspec.Struct, frozen=True):
-    """A run's property bag as Trivy writes it for a container image (``pkg/report/sarif.go``)."""
-
-    image_name: str | None = msgspec.field(default=None, name="imageName")
-    image_id: str | None = msgspec.field(default=None, name="imageID")
-    repo_digests: list[str] | None = msgspec.field(default=None, name="repoDigests")
-    repo_tags: list[str] | None = msgspec.field(default=None, name="repoTags")
-
-
-class Run(msgspec.Struct, frozen=True):
-    """One SARIF ``run``: the tool, its results (``None`` when absent: not computed), invocations."""
-
-    tool: Tool | None = None
-    results: list[SarifResult] | None = None
-    invocations: list[Invocation] | None = None
-    properties: RunProperties | None = None
+Rule = sarif_model.ReportingDescriptor
+SarifResult = sarif_model.Result
+Run = sarif_model.Run
+SarifLog = sarif_model.SarifLog
+ToolComponent = sarif_model.ToolComponent
+ToolComponentReference = sarif_model.ToolComponentReference
 
 
 # --- Trivy JSON report ----------------------------------------------------------------------------------
@@ -255,16 +139,14 @@ class TrivyVersion(msgspec.Struct, frozen=True, rename="pascal"):
     version: str | None = None
 
 
-# --- One struct for both, so a file is decoded once ------------------------------------------------------
+# --- Trivy JSON, as a whole -------------------------------------------------------------------------------
 
 
 class ScanDocument(msgspec.Struct, frozen=True):
-    """Either a SARIF log (``version`` + ``runs``) or a Trivy report (``SchemaVersion`` + ``Results``)."""
+    """A Trivy JSON report (``SchemaVersion`` + ``Results``); ``runs`` only tells a SARIF log apart (a
+    cosign-vuln body must carry Trivy JSON)."""
 
-    version: str | int | None = (
-        None  # int: CycloneDX/OpenVEX documents, rejected with a clear message
-    )
-    runs: list[Run] | None = None
+    runs: msgspec.Raw = msgspec.Raw()  # empty: absent
     schema_version: int | None = msgspec.field(default=None, name="SchemaVersion")
     created_at: str | int | None = msgspec.field(default=None, name="CreatedAt")
     artifact_name: str | None = msgspec.field(default=None, name="ArtifactName")
@@ -272,11 +154,6 @@ class ScanDocument(msgspec.Struct, frozen=True):
     trivy: TrivyVersion | None = msgspec.field(default=None, name="Trivy")
     results: list[TrivyResult] | None = msgspec.field(default=None, name="Results")
     metadata: TrivyMetadata | None = msgspec.field(default=None, name="Metadata")
-
-    @property
-    def is_sarif(self) -> bool:
-        """True for a SARIF log."""
-        return self.runs is not None
 
 
 # --- cosign vulnerability attestation (predicate body, or the whole in-toto statement) ------------------
@@ -361,9 +238,10 @@ class ScanRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScanReport:
-    """A decoded scanner report: the document, its format, the scanner, and one record per scan."""
+    """A decoded scanner report: the document (a SARIF log, or a Trivy JSON report), its format, the
+    scanner, and one record per scan."""
 
-    document: ScanDocument
+    document: SarifLog | ScanDocument
     format: ReportFormat
     scans: tuple[ScanRecord, ...]
     scanner: str | None = None
@@ -371,10 +249,23 @@ class ScanReport:
     @property
     def is_sarif(self) -> bool:
         """True for a SARIF log."""
-        return self.document.is_sarif
+        return isinstance(self.document, SarifLog)
+
+    @property
+    def runs(self) -> list[Run]:
+        """A SARIF log's runs (empty when ``runs`` is null, and for a Trivy report)."""
+        return (self.document.runs or []) if isinstance(self.document, SarifLog) else []
+
+    @property
+    def trivy(self) -> ScanDocument:
+        """A Trivy report (``trivy-json`` or the body of a ``cosign-vuln``); TypeError for SARIF."""
+        if isinstance(self.document, SarifLog):
+            raise TypeError("a SARIF log is not a Trivy JSON report")
+        return self.document
 
 
-_DECODER = msgspec.json.Decoder(ScanDocument)
+_TOP_LEVEL_DECODER = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_TRIVY_DECODER = msgspec.json.Decoder(ScanDocument)
 _COSIGN_VULN_DECODER = msgspec.json.Decoder(_CosignVulnInput)
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.(\d+))?(Z|z|[+-]\d{2}:\d{2})?")
 
@@ -410,7 +301,7 @@ def _sarif_run_time(run: Run, name: str, run_index: int) -> datetime | None:
             ("endTimeUtc", invocation.end_time_utc),
             ("startTimeUtc", invocation.start_time_utc),
         ):
-            if value is not None:
+            if isinstance(value, str):
                 where = f"runs[{run_index}].invocations[{i}].{field}"
                 times.append(_time(value, name, where, naive_is_utc=True))
                 break
@@ -452,20 +343,173 @@ def _trivy_record(doc: ScanDocument, name: str, pointer: str) -> ScanRecord:
     )
 
 
-def _decode(decoder: msgspec.json.Decoder[Any], data: bytes, name: str, what: str) -> Any:
+def _json_object(data: bytes, name: str, what: str) -> bytes:
+    """The document without leading white space and UTF-8 byte order mark; it must be a JSON object."""
     stripped = data.lstrip()
     if stripped.startswith(b"\xef\xbb\xbf"):
         stripped = stripped[3:].lstrip()
     if not stripped.startswith(b"{"):
         raise InputError(name, f"not a JSON object: expected {what}")
+    return stripped
+
+
+def _decode(decoder: msgspec.json.Decoder[Any], data: bytes, name: str, what: str) -> Any:
     try:
-        return decoder.decode(stripped)
+        return decoder.decode(data)
     except msgspec.ValidationError as exc:
         raise InputError(name, f"not a valid {what}: {exc}") from None
     except msgspec.DecodeError as exc:
         raise InputError(name, f"not valid JSON: {exc}") from None
     except RecursionError:
         raise InputError(name, "JSON is nested too deeply") from None
+
+
+_UTF8_CHUNK = 1 << 20
+
+
+def _require_utf8(data: bytes, name: str) -> None:
+    """RFC 8259 §8.1: JSON text is UTF-8. msgspec checks the strings it decodes, not those it skips, so
+    a report decoded into partial structs is checked here first (in chunks: no copy of the whole file)."""
+    if data.isascii():
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    for start in range(0, len(view), _UTF8_CHUNK):
+        pending = len(decoder.getstate()[0])
+        try:
+            decoder.decode(
+                view[start : start + _UTF8_CHUNK], final=start + _UTF8_CHUNK >= len(view)
+            )
+        except UnicodeDecodeError as exc:
+            offset = start - pending + exc.start
+            raise InputError(name, f"not valid UTF-8 (byte {offset}: {exc.reason})") from None
+
+
+_PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\[\.\.\.\]")
+_MSGSPEC_ERROR = re.compile(r"(?s)(.*) - at `\$(.*)`")
+_MISSING = re.compile(r"Object missing required field `(.*)`")
+_UNKNOWN = re.compile(r"Object contains unknown field `(.*)`")
+
+
+_MAP_KEY = None  # a step msgspec does not name: a key of a JSON object decoded as a map
+
+
+def _steps(path: str) -> list[str | int | None]:
+    """msgspec's ``$.runs[0].originalUriBaseIds[...].uri`` as steps: keys, indices and ``_MAP_KEY``."""
+    steps: list[str | int | None] = []
+    for match in _PATH_STEP.finditer(path):
+        key, index = match.group(1), match.group(2)
+        steps.append(key if key is not None else int(index) if index is not None else _MAP_KEY)
+    return steps
+
+
+def _error_steps(data: bytes) -> list[str | int | None] | None:
+    """Where the schema model first refuses ``data`` (None: it does not)."""
+    try:
+        sarif_model.DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        match = _MSGSPEC_ERROR.fullmatch(str(exc))
+        return _steps(match.group(2)) if match else []
+    return None
+
+
+def _json_pointer(path: str, data: bytes) -> str:
+    """msgspec's path as an RFC 6901 JSON pointer (``/runs/0/tool``). msgspec does not name a key of a
+    JSON object read as a map (``[...]``): it is found by halving that object until one key's value alone
+    reproduces the error (error path only: a few more decodes); ``*`` if that fails (a repeated key)."""
+    steps = _steps(path)
+    if _MAP_KEY in steps:
+        try:
+            doc = msgspec.json.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            doc = None  # a number out of range, for one: the key stays "*"
+        node: Any = doc
+        for i, step in enumerate(steps):
+            if step is _MAP_KEY and isinstance(node, dict):
+                step = steps[i] = _failing_key(doc, node, steps[: i + 1])
+            if isinstance(node, dict) and isinstance(step, str) and step in node:
+                node = node[step]
+            elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+                node = node[step]
+            else:
+                break
+    return "".join("/" + ("*" if step is None else _escape(str(step))) for step in steps)
+
+
+def _failing_key(doc: Any, mapping: dict[str, Any], at: list[str | int | None]) -> str | None:
+    """The first key of ``mapping`` (inside ``doc``) whose value the schema model refuses at ``at``."""
+    everything = dict(mapping)
+    candidates = list(everything)
+    try:
+        while candidates:
+            half = candidates[: max(1, len(candidates) // 2)]
+            mapping.clear()
+            mapping.update((key, everything[key]) for key in half)
+            failed = (_error_steps(msgspec.json.encode(doc)) or [])[: len(at)] == at
+            if len(half) == 1 and len(candidates) == 1:
+                return half[0] if failed else None
+            candidates = half if failed else candidates[len(half) :]
+        return None
+    finally:
+        mapping.clear()
+        mapping.update(everything)
+
+
+def _escape(key: str) -> str:
+    """A key as a JSON pointer step (RFC 6901 §3)."""
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _sarif_problem(exc: msgspec.ValidationError, data: bytes) -> str:
+    """Where (JSON pointer) and what the first problem is, from msgspec's error."""
+    match = _MSGSPEC_ERROR.fullmatch(str(exc))  # no path: the top level
+    what, pointer = (
+        (match.group(1), _json_pointer(match.group(2), data)) if match else (str(exc), "")
+    )
+    if missing := _MISSING.fullmatch(what):
+        return f"{pointer}/{_escape(missing.group(1))}: missing (the schema requires it)"
+    if unknown := _UNKNOWN.fullmatch(what):
+        key = _escape(unknown.group(1))
+        return f"{pointer}/{key}: unknown key (the schema allows no other key there)"
+    return f"{pointer}: {what}" if pointer else f"the top level: {what}"
+
+
+def _parse_sarif(data: bytes, top: dict[str, msgspec.Raw], name: str) -> ScanReport:
+    """Decode a SARIF log through the schema model and record what each run says it scanned, and when."""
+    if "version" in top:
+        version = _decode(_ANY_DECODER, top["version"], name, "SARIF version")
+        if version != "2.1.0":
+            raise InputError(name, f"SARIF version {version!r} is not supported (expected '2.1.0')")
+    try:
+        doc: SarifLog = sarif_model.DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        raise InputError(name, f"not valid SARIF 2.1.0: {_sarif_problem(exc, data)}") from None
+    except msgspec.DecodeError as exc:
+        raise InputError(name, f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(name, "JSON is nested too deeply") from None
+    scans = []
+    for index, run in enumerate(doc.runs or []):
+        props = run.properties
+        artifact = (
+            _artifact(props.image_name, props.image_id, props.repo_digests, props.repo_tags)
+            if props
+            else None
+        )
+        scans.append(
+            ScanRecord(
+                pointer=f"runs[{index}]",
+                artifact=artifact,
+                scanned_at=_sarif_run_time(run, name, index),
+            )
+        )
+    driver = doc.runs[0].tool.driver if doc.runs else None
+    return ScanReport(
+        document=doc,
+        format="sarif",
+        scans=tuple(scans),
+        scanner=_scanner(driver.name, driver.version or None) if driver else None,
+    )
 
 
 def _check_trivy(doc: ScanDocument, name: str, where: str = "") -> None:
@@ -477,38 +521,18 @@ def _check_trivy(doc: ScanDocument, name: str, where: str = "") -> None:
 
 
 def parse_scan_report(data: bytes, name: str) -> ScanReport:
-    """Decode and shape-check a SARIF log, a Trivy JSON report, or a cosign-vuln body
-    (:func:`parse_cosign_vuln`); every problem is an InputError naming ``name`` (not JSON, another kind of
-    document, an unsupported version, a malformed time)."""
-    doc: ScanDocument = _decode(_DECODER, data, name, "SARIF 2.1.0 or a Trivy JSON report")
-    if doc.runs is not None:
-        if doc.version != "2.1.0":
-            raise InputError(
-                name, f"SARIF version {doc.version!r} is not supported (expected '2.1.0')"
-            )
-        scans = []
-        for index, run in enumerate(doc.runs):
-            props = run.properties
-            artifact = (
-                _artifact(props.image_name, props.image_id, props.repo_digests, props.repo_tags)
-                if props is not None
-                else None
-            )
-            scans.append(
-                ScanRecord(
-                    pointer=f"runs[{index}]",
-                    artifact=artifact,
-                    scanned_at=_sarif_run_time(run, name, index),
-                )
-            )
-        driver = doc.runs[0].tool.driver if doc.runs and doc.runs[0].tool else None
-        return ScanReport(
-            document=doc,
-            format="sarif",
-            scans=tuple(scans),
-            scanner=_scanner(driver.name, driver.version) if driver else None,
-        )
-    if doc.schema_version is not None:
+    """Decode and shape-check a SARIF log (checked against the SARIF 2.1.0 schema), a Trivy JSON report,
+    or a cosign-vuln body (:func:`parse_cosign_vuln`); every problem is an InputError naming ``name`` (not
+    UTF-8 JSON, another kind of document, not what the SARIF schema allows, an unsupported version, a
+    malformed time)."""
+    what = "SARIF 2.1.0 or a Trivy JSON report"
+    data = _json_object(data, name, what)
+    top: dict[str, msgspec.Raw] = _decode(_TOP_LEVEL_DECODER, data, name, what)
+    if "runs" in top:
+        return _parse_sarif(data, top, name)
+    _require_utf8(data, name)
+    if "SchemaVersion" in top and bytes(top["SchemaVersion"]) != b"null":
+        doc: ScanDocument = _decode(_TRIVY_DECODER, data, name, what)
         _check_trivy(doc, name)
         version = doc.trivy.version if doc.trivy else None
         return ScanReport(
@@ -517,25 +541,14 @@ def parse_scan_report(data: bytes, name: str) -> ScanReport:
             scans=(_trivy_record(doc, name, ""),),
             scanner=_scanner("Trivy", version),
         )
-    if _looks_like_cosign_vuln(data):
+    if any(bytes(top.get(key, b"null")) != b"null" for key in _COSIGN_VULN_KEYS):
         return parse_cosign_vuln(data, name)
     raise InputError(name, "neither SARIF (no 'runs') nor a Trivy JSON report (no 'SchemaVersion')")
 
 
-class _CosignVulnProbe(msgspec.Struct, frozen=True):
-    """Only whether a document has the keys of a cosign-vuln body or of a statement carrying one."""
-
-    predicate_type: Any = msgspec.field(default=None, name="predicateType")
-    predicate: Any = None
-    scanner: Any = None
-
-
-def _looks_like_cosign_vuln(data: bytes) -> bool:
-    try:
-        probe = msgspec.json.decode(data.lstrip(b"\xef\xbb\xbf \t\r\n"), type=_CosignVulnProbe)
-    except (msgspec.DecodeError, RecursionError):
-        return False
-    return any(v is not None for v in (probe.predicate_type, probe.predicate, probe.scanner))
+# The keys of a cosign-vuln body or of a statement carrying one.
+_COSIGN_VULN_KEYS = ("predicateType", "predicate", "scanner")
+_ANY_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
 
 
 def _scanner(tool: str | None, version: str | None) -> str | None:
@@ -551,6 +564,8 @@ def parse_cosign_vuln(data: bytes, name: str) -> ScanReport:
     subjects are kept as :attr:`ScanRecord.attested`. Nothing here verifies a signature: the caller reads
     the body from a verified envelope."""
     what = f"cosign vulnerability attestation ({COSIGN_VULN_PREDICATE})"
+    data = _json_object(data, name, what)
+    _require_utf8(data, name)
     wrapper: _CosignVulnInput = _decode(_COSIGN_VULN_DECODER, data, name, what)
     body: CosignVulnPredicate | _CosignVulnInput = wrapper
     prefix = ""
@@ -570,7 +585,7 @@ def parse_cosign_vuln(data: bytes, name: str) -> ScanReport:
             name, f"{prefix}scanner.result is missing: the attestation carries no scan"
         )
     result = scanner.result
-    if result.runs is not None or result.schema_version is None:
+    if len(result.runs) or result.schema_version is None:
         raise InputError(
             name,
             f"{prefix}scanner.result is not a Trivy JSON report (no 'SchemaVersion'): "

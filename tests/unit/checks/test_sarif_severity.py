@@ -246,15 +246,15 @@ BAD_INPUTS = {
     "sarif-1": (b'{"version": "1.0.0", "runs": []}', "SARIF version '1.0.0' is not supported"),
     "runs-not-list": (
         b'{"version": "2.1.0", "runs": {}}',
-        "not a valid SARIF 2.1.0 or a Trivy JSON report: Expected `array | null`, got `object`",
+        "not valid SARIF 2.1.0: /runs: Expected `array | null`, got `object`",
     ),
     "no-driver": (
         b'{"version": "2.1.0", "runs": [{"results": []}]}',
-        "runs[0]: missing 'tool.driver'",
+        "not valid SARIF 2.1.0: /runs/0/tool: missing (the schema requires it)",
     ),
     "no-message": (
         _sarif([{"ruleId": "CVE-1"}]),
-        "runs[0].results[0]: result has no 'message.text'",
+        "not valid SARIF 2.1.0: /runs/0/results/0/message: missing (the schema requires it)",
     ),
     "no-rule": (
         _sarif([{"message": {"text": "x"}}]),
