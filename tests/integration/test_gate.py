@@ -214,6 +214,102 @@ def test_nothing_written_on_deny(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert not vsa.exists()
 
 
+def test_report_says_the_update_was_applied(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(VALUES)
+    spec = f"{values}:.image.digest={{digest}}"
+    run = run_cli(
+        capsys,
+        "gate",
+        "--config",
+        str(_config(tmp_path, CORE)),
+        "--update",
+        spec,
+        "--format",
+        "json",
+    )
+    assert run.code == 0, run.out + run.err
+    digest = "sha256:716e353bc5cad15053aa54e70f2f35085c2ed047b69d9a917fdf66b857fc623b"
+    assert json.loads(run.out)["updates"] == {
+        "applied": True,
+        "changes": [{"file": str(values), "path": ".image.digest", "value": digest}],
+    }
+
+
+def test_report_says_a_denied_release_changed_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(VALUES)
+    run = run_cli(
+        capsys,
+        "gate",
+        "--config",
+        str(_config(tmp_path, CORE)),
+        "--sarif",
+        str(CRITICAL),
+        "--update",
+        f"{values}:.image.digest={DIGEST}",
+        "--format",
+        "markdown",
+    )
+    assert run.code == 1
+    assert (
+        "**GitOps update:**\n\n- not applied: the release was not allowed; no file was changed"
+        in (run.out)
+    )
+    assert values.read_text() == VALUES
+
+
+def test_failed_update_still_writes_the_report_then_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An allowed release whose edit cannot be made (a path through a string): nothing is changed, the report is
+    written (the decision is not lost) and says why, and the exit code is 2 — not 0, since the GitOps
+    change the caller asked for did not happen."""
+    values = tmp_path / "values.yaml"
+    values.write_text(VALUES)
+    other = tmp_path / "other.yaml"
+    other.write_text("image:\n  digest: old\n")
+    report = tmp_path / "report.json"
+    vsa = tmp_path / "vsa.json"
+    run = run_cli(
+        capsys,
+        "gate",
+        "--config",
+        str(_config(tmp_path, CORE)),
+        "--update",
+        f"{other}:.image.digest={{digest}}",
+        "--update",
+        f"{values}:.image.repository.name={{digest}}",
+        "--format",
+        "json",
+        "--output",
+        str(report),
+        "--vsa",
+        str(vsa),
+    )
+    assert run.code == 2, run.out + run.err
+    assert "is not a mapping" in run.err and str(values) in run.err
+    doc = json.loads(report.read_text())
+    assert doc["decision"]["allowed"] is True
+    assert doc["updates"]["applied"] is False and "changes" not in doc["updates"]
+    assert "is not a mapping" in doc["updates"]["reason"]
+    assert "no --update file was changed" in doc["updates"]["reason"]
+    assert values.read_text() == VALUES and other.read_text() == "image:\n  digest: old\n"
+    assert not vsa.exists()
+
+
+def test_no_updates_field_without_update(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    run = run_cli(capsys, "gate", "--config", str(_config(tmp_path, CORE)), "--format", "json")
+    assert run.code == 0, run.out + run.err
+    assert "updates" not in json.loads(run.out)
+
+
 def test_tag_for_digest_refused_before_running(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

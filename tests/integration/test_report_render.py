@@ -149,3 +149,43 @@ def test_fields_the_renderer_does_not_model_are_refused(
     doc = _golden_doc()
     doc["images"] = [{"ref": "a", "digest": None, "results": [99]}]
     assert "names a result the report does not have" in _bad(tmp_path, capsys, doc)
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "table", "json"])
+def test_render_keeps_what_became_of_the_update(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Action renders its summary from the gate's JSON: the GitOps update's outcome must survive."""
+    from tests.integration.test_gate import CORE, VALUES, _config
+
+    values = tmp_path / "values.yaml"
+    config = str(_config(tmp_path, CORE))
+    spec = f"{values}:.image.digest={{digest}}"
+    printed = {}
+    for each in (fmt, "json"):
+        values.write_text(VALUES)
+        run = run_cli(capsys, "gate", "--config", config, "--update", spec, "--format", each)
+        assert run.code == 0, run.err
+        printed[each] = run.out
+    assert str(values) in printed[fmt] and ".image.digest" in printed[fmt]
+    report = tmp_path / "report.json"
+    report.write_text(printed["json"])
+    run = run_cli(capsys, "report", "render", str(report), "--format", fmt)
+    assert run.code == 0, run.err
+    assert run.out == printed[fmt]
+
+
+def test_an_update_outcome_that_contradicts_itself_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = _golden_doc()
+    doc["updates"] = {"applied": True, "reason": "x"}
+    assert "applied and reason contradict" in _bad(tmp_path, capsys, doc)
+    doc["updates"] = {"applied": False}
+    assert "applied and reason contradict" in _bad(tmp_path, capsys, doc)
+    doc["updates"] = {
+        "applied": False,
+        "reason": "x",
+        "changes": [{"file": "f", "path": ".a", "value": "v"}],
+    }
+    assert "applied and reason contradict" in _bad(tmp_path, capsys, doc)

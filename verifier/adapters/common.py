@@ -18,6 +18,7 @@ from verifier.models import Decision
 
 if TYPE_CHECKING:
     from verifier.models.config import VerifierConfig
+    from verifier.output._common import UpdateOutcome
     from verifier.pipeline import Evaluation, SourceOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -180,10 +181,13 @@ def finish(
 
 
 def emit_report(
-    evaluation: Evaluation, report: ReportOptions, notices: Sequence[str] | None = None
+    evaluation: Evaluation,
+    report: ReportOptions,
+    notices: Sequence[str] | None = None,
+    updates: UpdateOutcome | None = None,
 ) -> None:
     """The policy input (``--explain`` / ``--input-json``) and the report in ``--format`` (stdout or
-    ``--output``)."""
+    ``--output``), with what became of ``--update`` when it was given."""
     from verifier.output import render
     from verifier.output._common import image_groups
 
@@ -199,6 +203,7 @@ def emit_report(
         evaluation.results,
         evaluation.notices if notices is None else notices,
         image_groups(evaluation.results, evaluation.digests, evaluation.images),
+        updates,
     )
     if report.output:
         _write(report.output, text)

@@ -21,6 +21,32 @@ class ImageGroup:
     results: tuple[CheckResult, ...]
 
 
+@dataclasses.dataclass(frozen=True)
+class UpdatedValue:
+    """One value ``--update`` wrote (or would have written): the file as named, the path, the value."""
+
+    file: str
+    path: str
+    value: str
+
+
+@dataclasses.dataclass(frozen=True)
+class UpdateOutcome:
+    """What became of a deciding command's ``--update`` edits: every file rewritten (``applied``), or none
+    of them, with the reason (a denied release, or the error that stopped the edit before any file changed).
+    """
+
+    applied: bool
+    changes: tuple[UpdatedValue, ...] = ()
+    reason: str | None = None
+
+    def lines(self) -> list[str]:
+        """One line per written value, or one saying why nothing was written (human formats)."""
+        if self.applied:
+            return [f"updated {c.file}: {c.path} = {c.value}" for c in self.changes]
+        return [f"not applied: {self.reason}"]
+
+
 def image_groups(
     results: Sequence[CheckResult], digests: Mapping[str, str], images: Sequence[str]
 ) -> list[ImageGroup]:

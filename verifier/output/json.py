@@ -16,7 +16,7 @@ import msgspec
 
 from verifier import __version__
 from verifier.models import CheckResult, Decision
-from verifier.output._common import ImageGroup
+from verifier.output._common import ImageGroup, UpdateOutcome
 
 REPORT_SCHEMA = "verifier.report/v1"
 
@@ -38,8 +38,21 @@ class _Image(msgspec.Struct, frozen=True, kw_only=True):
     results: list[int]  # indices into `results`
 
 
+class _UpdatedValue(msgspec.Struct, frozen=True, kw_only=True):
+    file: str
+    path: str
+    value: str
+
+
+class _Updates(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    applied: bool
+    changes: list[_UpdatedValue] = msgspec.field(default_factory=list)
+    reason: str | None = None
+
+
 class ReportV1(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """The ``verifier.report/v1`` document (``images`` only for a release of several images)."""
+    """The ``verifier.report/v1`` document (``images`` only for a release of several images, ``updates``
+    only when ``--update`` was given)."""
 
     schema_: str = msgspec.field(name="schema")
     tool: _Tool
@@ -47,6 +60,7 @@ class ReportV1(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     results: list[CheckResult]
     notices: list[str]  # inputs deliberately not checked, e.g. "skipped PATH: reason"
     images: list[_Image] = msgspec.field(default_factory=list)
+    updates: _Updates | None = None
 
     @classmethod
     def build(
@@ -55,6 +69,7 @@ class ReportV1(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         results: Sequence[CheckResult],
         notices: Sequence[str] = (),
         images: Sequence[ImageGroup] = (),
+        updates: UpdateOutcome | None = None,
     ) -> ReportV1:
         """The report for one decision."""
         index = {id(r): i for i, r in enumerate(results)}
@@ -72,6 +87,15 @@ class ReportV1(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
             ]
             if len(images) > 1
             else [],
+            updates=None
+            if updates is None
+            else _Updates(
+                applied=updates.applied,
+                changes=[
+                    _UpdatedValue(file=c.file, path=c.path, value=c.value) for c in updates.changes
+                ],
+                reason=updates.reason,
+            ),
         )
 
 
@@ -90,7 +114,8 @@ def render_json(
     results: Sequence[CheckResult],
     notices: Sequence[str] = (),
     images: Sequence[ImageGroup] = (),
+    updates: UpdateOutcome | None = None,
 ) -> str:
     """Indented JSON with a trailing newline."""
-    encoded = _ENCODER.encode(ReportV1.build(decision, results, notices, images))
+    encoded = _ENCODER.encode(ReportV1.build(decision, results, notices, images, updates))
     return msgspec.json.format(encoded, indent=2).decode() + "\n"

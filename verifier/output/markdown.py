@@ -8,6 +8,7 @@ from verifier.models import CheckResult, Decision
 from verifier.output._common import (
     MAX_FINDINGS_SHOWN,
     ImageGroup,
+    UpdateOutcome,
     image_lines,
     ordered,
     summary,
@@ -24,6 +25,7 @@ def render_markdown(
     results: Sequence[CheckResult],
     notices: Sequence[str] = (),
     images: Sequence[ImageGroup] = (),
+    updates: UpdateOutcome | None = None,
 ) -> str:
     """Decision first (what a reviewer needs), then one row per result, then findings per result."""
     title = "✅ verifier: release allowed" if decision.allowed else "❌ verifier: release denied"
@@ -32,6 +34,8 @@ def render_markdown(
         out += ["**Denied because:**", ""] + [f"- {_cell(m)}" for m in decision.deny] + [""]
     if decision.warn:
         out += ["**Warnings:**", ""] + [f"- {_cell(m)}" for m in decision.warn] + [""]
+    if updates is not None:
+        out += ["**GitOps update:**", ""] + [f"- {_cell(line)}" for line in updates.lines()] + [""]
     if len(images) > 1:
         out += ["**Images:**", ""] + [f"- `{_cell(line)}`" for line in image_lines(images)] + [""]
     out += ["| Check | Subject | Verdict | Findings |", "|---|---|---|---|"]

@@ -8,6 +8,7 @@ from verifier.models import CheckResult, Decision
 from verifier.output._common import (
     MAX_FINDINGS_SHOWN,
     ImageGroup,
+    UpdateOutcome,
     image_lines,
     ordered,
     summary,
@@ -20,8 +21,10 @@ def render_table(
     results: Sequence[CheckResult],
     notices: Sequence[str] = (),
     images: Sequence[ImageGroup] = (),
+    updates: UpdateOutcome | None = None,
 ) -> str:
-    """Results, their findings (unwaived first, capped), then the decision with every reason."""
+    """Results, their findings (unwaived first, capped), then the decision with every reason and what
+    became of ``--update``."""
     lines: list[str] = []
     if results:
         width_check = max(len("CHECK"), *(len(r.check) for r in results))
@@ -61,4 +64,6 @@ def render_table(
     lines.append("DECISION: " + ("ALLOWED" if decision.allowed else "DENIED"))
     lines += [f"  deny: {msg}" for msg in decision.deny]
     lines += [f"  warn: {msg}" for msg in decision.warn]
+    if updates is not None:
+        lines += ["", "GITOPS UPDATE"] + [f"  {line}" for line in updates.lines()]
     return "\n".join(lines) + "\n"

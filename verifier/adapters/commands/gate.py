@@ -21,6 +21,8 @@ from verifier.adapters.common import (
     report_options,
     with_section,
 )
+from verifier.errors import InputError, VerifierError
+from verifier.output._common import UpdatedValue, UpdateOutcome
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -163,6 +165,13 @@ def command(
     specs = [spec for spec in updates if spec not in found]
     for spec in specs:
         parse_update(spec.replace("{digest}", "sha256:" + "0" * 64))
+    for name in pins:
+        for image in found[name]:
+            if image.document:
+                raise click.UsageError(
+                    f"{image.file}: only the first YAML document of a file can be pinned; pin "
+                    f"{image.ref} in the kustomization or values it was rendered from"
+                )
     wants_digest = any("{digest}" in spec for spec in specs)
     if (vsa_path or wants_digest) and not config.all_images:
         raise click.UsageError(
@@ -204,21 +213,38 @@ def command(
         )
 
     allowed = is_allowed(decision, report)
-    if allowed:
-        planned = [
-            parse_update(spec.replace("{digest}", evaluation.digest or "")) for spec in specs
-        ]
-        for name in pins:
-            planned += _pins(found[name], evaluation.digests)
-        # All files or none (InputError says none was changed).
-        for change in apply_updates(planned):
-            click.echo(
-                f"verifier: updated {change.file}: {change.path_text} = {change.value}", err=True
+    outcome: UpdateOutcome | None = None
+    update_error: VerifierError | None = None
+    if updates and not allowed:
+        outcome = UpdateOutcome(False, reason="the release was not allowed; no file was changed")
+    elif updates:
+        try:
+            planned = [
+                parse_update(spec.replace("{digest}", evaluation.digest or "")) for spec in specs
+            ]
+            for name in pins:
+                planned += _pins(found[name], evaluation.digests)
+            # All files or none (InputError says none was changed).
+            changes = apply_updates(planned)
+        except VerifierError as exc:
+            update_error = exc
+            outcome = UpdateOutcome(False, reason=str(exc))
+        else:
+            outcome = UpdateOutcome(
+                True, tuple(UpdatedValue(str(c.file), c.path_text, c.value) for c in changes)
             )
-        if vsa_path:
-            _write_vsa(vsa_path, evaluation, policy_dir, now)
+            for change in changes:
+                click.echo(
+                    f"verifier: updated {change.file}: {change.path_text} = {change.value}",
+                    err=True,
+                )
+    if allowed and vsa_path and update_error is None:
+        _write_vsa(vsa_path, evaluation, policy_dir, now)
 
-    emit_report(evaluation, report)
+    # The report is written whatever became of the update; a failed update then exits 2.
+    emit_report(evaluation, report, updates=outcome)
+    if update_error is not None:
+        raise update_error
     if outputs_path:
         lines = [
             f"allowed={'true' if allowed else 'false'}",
@@ -238,12 +264,7 @@ def _pins(images: list[FoundImage], digests: dict[str, str]) -> list[Update]:
     for image in images:
         digest = digests.get(image.ref)
         if digest is None:
-            raise click.UsageError(f"{image.file}: no digest was verified for {image.ref}")
-        if image.document:
-            raise click.UsageError(
-                f"{image.file}: only the first YAML document of a file can be pinned; pin "
-                "{image.ref} in the kustomization or values it was rendered from"
-            )
+            raise InputError(image.file, f"no digest was verified for {image.ref}")
         pins.append(Update(Path(image.file), image.pin_path, image.pin_value(digest)))
     return pins
 

@@ -17,7 +17,7 @@ import msgspec
 from verifier import __version__
 from verifier.errors import InputError
 from verifier.models import CheckResult, Decision
-from verifier.output._common import ImageGroup
+from verifier.output._common import ImageGroup, UpdatedValue, UpdateOutcome
 
 REPORT_SCHEMA = "verifier.report/v1"
 # Reports are the gate's own output; the largest real ones (100,000 findings) stay far below this.
@@ -42,6 +42,18 @@ class _Image(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     results: list[int]
 
 
+class _UpdatedValue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    file: str
+    path: str
+    value: str
+
+
+class _Updates(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    applied: bool
+    changes: list[_UpdatedValue] = msgspec.field(default_factory=list)
+    reason: str | None = None
+
+
 # Unknown fields are refused: a field this renderer does not model would be silently left out.
 class _Report(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     schema: str
@@ -50,6 +62,7 @@ class _Report(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     results: list[CheckResult]
     notices: list[str] = msgspec.field(default_factory=list)
     images: list[_Image] = msgspec.field(default_factory=list)
+    updates: _Updates | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,7 @@ class Report:
     results: list[CheckResult]
     notices: list[str]
     images: list[ImageGroup]
+    updates: UpdateOutcome | None = None
 
 
 _DECODER = msgspec.json.Decoder(_Report)
@@ -104,6 +118,17 @@ def read_report(data: bytes, name: str) -> Report:
                 results=tuple(report.results[i] for i in image.results),
             )
         )
+    updates = None
+    if report.updates is not None:
+        if report.updates.applied == (report.updates.reason is not None) or (
+            report.updates.changes and not report.updates.applied
+        ):
+            raise InputError(name, "updates: applied and reason contradict each other")
+        updates = UpdateOutcome(
+            applied=report.updates.applied,
+            changes=tuple(UpdatedValue(c.file, c.path, c.value) for c in report.updates.changes),
+            reason=report.updates.reason,
+        )
     return Report(
         decision=Decision(
             allowed=decision.allowed, deny=tuple(decision.deny), warn=tuple(decision.warn)
@@ -111,6 +136,7 @@ def read_report(data: bytes, name: str) -> Report:
         results=report.results,
         notices=report.notices,
         images=images,
+        updates=updates,
     )
 
 
@@ -144,7 +170,9 @@ def render_command(report_path: Path, format_: str, output: Path | None) -> None
 
     name = str(report_path)
     report = read_report(read_bytes(report_path, MAX_REPORT_BYTES), name)
-    text = render(format_, report.decision, report.results, report.notices, report.images)
+    text = render(
+        format_, report.decision, report.results, report.notices, report.images, report.updates
+    )
     if output:
         output.write_text(text, encoding="utf-8")
     else:
