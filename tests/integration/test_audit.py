@@ -508,3 +508,60 @@ def test_merge_refuses_a_shard_or_an_input_it_already_has(
     assert "already merged" in mixed.err or "different splits" in mixed.err
     once = run_cli(capsys, "audit", "merge", first, second, "--report", "json")
     assert once.code in (0, 1), once.err
+
+
+def test_images_show_the_builder_and_source_of_their_verified_provenance(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 16: the audit says which builder and which source produced each image, from the provenance
+    check's verified facts only (an image without verified provenance shows none)."""
+    from tests.integration.test_provenance_gate import IMAGE, LAYOUT
+
+    config = tmp_path / "verifier.yaml"
+    signers = (
+        "signers:\n  identity:\n"
+        "    identity_regexp: ^https://github.com/slsa-framework/slsa-github-generator/.*\n"
+        "    issuer: https://token.actions.githubusercontent.com\n"
+    )
+    config.write_text(
+        "version: 1\n"
+        + signers
+        + "provenance:\n  source_repository: github.com/slsa-framework/example-package\n"
+    )
+    images = tmp_path / "images.txt"
+    images.write_text(IMAGE + "\n")
+    code, report = audit_json(capsys, tmp_path, str(images), "--config", str(config))
+    assert not report["could_not_audit"]
+    [row] = report["images"]
+    # slsa-verifier's layout holds the signed provenance but no cosign signature of the image.
+    assert row["verdicts"] == {"provenance": "pass", "signature": "fail"}
+    assert code == 1 and row["passed"] is False
+    assert row["builder"] == LAYOUT["builder_id_in_predicate"]
+    assert row["source"]["repository"] == "github.com/slsa-framework/example-package"
+    assert row["source"]["ref"] and row["source"]["commit"]
+    markdown = tmp_path / "images.md"
+    run = run_cli(
+        capsys,
+        "audit",
+        str(images),
+        "--config",
+        str(config),
+        "--report",
+        "markdown",
+        "-o",
+        str(markdown),
+    )
+    assert run.code == 1, run.err
+    text = markdown.read_text()
+    assert (
+        f"{LAYOUT['builder_id_in_predicate']} · github.com/slsa-framework/example-package@" in text
+    )
+
+    # Another required source: the provenance is rejected, and no builder is claimed for the image.
+    config.write_text(
+        "version: 1\n" + signers + "provenance:\n  source_repository: github.com/acme/other\n"
+    )
+    code, report = audit_json(capsys, tmp_path, str(images), "--config", str(config))
+    assert code == 1
+    [row] = report["images"]
+    assert row["verdicts"]["provenance"] == "fail" and row.get("builder") is None

@@ -97,6 +97,22 @@ class ImageRow(BaseModel):
     digest: str | None
     verdicts: dict[str, str]
     passed: bool
+    builder: str | None = None
+    """The builder id of the image's verified provenance (check ``provenance``), when it ran and verified."""
+    source: dict[str, str | None] | None = None
+    """The source the verified provenance names: repository, ref, commit and workflow."""
+
+    def built_from(self) -> str:
+        """``builder · repository@ref (commit)`` for the human formats, ``-`` without verified provenance."""
+        if self.builder is None:
+            return "-"
+        src = self.source or {}
+        where = src.get("repository") or "?"
+        if src.get("ref"):
+            where += f"@{src['ref']}"
+        if src.get("commit"):
+            where += f" ({str(src['commit'])[:12]})"
+        return f"{self.builder} · {where}"
 
 
 class Problem(BaseModel):
@@ -198,15 +214,30 @@ def image_rows(outcomes: Sequence[UnitOutcome]) -> list[ImageRow]:
     rows = []
     for o in sorted((o for o in outcomes if o.unit.kind == "image"), key=lambda o: o.unit.ref):
         verdicts = {r.check: r.verdict for r in o.results}
+        provenance = next(
+            (r.facts for r in o.results if r.check == "provenance" and "builder" in r.facts), None
+        )
         rows.append(
             ImageRow(
                 image=o.unit.ref,
                 digest=o.digest,
                 verdicts=dict(sorted(verdicts.items())),
                 passed=bool(verdicts) and not o.problems and set(verdicts.values()) == {"pass"},
+                builder=None if provenance is None else str(provenance["builder"]),
+                source=None if provenance is None else _source_fact(provenance.get("source")),
             )
         )
     return rows
+
+
+def _source_fact(value: object) -> dict[str, str | None] | None:
+    """The provenance check's ``source`` fact, its four keys as strings (or None)."""
+    if not isinstance(value, dict):
+        return None
+    return {
+        key: None if value.get(key) is None else str(value[key])
+        for key in ("repository", "ref", "commit", "workflow")
+    }
 
 
 def remediation_of(results: Sequence[CheckResult]) -> dict[str, dict[str, str]]:

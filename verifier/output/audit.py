@@ -148,11 +148,11 @@ def render_markdown(report: AuditReport) -> str:
             "",
             f"{passed} of {len(report.images)} passed.",
             "",
-            "| Image | Digest | Checks | Result |",
-            "|---|---|---|---|",
+            "| Image | Digest | Checks | Built by (verified provenance) | Result |",
+            "|---|---|---|---|---|",
         ]
         lines += [
-            f"| `{_cell(i.image)}` | `{i.digest or '-'}` | {_verdicts(i)} | "
+            f"| `{_cell(i.image)}` | `{i.digest or '-'}` | {_verdicts(i)} | {_cell(i.built_from())} | "
             f"{'passed' if i.passed else 'failed'} |"
             for i in report.images
         ]
@@ -394,12 +394,13 @@ def render_html(report: AuditReport) -> str:
             f'<h2 id=images>Images</h2><p class="muted">{passed} of {len(report.images)} passed</p>',
             _table(
                 "table-images",
-                ["Image", "Digest", "Checks", "Result"],
+                ["Image", "Digest", "Checks", "Built by (verified provenance)", "Result"],
                 [
                     [
                         f"<code>{escape(i.image)}</code>",
                         f"<code>{escape(i.digest or '-')}</code>",
                         escape(_verdicts(i)),
+                        escape(i.built_from()),
                         '<span class="ok">passed</span>'
                         if i.passed
                         else '<span class="no">failed</span>',
