@@ -61,6 +61,20 @@ _RENAMED = {
 }
 
 
+# Keys of a keyless signer written one level too high (``signers: {issuer: …}``).
+_IDENTITY_KEYS = frozenset({"identity_regexp", "issuer", "issuer_regexp", "claims"})
+
+
+def _unknown_key(where: str) -> str:
+    hint = _RENAMED.get(where)
+    if hint:
+        return f"unknown key '{where}' (now: {hint})"
+    parent, _, last = where.rpartition(".")
+    if last in _IDENTITY_KEYS and parent.startswith("signers") and not parent.endswith("identity"):
+        return f"unknown key '{where}' (a keyless signer's keys go under identity: {parent}.identity.{last})"
+    return f"unknown key '{where}'"
+
+
 @functools.cache
 def _adapter(tp: Any) -> Any:
     from pydantic import TypeAdapter
@@ -87,8 +101,7 @@ def _validate(tp: Any, value: Any, prefix: str, problems: list[str]) -> Any:
         for err in exc.errors():
             where = _loc(prefix, err["loc"])
             if err["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
-                hint = _RENAMED.get(where)
-                problems.append(f"unknown key '{where}'" + (f" (now: {hint})" if hint else ""))
+                problems.append(_unknown_key(where))
             else:
                 msg = str(err["msg"]).removeprefix("Value error, ")
                 problems.append(f"{where}: {msg}")
@@ -131,8 +144,7 @@ def parse_config(data: Any, name: str) -> VerifierConfig:
             if checked is not None:
                 sections[key] = checked
         else:
-            hint = _RENAMED.get(str(key))
-            problems.append(f"unknown key '{key}'" + (f" (now: {hint})" if hint else ""))
+            problems.append(_unknown_key(str(key)))
     webhook = shared.get("webhook")
     if isinstance(webhook, WebhookConfig):
         _check_ids(webhook, problems)

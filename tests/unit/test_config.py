@@ -58,6 +58,46 @@ def test_unknown_nested_key_names_the_path() -> None:
         parse_config({"sarif": {"files": ["a"], "fail_onn": ["high"]}}, "v.yaml")
 
 
+@pytest.mark.parametrize(
+    ("signers", "wrong", "right"),
+    [
+        (
+            {"identity_regexp": "^x$", "issuer": "https://i"},
+            "signers.identity_regexp",
+            "signers.identity.identity_regexp",
+        ),
+        ({"issuer": "https://i"}, "signers.issuer", "signers.identity.issuer"),
+        (
+            {"rel": {"issuer": "https://i", "images": ["a/*"]}},
+            "signers.rel.issuer",
+            "signers.rel.identity.issuer",
+        ),
+    ],
+)
+def test_keyless_keys_one_level_too_high_say_where_they_go(
+    signers: dict[str, object], wrong: str, right: str
+) -> None:
+    """A flat keyless signer is one set with a misplaced key, not a map of sets named 'issuer'."""
+    with pytest.raises(InputError) as info:
+        parse_config({"signers": signers}, "v.yaml")
+    assert f"unknown key '{wrong}' (a keyless signer's keys go under identity: {right})" in str(
+        info.value
+    )
+    assert "should be a dictionary" not in str(info.value)
+
+
+def test_named_signer_sets_still_load() -> None:
+    config = parse_config(
+        {
+            "signers": {
+                "rel": {"identity": {"identity": "a", "issuer": "https://i"}, "images": ["a/*"]}
+            }
+        },
+        "v.yaml",
+    )
+    assert set(config.sections["signers"]) == {"rel"}
+
+
 def test_bad_severity_rejected_and_fail_on_is_a_threshold() -> None:
     with pytest.raises(
         InputError,

@@ -528,9 +528,15 @@ class SignatureCheck(Check[SignerSection, SignatureEvidence]):
     needs_image = True
 
     def section_type_for(self, value: Any) -> Any:
-        """One set (its keys are Signers fields) or a map of named sets."""
+        """A map of named sets when every value is a mapping and some key is not a Signers field; else one
+        set (so a misplaced key such as ``identity_regexp`` is reported as an unknown key of the set)."""
         fields = {f.name for f in dataclasses.fields(Signers)}
-        if isinstance(value, dict) and value and not set(value) <= fields:
+        if (
+            isinstance(value, dict)
+            and value
+            and not set(value) <= fields
+            and all(isinstance(v, dict) for v in value.values())
+        ):
             return dict[str, Signers]
         return Signers
 
