@@ -264,6 +264,38 @@ def test_killed_between_two_update_writes_leaves_the_files_unchanged(tmp_path: P
     assert _leftovers(tmp_path) == []
 
 
+def test_killed_inside_the_commit_the_next_run_refuses_until_someone_checks(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL between the two renames of the commit (it cannot be held back) leaves the first file new,
+    the second old, and both backups. The next run must not carry on as if nothing happened:
+    it refuses (exit 2, naming the backup) and changes nothing, until the backup is removed."""
+    first, second = _files(tmp_path)
+    marker = tmp_path / "committing"
+    proc = _gate(tmp_path, first, second, {PAUSE_IN_COMMIT_ENV: str(marker)})
+    _wait_for(marker, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert DEMO_DIGEST in first.read_text() and second.read_text() == OTHER
+    [backup] = first.parent.glob(f".{first.name}.*.verifier-backup")
+    [second_backup] = second.parent.glob(f".{second.name}.*.verifier-backup")
+    assert backup.read_text() == VALUES and second_backup.read_text() == OTHER
+
+    again = _gate(tmp_path, first, second, {})
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 2, (out + err).decode()
+    assert "an earlier --update was interrupted" in err.decode() and str(backup) in err.decode()
+    assert second.read_text() == OTHER and backup.exists()
+
+    backup.unlink()
+    second_backup.unlink()
+    again = _gate(tmp_path, first, second, {})
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, (out + err).decode()
+    assert DEMO_DIGEST in second.read_text()
+    assert _leftovers(tmp_path) == []
+
+
 def test_sigterm_during_the_commit_waits_for_it(tmp_path: Path) -> None:
     """SIGTERM arriving between the two renames of the commit ends the process only after both files are
     rewritten (the signal is held back, then delivered).

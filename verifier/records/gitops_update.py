@@ -223,6 +223,7 @@ def apply_updates(updates: Sequence[Update]) -> list[Change]:
         for update in updates:
             real = os.path.realpath(update.file)
             if real not in texts:
+                _refuse_after_interrupted_commit(real, update.file)
                 texts[real] = read_text(update.file, MAX_VALUES_BYTES)
                 names[real] = update.file
             texts[real] = render_update(texts[real], update)
@@ -248,6 +249,22 @@ def apply_updates(updates: Sequence[Update]) -> list[Change]:
 def apply_update(update: Update) -> str:
     """Rewrite one file (see :func:`apply_updates`); returns the new text. Call only after an allow."""
     return apply_updates([update])[-1].text
+
+
+def _refuse_after_interrupted_commit(real: str, named: Path) -> None:
+    """A backup next to the file means a run was killed inside its commit (backups never outlive a run
+    otherwise): its files may be half rewritten, and only a person can tell which text is right."""
+    directory, name = os.path.split(real)
+    stale = sorted(
+        glob.glob(os.path.join(glob.escape(directory), f".{glob.escape(name)}.*.verifier-backup"))
+    )
+    if stale:
+        raise InputError(
+            str(named),
+            f"an earlier --update was interrupted while rewriting it and left its old text in "
+            f"{', '.join(stale)}: that update may be half applied. Check this file (and the others "
+            "it updated), then delete the backup and run again",
+        )
 
 
 def _write_aside(real: str, text: str) -> str:
