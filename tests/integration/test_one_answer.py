@@ -143,6 +143,66 @@ def test_image_checks_agree_on_the_demo(
     assert sorted(_json(audit.out)["decision"]["deny"]) == sorted(gate_decision["deny"])
 
 
+PROVENANCE_SOURCE = "github.com/slsa-framework/example-package"
+GENERATOR = "https://github.com/slsa-framework/slsa-github-generator/"
+
+
+@pytest.mark.parametrize(
+    ("provenance", "expected"),
+    [
+        ({"source_repository": PROVENANCE_SOURCE}, "pass"),
+        ({"source_repository": PROVENANCE_SOURCE, "branch": "main"}, "pass"),
+        ({"source_repository": "github.com/acme/other"}, "fail"),
+        ({"source_repository": PROVENANCE_SOURCE, "branch": "release"}, "fail"),
+        (
+            {
+                "source_repository": PROVENANCE_SOURCE,
+                "builder_id": GENERATOR + "x.yml@refs/tags/v2.1.0",
+            },
+            "fail",
+        ),
+    ],
+)
+def test_provenance_agrees_through_every_door(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, provenance: dict[str, Any], expected: str
+) -> None:
+    """slsa-verifier's real signed provenance in an OCI layout: `check provenance IMAGE --config C` and
+    `gate --config C` give the same verdict and decision; with a signer set added (the audit of an image
+    always checks its signature), the gate and the audit give the same verdicts and decision."""
+    from tests.integration.test_provenance_gate import IMAGE
+
+    alone = tmp_path / "provenance.yaml"
+    alone.write_text(yaml.safe_dump({"version": 1, "image": IMAGE, "provenance": provenance}))
+    check = run_cli(
+        capsys, "check", "provenance", IMAGE, "--config", str(alone), "--format", "json"
+    )
+    gate = run_cli(capsys, "gate", "--config", str(alone), "--format", "json")
+    assert check.code in (0, 1), check.err
+    assert _verdicts(_json(check.out)["results"]) == _verdicts(_json(gate.out)["results"])
+    assert _json(check.out)["decision"] == _json(gate.out)["decision"]
+    assert check.code == gate.code
+
+    signed = tmp_path / "signed.yaml"
+    signers = {
+        "identity": {
+            "identity_regexp": f"^{GENERATOR}.*",
+            "issuer": "https://token.actions.githubusercontent.com",
+        }
+    }
+    signed.write_text(
+        yaml.safe_dump({"version": 1, "image": IMAGE, "signers": signers, "provenance": provenance})
+    )
+    gate = run_cli(capsys, "gate", "--config", str(signed), "--format", "json")
+    audit = run_cli(capsys, "audit", IMAGE, "--config", str(signed), "--report", "json", "-j", "1")
+    assert _verdicts(_json(gate.out)["results"]) == _verdicts(_json(audit.out)["results"])
+    assert sorted(_json(audit.out)["decision"]["deny"]) == sorted(
+        _json(gate.out)["decision"]["deny"]
+    )
+    assert audit.code == gate.code
+    verdicts = {r["check"]: r["verdict"] for r in _json(gate.out)["results"]}
+    assert verdicts["provenance"] == expected
+
+
 @pytest.mark.registry
 @pytest.mark.parametrize("sbom", [False, True])
 def test_webhook_decides_each_image_as_the_gate_does(

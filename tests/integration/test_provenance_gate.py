@@ -81,3 +81,20 @@ def test_bad_provenance_section_is_exit_2(
     run = run_cli(capsys, "gate", "--config", str(config))
     assert run.code == 2
     assert "builder_id_regexp" in run.err
+
+
+def test_check_command_takes_the_image_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`verifier check provenance IMAGE` as `check signature IMAGE` does; IMAGE and a different --image is
+    a usage error, not a silent choice."""
+    config = tmp_path / "verifier.yaml"
+    config.write_text("version: 1\nprovenance:\n  source_repository: github.com/acme/other\n")
+    by_argument = run_cli(capsys, "check", "provenance", IMAGE, "--config", str(config))
+    by_option = run_cli(capsys, "check", "provenance", "--image", IMAGE, "--config", str(config))
+    assert by_argument.code == by_option.code == 1
+    assert by_argument.out == by_option.out
+    both = run_cli(
+        capsys, "check", "provenance", IMAGE, "--image", IMAGE + "0", "--config", str(config)
+    )
+    assert both.code == 2 and "give the image once" in both.err

@@ -26,10 +26,20 @@ def command_for(meta: CheckMeta) -> click.Command:
         type=click.Path(dir_okay=False, path_type=Path),
         help=f"verifier.yaml with a `{meta.section}:` section (its other checks do not run).",
     )
-    @click.option("--image", help="The image, for image checks (overrides `image:`).")
+    @click.argument("image_argument", metavar="[IMAGE]", required=False)
+    @click.option(
+        "--image",
+        help="The image, for image checks (overrides `image:`); the same as the IMAGE argument.",
+    )
     @report_options
-    def command(config_file: Path, image: str | None, report: ReportOptions) -> None:
+    def command(
+        image_argument: str | None, config_file: Path, image: str | None, report: ReportOptions
+    ) -> None:
         from verifier.config import load_config
+
+        if image_argument and image and image_argument != image:
+            raise click.UsageError("give the image once: as IMAGE or as --image")
+        image = image or image_argument
 
         config = load_config(config_file)
         if meta.section not in config.sections:
