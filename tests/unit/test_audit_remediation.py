@@ -33,6 +33,12 @@ def _paragraphs(text: str) -> list[str]:
     return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
 
 
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation other than ``-`` and ``_``
+    dropped, each space a ``-`` (so "a / b" is ``a--b``)."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
 def table_from_docs() -> dict[str, dict[str, dict[str, str | bool]]]:
     """``{check: {rule: {remediation, explicit, docs}}}`` derived from docs/checks/*.md."""
     table: dict[str, dict[str, dict[str, str | bool]]] = {}
@@ -52,7 +58,7 @@ def table_from_docs() -> dict[str, dict[str, dict[str, str | bool]]]:
                 entries[rule] = {
                     "remediation": explicit or (paragraphs[0] if paragraphs else ""),
                     "explicit": explicit is not None,
-                    "docs": f"{DOCS_BASE}/{check}.md#{rule}",
+                    "docs": f"{DOCS_BASE}/{check}.md#{github_anchor(heading)}",
                 }
         table[check] = dict(sorted(entries.items()))
     return table
@@ -102,3 +108,14 @@ def test_remediation_for_a_rule_a_scanner_id_and_an_unknown_rule() -> None:
     assert remediation_for("oidc-trust", _finding("a-rule-the-docs-do-not-have")) == (
         f"See {DOCS_BASE}/oidc-trust.md"
     )
+
+
+def test_every_docs_link_points_at_a_heading_of_its_page() -> None:
+    """A rule documented under a shared heading ("a / b") links to that heading, not to a missing #a."""
+    for check, rules in remediation_table().items():
+        text = (DOCS / f"{check}.md").read_text(encoding="utf-8")
+        anchors = {github_anchor(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)}
+        for rule, entry in rules.items():
+            anchor = str(entry["docs"]).rsplit("#", 1)[1]
+            assert anchor in anchors, (check, rule, anchor)
+    assert github_anchor("key-required / key-mismatch") == "key-required--key-mismatch"
