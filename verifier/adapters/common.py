@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
 
 import click
 
@@ -197,13 +198,33 @@ def emit_report(
         _write(
             report.input_json, json.dumps(evaluation.policy_input, indent=2, sort_keys=True) + "\n"
         )
+    shown_notices = evaluation.notices if notices is None else notices
+    groups = image_groups(evaluation.results, evaluation.digests, evaluation.images)
+    if report.format == "json":
+        from verifier.output.json import write_json
+
+        def write(out: BinaryIO) -> None:
+            write_json(out, evaluation.decision, evaluation.results, shown_notices, groups, updates)
+
+        if report.output:
+            try:
+                with report.output.open("wb") as out:
+                    write(out)
+            except OSError as exc:
+                raise ConfigError(f"{report.output}: cannot write: {exc.strerror}") from exc
+        else:
+            stdout: BinaryIO | None = getattr(sys.stdout, "buffer", None)
+            if stdout is None:  # a text-only stream (some test harnesses): write the text whole
+                buffer = io.BytesIO()
+                write(buffer)
+                sys.stdout.write(buffer.getvalue().decode())
+            else:
+                sys.stdout.flush()
+                write(stdout)
+                stdout.flush()
+        return
     text = render(
-        report.format,
-        evaluation.decision,
-        evaluation.results,
-        evaluation.notices if notices is None else notices,
-        image_groups(evaluation.results, evaluation.digests, evaluation.images),
-        updates,
+        report.format, evaluation.decision, evaluation.results, shown_notices, groups, updates
     )
     if report.output:
         _write(report.output, text)

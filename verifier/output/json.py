@@ -8,9 +8,10 @@ most of a short ``verifier check`` run).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import PurePath
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 
@@ -109,6 +110,39 @@ def _encode_other(value: Any) -> Any:
 _ENCODER = msgspec.json.Encoder(enc_hook=_encode_other)
 
 
+# The empty results list in the formatted report without its results, where they are written one by one.
+_RESULTS_SLOT = b'\n  "results": [],\n'
+
+
+def write_json(
+    out: BinaryIO,
+    decision: Decision,
+    results: Sequence[CheckResult],
+    notices: Sequence[str] = (),
+    images: Sequence[ImageGroup] = (),
+    updates: UpdateOutcome | None = None,
+) -> None:
+    """The report as indented UTF-8 JSON with a trailing newline, written result by result: the same bytes
+    as formatting the whole document, without ever holding the whole text (a report of tens of thousands
+    of results would otherwise be in memory three times: encoded, formatted, decoded)."""
+    report = ReportV1.build(decision, results, notices, images, updates)
+    head = msgspec.json.format(
+        _ENCODER.encode(msgspec.structs.replace(report, results=[])), indent=2
+    )
+    before, slot, after = head.partition(_RESULTS_SLOT)
+    if not slot:
+        raise AssertionError("the report's results list is not where write_json expects it")
+    if not results:
+        out.write(head + b"\n")
+        return
+    out.write(before + b'\n  "results": [')
+    for i, result in enumerate(results):
+        # JSON strings never hold a raw newline: every newline here is the formatter's, indented a level.
+        chunk = msgspec.json.format(_ENCODER.encode(result), indent=2).replace(b"\n", b"\n    ")
+        out.write((b",\n    " if i else b"\n    ") + chunk)
+    out.write(b"\n  ],\n" + after + b"\n")
+
+
 def render_json(
     decision: Decision,
     results: Sequence[CheckResult],
@@ -116,6 +150,7 @@ def render_json(
     images: Sequence[ImageGroup] = (),
     updates: UpdateOutcome | None = None,
 ) -> str:
-    """Indented JSON with a trailing newline."""
-    encoded = _ENCODER.encode(ReportV1.build(decision, results, notices, images, updates))
-    return msgspec.json.format(encoded, indent=2).decode() + "\n"
+    """Indented JSON with a trailing newline (:func:`write_json` into a string)."""
+    buffer = io.BytesIO()
+    write_json(buffer, decision, results, notices, images, updates)
+    return buffer.getvalue().decode()

@@ -13,7 +13,7 @@ from typing import Any
 
 from verifier.models import CheckResult, Decision
 from verifier.policy import make_engine
-from verifier.policy.engine import build_input
+from verifier.policy.engine import build_input, input_json
 
 
 def decide(
@@ -28,3 +28,17 @@ def decide(
     input_doc = build_input(results, config, now)
     engine = make_engine(policy_dir, opa_url)
     return engine.evaluate(input_doc), input_doc
+
+
+def decision_for(
+    results: Sequence[CheckResult],
+    config: Mapping[str, Any],
+    *,
+    now: datetime,
+    policy_dir: Path | None = None,
+    opa_url: str | None = None,
+) -> Decision:
+    """:func:`decide`'s decision, with the input handed to the engine as JSON text encoded result by
+    result (the pipeline's path: a run over tens of thousands of files never holds the input document as
+    Python objects; :attr:`~verifier.pipeline.Evaluation.policy_input` builds it when asked)."""
+    return make_engine(policy_dir, opa_url).evaluate_json(input_json(results, config, now))

@@ -14,6 +14,7 @@ raises is never turned into a decision.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,8 @@ from verifier.checks._base import Check, error_result
 from verifier.errors import VerifierError
 from verifier.models import CheckResult, Decision
 from verifier.models.config import VerifierConfig
-from verifier.pipeline.decide import decide
+from verifier.pipeline.decide import decision_for
+from verifier.policy.engine import build_input
 
 if TYPE_CHECKING:
     from verifier.models.evidence import ImageEvidence
@@ -89,18 +91,26 @@ class Evaluation:
 
     results: tuple[CheckResult, ...]
     decision: Decision
-    policy_input: dict[str, Any]
     policy_config: dict[str, Any]
     timings: dict[str, float]
     notices: tuple[str, ...]
     digests: dict[str, str]
     inputs: tuple[dict[str, str], ...]
     images: tuple[str, ...] = ()  # the release's images, in order
+    now: datetime | None = None  # the evaluation time the policy saw
 
     @property
     def digest(self) -> str | None:
         """The image digest when the release has exactly one image."""
         return next(iter(self.digests.values())) if len(self.digests) == 1 else None
+
+    @functools.cached_property
+    def policy_input(self) -> dict[str, Any]:
+        """The exact document the policy saw, built when asked (``--explain``, ``--input-json``): the
+        decision itself was made from the same document encoded straight to JSON."""
+        if self.now is None:
+            raise ValueError("this evaluation did not record its time")
+        return build_input(self.results, self.policy_config, self.now)
 
 
 class _Run:
@@ -362,17 +372,15 @@ def evaluate(
     if opa_url is None and config.policy.engine == "opa":
         opa_url = config.policy.opa_url
     start = clock()
-    decision, policy_input = decide(
-        run.results, merged, now=now, policy_dir=policy_dir, opa_url=opa_url
-    )
+    decision = decision_for(run.results, merged, now=now, policy_dir=policy_dir, opa_url=opa_url)
     return Evaluation(
         results=run.results,
         decision=decision,
-        policy_input=policy_input,
         policy_config=merged,
         timings={**run.timings, "policy": clock() - start},
         notices=run.notices,
         digests=run.digests,
         inputs=run.inputs,
         images=run.images,
+        now=now,
     )
