@@ -67,6 +67,8 @@ class BundleResult:
     statement: dict[str, Any] | None = None
     log_index: int | None = None
     notes: tuple[str, ...] = field(default=())
+    trust_root: str = ""
+    """The name of the trusted root (Sigstore instance) that verified the bundle."""
 
 
 @dataclass(frozen=True)
@@ -434,6 +436,7 @@ def _verify_keyless_timestamped(
         payload=p.envelope.payload if p.envelope else None,
         statement=statement,
         log_index=None,
+        trust_root=trust.name,
     )
 
 
@@ -464,6 +467,7 @@ def _verify_keyless_set_only(
         payload=p.envelope.payload if p.envelope else None,
         statement=statement,
         log_index=entry.log_index,
+        trust_root=trust.name,
     )
 
 
@@ -506,6 +510,7 @@ def _verify_keyed(
         payload=p.envelope.payload if p.envelope else None,
         statement=statement,
         log_index=p.entries[0].log_index if p.entries else None,
+        trust_root=trust.name,
     )
 
 
@@ -684,4 +689,5 @@ def _verify_keyless(
         payload=p.envelope.payload if p.envelope else None,
         statement=statement,
         log_index=entry.log_index,
+        trust_root=trust.name,
     )
