@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import threading
@@ -82,6 +83,11 @@ class SignaturePolicy:
     def roots(self) -> tuple[TrustRoot, ...]:
         """Every trusted root of the policy, ``trust`` first."""
         return (self.trust, *self.more_roots)
+
+    @functools.cached_property
+    def cache_fingerprint(self) -> str:
+        """:meth:`fingerprint`, computed once per policy (it hashes every trusted root)."""
+        return self.fingerprint()
 
     def fingerprint(self) -> str:
         """Stable text of the policy (cache key and facts)."""
@@ -167,7 +173,7 @@ def clear_cache() -> None:
 
 def _cache_key(policy: SignaturePolicy, digest: str, kind: str, *parts: bytes | str) -> str:
     h = hashlib.sha256()
-    for part in (policy.fingerprint(), digest, kind, *parts):
+    for part in (policy.cache_fingerprint, digest, kind, *parts):
         data = part.encode() if isinstance(part, str) else part
         h.update(len(data).to_bytes(8, "big"))
         h.update(data)
