@@ -378,7 +378,20 @@ def verify_bundle(
 
 
 def _instance(p: _Parsed, cert: x509.Certificate, roots: Sequence[TrustRoot]) -> TrustRoot:
-    """The trusted root whose Fulcio CA signed ``cert`` (or one of the bundle's intermediates)."""
+    """The trusted root whose Fulcio CA signed ``cert`` (or one of the bundle's intermediates).
+
+    When the certificate's issuer is the subject of a CA certificate in exactly one of the roots (compared
+    as DER, indexed per root) and the bundle carries no intermediates, that root is the only one the
+    certificate can chain to (path validation chains names as well as signatures), so it is taken without
+    checking the CA's signature here: every verification under a root checks the full path to it, and a
+    certificate that only borrows a CA's name fails there, judged by the rules of the instance it names.
+    Names shared by several roots (public-good's and staging's Fulcio) and intermediates in the bundle
+    are decided by the CA signature instead.
+    """
+    if not p.chain:
+        named = [root for root in roots if root.issuer_authorities(cert, p.cert_der)]
+        if len(named) == 1:
+            return named[0]
     for root in roots:
         if issued_by(root, cert, p.chain):
             return root
