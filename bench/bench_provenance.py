@@ -34,9 +34,9 @@ from verifier.checks import provenance, signature  # noqa: E402
 from verifier.checks.provenance import ProvenanceSection, policy_from_config  # noqa: E402
 from verifier.checks.signature import SignaturePolicy  # noqa: E402
 from verifier.sigstore.identity import IdentityPolicy  # noqa: E402
-from verifier.sigstore.trust import load_trust_root  # noqa: E402
 from verifier.sources.image import collect_image_evidence  # noqa: E402
 from verifier.sources.provenance import collect_image_provenance  # noqa: E402
+from verifier.sources.trust_roots import load_trust_root  # noqa: E402
 
 DEMO = REPO / "fixtures" / "demo"
 

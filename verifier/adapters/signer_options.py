@@ -54,6 +54,7 @@ class SignerArgs:
     signature_repository: str | None
     docker_config: Path | None
     timeout: float
+    instances: tuple[str, ...] = ()
 
     @property
     def given(self) -> bool:
@@ -88,7 +89,12 @@ class SignerArgs:
                 changes["require_tlog"] = True
             if self.trusted_root:
                 changes["trusted_root"] = str(self.trusted_root)
-            return dataclasses.replace(base, **changes) if changes else base
+            if self.instances:
+                changes["instances"] = self.instances
+            try:
+                return dataclasses.replace(base, **changes) if changes else base
+            except ValueError as exc:
+                raise click.UsageError(str(exc)) from exc
         if (self.identity or self.identity_regexp) and not self.issuer and ca_roots is None:
             raise click.UsageError(
                 "--certificate-oidc-issuer is required with --certificate-identity[-regexp]"
@@ -116,6 +122,7 @@ class SignerArgs:
                 key=str(self.key_path) if self.key_path else None,
                 require_tlog=self.require_tlog,
                 trusted_root=str(self.trusted_root) if self.trusted_root else None,
+                instances=self.instances or None,  # type: ignore[arg-type]  # click.Choice checked them
                 signature_repo=self.signature_repository,
                 ca_roots=str(ca_roots) if ca_roots else None,
                 ca_intermediates=str(ca_intermediates) if ca_intermediates else None,
@@ -189,6 +196,15 @@ def signer_options(func: F) -> F:
             help="trusted_root.json of a private Sigstore deployment (default: pinned public-good root).",
         ),
         click.option(
+            "--sigstore-instance",
+            "instances",
+            multiple=True,
+            type=click.Choice(["public-good", "github", "staging"]),
+            help="Sigstore instance whose pinned trusted root verifies keyless bundles; repeatable "
+            "(default: public-good and github, or none with --trusted-root). The CA that issued a "
+            "certificate picks the instance.",
+        ),
+        click.option(
             "--signature-repository",
             help="Look for signatures in this repository (like COSIGN_REPOSITORY).",
         ),
@@ -231,6 +247,7 @@ def signer_options(func: F) -> F:
             require_tlog=kwargs.pop("require_tlog"),
             trusted_root=kwargs.pop("trusted_root"),
             signature_repository=kwargs.pop("signature_repository"),
+            instances=tuple(dict.fromkeys(kwargs.pop("instances"))),
             docker_config=kwargs.pop("docker_config"),
             timeout=kwargs.pop("timeout"),
         )

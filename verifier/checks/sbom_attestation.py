@@ -388,12 +388,13 @@ def any_verifier(verifiers: Sequence[Verify]) -> Verify:
 
 
 def make_verifier(policy: SignaturePolicy, image_digest: str) -> Verify:
-    """A :data:`Verify` from the signature check's signer policy (same identity / key / trust root).
+    """A :data:`Verify` from the signature check's signer policy (same identity / key / trusted roots).
 
     Legacy ``.att`` layers go through ``verifier.sigstore.legacy.verify_attestation_layer`` and referrer
     bundles through ``verifier.sigstore.bundle.verify_bundle``; both check the DSSE signature over the PAE,
     the tlog evidence and the signer, and that the statement subject names ``image_digest``.
     """
+    from verifier.checks.signature import signer_fact
     from verifier.sigstore import dsse
     from verifier.sigstore.bundle import verify_bundle
     from verifier.sigstore.errors import Reason, VerificationFailure
@@ -418,14 +419,18 @@ def make_verifier(policy: SignaturePolicy, image_digest: str) -> Verify:
                 return Verified(
                     env.payload_type,
                     env.payload,
-                    res.signature.signer.as_fact(),
+                    signer_fact(
+                        res.signature.signer.as_fact(),
+                        policy.trust.name,
+                        res.signature.integrated_time is not None,
+                    ),
                     when(res.signature.integrated_time),
                 )
             if att.bundle is not None:
                 digest = bytes.fromhex(image_digest.partition(":")[2])
                 result = verify_bundle(
                     att.bundle.bundle,
-                    trust=policy.trust,
+                    trust=policy.roots,
                     digest=digest,
                     policy=policy.identity,
                     key=policy.key,
@@ -442,7 +447,11 @@ def make_verifier(policy: SignaturePolicy, image_digest: str) -> Verify:
                 return Verified(
                     result.payload_type,
                     result.payload,
-                    result.signer.as_fact(),
+                    signer_fact(
+                        result.signer.as_fact(),
+                        result.trust_root,
+                        result.signed_at is not None or result.log_index is not None,
+                    ),
                     when(result.signed_at),
                 )
         except RecursionError:

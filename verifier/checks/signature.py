@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from verifier.checks import registry
@@ -39,7 +41,7 @@ from verifier.sigstore.errors import Reason, VerificationFailure
 from verifier.sigstore.identity import IdentityPolicy
 from verifier.sigstore.keys import PublicKey, key_id
 from verifier.sigstore.legacy import PrivatePki, VerifiedSignature, verify_signature_layer
-from verifier.sigstore.trust import PINNED_TRUSTED_ROOT, TrustRoot
+from verifier.sigstore.trust import TrustRoot
 
 CHECK_ID = "signature"
 META = registry.get(CHECK_ID)
@@ -64,6 +66,10 @@ class SignaturePolicy:
     ``require_tlog`` makes key-signed signatures need a transparency-log entry too (cosign's default;
     containers/image does not require it). ``private_pki`` verifies keyless signatures of a private CA
     (no Rekor/CT) at that time.
+
+    ``trust`` verifies legacy ``.sig``/``.att`` layers and key-signed bundles; keyless bundles are verified
+    against ``trust`` and ``more_roots`` (GitHub's instance), the root whose CA issued the certificate
+    applying with its own rules (:func:`verifier.sigstore.bundle.verify_bundle`).
     """
 
     trust: TrustRoot
@@ -71,13 +77,22 @@ class SignaturePolicy:
     key: PublicKey | None = None
     require_tlog: bool = False
     private_pki: PrivatePki | None = None
+    more_roots: tuple[TrustRoot, ...] = ()
+
+    @property
+    def roots(self) -> tuple[TrustRoot, ...]:
+        """Every trusted root of the policy, ``trust`` first."""
+        return (self.trust, *self.more_roots)
+
+    @functools.cached_property
+    def cache_fingerprint(self) -> str:
+        """:meth:`fingerprint`, computed once per policy (it hashes every trusted root)."""
+        return self.fingerprint()
 
     def fingerprint(self) -> str:
         """Stable text of the policy (cache key and facts)."""
         parts = {
-            "trust": hashlib.sha256(self.trust.raw).hexdigest()
-            if self.trust.raw
-            else self.trust.name,
+            "trust": [hashlib.sha256(t.raw).hexdigest() if t.raw else t.name for t in self.roots],
             "identity": None
             if self.identity is None
             else [
@@ -95,10 +110,11 @@ class SignaturePolicy:
 
     def config(self) -> dict[str, Any]:
         """The policy as JSON for the Rego input (``input.config.signature``)."""
-        root = (
-            "pinned:public-good" if self.trust.name == str(PINNED_TRUSTED_ROOT) else self.trust.name
-        )
-        cfg: dict[str, Any] = {"trusted_root": root, "require_tlog": self.require_tlog}
+        cfg: dict[str, Any] = {
+            "trusted_root": root_label(self.trust.name),
+            "trusted_roots": [root_label(t.name) for t in self.roots],
+            "require_tlog": self.require_tlog,
+        }
         if self.identity is not None:
             cfg.update(
                 issuer=self.identity.issuer,
@@ -113,6 +129,25 @@ class SignaturePolicy:
         if self.private_pki is not None:
             cfg["private_pki_at"] = self.private_pki.at.strftime("%Y-%m-%dT%H:%M:%SZ")
         return cfg
+
+
+def root_label(name: str) -> str:
+    """``pinned:<instance>`` for a root pinned in the package (or its refreshed copy), else its file."""
+    from verifier.sources.trust_roots import INSTANCE_ROOTS, pinned
+
+    for instance, path in INSTANCE_ROOTS.items():
+        if name in (str(path), str(pinned(path))):
+            return f"pinned:{instance}"
+    return name
+
+
+def signer_fact(signer: dict[str, Any], root: str, root_vouched: bool) -> dict[str, Any]:
+    """A verified signer's facts with the trusted root (Sigstore instance) that vouched for it: always for a
+    keyless signer (its certificate chains to that root), for a key only when a log entry or timestamp of
+    the root was verified (``root_vouched``)."""
+    if "key" in signer and not root_vouched:
+        return signer
+    return {**signer, "trusted_root": root_label(root)}
 
 
 @dataclass(frozen=True)
@@ -138,7 +173,7 @@ def clear_cache() -> None:
 
 def _cache_key(policy: SignaturePolicy, digest: str, kind: str, *parts: bytes | str) -> str:
     h = hashlib.sha256()
-    for part in (policy.fingerprint(), digest, kind, *parts):
+    for part in (policy.cache_fingerprint, digest, kind, *parts):
         data = part.encode() if isinstance(part, str) else part
         h.update(len(data).to_bytes(8, "big"))
         h.update(data)
@@ -165,15 +200,17 @@ def _when(at: dt.datetime | None) -> str | None:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
 
 
-# What one signature's verification yields: the signer, when it was signed, its transparency-log index.
-_Verify = Callable[[], tuple[Any, dt.datetime | None, int | None]]
+# What one signature's verification yields: the signer, when it was signed, its transparency-log index and
+# the trusted root (Sigstore instance) that verified it.
+_Verify = Callable[[], tuple[Any, dt.datetime | None, int | None, str]]
 
 
 def _verified(kind: str, where: str, verify: _Verify) -> _Outcome:
-    """Run ``verify`` (returning signer, signing time, log index) as one signature's outcome. A failure is
-    that signature's outcome, never an error: fail closed, the other signatures still may verify."""
+    """Run ``verify`` (returning signer, signing time, log index, root) as one signature's outcome. A
+    failure is that signature's outcome, never an error: fail closed, the other signatures still may
+    verify."""
     try:
-        signer, signed_at, log_index = verify()
+        signer, signed_at, log_index, root = verify()
     except VerificationFailure as exc:
         return _Outcome(kind, where, reason=str(exc.reason), message=exc.message)
     except Exception as exc:  # fail closed: this signature does not count; the others still may
@@ -183,14 +220,19 @@ def _verified(kind: str, where: str, verify: _Verify) -> _Outcome:
             reason=str(Reason.UNSUPPORTED),
             message=f"could not be verified ({type(exc).__name__}: {exc})",
         )
-    fact = {**signer.as_fact(), "kind": kind, "signed_at": _when(signed_at), "log_index": log_index}
+    fact = {
+        **signer_fact(signer.as_fact(), root, signed_at is not None or log_index is not None),
+        "kind": kind,
+        "signed_at": _when(signed_at),
+        "log_index": log_index,
+    }
     return _Outcome(kind, where, verified=fact)
 
 
 def _legacy(layer: SignatureLayer, index: int, digest: str, policy: SignaturePolicy) -> _Outcome:
     where = f".sig layer {index}"
 
-    def verify() -> tuple[Any, dt.datetime | None, int | None]:
+    def verify() -> tuple[Any, dt.datetime | None, int | None, str]:
         res: VerifiedSignature = verify_signature_layer(
             layer.payload,
             layer.media_type,
@@ -202,7 +244,7 @@ def _legacy(layer: SignatureLayer, index: int, digest: str, policy: SignaturePol
             require_tlog=policy.require_tlog,
             private_pki=policy.private_pki,
         )
-        return res.signer, res.integrated_time, res.log_index
+        return res.signer, res.integrated_time, res.log_index, policy.trust.name
 
     def compute() -> _Outcome:
         return _verified("cosign-legacy", where, verify)
@@ -234,11 +276,11 @@ def _is_signature_referrer(ref: ReferrerBundle) -> bool:
 def _referrer(ref: ReferrerBundle, digest: str, policy: SignaturePolicy) -> _Outcome:
     where = f"referrer {ref.manifest_digest}"
 
-    def verify() -> tuple[Any, dt.datetime | None, int | None]:
+    def verify() -> tuple[Any, dt.datetime | None, int | None, str]:
         hex_digest = digest.partition(":")[2]
         res: BundleResult = verify_bundle(
             ref.bundle,
-            trust=policy.trust,
+            trust=policy.roots,
             digest=bytes.fromhex(hex_digest),
             policy=policy.identity,
             key=policy.key,
@@ -252,7 +294,7 @@ def _referrer(ref: ReferrerBundle, digest: str, policy: SignaturePolicy) -> _Out
             raise VerificationFailure(
                 Reason.TLOG_ENTRY_MISSING, "key-signed bundle has no transparency log entry"
             )
-        return res.signer, res.signed_at, res.log_index
+        return res.signer, res.signed_at, res.log_index, res.trust_root
 
     def compute() -> _Outcome:
         return _verified("sigstore-bundle", where, verify)
@@ -377,13 +419,11 @@ def _file_stamps(signers: Signers) -> tuple[tuple[str, int, int], ...] | None:
     """(path, mtime_ns, size) of every file the set's policies are read from; None when one is missing
     (the load then names it)."""
     import os
-    from pathlib import Path
 
-    from verifier.sigstore.trust import PINNED_TRUSTED_ROOT
-    from verifier.sources.trust_roots import pinned
-
-    root = Path(signers.trusted_root) if signers.trusted_root else pinned(PINNED_TRUSTED_ROOT)
-    paths = [str(root), *(a.key for a in signers.all_authorities if a.key is not None)]
+    paths = [
+        *(str(root) for root in _root_paths(signers)),
+        *(a.key for a in signers.all_authorities if a.key is not None),
+    ]
     try:
         return tuple((p, st.st_mtime_ns, st.st_size) for p in paths for st in (os.stat(p),))
     except OSError:
@@ -407,15 +447,25 @@ def signature_policies(signers: Signers, now: dt.datetime) -> list[SignaturePoli
     return list(policies)
 
 
-def _read_policies(signers: Signers, now: dt.datetime) -> list[SignaturePolicy]:
+def _root_paths(signers: Signers) -> list[Path]:
+    """The trusted roots of a (non-private-PKI) set: ``trusted_root`` first (it verifies key-signed and
+    legacy signatures), then the pinned roots of its Sigstore instances."""
     from pathlib import Path
 
+    from verifier.sources.trust_roots import instance_paths
+
+    first = [Path(signers.trusted_root)] if signers.trusted_root else []
+    return first + instance_paths(signers.sigstore_instances)
+
+
+def _read_policies(signers: Signers, now: dt.datetime) -> list[SignaturePolicy]:
     from verifier.sigstore.legacy import PrivatePki
     from verifier.sigstore.trust import trust_root_from_pems
     from verifier.sources.files import MIB, read_bytes
     from verifier.sources.trust_roots import load_trust_root
 
     private_pki = None
+    more_roots: tuple[TrustRoot, ...] = ()
     if signers.ca_roots is not None:
         intermediates = (
             read_bytes(signers.ca_intermediates, MIB) if signers.ca_intermediates else b""
@@ -425,7 +475,8 @@ def _read_policies(signers: Signers, now: dt.datetime) -> list[SignaturePolicy]:
         )
         private_pki = PrivatePki(now)
     else:
-        trust = load_trust_root(Path(signers.trusted_root) if signers.trusted_root else None)
+        trust, *others = (load_trust_root(path) for path in _root_paths(signers))
+        more_roots = tuple(others)
 
     def policy(identity: Identity | None, key: str | None, where: str) -> SignaturePolicy:
         return SignaturePolicy(
@@ -434,6 +485,7 @@ def _read_policies(signers: Signers, now: dt.datetime) -> list[SignaturePolicy]:
             key=_public_key(key) if key is not None else None,
             require_tlog=signers.require_tlog,
             private_pki=private_pki,
+            more_roots=more_roots,
         )
 
     if not signers.authorities and signers.threshold == 1:

@@ -71,6 +71,11 @@ class Authority:
             raise ValueError("an authority is exactly one of identity (keyless) or key")
 
 
+# Sigstore instances whose trusted roots are pinned in the package (verifier/sigstore/trusted_root*.json).
+SigstoreInstance = Literal["public-good", "github", "staging"]
+DEFAULT_INSTANCES: tuple[SigstoreInstance, ...] = ("public-good", "github")
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Signers:
     """Who may sign the image (check `signature`); the SBOM attestation must come from the same signers.
@@ -95,7 +100,14 @@ class Signers:
     require_tlog: bool = False
     """Key-signed signatures must also be in the transparency log."""
     trusted_root: str | None = None
-    """Sigstore trusted_root.json (default: the pinned public-good root)."""
+    """Sigstore trusted_root.json of a private deployment: it also verifies key-signed and legacy `.sig`
+    signatures, and replaces the default `instances` (default: the pinned public-good root)."""
+    instances: tuple[SigstoreInstance, ...] | None = None
+    """Sigstore instances whose pinned trusted roots verify keyless bundles (signatures and attestations),
+    besides `trusted_root`. The CA that issued a bundle's certificate picks the instance and its rules (a
+    log entry on public-good, RFC 3161 timestamps on GitHub's); the identity rules still decide who signed.
+    Default: public-good and github (fulcio.githubapp.com: artifact attestations of private repositories),
+    or none when `trusted_root` names a private deployment. `[public-good]` refuses GitHub's instance."""
     signature_repo: str | None = None
     """Look signatures up here (like COSIGN_REPOSITORY): host/repo or oci-layout:PATH."""
     ca_roots: str | None = None
@@ -124,6 +136,21 @@ class Signers:
             raise ValueError("ca_roots and trusted_root are mutually exclusive")
         if self.ca_intermediates is not None and self.ca_roots is None:
             raise ValueError("ca_intermediates needs ca_roots")
+        if self.instances is not None and self.ca_roots is not None:
+            raise ValueError("ca_roots (a private PKI) and instances are mutually exclusive")
+        if self.instances is not None and not self.instances and self.trusted_root is None:
+            raise ValueError("instances: name at least one Sigstore instance, or a trusted_root")
+        if self.instances is not None and len(set(self.instances)) != len(self.instances):
+            raise ValueError("instances: each Sigstore instance at most once")
+
+    @property
+    def sigstore_instances(self) -> tuple[SigstoreInstance, ...]:
+        """The pinned instances this set trusts (see `instances`; none for a private PKI)."""
+        if self.instances is not None:
+            return self.instances
+        if self.ca_roots is not None or self.trusted_root is not None:
+            return ()
+        return DEFAULT_INSTANCES
 
     @property
     def all_authorities(self) -> tuple[Authority, ...]:

@@ -67,6 +67,8 @@ class BundleResult:
     statement: dict[str, Any] | None = None
     log_index: int | None = None
     notes: tuple[str, ...] = field(default=())
+    trust_root: str = ""
+    """The name of the trusted root (Sigstore instance) that verified the bundle."""
 
 
 @dataclass(frozen=True)
@@ -376,7 +378,20 @@ def verify_bundle(
 
 
 def _instance(p: _Parsed, cert: x509.Certificate, roots: Sequence[TrustRoot]) -> TrustRoot:
-    """The trusted root whose Fulcio CA signed ``cert`` (or one of the bundle's intermediates)."""
+    """The trusted root whose Fulcio CA signed ``cert`` (or one of the bundle's intermediates).
+
+    When the certificate's issuer is the subject of a CA certificate in exactly one of the roots (compared
+    as DER, indexed per root) and the bundle carries no intermediates, that root is the only one the
+    certificate can chain to (path validation chains names as well as signatures), so it is taken without
+    checking the CA's signature here: every verification under a root checks the full path to it, and a
+    certificate that only borrows a CA's name fails there, judged by the rules of the instance it names.
+    Names shared by several roots (public-good's and staging's Fulcio) and intermediates in the bundle
+    are decided by the CA signature instead.
+    """
+    if not p.chain:
+        named = [root for root in roots if root.issuer_authorities(cert, p.cert_der)]
+        if len(named) == 1:
+            return named[0]
     for root in roots:
         if issued_by(root, cert, p.chain):
             return root
@@ -434,6 +449,7 @@ def _verify_keyless_timestamped(
         payload=p.envelope.payload if p.envelope else None,
         statement=statement,
         log_index=None,
+        trust_root=trust.name,
     )
 
 
@@ -464,6 +480,7 @@ def _verify_keyless_set_only(
         payload=p.envelope.payload if p.envelope else None,
         statement=statement,
         log_index=entry.log_index,
+        trust_root=trust.name,
     )
 
 
@@ -506,6 +523,7 @@ def _verify_keyed(
         payload=p.envelope.payload if p.envelope else None,
         statement=statement,
         log_index=p.entries[0].log_index if p.entries else None,
+        trust_root=trust.name,
     )
 
 
@@ -684,4 +702,5 @@ def _verify_keyless(
         payload=p.envelope.payload if p.envelope else None,
         statement=statement,
         log_index=entry.log_index,
+        trust_root=trust.name,
     )

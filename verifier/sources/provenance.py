@@ -19,11 +19,12 @@ file; NetworkError / OciSourceError for the registry).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,7 @@ from verifier.models.provenance import (
     ProvenanceEvidence,
     ProvenanceItem,
 )
+from verifier.sources.deadline import within
 from verifier.sources.docker_config import load_credentials
 from verifier.sources.files import read_bytes
 from verifier.sources.image import OCI_LAYOUT_PREFIX, parse_layout_ref
@@ -47,12 +49,14 @@ from verifier.sources.oci_common import (
     DEFAULT_LIMITS,
     BlobNotFoundError,
     ContentStore,
+    Descriptor,
     InvalidManifestError,
     Limits,
     Manifest,
     ManifestNotFoundError,
     collect_all,
 )
+from verifier.sources.oci_common import _run_parallel as run_parallel
 from verifier.sources.oci_layout import OciLayout
 
 if TYPE_CHECKING:
@@ -130,9 +134,17 @@ def buildkit_items(
     limits: Limits,
     other: list[str],
     problems: list[str],
+    *,
+    parallel: bool = True,
 ) -> tuple[list[ProvenanceItem], list[str]]:
     """The provenance statements of the BuildKit attestation manifests of ``index``, and the digests of its
-    platform manifests. Unreadable attestation manifests are problems, not errors."""
+    platform manifests. Unreadable attestation manifests are problems, not errors.
+
+    From a registry the attestation manifests (one per platform) are read concurrently on the shared
+    collect pool, under the caller's deadline (:func:`verifier.sources.oci_common.collect_all` does the same
+    for the signature lookups); ``parallel=False`` or a layout reads them in order. Either way the results
+    are in the index's order, and the first error in that order is raised.
+    """
     if not index.is_index:
         return [], []
     platforms = [
@@ -149,40 +161,67 @@ def buildkit_items(
             f"the first {limits.referrers} were read"
         )
         attestation_manifests = attestation_manifests[: limits.referrers]
+    parts = [_BuildkitPart() for _ in attestation_manifests]
+    tasks: list[Callable[[], None]] = [
+        functools.partial(_read_attestation_manifest, store, desc, limits, part)
+        for desc, part in zip(attestation_manifests, parts, strict=True)
+    ]
+    if parallel and len(tasks) > 1 and not isinstance(store, OciLayout):
+        run_parallel(tasks)
+    else:
+        for task in tasks:
+            task()
     items: list[ProvenanceItem] = []
-    for desc in attestation_manifests:
-        refers_to = desc.annotations.get(REFERENCE_DIGEST, "")
-        try:
-            manifest = store.get_manifest(desc.digest, desc.size)
-        except (ManifestNotFoundError, InvalidManifestError) as exc:
-            problems.append(f"attestation manifest {desc.digest}: {exc}")
-            continue
-        for layer in manifest.layers[: limits.layers]:
-            hint = layer.annotations.get(INTOTO_PREDICATE_ANNOTATION)
-            where = f"buildkit {desc.digest} layer {layer.digest}"
-            if layer.media_type != INTOTO_MEDIA_TYPE or not is_provenance_hint(hint):
-                other.append(f"{where} {hint or layer.media_type}")
-                continue
-            if layer.size > limits.blob_bytes:
-                problems.append(f"{where}: {layer.size} bytes, over the blob limit")
-                continue
-            try:
-                data = store.get_blob(layer, f"{store.name} {where}")
-            except BlobNotFoundError as exc:
-                problems.append(f"{where}: {exc}")
-                continue
-            items.append(
-                ProvenanceItem(
-                    kind=KIND_BUILDKIT,
-                    where=where,
-                    data=data,
-                    digest=layer.digest,
-                    annotations=dict(layer.annotations),
-                    media_type=layer.media_type,
-                    refers_to=refers_to,
-                )
-            )
+    for part in parts:
+        items += part.items
+        other += part.other
+        problems += part.problems
     return items, platforms
+
+
+@dataclass
+class _BuildkitPart:
+    """What one attestation manifest gave (filled by one task, merged in the index's order)."""
+
+    items: list[ProvenanceItem] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _read_attestation_manifest(
+    store: ContentStore, desc: Descriptor, limits: Limits, out: _BuildkitPart
+) -> None:
+    refers_to = desc.annotations.get(REFERENCE_DIGEST, "")
+    try:
+        manifest = store.get_manifest(desc.digest, desc.size)
+    except (ManifestNotFoundError, InvalidManifestError) as exc:
+        out.problems.append(f"attestation manifest {desc.digest}: {exc}")
+        return
+    for layer in manifest.layers[: limits.layers]:
+        hint = layer.annotations.get(INTOTO_PREDICATE_ANNOTATION)
+        where = f"buildkit {desc.digest} layer {layer.digest}"
+        if layer.media_type != INTOTO_MEDIA_TYPE or not is_provenance_hint(hint):
+            out.other.append(f"{where} {hint or layer.media_type}")
+            continue
+        if layer.size > limits.blob_bytes:
+            out.problems.append(f"{where}: {layer.size} bytes, over the blob limit")
+            continue
+        try:
+            data = store.get_blob(layer, f"{store.name} {where}")
+        except BlobNotFoundError as exc:
+            out.problems.append(f"{where}: {exc}")
+            continue
+        out.items.append(
+            ProvenanceItem(
+                kind=KIND_BUILDKIT,
+                where=where,
+                data=data,
+                digest=layer.digest,
+                annotations=dict(layer.annotations),
+                media_type=layer.media_type,
+                refers_to=refers_to,
+            )
+        )
 
 
 def collect_image_provenance(
@@ -195,8 +234,11 @@ def collect_image_provenance(
     pool: RegistryPool | None = None,
     parallel: bool = True,
 ) -> ProvenanceEvidence:
-    """Resolve ``ref`` to one digest (a tag once) and collect every provenance candidate for it."""
+    """Resolve ``ref`` to one digest (a tag once) and collect every provenance candidate for it. Without
+    ``pool``, ``timeout`` is the deadline of the whole call (the caller's wins when it is earlier)."""
     with ExitStack() as stack:
+        if pool is None:
+            stack.enter_context(within(timeout, "--timeout"))
         store: ContentStore
         if ref.startswith(OCI_LAYOUT_PREFIX):
             path, digest, tag = parse_layout_ref(ref)
@@ -257,7 +299,9 @@ def provenance_in_store(
     items += _referrer_items(found.referrers, other)
     platforms: list[str] = []
     if image is not None:
-        kit, platforms = buildkit_items(store, image, limits, other, problems)
+        kit, platforms = buildkit_items(
+            store, image, limits, other, problems, parallel=parallel and source == "registry"
+        )
         items += kit
     return ProvenanceEvidence(
         subject=subject or digest,
@@ -290,8 +334,12 @@ def buildkit_for_image(
     limits: Limits = DEFAULT_LIMITS,
 ) -> BuildkitFound:
     """The BuildKit provenance of the image ``ref`` resolved to ``digest``: its manifest is read by digest
-    (one lookup; for a single-platform manifest that is all) and each attestation manifest it lists."""
+    (one lookup; for a single-platform manifest that is all) and each attestation manifest it lists
+    (concurrently). Without ``pool``, ``timeout`` is the deadline of the whole call, as in
+    :func:`verifier.sources.image.collect_image_evidence`; the caller's deadline wins when it is earlier."""
     with ExitStack() as stack:
+        if pool is None:
+            stack.enter_context(within(timeout, "--timeout"))
         store: ContentStore
         if ref.startswith(OCI_LAYOUT_PREFIX):
             path, _, _ = parse_layout_ref(ref)

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from verifier.sigstore.trust import (
     MAX_TRUSTED_ROOT_BYTES,
+    PINNED_GITHUB_ROOT,
+    PINNED_STAGING_ROOT,
     PINNED_TRUSTED_ROOT,
     TrustRoot,
     parse_trust_root_cached,
@@ -46,4 +49,37 @@ def load_trust_root(path: str | Path | None) -> TrustRoot:
     return parse_trust_root_cached(str(file), hashlib.sha256(raw).hexdigest(), raw)
 
 
-__all__ = ["TRUST_DIR_ENV", "load_trust_root", "pinned"]
+# The Sigstore instances whose roots are pinned in the package, by the name a configuration uses.
+INSTANCE_ROOTS = {
+    "public-good": PINNED_TRUSTED_ROOT,
+    "github": PINNED_GITHUB_ROOT,
+    "staging": PINNED_STAGING_ROOT,
+}
+
+
+def instance_paths(instances: Sequence[str]) -> list[Path]:
+    """The files the pinned roots of ``instances`` are read from (refreshed copies included); each instance
+    once, in the order given. KeyError on a name that is not in :data:`INSTANCE_ROOTS`."""
+    return [pinned(INSTANCE_ROOTS[name]) for name in dict.fromkeys(instances)]
+
+
+def load_roots(instances: Sequence[str], extra: str | Path | None = None) -> tuple[TrustRoot, ...]:
+    """The pinned roots of ``instances`` (``public-good``, ``github``, ``staging``), then ``extra``.
+
+    Which of them verifies a keyless bundle is decided by the CA that issued its certificate
+    (:func:`verifier.sigstore.bundle.verify_bundle`), never by a field of the bundle.
+    """
+    roots = [load_trust_root(path) for path in instance_paths(instances)]
+    if extra is not None:
+        roots.append(load_trust_root(extra))
+    return tuple(roots)
+
+
+__all__ = [
+    "INSTANCE_ROOTS",
+    "TRUST_DIR_ENV",
+    "instance_paths",
+    "load_roots",
+    "load_trust_root",
+    "pinned",
+]

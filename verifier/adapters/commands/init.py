@@ -25,6 +25,7 @@ signers:
     issuer: https://token.actions.githubusercontent.com
   # key: cosign.pub
   # trusted_root: trusted_root.json   # a private Sigstore deployment (default: the public-good root)
+  # instances: [public-good]          # default [public-good, github]: GitHub's instance signs private repos
 
 # A verified SBOM attestation from the same signer (check: sbom-attestation).
 sbom:

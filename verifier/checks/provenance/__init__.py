@@ -35,7 +35,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from verifier.checks import registry
@@ -73,6 +72,7 @@ from verifier.sigstore.identity import IdentityPolicy
 from verifier.sigstore.keys import PublicKey, key_id
 from verifier.sigstore.legacy import PrivatePki
 from verifier.sigstore.trust import TrustRoot
+from verifier.sources.trust_roots import load_roots
 
 CHECK_ID = "provenance"
 META = registry.get(CHECK_ID)
@@ -658,23 +658,6 @@ def evaluate(evidence: ProvenanceEvidence, policy: ProvenancePolicy) -> CheckRes
 
 
 INSTANCE_ROOTS = ("public-good", "github", "staging")
-
-
-def load_roots(instances: Sequence[str], extra: str | Path | None = None) -> tuple[TrustRoot, ...]:
-    """The pinned roots of ``instances`` (``public-good``, ``github``, ``staging``), then ``extra``."""
-    from verifier.sigstore.trust import PINNED_GITHUB_ROOT, PINNED_STAGING_ROOT, PINNED_TRUSTED_ROOT
-    from verifier.sources.trust_roots import load_trust_root
-    from verifier.sources.trust_roots import pinned as refreshed
-
-    pinned = {
-        "public-good": PINNED_TRUSTED_ROOT,
-        "github": PINNED_GITHUB_ROOT,
-        "staging": PINNED_STAGING_ROOT,
-    }
-    roots = [load_trust_root(refreshed(pinned[name])) for name in instances]
-    if extra is not None:
-        roots.append(load_trust_root(extra))
-    return tuple(roots)
 
 
 def policy_from_config(
