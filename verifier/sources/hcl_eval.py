@@ -492,6 +492,9 @@ class Scope:
         locals_: Mapping[str, Any],
         bound: Mapping[str, Any] | None = None,
         parent: Scope | None = None,
+        *,
+        files: FileReader | None = None,
+        paths: Mapping[str, str] | None = None,
     ) -> None:
         self.variables = variables
         self.locals = locals_
@@ -499,6 +502,8 @@ class Scope:
         self.parent = parent
         self._local_values: dict[str, Any] = {} if parent is None else parent._local_values
         self._evaluating: set[str] = set() if parent is None else parent._evaluating
+        self.files: FileReader | None = files if parent is None else parent.files
+        self.paths: Mapping[str, str] = dict(paths or {}) if parent is None else parent.paths
 
     def child(self, **bound: Any) -> Scope:
         """A scope with iterator names bound (``condition`` → {key, value})."""
@@ -707,7 +712,7 @@ class Scope:
             if base.name == "local":
                 return self.local(name)
             if base.name == "path" and name in ("module", "root", "cwd"):
-                return "."
+                return self.paths.get(name, ".")
             return Unknown(f"{base.name}.{name}")
         if isinstance(base, dict) and name in base:
             return base[name]
@@ -775,6 +780,8 @@ class Scope:
         args = [self.eval(a) for a in arg_nodes]
         if expand and args and isinstance(args[-1], list):
             args = [*args[:-1], *args[-1]]
+        if name in ("file", "templatefile") and self.files is not None:
+            return self._read_file(name, args, node)
         function = _FUNCTIONS.get(name)
         if function is None and name not in _READ_BY_THE_READER:
             return Unknown(f"{UNSUPPORTED_MARK} {_source(node)}")
@@ -784,6 +791,28 @@ class Scope:
             return function(*args)
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError):
             return Unknown(_source(node))
+
+    def _read_file(self, name: str, args: list[Any], node: tuple[Any, ...]) -> Any:
+        """``file(path)`` / ``templatefile(path, vars)`` through the module's reader; a template is
+        rendered with ``vars`` bound as bare names (values the caller does not know stay templates)."""
+        reader = self.files
+        if reader is None:
+            return Unknown(_source(node))
+        expected = 1 if name == "file" else 2
+        if len(args) != expected or not isinstance(args[0], str) or not _known(args[0]):
+            return Unknown(_source(node))
+        try:
+            text = reader(args[0])
+        except FileRefusedError as exc:
+            return Unknown(f"{UNSUPPORTED_MARK} {_source(node)}: {exc}")
+        if name == "file":
+            return text
+        variables = args[1]
+        if not isinstance(variables, dict):
+            return Unknown(f"{UNSUPPORTED_MARK} {_source(node)}: the variables are not an object")
+        # Only the vars are visible inside a template file (no var., local.), as in Terraform.
+        inner = Scope({}, {}, variables, files=self.files, paths=self.paths)
+        return render_template(text, inner)
 
     def for_expr(self, node: tuple[Any, ...]) -> Any:
         """A ``for`` expression over a known collection."""
@@ -816,6 +845,174 @@ class Scope:
                 else:
                     obj[k] = v
         return items if kind == "list" else obj
+
+
+FileReader = Callable[[str], str]
+"""Reads a file an expression names (``file``, ``templatefile``); raises :class:`FileRefusedError` for a
+path the reader will not follow, an input error when the file cannot be read."""
+
+# A rendered template larger than this is refused (a `%{ for }` over a large collection).
+MAX_TEMPLATE_BYTES = 1 << 20
+
+
+class FileRefusedError(ValueError):
+    """A path ``file()`` / ``templatefile()`` names that the reader does not follow (outside the module tree)."""
+
+
+def _template_segments(text: str) -> list[tuple[str, str]]:
+    """``("lit", text)``, ``("interp", expr)`` and ``("dir", directive)`` segments of a template, with the
+    ``~`` strip markers applied to the neighbouring literals and ``$${`` / ``%%{`` unescaped."""
+    out: list[tuple[str, str]] = []
+    strip_next = False
+    i = 0
+    n = len(text)
+    literal: list[str] = []
+
+    def flush(strip_right: bool) -> None:
+        nonlocal strip_next
+        value = "".join(literal)
+        literal.clear()
+        if strip_next:
+            value = value.lstrip()
+        if strip_right:
+            value = value.rstrip()
+        strip_next = False
+        if value:
+            out.append(("lit", value))
+
+    while i < n:
+        if text.startswith(("$${", "%%{"), i):
+            literal.append(text[i + 1 : i + 3])
+            i += 3
+            continue
+        if text.startswith(("${", "%{"), i):
+            end = _close_brace(text, i + 1)
+            inner = text[i + 2 : end - 1]
+            left = inner.startswith("~")
+            right = inner.endswith("~")
+            inner = inner[1 if left else 0 : len(inner) - (1 if right else 0)]
+            flush(left)
+            out.append(("interp" if text[i] == "$" else "dir", inner.strip()))
+            strip_next = right
+            i = end
+            continue
+        literal.append(text[i])
+        i += 1
+    flush(False)
+    return out
+
+
+def _template_tree(segments: list[tuple[str, str]]) -> list[Any]:
+    """Nest ``%{ if }`` / ``%{ else }`` / ``%{ endif }`` and ``%{ for }`` / ``%{ endfor }`` directives."""
+    root: list[Any] = []
+    stack: list[tuple[list[Any], list[Any]]] = []  # (node, the list being filled)
+    current = root
+    for kind, value in segments:
+        if kind != "dir":
+            current.append((kind, value))
+            continue
+        word = value.split(None, 1)[0] if value else ""
+        rest = value[len(word) :].strip()
+        if word == "if":
+            node: list[Any] = ["if", rest, [], []]
+            current.append(node)
+            stack.append((node, current))
+            current = node[2]
+        elif word == "else":
+            if not stack or stack[-1][0][0] != "if" or current is not stack[-1][0][2]:
+                raise HclEvalError("template: %{ else } without %{ if }")
+            current = stack[-1][0][3]
+        elif word == "for":
+            m = re.fullmatch(
+                r"([A-Za-z_][\w-]*)(?:\s*,\s*([A-Za-z_][\w-]*))?\s+in\s+(.+)", rest, re.S
+            )
+            if m is None:
+                raise HclEvalError(f"template: cannot read %{{ {value} }}")
+            node = ["for", m.group(1), m.group(2), m.group(3), []]
+            current.append(node)
+            stack.append((node, current))
+            current = node[4]
+        elif word in ("endif", "endfor"):
+            if not stack or stack[-1][0][0] != word[3:]:
+                raise HclEvalError(f"template: %{{ {word} }} without %{{ {word[3:]} }}")
+            _node, current = stack.pop()
+        else:
+            raise HclEvalError(f"template: unknown directive %{{ {value} }}")
+        if len(stack) > MAX_DEPTH:
+            raise HclDepthError(f"template directives nest deeper than {MAX_DEPTH} levels")
+    if stack:
+        raise HclEvalError(f"template: %{{ {stack[-1][0][0]} }} is not closed")
+    return root
+
+
+def render_template(text: str, scope: Scope) -> Any:
+    """Render a template file's text (``templatefile``): interpolations and ``%{ if }`` / ``%{ for }``
+    directives. A condition the scope does not decide renders both branches (a :class:`Choice`); a ``for``
+    over a collection it does not know renders its body once with the iterator unknown."""
+    parts = _render_nodes(_template_tree(_template_segments(text)), scope, 0)
+    value = _join(parts)
+    for option in value.options if isinstance(value, Choice) else [value]:
+        if isinstance(option, str) and len(option) > MAX_TEMPLATE_BYTES:
+            raise HclEvalError(f"template renders to more than {MAX_TEMPLATE_BYTES} bytes")
+    return value
+
+
+def _render_nodes(nodes: list[Any], scope: Scope, depth: int) -> list[Any]:
+    if depth > MAX_DEPTH:
+        raise HclDepthError(f"template directives nest deeper than {MAX_DEPTH} levels")
+    parts: list[Any] = []
+    size = 0  # what `%{ for }` loops have added
+    for node in nodes:
+        if isinstance(node, tuple):
+            kind, value = node
+            if kind == "lit":
+                parts.append(value)
+            else:
+                parts.append(_interpolated(scope, value))
+        elif node[0] == "if":
+            cond = scope.expression(node[1])
+            if isinstance(cond, bool):
+                parts.extend(_render_nodes(node[2] if cond else node[3], scope, depth + 1))
+            else:
+                branches = [
+                    _join(_render_nodes(branch, scope, depth + 1)) for branch in (node[2], node[3])
+                ]
+                options: list[Any] = []
+                for branch in branches:
+                    options.extend(branch.options if isinstance(branch, Choice) else [branch])
+                parts.append(Choice(f"template condition {node[1]}", options[:MAX_RENDERINGS]))
+        else:
+            _kind, first, second, coll_text, body = node
+            collection = scope.expression(coll_text)
+            key_name, value_name = (first, second) if second else (None, first)
+            if _known(collection) and isinstance(collection, list | dict):
+                for key, value in _as_collection(collection):
+                    bound = {value_name: value, **({key_name: key} if key_name else {})}
+                    rendered = _render_nodes(body, scope.child(**bound), depth + 1)
+                    parts.extend(rendered)
+                    size += sum(len(p) for p in rendered if isinstance(p, str))
+                    if size > MAX_TEMPLATE_BYTES:
+                        raise HclEvalError(
+                            f"template renders to more than {MAX_TEMPLATE_BYTES} bytes"
+                        )
+            else:
+                bound = {value_name: Unknown(value_name)}
+                if key_name:
+                    bound[key_name] = Unknown(key_name)
+                parts.extend(_render_nodes(body, scope.child(**bound), depth + 1))
+    return parts
+
+
+def _interpolated(scope: Scope, expr: str) -> Any:
+    """One ``${expr}`` of a template file: its text, a Choice of texts, or the ``${expr}`` itself."""
+    value = _keep(scope.expression(expr), "${" + expr + "}")
+    if isinstance(value, Choice):
+        texts = [_text(o) for o in value.options]
+        if all(t is not None for t in texts):
+            return Choice(value.label, texts, value.names)
+        return "${" + expr + "}"
+    text = _text(value)
+    return text if text is not None else "${" + expr + "}"
 
 
 class _Namespace:
@@ -947,7 +1144,10 @@ def expand_choices(value: Any) -> list[tuple[str, Any]]:
 
 
 __all__ = [
+    "FileReader",
+    "FileRefusedError",
     "known",
+    "render_template",
     "MAX_DEPTH",
     "Choice",
     "HclDepthError",
