@@ -3,7 +3,8 @@
 The HCL reader (:mod:`verifier.sources.trust_policy_files`) keeps every expression as its source text
 (``${var.org}``, ``${local.s}``, ``${x ? "a" : "b"}``). :class:`Scope` renders those texts against one module:
 variable defaults, locals, ``path.module``, the iterator of a ``dynamic`` block, conditionals, ``for``
-expressions, the arithmetic and comparison operators and the common collection and string functions. What the
+expressions, the arithmetic and comparison operators, the common collection and string functions, and
+``file()`` / ``templatefile()`` through the module's reader (template directives included). What the
 text does not decide (a variable without default, a resource attribute known after apply, an unknown function)
 stays as its ``${...}`` text, which the trust evaluator treats as a template. A conditional whose condition is
 not known renders to a :class:`Choice` of both branches: the reader turns those into several renderings and the

@@ -6,7 +6,7 @@ Accepted inputs, detected from the content (never from the file name alone):
   URL-encoded), CloudFormation templates (YAML with short tags, or JSON) with ``AWS::IAM::Role``
   resources, Terraform HCL (``aws_iam_role.assume_role_policy`` as ``jsonencode(...)``, heredoc,
   ``data.aws_iam_policy_document.X.json``, ``file()``/``templatefile()``; ``aws_iam_policy_document``
-  data sources) and Terraform plan JSON.
+  data sources; local ``module`` calls rendered with the caller's arguments) and Terraform plan JSON.
 * GCP: ``{issuer_uri, attribute_mapping, attribute_condition, bindings}``, ``gcloud iam
   workload-identity-pools providers describe`` output (camelCase, JSON or YAML), Terraform
   ``google_iam_workload_identity_pool_provider`` (+ ``google_service_account_iam_member/binding``).
