@@ -767,6 +767,8 @@ class _Loads:
         self.texts: dict[str, dict[str, str]] = {}
         self.called: set[str] = set()
         self.rendered: set[str] = set()  # files templatefile()/file() read, by real path
+        self.parsed: dict[tuple[str, str], dict[str, Any]] = {}
+        self.instances = 0  # module instances rendered, at most MAX_MODULE_INSTANCES
 
 
 class _Module:
@@ -846,7 +848,13 @@ class _Module:
 
     def parsed(self, path: str) -> dict[str, Any]:
         if path not in self._parsed:
-            self._parsed[path] = _terraform_load(self.texts()[path], path)
+            text = self.texts()[path]
+            key = (os.path.normpath(path), text)
+            tree = self.loads.parsed.get(key)
+            if tree is None:
+                # Parsed once per run: every instance of a module renders the same trees (never mutated).
+                tree = self.loads.parsed[key] = _terraform_load(text, path)
+            self._parsed[path] = tree
         return self._parsed[path]
 
     def scope(self) -> Scope:
@@ -1109,6 +1117,8 @@ def _from_hcl(
 _MODULE_META = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 # Terraform has no limit; a module that calls itself would never end.
 MAX_MODULE_DEPTH = 16
+# Module instances one run renders (nested `for_each` multiply): beyond this the input is refused.
+MAX_MODULE_INSTANCES = 512
 # An input to a module this reader cannot read looks like trust configuration when its name or value
 # says so, or the module's source does.
 _TRUST_INPUT = re.compile(
@@ -1152,6 +1162,13 @@ def _module_calls(path: str, data: Mapping[str, Any], module: _Module) -> list[T
             module.loads.called.add(os.path.realpath(child_dir))
             inputs_body = {k: v for k, v in body.items() if k not in _MODULE_META}
             for key, scope in _module_instances(module.scope(), body, where):
+                module.loads.instances += 1
+                if module.loads.instances > MAX_MODULE_INSTANCES:
+                    raise InputError(
+                        path,
+                        f"{where}: more than {MAX_MODULE_INSTANCES} module instances to render "
+                        "(nested count/for_each); render a plan instead (terraform show -json)",
+                    )
                 child = _Module(
                     child_dir,
                     module.max_bytes,

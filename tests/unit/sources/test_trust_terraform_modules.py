@@ -409,3 +409,52 @@ def test_deeply_nested_template_directives_are_an_input_error(
     assert run.code == 2
     assert "main.tf" in run.err
     assert "Traceback" not in run.err
+
+
+def test_module_fan_out_is_bounded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Eight nested levels of 8 instances each would be 16 million renderings: refused, exit 2."""
+    files = {"modules__oidc__main.tf": ROLE_MODULE}
+    for level in range(8):
+        child = f"../l{level + 1}" if level < 7 else "../oidc"
+        files[f"modules__l{level}__main.tf"] = (
+            f'module "m" {{\n  source   = "{child}"\n'
+            '  for_each = toset(["a", "b", "c", "d", "e", "f", "g", "h"])\n}\n'
+        )
+    files["main.tf"] = 'module "top" {\n  source = "./modules/l0"\n}\n'
+    write(tmp_path, **files)
+    run = run_cli(capsys, "check", "trust-policy", str(tmp_path / "main.tf"))
+    assert run.code == 2
+    assert "module instances" in run.err
+    assert "Traceback" not in run.err
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "repo:acme/app:ref:refs/heads/main",
+        "repo:acme/app:*",
+        "repo:acme/*",
+        "repo:*",
+        "repo:acme/app:ref:main",
+    ],
+)
+def test_module_call_judges_as_the_inlined_module(tmp_path: Path, subject: str) -> None:
+    """Metamorphic: calling the module with an argument gives the verdict of the module's text with that
+    value as its default (the module inlined at the root); walking, naming the caller, and splitting the
+    caller's variable into another file agree."""
+    inlined = write(
+        tmp_path / "inlined",
+        **{"main.tf": ROLE_MODULE.replace("repo:acme/app:ref:refs/heads/main", subject)},
+    )
+    expected = set(names(inlined).values())
+    called = write(
+        tmp_path / "called",
+        **{
+            "modules__oidc__main.tf": ROLE_MODULE,
+            "main.tf": caller("  subject = var.s"),
+            "variables.tf": f'variable "s" {{\n  default = "{subject}"\n}}\n',
+        },
+    )
+    assert set(names(called).values()) == expected
+    assert set(names(called / "main.tf").values()) == expected
+    assert len(expected) == 1
