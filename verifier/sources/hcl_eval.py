@@ -380,18 +380,46 @@ class _Parser:
 # --- evaluation ----------------------------------------------------------------------------------------
 
 
+class Template(str):
+    """A string that still holds an unresolved ``${...}`` (a value rendered to text, e.g. a local or a
+    module argument built from a variable without default). It interpolates as its text, so the trust
+    evaluator sees the placeholder, but it is not a known value: a comparison, a condition or a function
+    over it stays unknown instead of testing the placeholder's spelling."""
+
+    __slots__ = ()
+
+
+_UNRESOLVED = re.compile(r"(?<![$%])[$%]\{")
+
+
+def mark_templates(value: Any) -> Any:
+    """``value`` with every string that holds an unresolved ``${...}`` / ``%{...}`` made a :class:`Template`."""
+    if isinstance(value, str) and not isinstance(value, Template):
+        return Template(value) if _UNRESOLVED.search(value) else value
+    if isinstance(value, list):
+        return [mark_templates(v) for v in value]
+    if isinstance(value, dict):
+        return {k: mark_templates(v) for k, v in value.items()}
+    if isinstance(value, Choice):
+        return Choice(value.label, [mark_templates(o) for o in value.options], value.names)
+    return value
+
+
 def known(value: Any) -> bool:
-    """True when ``value`` holds no unknown and no choice anywhere."""
+    """True when ``value`` holds no unknown, no choice and no template string anywhere."""
     return _known(value)
 
 
-def _known(value: Any) -> bool:
+def _known(value: Any, templates: bool = False) -> bool:
+    """``templates``: a :class:`Template` string counts as known (where only its text matters)."""
     if isinstance(value, Unknown | Choice):
         return False
+    if isinstance(value, Template):
+        return templates
     if isinstance(value, list):
-        return all(_known(v) for v in value)
+        return all(_known(v, templates) for v in value)
     if isinstance(value, dict):
-        return all(_known(v) for v in value.values())
+        return all(_known(v, templates) for v in value.values())
     return True
 
 
@@ -474,6 +502,21 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "coalescelist": lambda *ls: next((x for x in ls if x), []),
 }
 
+
+# Functions whose result only carries their arguments' text along (a template string stays one inside it).
+_TEXT_FUNCTIONS = frozenset(
+    {
+        "jsonencode",
+        "concat",
+        "flatten",
+        "tolist",
+        "toset",
+        "merge",
+        "format",
+        "join",
+        "coalescelist",
+    }
+)
 
 # Functions whose value the reader itself follows (a file next to the module) or that only apply
 # knows: they stay templates rather than unsupported constructs.
@@ -562,7 +605,7 @@ class Scope:
         if not isinstance(content, Mapping):
             return
         collection = self.render(spec.get("for_each"), depth + 1)
-        if _known(collection) and isinstance(collection, list | dict):
+        if _known(collection, templates=True) and isinstance(collection, list | dict):
             for key, value in _as_collection(collection):
                 yield self.child(**{str(name): {"key": key, "value": value}}).render_block(
                     content, depth + 1
@@ -730,7 +773,7 @@ class Scope:
             root = self
             while root.parent is not None:
                 root = root.parent
-            value = root.render(self.locals[name])
+            value = mark_templates(root.render(self.locals[name]))
         finally:
             self._evaluating.discard(name)
         self._local_values[name] = value
@@ -786,7 +829,8 @@ class Scope:
         function = _FUNCTIONS.get(name)
         if function is None and name not in _READ_BY_THE_READER:
             return Unknown(f"{UNSUPPORTED_MARK} {_source(node)}")
-        if function is None or not all(_known(a) for a in args):
+        text_only = name in _TEXT_FUNCTIONS
+        if function is None or not all(_known(a, templates=text_only) for a in args):
             return Unknown(_source(node))
         try:
             return function(*args)
@@ -819,7 +863,7 @@ class Scope:
         """A ``for`` expression over a known collection."""
         _kind, kind, key_name, value_name, coll_node, key_expr, value_expr, cond, group = node
         collection = self.eval(coll_node)
-        if not _known(collection) or not isinstance(collection, list | dict):
+        if not _known(collection, templates=True) or not isinstance(collection, list | dict):
             return Unknown(_source(node))
         items: list[Any] = []
         obj: dict[str, Any] = {}
@@ -1148,7 +1192,9 @@ __all__ = [
     "FileReader",
     "FileRefusedError",
     "known",
+    "mark_templates",
     "render_template",
+    "Template",
     "MAX_DEPTH",
     "Choice",
     "HclDepthError",

@@ -75,6 +75,7 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
     configs: list[TrustConfig] = []
     modules: dict[str, _Module] = {}
     loads = _Loads()
+    deferred: list[tuple[str, InputError]] = []
     for given in paths:
         if os.path.isdir(given):
             files = list(_walk(given))
@@ -88,14 +89,21 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
                 text = cached if cached is not None else read_text(file, max_bytes)
                 if not _MARKERS.search(text):
                     continue
-                per_file[file] = _load_file(
-                    file, text, max_bytes, explicit=False, modules=modules, loads=loads
-                )
+                try:
+                    per_file[file] = _load_file(
+                        file, text, max_bytes, explicit=False, modules=modules, loads=loads
+                    )
+                except InputError as exc:
+                    if not file.endswith((".tf", ".tf.json")):
+                        raise
+                    # A module rendered on its own (open variables); decided below, once every caller
+                    # of the walk is known.
+                    deferred.append((file, exc))
             found = 0
             for file in files:
                 found += len(per_file.get(file, ()))
                 configs.extend(per_file.get(file, ()))
-            if not found:
+            if not found and not deferred:
                 raise InputError(given, "no trust configuration found in this directory")
         else:
             configs.extend(
@@ -108,6 +116,11 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
                     loads=loads,
                 )
             )
+    for file, error in deferred:
+        if os.path.realpath(os.path.dirname(file) or ".") not in loads.called:
+            raise error
+    if not configs and deferred:
+        raise InputError(paths[0], "no trust configuration found")
     if loads.called or loads.rendered:
         # A module some caller in the input renders is judged as called (the caller's arguments), not
         # with its own variable defaults: those are not what the caller deploys. Likewise a template file
@@ -1161,6 +1174,8 @@ def _module_calls(path: str, data: Mapping[str, Any], module: _Module) -> list[T
                 )
             module.loads.called.add(os.path.realpath(child_dir))
             inputs_body = {k: v for k, v in body.items() if k not in _MODULE_META}
+            from verifier.sources.hcl_eval import mark_templates
+
             for key, scope in _module_instances(module.scope(), body, where):
                 module.loads.instances += 1
                 if module.loads.instances > MAX_MODULE_INSTANCES:
@@ -1172,7 +1187,7 @@ def _module_calls(path: str, data: Mapping[str, Any], module: _Module) -> list[T
                 child = _Module(
                     child_dir,
                     module.max_bytes,
-                    inputs=_render(scope, inputs_body, where),
+                    inputs=mark_templates(_render(scope, inputs_body, where)),
                     root=module.root,
                     depth=module.depth + 1,
                     loads=module.loads,
@@ -1337,15 +1352,26 @@ def _role_policy(
     from verifier.sources.hcl_eval import Choice
 
     if isinstance(policy, Choice):
-        # A conditional (or a template's `%{ if }`) the module does not decide: every rendering.
-        return Choice(
-            policy.label,
-            [
-                _role_policy(path, o, used, max_bytes, module) if isinstance(o, str) else o
-                for o in policy.options
-            ],
-            policy.names,
-        )
+        # A conditional (or a template's `%{ if }`) the module does not decide: every rendering. One that
+        # is not JSON cannot be deployed (Terraform's apply fails on it), so it drops out, unless all do.
+        options: list[Any] = []
+        names: list[str] = []
+        failures: list[InputError] = []
+        for index, option in enumerate(policy.options):
+            try:
+                rendered = (
+                    _role_policy(path, option, used, max_bytes, module)
+                    if isinstance(option, str)
+                    else option
+                )
+            except InputError as exc:
+                failures.append(exc)
+                continue
+            options.append(rendered)
+            names.append(policy.name(index))
+        if not options:
+            raise failures[0]
+        return Choice(policy.label, options, names)
     if isinstance(policy, Mapping):
         return policy
     if not isinstance(policy, str):

@@ -458,3 +458,85 @@ def test_module_call_judges_as_the_inlined_module(tmp_path: Path, subject: str) 
     assert set(names(called).values()) == expected
     assert set(names(called / "main.tf").values()) == expected
     assert len(expected) == 1
+
+
+# --- values that are still templates -----------------------------------------------------------------
+
+
+def test_local_holding_an_open_variable_is_not_a_known_string(tmp_path: Path) -> None:
+    """`locals { env = var.env }` (no default) was rendered to the text `${var.env}`, and
+    `local.env == "dev" ? "repo:*" : …` compared that text with "dev": false, the safe branch, pass."""
+    condition = 'local.env == "dev" ? "repo:*" : "repo:acme/app:ref:refs/heads/main"'
+    write(
+        tmp_path,
+        **{
+            "main.tf": 'variable "env" {}\nlocals {\n  env = var.env\n}\n'
+            + ROLE_MODULE.replace("var.subject", condition)
+        },
+    )
+    (result,) = check_all(load_configs([str(tmp_path / "main.tf")]))
+    assert result.verdict == "fail"
+    assert {r["verdict"] for r in result.facts["renderings"]} == {"fail", "pass"}
+
+
+def test_open_caller_value_in_a_child_condition_renders_both_branches(tmp_path: Path) -> None:
+    """The caller passes `strict = var.strict` (no default): the child's `var.strict ? … : …` must not
+    read the passed text as a known (truthy) string."""
+    write(
+        tmp_path,
+        **{
+            "modules__oidc__main.tf": 'variable "strict" {\n  default = true\n}\n'
+            + ROLE_MODULE.replace(
+                "var.subject", 'var.strict ? "repo:acme/app:ref:refs/heads/main" : "repo:*"'
+            ),
+            "main.tf": caller("  strict = var.strict", 'variable "strict" {}\n'),
+        },
+    )
+    (result,) = check_all(load_configs([str(tmp_path)]))
+    assert result.verdict == "fail"
+
+
+def test_template_rendering_that_is_not_json_drops_out(tmp_path: Path) -> None:
+    """A `%{ for }` over a list the caller leaves open renders once with the index unknown: of the two
+    renderings of its `%{ if }` comma, the one that is not JSON cannot be deployed and drops out."""
+    template = (
+        '{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",'
+        f' "Principal": {{"Federated": "{GITHUB}"}},'
+        ' "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": ['
+        '%{ for i, s in subs ~}"${s}"%{ if i < length(subs) - 1 },%{ endif }%{ endfor ~}'
+        ', "repo:acme/*"]}}}]}\n'
+    )
+    write(
+        tmp_path,
+        **{
+            "t.tftpl": template,
+            "main.tf": 'variable "subs" {}\n'
+            + role('templatefile("t.tftpl", { subs = var.subs })'),
+        },
+    )
+    (result,) = check_all(load_configs([str(tmp_path)]))
+    assert result.verdict == "warn-org"
+    assert result.facts["statements"][0]["sub"] == ["${s}", "repo:acme/*"]
+
+
+def test_called_module_whose_own_rendering_fails_is_judged_as_called(tmp_path: Path) -> None:
+    """The child on its own cannot be rendered (its template splices an open list into the JSON); the
+    caller passes the statements. Walking the tree judges the call; the child named alone is exit 2."""
+    write(
+        tmp_path,
+        **{
+            "modules__r__t.tftpl": '{"Version": "2012-10-17", "Statement": ${jsonencode(statements)}}\n',
+            "modules__r__main.tf": 'variable "statements" {}\nresource "aws_iam_role" "r" {\n'
+            '  assume_role_policy = templatefile("${path.module}/t.tftpl", '
+            "{ statements = var.statements })\n}\n",
+            "main.tf": 'module "r" {\n  source = "./modules/r"\n  statements = [{\n'
+            '    Effect = "Allow", Action = "sts:AssumeRoleWithWebIdentity",\n'
+            f'    Principal = {{ Federated = "{GITHUB}" }},\n'
+            '    Condition = { StringLike = { "token.actions.githubusercontent.com:sub" = "repo:*" } }\n'
+            "  }]\n}\n",
+        },
+    )
+    with pytest.raises(InputError) as info:
+        load_configs([str(tmp_path / "modules" / "r")])
+    assert "not valid JSON" in info.value.problem
+    assert names(tmp_path) == {"module.r.aws_iam_role.r": "fail"}
