@@ -782,6 +782,9 @@ class _Loads:
         self.rendered: set[str] = set()  # files templatefile()/file() read, by real path
         self.parsed: dict[tuple[str, str], dict[str, Any]] = {}
         self.instances = 0  # module instances rendered, at most MAX_MODULE_INSTANCES
+        self.manifests: dict[
+            str, dict[str, Mapping[str, Any]]
+        ] = {}  # root → key → modules.json entry
 
 
 class _Module:
@@ -804,12 +807,16 @@ class _Module:
         root: str | None = None,
         depth: int = 0,
         loads: _Loads | None = None,
+        calls: tuple[str, ...] = (),
     ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
         self.inputs = inputs
         self.root = root if root is not None else directory
         self.depth = depth
+        self.calls = (
+            calls  # module call names from the root (`terraform init`'s key: "outer.inner")
+        )
         self.loads = loads if loads is not None else _Loads()
         self._texts: dict[str, str] | None = None
         self._parsed: dict[str, dict[str, Any]] = {}
@@ -1159,11 +1166,14 @@ def _module_calls(path: str, data: Mapping[str, Any], module: _Module) -> list[T
                     path, f'module "{call}" has no source string (Terraform requires one)'
                 )
             where = f'module "{call}"'
-            if not source.startswith(("./", "../")):
-                unread = _unread_module(path, module, str(call), source, body, where)
-                out.extend(unread)
-                continue
-            child_dir = os.path.normpath(os.path.join(module.directory, source))
+            if source.startswith(("./", "../")):
+                child_dir = os.path.normpath(os.path.join(module.directory, source))
+            else:
+                installed = _installed_module(module, str(call), source)
+                if installed is None:
+                    out.extend(_unread_module(path, module, str(call), source, body, where))
+                    continue
+                child_dir = installed
             if not os.path.isdir(child_dir):
                 raise InputError(
                     path, f"{where}: source {source!r} is not a directory ({child_dir})"
@@ -1187,6 +1197,7 @@ def _module_calls(path: str, data: Mapping[str, Any], module: _Module) -> list[T
                 child = _Module(
                     child_dir,
                     module.max_bytes,
+                    calls=(*module.calls, str(call)),
                     inputs=mark_templates(_render(scope, inputs_body, where)),
                     root=module.root,
                     depth=module.depth + 1,
@@ -1226,6 +1237,32 @@ def _module_instances(scope: Scope, body: Mapping[str, Any], where: str) -> list
         if isinstance(count, int) and not isinstance(count, bool) and 0 < count <= MAX_RENDERINGS:
             return [(f"[{i}]", scope.child(count={"index": i})) for i in range(count)]
     return [("", scope)]
+
+
+def _installed_module(module: _Module, call: str, source: str) -> str | None:
+    """The directory where ``terraform init`` installed a registry or git module
+    (``.terraform/modules/modules.json`` of the root module, keyed ``outer.inner``); None when the root has
+    not been initialised, does not list the call, or lists it from another source."""
+    root = os.path.realpath(module.root)
+    if root not in module.loads.manifests:
+        entries: dict[str, Mapping[str, Any]] = {}
+        manifest = os.path.join(module.root, ".terraform", "modules", "modules.json")
+        if os.path.isfile(manifest):
+            data = parse_json(read_text(manifest, module.max_bytes), manifest)
+            listed = data.get("Modules") if isinstance(data, Mapping) else None
+            for entry in listed if isinstance(listed, list) else []:
+                if isinstance(entry, Mapping) and isinstance(entry.get("Key"), str):
+                    entries[entry["Key"]] = entry
+        module.loads.manifests[root] = entries
+    entry = module.loads.manifests[root].get(".".join((*module.calls, call)))
+    if entry is None or not isinstance(entry.get("Dir"), str):
+        return None
+    recorded = str(entry.get("Source") or "")
+    if recorded != source and not recorded.endswith("/" + source):
+        return (
+            None  # installed from another source (or spelled another way): not known to be this one
+        )
+    return os.path.normpath(os.path.join(module.root, entry["Dir"]))
 
 
 def _unread_module(

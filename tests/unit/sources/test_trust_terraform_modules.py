@@ -7,6 +7,7 @@ module judged with its own variable defaults, a template file read without its v
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -540,3 +541,35 @@ def test_called_module_whose_own_rendering_fails_is_judged_as_called(tmp_path: P
         load_configs([str(tmp_path / "modules" / "r")])
     assert "not valid JSON" in info.value.problem
     assert names(tmp_path) == {"module.r.aws_iam_role.r": "fail"}
+
+
+def test_registry_module_installed_by_terraform_init_is_rendered(tmp_path: Path) -> None:
+    """After `terraform init`, .terraform/modules/modules.json says where a registry module is (its key is
+    the call path, `outer.inner`): it is rendered like a local one. Listed from another source, or not
+    initialised, it stays unsupported."""
+    write(
+        tmp_path,
+        **{
+            ".terraform__modules__gh__main.tf": ROLE_MODULE,
+            "main.tf": 'module "gh" {\n  source  = "acme/oidc/aws"\n  version = "1.0.0"\n'
+            '  subject = "repo:*"\n}\n',
+        },
+    )
+    manifest = tmp_path / ".terraform" / "modules" / "modules.json"
+    entries = [
+        {"Key": "", "Source": "", "Dir": "."},
+        {
+            "Key": "gh",
+            "Source": "registry.terraform.io/acme/oidc/aws",
+            "Version": "1.0.0",
+            "Dir": ".terraform/modules/gh",
+        },
+    ]
+    manifest.write_text(json.dumps({"Modules": entries}), encoding="utf-8")
+    assert names(tmp_path) == {"module.gh.aws_iam_role.deploy": "fail"}
+    assert names(tmp_path / "main.tf") == {"module.gh.aws_iam_role.deploy": "fail"}
+    entries[1]["Source"] = "registry.terraform.io/other/oidc/aws"
+    manifest.write_text(json.dumps({"Modules": entries}), encoding="utf-8")
+    assert names(tmp_path) == {"module.gh": "unsupported"}
+    manifest.unlink()
+    assert names(tmp_path) == {"module.gh": "unsupported"}
