@@ -864,6 +864,14 @@ class Scope:
         _kind, kind, key_name, value_name, coll_node, key_expr, value_expr, cond, group = node
         collection = self.eval(coll_node)
         if not _known(collection, templates=True) or not isinstance(collection, list | dict):
+            if kind == "list":
+                # An open collection: one element with the iterators unknown stands for every element
+                # (its shape, e.g. "repo:${org}/${x}:*"); an `if` filter can only drop elements.
+                bound = {value_name: Unknown(value_name)}
+                if key_name:
+                    bound[key_name] = Unknown(key_name)
+                element = _keep(self.child(**bound).eval(key_expr), "${" + _source(key_expr) + "}")
+                return [element]
             return Unknown(_source(node))
         items: list[Any] = []
         obj: dict[str, Any] = {}

@@ -55,10 +55,11 @@ _EXTENSIONS = (
 # CloudFormation/Terraform role, a GCP provider, a GitHub issuer). Files named explicitly are always read.
 _MARKERS = re.compile(
     r"AssumeRolePolicyDocument|assume_role_policy|aws_iam_policy_document|AssumeRoleWith|"
-    r"\bmodule\s+\"|\"module\"\s*:|"  # a Terraform module call renders its child module
     r"attribute_condition|attributeCondition|issuer_uri|issuerUri|federated_identity|"
     r"claimsMatchingExpression|token\.actions\.githubusercontent\.com|/_services/token"
 )
+# A Terraform file that calls a module is read too: the call renders its child module.
+_MODULE_CALL = re.compile(r'\bmodule\s+"|"module"\s*:')
 _ADMIN_ARN = re.compile(
     r"arn:(?:\$\{[^}]*\}|[^:\"'])*:iam::aws:policy/"
     r"(AdministratorAccess|PowerUserAccess|IAMFullAccess)\b"
@@ -87,7 +88,9 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
                 module = modules.get(os.path.dirname(file) or ".")
                 cached = module.cached_text(file) if module is not None else None
                 text = cached if cached is not None else read_text(file, max_bytes)
-                if not _MARKERS.search(text):
+                if not _MARKERS.search(text) and not (
+                    file.endswith((".tf", ".tf.json")) and _MODULE_CALL.search(text)
+                ):
                     continue
                 try:
                     per_file[file] = _load_file(
@@ -1729,14 +1732,9 @@ class _HclReader:
         if c == '"':
             return self.string()
         if c in "[{" and re.compile(r"[\[{]\s*for\s").match(s, self.i):
-            start = self.i
-            text = "${" + self.raw() + "}"
-            if c == "[":
-                element = _for_element(s[start + 1 : self.i - 1])
-                if element is not None:
-                    # [for x in coll : "repo:${org}/${x}:*"]: every element has the template's shape.
-                    return [element]
-            return text
+            # Evaluated by the module's scope: over a known collection, every element; over an open
+            # one, the element template once (`[for x in coll : "repo:${org}/${x}:*"]`).
+            return "${" + self.raw() + "}"
         if s.startswith("<<", self.i):
             return self.heredoc()
         if c == "[":
@@ -1871,35 +1869,6 @@ class _HclReader:
         if not text:
             raise self.error("expected a value")
         return text
-
-
-def _for_element(inner: str) -> str | None:
-    """The element template of ``for IDS in COLL : "TEMPLATE" [if COND]`` when it is one string literal."""
-    reader = _HclReader(inner)
-    reader.skip()
-    if reader.ident() != "for":
-        return None
-    # Find the ':' that ends `for ... in COLL` at nesting depth 0 (strings and brackets skipped).
-    while reader.i < len(inner):
-        c = inner[reader.i]
-        if c == '"':
-            reader.string()
-        elif c in "([{":
-            reader.raw_group()
-        elif c == ":":
-            reader.i += 1
-            break
-        else:
-            reader.i += 1
-    else:
-        return None
-    reader.skip()
-    if not inner.startswith('"', reader.i):
-        return None
-    value = reader.string()
-    reader.skip()
-    rest = inner[reader.i :]
-    return value if not rest or re.match(r"if\b", rest) else None
 
 
 def parse_hcl(text: str) -> dict[str, Any]:

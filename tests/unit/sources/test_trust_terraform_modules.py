@@ -573,3 +573,71 @@ def test_registry_module_installed_by_terraform_init_is_rendered(tmp_path: Path)
     assert names(tmp_path) == {"module.gh": "unsupported"}
     manifest.unlink()
     assert names(tmp_path) == {"module.gh": "unsupported"}
+
+
+def test_json_mentioning_module_is_not_read_as_a_trust_file(tmp_path: Path) -> None:
+    """The module-call marker applies to Terraform files only: a tsconfig.json (`"module": "commonjs"`,
+    comments, not JSON) next to a module call is not read."""
+    write(
+        tmp_path,
+        **{
+            "modules__oidc__main.tf": ROLE_MODULE,
+            "main.tf": caller('  subject = "repo:*"'),
+            "web__tsconfig.json": '{\n  // comment\n  "compilerOptions": {"module": "commonjs"}\n}\n',
+        },
+    )
+    assert names(tmp_path) == {"module.ci.aws_iam_role.deploy": "fail"}
+
+
+def test_for_expression_over_the_callers_list_is_evaluated(tmp_path: Path) -> None:
+    """The shape of terraform-aws-modules/iam's iam-role module (6.5.0): a dynamic condition whose values
+    are `[for subject in var.oidc_subjects : "repo:${trimprefix(subject, "repo:")}"]`. The reader replaced
+    every `[for … : "TEMPLATE"]` by its element template before evaluating, so the caller's `repo:*` was the
+    template `repo:${trimprefix(subject, …)}`: indeterminate, allowed. Known list → the values Terraform
+    renders; an open list → still the element template."""
+    child = f"""
+variable "oidc_subjects" {{
+  default = []
+}}
+data "aws_iam_policy_document" "this" {{
+  statement {{
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {{
+      type        = "Federated"
+      identifiers = ["{GITHUB}"]
+    }}
+    dynamic "condition" {{
+      for_each = length(var.oidc_subjects) > 0 ? [1] : []
+      content {{
+        test     = "StringEquals"
+        variable = "token.actions.githubusercontent.com:sub"
+        values   = [for subject in var.oidc_subjects : "repo:${{trimprefix(subject, "repo:")}}"]
+      }}
+    }}
+  }}
+}}
+resource "aws_iam_role" "this" {{
+  assume_role_policy = data.aws_iam_policy_document.this.json
+}}
+"""
+    write(
+        tmp_path,
+        **{
+            "modules__iam-role__main.tf": child,
+            "main.tf": 'module "gh" {\n  source = "./modules/iam-role"\n'
+            '  oidc_subjects = ["acme/app:pull_request", "repo:acme/app:ref:refs/heads/main"]\n}\n'
+            'module "wide" {\n  source = "./modules/iam-role"\n  oidc_subjects = ["*"]\n}\n'
+            'module "open" {\n  source = "./modules/iam-role"\n  oidc_subjects = var.subjects\n}\n'
+            'variable "subjects" {}\n',
+        },
+    )
+    configs = load_configs([str(tmp_path / "main.tf")])
+    results = {str(c.name): r for c, r in zip(configs, check_all(configs), strict=True)}
+    assert results["module.gh.aws_iam_role.this"].verdict == "warn-ref"
+    assert results["module.gh.aws_iam_role.this"].facts["statements"][0]["sub"] == [
+        "repo:acme/app:pull_request",
+        "repo:acme/app:ref:refs/heads/main",
+    ]
+    # StringEquals: a literal '*' never matches; the role is dead, not open
+    assert results["module.wide.aws_iam_role.this"].verdict == "broken"
+    assert results["module.open.aws_iam_role.this"].verdict == "indeterminate"
