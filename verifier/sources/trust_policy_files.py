@@ -1145,8 +1145,8 @@ MAX_MODULE_INSTANCES = 512
 # An input to a module this reader cannot read looks like trust configuration when its name or value
 # says so, or the module's source does.
 _TRUST_INPUT = re.compile(
-    r"sub(ject)?s?\b|condition|claim|repo|audience|\baud|oidc|github|federat|trust|assume|"
-    r"workload_identity|issuer|principal",
+    r"(^|_)sub(ject)?s?($|_)|(^|_)aud(ience)?s?($|_)|claim|oidc|github|federat|trust|assume_role|"
+    r"workload_identity|issuer",
     re.IGNORECASE,
 )
 

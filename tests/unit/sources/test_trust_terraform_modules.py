@@ -276,12 +276,15 @@ def test_unreadable_module_passed_trust_values_is_unsupported(
 def test_unreadable_module_about_something_else_is_not_a_trust_configuration(
     tmp_path: Path,
 ) -> None:
-    """A bucket module says nothing about OIDC trust: not rendered, and not a configuration."""
+    """A bucket or registry module says nothing about OIDC trust (`audit_log`, `subnet_ids`,
+    `repository_name` are not trust settings): not rendered, and not a configuration."""
     write(
         tmp_path,
         **{
             "main.tf": 'module "bucket" {\n  source = "terraform-aws-modules/s3-bucket/aws"\n'
-            '  bucket = "logs"\n}\n'
+            '  bucket = "logs"\n  audit_log = true\n  subnet_ids = ["a"]\n}\n'
+            'module "ecr" {\n  source = "terraform-aws-modules/ecr/aws"\n'
+            '  repository_name = "app"\n}\n'
         },
     )
     with pytest.raises(InputError) as info:
