@@ -785,9 +785,8 @@ class _Loads:
         self.rendered: set[str] = set()  # files templatefile()/file() read, by real path
         self.parsed: dict[tuple[str, str], dict[str, Any]] = {}
         self.instances = 0  # module instances rendered, at most MAX_MODULE_INSTANCES
-        self.manifests: dict[
-            str, dict[str, Mapping[str, Any]]
-        ] = {}  # root → key → modules.json entry
+        # root directory → call path ("outer.inner") → its entry in .terraform/modules/modules.json
+        self.manifests: dict[str, dict[str, Mapping[str, Any]]] = {}
 
 
 class _Module:
@@ -817,9 +816,8 @@ class _Module:
         self.inputs = inputs
         self.root = root if root is not None else directory
         self.depth = depth
-        self.calls = (
-            calls  # module call names from the root (`terraform init`'s key: "outer.inner")
-        )
+        # Module call names from the root (terraform init's key: "outer.inner").
+        self.calls = calls
         self.loads = loads if loads is not None else _Loads()
         self._texts: dict[str, str] | None = None
         self._parsed: dict[str, dict[str, Any]] = {}
