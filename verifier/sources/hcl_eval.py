@@ -3,7 +3,8 @@
 The HCL reader (:mod:`verifier.sources.trust_policy_files`) keeps every expression as its source text
 (``${var.org}``, ``${local.s}``, ``${x ? "a" : "b"}``). :class:`Scope` renders those texts against one module:
 variable defaults, locals, ``path.module``, the iterator of a ``dynamic`` block, conditionals, ``for``
-expressions, the arithmetic and comparison operators and the common collection and string functions. What the
+expressions, the arithmetic and comparison operators, the common collection and string functions, and
+``file()`` / ``templatefile()`` through the module's reader (template directives included). What the
 text does not decide (a variable without default, a resource attribute known after apply, an unknown function)
 stays as its ``${...}`` text, which the trust evaluator treats as a template. A conditional whose condition is
 not known renders to a :class:`Choice` of both branches: the reader turns those into several renderings and the
@@ -379,18 +380,46 @@ class _Parser:
 # --- evaluation ----------------------------------------------------------------------------------------
 
 
+class Template(str):
+    """A string that still holds an unresolved ``${...}`` (a value rendered to text, e.g. a local or a
+    module argument built from a variable without default). It interpolates as its text, so the trust
+    evaluator sees the placeholder, but it is not a known value: a comparison, a condition or a function
+    over it stays unknown instead of testing the placeholder's spelling."""
+
+    __slots__ = ()
+
+
+_UNRESOLVED = re.compile(r"(?<![$%])[$%]\{")
+
+
+def mark_templates(value: Any) -> Any:
+    """``value`` with every string that holds an unresolved ``${...}`` / ``%{...}`` made a :class:`Template`."""
+    if isinstance(value, str) and not isinstance(value, Template):
+        return Template(value) if _UNRESOLVED.search(value) else value
+    if isinstance(value, list):
+        return [mark_templates(v) for v in value]
+    if isinstance(value, dict):
+        return {k: mark_templates(v) for k, v in value.items()}
+    if isinstance(value, Choice):
+        return Choice(value.label, [mark_templates(o) for o in value.options], value.names)
+    return value
+
+
 def known(value: Any) -> bool:
-    """True when ``value`` holds no unknown and no choice anywhere."""
+    """True when ``value`` holds no unknown, no choice and no template string anywhere."""
     return _known(value)
 
 
-def _known(value: Any) -> bool:
+def _known(value: Any, templates: bool = False) -> bool:
+    """``templates``: a :class:`Template` string counts as known (where only its text matters)."""
     if isinstance(value, Unknown | Choice):
         return False
+    if isinstance(value, Template):
+        return templates
     if isinstance(value, list):
-        return all(_known(v) for v in value)
+        return all(_known(v, templates) for v in value)
     if isinstance(value, dict):
-        return all(_known(v) for v in value.values())
+        return all(_known(v, templates) for v in value.values())
     return True
 
 
@@ -474,6 +503,21 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
+# Functions whose result only carries their arguments' text along (a template string stays one inside it).
+_TEXT_FUNCTIONS = frozenset(
+    {
+        "jsonencode",
+        "concat",
+        "flatten",
+        "tolist",
+        "toset",
+        "merge",
+        "format",
+        "join",
+        "coalescelist",
+    }
+)
+
 # Functions whose value the reader itself follows (a file next to the module) or that only apply
 # knows: they stay templates rather than unsupported constructs.
 _READ_BY_THE_READER = frozenset({"file", "templatefile", "filebase64", "timestamp", "uuid"})
@@ -492,6 +536,9 @@ class Scope:
         locals_: Mapping[str, Any],
         bound: Mapping[str, Any] | None = None,
         parent: Scope | None = None,
+        *,
+        files: FileReader | None = None,
+        paths: Mapping[str, str] | None = None,
     ) -> None:
         self.variables = variables
         self.locals = locals_
@@ -499,6 +546,8 @@ class Scope:
         self.parent = parent
         self._local_values: dict[str, Any] = {} if parent is None else parent._local_values
         self._evaluating: set[str] = set() if parent is None else parent._evaluating
+        self.files: FileReader | None = files if parent is None else parent.files
+        self.paths: Mapping[str, str] = dict(paths or {}) if parent is None else parent.paths
 
     def child(self, **bound: Any) -> Scope:
         """A scope with iterator names bound (``condition`` → {key, value})."""
@@ -556,7 +605,7 @@ class Scope:
         if not isinstance(content, Mapping):
             return
         collection = self.render(spec.get("for_each"), depth + 1)
-        if _known(collection) and isinstance(collection, list | dict):
+        if _known(collection, templates=True) and isinstance(collection, list | dict):
             for key, value in _as_collection(collection):
                 yield self.child(**{str(name): {"key": key, "value": value}}).render_block(
                     content, depth + 1
@@ -707,7 +756,7 @@ class Scope:
             if base.name == "local":
                 return self.local(name)
             if base.name == "path" and name in ("module", "root", "cwd"):
-                return "."
+                return self.paths.get(name, ".")
             return Unknown(f"{base.name}.{name}")
         if isinstance(base, dict) and name in base:
             return base[name]
@@ -724,7 +773,7 @@ class Scope:
             root = self
             while root.parent is not None:
                 root = root.parent
-            value = root.render(self.locals[name])
+            value = mark_templates(root.render(self.locals[name]))
         finally:
             self._evaluating.discard(name)
         self._local_values[name] = value
@@ -775,21 +824,54 @@ class Scope:
         args = [self.eval(a) for a in arg_nodes]
         if expand and args and isinstance(args[-1], list):
             args = [*args[:-1], *args[-1]]
+        if name in ("file", "templatefile") and self.files is not None:
+            return self._read_file(name, args, node)
         function = _FUNCTIONS.get(name)
         if function is None and name not in _READ_BY_THE_READER:
             return Unknown(f"{UNSUPPORTED_MARK} {_source(node)}")
-        if function is None or not all(_known(a) for a in args):
+        text_only = name in _TEXT_FUNCTIONS
+        if function is None or not all(_known(a, templates=text_only) for a in args):
             return Unknown(_source(node))
         try:
             return function(*args)
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError):
             return Unknown(_source(node))
 
+    def _read_file(self, name: str, args: list[Any], node: tuple[Any, ...]) -> Any:
+        """``file(path)`` / ``templatefile(path, vars)`` through the module's reader; a template is
+        rendered with ``vars`` bound as bare names (values the caller does not know stay templates)."""
+        reader = self.files
+        if reader is None:
+            return Unknown(_source(node))
+        expected = 1 if name == "file" else 2
+        if len(args) != expected or not isinstance(args[0], str) or not _known(args[0]):
+            return Unknown(_source(node))
+        try:
+            text = reader(args[0])
+        except FileRefusedError as exc:
+            return Unknown(f"{UNSUPPORTED_MARK} {_source(node)}: {exc}")
+        if name == "file":
+            return text
+        variables = args[1]
+        if not isinstance(variables, dict):
+            return Unknown(f"{UNSUPPORTED_MARK} {_source(node)}: the variables are not an object")
+        # Only the vars are visible inside a template file (no var., local.), as in Terraform.
+        inner = Scope({}, {}, variables, files=self.files, paths=self.paths)
+        return render_template(text, inner)
+
     def for_expr(self, node: tuple[Any, ...]) -> Any:
         """A ``for`` expression over a known collection."""
         _kind, kind, key_name, value_name, coll_node, key_expr, value_expr, cond, group = node
         collection = self.eval(coll_node)
-        if not _known(collection) or not isinstance(collection, list | dict):
+        if not _known(collection, templates=True) or not isinstance(collection, list | dict):
+            if kind == "list":
+                # An open collection: one element with the iterators unknown stands for every element
+                # (its shape, e.g. "repo:${org}/${x}:*"); an `if` filter can only drop elements.
+                bound = {value_name: Unknown(value_name)}
+                if key_name:
+                    bound[key_name] = Unknown(key_name)
+                element = _keep(self.child(**bound).eval(key_expr), "${" + _source(key_expr) + "}")
+                return [element]
             return Unknown(_source(node))
         items: list[Any] = []
         obj: dict[str, Any] = {}
@@ -816,6 +898,174 @@ class Scope:
                 else:
                     obj[k] = v
         return items if kind == "list" else obj
+
+
+FileReader = Callable[[str], str]
+"""Reads a file an expression names (``file``, ``templatefile``); raises :class:`FileRefusedError` for a
+path the reader will not follow, an input error when the file cannot be read."""
+
+# A rendered template larger than this is refused (a `%{ for }` over a large collection).
+MAX_TEMPLATE_BYTES = 1 << 20
+
+
+class FileRefusedError(ValueError):
+    """A path ``file()`` / ``templatefile()`` names that the reader does not follow (outside the module tree)."""
+
+
+def _template_segments(text: str) -> list[tuple[str, str]]:
+    """``("lit", text)``, ``("interp", expr)`` and ``("dir", directive)`` segments of a template, with the
+    ``~`` strip markers applied to the neighbouring literals and ``$${`` / ``%%{`` unescaped."""
+    out: list[tuple[str, str]] = []
+    strip_next = False
+    i = 0
+    n = len(text)
+    literal: list[str] = []
+
+    def flush(strip_right: bool) -> None:
+        nonlocal strip_next
+        value = "".join(literal)
+        literal.clear()
+        if strip_next:
+            value = value.lstrip()
+        if strip_right:
+            value = value.rstrip()
+        strip_next = False
+        if value:
+            out.append(("lit", value))
+
+    while i < n:
+        if text.startswith(("$${", "%%{"), i):
+            literal.append(text[i + 1 : i + 3])
+            i += 3
+            continue
+        if text.startswith(("${", "%{"), i):
+            end = _close_brace(text, i + 1)
+            inner = text[i + 2 : end - 1]
+            left = inner.startswith("~")
+            right = inner.endswith("~")
+            inner = inner[1 if left else 0 : len(inner) - (1 if right else 0)]
+            flush(left)
+            out.append(("interp" if text[i] == "$" else "dir", inner.strip()))
+            strip_next = right
+            i = end
+            continue
+        literal.append(text[i])
+        i += 1
+    flush(False)
+    return out
+
+
+def _template_tree(segments: list[tuple[str, str]]) -> list[Any]:
+    """Nest ``%{ if }`` / ``%{ else }`` / ``%{ endif }`` and ``%{ for }`` / ``%{ endfor }`` directives."""
+    root: list[Any] = []
+    stack: list[tuple[list[Any], list[Any]]] = []  # (node, the list being filled)
+    current = root
+    for kind, value in segments:
+        if kind != "dir":
+            current.append((kind, value))
+            continue
+        word = value.split(None, 1)[0] if value else ""
+        rest = value[len(word) :].strip()
+        if word == "if":
+            node: list[Any] = ["if", rest, [], []]
+            current.append(node)
+            stack.append((node, current))
+            current = node[2]
+        elif word == "else":
+            if not stack or stack[-1][0][0] != "if" or current is not stack[-1][0][2]:
+                raise HclEvalError("template: %{ else } without %{ if }")
+            current = stack[-1][0][3]
+        elif word == "for":
+            m = re.fullmatch(
+                r"([A-Za-z_][\w-]*)(?:\s*,\s*([A-Za-z_][\w-]*))?\s+in\s+(.+)", rest, re.S
+            )
+            if m is None:
+                raise HclEvalError(f"template: cannot read %{{ {value} }}")
+            node = ["for", m.group(1), m.group(2), m.group(3), []]
+            current.append(node)
+            stack.append((node, current))
+            current = node[4]
+        elif word in ("endif", "endfor"):
+            if not stack or stack[-1][0][0] != word[3:]:
+                raise HclEvalError(f"template: %{{ {word} }} without %{{ {word[3:]} }}")
+            _node, current = stack.pop()
+        else:
+            raise HclEvalError(f"template: unknown directive %{{ {value} }}")
+        if len(stack) > MAX_DEPTH:
+            raise HclDepthError(f"template directives nest deeper than {MAX_DEPTH} levels")
+    if stack:
+        raise HclEvalError(f"template: %{{ {stack[-1][0][0]} }} is not closed")
+    return root
+
+
+def render_template(text: str, scope: Scope) -> Any:
+    """Render a template file's text (``templatefile``): interpolations and ``%{ if }`` / ``%{ for }``
+    directives. A condition the scope does not decide renders both branches (a :class:`Choice`); a ``for``
+    over a collection it does not know renders its body once with the iterator unknown."""
+    parts = _render_nodes(_template_tree(_template_segments(text)), scope, 0)
+    value = _join(parts)
+    for option in value.options if isinstance(value, Choice) else [value]:
+        if isinstance(option, str) and len(option) > MAX_TEMPLATE_BYTES:
+            raise HclEvalError(f"template renders to more than {MAX_TEMPLATE_BYTES} bytes")
+    return value
+
+
+def _render_nodes(nodes: list[Any], scope: Scope, depth: int) -> list[Any]:
+    if depth > MAX_DEPTH:
+        raise HclDepthError(f"template directives nest deeper than {MAX_DEPTH} levels")
+    parts: list[Any] = []
+    size = 0  # what `%{ for }` loops have added
+    for node in nodes:
+        if isinstance(node, tuple):
+            kind, value = node
+            if kind == "lit":
+                parts.append(value)
+            else:
+                parts.append(_interpolated(scope, value))
+        elif node[0] == "if":
+            cond = scope.expression(node[1])
+            if isinstance(cond, bool):
+                parts.extend(_render_nodes(node[2] if cond else node[3], scope, depth + 1))
+            else:
+                branches = [
+                    _join(_render_nodes(branch, scope, depth + 1)) for branch in (node[2], node[3])
+                ]
+                options: list[Any] = []
+                for branch in branches:
+                    options.extend(branch.options if isinstance(branch, Choice) else [branch])
+                parts.append(Choice(f"template condition {node[1]}", options[:MAX_RENDERINGS]))
+        else:
+            _kind, first, second, coll_text, body = node
+            collection = scope.expression(coll_text)
+            key_name, value_name = (first, second) if second else (None, first)
+            if _known(collection) and isinstance(collection, list | dict):
+                for key, value in _as_collection(collection):
+                    bound = {value_name: value, **({key_name: key} if key_name else {})}
+                    rendered = _render_nodes(body, scope.child(**bound), depth + 1)
+                    parts.extend(rendered)
+                    size += sum(len(p) for p in rendered if isinstance(p, str))
+                    if size > MAX_TEMPLATE_BYTES:
+                        raise HclEvalError(
+                            f"template renders to more than {MAX_TEMPLATE_BYTES} bytes"
+                        )
+            else:
+                bound = {value_name: Unknown(value_name)}
+                if key_name:
+                    bound[key_name] = Unknown(key_name)
+                parts.extend(_render_nodes(body, scope.child(**bound), depth + 1))
+    return parts
+
+
+def _interpolated(scope: Scope, expr: str) -> Any:
+    """One ``${expr}`` of a template file: its text, a Choice of texts, or the ``${expr}`` itself."""
+    value = _keep(scope.expression(expr), "${" + expr + "}")
+    if isinstance(value, Choice):
+        texts = [_text(o) for o in value.options]
+        if all(t is not None for t in texts):
+            return Choice(value.label, texts, value.names)
+        return "${" + expr + "}"
+    text = _text(value)
+    return text if text is not None else "${" + expr + "}"
 
 
 class _Namespace:
@@ -947,7 +1197,12 @@ def expand_choices(value: Any) -> list[tuple[str, Any]]:
 
 
 __all__ = [
+    "FileReader",
+    "FileRefusedError",
     "known",
+    "mark_templates",
+    "render_template",
+    "Template",
     "MAX_DEPTH",
     "Choice",
     "HclDepthError",

@@ -6,7 +6,7 @@ Accepted inputs, detected from the content (never from the file name alone):
   URL-encoded), CloudFormation templates (YAML with short tags, or JSON) with ``AWS::IAM::Role``
   resources, Terraform HCL (``aws_iam_role.assume_role_policy`` as ``jsonencode(...)``, heredoc,
   ``data.aws_iam_policy_document.X.json``, ``file()``/``templatefile()``; ``aws_iam_policy_document``
-  data sources) and Terraform plan JSON.
+  data sources; local ``module`` calls rendered with the caller's arguments) and Terraform plan JSON.
 * GCP: ``{issuer_uri, attribute_mapping, attribute_condition, bindings}``, ``gcloud iam
   workload-identity-pools providers describe`` output (camelCase, JSON or YAML), Terraform
   ``google_iam_workload_identity_pool_provider`` (+ ``google_service_account_iam_member/binding``).
@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from verifier.errors import InputError
-from verifier.models.trust import Provider, Rendering, TrustConfig
+from verifier.models.trust import UNSUPPORTED_MARK, Provider, Rendering, TrustConfig
 from verifier.sources.files import MIB, parse_json, read_text, walk
 
 if TYPE_CHECKING:
@@ -58,6 +58,8 @@ _MARKERS = re.compile(
     r"attribute_condition|attributeCondition|issuer_uri|issuerUri|federated_identity|"
     r"claimsMatchingExpression|token\.actions\.githubusercontent\.com|/_services/token"
 )
+# A Terraform file that calls a module is read too: the call renders its child module.
+_MODULE_CALL = re.compile(r'\bmodule\s+"|"module"\s*:')
 _ADMIN_ARN = re.compile(
     r"arn:(?:\$\{[^}]*\}|[^:\"'])*:iam::aws:policy/"
     r"(AdministratorAccess|PowerUserAccess|IAMFullAccess)\b"
@@ -73,27 +75,70 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
     """
     configs: list[TrustConfig] = []
     modules: dict[str, _Module] = {}
+    loads = _Loads()
+    deferred: list[tuple[str, InputError]] = []
     for given in paths:
         if os.path.isdir(given):
-            found = 0
-            for file in _walk(given):
+            files = list(_walk(given))
+            per_file: dict[str, list[TrustConfig]] = {}
+            # Terraform first: a template file some module renders (templatefile) is judged through it.
+            for file in sorted(files, key=lambda f: not f.endswith((".tf", ".tf.json"))):
+                if os.path.realpath(file) in loads.rendered:
+                    continue
                 module = modules.get(os.path.dirname(file) or ".")
                 cached = module.cached_text(file) if module is not None else None
                 text = cached if cached is not None else read_text(file, max_bytes)
-                if not _MARKERS.search(text):
+                if not _MARKERS.search(text) and not (
+                    file.endswith((".tf", ".tf.json")) and _MODULE_CALL.search(text)
+                ):
                     continue
-                items = _load_file(file, text, max_bytes, explicit=False, modules=modules)
-                found += len(items)
-                configs.extend(items)
-            if not found:
+                try:
+                    per_file[file] = _load_file(
+                        file, text, max_bytes, explicit=False, modules=modules, loads=loads
+                    )
+                except InputError as exc:
+                    if not file.endswith((".tf", ".tf.json")):
+                        raise
+                    # A module rendered on its own (open variables); decided below, once every caller
+                    # of the walk is known.
+                    deferred.append((file, exc))
+            found = 0
+            for file in files:
+                found += len(per_file.get(file, ()))
+                configs.extend(per_file.get(file, ()))
+            if not found and not deferred:
                 raise InputError(given, "no trust configuration found in this directory")
         else:
             configs.extend(
                 _load_file(
-                    given, read_text(given, max_bytes), max_bytes, explicit=True, modules=modules
+                    given,
+                    read_text(given, max_bytes),
+                    max_bytes,
+                    explicit=True,
+                    modules=modules,
+                    loads=loads,
                 )
             )
+    for file, error in deferred:
+        if os.path.realpath(os.path.dirname(file) or ".") not in loads.called:
+            raise error
+    if not configs and deferred:
+        raise InputError(paths[0], "no trust configuration found")
+    if loads.called or loads.rendered:
+        # A module some caller in the input renders is judged as called (the caller's arguments), not
+        # with its own variable defaults: those are not what the caller deploys. Likewise a template file
+        # that templatefile() renders is judged through the role that renders it.
+        configs = [c for c in configs if not _rendered_by_a_caller(c, loads)]
     return configs
+
+
+def _rendered_by_a_caller(config: TrustConfig, loads: _Loads) -> bool:
+    if not config.path.endswith((".tf", ".tf.json")):
+        return os.path.realpath(config.path) in loads.rendered
+    # The file the configuration was read from: its own, or the module call's when rendered through one.
+    suffix = f"#{config.name}"
+    origin = config.subject[: -len(suffix)] if config.subject.endswith(suffix) else config.subject
+    return os.path.realpath(os.path.dirname(origin) or ".") in loads.called
 
 
 def _walk(root: str) -> Iterator[str]:
@@ -112,12 +157,16 @@ def _load_file(
     *,
     explicit: bool,
     modules: dict[str, _Module] | None = None,
+    loads: _Loads | None = None,
 ) -> list[TrustConfig]:
     try:
         if path.endswith((".tf", ".tf.json")):
-            module = (modules if modules is not None else {}).setdefault(
-                os.path.dirname(path) or ".", _Module(os.path.dirname(path) or ".", max_bytes)
-            )
+            directory = os.path.dirname(path) or "."
+            module = (modules if modules is not None else {}).get(directory)
+            if module is None:
+                module = _Module(directory, max_bytes, loads=loads)
+                if modules is not None:
+                    modules[directory] = module
             items = _from_hcl(path, text, max_bytes, module, explicit=explicit)
         else:
             items = [c for doc in _parse_data(path, text) for c in _from_document(path, text, doc)]
@@ -139,7 +188,11 @@ def _load_file(
             "credential (issuer, subject) found",
         )
     if len(items) > 1:
-        items = [_with_subject(c, f"{path}#{c.name or i}", text) for i, c in enumerate(items)]
+        # A configuration rendered through a module call already names its caller and its own file.
+        items = [
+            c if c.subject != path else _with_subject(c, f"{path}#{c.name or i}", text)
+            for i, c in enumerate(items)
+        ]
     return items
 
 
@@ -721,16 +774,51 @@ def _render(scope: Scope | None, body: dict[str, Any], where: str) -> dict[str, 
         raise ValueError(f"{where}: expressions nest too deeply") from None
 
 
+class _Loads:
+    """What one :func:`load_configs` run shares between modules: file texts per directory, the directories
+    some caller renders as a child module and the template files some module renders (both judged as
+    called, not with their own defaults or placeholders)."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, dict[str, str]] = {}
+        self.called: set[str] = set()
+        self.rendered: set[str] = set()  # files templatefile()/file() read, by real path
+        self.parsed: dict[tuple[str, str], dict[str, Any]] = {}
+        self.instances = 0  # module instances rendered, at most MAX_MODULE_INSTANCES
+        # root directory → call path ("outer.inner") → its entry in .terraform/modules/modules.json
+        self.manifests: dict[str, dict[str, Mapping[str, Any]]] = {}
+
+
 class _Module:
     """The ``.tf`` files of one directory (a Terraform module). Everything that crosses files is resolved
     over the whole module, whichever file is named or walked: variables and their defaults, locals, policy
-    documents, OIDC providers, admin attachments and GCP IAM bindings."""
+    documents, OIDC providers, admin attachments and GCP IAM bindings.
+
+    A module rendered from a caller's ``module`` block gets the caller's arguments as ``inputs`` (they
+    replace the variables' defaults), the root module's directory as ``root`` (where Terraform runs, so
+    what ``file()`` reads relative paths against) and its nesting ``depth``."""
 
     MAX_FILES = 500
 
-    def __init__(self, directory: str, max_bytes: int) -> None:
+    def __init__(
+        self,
+        directory: str,
+        max_bytes: int,
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        root: str | None = None,
+        depth: int = 0,
+        loads: _Loads | None = None,
+        calls: tuple[str, ...] = (),
+    ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
+        self.inputs = inputs
+        self.root = root if root is not None else directory
+        self.depth = depth
+        # Module call names from the root (terraform init's key: "outer.inner").
+        self.calls = calls
+        self.loads = loads if loads is not None else _Loads()
         self._texts: dict[str, str] | None = None
         self._parsed: dict[str, dict[str, Any]] = {}
         self._scope: Scope | None = None
@@ -742,6 +830,11 @@ class _Module:
         self._normal: set[str] | None = None
 
     def texts(self) -> dict[str, str]:
+        if self._texts is None and self.inputs is not None:
+            # A child module rendered with a caller's arguments reads the same files as the directory's own.
+            cached = self.loads.texts.get(os.path.normpath(self.directory))
+            if cached is not None:
+                self._texts = dict(cached)
         if self._texts is None:
             try:
                 names = sorted(
@@ -755,6 +848,7 @@ class _Module:
                 )
                 for n in names[: self.MAX_FILES]
             }
+            self.loads.texts.setdefault(os.path.normpath(self.directory), dict(self._texts))
         return self._texts
 
     def _normalized(self) -> set[str]:
@@ -775,7 +869,13 @@ class _Module:
 
     def parsed(self, path: str) -> dict[str, Any]:
         if path not in self._parsed:
-            self._parsed[path] = _terraform_load(self.texts()[path], path)
+            text = self.texts()[path]
+            key = (os.path.normpath(path), text)
+            tree = self.loads.parsed.get(key)
+            if tree is None:
+                # Parsed once per run: every instance of a module renders the same trees (never mutated).
+                tree = self.loads.parsed[key] = _terraform_load(text, path)
+            self._parsed[path] = tree
         return self._parsed[path]
 
     def scope(self) -> Scope:
@@ -795,10 +895,36 @@ class _Module:
                 for entry in data.get("locals") or []:
                     if isinstance(entry, Mapping):
                         locals_.update({str(k): v for k, v in entry.items()})
+            if self.inputs is not None:
+                # The caller's arguments replace the defaults; a variable it does not set keeps its
+                # default (without one Terraform refuses the call, and the value stays a template).
+                variables.update(self.inputs)
             from verifier.sources.hcl_eval import Scope
 
-            self._scope = Scope(variables, locals_)
+            relative = os.path.relpath(self.directory, self.root)
+            self._scope = Scope(
+                variables,
+                locals_,
+                files=self.read_file,
+                paths={"module": relative.replace(os.sep, "/"), "root": ".", "cwd": "."},
+            )
         return self._scope
+
+    def read_file(self, name: str) -> str:
+        """A file ``file()`` / ``templatefile()`` names: relative to the root module's directory, as
+        Terraform resolves it, and only inside the root module's or this module's directory tree."""
+        from verifier.sources.hcl_eval import FileRefusedError
+
+        full = name if os.path.isabs(name) else os.path.join(self.root, name)
+        real = os.path.realpath(full)
+        allowed = {os.path.realpath(self.root), os.path.realpath(self.directory)}
+        if not any(os.path.commonpath([real, top]) == top for top in allowed):
+            raise FileRefusedError(
+                f"{name!r} is outside the module tree ({self.directory}), which this reader does not follow"
+            )
+        text = read_text(full, self.max_bytes)
+        self.loads.rendered.add(real)
+        return text
 
     def policy_document(self, name: str, besides: str | None = None) -> dict[str, Any] | None:
         """The IAM JSON ``data.aws_iam_policy_document.NAME`` renders to, from any file of the module."""
@@ -1004,7 +1130,187 @@ def _from_hcl(
                     trust=True,
                 )
             )
+    configs.extend(_module_calls(path, data, module))
     return configs
+
+
+# Meta-arguments of a `module` block (Terraform language docs); every other attribute is an input.
+_MODULE_META = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
+# Terraform has no limit; a module that calls itself would never end.
+MAX_MODULE_DEPTH = 16
+# Module instances one run renders (nested `for_each` multiply): beyond this the input is refused.
+MAX_MODULE_INSTANCES = 512
+# An input to a module this reader cannot read looks like trust configuration when its name or value
+# says so, or the module's source does.
+_TRUST_INPUT = re.compile(
+    r"(^|_)sub(ject)?s?($|_)|(^|_)aud(ience)?s?($|_)|claim|oidc|github|federat|trust|assume_role|"
+    r"workload_identity|issuer",
+    re.IGNORECASE,
+)
+
+
+def _module_calls(path: str, data: Mapping[str, Any], module: _Module) -> list[TrustConfig]:
+    """What ``terraform plan`` creates through the ``module`` blocks of one file: a local child module
+    (``./``, ``../``) rendered with the caller's arguments, per instance (``count``, ``for_each``), named as
+    plan JSON names it (``main.tf#module.ci.aws_iam_role.deploy``). A module this reader cannot read
+    (registry, git) becomes an ``unsupported`` configuration when its inputs look like trust settings."""
+    out: list[TrustConfig] = []
+    for entry in data.get("module") or []:
+        if not isinstance(entry, Mapping):
+            continue
+        for call, body in entry.items():
+            if not isinstance(body, Mapping):
+                continue
+            source = body.get("source")
+            if not isinstance(source, str) or not source:
+                raise InputError(
+                    path, f'module "{call}" has no source string (Terraform requires one)'
+                )
+            where = f'module "{call}"'
+            if source.startswith(("./", "../")):
+                child_dir = os.path.normpath(os.path.join(module.directory, source))
+            else:
+                installed = _installed_module(module, str(call), source)
+                if installed is None:
+                    out.extend(_unread_module(path, module, str(call), source, body, where))
+                    continue
+                child_dir = installed
+            if not os.path.isdir(child_dir):
+                raise InputError(
+                    path, f"{where}: source {source!r} is not a directory ({child_dir})"
+                )
+            if module.depth >= MAX_MODULE_DEPTH:
+                raise InputError(
+                    path, f"{where}: module calls nest deeper than {MAX_MODULE_DEPTH} levels"
+                )
+            module.loads.called.add(os.path.realpath(child_dir))
+            inputs_body = {k: v for k, v in body.items() if k not in _MODULE_META}
+            from verifier.sources.hcl_eval import mark_templates
+
+            for key, scope in _module_instances(module.scope(), body, where):
+                module.loads.instances += 1
+                if module.loads.instances > MAX_MODULE_INSTANCES:
+                    raise InputError(
+                        path,
+                        f"{where}: more than {MAX_MODULE_INSTANCES} module instances to render "
+                        "(nested count/for_each); render a plan instead (terraform show -json)",
+                    )
+                child = _Module(
+                    child_dir,
+                    module.max_bytes,
+                    calls=(*module.calls, str(call)),
+                    inputs=mark_templates(_render(scope, inputs_body, where)),
+                    root=module.root,
+                    depth=module.depth + 1,
+                    loads=module.loads,
+                )
+                prefix = f"module.{call}{key}."
+                for file, text in child.texts().items():
+                    for c in _from_hcl(file, text, module.max_bytes, child, explicit=False):
+                        inner = c.name or ""
+                        first = c.first_line
+                        if not inner.startswith("module."):
+                            first = _first_line(text, re.sub(r"\[[^\]]*\]$", "", inner))
+                        out.append(
+                            dataclasses.replace(
+                                c,
+                                name=prefix + inner,
+                                subject=f"{path}#{prefix}{inner}",
+                                first_line=first,
+                            )
+                        )
+    return out
+
+
+def _module_instances(scope: Scope, body: Mapping[str, Any], where: str) -> list[tuple[str, Scope]]:
+    """(address suffix, scope) per instance of a module block: ``["key"]`` per ``for_each`` element,
+    ``[i]`` per ``count`` index the module decides; one instance with them unknown otherwise."""
+    instances = _instances(scope, body, where)
+    if instances is not None:
+        return [(f'["{key}"]', instance) for key, instance in instances]
+    if "count" in body:
+        from verifier.sources.hcl_eval import MAX_RENDERINGS, HclEvalError
+
+        try:
+            count = scope.render(body["count"])
+        except HclEvalError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        if isinstance(count, int) and not isinstance(count, bool) and 0 < count <= MAX_RENDERINGS:
+            return [(f"[{i}]", scope.child(count={"index": i})) for i in range(count)]
+    return [("", scope)]
+
+
+def _installed_module(module: _Module, call: str, source: str) -> str | None:
+    """The directory where ``terraform init`` installed a registry or git module
+    (``.terraform/modules/modules.json`` of the root module, keyed ``outer.inner``); None when the root has
+    not been initialised, does not list the call, or lists it from another source."""
+    root = os.path.realpath(module.root)
+    if root not in module.loads.manifests:
+        entries: dict[str, Mapping[str, Any]] = {}
+        manifest = os.path.join(module.root, ".terraform", "modules", "modules.json")
+        if os.path.isfile(manifest):
+            data = parse_json(read_text(manifest, module.max_bytes), manifest)
+            listed = data.get("Modules") if isinstance(data, Mapping) else None
+            for entry in listed if isinstance(listed, list) else []:
+                if isinstance(entry, Mapping) and isinstance(entry.get("Key"), str):
+                    entries[entry["Key"]] = entry
+        module.loads.manifests[root] = entries
+    entry = module.loads.manifests[root].get(".".join((*module.calls, call)))
+    if entry is None or not isinstance(entry.get("Dir"), str):
+        return None
+    recorded = str(entry.get("Source") or "")
+    if recorded != source and not recorded.endswith("/" + source):
+        return (
+            None  # installed from another source (or spelled another way): not known to be this one
+        )
+    return os.path.normpath(os.path.join(module.root, entry["Dir"]))
+
+
+def _unread_module(
+    path: str, module: _Module, call: str, source: str, body: Mapping[str, Any], where: str
+) -> list[TrustConfig]:
+    inputs = {k: v for k, v in body.items() if k not in _MODULE_META}
+    rendered = _render(module.scope(), dict(inputs), where)
+    shown = json.dumps(rendered, default=str, sort_keys=True)
+    trust_like = [k for k in inputs if _TRUST_INPUT.search(k)]
+    if not (
+        trust_like or _TRUST_INPUT.search(source) or _MARKERS.search(shown) or "repo:" in shown
+    ):
+        return []  # not about OIDC trust as far as its call shows: documented as not rendered
+    names = trust_like or sorted(inputs)
+    passed = ", ".join(
+        f"{k} = {json.dumps(rendered.get(k), default=str)}" for k in names[:3]
+    ).translate(_NO_BRACES)
+    what = (
+        f'{UNSUPPORTED_MARK} module "{call}" (source {source!r}) is not read: only local '
+        f"./ and ../ sources are rendered{'; it is passed ' + passed if passed else ''}"
+    ).translate(_NO_BRACES)
+    doc = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Principal": {"Federated": "${" + what + "}"},
+            }
+        ]
+    }
+    name = f"module.{call}"
+    text = module.texts().get(path, "")
+    return [
+        dataclasses.replace(
+            _aws(path, text, doc, name=name, trust=True),
+            subject=f"{path}#{name}",
+            first_line=_module_line(text, call),
+        )
+    ]
+
+
+_NO_BRACES = str.maketrans("{}", "()")
+
+
+def _module_line(text: str, call: str) -> int:
+    m = re.search(rf'module\s+"{re.escape(call)}"', text)
+    return text.count("\n", 0, m.start()) + 1 if m else 1
 
 
 def _config(provider: Provider, path: str, text: str, doc: Any, name: str) -> TrustConfig:
@@ -1083,7 +1389,28 @@ def _role_policy(
 ) -> Any:
     from verifier.sources.hcl_eval import Choice
 
-    if isinstance(policy, Mapping | Choice):
+    if isinstance(policy, Choice):
+        # A conditional (or a template's `%{ if }`) the module does not decide: every rendering. One that
+        # is not JSON cannot be deployed (Terraform's apply fails on it), so it drops out, unless all do.
+        options: list[Any] = []
+        names: list[str] = []
+        failures: list[InputError] = []
+        for index, option in enumerate(policy.options):
+            try:
+                rendered = (
+                    _role_policy(path, option, used, max_bytes, module)
+                    if isinstance(option, str)
+                    else option
+                )
+            except InputError as exc:
+                failures.append(exc)
+                continue
+            options.append(rendered)
+            names.append(policy.name(index))
+        if not options:
+            raise failures[0]
+        return Choice(policy.label, options, names)
+    if isinstance(policy, Mapping):
         return policy
     if not isinstance(policy, str):
         raise InputError(path, "aws_iam_role.assume_role_policy is missing or not a string")
@@ -1403,14 +1730,9 @@ class _HclReader:
         if c == '"':
             return self.string()
         if c in "[{" and re.compile(r"[\[{]\s*for\s").match(s, self.i):
-            start = self.i
-            text = "${" + self.raw() + "}"
-            if c == "[":
-                element = _for_element(s[start + 1 : self.i - 1])
-                if element is not None:
-                    # [for x in coll : "repo:${org}/${x}:*"]: every element has the template's shape.
-                    return [element]
-            return text
+            # Evaluated by the module's scope: over a known collection, every element; over an open
+            # one, the element template once (`[for x in coll : "repo:${org}/${x}:*"]`).
+            return "${" + self.raw() + "}"
         if s.startswith("<<", self.i):
             return self.heredoc()
         if c == "[":
@@ -1545,35 +1867,6 @@ class _HclReader:
         if not text:
             raise self.error("expected a value")
         return text
-
-
-def _for_element(inner: str) -> str | None:
-    """The element template of ``for IDS in COLL : "TEMPLATE" [if COND]`` when it is one string literal."""
-    reader = _HclReader(inner)
-    reader.skip()
-    if reader.ident() != "for":
-        return None
-    # Find the ':' that ends `for ... in COLL` at nesting depth 0 (strings and brackets skipped).
-    while reader.i < len(inner):
-        c = inner[reader.i]
-        if c == '"':
-            reader.string()
-        elif c in "([{":
-            reader.raw_group()
-        elif c == ":":
-            reader.i += 1
-            break
-        else:
-            reader.i += 1
-    else:
-        return None
-    reader.skip()
-    if not inner.startswith('"', reader.i):
-        return None
-    value = reader.string()
-    reader.skip()
-    rest = inner[reader.i :]
-    return value if not rest or re.match(r"if\b", rest) else None
 
 
 def parse_hcl(text: str) -> dict[str, Any]:

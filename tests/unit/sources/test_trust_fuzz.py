@@ -211,3 +211,71 @@ def test_generated_cel_conditions_exit_0_1_or_2(
             "claimsMatchingExpression": {"value": expression},
         }
     assert_clean_run(capsys, json.dumps(doc), ".json")
+
+
+MODULE_TREE = {
+    "main.tf": 'variable "s" {\n  default = "repo:acme/*"\n}\n'
+    'module "ci" {\n  source   = "./m"\n  for_each = toset(["a", "b"])\n'
+    '  subject  = "${var.s}${each.key}"\n  strict   = var.strict\n}\n',
+    "m/main.tf": 'variable "subject" {}\nvariable "strict" {}\n'
+    'resource "aws_iam_role" "r" {\n'
+    '  assume_role_policy = templatefile("${path.module}/t.tftpl", '
+    '{ subject = var.subject, strict = var.strict, subs = [var.subject, "x"] })\n}\n',
+    "m/t.tftpl": '{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",'
+    ' "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},'
+    ' "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": ['
+    '%{ for i, s in subs ~}"${s}"%{ if i < length(subs) - 1 },%{ endif }%{ endfor ~}'
+    '%{ if !strict }, "repo:*"%{ endif }]}}}]}\n',
+}
+TREE_TOKENS = [
+    "%{",
+    "%{ if x }",
+    "%{ else }",
+    "%{ endif }",
+    "%{ for a in b }",
+    "%{ endfor }",
+    "~}",
+    "${",
+    "}",
+    '"',
+    'module "x" {\n source = "./m"\n}\n',
+    'source = "../"',
+    'source = "./m"',
+    "count = 3",
+    'file("../../etc/passwd")',
+    'templatefile("t.tftpl", {})',
+]
+
+
+@st.composite
+def mutated_tree(draw: st.DrawFn) -> dict[str, str]:
+    files = dict(MODULE_TREE)
+    for _ in range(draw(st.integers(1, 4))):
+        name = draw(st.sampled_from(sorted(files)))
+        text = files[name]
+        at = draw(st.integers(0, len(text)))
+        how = draw(st.sampled_from(["delete", "token", "text"]))
+        if how == "delete":
+            text = text[:at] + text[at + draw(st.integers(0, 30)) :]
+        elif how == "token":
+            text = text[:at] + draw(st.sampled_from(TREE_TOKENS)) + text[at:]
+        else:
+            text = text[:at] + draw(st.text(max_size=8)) + text[at:]
+        files[name] = text
+    return files
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=HEALTH)
+@given(files=mutated_tree())
+def test_mutated_module_trees_exit_0_1_or_2(
+    capsys: pytest.CaptureFixture[str], files: dict[str, str]
+) -> None:
+    """A caller, its child module and the child's template file, each mutated; walked and named."""
+    with tempfile.TemporaryDirectory(prefix="trust-fuzz-") as tmp:
+        for name, text in files.items():
+            (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / name).write_text(text, encoding="utf-8", errors="surrogateescape")
+        for target in (tmp, str(Path(tmp) / "main.tf")):
+            run = run_cli(capsys, "check", "trust-policy", target)
+            assert run.code in (0, 1, 2), (run, files)
+            assert "Traceback" not in run.out + run.err, (run.err[-800:], files)

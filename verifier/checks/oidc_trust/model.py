@@ -41,8 +41,9 @@ BREADTH = {
 class Bind:
     """What one condition (or a combination) pins: owner, repository, context (ref/environment).
 
-    ``name``: the repository's name is pinned but not its owner (``repo:*/app:…``); it pins the repository
-    once another key pins the owner. ``broken``: can never match a real token.
+    ``name``: the repository's name is pinned but not its owner; it pins the repository once another key
+    pins the owner (a name after a glob wildcard, ``repo:*/app:…``, pins nothing: see
+    ``sub_grammar._after_wildcard``). ``broken``: can never match a real token.
     """
 
     owner: bool = False

@@ -170,7 +170,8 @@ def eval_sub(raw: str, mode: Mode, col: Collector, what: str = "sub") -> Bind:
                 raw,
                 unless="owner",
             )
-            return Bind(ctx=_tail_context(s))
+            _after_wildcard(raw, s, col, what)
+            return NONE
         col.add(
             "sub-invalid",
             f"{what} {raw!r} does not start with a claim such as 'repo:', so no token can match it",
@@ -214,7 +215,8 @@ def eval_sub(raw: str, mode: Mode, col: Collector, what: str = "sub") -> Bind:
                 raw,
                 unless="repo",
             )
-            return Bind(owner=True, ctx=_tail_context(tail))
+            _after_wildcard(raw, tail, col, what)
+            return bind(owner=True)
         return _with_context(bind(repo=True), raw, tail, mode, col, what)
     if claim == "job_workflow_ref" and ":" not in rest:
         # Pins the reusable workflow that runs, not the repository that calls it.
@@ -227,7 +229,7 @@ def eval_sub(raw: str, mode: Mode, col: Collector, what: str = "sub") -> Bind:
             raw,
             unless="owner",
         )
-        return Bind(ctx=_custom_context(s))
+        return Bind(ctx=_custom_context(s, mode))
     col.add(
         "sub-invalid",
         f"{what} {raw!r} starts with '{claim}:', which is not a GitHub claim: no token "
@@ -252,12 +254,9 @@ def _owner_repo_ctx(
             raw,
             unless="owner",
         )
-        # What the rest still pins counts once another key pins the owner (repository_owner_id).
-        named = _WILD_OWNER_NAME.fullmatch(rest)
-        if named is None:
-            return Bind(ctx=_tail_context(rest))
-        ctx_pinned = _tail_context(rest) or bool(_CONTEXT.fullmatch(named.group("ctx")))
-        return Bind(ctx=ctx_pinned, name=True)
+        # Nothing after the wildcard counts, even once another key pins the owner: see _after_wildcard.
+        _after_wildcard(raw, rest, col, what)
+        return NONE
     if slash < 0:
         if PH in rest:
             # `repo:${x}`: the template may hold OWNER/REPO:CONTEXT, or a pattern.
@@ -279,18 +278,16 @@ def _owner_repo_ctx(
     colon = after.find(":")
     w2 = first_wild(after, mode)
     if w2 < _INF and (colon < 0 or w2 < colon):
-        # A literal context after the last wildcard still pins it: repository names cannot hold ':'.
-        tail = re.split(r"[*?]", after)[-1]
-        ctx_pinned = bool(re.fullmatch(r":(ref:refs/(heads|tags)/[^:]+|environment:[^:]+)", tail))
         owner_text = f" {owner!r}" if PH not in owner else ""
         col.add(
             "sub-wildcard-repo",
-            f"{what} pattern {raw!r} admits every repository of the owner{owner_text}"
-            + ("" if ctx_pinned else " (and, through '*', any ref or event)"),
+            f"{what} pattern {raw!r} admits every repository of the owner{owner_text} "
+            "(and, through '*', any ref or event)",
             raw,
             unless="repo",
         )
-        return bind(owner=True, ctx=ctx_pinned)
+        _after_wildcard(raw, after, col, what)
+        return bind(owner=True)
     repo = after if colon < 0 else after[:colon]
     if not _valid_name(repo, immutable):
         col.add("sub-invalid", f"{what} {raw!r}: {repo!r} is not a valid repository name", raw)
@@ -319,26 +316,54 @@ def _owner_repo_ctx(
 _WILD_OWNER_NAME = re.compile(
     r"(?P<owner>[^/]*[*?][^/]*)/(?P<name>[A-Za-z0-9_.\-\x00]+)(?:@[0-9*?]*)?:(?P<ctx>.*)"
 )
-_CONTEXT = re.compile(r"ref:refs/(heads|tags)/[^:*?]+|environment:[^:*?]+")
-_TAIL_CONTEXT = re.compile(r":(ref:refs/(heads|tags)/[^:*?]+|environment:[^:*?]+)")
+_CONTEXT_PAIR = re.compile(r"(^|:)(environment:[^:*?]+|ref:refs/(heads|tags)/[^:*?]+)($|:)")
+# Claims whose value is free text, ':' included: a workflow's `name:`, chosen by whoever pushes the file.
+_FREE_TEXT_CLAIMS = re.compile(r"(^|:)workflow:")
 
 
-def _tail_context(text: str) -> bool:
-    """True when the literal text after the last wildcard is a whole context (``:ref:refs/heads/main``).
+def _after_wildcard(raw: str, text: str, col: Collector, what: str) -> None:
+    """Report what the literal text after a glob wildcard seems to pin but does not.
 
-    Repository names cannot hold ':', so a pattern ending in a literal context pins it whatever the
-    wildcards before it match.
+    In ``StringLike`` a ``*`` spans ':' and '/', and a custom sub template (``include_claim_keys``, set per
+    repository by its admins) can end in a free-text claim such as ``workflow`` (the workflow's ``name:``,
+    set by whoever pushes the file). So any text after a wildcard can be emitted by a token of another
+    repository of the owner, or from another ref: ``repo:*/app:ref:refs/heads/main`` matches
+    ``repo:acme/other:workflow:x/app:ref:refs/heads/main``. Nothing after a wildcard is counted.
     """
-    return bool(_TAIL_CONTEXT.fullmatch(re.split(r"[*?]", text)[-1]))
+    w = first_wild(text, "glob")
+    if w >= _INF:
+        return
+    tail = text[w:]
+    if _WILD_OWNER_NAME.fullmatch(text) is not None:
+        col.add(
+            "sub-wildcard-repo",
+            f"{what} pattern {raw!r}: the repository name after the wildcard pins nothing, since '*' spans "
+            "':' and a custom sub template ending in a workflow's name can emit it from any repository "
+            "of the owner",
+            raw,
+            unless="repo",
+        )
+    if _CONTEXT_PAIR.search(tail):
+        col.add(
+            "sub-any-ref",
+            f"{what} pattern {raw!r}: the ref or environment after the wildcard pins nothing, since '*' "
+            "spans ':' and a custom sub template ending in a workflow's name can emit it from any ref",
+            raw,
+            unless="ctx",
+        )
 
 
-def _custom_context(text: str) -> bool:
-    """True when a custom-template sub (``environment:prod``, ``workflow:x:ref:refs/heads/main``) holds
-    a literal environment or full ref pair."""
-    return bool(
-        re.search(r"(^|:)environment:[^:*?]+($|:)", text)
-        or re.search(r"(^|:)ref:refs/(heads|tags)/[^:*?]+($|:)", text)
-    )
+def _custom_context(text: str, mode: Mode) -> bool:
+    """True when a custom-template sub (``environment:prod``, ``ref:refs/heads/main:actor:x``) holds a
+    literal environment or full ref pair that neither a wildcard nor a free-text claim (``workflow:``)
+    precedes: after those, a workflow's name can spell the same text."""
+    w = first_wild(text, mode)
+    for m in _CONTEXT_PAIR.finditer(text):
+        if m.end() > w:
+            return False
+        if not _FREE_TEXT_CLAIMS.search(text[: m.start() + 1]):
+            return True
+    return False
 
 
 def _valid_name(name: str, immutable: bool) -> bool:

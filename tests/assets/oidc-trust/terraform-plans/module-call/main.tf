@@ -1,0 +1,7 @@
+module "ci" {
+  source  = "./modules/oidc"
+  subject = "repo:*"
+}
+module "defaults" {
+  source = "./modules/oidc"
+}

@@ -1,0 +1,5 @@
+module "outer" {
+  source = "./modules/wrap"
+  org    = local.org
+  strict = var.strict
+}

@@ -1,0 +1,6 @@
+variable "strict" {
+  default = false
+}
+locals {
+  org = "acme"
+}

@@ -1,0 +1,6 @@
+variable "subjects" {
+  default = ["repo:acme/app:ref:refs/heads/main"]
+}
+variable "extra" {
+  default = {}
+}
