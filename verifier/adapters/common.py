@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import io
 import json
+import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
@@ -213,15 +215,16 @@ def emit_report(
             except OSError as exc:
                 raise ConfigError(f"{report.output}: cannot write: {exc.strerror}") from exc
         else:
-            stdout: BinaryIO | None = getattr(sys.stdout, "buffer", None)
-            if stdout is None:  # a text-only stream (some test harnesses): write the text whole
-                buffer = io.BytesIO()
-                write(buffer)
-                sys.stdout.write(buffer.getvalue().decode())
-            else:
-                sys.stdout.flush()
-                write(stdout)
-                stdout.flush()
+            with _stdout_errors():
+                stdout: BinaryIO | None = getattr(sys.stdout, "buffer", None)
+                if stdout is None:  # a text-only stream (some test harnesses): write the text whole
+                    buffer = io.BytesIO()
+                    write(buffer)
+                    sys.stdout.write(buffer.getvalue().decode())
+                else:
+                    sys.stdout.flush()
+                    write(stdout)
+                    stdout.flush()
         return
     text = render(
         report.format, evaluation.decision, evaluation.results, shown_notices, groups, updates
@@ -229,7 +232,25 @@ def emit_report(
     if report.output:
         _write(report.output, text)
     else:
-        click.echo(text, nl=not text.endswith("\n"))
+        with _stdout_errors():
+            click.echo(text, nl=not text.endswith("\n"))
+            sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def _stdout_errors() -> Iterator[None]:
+    """A reader that went away (``| head``) ends the report quietly, the exit code still the decision's;
+    any other failure to write it (a full disk) is exit 2 with the reason, not a traceback."""
+    try:
+        yield
+    except BrokenPipeError:
+        # Nothing more can reach the reader; stop Python's own flush at exit from failing again.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise ConfigError(f"stdout: cannot write the report: {exc.strerror}") from exc
 
 
 def is_allowed(decision: Decision, report: ReportOptions) -> bool:
