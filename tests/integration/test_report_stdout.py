@@ -43,3 +43,57 @@ def test_a_reader_that_goes_away_keeps_the_decision(fmt: str) -> None:
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, err.decode()
     assert b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "message"),
+    [
+        (["audit", "fixtures/demo/workflows"], 2, "stdout: cannot write the report"),
+        (["trust", "status"], 3, "No space left on device"),
+    ],
+)
+def test_other_commands_on_a_full_disk(command: list[str], code: int, message: str) -> None:
+    """The audit report goes through the same writer (exit 2); any other command's output that cannot be
+    written ends with a message and exit 3 (could not complete), never a traceback."""
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "verifier", *command],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            cwd=REPO,
+            check=False,
+        )
+    err = proc.stderr.decode()
+    assert proc.returncode == code, err
+    assert message in err and "Traceback" not in err
+
+
+def test_report_render_to_a_full_disk(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    with report.open("wb") as out:
+        subprocess.run(
+            [sys.executable, "-m", "verifier", "check", "sarif", "fixtures/demo/scan.sarif"]
+            + ["--format", "json"],
+            stdout=out,
+            cwd=REPO,
+            check=False,
+        )
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "verifier",
+                "report",
+                "render",
+                str(report),
+                "--format",
+                "markdown",
+            ],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            cwd=REPO,
+            check=False,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert b"stdout: cannot write the report" in proc.stderr and b"Traceback" not in proc.stderr

@@ -6,7 +6,9 @@ Subcommands are imported lazily from ``verifier.adapters.commands`` so that ``ve
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -194,4 +196,21 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("verifier: interrupted", err=True)
         sys.exit(EXIT_UNEVALUATED)
-    sys.exit(rv if isinstance(rv, int) else 0)
+    except OSError as exc:
+        # An I/O failure no command turned into one of our errors (stdout on a full disk, a reader that
+        # went away): a message and "could not complete", never a traceback, never an allow.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if not isinstance(exc, BrokenPipeError):
+            where = f" ({exc.filename})" if exc.filename else ""
+            click.echo(f"verifier: error: {exc.strerror or exc}{where}", err=True)
+        sys.exit(EXIT_UNEVALUATED)
+    code = rv if isinstance(rv, int) else 0
+    try:
+        sys.stdout.flush()  # what a command printed may still be buffered: fail here, not at exit
+    except BrokenPipeError:
+        pass
+    except OSError as exc:
+        click.echo(f"verifier: error: stdout: cannot write: {exc.strerror}", err=True)
+        code = EXIT_INPUT
+    sys.exit(code)

@@ -229,12 +229,18 @@ def emit_report(
     text = render(
         report.format, evaluation.decision, evaluation.results, shown_notices, groups, updates
     )
-    if report.output:
-        _write(report.output, text)
-    else:
-        with _stdout_errors():
-            click.echo(text, nl=not text.endswith("\n"))
-            sys.stdout.flush()
+    write_output(text, report.output)
+
+
+def write_output(text: str, path: Path | None, *, newline: bool = True) -> None:
+    """``text`` into ``path``, or onto stdout without one (a newline added when it lacks one and
+    ``newline``); a failed write is exit 2 naming where (see :func:`_stdout_errors` for stdout)."""
+    if path is not None:
+        _write(path, text)
+        return
+    with _stdout_errors():
+        click.echo(text, nl=newline and not text.endswith("\n"))
+        sys.stdout.flush()
 
 
 @contextlib.contextmanager

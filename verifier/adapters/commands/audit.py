@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from verifier.errors import EXIT_ALLOWED, EXIT_DENIED, EXIT_UNEVALUATED, ConfigError
+from verifier.errors import EXIT_ALLOWED, EXIT_DENIED, EXIT_UNEVALUATED
 
 if TYPE_CHECKING:
     from verifier.models import Decision
@@ -77,13 +77,9 @@ class _Progress:
 
 
 def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{output}: cannot write: {exc.strerror}") from exc
+    from verifier.adapters.common import write_output
+
+    write_output(text, output, newline=False)
 
 
 def _exit_code(report: Any, exit_zero: bool) -> int:

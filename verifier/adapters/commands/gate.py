@@ -20,6 +20,7 @@ from verifier.adapters.common import (
     now_utc,
     report_options,
     with_section,
+    write_output,
 )
 from verifier.errors import InputError, VerifierError
 from verifier.output._common import UpdatedValue, UpdateOutcome
@@ -298,4 +299,4 @@ def _write_vsa(path: Path, evaluation: Evaluation, policy_dir: Path | None, now:
         text = "".join(
             json.dumps(s, sort_keys=True, separators=(",", ":")) + "\n" for s in statements
         )
-    path.write_text(text, encoding="utf-8")
+    write_output(text, path)

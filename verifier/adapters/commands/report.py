@@ -165,6 +165,7 @@ def render_command(report_path: Path, format_: str, output: Path | None) -> None
 
     Exit 0 when rendered, whatever the decision; 2 when REPORT is unreadable or not such a report.
     """
+    from verifier.adapters.common import write_output
     from verifier.output import render
     from verifier.sources.files import read_bytes
 
@@ -173,7 +174,4 @@ def render_command(report_path: Path, format_: str, output: Path | None) -> None
     text = render(
         format_, report.decision, report.results, report.notices, report.images, report.updates
     )
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+    write_output(text, output)
