@@ -899,6 +899,8 @@ class _Module:
                 # The caller's arguments replace the defaults; a variable it does not set keeps its
                 # default (without one Terraform refuses the call, and the value stays a template).
                 variables.update(self.inputs)
+            else:
+                self._apply_tfvars(variables)
             from verifier.sources.hcl_eval import Scope
 
             relative = os.path.relpath(self.directory, self.root)
@@ -909,6 +911,54 @@ class _Module:
                 paths={"module": relative.replace(os.sep, "/"), "root": ".", "cwd": "."},
             )
         return self._scope
+
+    def _apply_tfvars(self, variables: dict[str, Any]) -> None:
+        """Variable values a plan of this (root) module takes from ``.tfvars`` files next to it.
+
+        Terraform loads ``terraform.tfvars``, ``terraform.tfvars.json`` and then every ``*.auto.tfvars`` /
+        ``*.auto.tfvars.json`` in lexical order by itself, each replacing what came before: those values
+        replace the defaults. Any other ``*.tfvars`` file there is what a ``-var-file`` may pass: each value
+        it sets is one more rendering of that variable (the worst decides), never ignored."""
+        from verifier.sources.hcl_eval import Choice
+
+        try:
+            names = sorted(
+                n
+                for n in os.listdir(self.directory)
+                if n.endswith((".tfvars", ".tfvars.json"))
+                and os.path.isfile(os.path.join(self.directory, n))
+            )
+        except OSError as exc:
+            raise InputError(self.directory, f"cannot list: {exc.strerror}") from exc
+        automatic: list[str] = [
+            n for n in ("terraform.tfvars", "terraform.tfvars.json") if n in names
+        ]
+        automatic += [n for n in names if n.endswith((".auto.tfvars", ".auto.tfvars.json"))]
+        optional = [n for n in names if n not in automatic]
+        for name in automatic:
+            variables.update(self._tfvars(name))
+        alternatives: dict[str, list[tuple[str, Any]]] = {}
+        for name in optional[: self.MAX_FILES]:
+            for var, value in self._tfvars(name).items():
+                alternatives.setdefault(var, []).append((f"-var-file={name}", value))
+        for var, values in alternatives.items():
+            options = (
+                [("without a -var-file", variables[var])] if var in variables else []
+            ) + values
+            if len(options) == 1:
+                variables[var] = options[0][1]
+            else:
+                variables[var] = Choice(
+                    f"var.{var}", [v for _, v in options], [f"var.{var} {w}" for w, _ in options]
+                )
+
+    def _tfvars(self, name: str) -> dict[str, Any]:
+        path = os.path.join(self.directory, name)
+        text = read_text(path, self.max_bytes)
+        data: Any = parse_json(text, path) if name.endswith(".json") else _hcl_load(text, path)
+        if not isinstance(data, dict):
+            raise InputError(path, "a .tfvars file must set variables (name = value)")
+        return {str(k): v for k, v in data.items()}
 
     def read_file(self, name: str) -> str:
         """A file ``file()`` / ``templatefile()`` names: relative to the root module's directory, as

@@ -1,0 +1,1 @@
+extra_subjects = ["repo:acme/*"]

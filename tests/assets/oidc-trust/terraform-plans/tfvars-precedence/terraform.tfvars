@@ -1,0 +1,2 @@
+subject    = "repo:*"
+pr_subject = "repo:acme/app:pull_request"
