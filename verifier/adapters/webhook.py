@@ -338,7 +338,11 @@ class ValidateApp:
                 ) from None
             async with self._large_review_gate(body, deadline):
                 try:
-                    doc = json.loads(body)
+                    # Strict UTF-8 (RFC 8259): json.loads would take bytes as UTF-16/32 too, and let
+                    # UTF-8-encoded surrogates through.
+                    doc = json.loads(body.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    raise BadRequest("json", "body is not UTF-8") from exc
                 except (ValueError, RecursionError) as exc:
                     raise BadRequest("json", "body is not valid JSON") from exc
                 try:
