@@ -44,7 +44,9 @@ from tests.fuzz.strategies import byte_mutations, encode, mutated
 from tests.fuzz.test_fuzz_cli import CAMPAIGN, FUZZ
 from verifier.errors import VerifierError
 from verifier.models.evidence import ImageEvidence
+from verifier.sources.deadline import Deadline
 from verifier.sources.image import collect_image_evidence
+from verifier.sources.oci_registry import RegistryPool
 
 TIMEOUT = 2.0
 # A call still running this long after its deadline never returns: a hang, not slowness.
@@ -348,15 +350,36 @@ def check_evidence(evidence: ImageEvidence, digest: str) -> None:
             raise CrashError(f"a layer that does not hash to {layer.layer_digest}")
 
 
+@pytest.fixture(scope="module")
+def pool() -> Iterator[RegistryPool]:
+    """One pool for the module, as in the webhook: connections, tokens and the referrers memo outlive an
+    example, so what one damaged answer leaves behind meets the next example."""
+    shared = RegistryPool(timeout=TIMEOUT)
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
 @FUZZ
-@given(data=st.data())
-def test_collect_image_evidence(registry: ScriptedRegistry, data: st.DataObject) -> None:
-    """The source: verified evidence or a VerifierError, never another exception, never a hang."""
+@given(data=st.data(), pooled=st.booleans())
+def test_collect_image_evidence(
+    registry: ScriptedRegistry, pool: RegistryPool, data: st.DataObject, pooled: bool
+) -> None:
+    """The source, with a client of its own (the CLI) or a pooled one (the webhook): verified evidence or
+    a VerifierError, never another exception, never a hang."""
     scenario = data.draw(scenarios(registry.host))
     registry.reset(scenario.routes, scenario.challenge)
     ref = f"{registry.host}/{REPO}@{scenario.digest}"
+
+    def collect() -> ImageEvidence:
+        if pooled:
+            deadline = Deadline.after(TIMEOUT, "lookup")
+            return collect_image_evidence(ref, pool=pool, deadline=deadline, fetch_pinned=False)
+        return collect_image_evidence(ref, timeout=TIMEOUT)
+
     try:
-        evidence = bounded(lambda: collect_image_evidence(ref, timeout=TIMEOUT))
+        evidence = bounded(collect)
     except VerifierError as exc:
         if not str(exc).strip():
             raise CrashError(f"{type(exc).__name__} without a message") from exc
