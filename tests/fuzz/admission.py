@@ -18,8 +18,10 @@ import asyncio
 import fnmatch
 import json
 import logging
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from verifier.adapters.webhook import Metrics, create_app
@@ -119,13 +121,16 @@ class _Records(logging.Handler):
 
 @dataclass
 class InProcessWebhook:
-    """The webhook app and one event loop to call it on; log records of the ``verifier`` loggers kept."""
+    """The webhook app and one event loop to call it on; log records of the ``verifier`` loggers kept, and
+    a decision log (``decision_log``) in a directory of its own."""
 
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
-    decider: AdmissionDecider = field(default_factory=lambda: AdmissionDecider(CONFIG, AllowList()))
     handler: _Records = field(default_factory=_Records)
 
     def __post_init__(self) -> None:
+        self._directory = tempfile.TemporaryDirectory(prefix="fuzz-webhook-")
+        self.decision_log = Path(self._directory.name) / "decisions.jsonl"
+        self.decider = AdmissionDecider(CONFIG, AllowList(), decision_log=self.decision_log)
         self.metrics = Metrics()
         self.app = create_app(self.decider, metrics_=self.metrics, max_body=2 * 1024 * 1024)
 
@@ -150,6 +155,13 @@ class InProcessWebhook:
         """Stop the decider's threads and the loop."""
         self.decider.close()
         self.loop.close()
+        self._directory.cleanup()
+
+    def decision_lines(self) -> list[bytes]:
+        """The decision log's lines so far."""
+        if not self.decision_log.exists():
+            return []
+        return self.decision_log.read_bytes().splitlines()
 
     def post(
         self,
@@ -223,6 +235,7 @@ class Expected:
     api_version: str = ""
     may_allow: bool = True
     why: str = ""
+    logged: bool = False  # a decision record is due (a CREATE of a workload, not a dry run)
 
 
 def _decode(body: bytes) -> Any:
@@ -297,7 +310,7 @@ def expected(body: bytes) -> Expected:
     uid = request["uid"]
     if not uid:
         return Expected(False, why="empty uid")
-    answer = {"uid": uid, "api_version": api_version}
+    answer: dict[str, Any] = {"uid": uid, "api_version": api_version}
     kind = request.get("kind")
     operation = request.get("operation")
     if operation not in ("CREATE", "UPDATE", "DELETE", "CONNECT"):
@@ -309,10 +322,15 @@ def expected(body: bytes) -> Expected:
         return Expected(True, **answer, may_allow=False, why="dryRun")
     if operation in ("DELETE", "CONNECT") or kind["kind"] not in SPEC_PATH:
         return Expected(True, **answer, why="nothing to check")
+    obj = request.get("object")
+    if operation == "CREATE" and not dry_run and isinstance(obj, dict) and obj:
+        # Reviews refused before a decision (no object; on UPDATE an oldObject that is not an object) are
+        # answered, but not logged as decisions.
+        answer["logged"] = True
     namespace = request.get("namespace")
     if isinstance(namespace, str) and any(fnmatch.fnmatchcase(namespace, p) for p in EXEMPT):
         return Expected(True, **answer, why="exempt")
-    obj, old = request.get("object"), request.get("oldObject")
+    old = request.get("oldObject")
     try:
         if not isinstance(obj, dict) or not obj:
             raise Unreadable("no object")

@@ -36,7 +36,15 @@ from tests.fuzz.admission import (
     expected,
 )
 from tests.fuzz.harness import CrashError
-from tests.fuzz.strategies import HOSTILE_STRINGS, byte_mutations, encode, mutated, raw_json_attacks
+from tests.fuzz.strategies import (
+    HOSTILE_STRINGS,
+    byte_mutations,
+    encode,
+    json_values,
+    mutated,
+    other_type,
+    raw_json_attacks,
+)
 from tests.fuzz.test_fuzz_cli import FUZZ
 
 ADMISSION = seeds.UPSTREAM / "admission"
@@ -138,6 +146,40 @@ def generated_reviews(draw: st.DrawFn) -> dict[str, Any]:
     return {"apiVersion": version, "kind": "AdmissionReview", "request": request}
 
 
+ENVELOPE_FIELDS = (
+    "uid",
+    "kind",
+    "operation",
+    "object",
+    "oldObject",
+    "dryRun",
+    "namespace",
+    "resource",
+    "subResource",
+    "userInfo",
+    "name",
+)
+
+
+@st.composite
+def envelope_mutations(draw: st.DrawFn, doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with one to three of its envelope's fields (or the review's own) deleted, of another type or
+    replaced by any JSON value."""
+    doc = json.loads(json.dumps(doc))
+    for _ in range(draw(st.integers(1, 3))):
+        top = draw(st.integers(0, 5)) == 0
+        node = doc if top or not isinstance(doc.get("request"), dict) else doc["request"]
+        key = draw(st.sampled_from(("apiVersion", "kind", "request") if top else ENVELOPE_FIELDS))
+        action = draw(st.sampled_from(("delete", "type", "value", "value")))
+        if action == "delete":
+            node.pop(key, None)
+        elif action == "type" and key in node:
+            node[key] = other_type(node[key])
+        else:
+            node[key] = draw(json_values)
+    return doc
+
+
 def _big_string(doc: dict[str, Any]) -> dict[str, Any]:
     """A review made large by one annotation (real large reviews are large because of strings)."""
     request = doc.get("request")
@@ -155,6 +197,7 @@ def review_bodies() -> st.SearchStrategy[bytes]:
     return st.one_of(
         generated.map(encode),
         generated.flatmap(mutated).map(encode),
+        generated.flatmap(envelope_mutations).map(encode),
         st.sampled_from(REAL_REVIEWS).flatmap(mutated).map(encode),
         st.sampled_from(REAL_REVIEWS).map(encode),
         generated.map(_big_string).map(encode),
@@ -195,8 +238,14 @@ def _raw_review_attacks(draw: st.DrawFn) -> bytes:
 # ------------------------------------------------------------------------------------------ property
 
 
-def check_answer(body: bytes, reply: Reply, records: list[logging.LogRecord]) -> None:
-    """Raise CrashError unless ``reply`` keeps the webhook's promise for ``body`` (module docstring)."""
+def check_answer(
+    body: bytes,
+    reply: Reply,
+    records: list[logging.LogRecord],
+    decision_lines: list[bytes] | None = None,
+) -> None:
+    """Raise CrashError unless ``reply`` keeps the webhook's promise for ``body`` (module docstring); with
+    ``decision_lines`` (the decision log's new lines) also that the decision was logged, as readable JSON."""
     want = expected(body)
     broken = [r for r in records if r.exc_info or r.levelno >= logging.ERROR]
     if broken:
@@ -220,17 +269,34 @@ def check_answer(body: bytes, reply: Reply, records: list[logging.LogRecord]) ->
         raise CrashError(f"an answer the apiserver rejects: {reply.body[:500]!r}")
     if response["allowed"] and not want.may_allow:
         raise CrashError(f"allowed: true although {want.why}")
+    if decision_lines is not None:
+        _check_decision_log(decision_lines, want.logged, response["allowed"])
     if len(reply.body) > 64 * 1024 + 6 * len(want.uid):  # the uid is echoed, escaped
         raise CrashError(f"an answer of {len(reply.body)} bytes")
+
+
+def _check_decision_log(lines: list[bytes], due: bool, allowed: bool) -> None:
+    """At most one record per review, as strict UTF-8 JSON, with the answer's ``allowed``; one when due."""
+    if len(lines) > 1 or (due and not lines):
+        raise CrashError(f"{len(lines)} decision records for one review (due: {due})")
+    for line in lines:
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError) as exc:
+            raise CrashError(f"an unreadable decision record: {line[:300]!r}") from exc
+        if record.get("allowed") is not allowed:
+            raise CrashError(f"decision record says allowed={record.get('allowed')!r}")
 
 
 @FUZZ
 @given(body=review_bodies(), chunks=st.sampled_from((1, 1, 3)))
 def test_validate(webhook: InProcessWebhook, body: bytes, chunks: int) -> None:
-    """Every body: a well-formed answer with the uid, or a 4xx; never a traceback; never a wrong allow."""
+    """Every body: a well-formed answer with the uid, or a 4xx; never a traceback; never a wrong allow; the
+    decision logged."""
     webhook.records.clear()
+    before = len(webhook.decision_lines())
     reply = webhook.post(body, chunks=chunks)
-    check_answer(body, reply, webhook.records)
+    check_answer(body, reply, webhook.records, webhook.decision_lines()[before:])
 
 
 @FUZZ
