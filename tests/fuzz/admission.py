@@ -170,8 +170,10 @@ class InProcessWebhook:
         content_type: bytes = b"application/json",
         query: bytes = b"timeout=10s",
         chunks: int = 1,
+        content_length: bytes | None = None,
     ) -> Reply:
-        """``POST /validate?QUERY`` with ``body`` (in ``chunks`` ASGI messages), as uvicorn would hand it."""
+        """``POST /validate?QUERY`` with ``body`` (in ``chunks`` ASGI messages), as uvicorn would hand it;
+        ``content_length`` replaces the header's true value."""
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -185,7 +187,7 @@ class InProcessWebhook:
             "headers": [
                 (b"host", b"verifier.verifier-system.svc"),
                 (b"content-type", content_type),
-                (b"content-length", str(len(body)).encode()),
+                (b"content-length", content_length or str(len(body)).encode()),
             ],
             "client": ("127.0.0.1", 40000),
             "server": ("127.0.0.1", 8443),

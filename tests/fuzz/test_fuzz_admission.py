@@ -308,15 +308,39 @@ def test_validate(webhook: InProcessWebhook, body: bytes, chunks: int) -> None:
         (b"", b"timeout=0s", b"timeout=-1s", b"timeout=99999m", b"timeout=%ff", b"timeout=1e9s")
     ),
     doc=generated_reviews(),
+    content_length=st.sampled_from(
+        (
+            None,
+            None,
+            b"",
+            b"-1",
+            b" 1",
+            b"1e3",
+            "\u00b2".encode("latin-1"),
+            b"9" * 5000,
+            b"99999999",
+        )
+    ),
 )
 def test_validate_request_envelope(
-    webhook: InProcessWebhook, content_type: bytes, query: bytes, doc: dict[str, Any]
+    webhook: InProcessWebhook,
+    content_type: bytes,
+    query: bytes,
+    doc: dict[str, Any],
+    content_length: bytes | None,
 ) -> None:
-    """Odd content types and ``?timeout=`` values: the same promise (a wrong content type is a 400)."""
+    """Odd content types, ``Content-Length`` and ``?timeout=`` values: the same promise (a wrong content type
+    or length is a 400, without a traceback)."""
     webhook.records.clear()
     body = encode(doc)
-    reply = webhook.post(body, content_type=content_type, query=query)
-    if content_type.split(b";")[0].strip().lower() != b"application/json":
+    reply = webhook.post(
+        body, content_type=content_type, query=query, content_length=content_length
+    )
+    if (
+        content_length is not None
+        or content_type.split(b";")[0].strip().lower() != b"application/json"
+    ):
         assert reply.status == 400
+        check_answer(b"", reply, webhook.records)  # no traceback in the log
         return
     check_answer(body, reply, webhook.records)

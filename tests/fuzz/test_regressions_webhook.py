@@ -88,3 +88,20 @@ def test_a_body_that_is_not_utf8_is_400(webhook: InProcessWebhook, body: bytes) 
     reply = webhook.post(body)
     assert reply.status == 400
     assert json.loads(reply.body) == {"error": "body is not UTF-8"}
+
+
+@pytest.mark.parametrize(
+    "length", ["\u00b2".encode("latin-1"), b"9" * 5000], ids=["superscript-two", "5000-digits"]
+)
+def test_an_unreadable_content_length_is_400(webhook: InProcessWebhook, length: bytes) -> None:
+    """Was: ValueError from int() (``"²".isdigit()`` is true; int() refuses over 4,300 digits), logged with a
+    traceback and answered as an unknown error. uvicorn's httptools refuses both before the app, but the
+    app does not rely on the server in front of it."""
+    webhook.records.clear()
+    reply = webhook.post(json.dumps(REVIEW).encode(), content_length=length)
+    assert reply.status == 400
+    assert json.loads(reply.body)["error"] in (
+        "invalid Content-Length",
+        "body larger than 2097152 bytes",
+    )
+    assert not [r for r in webhook.records if r.exc_info]

@@ -218,9 +218,11 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         )
     length = _header(scope, b"content-length")
     if length is not None:
-        if not length.isdigit():
+        # ASCII digits only (str.isdigit() takes "²" too, which int() refuses), and no more of them than a
+        # 64-bit length has (int() refuses over 4,300).
+        if not (length.isascii() and length.isdigit()):
             raise BadRequest("content-length", "invalid Content-Length")
-        if int(length) > limit:
+        if len(length) > 20 or int(length) > limit:
             raise BadRequest("too-large", f"body larger than {limit} bytes")
     body = bytearray()
     while (
