@@ -744,7 +744,7 @@ class RegistryClient:
             return NetworkError(f"registry {self.registry}: more than 5 redirects ({url})")
         if isinstance(exc, httpx.InvalidURL):
             return NetworkError(
-                f"registry {self.registry}: redirected to an invalid URL: {exc} ({url})"
+                f"registry {self.registry}: cannot follow an invalid URL: {exc} ({url})"
             )
         if isinstance(exc, httpx.TimeoutException):
             deadline = current()
