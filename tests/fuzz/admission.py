@@ -187,7 +187,10 @@ class InProcessWebhook:
             "headers": [
                 (b"host", b"verifier.verifier-system.svc"),
                 (b"content-type", content_type),
-                (b"content-length", content_length or str(len(body)).encode()),
+                (
+                    b"content-length",
+                    str(len(body)).encode() if content_length is None else content_length,
+                ),
             ],
             "client": ("127.0.0.1", 40000),
             "server": ("127.0.0.1", 8443),

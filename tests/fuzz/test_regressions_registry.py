@@ -111,3 +111,20 @@ def test_a_referrers_link_that_is_no_url(registry: ScriptedRegistry) -> None:
         collect_image_evidence(f"{registry.host}/{REPO}@{SIGNED}", timeout=5)
     code, err = _check(registry)
     assert (code, "Link header names an invalid URL" in err) == (3, True)
+
+
+def test_a_token_answer_nested_too_deep(registry: ScriptedRegistry) -> None:
+    """Was: RecursionError from the JSON parser (found by the campaign: the "deep" damage on the token
+    server's answer)."""
+    routes = base_routes()
+    routes[TOKEN_PATH] = content(
+        "application/json", b'{"token": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    )
+    challenge = Answer(
+        401, [("WWW-Authenticate", f'Bearer realm="http://{registry.host}{TOKEN_PATH}"')]
+    )
+    registry.reset(routes, challenge)
+    with pytest.raises(RegistryAuthError, match="token server answer is not JSON"):
+        collect_image_evidence(f"{registry.host}/{REPO}@{SIGNED}", timeout=5)
+    code, err = _check(registry)
+    assert (code, "token server answer is not JSON" in err) == (3, True)

@@ -1031,7 +1031,7 @@ class RegistryClient:
             resp.close()
         try:
             doc: Any = httpx.Response(200, content=body).json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json can follow
             raise RegistryAuthError(
                 f"registry {self.registry}: token server answer is not JSON"
             ) from None
