@@ -1,11 +1,13 @@
-"""A long fuzz campaign: the bounded fuzz tests of test_fuzz_cli.py, run again and again with fresh random
-seeds and many more examples until a time budget is spent, then the totals.
+"""A long fuzz campaign: the bounded fuzz tests (test_fuzz_cli.py: the CLI entry points; test_fuzz_admission.py:
+AdmissionReview bodies; test_fuzz_registry.py: registry answers), run again and again with fresh random seeds
+and many more examples until a time budget is spent, then the totals.
 
-    .venv/bin/python -m tests.fuzz.campaign --minutes 20 [--examples 2000] [-k sarif]
+    .venv/bin/python -m tests.fuzz.campaign --minutes 20 [--examples 2000] [-k sarif] [--nice 10]
 
 Each round is one pytest run (``VERIFIER_FUZZ_CAMPAIGN=1``: not derandomised, so every round explores new
-inputs); hypothesis' statistics give the examples tried per test. A failing round's report is kept in
-``fuzz-campaign-<round>.log`` in the working directory; the totals are printed at the end.
+inputs) in one process at a lowered CPU priority (``--nice``: the machine is shared); hypothesis' statistics
+give the examples tried per test. A failing round's report is kept in ``fuzz-campaign-<round>.log`` in the
+working directory; the totals are printed at the end.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+FUZZ_FILES = ("test_fuzz_cli.py", "test_fuzz_admission.py", "test_fuzz_registry.py")
 # "  - 3000 passing, 0 failing, and 294 invalid test cases" under "tests/fuzz/test_fuzz_cli.py::test_x:"
-_TEST = re.compile(r"^tests/fuzz/test_fuzz_cli\.py::(\w+):$")
+_TEST = re.compile(r"^tests/fuzz/test_fuzz_\w+\.py::(\w+):$")
 _COUNTS = re.compile(r"^\s+- (\d+) passing, (\d+) failing, and (\d+) invalid test cases$")
 
 
@@ -36,7 +39,7 @@ def _round(examples: int, selection: str | None) -> tuple[Counter[str], str, int
         "no:cacheprovider",
         "--hypothesis-show-statistics",
     ]
-    cmd += [str(HERE / "test_fuzz_cli.py")] + (["-k", selection] if selection else [])
+    cmd += [str(HERE / name) for name in FUZZ_FILES] + (["-k", selection] if selection else [])
     env = {**os.environ, "VERIFIER_FUZZ_CAMPAIGN": "1", "VERIFIER_FUZZ_EXAMPLES": str(examples)}
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     counts: Counter[str] = Counter()
@@ -62,7 +65,10 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--examples", type=int, default=2000, help="examples per test and round")
     parser.add_argument("-k", dest="selection", help="pytest -k selection of fuzz tests")
+    parser.add_argument("--nice", type=int, default=10, help="lower the CPU priority by this much")
     args = parser.parse_args()
+    if args.nice:
+        os.nice(args.nice)  # inherited by every round
     started = time.monotonic()
     totals: Counter[str] = Counter()
     failed_rounds: list[int] = []

@@ -100,7 +100,7 @@ def _mutate(draw: st.DrawFn, node: Any) -> Any:
         elif action == "extreme":
             node[key] = _extreme(draw, node[key])
         else:
-            node[key] = _other_type(node[key])
+            node[key] = other_type(node[key])
         return node
     return draw(json_values)
 
@@ -139,7 +139,7 @@ def _extreme(draw: st.DrawFn, value: Any) -> Any:
             st.sampled_from((2**63 - 1, 2**63, -(2**63) - 1, 2**64, 10**30, 253402300800, -1, 0))
         )
     if not isinstance(value, str):
-        return _other_type(value)
+        return other_type(value)
     if _DIGITS.fullmatch(value):
         return draw(st.sampled_from(EXTREME_INTS))
     if _TIME.match(value):
@@ -156,7 +156,7 @@ def _extreme(draw: st.DrawFn, value: Any) -> Any:
     return draw(st.sampled_from(HOSTILE_STRINGS))
 
 
-def _other_type(value: Any) -> Any:
+def other_type(value: Any) -> Any:
     """The same information in the wrong type: a list for a string, a string for a number, …"""
     if isinstance(value, str):
         return [value]

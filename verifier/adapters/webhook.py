@@ -218,9 +218,11 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         )
     length = _header(scope, b"content-length")
     if length is not None:
-        if not length.isdigit():
+        # ASCII digits only (str.isdigit() takes "²" too, which int() refuses), and no more of them than a
+        # 64-bit length has (int() refuses over 4,300).
+        if not (length.isascii() and length.isdigit()):
             raise BadRequest("content-length", "invalid Content-Length")
-        if int(length) > limit:
+        if len(length) > 20 or int(length) > limit:
             raise BadRequest("too-large", f"body larger than {limit} bytes")
     body = bytearray()
     while (
@@ -338,7 +340,11 @@ class ValidateApp:
                 ) from None
             async with self._large_review_gate(body, deadline):
                 try:
-                    doc = json.loads(body)
+                    # Strict UTF-8 (RFC 8259): json.loads would take bytes as UTF-16/32 too, and let
+                    # UTF-8-encoded surrogates through.
+                    doc = json.loads(body.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    raise BadRequest("json", "body is not UTF-8") from exc
                 except (ValueError, RecursionError) as exc:
                     raise BadRequest("json", "body is not valid JSON") from exc
                 try:

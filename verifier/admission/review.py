@@ -144,16 +144,30 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+_SHOWN = 64
+
+
+def _shown(value: Any) -> str:
+    """A value from the review for a message: short and never the whole value, which may be a huge string
+    or a deeply nested array (echoing it made answers and log lines of any size)."""
+    if isinstance(value, str):
+        return repr(value[:_SHOWN]) + ("…" if len(value) > _SHOWN else "")
+    if value is None or isinstance(value, bool | int | float):
+        text = repr(value)  # json.loads keeps integers under 4,300 digits
+        return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
+    return "an object" if isinstance(value, dict) else "an array"
+
+
 def parse_review(doc: Any) -> AdmissionRequest:
     """Validate the envelope and return the request; ``AdmissionError`` names what is wrong."""
     if not isinstance(doc, dict):
         raise AdmissionError(f"expected a JSON object, got {type(doc).__name__}")
     api_version = doc.get("apiVersion")
     if doc.get("kind") != "AdmissionReview":
-        raise AdmissionError(f"kind is {doc.get('kind')!r}, expected 'AdmissionReview'")
+        raise AdmissionError(f"kind is {_shown(doc.get('kind'))}, expected 'AdmissionReview'")
     if api_version not in API_VERSIONS:
         raise AdmissionError(
-            f"apiVersion {api_version!r} is not supported (expected one of {', '.join(API_VERSIONS)})"
+            f"apiVersion {_shown(api_version)} is not supported (expected one of {', '.join(API_VERSIONS)})"
         )
     request = doc.get("request")
     if not isinstance(request, dict):
@@ -167,7 +181,7 @@ def parse_review(doc: Any) -> AdmissionRequest:
 
     operation = request.get("operation")
     if operation not in OPERATIONS:
-        raise fail(f"request.operation {operation!r} is not one of {', '.join(OPERATIONS)}")
+        raise fail(f"request.operation {_shown(operation)} is not one of {', '.join(OPERATIONS)}")
     kind = request.get("kind")
     if not isinstance(kind, dict) or not isinstance(kind.get("kind"), str) or not kind["kind"]:
         raise fail("request.kind.kind is missing")

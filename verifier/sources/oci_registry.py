@@ -208,6 +208,11 @@ _MAX_HEAD = 65536  # largest answer header accepted (status line and fields)
 _MAX_HEADERS = 100  # most header fields accepted (as http.client)
 _UNSAFE_IN_REQUEST = re.compile(r"[\x00-\x20\x7f]")  # no controls or spaces in the target
 _UNSAFE_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# What httpx raises for a request or an answer it cannot use: ``InvalidURL`` (a redirect's Location or a token
+# realm that is no URL, e.g. ``ftp:x``) is not an ``HTTPError``.
+_HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL)
+# A bearer token goes into a header as is: visible ASCII only (RFC 6750's b64token is narrower still).
+_TOKEN_RE = re.compile(r"\A[\x21-\x7e]+\Z")
 
 
 def _proxy_configured() -> bool:
@@ -734,7 +739,13 @@ class RegistryClient:
 
     # ----------------------------------------------------------------------------------------- transport
 
-    def _network_error(self, exc: httpx.HTTPError, url: str) -> NetworkError:
+    def _network_error(self, exc: httpx.HTTPError | httpx.InvalidURL, url: str) -> NetworkError:
+        if isinstance(exc, httpx.TooManyRedirects):
+            return NetworkError(f"registry {self.registry}: more than 5 redirects ({url})")
+        if isinstance(exc, httpx.InvalidURL):
+            return NetworkError(
+                f"registry {self.registry}: cannot follow an invalid URL: {exc} ({url})"
+            )
         if isinstance(exc, httpx.TimeoutException):
             deadline = current()
             if deadline is not None and deadline.expired() and deadline.label != "request":
@@ -826,7 +837,7 @@ class RegistryClient:
         )
         try:
             return self._client.send(request, stream=True)
-        except httpx.HTTPError as exc:
+        except _HTTPX_ERRORS as exc:
             raise self._network_error(exc, url) from exc
 
     def _httpx_timeout(self) -> httpx.Timeout:
@@ -948,7 +959,13 @@ class RegistryClient:
         realm = challenge.params.get("realm", "")
         if not realm:
             raise RegistryAuthError(f"registry {self.registry}: bearer challenge without a realm")
-        realm = urljoin(self.base_url + "/", realm)
+        try:
+            realm = urljoin(self.base_url + "/", realm)
+            urlsplit(realm).port  # noqa: B018 - raises ValueError for a port that is no number
+        except ValueError:
+            raise RegistryAuthError(
+                f"registry {self.registry}: bearer challenge with an invalid realm {realm[:200]!r}"
+            ) from None
         token = self._fetch_token(realm, challenge.params.get("service", ""), scope)
         # A long-lived (pooled) client sees many repositories: keep the most recent tokens only.
         with self._idle_lock:
@@ -995,7 +1012,7 @@ class RegistryClient:
                     "GET", realm, params=params, headers=headers, timeout=self._httpx_timeout()
                 )
             resp = self._client.send(request, stream=True)
-        except httpx.HTTPError as exc:
+        except _HTTPX_ERRORS as exc:
             raise self._network_error(exc, realm) from exc
         try:
             if resp.status_code in (401, 403):
@@ -1014,13 +1031,18 @@ class RegistryClient:
             resp.close()
         try:
             doc: Any = httpx.Response(200, content=body).json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json can follow
             raise RegistryAuthError(
                 f"registry {self.registry}: token server answer is not JSON"
             ) from None
         token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
         if not isinstance(token, str) or not token:
             raise RegistryAuthError(f"registry {self.registry}: token server answer has no token")
+        if not _TOKEN_RE.match(token):
+            raise RegistryAuthError(
+                f"registry {self.registry}: token server answered a token with spaces, control or "
+                "non-ASCII characters"
+            )
         return token
 
     def _read(self, resp: _Reply, cap: int, what: str, exact: int | None = None) -> bytes:
@@ -1215,7 +1237,7 @@ class RegistryClient:
                 return self._client.request(
                     method, url, content=data, headers=h, timeout=self._httpx_timeout()
                 )
-            except httpx.HTTPError as exc:
+            except _HTTPX_ERRORS as exc:
                 raise self._network_error(exc, url) from exc
 
         with within(self.timeout, "request"):
@@ -1234,7 +1256,12 @@ def _next_link(link: str, base_url: str) -> str | None:
     if not m:
         return None
     target: str = m.group(1)
-    parts = urlsplit(urljoin(base_url + "/", target))
+    try:
+        parts = urlsplit(urljoin(base_url + "/", target))
+    except ValueError:
+        raise InvalidManifestError(
+            f"referrers answer: its Link header names an invalid URL {target[:200]!r}"
+        ) from None
     base = urlsplit(base_url)
     if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
         return None
