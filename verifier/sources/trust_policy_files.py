@@ -758,20 +758,22 @@ def _blocks(
                         if skipped is not None:
                             skipped.append((f"{rtype}.{name}", reason, body))
                         continue
-                    instances = _instances(scope, body, where)
+                    block_scope = _existing(scope, body, where)
+                    instances = _instances(block_scope, body, where)
                     if instances is not None:
                         for key, instance_scope in instances:
                             rendered = _render(instance_scope, dict(body), where)
                             yield str(rtype), f'{name}["{key}"]', _hcl_strings(rendered)
                         continue
-                    counted = _counted(scope, body, where)
+                    counted = _counted(block_scope, body, where)
                     if counted is not None:
                         # A count the module decides: one instance per index, named as plan JSON does.
                         for index, instance_scope in counted:
                             rendered = _render(instance_scope, dict(body), where)
                             yield str(rtype), f"{name}[{index}]", _hcl_strings(rendered)
                         continue
-                    yield str(rtype), str(name), _hcl_strings(_render(scope, dict(body), where))
+                    rendered = _render(block_scope, dict(body), where)
+                    yield str(rtype), str(name), _hcl_strings(rendered)
 
 
 def _not_created(scope: Scope | None, body: Mapping[str, Any], where: str) -> str | None:
@@ -780,7 +782,7 @@ def _not_created(scope: Scope | None, body: Mapping[str, Any], where: str) -> st
     arguments, variable defaults), in every rendering. None when some instance may exist."""
     if scope is None:
         return None
-    from verifier.sources.hcl_eval import Choice, HclEvalError, known
+    from verifier.sources.hcl_eval import Choice, HclEvalError, creates_nothing
 
     for meta in ("count", "for_each"):
         if meta not in body:
@@ -790,11 +792,7 @@ def _not_created(scope: Scope | None, body: Mapping[str, Any], where: str) -> st
         except HclEvalError as exc:
             raise ValueError(f"{where}: {exc}") from None
         options = value.options if isinstance(value, Choice) else [value]
-        if meta == "count":
-            none = all(_is_zero(o) for o in options)
-        else:
-            none = all(known(o) and isinstance(o, list | dict) and not o for o in options)
-        if options and none:
+        if options and all(creates_nothing(o) for o in options):
             raw = body[meta]
             whole = isinstance(raw, str) and raw.startswith("${") and raw.endswith("}")
             shown = (raw[2:-1] if whole else json.dumps(raw)).strip()
@@ -823,12 +821,23 @@ def _counted(
     return None
 
 
-def _is_zero(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int | float):
-        return value == 0
-    return isinstance(value, str) and value.strip() in ("0", "0.0")
+def _existing(scope: Scope | None, body: Mapping[str, Any], where: str) -> Scope | None:
+    """``scope`` under the condition on which a block exists when its ``count`` / ``for_each`` is a
+    conditional the text does not decide with one branch that creates nothing (``var.create ? 1 : 0``): the
+    block is judged on the renderings where it exists, not on those where Terraform would not create it."""
+    if scope is None:
+        return None
+    from verifier.sources.hcl_eval import HclEvalError, existence_condition
+
+    for meta in ("count", "for_each"):
+        if meta in body:
+            try:
+                found = existence_condition(scope, body[meta])
+            except HclEvalError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+            if found is not None:
+                return scope.assuming(*found)
+    return scope
 
 
 def _instances(
@@ -1340,7 +1349,8 @@ def _module_calls(path: str, data: Mapping[str, Any], module: _Module) -> list[T
             inputs_body = {k: v for k, v in body.items() if k not in _MODULE_META}
             from verifier.sources.hcl_eval import mark_templates
 
-            for key, scope in _module_instances(module.scope(), body, where):
+            call_scope = _existing(module.scope(), body, where) or module.scope()
+            for key, scope in _module_instances(call_scope, body, where):
                 module.loads.instances += 1
                 if module.loads.instances > MAX_MODULE_INSTANCES:
                     raise InputError(

@@ -267,7 +267,7 @@ def test_an_undecided_create_in_the_caller_keeps_the_instance(tmp_path: Path) ->
             + module("m", arguments='  create  = var.enabled\n  subject = "repo:*"\n'),
         },
     )
-    assert names(tmp_path) == {"module.m.aws_iam_role.this": "fail"}
+    assert names(tmp_path) == {"module.m.aws_iam_role.this[0]": "fail"}
 
 
 def test_for_each_in_a_conditional_renders_the_instances_that_may_exist(tmp_path: Path) -> None:
@@ -345,3 +345,43 @@ def test_document_only_a_switched_off_role_uses_is_not_judged_alone(tmp_path: Pa
     on = off.replace("count              = 0", "count              = 1")
     write(tmp_path / "on", **{"main.tf": variables + document + on})
     assert names(tmp_path / "on") == {"aws_iam_role.r[0]": "fail"}
+
+
+def test_a_conditional_count_judges_the_renderings_where_the_block_exists(tmp_path: Path) -> None:
+    """`count = var.prod ? 1 : 0` with `prod` undecided: the role exists only where `prod` is true (then it
+    is `r[0]`), so a conditional on `var.prod` in its body takes that branch (before: both branches, the one of a role
+    Terraform does not create decided: fail). The same conditional outside the block, in a block without
+    that count, or through a local (rendered once for the module) still renders both: fail closed."""
+    pick = "${var.prod ? " + json.dumps(PINNED) + ' : "repo:*"}'
+    counted = role("r", pick, meta="  count = var.prod ? 1 : 0\n")
+    assert counted.count("var.prod") == 2
+    write(tmp_path / "a", **{"main.tf": 'variable "prod" {}\n' + counted})
+    assert names(tmp_path / "a") == {"aws_iam_role.r[0]": "pass"}
+    inverted = role("r", pick, meta="  count = var.prod ? 0 : 1\n")
+    write(tmp_path / "b", **{"main.tf": 'variable "prod" {}\n' + inverted})
+    assert names(tmp_path / "b") == {"aws_iam_role.r[0]": "fail"}
+    write(tmp_path / "c", **{"main.tf": 'variable "prod" {}\n' + counted + role("plain", pick)})
+    assert names(tmp_path / "c") == {"aws_iam_role.r[0]": "pass", "aws_iam_role.plain": "fail"}
+    via_local = role("r", "${local.s}", meta="  count = var.prod ? 1 : 0\n")
+    local = "locals {\n  s = " + pick[2:-1] + "\n}\n"
+    write(tmp_path / "d", **{"main.tf": 'variable "prod" {}\n' + local + via_local})
+    assert names(tmp_path / "d") == {"aws_iam_role.r[0]": "fail"}
+
+
+def test_a_conditional_module_count_renders_the_instance_where_it_exists(tmp_path: Path) -> None:
+    """The module instance exists only where `prod` is true (then `count` is 1: `module.m[0]`): its
+    arguments take that branch."""
+    arguments = f'  subject = var.prod ? "{PINNED}" : "repo:*"\n'
+    write(
+        tmp_path,
+        **{
+            "modules__role__main.tf": COUNTED_MODULE,
+            "main.tf": 'variable "prod" {}\n'
+            + module("m", "  count = var.prod ? 1 : 0\n", arguments)
+            + module("n", "", arguments),
+        },
+    )
+    assert names(tmp_path) == {
+        "module.m[0].aws_iam_role.this[0]": "pass",
+        "module.n.aws_iam_role.this[0]": "fail",
+    }
