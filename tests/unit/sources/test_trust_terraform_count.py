@@ -385,3 +385,18 @@ def test_a_conditional_module_count_renders_the_instance_where_it_exists(tmp_pat
         "module.m[0].aws_iam_role.this[0]": "pass",
         "module.n.aws_iam_role.this[0]": "fail",
     }
+
+
+@pytest.mark.parametrize("meta", ["  count = 1\n", '  for_each = { a = "x" }\n'])
+def test_admin_attachment_reaches_every_instance_of_a_role(tmp_path: Path, meta: str) -> None:
+    """An attachment names the role without its index (`aws_iam_role.r[0].name`): every instance of the
+    role has it (a `for_each` role's instances missed it: no `admin_permissions`)."""
+    attachment = (
+        'resource "aws_iam_role_policy_attachment" "admin" {\n'
+        "  role       = aws_iam_role.r[0].name\n"
+        '  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"\n}\n'
+    )
+    write(tmp_path, **{"main.tf": role("r", PINNED, meta) + attachment})
+    configs = load_configs([str(tmp_path)])
+    (result,) = check_all(configs)
+    assert result.facts["admin_permissions"] == ["AdministratorAccess"]
