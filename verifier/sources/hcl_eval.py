@@ -553,6 +553,12 @@ class Scope:
         """A scope with iterator names bound (``condition`` → {key, value})."""
         return Scope(self.variables, self.locals, {**self.bound, **bound}, self)
 
+    def assuming(self, condition: str, value: bool) -> Scope:
+        """A scope in which a conditional on ``condition`` (its source text, ``var.create``) that the text
+        does not decide takes ``value``: a block that exists only when it holds is rendered under it. Locals
+        are rendered in the module's scope, without it."""
+        return self.child(**{_ASSUMED: {**self.bound.get(_ASSUMED, {}), condition: value}})
+
     # -- rendering of the values the HCL reader gave --------------------------------------------------
 
     def render(self, value: Any, depth: int = 0) -> Any:
@@ -722,6 +728,8 @@ class Scope:
             return self.binary(node)
         if kind == "cond":
             cond = self.eval(node[1])
+            if not isinstance(cond, bool):
+                cond = self.bound.get(_ASSUMED, {}).get(_source(node[1]), cond)
             if isinstance(cond, bool):
                 return self.eval(node[2] if cond else node[3])
             a, b = self.eval(node[2]), self.eval(node[3])
@@ -1151,6 +1159,43 @@ def _source(node: tuple[Any, ...]) -> str:
     return str(kind)
 
 
+_ASSUMED = "\x00assumed"  # a bound name no expression can spell
+
+
+def creates_nothing(value: Any) -> bool:
+    """A ``count`` of 0 or a ``for_each`` over an empty collection (known): no instance."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return value == 0
+    if isinstance(value, str) and not isinstance(value, Template):
+        return value.strip() in ("0", "0.0")
+    return isinstance(value, list | dict) and not value and known(value)
+
+
+def existence_condition(scope: Scope, raw: Any) -> tuple[str, bool] | None:
+    """For a ``count`` / ``for_each`` written ``${C ? a : b}`` whose condition the text does not decide and
+    exactly one branch of which creates nothing: (C's source text, the value of C under which instances
+    exist). None otherwise (the block is then rendered without assuming anything)."""
+    if not isinstance(raw, str):
+        return None
+    whole = re.fullmatch(r"\$\{(.*)\}", raw, re.DOTALL)
+    if not whole or _close_brace(raw, 1) != len(raw):
+        return None
+    try:
+        node = _Parser(whole.group(1).strip()).parse()
+    except HclEvalError:
+        return None
+    if node[0] != "cond" or isinstance(scope.eval(node[1]), bool):
+        return None
+    empty = (creates_nothing(scope.eval(node[2])), creates_nothing(scope.eval(node[3])))
+    if empty == (False, True):
+        return _source(node[1]), True
+    if empty == (True, False):
+        return _source(node[1]), False
+    return None
+
+
 def expand_choices(value: Any) -> list[tuple[str, Any]]:
     """Every rendering of a value with :class:`Choice` nodes: (label, value without choices), at most
     :data:`MAX_RENDERINGS`; choices beyond that keep their first option."""
@@ -1197,6 +1242,8 @@ def expand_choices(value: Any) -> list[tuple[str, Any]]:
 
 
 __all__ = [
+    "creates_nothing",
+    "existence_condition",
     "FileReader",
     "FileRefusedError",
     "known",

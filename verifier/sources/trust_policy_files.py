@@ -67,11 +67,18 @@ _ADMIN_ARN = re.compile(
 _SKIP_DIRS = {".git", ".terraform", "node_modules", "__pycache__", ".venv"}
 
 
-def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> list[TrustConfig]:
+def load_configs(
+    paths: Sequence[str],
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    *,
+    skipped: list[str] | None = None,
+) -> list[TrustConfig]:
     """All trust configurations in ``paths`` (files, or directories walked in sorted order).
 
     A file named explicitly must hold at least one configuration; under a directory, files without
-    any trust marker are skipped, and a directory with none at all is an error.
+    any trust marker are skipped, and a directory with none at all is an error. Terraform blocks and
+    module calls that create nothing (``count`` 0, ``for_each`` empty) are not configurations: a notice
+    for each goes to ``skipped`` (a file or directory with only those is not an error).
     """
     configs: list[TrustConfig] = []
     modules: dict[str, _Module] = {}
@@ -79,6 +86,7 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
     deferred: list[tuple[str, InputError]] = []
     for given in paths:
         if os.path.isdir(given):
+            skipped_before = len(loads.skipped)
             files = list(_walk(given))
             per_file: dict[str, list[TrustConfig]] = {}
             # Terraform first: a template file some module renders (templatefile) is judged through it.
@@ -106,7 +114,7 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
             for file in files:
                 found += len(per_file.get(file, ()))
                 configs.extend(per_file.get(file, ()))
-            if not found and not deferred:
+            if not found and not deferred and len(loads.skipped) == skipped_before:
                 raise InputError(given, "no trust configuration found in this directory")
         else:
             configs.extend(
@@ -122,13 +130,19 @@ def load_configs(paths: Sequence[str], max_bytes: int = DEFAULT_MAX_BYTES) -> li
     for file, error in deferred:
         if os.path.realpath(os.path.dirname(file) or ".") not in loads.called:
             raise error
-    if not configs and deferred:
+    if not configs and deferred and not loads.skipped:
         raise InputError(paths[0], "no trust configuration found")
     if loads.called or loads.rendered:
         # A module some caller in the input renders is judged as called (the caller's arguments), not
         # with its own variable defaults: those are not what the caller deploys. Likewise a template file
         # that templatefile() renders is judged through the role that renders it.
         configs = [c for c in configs if not _rendered_by_a_caller(c, loads)]
+    if skipped is not None:
+        skipped.extend(
+            dict.fromkeys(
+                text for text, own in loads.skipped if own is None or own not in loads.called
+            )
+        )
     return configs
 
 
@@ -159,6 +173,7 @@ def _load_file(
     modules: dict[str, _Module] | None = None,
     loads: _Loads | None = None,
 ) -> list[TrustConfig]:
+    uncreated = False
     try:
         if path.endswith((".tf", ".tf.json")):
             directory = os.path.dirname(path) or "."
@@ -167,7 +182,10 @@ def _load_file(
                 module = _Module(directory, max_bytes, loads=loads)
                 if modules is not None:
                     modules[directory] = module
+            skipped_before = len(module.loads.skipped)
             items = _from_hcl(path, text, max_bytes, module, explicit=explicit)
+            # Blocks Terraform does not create: when they are all there is, nothing to judge.
+            uncreated = len(module.loads.skipped) > skipped_before
         else:
             items = [c for doc in _parse_data(path, text) for c in _from_document(path, text, doc)]
     except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
@@ -178,7 +196,7 @@ def _load_file(
         # permissions policy, not a trust policy: not ours to report. A role's trust field is a trust
         # policy by definition, whatever its action (`Action: "*"` included).
         items = [c for c in items if c.provider != "aws" or c.by_definition or _names_principal(c)]
-    if not items and not explicit:
+    if not items and (not explicit or uncreated):
         return []
     if not items:
         raise InputError(
@@ -717,11 +735,15 @@ def _hcl_load(text: str, name: str) -> dict[str, Any]:
 
 
 def _blocks(
-    data: Mapping[str, Any], kind: str, scope: Scope | None = None
+    data: Mapping[str, Any],
+    kind: str,
+    scope: Scope | None = None,
+    skipped: list[tuple[str, str, Mapping[str, Any]]] | None = None,
 ) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(type, name, body) of every ``resource``/``data`` block, rendered against the module's ``scope``
-    (variable defaults, locals, conditionals, ``dynamic`` blocks). Blocks whose ``count`` may be 0 are still
-    read: a deployment can set the variable that creates them."""
+    (variable defaults, locals, conditionals, ``dynamic`` blocks). A block whose ``count`` renders to 0 or
+    whose ``for_each`` renders to an empty collection is not created and not yielded (its address and why
+    and raw body go to ``skipped``); one whose count the text does not decide is read: it may exist."""
     for entry in data.get(kind) or []:
         if not isinstance(entry, Mapping):
             continue
@@ -731,28 +753,116 @@ def _blocks(
                     if not isinstance(body, Mapping):
                         continue
                     where = f"{kind} {rtype}.{name}"
-                    instances = _instances(scope, body, where)
-                    if instances is None:
-                        yield str(rtype), str(name), _hcl_strings(_render(scope, dict(body), where))
+                    reason = _not_created(scope, body, where)
+                    if reason is not None:
+                        if skipped is not None:
+                            skipped.append((f"{rtype}.{name}", reason, body))
                         continue
-                    for key, instance_scope in instances:
-                        rendered = _render(instance_scope, dict(body), where)
-                        yield str(rtype), f'{name}["{key}"]', _hcl_strings(rendered)
+                    block_scope = _existing(scope, body, where)
+                    instances = _instances(block_scope, body, where)
+                    if instances is not None:
+                        for key, instance_scope in instances:
+                            rendered = _render(instance_scope, dict(body), where)
+                            yield str(rtype), f'{name}["{key}"]', _hcl_strings(rendered)
+                        continue
+                    counted = _counted(block_scope, body, where)
+                    if counted is not None:
+                        # A count the module decides: one instance per index, named as plan JSON does.
+                        for index, instance_scope in counted:
+                            rendered = _render(instance_scope, dict(body), where)
+                            yield str(rtype), f"{name}[{index}]", _hcl_strings(rendered)
+                        continue
+                    rendered = _render(block_scope, dict(body), where)
+                    yield str(rtype), str(name), _hcl_strings(rendered)
+
+
+def _not_created(scope: Scope | None, body: Mapping[str, Any], where: str) -> str | None:
+    """Why Terraform creates no instance of a ``resource``/``data``/``module`` block: its ``count`` renders
+    to 0 or its ``for_each`` to an empty collection, from what the text decides (literals, the caller's
+    arguments, variable defaults), in every rendering. None when some instance may exist."""
+    if scope is None:
+        return None
+    from verifier.sources.hcl_eval import Choice, HclEvalError, creates_nothing
+
+    for meta in ("count", "for_each"):
+        if meta not in body:
+            continue
+        try:
+            value = scope.render(body[meta])
+        except HclEvalError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        options = value.options if isinstance(value, Choice) else [value]
+        if options and all(creates_nothing(o) for o in options):
+            raw = body[meta]
+            whole = isinstance(raw, str) and raw.startswith("${") and raw.endswith("}")
+            shown = (raw[2:-1] if whole else json.dumps(raw)).strip()
+            if shown in ("0", "{}", "[]"):
+                return f"not created ({meta} = {shown})"
+            renders = "0" if meta == "count" else "an empty collection"
+            return f"not created ({meta} = {shown} renders {renders})"
+    return None
+
+
+def _counted(
+    scope: Scope | None, body: Mapping[str, Any], where: str
+) -> list[tuple[int, Scope]] | None:
+    """(index, scope with ``count.index`` bound) per instance of a block whose ``count`` the module
+    decides; None without ``count`` or when it is not known."""
+    if scope is None or "count" not in body:
+        return None
+    from verifier.sources.hcl_eval import MAX_RENDERINGS, HclEvalError
+
+    try:
+        count = scope.render(body["count"])
+    except HclEvalError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    if isinstance(count, int) and not isinstance(count, bool) and 0 < count <= MAX_RENDERINGS:
+        return [(i, scope.child(count={"index": i})) for i in range(count)]
+    return None
+
+
+def _existing(scope: Scope | None, body: Mapping[str, Any], where: str) -> Scope | None:
+    """``scope`` under the condition on which a block exists when its ``count`` / ``for_each`` is a
+    conditional the text does not decide with one branch that creates nothing (``var.create ? 1 : 0``): the
+    block is judged on the renderings where it exists, not on those where Terraform would not create it."""
+    if scope is None:
+        return None
+    from verifier.sources.hcl_eval import HclEvalError, existence_condition
+
+    for meta in ("count", "for_each"):
+        if meta in body:
+            try:
+                found = existence_condition(scope, body[meta])
+            except HclEvalError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+            if found is not None:
+                return scope.assuming(*found)
+    return scope
 
 
 def _instances(
     scope: Scope | None, body: Mapping[str, Any], where: str
 ) -> list[tuple[str, Scope]] | None:
     """One scope per instance of a block whose ``for_each`` the module decides (``each.key`` and
-    ``each.value`` bound); None when it has no ``for_each`` or its collection is not known."""
+    ``each.value`` bound); None when it has no ``for_each`` or its collection is not known. A conditional
+    between one collection and empty ones (``var.on ? {...} : {}``) has that collection's instances: the
+    only ones that may exist."""
     if scope is None or "for_each" not in body:
         return None
-    from verifier.sources.hcl_eval import HclEvalError, known
+    from verifier.sources.hcl_eval import Choice, HclEvalError, known
 
     try:
         collection = scope.render(body["for_each"])
     except HclEvalError as exc:
         raise ValueError(f"{where}: {exc}") from None
+    if isinstance(collection, Choice):
+        present: list[Any] = []
+        for option in collection.options:
+            empty = known(option) and isinstance(option, list | dict) and not option
+            if not empty and all(option != p for p in present):
+                present.append(option)
+        if len(present) == 1:
+            collection = present[0]
     if not known(collection) or not isinstance(collection, list | dict) or not collection:
         return None
     pairs = (
@@ -787,6 +897,8 @@ class _Loads:
         self.instances = 0  # module instances rendered, at most MAX_MODULE_INSTANCES
         # root directory → call path ("outer.inner") → its entry in .terraform/modules/modules.json
         self.manifests: dict[str, dict[str, Mapping[str, Any]]] = {}
+        # (notice, directory of a module read without a caller, else None): what Terraform does not create
+        self.skipped: list[tuple[str, str | None]] = []
 
 
 class _Module:
@@ -796,7 +908,8 @@ class _Module:
 
     A module rendered from a caller's ``module`` block gets the caller's arguments as ``inputs`` (they
     replace the variables' defaults), the root module's directory as ``root`` (where Terraform runs, so
-    what ``file()`` reads relative paths against) and its nesting ``depth``."""
+    what ``file()`` reads relative paths against), its nesting ``depth`` and ``origin``, the caller's
+    ``file#module.call[key].`` its configurations are named under."""
 
     MAX_FILES = 500
 
@@ -810,8 +923,10 @@ class _Module:
         depth: int = 0,
         loads: _Loads | None = None,
         calls: tuple[str, ...] = (),
+        origin: str | None = None,
     ) -> None:
         self.directory = directory
+        self.origin = origin
         self.max_bytes = max_bytes
         self.inputs = inputs
         self.root = root if root is not None else directory
@@ -1093,9 +1208,10 @@ def _from_hcl(
     module.add(path, text)
     scope = module.scope()
     data = module.parsed(path) if path in module.texts() else _terraform_load(text, path)
+    skipped_data: list[tuple[str, str, Mapping[str, Any]]] = []
     names = [
         name
-        for rtype, name, _body in _blocks(data, "data", scope)
+        for rtype, name, _body in _blocks(data, "data", scope, skipped_data)
         if rtype == "aws_iam_policy_document"
     ]
     used: set[str] = set()
@@ -1107,7 +1223,8 @@ def _from_hcl(
     providers = module.oidc_providers() if "aws_iam_openid_connect_provider." in text else {}
     configs: list[TrustConfig] = []
     has_bindings, pool_bindings = module.gcp_bindings()
-    for rtype, name, body in _blocks(data, "resource", scope):
+    skipped: list[tuple[str, str, Mapping[str, Any]]] = []
+    for rtype, name, body in _blocks(data, "resource", scope, skipped):
         address = f"{rtype}.{name}"
         if rtype == "aws_iam_role":
             policy = body.get("assume_role_policy")
@@ -1117,7 +1234,7 @@ def _from_hcl(
                     json.dumps(body.get("managed_policy_arns") or [], default=str)
                 )
             }
-            admin |= admin_by_role.get(name, set())
+            admin |= admin_by_role.get(name.split("[")[0], set())
             try:
                 doc = _with_providers(
                     _role_policy(path, policy, used, max_bytes, module), providers
@@ -1149,6 +1266,22 @@ def _from_hcl(
             configs.append(_config("gcp", path, text, doc, address))
         elif rtype in _AZURE_TF:
             configs.append(_config("azure", path, text, _azure_tf(body), address))
+    for address, _reason, raw in skipped:
+        if address.startswith("aws_iam_role."):
+            # A document only a role Terraform does not create uses is not a trust policy of its own.
+            used.update(_DOCUMENT_REF.findall(json.dumps(raw, default=str)))
+    _record_skipped(
+        path,
+        module,
+        [s for s in skipped if s[0].split(".")[0] in _TRUST_RESOURCES]
+        + [
+            s
+            for s in skipped_data
+            if s[0].startswith("aws_iam_policy_document.")
+            and "sts:" in text
+            and not module.referenced_elsewhere(s[0].split(".", 1)[1], "")
+        ],
+    )
     for name in names:
         if name.split("[")[0] in used:
             continue
@@ -1199,6 +1332,23 @@ _TRUST_INPUT = re.compile(
 )
 
 
+_TRUST_RESOURCES = frozenset(
+    {"aws_iam_role", "google_iam_workload_identity_pool_provider", *_AZURE_TF}
+)
+_DOCUMENT_REF = re.compile(r"data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)")
+
+
+def _record_skipped(
+    path: str, module: _Module, skipped: Sequence[tuple[str, str, Mapping[str, Any]]]
+) -> None:
+    """Notices for the blocks of one file Terraform does not create, named as their configurations would
+    be; those of a module read without a caller carry its directory (dropped if a caller renders it)."""
+    where = module.origin if module.origin is not None else f"{path}#"
+    own = os.path.realpath(module.directory) if module.origin is None else None
+    for address, reason, _body in skipped:
+        module.loads.skipped.append((f"skipped {where}{address}: {reason}", own))
+
+
 def _module_calls(path: str, data: Mapping[str, Any], module: _Module) -> list[TrustConfig]:
     """What ``terraform plan`` creates through the ``module`` blocks of one file: a local child module
     (``./``, ``../``) rendered with the caller's arguments, per instance (``count``, ``for_each``), named as
@@ -1217,12 +1367,19 @@ def _module_calls(path: str, data: Mapping[str, Any], module: _Module) -> list[T
                     path, f'module "{call}" has no source string (Terraform requires one)'
                 )
             where = f'module "{call}"'
+            # No instance (count 0, for_each empty): Terraform creates nothing through this call.
+            reason = _not_created(module.scope(), body, where)
+            uncreated = [(f"module.{call}", reason, body)] if reason is not None else []
             if source.startswith(("./", "../")):
                 child_dir = os.path.normpath(os.path.join(module.directory, source))
             else:
                 installed = _installed_module(module, str(call), source)
                 if installed is None:
-                    out.extend(_unread_module(path, module, str(call), source, body, where))
+                    unread = _unread_module(path, module, str(call), source, body, where)
+                    if unread and uncreated:
+                        _record_skipped(path, module, uncreated)
+                    elif unread:
+                        out.extend(unread)
                     continue
                 child_dir = installed
             if not os.path.isdir(child_dir):
@@ -1234,10 +1391,16 @@ def _module_calls(path: str, data: Mapping[str, Any], module: _Module) -> list[T
                     path, f"{where}: module calls nest deeper than {MAX_MODULE_DEPTH} levels"
                 )
             module.loads.called.add(os.path.realpath(child_dir))
+            if uncreated:
+                texts = _Module(child_dir, module.max_bytes, loads=module.loads).texts().values()
+                if any(_MARKERS.search(t) or _MODULE_CALL.search(t) for t in texts):
+                    _record_skipped(path, module, uncreated)
+                continue
             inputs_body = {k: v for k, v in body.items() if k not in _MODULE_META}
             from verifier.sources.hcl_eval import mark_templates
 
-            for key, scope in _module_instances(module.scope(), body, where):
+            call_scope = _existing(module.scope(), body, where) or module.scope()
+            for key, scope in _module_instances(call_scope, body, where):
                 module.loads.instances += 1
                 if module.loads.instances > MAX_MODULE_INSTANCES:
                     raise InputError(
@@ -1253,6 +1416,7 @@ def _module_calls(path: str, data: Mapping[str, Any], module: _Module) -> list[T
                     root=module.root,
                     depth=module.depth + 1,
                     loads=module.loads,
+                    origin=f"{module.origin or path + '#'}module.{call}{key}.",
                 )
                 prefix = f"module.{call}{key}."
                 for file, text in child.texts().items():
@@ -1278,15 +1442,9 @@ def _module_instances(scope: Scope, body: Mapping[str, Any], where: str) -> list
     instances = _instances(scope, body, where)
     if instances is not None:
         return [(f'["{key}"]', instance) for key, instance in instances]
-    if "count" in body:
-        from verifier.sources.hcl_eval import MAX_RENDERINGS, HclEvalError
-
-        try:
-            count = scope.render(body["count"])
-        except HclEvalError as exc:
-            raise ValueError(f"{where}: {exc}") from None
-        if isinstance(count, int) and not isinstance(count, bool) and 0 < count <= MAX_RENDERINGS:
-            return [(f"[{i}]", scope.child(count={"index": i})) for i in range(count)]
+    counted = _counted(scope, body, where)
+    if counted is not None:
+        return [(f"[{i}]", instance) for i, instance in counted]
     return [("", scope)]
 
 

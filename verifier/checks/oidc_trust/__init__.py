@@ -363,11 +363,15 @@ class OidcTrustCheck(Check[TrustPoliciesSection, tuple[TrustConfig, ...]]):
     section_type = TrustPoliciesSection
 
     def collect(self, section: TrustPoliciesSection, ctx: RunContext) -> tuple[TrustConfig, ...]:
-        """Every trust configuration under the paths (files named explicitly must hold one)."""
+        """Every trust configuration under the paths (files named explicitly must hold one); Terraform
+        blocks that create nothing (count 0, empty for_each) become notices."""
         from verifier.sources.files import MIB
         from verifier.sources.trust_policy_files import load_configs
 
-        configs = load_configs(list(section.paths), section.max_size * MIB)
+        skipped: list[str] = []
+        configs = load_configs(list(section.paths), section.max_size * MIB, skipped=skipped)
+        for text in skipped:
+            ctx.notice(text)
         for path in dict.fromkeys(c.path for c in configs):
             ctx.record_input(path, "trust-policy")
         return tuple(configs)
@@ -382,6 +386,21 @@ class OidcTrustCheck(Check[TrustPoliciesSection, tuple[TrustConfig, ...]]):
                 CheckResult(
                     check=CHECK_ID,
                     subject="trust_policies.paths",
+                    verdict="error",
+                    facts={"error": reason},
+                )
+            ]
+        if not evidence:
+            # Every configuration found is one Terraform does not create (the notices name them): there
+            # is nothing verified to allow.
+            reason = (
+                "no trust configuration under trust_policies.paths is created (count = 0 or an empty "
+                "for_each on each; see the notices)"
+            )
+            return [
+                CheckResult(
+                    check=CHECK_ID,
+                    subject=self.subject(section, ctx),
                     verdict="error",
                     facts={"error": reason},
                 )

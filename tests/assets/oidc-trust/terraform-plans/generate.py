@@ -6,7 +6,7 @@ time. ``terraform plan`` renders it and ``terraform show -json`` writes the plan
 it renders the same trust documents, with the same addresses, as Terraform did. No cloud access is needed:
 the AWS provider is configured with dummy credentials and every check that would call AWS skipped.
 
-    TF_PLUGINS=/opt/tf-plugins .venv/bin/python tests/assets/oidc-trust/terraform-plans/generate.py
+    TF_PLUGINS=/opt/tf-plugins .venv/bin/python tests/assets/oidc-trust/terraform-plans/generate.py [CASE...]
 
 Needs ``terraform`` on PATH and the ``hashicorp/aws`` provider in a filesystem mirror (``TF_PLUGINS``).
 The plans recorded here were made with Terraform v1.11.4 and hashicorp/aws v5.100.0.
@@ -79,7 +79,10 @@ def main() -> int:
             "TF_IN_AUTOMATION": "1",
             "CHECKPOINT_DISABLE": "1",
         }
+        chosen = set(sys.argv[1:])  # case names; none: every case
         for case in sorted(p for p in HERE.iterdir() if p.is_dir()):
+            if chosen and case.name not in chosen:
+                continue
             data = plan(case, work, env)
             kept = {k: data[k] for k in ("format_version", "planned_values", "resource_changes")}
             out = HERE / f"{case.name}.plan.json"
