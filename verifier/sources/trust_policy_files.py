@@ -183,7 +183,13 @@ def _load_file(
                 if modules is not None:
                     modules[directory] = module
             skipped_before = len(module.loads.skipped)
-            items = _from_hcl(path, text, max_bytes, module, explicit=explicit)
+            if is_override_file(path):
+                # Its blocks are judged where they are defined, merged (under a directory, there);
+                # named, it stands for the configurations it changes.
+                module.add(path, text)
+                items = _overridden_configs(path, module, max_bytes, loads) if explicit else []
+            else:
+                items = _from_hcl(path, text, max_bytes, module, explicit=explicit)
             # Blocks Terraform does not create: when they are all there is, nothing to judge.
             uncreated = len(module.loads.skipped) > skipped_before
         else:
@@ -884,6 +890,102 @@ def _render(scope: Scope | None, body: dict[str, Any], where: str) -> dict[str, 
         raise ValueError(f"{where}: expressions nest too deeply") from None
 
 
+_OVERRIDE_NAME = re.compile(r"(?:^|_)override\.tf(?:\.json)?$")
+# Blocks an override file may override, by name (type and name for resources and data sources).
+_NAMED_KINDS = ("module", "variable", "output")
+_TYPED_KINDS = ("resource", "data")
+
+
+def is_override_file(path: str) -> bool:
+    """``override.tf`` or ``*_override.tf`` (or ``.tf.json``): Terraform merges its blocks into the blocks
+    of the same address elsewhere in the module instead of creating them."""
+    return bool(_OVERRIDE_NAME.search(os.path.basename(path)))
+
+
+def _addresses(tree: Mapping[str, Any]) -> Iterator[str]:
+    for kind in _TYPED_KINDS:
+        for entry in tree.get(kind) or []:
+            if isinstance(entry, Mapping):
+                for rtype, named in entry.items():
+                    if isinstance(named, Mapping):
+                        prefix = "data." if kind == "data" else ""
+                        yield from (f"{prefix}{rtype}.{name}" for name in named)
+    for kind in _NAMED_KINDS:
+        for entry in tree.get(kind) or []:
+            if isinstance(entry, Mapping):
+                yield from (f"{kind}.{name}" for name in entry)
+    for entry in tree.get("locals") or []:
+        if isinstance(entry, Mapping):
+            yield from (f"locals.{name}" for name in entry)
+
+
+def _merged_body(base: Any, override: Any) -> Any:
+    """Terraform's override merge of one block: each argument of the override replaces the base's, and its
+    nested blocks of a type replace all the base's nested blocks of that type (both: the same key here)."""
+    if isinstance(base, list) and len(base) == 1:
+        return [_merged_body(base[0], override)]
+    if isinstance(override, list) and len(override) == 1:
+        override = override[0]
+    if not isinstance(base, Mapping) or not isinstance(override, Mapping):
+        return override
+    return {**base, **override}
+
+
+def _merge_override(tree: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``tree`` (one file's blocks) with ``override``'s blocks merged into the blocks of the same address
+    that this file defines (the others are in other files of the module, merged there)."""
+    out: dict[str, Any] = dict(tree)
+    for kind in _TYPED_KINDS:
+        changes = [e for e in override.get(kind) or [] if isinstance(e, Mapping)]
+        if not changes or not tree.get(kind):
+            continue
+        entries = []
+        for entry in tree.get(kind) or []:
+            if isinstance(entry, Mapping):
+                entry = {
+                    rtype: {
+                        name: next(
+                            (
+                                _merged_body(body, c[rtype][name])
+                                for c in changes
+                                if isinstance(c.get(rtype), Mapping) and name in c[rtype]
+                            ),
+                            body,
+                        )
+                        for name, body in named.items()
+                    }
+                    if isinstance(named, Mapping)
+                    else named
+                    for rtype, named in entry.items()
+                }
+            entries.append(entry)
+        out[kind] = entries
+    for kind in _NAMED_KINDS:
+        changes = [e for e in override.get(kind) or [] if isinstance(e, Mapping)]
+        if not changes or not tree.get(kind):
+            continue
+        out[kind] = [
+            {
+                name: next((_merged_body(body, c[name]) for c in changes if name in c), body)
+                for name, body in entry.items()
+            }
+            if isinstance(entry, Mapping)
+            else entry
+            for entry in tree.get(kind) or []
+        ]
+    local_changes = {
+        k: v for e in override.get("locals") or [] if isinstance(e, Mapping) for k, v in e.items()
+    }
+    if local_changes and tree.get("locals"):
+        out["locals"] = [
+            {k: local_changes.get(k, v) for k, v in entry.items()}
+            if isinstance(entry, Mapping)
+            else entry
+            for entry in tree.get("locals") or []
+        ]
+    return out
+
+
 class _Loads:
     """What one :func:`load_configs` run shares between modules: file texts per directory, the directories
     some caller renders as a child module and the template files some module renders (both judged as
@@ -982,16 +1084,58 @@ class _Module:
             texts[path] = text
             self._normal = None
 
+    def _raw(self, path: str) -> dict[str, Any]:
+        text = self.texts()[path]
+        key = (os.path.normpath(path), text)
+        tree = self.loads.parsed.get(key)
+        if tree is None:
+            # Parsed once per run: every instance of a module renders the same trees (never mutated).
+            tree = self.loads.parsed[key] = _terraform_load(text, path)
+        return tree
+
     def parsed(self, path: str) -> dict[str, Any]:
+        """A file's blocks as Terraform sees them: with the module's override files merged into the blocks
+        they override; an override file itself has no blocks of its own."""
         if path not in self._parsed:
-            text = self.texts()[path]
-            key = (os.path.normpath(path), text)
-            tree = self.loads.parsed.get(key)
-            if tree is None:
-                # Parsed once per run: every instance of a module renders the same trees (never mutated).
-                tree = self.loads.parsed[key] = _terraform_load(text, path)
-            self._parsed[path] = tree
+            if is_override_file(path):
+                self._parsed[path] = {}
+            else:
+                self._parsed[path] = self._with_overrides(path, self._raw(path))
         return self._parsed[path]
+
+    def override_files(self) -> list[str]:
+        """The module's override files (``override.tf``, ``*_override.tf``, and ``.tf.json``), in the lexical
+        order Terraform merges them in."""
+        return sorted(
+            (p for p in self.texts() if is_override_file(p)), key=lambda p: os.path.basename(p)
+        )
+
+    def overridden(self, override: str) -> set[str]:
+        """Addresses (``aws_iam_role.x``, ``module.m``) of the blocks ``override`` overrides; a block that
+        overrides nothing is an error, as Terraform makes it."""
+        addresses: set[str] = set()
+        defined = {
+            a for p in self.texts() if not is_override_file(p) for a in _addresses(self._raw(p))
+        }
+        for address in _addresses(self._raw(override)):
+            if address.startswith("locals."):
+                continue
+            if address not in defined:
+                raise InputError(
+                    override, f"overrides {address}, which no other file of the module defines"
+                )
+            addresses.add(address)
+        return addresses
+
+    def _with_overrides(self, path: str, tree: dict[str, Any]) -> dict[str, Any]:
+        overrides = self.override_files()
+        if not overrides:
+            return tree
+        merged = tree
+        for override in overrides:
+            self.overridden(override)
+            merged = _merge_override(merged, self._raw(override))
+        return merged
 
     def scope(self) -> Scope:
         """Variables (default values) and locals of every file of the module."""
@@ -1196,6 +1340,25 @@ def _attachments(data: Mapping[str, Any], scope: Scope | None = None) -> Iterato
             )
             if m and role:
                 yield role.group(1), m.group(1)
+
+
+def _overridden_configs(
+    path: str, module: _Module, max_bytes: int, loads: _Loads | None
+) -> list[TrustConfig]:
+    """The configurations of the module's other files that the override file ``path`` changes, as a walk
+    of the directory reports them."""
+    addresses = module.overridden(path)
+    found: list[TrustConfig] = []
+    for base, text in list(module.texts().items()):
+        if is_override_file(base):
+            continue
+        for config in _load_file(
+            base, text, max_bytes, explicit=False, modules={module.directory: module}, loads=loads
+        ):
+            name = config.name or ""
+            if any(name == a or name.startswith((a + ".", a + "[")) for a in addresses):
+                found.append(config)
+    return found
 
 
 def _from_hcl(

@@ -1,0 +1,3 @@
+locals {
+  sub = "repo:acme/app:environment:prod"
+}
