@@ -461,10 +461,22 @@ def _aws_role(path: str, text: str, role: Mapping[str, Any]) -> TrustConfig:
 def _from_cloudformation(path: str, text: str, tpl: Mapping[str, Any]) -> list[TrustConfig]:
     """Every ``AWS::IAM::Role`` of a template, its trust document rendered as a deployment renders it
     (:mod:`verifier.sources.cloudformation`): each allowed parameter value and undecided condition."""
-    resources: Mapping[str, Any] = tpl["Resources"]
-    configs = []
+    configs: list[TrustConfig] = []
+    resources, loops = _expand_for_each(tpl["Resources"])
+    tpl = {**tpl, "Resources": resources}
+    macros = [t for t in _transforms(tpl) if t not in _MODELLED_TRANSFORMS]
+    configs += [
+        _unsupported_role(path, text, loop, f"{loop}: {_FOR_EACH_UNSUPPORTED}") for loop in loops
+    ]
     for logical_id, res in resources.items():
         if not isinstance(res, Mapping) or res.get("Type") != "AWS::IAM::Role":
+            continue
+        if macros:
+            what = (
+                f"the template's Transform {', '.join(macros)} (a macro) may rewrite it before "
+                "deployment; what it deploys is not modelled"
+            )
+            configs.append(_unsupported_role(path, text, str(logical_id), what))
             continue
         props = res.get("Properties")
         if not isinstance(props, Mapping) or "AssumeRolePolicyDocument" not in props:
@@ -494,6 +506,93 @@ def _from_cloudformation(path: str, text: str, tpl: Mapping[str, Any]) -> list[T
             )
         )
     return configs
+
+
+# Transforms whose output keeps the template's AWS::IAM::Role resources as written: SAM adds its own
+# resources (function roles trusted by lambda.amazonaws.com), language extensions are expanded here.
+_MODELLED_TRANSFORMS = frozenset({"AWS::Serverless-2016-10-31", "AWS::LanguageExtensions"})
+_FOR_EACH_UNSUPPORTED = "Fn::ForEach over a collection that is not a list of literal strings is not expanded by this reader"
+MAX_FOR_EACH_DEPTH = 5  # CloudFormation's own nesting limit
+MAX_FOR_EACH_RESOURCES = 2000
+
+
+def _transforms(tpl: Mapping[str, Any]) -> list[str]:
+    value = tpl.get("Transform")
+    items = value if isinstance(value, list) else [value] if value is not None else []
+    # A Transform given as {"Name": …, "Parameters": …} (AWS::Include) names itself.
+    return [str(t.get("Name") if isinstance(t, Mapping) else t) for t in items]
+
+
+def _expand_for_each(resources: Any, depth: int = 0) -> tuple[dict[str, Any], list[str]]:
+    """``Resources`` with every ``Fn::ForEach::Name: [Identifier, [literal, …], {OutputKey: value}]``
+    (AWS::LanguageExtensions) expanded as CloudFormation expands it — ``${Identifier}`` / ``&{Identifier}``
+    in keys and strings, ``{"Ref": Identifier}`` in values —, and the loops that could not be expanded."""
+    if not isinstance(resources, Mapping):
+        return {}, []
+    out: dict[str, Any] = {}
+    skipped: list[str] = []
+    for key, value in resources.items():
+        key = str(key)
+        if not key.startswith("Fn::ForEach::"):
+            out[key] = value
+            continue
+        ok = (
+            depth < MAX_FOR_EACH_DEPTH
+            and isinstance(value, list)
+            and len(value) == 3
+            and isinstance(value[0], str)
+            and isinstance(value[1], list)
+            and all(isinstance(v, str) for v in value[1])
+            and isinstance(value[2], Mapping)
+        )
+        if not ok:
+            skipped.append(key)
+            continue
+        identifier, items, template = value
+        for item in items:
+            expanded, inner = _expand_for_each(_substitute(template, identifier, item), depth + 1)
+            out.update(expanded)
+            skipped += inner
+            if len(out) > MAX_FOR_EACH_RESOURCES:
+                raise ValueError(
+                    f"Fn::ForEach expands to more than {MAX_FOR_EACH_RESOURCES} resources"
+                )
+    return out, skipped
+
+
+def _substitute(node: Any, identifier: str, item: str, depth: int = 0) -> Any:
+    if depth > 64:
+        raise ValueError("Fn::ForEach template nested too deeply")
+    alnum = re.sub(r"[^A-Za-z0-9]", "", item)
+
+    def text(value: str) -> str:
+        return value.replace("${" + identifier + "}", item).replace("&{" + identifier + "}", alnum)
+
+    if isinstance(node, str):
+        return text(node)
+    if isinstance(node, list):
+        return [_substitute(v, identifier, item, depth + 1) for v in node]
+    if isinstance(node, Mapping):
+        if len(node) == 1 and node.get("Ref") == identifier:
+            return item
+        return {text(str(k)): _substitute(v, identifier, item, depth + 1) for k, v in node.items()}
+    return node
+
+
+def _unsupported_role(path: str, text: str, name: str, what: str) -> TrustConfig:
+    """A role this reader cannot render: judged ``unsupported`` (denied by default), naming why."""
+    doc = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Principal": {
+                    "Federated": "${" + f"{UNSUPPORTED_MARK} {what}".translate(_NO_BRACES) + "}"
+                },
+            }
+        ]
+    }
+    return _aws(path, text, doc, name=name, trust=True)
 
 
 def _cfn_admin(
