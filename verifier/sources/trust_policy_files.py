@@ -1299,6 +1299,9 @@ class _Module:
         for name in optional[: self.MAX_FILES]:
             for var, value in self._tfvars(name).items():
                 alternatives.setdefault(var, []).append((f"-var-file={name}", value))
+        for var, value in self._terragrunt_inputs().items():
+            # Terragrunt passes its inputs as TF_VAR_ variables: what no .tfvars above sets.
+            alternatives.setdefault(var, []).append(("from terragrunt.hcl inputs", value))
         for var, values in alternatives.items():
             options = (
                 [("without a -var-file", variables[var])] if var in variables else []
@@ -1309,6 +1312,16 @@ class _Module:
                 variables[var] = Choice(
                     f"var.{var}", [v for _, v in options], [f"var.{var} {w}" for w, _ in options]
                 )
+
+    def _terragrunt_inputs(self) -> dict[str, Any]:
+        """``inputs = {…}`` of a ``terragrunt.hcl`` next to the module (each one more rendering: the same file
+        may also point elsewhere with ``terraform { source }``, and its expressions may stay templates)."""
+        path = os.path.join(self.directory, "terragrunt.hcl")
+        if not os.path.isfile(path):
+            return {}
+        data = _hcl_load(read_text(path, self.max_bytes), path)
+        inputs = data.get("inputs")
+        return {str(k): v for k, v in inputs.items()} if isinstance(inputs, Mapping) else {}
 
     def _tfvars(self, name: str) -> dict[str, Any]:
         path = os.path.join(self.directory, name)

@@ -140,3 +140,20 @@ def test_a_malformed_tfvars_file_is_an_error_naming_it(
     with pytest.raises(InputError) as info:
         load_configs([str(module)])
     assert info.value.path == str(tmp_path / name) and problem in info.value.problem
+
+
+@pytest.mark.parametrize(("subject", "expected"), [("repo:*", "fail"), (SAFE, "pass")])
+def test_terragrunt_inputs_are_one_more_rendering(
+    tmp_path: Path, subject: str, expected: str
+) -> None:
+    """Terragrunt passes ``inputs`` as TF_VAR_ variables to the module next to its terragrunt.hcl."""
+    module = _module(tmp_path, {"terragrunt.hcl": f'inputs = {{\n  subject = "{subject}"\n}}\n'})
+    assert _verdict(module) == expected
+    assert _verdict(module / "main.tf") == expected
+
+
+def test_a_malformed_terragrunt_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    module = _module(tmp_path, {"terragrunt.hcl": "inputs = {\n"})
+    with pytest.raises(InputError) as info:
+        load_configs([str(module)])
+    assert info.value.path == str(tmp_path / "terragrunt.hcl")
