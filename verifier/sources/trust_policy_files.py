@@ -50,13 +50,15 @@ _EXTENSIONS = (
     ".tf",
     ".tpl",
     ".tftpl",
+    ".bicep",
 )  # .tf.json ends in .json
 # A file found under a directory is read only if it mentions one of these (an IAM trust document, a
 # CloudFormation/Terraform role, a GCP provider, a GitHub issuer). Files named explicitly are always read.
 _MARKERS = re.compile(
     r"AssumeRolePolicyDocument|assume_role_policy|aws_iam_policy_document|AssumeRoleWith|"
     r"attribute_condition|attributeCondition|issuer_uri|issuerUri|federated_identity|"
-    r"claimsMatchingExpression|token\.actions\.githubusercontent\.com|/_services/token"
+    r"claimsMatchingExpression|token\.actions\.githubusercontent\.com|/_services/token|"
+    r"federatedIdentityCredentials"
 )
 # A Terraform file that calls a module is read too: the call renders its child module.
 _MODULE_CALL = re.compile(r'\bmodule\s+"|"module"\s*:')
@@ -175,7 +177,9 @@ def _load_file(
 ) -> list[TrustConfig]:
     uncreated = False
     try:
-        if path.endswith((".tf", ".tf.json")):
+        if path.endswith(".bicep"):
+            items = _from_bicep(path, text)
+        elif path.endswith((".tf", ".tf.json")):
             directory = os.path.dirname(path) or "."
             module = (modules if modules is not None else {}).get(directory)
             if module is None:
@@ -327,6 +331,8 @@ def _from_document(path: str, text: str, data: Any) -> list[TrustConfig]:
         return _from_cloudformation(path, text, data)
     if "format_version" in data and ("planned_values" in data or "resource_changes" in data):
         return _from_plan(path, text, data)
+    if "resources" in data and "deploymentTemplate" in str(data.get("$schema", "")):
+        return _from_arm(path, text, data["resources"])
     if _is_gcp(data):
         return [
             TrustConfig(
@@ -357,6 +363,61 @@ def _from_document(path: str, text: str, data: Any) -> list[TrustConfig]:
             for c in _from_document(path, text, x)
         ]
     return []
+
+
+MAX_ARM_DEPTH = 16
+
+
+def _from_arm(path: str, text: str, resources: Any, depth: int = 0) -> list[TrustConfig]:
+    """Federated identity credentials of an ARM deployment template (what ``az bicep build`` writes), child
+    resources included. An ARM expression (``[parameters('x')]``) is not evaluated: it is unsupported."""
+    if depth > MAX_ARM_DEPTH:
+        raise InputError(path, "ARM template resources nest too deeply")
+    items = resources.values() if isinstance(resources, Mapping) else resources
+    configs: list[TrustConfig] = []
+    for res in items if isinstance(items, (list, type({}.values()))) else []:
+        if not isinstance(res, Mapping):
+            continue
+        kind = str(res.get("type", ""))
+        if kind.lower().endswith("/federatedidentitycredentials") and isinstance(
+            res.get("properties"), Mapping
+        ):
+            doc = {k: _arm_value(v) for k, v in res["properties"].items()}
+            configs.append(
+                TrustConfig(
+                    provider="azure",
+                    subject=f"{path}#{res.get('name', kind)}",
+                    path=path,
+                    document=doc,
+                    text=text,
+                    name=_str(res.get("name")),
+                )
+            )
+        configs += _from_arm(path, text, res.get("resources") or [], depth + 1)
+    return configs
+
+
+def _arm_value(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("[") and not value.startswith("[["):
+        what = f"{UNSUPPORTED_MARK} ARM expression {value}".translate(_NO_BRACES)
+        return "${" + what + "}"
+    if isinstance(value, list):
+        return [_arm_value(v) for v in value]
+    return value
+
+
+def _from_bicep(path: str, text: str) -> list[TrustConfig]:
+    """Bicep is not read: a file that declares federated identity credentials is one unsupported
+    configuration naming how to check it (its compiled ARM JSON is read)."""
+    if "federatedIdentityCredentials" not in text:
+        return []
+    what = (
+        f"{UNSUPPORTED_MARK} Bicep is not read: check the ARM JSON of `az bicep build --file "
+        f"{os.path.basename(path)}`"
+    ).translate(_NO_BRACES)
+    # Judged as a GitHub credential whose subject is not known: what it admits cannot be told from here.
+    doc = {"issuer": "https://token.actions.githubusercontent.com", "subject": "${" + what + "}"}
+    return [TrustConfig(provider="azure", subject=path, path=path, document=doc, text=text)]
 
 
 def _is_gcp(d: Mapping[str, Any]) -> bool:
