@@ -106,6 +106,13 @@ def load_configs(
                     per_file[file] = _load_file(
                         file, text, max_bytes, explicit=False, modules=modules, loads=loads
                     )
+                    if (
+                        not per_file[file]
+                        and not file.endswith((".tf", ".tf.json"))
+                        and _GITHUB_ISSUER.search(text)
+                        and _TRUST_SHAPED.search(text)
+                    ):
+                        per_file[file] = [_unread_shape(file, text)]
                 except InputError as exc:
                     if not file.endswith((".tf", ".tf.json")):
                         raise
@@ -146,6 +153,26 @@ def load_configs(
             )
         )
     return configs
+
+
+_GITHUB_ISSUER = re.compile(r"token\.actions\.githubusercontent\.com|/_services/token")
+# What an AWS trust policy of any format carries besides the issuer (a file that only mentions the issuer,
+# e.g. in prose or test metadata, is not one; GCP and Azure terms are too common in such files to tell).
+_TRUST_SHAPED = re.compile(
+    r"AssumeRoleWithWebIdentity|assume_?role_?policy|githubusercontent\.com:sub\b", re.IGNORECASE
+)
+
+
+def _unread_shape(path: str, text: str) -> TrustConfig:
+    """A walked file that names GitHub's OIDC issuer and carries trust-policy terms but holds no
+    configuration this reader knows (a Pulumi program, a Crossplane Role, …): what it trusts is not seen,
+    so it is reported, never dropped."""
+    what = (
+        "this file names the GitHub Actions OIDC issuer, but its format is not one this reader renders "
+        "(AWS IAM JSON, CloudFormation, Terraform, ARM, GCP or Azure credential JSON): check the trust "
+        "policy it deploys in one of those, or leave the file out of the paths"
+    )
+    return _unsupported_role(path, text, None, what)
 
 
 def _rendered_by_a_caller(config: TrustConfig, loads: _Loads) -> bool:
@@ -640,7 +667,7 @@ def _substitute(node: Any, identifier: str, item: str, depth: int = 0) -> Any:
     return node
 
 
-def _unsupported_role(path: str, text: str, name: str, what: str) -> TrustConfig:
+def _unsupported_role(path: str, text: str, name: str | None, what: str) -> TrustConfig:
     """A role this reader cannot render: judged ``unsupported`` (denied by default), naming why."""
     doc = {
         "Statement": [
