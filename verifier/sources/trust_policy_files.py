@@ -2070,9 +2070,9 @@ def _policy_document(
     body: Mapping[str, Any], module: _Module | None = None, path: str = "", name: str = ""
 ) -> dict[str, Any]:
     """``data "aws_iam_policy_document"`` → the IAM JSON it renders, as the AWS provider does:
-    statements of ``source_policy_documents`` first, this document's statements replace those with the same
-    ``sid``, then each of ``override_policy_documents`` replaces statements with its ``sid``s (statements
-    without a ``sid`` are appended)."""
+    statements of ``source_json`` and ``source_policy_documents`` first, this document's statements replace
+    those with the same ``sid``, then each of ``override_policy_documents`` and ``override_json`` replaces
+    statements with its ``sid``s (statements without a ``sid`` are appended)."""
     from verifier.sources.hcl_eval import Choice, expand_choices
 
     own: list[dict[str, Any]] = []
@@ -2100,10 +2100,17 @@ def _policy_document(
                 )
             )
     statements: list[dict[str, Any]] = []
-    for source in _documents_of(body.get("source_policy_documents"), module, path):
+    # source_json / override_json: the AWS provider's single-document forms before v5 (source_json is the
+    # first source, override_json the last override).
+    sources = [*_as_list(body.get("source_json")), *_as_list(body.get("source_policy_documents"))]
+    overrides = [
+        *_as_list(body.get("override_policy_documents")),
+        *_as_list(body.get("override_json")),
+    ]
+    for source in _documents_of(sources, module, path):
         statements = _merge(statements, source)
     statements = _merge(statements, own)
-    for override in _documents_of(body.get("override_policy_documents"), module, path):
+    for override in _documents_of(overrides, module, path):
         statements = _merge(statements, override)
     return {"Version": "2012-10-17", "Statement": statements}
 
