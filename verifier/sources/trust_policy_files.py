@@ -1232,6 +1232,7 @@ class _Module:
         self._bindings: dict[str | None, list[str]] | None = None
         self._has_bindings = False
         self._normal: set[str] | None = None
+        self._overrides: list[dict[str, Any]] | None = None
 
     def texts(self) -> dict[str, str]:
         if self._texts is None and self.inputs is not None:
@@ -1270,6 +1271,7 @@ class _Module:
         if path not in texts and os.path.normpath(path) not in self._normalized():
             texts[path] = text
             self._normal = None
+            self._overrides = None
 
     def _raw(self, path: str) -> dict[str, Any]:
         text = self.texts()[path]
@@ -1287,7 +1289,7 @@ class _Module:
             if is_override_file(path):
                 self._parsed[path] = {}
             else:
-                self._parsed[path] = self._with_overrides(path, self._raw(path))
+                self._parsed[path] = self._with_overrides(self._raw(path))
         return self._parsed[path]
 
     def override_files(self) -> list[str]:
@@ -1314,14 +1316,19 @@ class _Module:
             addresses.add(address)
         return addresses
 
-    def _with_overrides(self, path: str, tree: dict[str, Any]) -> dict[str, Any]:
-        overrides = self.override_files()
-        if not overrides:
-            return tree
+    def _override_trees(self) -> list[dict[str, Any]]:
+        """The override files' blocks, in merge order, each checked once to override something."""
+        if self._overrides is None:
+            files = self.override_files()
+            for override in files:
+                self.overridden(override)
+            self._overrides = [self._raw(override) for override in files]
+        return self._overrides
+
+    def _with_overrides(self, tree: dict[str, Any]) -> dict[str, Any]:
         merged = tree
-        for override in overrides:
-            self.overridden(override)
-            merged = _merge_override(merged, self._raw(override))
+        for override in self._override_trees():
+            merged = _merge_override(merged, override)
         return merged
 
     def scope(self) -> Scope:
@@ -1853,23 +1860,14 @@ def _unread_module(
         f"{k} = {json.dumps(rendered.get(k), default=str)}" for k in names[:3]
     ).translate(_NO_BRACES)
     what = (
-        f'{UNSUPPORTED_MARK} module "{call}" (source {source!r}) is not read: only local '
+        f'module "{call}" (source {source!r}) is not read: only local '
         f"./ and ../ sources are rendered{'; it is passed ' + passed if passed else ''}"
-    ).translate(_NO_BRACES)
-    doc = {
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Principal": {"Federated": "${" + what + "}"},
-            }
-        ]
-    }
+    )
     name = f"module.{call}"
     text = module.texts().get(path, "")
     return [
         dataclasses.replace(
-            _aws(path, text, doc, name=name, trust=True),
+            _unsupported_role(path, text, name, what),
             subject=f"{path}#{name}",
             first_line=_module_line(text, call),
         )
