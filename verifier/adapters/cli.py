@@ -6,9 +6,7 @@ Subcommands are imported lazily from ``verifier.adapters.commands`` so that ``ve
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import os
 import sys
 from typing import Any
 
@@ -199,8 +197,9 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         # An I/O failure no command turned into one of our errors (stdout on a full disk, a reader that
         # went away): a message and "could not complete", never a traceback, never an allow.
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        from verifier.adapters.common import silence_stdout
+
+        silence_stdout()
         if not isinstance(exc, BrokenPipeError):
             where = f" ({exc.filename})" if exc.filename else ""
             click.echo(f"verifier: error: {exc.strerror or exc}{where}", err=True)

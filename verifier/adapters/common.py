@@ -209,11 +209,8 @@ def emit_report(
             write_json(out, evaluation.decision, evaluation.results, shown_notices, groups, updates)
 
         if report.output:
-            try:
-                with report.output.open("wb") as out:
-                    write(out)
-            except OSError as exc:
-                raise ConfigError(f"{report.output}: cannot write: {exc.strerror}") from exc
+            with _file_errors(report.output), report.output.open("wb") as out:
+                write(out)
         else:
             with _stdout_errors():
                 stdout: BinaryIO | None = getattr(sys.stdout, "buffer", None)
@@ -250,13 +247,26 @@ def _stdout_errors() -> Iterator[None]:
     try:
         yield
     except BrokenPipeError:
-        # Nothing more can reach the reader; stop Python's own flush at exit from failing again.
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
     except OSError as exc:
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
         raise ConfigError(f"stdout: cannot write the report: {exc.strerror}") from exc
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null once writing to it has failed, so that Python's own flush at exit does
+    not fail again (and print a traceback)."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+@contextlib.contextmanager
+def _file_errors(path: Path) -> Iterator[None]:
+    """A file that cannot be written is exit 2 naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write: {exc.strerror}") from exc
 
 
 def is_allowed(decision: Decision, report: ReportOptions) -> bool:
@@ -270,7 +280,5 @@ def exit_code(decision: Decision, report: ReportOptions) -> int:
 
 
 def _write(path: Path, text: str) -> None:
-    try:
+    with _file_errors(path):
         path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot write: {exc.strerror}") from exc
