@@ -25,9 +25,8 @@ def decide(
     opa_url: str | None = None,
 ) -> tuple[Decision, dict[str, Any]]:
     """Evaluate the policy bundle on ``results``; return the decision and the exact input document used."""
-    input_doc = build_input(results, config, now)
-    engine = make_engine(policy_dir, opa_url)
-    return engine.evaluate(input_doc), input_doc
+    decision = decision_for(results, config, now=now, policy_dir=policy_dir, opa_url=opa_url)
+    return decision, build_input(results, config, now)
 
 
 def decision_for(
